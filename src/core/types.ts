@@ -288,3 +288,31 @@ export interface StepContext {
   /** Throw an error attributed to this step. */
   fail(code: string, message: string, details?: { hint?: string; cause?: unknown }): never;
 }
+
+// ─── Connecting to a target (src/debuggers/connect.ts implements it) ────────────────────
+
+/** Options for opening a target. */
+export interface ConnectOptions {
+  /** Run directory: the transcript (`transcript.jsonl`) and `sim-state.json` go here. */
+  runDir?: string;
+  /** Path of kd.exe / cdb.exe for `kd:` specs (else LEAKHUNT_KD or the usual Windows Kits folders). */
+  kdPath?: string;
+  /** Default per-command timeout. */
+  commandTimeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** An open target: the session, the facts gathered on connect, and how to reach it again. */
+export interface ConnectedTarget {
+  session: DebuggerSession;
+  facts: Facts;
+  /** Gather facts again (after a reboot and reconnect). */
+  refreshFacts(): Promise<Facts>;
+  /** Run a command on the target machine through its host channel, when it has one. */
+  host?: (command: string) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Close the session (target left running unless `resume: false`) and finish the transcript. */
+  close(options?: { resume?: boolean }): Promise<void>;
+}
+
+/** Opens a target from a spec such as `sim:winxp-sp3-x86`, `kd:-k net:port=50000,key=…`, `replay:run/transcript.jsonl`. */
+export type TargetConnector = (spec: string, options: ConnectOptions) => Promise<ConnectedTarget>;

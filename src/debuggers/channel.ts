@@ -1,0 +1,25 @@
+/**
+ * A byte channel to a kd-compatible console: a child process (kd.exe, cdb.exe, the simulator
+ * process) or an in-process simulator console. The kd-console session frames commands over it;
+ * everything specific to one console (prompt, echo, break-in) stays in the session, not here.
+ */
+
+/** Why a channel ended. */
+export interface ChannelExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Text in, text out, an interrupt, and an end. */
+export interface ConsoleChannel {
+  /** Send text to the console's standard input. */
+  write(text: string): void;
+  /** Register the receiver of console output; chunks may split anywhere (mid-line, mid-marker). */
+  onData(listener: (chunk: string) => void): void;
+  /** Register the receiver of the end of the console. */
+  onExit(listener: (exit: ChannelExit) => void): void;
+  /** Ctrl+C: break into the target (SIGINT for a POSIX child; a console control event on Windows). */
+  interrupt(): void;
+  /** End the console (close stdin, then terminate if it lingers). */
+  end(): Promise<ChannelExit>;
+}

@@ -1,0 +1,49 @@
+/**
+ * Shapes and helpers shared by every kd output parser (one module per kind of output).
+ * Parsers are pure functions: text in, JSON-ready data out.
+ */
+
+/** Fields every parse result carries. */
+export interface ParseResultBase {
+  /** False where the output was cut, elided (`...`) or interrupted. */
+  complete: boolean;
+  /** Lines the parser did not understand, in order; never silently dropped. */
+  unparsed: string[];
+}
+
+/** Thrown only when the input is not this kind of output at all; callers may rely on the type. */
+export class KdParseError extends Error {
+  readonly code = 'KD_PARSE_ERROR';
+  constructor(
+    readonly kind: string,
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+    this.name = 'KdParseError';
+  }
+}
+
+/** `fffff800`02c438e8`, `0xFFFFF80002C438E8`, `820f2ba4` → `fffff80002c438e8` (lowercase, no backtick, no 0x). */
+export function normalizeAddress(text: string): string {
+  return text.trim().replace(/^0x/i, '').replace(/`/g, '').toLowerCase();
+}
+
+/** A tag as kd shows it, padded with spaces to 4 characters (`Abc` → `Abc `). */
+export function padTag(tag: string): string {
+  return tag.length >= 4 ? tag.slice(0, 4) : tag.padEnd(4, ' ');
+}
+
+/** Split kd text into lines, accepting `\r\n` and `\n`. */
+export function splitLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** Format an address the way kd prints it for the pointer size (x64: backtick between halves). */
+export function formatAddress(value: bigint, pointerSize: 4 | 8): string {
+  if (pointerSize === 4) return (value & 0xffffffffn).toString(16).padStart(8, '0');
+  const hex = (value & 0xffffffffffffffffn).toString(16).padStart(16, '0');
+  return `${hex.slice(0, 8)}\`${hex.slice(8)}`;
+}

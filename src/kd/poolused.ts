@@ -1,0 +1,280 @@
+/**
+ * Parse the output of kdexts' `!poolused`: per-tag allocation counts and bytes in nonpaged and
+ * paged pool. Two generations exist and both are read here:
+ * - old (Windows 2000/XP era): `Sorting by …`, `Pool Used:`, narrow columns, and a description
+ *   glued straight onto the last number (`0UNKNOWN pooltag '1394', …`);
+ * - new: a kd cache preamble, progress dots, wide columns, a TAB before the description,
+ *   optional verbose columns (`Allocs Frees Diff Used` per pool) and a closing `TOTAL` line.
+ * Numbers are right-aligned under their header words, so the header's column ends tell where a
+ * glued description starts, even when the description itself starts with a digit.
+ */
+import { KdParseError, padTag, splitLines } from './common.js';
+import type { ParseResultBase } from './common.js';
+
+/** Outstanding allocations of one tag in one pool. */
+export interface PoolCounts {
+  /** `Allocs`: outstanding allocations (plain output) or allocations made (verbose output). */
+  allocs: number;
+  /** `Frees`: only in verbose output (`!poolused 1`). */
+  frees?: number;
+  /** `Used`: bytes currently allocated. */
+  bytes: number;
+}
+
+/** One tag's row of the `!poolused` table. */
+export interface PoolusedRow {
+  /** Pool tag, 4 characters padded with spaces (`"Ggb "`). */
+  tag: string;
+  nonpaged: PoolCounts;
+  paged: PoolCounts;
+  /** pooltag.txt description printed after the numbers, when there is one. */
+  description?: string;
+}
+
+/** The sort order `!poolused` announced (`Sorting by …`); null when the line is absent. */
+export type PoolusedSort = 'tag' | 'nonpaged' | 'paged';
+
+/** Everything `!poolused` printed, as data. */
+export interface PoolusedResult extends ParseResultBase {
+  sortedBy: PoolusedSort | null;
+  /** Rows in the order kd printed them; the `TOTAL` line is never one of them. */
+  rows: PoolusedRow[];
+  /** The `TOTAL` line, when kd printed one. */
+  total?: { nonpaged: PoolCounts; paged: PoolCounts };
+}
+
+// One numeric column under the header: its name and the column just past its last character.
+interface NumericColumn {
+  name: 'Allocs' | 'Frees' | 'Diff' | 'Used';
+  end: number;
+  pool: 'nonpaged' | 'paged';
+}
+
+// Where the header put the tag and the numbers.
+interface TableLayout {
+  tagColumn: number;
+  columns: NumericColumn[];
+}
+
+const NUMERIC_NAMES = new Set(['Allocs', 'Frees', 'Diff', 'Used']);
+// kd prompts (`kd>`, `0: kd>`, `lkd>`) at the start of a line, after optional blanks.
+const PROMPT = /^\s*(?:\d{1,3}:\s?)?l?kd>/i;
+// Lines of the kd cache preamble that `!poolused` triggers on a live or local target.
+const PREAMBLE = [
+  /^Using a machine size of [0-9a-f]+ pages to configure the kd cache$/i,
+  /^\*\*\* CacheSize too low - increasing to \d+ MB$/,
+  /^Max cache size is\s*:/,
+  /^Total memory in cache\s*:/,
+  /^Number of regions cached:/,
+  /^\d+ full reads broken into \d+ partial reads$/,
+  /^counts: \d+ cached\/\d+ uncached/,
+  /^bytes\s*: \d+ cached\/\d+ uncached/,
+  /^\*\* (Transition|Prototype) PTEs are implicitly decoded$/,
+];
+
+/** Parse `!poolused` output (either generation); throws KdParseError only when the text is not `!poolused` output at all. */
+export function parsePoolused(text: string): PoolusedResult {
+  const result: PoolusedResult = { complete: true, unparsed: [], sortedBy: null, rows: [] };
+  const lines = splitLines(text);
+  let layout: TableLayout | undefined;
+  let poolOrder: Array<'nonpaged' | 'paged'> = ['nonpaged', 'paged'];
+  let recognised = false;
+  let seenContent = false;
+  let lastRowFailed = false;
+
+  for (const line of lines) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    const first = !seenContent;
+    seenContent = true;
+    lastRowFailed = false;
+
+    if (PROMPT.test(line)) {
+      // The echoed command opening the output is expected; any later prompt is another command.
+      if (!(first && /!poolused\b/i.test(line))) result.unparsed.push(line);
+      continue;
+    }
+    if (!layout && /^\.+$/.test(trimmed)) {
+      // Progress dots come before the table; the same dots after it are someone's elision.
+      recognised = true;
+      continue;
+    }
+    if (isElision(trimmed)) {
+      result.complete = false;
+      if (!/^(\.{3,}|…+|\[\.\.\.\])$/.test(trimmed)) result.unparsed.push(line);
+      continue;
+    }
+    if (isInterruption(trimmed)) {
+      result.complete = false;
+      recognised = true;
+      continue;
+    }
+    if (PREAMBLE.some((pattern) => pattern.test(trimmed))) {
+      recognised = true;
+      continue;
+    }
+    const sorting = /^Sorting by\s+(.*)$/i.exec(trimmed);
+    if (sorting) {
+      recognised = true;
+      result.sortedBy = readSort(sorting[1]);
+      if (result.sortedBy === null) result.unparsed.push(line);
+      continue;
+    }
+    if (/^Pool Used:$/i.test(trimmed)) {
+      recognised = true;
+      continue;
+    }
+    if (/^(NonPaged|Paged)\s+(NonPaged|Paged)$/i.test(trimmed)) {
+      recognised = true;
+      poolOrder = trimmed.split(/\s+/).map((word) => (/^nonpaged$/i.test(word) ? 'nonpaged' : 'paged'));
+      continue;
+    }
+    const header = readHeader(line, poolOrder);
+    if (header) {
+      recognised = true;
+      layout = header;
+      continue;
+    }
+    if (layout) {
+      if (/^TOTAL\s/.test(trimmed)) {
+        const total = readTotal(trimmed, layout);
+        if (total) {
+          result.total = total;
+          continue;
+        }
+      }
+      const row = readRow(line, layout) ?? readRowLoosely(line, layout);
+      if (row) {
+        result.rows.push(row);
+        continue;
+      }
+      lastRowFailed = true;
+    }
+    result.unparsed.push(line);
+  }
+
+  if (!recognised) {
+    throw new KdParseError('poolused', 'Expected !poolused output (a "Tag Allocs … Used" header), got none');
+  }
+  // A table that never started, or whose last line is not a row, was cut off.
+  if (!layout || lastRowFailed) result.complete = false;
+  return result;
+}
+
+// Map the words after `Sorting by` to the sort key; null when kd said something new.
+function readSort(words: string): PoolusedSort | null {
+  if (/^NonPaged\b/i.test(words)) return 'nonpaged';
+  if (/^Paged\b/i.test(words)) return 'paged';
+  if (/^Tag\b/i.test(words)) return 'tag';
+  return null;
+}
+
+// Read the `Tag Allocs Used Allocs Used` (or verbose) header into column positions.
+function readHeader(line: string, poolOrder: Array<'nonpaged' | 'paged'>): TableLayout | undefined {
+  const words = [...line.matchAll(/\S+/g)];
+  if (words.length < 5 || words[0][0] !== 'Tag') return undefined;
+  const columns: NumericColumn[] = [];
+  let group = 0;
+  const seenInGroup = new Set<string>();
+  for (const word of words.slice(1)) {
+    const name = word[0];
+    if (!NUMERIC_NAMES.has(name)) return undefined;
+    if (seenInGroup.has(name)) {
+      group += 1;
+      seenInGroup.clear();
+    }
+    seenInGroup.add(name);
+    const pool = poolOrder[group];
+    if (pool === undefined) return undefined;
+    columns.push({ name: name as NumericColumn['name'], end: word.index + name.length, pool });
+  }
+  const complete = (['nonpaged', 'paged'] as const).every(
+    (pool) =>
+      columns.some((column) => column.pool === pool && column.name === 'Allocs') &&
+      columns.some((column) => column.pool === pool && column.name === 'Used'),
+  );
+  return complete ? { tagColumn: words[0].index, columns } : undefined;
+}
+
+// Read one row by column position: tag under `Tag`, numbers right-aligned under their words.
+function readRow(line: string, layout: TableLayout): PoolusedRow | undefined {
+  const { tagColumn, columns } = layout;
+  if (line.length < tagColumn + 4 || line.slice(0, tagColumn).trim() !== '') return undefined;
+  const tag = line.slice(tagColumn, tagColumn + 4);
+  if (tag.trim() === '' || tag.includes('\t')) return undefined;
+
+  const values: number[] = [];
+  let position = tagColumn + 4;
+  // How far numbers wider than their column pushed everything after them to the right.
+  let shift = 0;
+  let previousEnd = position;
+  for (let index = 0; index < columns.length; index += 1) {
+    if (line[position] !== ' ') return undefined;
+    while (line[position] === ' ') position += 1;
+    const start = position;
+    if (line[position] === '-') position += 1;
+    while (position < line.length && isDigit(line.charCodeAt(position))) position += 1;
+    if (position === start || line[position - 1] === '-') return undefined;
+    const expectedEnd = columns[index].end + shift;
+    const last = index === columns.length - 1;
+    const followedBy = line[position];
+    if (last && position > expectedEnd && start < expectedEnd && start > previousEnd + 1 && followedBy !== '\t' && followedBy !== undefined) {
+      // Old generation: a description starting with a digit is glued onto a padded last number.
+      position = expectedEnd;
+    } else if (position > expectedEnd) {
+      shift += position - expectedEnd;
+    }
+    values.push(Number(line.slice(start, position)));
+    previousEnd = position;
+  }
+  const tail = line.slice(position);
+  return buildRow(tag, columns, values, tail.trim());
+}
+
+// Fallback for rows whose leading blanks were stripped (published logs): tag, then numbers.
+function readRowLoosely(line: string, layout: TableLayout): PoolusedRow | undefined {
+  const match = /^\s*(\S{1,4})((?:\s+-?\d+)+)(?:\t(.*)|\s*)$/.exec(line);
+  if (!match) return undefined;
+  const values = match[2].trim().split(/\s+/).map(Number);
+  if (values.length !== layout.columns.length) return undefined;
+  return buildRow(padTag(match[1]), layout.columns, values, (match[3] ?? '').trim());
+}
+
+// Read the closing `TOTAL` line, which has the same numbers as a row and no tag.
+function readTotal(trimmed: string, layout: TableLayout): PoolusedResult['total'] | undefined {
+  const match = /^TOTAL((?:\s+-?\d+)+)\s*$/.exec(trimmed);
+  if (!match) return undefined;
+  const values = match[1].trim().split(/\s+/).map(Number);
+  if (values.length !== layout.columns.length) return undefined;
+  const { nonpaged, paged } = buildRow('TOTA', layout.columns, values, '');
+  return { nonpaged, paged };
+}
+
+// Assemble a row from values in header order; `Diff` is Allocs − Frees and is not kept.
+function buildRow(tag: string, columns: NumericColumn[], values: number[], description: string): PoolusedRow {
+  const counts = { nonpaged: { allocs: 0, bytes: 0 } as PoolCounts, paged: { allocs: 0, bytes: 0 } as PoolCounts };
+  columns.forEach((column, index) => {
+    const target = counts[column.pool];
+    if (column.name === 'Allocs') target.allocs = values[index];
+    else if (column.name === 'Frees') target.frees = values[index];
+    else if (column.name === 'Used') target.bytes = values[index];
+  });
+  const row: PoolusedRow = { tag, nonpaged: counts.nonpaged, paged: counts.paged };
+  if (description !== '') row.description = description;
+  return row;
+}
+
+// True for an elision a person put in a published log (`...`, `……`, `[...]`, `... more`).
+function isElision(trimmed: string): boolean {
+  return /^(\.{3,}|…|\[\.\.\.\])/.test(trimmed) && !isInterruption(trimmed);
+}
+
+// True for kd's notice that the user broke into a running extension.
+function isInterruption(trimmed: string): boolean {
+  return /^(\.\.\.)?terminating\b/i.test(trimmed) || /^\^C$/.test(trimmed) || /interrupted/i.test(trimmed);
+}
+
+// ASCII digit test without a regex per character.
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}

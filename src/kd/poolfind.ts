@@ -1,0 +1,186 @@
+/**
+ * Parse the output of kdexts' `!poolfind`: every pool block carrying a tag. Two line forms exist:
+ * - old: `826fa130 size:   c0 previous size:   40  (Allocated) SeSd` under a
+ *   `Searching NonPaged pool (start : end) for Tag: SeSd` section;
+ * - new: `ffffda0ff9791000 : tag amda, size    0x18f0, Nonpaged pool`, the pool named per line.
+ * Either may carry `*` markers before the address or the tag. The scan can be stopped by the
+ * user (`...terminating - searched pool to <address>`), which makes the result incomplete.
+ */
+import { KdParseError, normalizeAddress, padTag, splitLines } from './common.js';
+import type { ParseResultBase } from './common.js';
+
+/** The pool a block lives in; `unknown` where kd did not say (old-form large pool table hits). */
+export type PoolName = 'nonpaged' | 'paged' | 'session' | 'special' | 'unknown';
+
+/** One pool block `!poolfind` found. */
+export interface PoolfindHit {
+  /** Address of the pool header, lowercase hex without backtick or 0x. */
+  address: string;
+  /** Tag of the block, 4 characters padded with spaces. */
+  tag: string;
+  /** Block size in bytes (kd prints it in hex). */
+  size: number;
+  pool: PoolName;
+  /** `allocated` or `free` (old form only; the new form lists allocated blocks). */
+  state?: string;
+  /** Size of the previous block in the page (old form only). */
+  previousSize?: number;
+  /** True for hits from the large pool allocation table rather than from pool pages. */
+  largePool?: boolean;
+}
+
+/** One region kd announced it was scanning. */
+export interface PoolfindRegion {
+  /** `large-pool-table` or the pool whose pages were searched. */
+  region: 'large-pool-table' | PoolName;
+  start: string;
+  end: string;
+}
+
+/** Everything `!poolfind` printed, as data. */
+export interface PoolfindResult extends ParseResultBase {
+  /** The tag searched for (from kd's section lines, else the command echo, else the first hit); null when unknown. */
+  tag: string | null;
+  hits: PoolfindHit[];
+  /** Regions in the order kd scanned them. */
+  searched: PoolfindRegion[];
+  /** Where the user stopped the scan (`...terminating - searched pool to <address>`). */
+  stoppedAt?: string;
+}
+
+// kd prompts (`kd>`, `0: kd>`, `lkd>`) at the start of a line, after optional blanks.
+const PROMPT = /^\s*(?:\d{1,3}:\s?)?l?kd>/i;
+const OLD_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s+size:\s*([0-9a-f]+)\s+previous size:\s*([0-9a-f]+)\s+\(([A-Za-z ]+)\)/i;
+const NEW_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s*:\s*tag (.{1,4}?), size\s+(?:0x)?([0-9a-f]+), (.*)$/i;
+const LARGE_TABLE = /^Scanning large pool allocation table for (?:Tag: (.{1,4})|tag (0x[0-9a-f]+)(?: \((.{1,4})\))?) \(([0-9a-f`]+) : ([0-9a-f`]+)\)/i;
+const SEARCHING = /^Searching (\w+) pool \(([0-9a-f`]+) : ([0-9a-f`]+)\) for (?:Tag: (.{1,4})|tag (0x[0-9a-f]+)(?: \((.{1,4})\))?)/i;
+const STOPPED = /^\.{0,3}terminating - searched pool to ([0-9a-f`]+)/i;
+
+/** Parse `!poolfind` output (old and new forms); throws KdParseError only when the text is not `!poolfind` output at all. */
+export function parsePoolfind(text: string): PoolfindResult {
+  const result: PoolfindResult = { complete: true, unparsed: [], tag: null, hits: [], searched: [] };
+  let section: PoolfindRegion['region'] | undefined;
+  let commandTag: string | undefined;
+  let recognised = false;
+  let seenContent = false;
+
+  for (const line of splitLines(text)) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    const first = !seenContent;
+    seenContent = true;
+
+    if (PROMPT.test(line)) {
+      const echo = first ? /!poolfind\s+"?([^"\s]{1,4})"?/i.exec(line) : null;
+      if (echo) commandTag = padTag(echo[1]);
+      else result.unparsed.push(line);
+      continue;
+    }
+    const hit = readHit(line, section);
+    if (hit) {
+      recognised = true;
+      result.hits.push(hit);
+      continue;
+    }
+    const large = LARGE_TABLE.exec(trimmed);
+    if (large) {
+      recognised = true;
+      section = 'large-pool-table';
+      result.searched.push({ region: section, start: normalizeAddress(large[4]), end: normalizeAddress(large[5]) });
+      result.tag ??= readSearchedTag(large[1], large[2], large[3]);
+      continue;
+    }
+    const searching = SEARCHING.exec(trimmed);
+    if (searching) {
+      recognised = true;
+      section = readPoolName(searching[1]);
+      result.searched.push({ region: section, start: normalizeAddress(searching[2]), end: normalizeAddress(searching[3]) });
+      result.tag ??= readSearchedTag(searching[4], searching[5], searching[6]);
+      continue;
+    }
+    const stopped = STOPPED.exec(trimmed);
+    if (stopped) {
+      recognised = true;
+      result.complete = false;
+      result.stoppedAt = normalizeAddress(stopped[1]);
+      continue;
+    }
+    if (/^(\.{3,}|…|\[\.\.\.\])/.test(trimmed)) {
+      // An elision in a published log; keep any words the author added with it.
+      result.complete = false;
+      if (!/^(\.{3,}|…+|\[\.\.\.\])$/.test(trimmed)) result.unparsed.push(line);
+      continue;
+    }
+    result.unparsed.push(line);
+  }
+
+  if (!recognised) {
+    throw new KdParseError('poolfind', 'Expected !poolfind output (hit lines or "Searching … pool"), got none');
+  }
+  result.tag ??= commandTag ?? result.hits[0]?.tag ?? null;
+  // A scan that never reached the pool pages was cut before it finished.
+  if (!result.searched.some((region) => region.region !== 'large-pool-table')) result.complete = false;
+  return result;
+}
+
+// Read one hit line in either form; the section supplies the pool for the old form.
+function readHit(line: string, section: PoolfindRegion['region'] | undefined): PoolfindHit | undefined {
+  const modern = NEW_HIT.exec(line);
+  if (modern) {
+    const hit: PoolfindHit = {
+      address: normalizeAddress(modern[1]),
+      tag: padTag(modern[2].replace(/^\*/, '')),
+      size: Number.parseInt(modern[3], 16),
+      pool: readPoolName(modern[4].replace(/\s+pool\b.*$/i, '')),
+    };
+    if (section === 'large-pool-table') hit.largePool = true;
+    return hit;
+  }
+  const old = OLD_HIT.exec(line);
+  if (!old) return undefined;
+  const hit: PoolfindHit = {
+    address: normalizeAddress(old[1]),
+    tag: readOldTag(line, old.index + old[0].lastIndexOf('(')),
+    size: Number.parseInt(old[2], 16),
+    pool: section === undefined || section === 'large-pool-table' ? 'unknown' : section,
+    state: old[4].trim().toLowerCase(),
+    previousSize: Number.parseInt(old[3], 16),
+  };
+  if (section === 'large-pool-table') hit.largePool = true;
+  return hit;
+}
+
+// The tag sits 12 columns after `(`, past `(Allocated) ` or `(Free)      `, maybe behind a `*`.
+function readOldTag(line: string, openParen: number): string {
+  let start = openParen + 12;
+  const close = line.indexOf(')', openParen);
+  if (start >= line.length || line.slice(close + 1, start).trim() !== '') {
+    // Blanks collapsed by whoever published the log: take the next word.
+    return padTag(line.slice(close + 1).trim().replace(/^\*/, '').split(/\s+/)[0] ?? '');
+  }
+  if (line[start] === '*') start += 1;
+  return padTag(line.slice(start, start + 4));
+}
+
+// `Tag: SeSd` gives the tag; `tag 0x61646d61 (amda)` gives its value (little-endian characters).
+function readSearchedTag(plain: string | undefined, value: string | undefined, shown: string | undefined): string | null {
+  if (plain !== undefined) return padTag(plain);
+  if (value !== undefined) {
+    const number = Number.parseInt(value, 16);
+    if (number > 0 && number <= 0xffffffff) {
+      const characters = [0, 8, 16, 24].map((shift) => String.fromCharCode((number >>> shift) & 0xff));
+      return characters.join('');
+    }
+  }
+  return shown !== undefined ? padTag(shown) : null;
+}
+
+// `NonPaged`, `Nonpaged`, `nonpaged`, `Paged`, `Session`, `Special` → the pool's name.
+function readPoolName(word: string): PoolName {
+  const lower = word.trim().toLowerCase();
+  if (lower === 'nonpaged') return 'nonpaged';
+  if (lower === 'paged') return 'paged';
+  if (lower === 'session' || lower === 'paged session') return 'session';
+  if (lower === 'special') return 'special';
+  return 'unknown';
+}

@@ -1,0 +1,178 @@
+/**
+ * The plugin registry: plugins found in the package's `plugins/` and in folders the user names
+ * with `--plugins`, never through anything a playbook says. Duplicate names are errors; each
+ * provider's `with` schema is compiled once.
+ *
+ * @see ../../docs/plugins.md
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Arch, Plugin, StepProvider } from './types.js';
+import { createSchemaCompiler } from './ajv.js';
+import type { SchemaCompiler, ValidateFunction } from './ajv.js';
+import { errDuplicatePlugin, errPluginLoad, isPlaybookError, PlaybookError } from './errors.js';
+import type { ProviderEntry } from './select.js';
+import { expandOsRange } from './versions.js';
+
+/** A plugin and where it came from. */
+export interface LoadedPlugin {
+  plugin: Plugin;
+  /** The file it was loaded from, or `inline` for plugins handed over in code. */
+  source: string;
+}
+
+/** Every known plugin and provider, with compiled `with` validators. */
+export interface Registry {
+  readonly plugins: readonly LoadedPlugin[];
+  /** Providers of one step name, in load order. */
+  providersOf(uses: string): readonly ProviderEntry[];
+  /** Every step name, sorted. */
+  stepNames(): string[];
+  /** The compiled `with` validator of a provider (compiled once, cached). */
+  withValidator(provider: StepProvider<any>): ValidateFunction;
+}
+
+const archs: readonly Arch[] = ['x86', 'x64', 'arm64'];
+
+// Check one provider's declaration; returns the problems found.
+function providerProblems(provider: StepProvider<any>, compiler: SchemaCompiler): string[] {
+  const problems: string[] = [];
+  const name = `provider "${String(provider?.id)}"`;
+  if (typeof provider !== 'object' || provider === null) return ['a provider is not an object'];
+  if (typeof provider.uses !== 'string' || !/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(provider.uses)) problems.push(`${name}: uses must look like "area.step-name", got ${JSON.stringify(provider.uses)}`);
+  if (typeof provider.id !== 'string' || provider.id === '') problems.push(`${name}: id must be a non-empty string`);
+  if (typeof provider.run !== 'function') problems.push(`${name}: run must be a function`);
+  if (typeof provider.outputs !== 'object' || provider.outputs === null) problems.push(`${name}: outputs must be an object (use {} for none)`);
+  if (provider.appliesTo?.os !== undefined) {
+    try {
+      expandOsRange(provider.appliesTo.os);
+    } catch (error) {
+      problems.push(`${name}: appliesTo.os ${(error as Error).message}`);
+    }
+  }
+  for (const arch of provider.appliesTo?.arch ?? []) {
+    if (!archs.includes(arch)) problems.push(`${name}: unknown arch "${arch}" (x86, x64, arm64)`);
+  }
+  const schema = provider.with as Record<string, unknown> | undefined;
+  if (typeof schema !== 'object' || schema === null) {
+    problems.push(`${name}: with must be a JSON Schema object`);
+  } else {
+    if (schema.additionalProperties !== false && schema.unevaluatedProperties !== false) {
+      problems.push(`${name}: the with schema must reject unknown keys (additionalProperties: false)`);
+    }
+    try {
+      compiler.compile(schema);
+    } catch (error) {
+      problems.push(`${name}: the with schema does not compile in strict mode: ${(error as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+/** Build a registry from loaded plugins; throws the first PLUGIN_LOAD_FAILED / DUPLICATE_PLUGIN problem. */
+export function createRegistry(loaded: readonly LoadedPlugin[]): Registry {
+  const compiler = createSchemaCompiler();
+  const byName = new Map<string, LoadedPlugin>();
+  const byUses = new Map<string, ProviderEntry[]>();
+  for (const entry of loaded) {
+    const { plugin, source } = entry;
+    if (typeof plugin?.name !== 'string' || plugin.name === '') throw errPluginLoad(source, 'the plugin has no name');
+    if (!Array.isArray(plugin.steps)) throw errPluginLoad(source, `plugin "${plugin.name}" has no steps array`);
+    const earlier = byName.get(plugin.name);
+    if (earlier) throw errDuplicatePlugin(plugin.name, earlier.source, source);
+    byName.set(plugin.name, entry);
+    const ids = new Set<string>();
+    for (const provider of plugin.steps) {
+      const problems = providerProblems(provider, compiler);
+      if (ids.has(provider.id)) problems.push(`provider id "${provider.id}" is used twice`);
+      if (problems.length) throw errPluginLoad(source, `plugin "${plugin.name}": ${problems.join('; ')}`);
+      ids.add(provider.id);
+      const list = byUses.get(provider.uses) ?? [];
+      list.push({ plugin: plugin.name, provider });
+      byUses.set(provider.uses, list);
+    }
+  }
+  return {
+    plugins: [...loaded],
+    providersOf: (uses) => byUses.get(uses) ?? [],
+    stepNames: () => [...byUses.keys()].sort(),
+    withValidator: (provider) => compiler.compile(provider.with),
+  };
+}
+
+// The folder that holds the package's own plugins: <root>/plugins from TypeScript sources,
+// <root>/dist/plugins when compiled (this file is src/core/registry.ts or dist/src/core/registry.js).
+function builtinPluginFolder(): { dir: string; extension: '.ts' | '.js' } {
+  const here = import.meta.url;
+  const extension = here.endsWith('.ts') ? '.ts' : '.js';
+  return { dir: fileURLToPath(new URL('../../plugins/', here)), extension };
+}
+
+// Plugin entry files in a folder: the folder itself when it has an index, else its subfolders'.
+function pluginEntries(dir: string, extensions: readonly string[]): string[] {
+  const own = extensions.map((ext) => join(dir, `index${ext}`)).find((file) => existsSync(file));
+  if (own) return [own];
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  const entries: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const sub = join(dir, name);
+    if (!statSync(sub).isDirectory()) continue;
+    const file = extensions.map((ext) => join(sub, `index${ext}`)).find((f) => existsSync(f));
+    if (file) entries.push(file);
+  }
+  return entries;
+}
+
+// Import one plugin module and take its default export (or a named `plugin` export).
+async function importPlugin(file: string): Promise<LoadedPlugin> {
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw errPluginLoad(file, `cannot be imported: ${(error as Error).message}`, error);
+  }
+  const plugin = (module.default ?? module.plugin) as Plugin | undefined;
+  if (typeof plugin !== 'object' || plugin === null) throw errPluginLoad(file, 'has no default export (export default definePlugin({...}))');
+  return { plugin, source: file };
+}
+
+/** Options of plugin discovery. */
+export interface DiscoverOptions {
+  /** Load the package's own plugins (default true). */
+  builtin?: boolean;
+  /** Folders named with `--plugins`: a plugin folder, or a folder of plugin folders. */
+  dirs?: readonly string[];
+  /** Plugins handed over in code (tests, embedders). */
+  extra?: readonly LoadedPlugin[];
+}
+
+/** Find, import and register plugins from the package and the user's folders. */
+export async function loadRegistry(options: DiscoverOptions = {}): Promise<Registry> {
+  const files: string[] = [];
+  if (options.builtin !== false) {
+    const { dir, extension } = builtinPluginFolder();
+    if (existsSync(dir)) {
+      for (const name of readdirSync(dir).sort()) {
+        const file = join(dir, name, `index${extension}`);
+        if (existsSync(file)) files.push(file);
+      }
+    }
+  }
+  for (const dir of options.dirs ?? []) {
+    const absolute = resolve(dir);
+    if (!existsSync(absolute)) throw errPluginLoad(dir, 'the folder does not exist');
+    const entries = pluginEntries(absolute, ['.js', '.mjs', '.ts']);
+    if (entries.length === 0) throw errPluginLoad(dir, 'holds no index.js (nor plugin folders with one)');
+    files.push(...entries);
+  }
+  const loaded: LoadedPlugin[] = [];
+  for (const file of files) loaded.push(await importPlugin(file));
+  loaded.push(...(options.extra ?? []));
+  try {
+    return createRegistry(loaded);
+  } catch (error) {
+    if (isPlaybookError(error)) throw error;
+    throw new PlaybookError('PLUGIN_LOAD_FAILED', (error as Error).message, { cause: error });
+  }
+}

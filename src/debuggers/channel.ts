@@ -8,6 +8,8 @@
 export interface ChannelExit {
   code: number | null;
   signal: string | null;
+  /** Why the console could not start or died abnormally (`spawn kd.exe ENOENT`), when known. */
+  error?: string;
 }
 
 /** Text in, text out, an interrupt, and an end. */

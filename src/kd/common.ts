@@ -47,3 +47,18 @@ export function formatAddress(value: bigint, pointerSize: 4 | 8): string {
   const hex = (value & 0xffffffffffffffffn).toString(16).padStart(16, '0');
   return `${hex.slice(0, 8)}\`${hex.slice(8)}`;
 }
+
+/**
+ * Register values from `r eax` / `r rax, rcx` / a register dump line (`eax=0088c2d8 ebx=…`):
+ * name → lowercase hex without backtick. Words that are not `name=hex` are ignored.
+ */
+export function parseRegisterValues(text: string): Record<string, string> {
+  const registers: Record<string, string> = {};
+  for (const line of splitLines(text)) {
+    for (const word of line.trim().split(/\s+/)) {
+      const match = /^(\$?[a-z][a-z0-9]{0,7})=([0-9a-fA-F`]+)$/.exec(word);
+      if (match) registers[match[1]!] = match[2]!.replace(/`/g, '').toLowerCase();
+    }
+  }
+  return registers;
+}

@@ -1,0 +1,52 @@
+/**
+ * The memory plugin: undo every write a run made to target memory (PoolHitTag, patched code),
+ * newest first. Meant for a playbook's `always:` so no exit path leaves the target patched.
+ */
+import { definePlugin, defineProvider } from '../../src/core/plugin.js';
+
+/** `with` of memory.restore. */
+export interface RestoreParams {
+  /** Restore only writes whose purpose starts with this text (`PoolHitTag`, `retag site`). */
+  purpose?: string;
+}
+
+/** memory.restore on every version: replays the undo log backwards. */
+export const restore = defineProvider<RestoreParams>({
+  uses: 'memory.restore',
+  id: 'undo-log',
+  description: 'Restore every byte this run wrote to target memory (undo log, newest first).',
+  with: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      purpose: { type: 'string', minLength: 1, maxLength: 200, description: 'Only writes whose purpose starts with this (default: all).' },
+    },
+  },
+  outputs: {
+    restored: { type: 'integer', description: 'Writes undone.' },
+    records: { type: 'array', description: 'The undone writes: address, original, written, purpose, step.' },
+    remaining: { type: 'integer', description: 'Writes still pending afterwards (0 unless filtered).' },
+  },
+  checkCommands(params) {
+    return [`(restore pending writes${params.purpose ? ` for "${params.purpose}"` : ''} with eb, newest first)`];
+  },
+  async run(params, ctx) {
+    const pending = ctx.memory.pending().filter((r) => params.purpose === undefined || r.purpose.startsWith(params.purpose));
+    if (pending.length === 0) {
+      return { status: 'ok', outputs: { restored: 0, records: [], remaining: ctx.memory.pending().length }, summary: 'nothing to restore' };
+    }
+    const restored = await ctx.memory.restore(pending);
+    return {
+      status: 'changed',
+      outputs: { restored: restored.length, records: restored, remaining: ctx.memory.pending().length },
+      summary: `restored ${restored.length} write(s): ${[...new Set(restored.map((r) => r.purpose))].join(', ')}`,
+    };
+  },
+});
+
+export default definePlugin({
+  name: 'memory',
+  version: '0.1.0',
+  description: 'Undo this run\'s writes to target memory.',
+  steps: [restore],
+});

@@ -1,0 +1,147 @@
+/**
+ * The pool plugins' one door to kd: send a command, fail with kd's own words when kd refused
+ * it, and read the reply with the kd layer's parsers (src/kd), never with ad-hoc text matching.
+ */
+import type { CommandResult, StepContext } from '../../src/core/types.js';
+import { parseKdError } from '../../src/kd/errors.js';
+import { parsePoolused } from '../../src/kd/poolused.js';
+import { parsePoolfind } from '../../src/kd/poolfind.js';
+import { parseStack } from '../../src/kd/stack.js';
+import { parseMemory } from '../../src/kd/memory.js';
+import { parseDisasm, type Instruction } from '../../src/kd/disasm.js';
+import { parseVertarget } from '../../src/kd/vertarget.js';
+import { parseBreak } from '../../src/kd/break.js';
+import { parseRegisterValues, splitLines } from '../../src/kd/common.js';
+import type { FrameLike } from './classify.js';
+import type { TagCount } from './growth.js';
+
+/** Options of one kd command. */
+export interface KdOptions {
+  timeoutMs?: number;
+  /** Keep a reply cut by the timeout instead of failing (`!poolfind` within a budget). */
+  allowIncomplete?: boolean;
+}
+
+/** Run one non-go command; fail the step with code KD_COMMAND_FAILED when kd answered with an error. */
+export async function kd(ctx: StepContext, command: string, options: KdOptions = {}): Promise<CommandResult> {
+  const result = await ctx.session.execute(command, { timeoutMs: options.timeoutMs, signal: ctx.signal });
+  const error = parseKdError(result.output);
+  if (error) {
+    ctx.fail('KD_COMMAND_FAILED', `kd refused "${command}": ${error.message}`, {
+      hint: error.kind === 'resolve' ? 'check that nt symbols are loaded (symbols.reload) and the expression is spelled right' : undefined,
+    });
+  }
+  if (!result.complete && !options.allowIncomplete) {
+    ctx.fail('KD_COMMAND_INCOMPLETE', `"${command}" did not finish within ${options.timeoutMs ?? 'the session'}'s timeout`);
+  }
+  return result;
+}
+
+/** Tag counters from `!poolused` text, per pool, outstanding = allocs − frees when kd shows frees. */
+export function readPoolused(text: string): { counts: TagCount[]; complete: boolean } {
+  const parsed = parsePoolused(text);
+  const counts: TagCount[] = [];
+  for (const row of parsed.rows) {
+    for (const pool of ['paged', 'nonpaged'] as const) {
+      const c = row[pool];
+      if (!c) continue;
+      const outstanding = c.frees !== undefined ? c.allocs - c.frees : c.allocs;
+      if (outstanding === 0 && c.bytes === 0) continue;
+      counts.push({ tag: row.tag, pool, bytes: c.bytes, outstanding, allocs: c.allocs, ...(c.frees !== undefined && { frees: c.frees }) });
+    }
+  }
+  return { counts, complete: parsed.complete };
+}
+
+/** Every tag `!poolused` lists (either pool). */
+export function poolusedTags(text: string): Set<string> {
+  return new Set(parsePoolused(text).rows.map((row) => row.tag));
+}
+
+/** Hits of `!poolfind`. */
+export function readPoolfind(text: string): { hits: { address: string; tag: string; size: number; pool: string; state?: string }[]; complete: boolean } {
+  const parsed = parsePoolfind(text);
+  return { hits: parsed.hits.map((h) => ({ address: h.address, tag: h.tag, size: h.size, pool: h.pool, ...(h.state && { state: h.state }) })), complete: parsed.complete };
+}
+
+/** Frames of `kb`/`kn`/`k`, innermost first. */
+export function readStack(text: string): FrameLike[] {
+  return parseStack(text).frames.map((f) => ({
+    module: f.module,
+    ...(f.function !== undefined && { function: f.function }),
+    ...(f.offset !== undefined && { offset: f.offset }),
+    ...(f.retAddr !== undefined && { retAddr: f.retAddr }),
+    ...(f.args !== undefined && { args: f.args }),
+  }));
+}
+
+/** Bytes of a `db` reply. */
+export function readBytes(text: string): number[] {
+  return parseMemory(text, 1).bytes ?? [];
+}
+
+/** Address and dwords of a `dd` reply. */
+export function readDwords(text: string): { address: string; values: string[] } {
+  const parsed = parseMemory(text, 4);
+  return { address: parsed.address, values: parsed.values ?? [] };
+}
+
+/** Instructions of a `u` reply. */
+export function readDisasm(text: string): Instruction[] {
+  return parseDisasm(text).instructions;
+}
+
+/** The return register (`eax`/`rax`) after stepping out of the allocator: the new block's address. */
+export async function readReturnRegister(ctx: StepContext): Promise<string | undefined> {
+  const name = ctx.facts.os.pointerSize === 8 ? 'rax' : 'eax';
+  const reply = await kd(ctx, `r ${name}`);
+  const value = parseRegisterValues(reply.output)[name];
+  return value === undefined ? undefined : value.replace(/^0+(?=.)/, '');
+}
+
+/** Split a stream of stops (fast mode: kd printed each break and its stack itself) into one text per stop. */
+export function splitBreaks(text: string): string[] {
+  if (text.trim() === '') return [];
+  let events;
+  try {
+    events = parseBreak(text, { command: 'g' }).events.filter((e) => e.kind === 'breakpoint');
+  } catch {
+    return [];
+  }
+  const lines = splitLines(text);
+  return events.map((event, i) => lines.slice(event.line - 1, (events[i + 1]?.line ?? lines.length + 1) - 1).join('\n'));
+}
+
+/** Target clock in ms (uptime from `vertarget`), falling back to the host clock when kd shows none. */
+export async function targetClockMs(ctx: StepContext): Promise<{ ms: number; source: 'target' | 'host' }> {
+  const result = await ctx.session.execute('vertarget', { signal: ctx.signal });
+  const uptime = parseVertarget(result.output).uptime;
+  if (typeof uptime === 'number') return { ms: Math.round(uptime * 1000), source: 'target' };
+  return { ms: Date.now(), source: 'host' };
+}
+
+/** Let the target run for `ms`, then break in (the step's signal cuts the wait short). */
+export async function runFor(ctx: StepContext, ms: number): Promise<void> {
+  await ctx.session.resume('g');
+  try {
+    await sleep(ms, ctx.signal);
+  } finally {
+    if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
+  }
+}
+
+// A cancellable wait.
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

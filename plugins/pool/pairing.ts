@@ -1,0 +1,111 @@
+/**
+ * Per-call-site bookkeeping of PoolHitTag hits: allocations by site, frees paired with the
+ * allocation they release (by address), outstanding count and bytes.
+ */
+
+/** One call site seen at PoolHitTag breaks. */
+export interface SiteTally {
+  /** `abcflt!AbcAllocateContext+0x2a`. */
+  frame: string;
+  module: string;
+  function?: string;
+  offset: number;
+  kind: 'alloc' | 'free';
+  /** Return address into the site (where the tag immediate precedes the call), lowercase hex. */
+  returnAddress?: string;
+  /** The allocator API the site calls. */
+  api?: string;
+  allocs: number;
+  frees: number;
+  outstanding: number;
+  outstandingBytes: number;
+  /** Allocations whose address is known (pairable). */
+  addressed: number;
+  /** Free sites: frees paired with allocations of each allocation site (by frame). */
+  freesOf?: Record<string, number>;
+  /** Allocation sites: frees of its allocations by free site (by frame). */
+  freedBy?: Record<string, number>;
+  callers: string[];
+}
+
+/** Site identity as the collector sees it. */
+export interface SiteKey {
+  frame: string;
+  module: string;
+  function?: string;
+  offset: number;
+  returnAddress?: string;
+  api?: string;
+  callers: string[];
+}
+
+/** Accumulates hits into site tallies. */
+export class SiteBook {
+  private readonly sites = new Map<string, SiteTally>();
+  private readonly live = new Map<string, { site: string; size: number }>();
+  /** Frees whose allocation was not seen (made before collection began, or not sampled). */
+  unpairedFrees = 0;
+
+  // The tally of a site, created on first sight.
+  private tally(key: SiteKey, kind: 'alloc' | 'free'): SiteTally {
+    const id = `${kind} ${key.frame}`;
+    let site = this.sites.get(id);
+    if (!site) {
+      site = {
+        frame: key.frame,
+        module: key.module,
+        ...(key.function !== undefined && { function: key.function }),
+        offset: key.offset,
+        kind,
+        ...(key.returnAddress !== undefined && { returnAddress: key.returnAddress }),
+        ...(key.api !== undefined && { api: key.api }),
+        allocs: 0,
+        frees: 0,
+        outstanding: 0,
+        outstandingBytes: 0,
+        addressed: 0,
+        callers: key.callers,
+      };
+      this.sites.set(id, site);
+    }
+    return site;
+  }
+
+  /** Record an allocation; `address` and `size` when the version lets us read them. */
+  allocation(key: SiteKey, address?: string, size?: number): void {
+    const site = this.tally(key, 'alloc');
+    site.allocs++;
+    site.outstanding++;
+    site.outstandingBytes += size ?? 0;
+    if (address) {
+      site.addressed++;
+      this.live.set(address, { site: `alloc ${key.frame}`, size: size ?? 0 });
+    }
+  }
+
+  /** Record a free of `address` at a free site; pairs it with its allocation when seen. */
+  free(key: SiteKey, address?: string): 'paired' | 'unpaired' {
+    const freeSite = this.tally(key, 'free');
+    freeSite.frees++;
+    const allocation = address ? this.live.get(address) : undefined;
+    if (!allocation) {
+      this.unpairedFrees++;
+      return 'unpaired';
+    }
+    this.live.delete(address!);
+    const allocSite = this.sites.get(allocation.site)!;
+    allocSite.frees++;
+    allocSite.outstanding--;
+    allocSite.outstandingBytes -= allocation.size;
+    allocSite.freedBy = { ...allocSite.freedBy, [freeSite.frame]: (allocSite.freedBy?.[freeSite.frame] ?? 0) + 1 };
+    freeSite.freesOf = { ...freeSite.freesOf, [allocSite.frame]: (freeSite.freesOf?.[allocSite.frame] ?? 0) + 1 };
+    return 'paired';
+  }
+
+  /** Every site, allocation sites first, most outstanding first. */
+  list(): SiteTally[] {
+    return [...this.sites.values()].sort(
+      (a, b) => (a.kind === b.kind ? 0 : a.kind === 'alloc' ? -1 : 1) || b.outstandingBytes - a.outstandingBytes || b.outstanding - a.outstanding || b.allocs - a.allocs || b.frees - a.frees,
+    );
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * `with` schema fragments every pool step shares (tags, pools, durations), and their conversions.
+ * A value that reaches a kd command is typed here first (DESIGN.md, safety invariant 6).
+ */
+import ms from 'ms';
+import { padTag } from '../../src/kd/common.js';
+import type { JsonSchema } from '../../src/core/types.js';
+
+/**
+ * A pool tag: 1–4 printable ASCII characters, not all spaces, without `;`, quotes, backtick or
+ * newline, so it can never carry a second kd command.
+ */
+export const tagSchema: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 4,
+  pattern: '^(?=.*[^ ])[ !#-&(-:<-_a-~]{1,4}$',
+  description: 'Pool tag, 1–4 printable characters (`Abc` means `Abc `).',
+};
+
+/** A duration: `30s`, `2m`, `500ms`, or a number of milliseconds. */
+export const durationSchema: JsonSchema = {
+  oneOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)?\\s*$' },
+  ],
+  description: 'Duration: `30s`, `2m`, `500ms`, or milliseconds.',
+};
+
+/** Which pool(s) a step looks at. */
+export const poolSchema: JsonSchema = { type: 'string', enum: ['paged', 'nonpaged', 'both'] };
+
+export type PoolChoice = 'paged' | 'nonpaged' | 'both';
+export type PoolName = 'paged' | 'nonpaged';
+
+/** Milliseconds of a schema-checked duration. */
+export function toMs(value: string | number | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs;
+  if (typeof value === 'number') return value;
+  const trimmed = value.trim();
+  const parsed = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : ms(trimmed as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed)) throw new Error(`"${value}" is not a duration`);
+  return parsed;
+}
+
+/** The four bytes of a tag as memory holds them (`Abc` → 41 62 63 20). */
+export function tagBytes(tag: string): number[] {
+  return [...padTag(tag)].map((c) => c.charCodeAt(0) & 0xff);
+}
+
+/** The little-endian dword of a tag (`Abc ` → 0x20636241), as `dd` shows it. */
+export function tagValue(tag: string): number {
+  const b = tagBytes(tag);
+  return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+}
+
+/** The tag a little-endian byte run spells (non-printable bytes shown as `.`). */
+export function tagFromBytes(bytes: readonly number[]): string {
+  return bytes
+    .slice(0, 4)
+    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.'))
+    .join('');
+}
+
+/** Little-endian bytes → unsigned dword. */
+export function dwordFromBytes(bytes: readonly number[]): number {
+  return ((bytes[0] ?? 0) | ((bytes[1] ?? 0) << 8) | ((bytes[2] ?? 0) << 16) | ((bytes[3] ?? 0) << 24)) >>> 0;
+}
+
+/** Unsigned dword → little-endian bytes. */
+export function bytesFromDword(value: number): number[] {
+  return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
+}
+
+/** `0x` + 8 hex digits, for messages and outputs. */
+export function hex32(value: number): string {
+  return `0x${(value >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** Pools a choice covers. */
+export function poolsOf(choice: PoolChoice): PoolName[] {
+  return choice === 'both' ? ['paged', 'nonpaged'] : [choice];
+}

@@ -1,0 +1,101 @@
+/**
+ * `pool.rank-tags`: the procedure's `!poolused` step, made to rank by growth. With one sample it
+ * ranks by size (the procedure's "greatest usage of memory"); with `samples: N` it lets the
+ * target run `interval` between snapshots and ranks by bytes per minute and allocs − frees.
+ */
+import { defineProvider } from '../../src/core/plugin.js';
+import type { StepContext } from '../../src/core/types.js';
+import { rankSnapshots, type Snapshot } from './growth.js';
+import { kd, readPoolused, runFor, targetClockMs } from './kd.js';
+import { durationSchema, poolSchema, poolsOf, toMs, type PoolChoice } from './params.js';
+
+/** `with` of pool.rank-tags. */
+export interface RankTagsParams {
+  pool?: PoolChoice;
+  samples?: number;
+  interval?: string | number;
+  top?: number;
+  minTrend?: number;
+  minGrowthAllocs?: number;
+  timeout?: string | number;
+}
+
+// `!poolused` sort flag for the pool asked (4: paged, 2: nonpaged; both: paged order, we sort).
+function poolusedCommand(pool: PoolChoice): string {
+  return pool === 'nonpaged' ? '!poolused 2' : '!poolused 4';
+}
+
+/** pool.rank-tags on every version: `!poolused` exists from 2000 (kdextx86) on. */
+export const rankTags = defineProvider<RankTagsParams>({
+  uses: 'pool.rank-tags',
+  id: 'poolused',
+  description: 'Rank pool tags by `!poolused`: by size with one sample, by growth (bytes/min, allocs − frees) with several.',
+  with: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      pool: { ...poolSchema, description: 'Pool(s) to rank: paged, nonpaged or both (default both).' },
+      samples: { type: 'integer', minimum: 1, maximum: 100, description: 'Snapshots to take (default 1: rank by size).' },
+      interval: { ...durationSchema, description: 'Target running time between snapshots (default 30s).' },
+      top: { type: 'integer', minimum: 1, maximum: 1000, description: 'Entries kept in the ranking output (default 20).' },
+      minTrend: { type: 'number', minimum: 0, description: 'Slope/standard error a growing tag must reach (default 4).' },
+      minGrowthAllocs: { type: 'integer', minimum: 1, description: 'Allocations a growing tag must gain over the samples (default 3).' },
+      timeout: { ...durationSchema, description: 'Time budget of one `!poolused` (default 5m; it is slow over serial links).' },
+    },
+  },
+  outputs: {
+    ranking: { type: 'array', description: 'Tags, fastest growing (or largest) first: tag, pool, bytes, allocs, growthBytesPerMinute, growthOutstanding.' },
+    suspect: { type: ['object', 'null'], description: 'The tag that leaks ({tag, pool, bytes, growthBytesPerMinute}) or null.' },
+    basis: { type: 'string', description: '`size` (one sample) or `growth`.' },
+    reason: { type: 'string', description: 'Why the suspect was or was not chosen.' },
+    samples: { type: 'array', description: 'Every snapshot: atMs and tag counters, for charts.' },
+    clock: { type: 'string', description: '`target` (uptime from vertarget) or `host`: what atMs measures.' },
+  },
+  checkCommands(params) {
+    const samples = params.samples ?? 1;
+    const commands: string[] = [];
+    for (let i = 0; i < samples; i++) {
+      if (i > 0) commands.push('g', '(break in after the interval)');
+      if (samples > 1) commands.push('vertarget');
+      commands.push(poolusedCommand(params.pool ?? 'both'));
+    }
+    return commands;
+  },
+  async run(params, ctx: StepContext) {
+    const pool = params.pool ?? 'both';
+    const samples = params.samples ?? 1;
+    const intervalMs = toMs(params.interval, 30_000);
+    const timeoutMs = toMs(params.timeout, 300_000);
+    const snapshots: Snapshot[] = [];
+    let clock: 'target' | 'host' = 'target';
+    for (let i = 0; i < samples; i++) {
+      if (i > 0) await runFor(ctx, intervalMs);
+      const time = samples > 1 ? await targetClockMs(ctx) : { ms: 0, source: 'target' as const };
+      if (time.source === 'host') clock = 'host';
+      const reply = await kd(ctx, poolusedCommand(pool), { timeoutMs });
+      const { counts, complete } = readPoolused(reply.output);
+      if (!complete) ctx.log.warn(`!poolused output was incomplete in sample ${i + 1}`);
+      snapshots.push({ atMs: time.ms, counts });
+      ctx.progress.update(i + 1, samples, `sample ${i + 1}/${samples}: ${counts.length} tag counters`);
+    }
+    if (snapshots.every((s) => s.counts.length === 0)) {
+      ctx.fail('POOLUSED_EMPTY', '!poolused listed no tags: pool tagging is off or nt symbols are missing', {
+        hint: 'on Windows 2000/XP run pool-tagging.enable and reboot; otherwise run symbols.reload first',
+      });
+    }
+    const result = rankSnapshots(snapshots, poolsOf(pool), { minTrend: params.minTrend, minGrowthAllocs: params.minGrowthAllocs });
+    const base = snapshots[0]!.atMs;
+    return {
+      status: 'ok',
+      outputs: {
+        ranking: result.ranking.slice(0, params.top ?? 20),
+        suspect: result.suspect,
+        basis: result.basis,
+        reason: result.reason,
+        samples: snapshots.map((s) => ({ atMs: s.atMs - base, tags: s.counts.map(({ tag, pool: p, bytes, outstanding, frees }) => ({ tag, pool: p, bytes, allocs: outstanding, ...(frees !== undefined && { frees }) })) })),
+        clock,
+      },
+      summary: result.reason,
+    };
+  },
+});

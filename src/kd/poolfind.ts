@@ -105,6 +105,11 @@ export function parsePoolfind(text: string): PoolfindResult {
       result.stoppedAt = normalizeAddress(stopped[1]);
       continue;
     }
+    if (/^\.+$/.test(trimmed) && result.hits.length === 0) {
+      // Progress dots while kd fills its cache, before anything was found.
+      recognised ||= result.searched.length > 0;
+      continue;
+    }
     if (/^(\.{3,}|…|\[\.\.\.\])/.test(trimmed)) {
       // An elision in a published log; keep any words the author added with it.
       result.complete = false;

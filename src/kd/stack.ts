@@ -1,0 +1,374 @@
+/**
+ * Parse kd stack backtraces (`k`, `kb`, `kn`, `kv`, `kp`, `kc`, `kf`, x86 and x64), including the
+ * stacks inside `!thread`, `!process` and `!analyze -v` (`STACK_TEXT:`). The column header, when
+ * there is one, says which columns each frame line has (`#`, `Memory`, `ChildEBP`/`Child-SP`,
+ * `RetAddr`, `Args to Child` with or without ` : ` separators, `Call Site`); without a header the
+ * columns are inferred from the tokens themselves. The call site is split into module, function,
+ * offset, `kp` parameters, FPO/CONV/TrapFrame notes and the `[file @ line]` source annotation.
+ */
+import { KdParseError, normalizeAddress, splitLines } from './common.js';
+import type { ParseResultBase } from './common.js';
+
+/** Source file and line of a frame, from a private-symbol `[file @ line]` annotation. */
+export interface StackSource {
+  file: string;
+  line: number;
+}
+
+/** One frame of a backtrace, innermost first. */
+export interface StackFrame {
+  /** Frame number (`kn`, or a `#` column); kd prints it in hex. */
+  index?: number;
+  /** x64 `Child-SP`. */
+  childSp?: string;
+  /** x86 `ChildEBP`. */
+  childEbp?: string;
+  /** Return address into the caller. */
+  retAddr?: string;
+  /** `Args to Child` (`kb`, `kv`): three on x86, four on x64. */
+  args?: string[];
+  /** Module of the call site; empty when kd printed a bare address or no call site at all. */
+  module: string;
+  function?: string;
+  /** Offset from the function (or from the module base when there is no symbol). */
+  offset?: number;
+  /** The call site when kd could only print a bare address (`0xfa1075` → `fa1075`). */
+  address?: string;
+  /** True for `(Inline Function)` frames, which have no stack pointer or return address. */
+  inline?: boolean;
+  /** `kp` parameter list as printed, without the parentheses. */
+  parameters?: string;
+  source?: StackSource;
+  /** Parenthesised notes after the call site, as printed: `FPO: [Non-Fpo]`, `CONV: stdcall`, `TrapFrame @ …`. */
+  notes?: string[];
+  /** Trap frame address from a `TrapFrame @ …` note. */
+  trapFrame?: string;
+  /** `kf` stack bytes used by the frame. */
+  memory?: number;
+}
+
+/** A warning kd printed among the frames; it concerns the frames from `beforeFrame` on. */
+export interface StackWarning {
+  message: string;
+  /** Index into `frames` of the first frame printed after the warning. */
+  beforeFrame: number;
+}
+
+/** A parsed backtrace. */
+export interface StackResult extends ParseResultBase {
+  frames: StackFrame[];
+  warnings: StackWarning[];
+}
+
+// Which columns a frame line has, from the header.
+interface StackLayout {
+  numbered: boolean;
+  memory: boolean;
+  pointer: 'childSp' | 'childEbp' | null;
+  retAddr: boolean;
+  args: 'colon' | 'x86' | null;
+}
+
+// Prompts of kd (`kd>`, `0: kd>`, `lkd>`), of a user-mode debugger (`0:000>`) and of ntsd via a console (`C:\>`).
+const PROMPT = /^\s*(?:(?:\d{1,3}:\s?)?l?kd>|\d{1,3}:\d{3}(?::\w+)?>|[A-Z]:\\>)/i;
+const HEADER =
+  /^(#\s*)?(Memory\s+)?(?:(ChildEBP|Child-SP)\s*)?(RetAddr\s*)?(:\s*)?(Args to Child\s*)?(:\s*)?(Call Site)?$/;
+const ADDRESS = /^[0-9a-f]{8}(?:`?[0-9a-f]{8})?$/i;
+const INLINE = '(Inline Function)';
+const NOTE = /^(FPO|CONV|TrapFrame|Inline Function|ExceptionFrame)\b/;
+
+/** Parse a kd backtrace; throws KdParseError only when the text holds no stack header and no frame. */
+export function parseStack(text: string): StackResult {
+  const result: StackResult = { complete: true, unparsed: [], frames: [], warnings: [] };
+  let layout: StackLayout | undefined;
+  let recognised = false;
+  let seenContent = false;
+  let previousWasFrame = false;
+  let lastUnparsedLooksCut = false;
+
+  for (const line of splitLines(text)) {
+    const trimmed = line.trim();
+    if (trimmed === '') {
+      previousWasFrame = false;
+      continue;
+    }
+    const first = !seenContent;
+    seenContent = true;
+    const wasFrame = previousWasFrame;
+    previousWasFrame = false;
+    lastUnparsedLooksCut = false;
+
+    if (PROMPT.test(line)) {
+      // The echoed command opening the output is expected; any later prompt is another command.
+      if (!first) result.unparsed.push(line);
+      continue;
+    }
+    if (/^STACK_TEXT:$/.test(trimmed)) {
+      recognised = true;
+      layout = undefined;
+      continue;
+    }
+    const header = readHeader(trimmed);
+    if (header) {
+      recognised = true;
+      layout = header;
+      continue;
+    }
+    if (/^(…+|\[\.\.\.\])$/.test(trimmed) || (wasFrame && /^\.{3,}$/.test(trimmed))) {
+      // Someone elided frames; dots elsewhere are kd's symbol-loading progress.
+      result.complete = false;
+      continue;
+    }
+    if (/^\*{0,3}\s*(WARNING|ERROR):/.test(trimmed) || /^\*{3}\s*Stack trace for last set context/.test(trimmed)) {
+      result.warnings.push({ message: trimmed.replace(/^\*{3}\s*/, ''), beforeFrame: result.frames.length });
+      continue;
+    }
+    const frame = readFrame(trimmed, layout);
+    if (frame) {
+      recognised = true;
+      result.frames.push(frame);
+      previousWasFrame = true;
+      continue;
+    }
+    const previous = result.frames[result.frames.length - 1];
+    if (wasFrame && previous && isMissingCallSite(previous)) {
+      // A call site too long for the terminal wrapped onto its own line.
+      const site = readCallSite(trimmed);
+      if (site && site.module !== '') {
+        Object.assign(previous, site);
+        continue;
+      }
+    }
+    result.unparsed.push(line);
+    lastUnparsedLooksCut = /^[0-9a-f]{2,}/i.test(trimmed);
+  }
+
+  if (!recognised) {
+    throw new KdParseError('stack', 'Expected a kd backtrace (a ChildEBP/Child-SP/RetAddr/Call Site header or frame lines), got none');
+  }
+  // A frame line cut off mid-way no longer parses: the output was truncated.
+  if (lastUnparsedLooksCut) result.complete = false;
+  return result;
+}
+
+// Read a column header such as ` # Child-SP          RetAddr           : Args to Child … : Call Site`.
+function readHeader(trimmed: string): StackLayout | undefined {
+  const match = HEADER.exec(trimmed.replace(/\s+/g, ' '));
+  if (!match || (match[4] === undefined && match[8] === undefined)) return undefined;
+  const colon = match[5] !== undefined || match[7] !== undefined;
+  return {
+    numbered: match[1] !== undefined,
+    memory: match[2] !== undefined,
+    pointer: match[3] === 'ChildEBP' ? 'childEbp' : match[3] === 'Child-SP' ? 'childSp' : null,
+    retAddr: match[4] !== undefined,
+    args: match[6] === undefined ? null : colon ? 'colon' : 'x86',
+  };
+}
+
+// Read one frame line by the header's columns, or by the shape of its tokens when there is none.
+function readFrame(trimmed: string, layout: StackLayout | undefined): StackFrame | undefined {
+  const tokens = new TokenReader(trimmed);
+  const frame: StackFrame = { module: '' };
+
+  const numbered = layout ? layout.numbered : /^[0-9a-f]{2,4}$/i.test(tokens.peek()) && startsColumns(tokens.peek(1));
+  if (numbered) {
+    const index = tokens.next();
+    if (!/^[0-9a-f]{1,4}$/i.test(index)) return undefined;
+    frame.index = Number.parseInt(index, 16);
+  }
+  if (layout?.memory && /^[0-9a-f]{1,7}$/i.test(tokens.peek()) && !ADDRESS.test(tokens.peek())) {
+    frame.memory = Number.parseInt(tokens.next(), 16);
+  }
+
+  let addressCount = 0;
+  if (tokens.rest().startsWith(INLINE)) {
+    tokens.skip(INLINE.length);
+    frame.inline = true;
+    if (/^-{8}(`?-{8})?$/.test(tokens.peek())) tokens.next();
+  } else if (layout) {
+    if (layout.pointer) {
+      if (!ADDRESS.test(tokens.peek())) return undefined;
+      frame[layout.pointer] = normalizeAddress(tokens.next());
+    }
+    if (layout.retAddr) {
+      if (!ADDRESS.test(tokens.peek())) return undefined;
+      frame.retAddr = normalizeAddress(tokens.next());
+    }
+    addressCount = (layout.pointer ? 1 : 0) + (layout.retAddr ? 1 : 0);
+  } else {
+    const addresses: string[] = [];
+    // Without a header only the common shape counts: frame pointer, then return address.
+    while (addresses.length < 2 && ADDRESS.test(tokens.peek())) addresses.push(tokens.next());
+    if (addresses.length < 2) return undefined;
+    frame[addresses[0].length === 8 ? 'childEbp' : 'childSp'] = normalizeAddress(addresses[0]);
+    frame.retAddr = normalizeAddress(addresses[1]);
+    addressCount = 2;
+  }
+
+  const argsStyle = layout ? layout.args : tokens.peek() === ':' ? 'colon' : addressCount > 0 && frameIsX86(frame) ? 'x86' : null;
+  if (argsStyle === 'colon') {
+    if (tokens.next() !== ':') return undefined;
+    const args: string[] = [];
+    while (tokens.peek() !== ':') {
+      const arg = tokens.next();
+      if (arg === '') return undefined;
+      if (ADDRESS.test(arg)) args.push(normalizeAddress(arg));
+      else if (!/^-+(`-+)?$/.test(arg)) return undefined;
+    }
+    tokens.next();
+    if (args.length > 0) frame.args = args;
+  } else if (argsStyle === 'x86') {
+    const args: string[] = [];
+    while (args.length < 3 && /^[0-9a-f]{8}$/i.test(tokens.peek())) args.push(tokens.next().toLowerCase());
+    if (args.length > 0) frame.args = args;
+  }
+
+  const callSite = tokens.rest();
+  if (callSite === '') {
+    // Only a table with its header may have a frame without a call site (kd prints none when it knows none).
+    return layout && (addressCount > 0 || frame.args) ? frame : undefined;
+  }
+  const site = readCallSite(callSite);
+  if (!site) return undefined;
+  if (!layout && addressCount === 0 && !frame.inline) return undefined;
+  return Object.assign(frame, site);
+}
+
+// Split a call site into module, function, offset, parameters, notes and source.
+function readCallSite(text: string): Omit<StackFrame, 'module'> & { module: string } | undefined {
+  const site: Omit<StackFrame, 'module'> & { module: string } = { module: '' };
+  let rest = text.trim();
+
+  const source = /\[([^[\]]*) @ (\d+)\]$/.exec(rest);
+  if (source) {
+    site.source = { file: source[1], line: Number(source[2]) };
+    rest = rest.slice(0, source.index).trimEnd();
+  }
+  const notes: string[] = [];
+  while (rest.endsWith(')')) {
+    const open = matchingOpen(rest, rest.length - 1);
+    if (open < 0) break;
+    const note = rest.slice(open + 1, -1);
+    if (!NOTE.test(note)) break;
+    notes.unshift(note);
+    rest = rest.slice(0, open).trimEnd();
+  }
+  if (notes.length > 0) {
+    site.notes = notes;
+    const trap = notes.map((note) => /TrapFrame @ ([0-9a-f`]+)/i.exec(note)).find((match) => match !== null);
+    if (trap) site.trapFrame = normalizeAddress(trap[1]);
+  }
+
+  if (/^0x[0-9a-f`]+$/i.test(rest)) {
+    site.address = normalizeAddress(rest);
+    return site;
+  }
+  const offset = /\+(?:0x)?([0-9a-f]+)$/i.exec(rest);
+  if (offset) {
+    site.offset = Number.parseInt(offset[1], 16);
+    rest = rest.slice(0, offset.index);
+  }
+  const bang = rest.indexOf('!');
+  const moduleEnd = bang < 0 ? rest.length : bang;
+  const module = rest.slice(0, moduleEnd);
+  if (module === '' || /[\s()`'"]/.test(module)) return undefined;
+  site.module = module;
+  if (bang < 0) return site;
+
+  let name = rest.slice(bang + 1).trim();
+  if (name.endsWith(')')) {
+    const open = matchingOpen(name, name.length - 1);
+    if (open > 0 && !/operator\s*$/.test(name.slice(0, open))) {
+      site.parameters = name.slice(open + 1, -1);
+      name = name.slice(0, open);
+    }
+  }
+  if (name !== '') site.function = name;
+  return site;
+}
+
+// Index of the `(` matching the `)` at `close`, ignoring parentheses inside double quotes; -1 when unbalanced.
+function matchingOpen(text: string, close: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let index = close; index >= 0; index -= 1) {
+    const character = text[index];
+    if (character === '"') quoted = !quoted;
+    if (quoted) continue;
+    if (character === ')') depth += 1;
+    else if (character === '(') {
+      depth -= 1;
+      if (depth === 0) return index;
+    }
+  }
+  return -1;
+}
+
+// True when the token after a frame number begins the address columns (or an inline frame).
+function startsColumns(token: string): boolean {
+  return ADDRESS.test(token) || token === '(Inline';
+}
+
+// x86 frames carry 32-bit addresses; only they have the 3 bare `Args to Child` without ` : `.
+function frameIsX86(frame: StackFrame): boolean {
+  return (frame.childEbp ?? frame.retAddr ?? '').length === 8;
+}
+
+// True for a frame whose call site kd has not printed (yet).
+function isMissingCallSite(frame: StackFrame): boolean {
+  return frame.module === '' && frame.address === undefined && frame.function === undefined && !frame.inline;
+}
+
+// Whitespace-separated tokens read from the left; the rest of the line stays available as text.
+class TokenReader {
+  private position = 0;
+
+  constructor(private readonly text: string) {}
+
+  // The token `ahead` tokens from here, without consuming anything.
+  peek(ahead = 0): string {
+    let position = this.position;
+    let token = '';
+    for (let count = 0; count <= ahead; count += 1) {
+      [token, position] = this.scan(position);
+    }
+    return token;
+  }
+
+  // Consume and return the next token ('' at the end).
+  next(): string {
+    const [token, position] = this.scan(this.position);
+    this.position = position;
+    return token;
+  }
+
+  // Consume a known number of characters after the blanks.
+  skip(length: number): void {
+    this.position = this.skipBlanks(this.position) + length;
+  }
+
+  // Everything not consumed yet, trimmed.
+  rest(): string {
+    return this.text.slice(this.position).trim();
+  }
+
+  // Read one token starting at or after `from`.
+  private scan(from: number): [string, number] {
+    const start = this.skipBlanks(from);
+    let end = start;
+    while (end < this.text.length && !isBlank(this.text.charCodeAt(end))) end += 1;
+    return [this.text.slice(start, end), end];
+  }
+
+  // First non-blank position at or after `from`.
+  private skipBlanks(from: number): number {
+    let position = from;
+    while (position < this.text.length && isBlank(this.text.charCodeAt(position))) position += 1;
+    return position;
+  }
+}
+
+// Space or TAB.
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
+}

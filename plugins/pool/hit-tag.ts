@@ -49,10 +49,10 @@ export const hitTag = defineProvider<HitTagParams>({
     properties: {
       action: { type: 'string', enum: ['set', 'verify', 'clear'], description: 'set: write the tag; verify: check it with db; clear: restore the original.' },
       tag: { ...tagSchema, description: 'The tag to break on (set, verify).' },
-      original: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'Value clear writes when this run never set PoolHitTag (default 0xffffff0f).' },
+      original: { type: 'integer', minimum: 0, maximum: 4294967295, description: 'Value clear writes when this run never set PoolHitTag (else it is left as found; the Windows default is 0xffffff0f).' },
     },
     allOf: [
-      { if: { properties: { action: { enum: ['set', 'verify'] } } }, then: { required: ['tag'] } },
+      { if: { properties: { action: { enum: ['set', 'verify'] } }, required: ['action'] }, then: { properties: { tag: true }, required: ['tag'] } },
     ],
   },
   outputs: {
@@ -99,11 +99,12 @@ export const hitTag = defineProvider<HitTagParams>({
       original = dwordFromBytes(records[0]!.original);
       await ctx.memory.restore(records);
     } else {
-      original = params.original ?? POOL_HIT_TAG_DEFAULT;
+      // Nothing of ours to undo: leave PoolHitTag as found unless told which value to write.
       const before = dwordFromBytes(await readHitTag(ctx));
-      if (before === original) {
-        return { status: 'ok', outputs: { tag: null, value: before, original, restored: true }, summary: `PoolHitTag already ${hex32(before)}` };
+      if (params.original === undefined || before === params.original) {
+        return { status: 'ok', outputs: { tag: null, value: before, original: before, restored: true }, summary: `PoolHitTag untouched by this run (${hex32(before)})` };
       }
+      original = params.original;
       await kd(ctx, `ed nt!PoolHitTag ${(original >>> 0).toString(16)}`);
     }
     const after = dwordFromBytes(await readHitTag(ctx));

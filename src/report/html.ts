@@ -124,7 +124,7 @@ function stacksSection(data: RunData): string {
   const culprit = data.report.culprit;
   if (!stacks || !culprit) return '';
   const others = stacks.others.length
-    ? `<h3>Other call sites of ${h(quoteTag(padTag(culprit.tag)))}</h3>${stacks.others.map((tree) => treeHtml(tree, false, 0)).join('')}`
+    ? `<h3>Other call sites of ${h(quoteTag(padTag(culprit.tag)))}</h3><div class="tree">${stacks.others.map((tree) => treeHtml(tree, false, 0)).join('')}</div>`
     : '';
   return `<section id="stacks"><h2>Culprit's stacks</h2>
 <p class="caption">Outstanding allocations of tag ${h(quoteTag(padTag(culprit.tag)))} (${h(describeOwner(data.ownerOf(culprit.tag)))}), aggregated by stack from ${h(stacks.source)}: <code>+ bytes (allocs) frame</code>, callers below.</p>
@@ -215,7 +215,7 @@ tr.suspect td{background:#fef2f2}tr.status-failed td{background:#fef2f2}.error{c
 ol.bars{list-style:none;padding:0;margin:0}ol.bars li{margin:0 0 8px}
 .bar-label{display:flex;flex-wrap:wrap;gap:4px 10px;align-items:baseline}.bar-label .num{margin-left:auto}
 svg.bar{display:block}svg.bar rect{fill:var(--bar)}li.culprit svg.bar rect{fill:var(--suspect)}li.culprit code{font-weight:700}
-.tree details{margin-left:0}.tree .children{margin-left:1.1em;border-left:1px dotted #d1d5db;padding-left:.5em}
+.tree{padding-left:1.2em}.tree details{margin-left:0}.tree .children{margin-left:1.1em;border-left:1px dotted #d1d5db;padding-left:.5em}
 .tree summary{cursor:pointer;list-style-position:outside}.tree .leaf{padding-left:1em}.tree .more{color:var(--muted)}
 .tree .num{color:var(--muted)}
 footer{margin-top:2em;color:var(--muted);font-size:.85em}
@@ -231,8 +231,7 @@ footer{margin-top:2em;color:var(--muted);font-size:.85em}
 }
 `;
 
-// Draws the usage chart with uPlot, keeps it sized to its box, opens every <details> for
-// print, and records what the canvas drew (data-drawn-pixels) so a test can check it.
+// Draws the usage chart with uPlot, keeps it sized to its box, opens every <details> for print.
 const chartScript = `
 (function () {
   var data = JSON.parse(document.getElementById('leakhunt-data').textContent);
@@ -247,7 +246,7 @@ const chartScript = `
     document.querySelectorAll('details').forEach(function (d) { d.setAttribute('open', ''); });
   });
   if (!box || !data.usage.minutes.length) return;
-  if (typeof uPlot === 'undefined') { box.setAttribute('data-drawn-pixels', '0'); return; }
+  if (typeof uPlot === 'undefined') return;
   var palette = ['#2563eb', '#059669', '#d97706', '#7c3aed', '#0891b2', '#6b7280', '#db2777'];
   var n = 0;
   var series = [{ label: 'minutes', value: function (u, v) { return v == null ? '' : v.toFixed(2) + ' min'; } }];
@@ -279,21 +278,6 @@ const chartScript = `
   });
   window.addEventListener('beforeprint', function () { plot.setSize({ width: 680, height: 280 }); });
   window.addEventListener('afterprint', function () { plot.setSize({ width: width(), height: height() }); });
-  function measure() {
-    var canvas = box.querySelector('canvas');
-    if (!canvas) return;
-    var pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    var drawn = 0, red = 0;
-    for (var i = 0; i < pixels.length; i += 4) {
-      if (pixels[i + 3] > 0) {
-        drawn++;
-        if (pixels[i] > 180 && pixels[i + 1] < 90 && pixels[i + 2] < 90) red++;
-      }
-    }
-    box.setAttribute('data-drawn-pixels', String(drawn));
-    box.setAttribute('data-suspect-pixels', String(red));
-  }
-  requestAnimationFrame(function () { requestAnimationFrame(measure); });
 })();
 `;
 

@@ -1,0 +1,113 @@
+import { describe, expect, test } from 'vitest';
+import { parseAuto } from '../../src/kd/auto.js';
+import { KdParseError } from '../../src/kd/common.js';
+import { findTagImmediate, parseDisasm, parseInstructionLine, parseSymbolLocation, type DisasmResult } from '../../src/kd/disasm.js';
+import { fixture } from './fixture-b.js';
+
+describe('u on real transcripts', () => {
+  test('u L2 with a symbol label (dq-win10 log)', () => {
+    const entry = parseAuto(fixture('dq-win10-x64-1.txt')).entries.find((candidate) => candidate.command.startsWith('u '));
+    const result = entry?.result as DisasmResult;
+    expect(result.instructions).toEqual([
+      { address: 'fffff8009c1907d8', bytes: '90', mnemonic: 'nop', operands: '', symbol: 'nt!HalDispatchTable+0x8' },
+      { address: 'fffff8009c1907d9', bytes: '10e6', mnemonic: 'adc', operands: 'dh,ah' },
+    ]);
+  });
+
+  test('u of shellcode with a 9-byte opcode that pushes the mnemonic column right', () => {
+    const entry = parseAuto(fixture('step-win10-x64-1.txt')).entries.find((candidate) => candidate.command.startsWith('u '));
+    const result = entry?.result as DisasmResult;
+    expect(result.instructions).toHaveLength(8);
+    expect(result.instructions[3]).toEqual({ address: '000000032b2f0009', bytes: '65488b042588010000', mnemonic: 'mov', operands: 'rax,qword ptr gs:[188h]' });
+    expect(result.instructions[7]).toMatchObject({ mnemonic: 'sub', operands: 'r9,2F0h' });
+    expect(result.unparsed).toEqual([]);
+  });
+});
+
+describe('instruction lines', () => {
+  test('no opcode column (older output as published)', () => {
+    expect(parseInstructionLine('a04c305c cmp     dword ptr [Sample!g_RegistryPath+0x4 (a04c500c)],0')).toEqual({
+      address: 'a04c305c', bytes: '', mnemonic: 'cmp', operands: 'dword ptr [Sample!g_RegistryPath+0x4 (a04c500c)],0',
+    });
+    expect(parseInstructionLine('82a89110 int     3')).toMatchObject({ bytes: '', mnemonic: 'int', operands: '3' });
+  });
+
+  test('segment prefix, effective-address annotation and branch target', () => {
+    expect(parseInstructionLine('0033:00007ffc`f604ba9c 85c0            test    eax,eax')).toMatchObject({ segment: '0033', address: '00007ffcf604ba9c', bytes: '85c0', mnemonic: 'test' });
+    expect(parseInstructionLine('fffff880`03398b9b 498b1c24        mov     rbx,qword ptr [r12] ds:002b:00000000`002cfd40=4242424242424242')).toMatchObject({
+      operands: 'rbx,qword ptr [r12]', effectiveAddress: 'ds:002b:00000000`002cfd40=4242424242424242',
+    });
+    expect(parseInstructionLine('fffff801`10bb1417 7430            je      nt!KeQueryIntervalProfile+0x39 (fffff801`10bb1449)')).toMatchObject({ target: 'fffff80110bb1449' });
+  });
+
+  test('a memory dump line is not an instruction', () => {
+    expect(parseInstructionLine('820f2ba4  41 62 63 20           Abc  ')).toBeUndefined();
+  });
+
+  test.each([
+    ['nt!ExAllocatePoolWithTag+0x881', { module: 'nt', function: 'ExAllocatePoolWithTag', offset: 0x881 }],
+    ['Driver+0x11b1', { module: 'Driver', offset: 0x11b1 }],
+    ['ntoskrnl!_DbgBreakPointWithStatus+4', { module: 'ntoskrnl', function: '_DbgBreakPointWithStatus', offset: 4 }],
+    ['HEVD!TriggerArbitraryWrite', { module: 'HEVD', function: 'TriggerArbitraryWrite', offset: 0 }],
+  ])('location %s', (text, expected) => {
+    expect(parseSymbolLocation(text)).toEqual(expected);
+  });
+
+  test('nothing disassembled is a KdParseError', () => {
+    expect(() => parseDisasm("Couldn't resolve error at 'nt!Nope'")).toThrow(KdParseError);
+  });
+});
+
+// Call-site shapes from the version reference (x86 driver `push 206D6457h`, x64 `mov r8d,206B6444h`), printed in kd's u layout.
+const X86_ALLOC = [
+  'Wdm!AllocContext+0x10:',
+  'f8a21010 6857646d20      push    206D6457h',
+  'f8a21015 6a50            push    50h',
+  'f8a21017 50              push    eax',
+  'f8a21018 ff1504a1a2f8    call    dword ptr [Wdm!_imp__ExAllocatePoolWithTag (f8a2a104)]',
+].join('\n');
+const X64_ALLOC = [
+  'Ddk!AllocContext+0x1a:',
+  'fffff801`1a2b3000 ba28000000      mov     edx,28h',
+  'fffff801`1a2b3005 33c9            xor     ecx,ecx',
+  'fffff801`1a2b3007 41b844646b20    mov     r8d,206B6444h',
+  'fffff801`1a2b300d ff15ed0f0000    call    qword ptr [Ddk!_imp_ExAllocatePoolWithTag (fffff801`1a2b4000)]',
+].join('\n');
+const X64_FREE = [
+  'fffff801`1a2b3100 488bcb          mov     rcx,rbx',
+  'fffff801`1a2b3103 ba44646b20      mov     edx,206B6444h',
+  'fffff801`1a2b3108 ff15f20e0000    call    qword ptr [Ddk!_imp_ExFreePoolWithTag (fffff801`1a2b4000)]',
+].join('\n');
+
+describe('findTagImmediate', () => {
+  test('x86 push imm32: the immediate starts one byte into the instruction', () => {
+    const found = findTagImmediate(parseDisasm(X86_ALLOC).instructions, 'x86');
+    expect(found).toEqual({ instructionAddress: 'f8a21010', address: 'f8a21011', value: 0x206d6457, tag: 'Wdm ', encoding: 'push-imm32' });
+  });
+
+  test('x64 mov r8d,imm32: two bytes in; the size in edx is not taken for a tag', () => {
+    const found = findTagImmediate(parseDisasm(X64_ALLOC).instructions, 'x64', { site: 'alloc' });
+    expect(found).toEqual({ instructionAddress: 'fffff8011a2b3007', address: 'fffff8011a2b3009', value: 0x206b6444, tag: 'Ddk ', encoding: 'mov-r8d-imm32' });
+  });
+
+  test('x64 free site: mov edx,imm32', () => {
+    const found = findTagImmediate(parseDisasm(X64_FREE).instructions, 'x64', { site: 'free' });
+    expect(found).toMatchObject({ address: 'fffff8011a2b3104', tag: 'Ddk ', encoding: 'mov-edx-imm32' });
+    expect(findTagImmediate(parseDisasm(X64_FREE).instructions, 'x64', { site: 'alloc' })).toBeUndefined();
+  });
+
+  test('a wanted tag filters, and the wrong architecture finds nothing', () => {
+    expect(findTagImmediate(parseDisasm(X86_ALLOC).instructions, 'x86', { tag: 'Ddk' })).toBeUndefined();
+    expect(findTagImmediate(parseDisasm(X86_ALLOC).instructions, 'x86', { tag: 'Wdm' })?.tag).toBe('Wdm ');
+    expect(findTagImmediate(parseDisasm(X86_ALLOC).instructions, 'x64')).toBeUndefined();
+  });
+
+  test('without an opcode column the operand gives the value', () => {
+    const found = findTagImmediate(parseDisasm('8053454f push    656E6F4Eh\n80534554 call    nt!ExAllocatePoolWithTag (8054b0a8)').instructions, 'x86');
+    expect(found).toMatchObject({ address: '80534550', value: 0x656e6f4e, tag: 'None' });
+  });
+
+  test('bytes and operand that disagree are not a tag site', () => {
+    expect(findTagImmediate(parseDisasm('f8a21010 6857646d20      push    11111111h').instructions, 'x86')).toBeUndefined();
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * The live task list on a TTY, drawn by listr2. The engine runs the steps; listr2 only shows
+ * them: each task waits for its step's end event. listr2 is imported lazily, when a run
+ * starts on a TTY, so start-up of every other command stays fast.
+ */
+import type { EventOf, Reporter } from '../events.js';
+
+// A step's end as the task list needs it.
+interface Ending {
+  status: string;
+  text: string;
+}
+
+/** A reporter that draws listr2's live task list; `renderer` may be forced for tests. */
+export function createListrReporter(options: { renderer?: 'default' | 'simple' | 'test' | 'verbose' } = {}): Reporter {
+  const waiters = new Map<string, { resolve: (ending: Ending) => void; promise: Promise<Ending> }>();
+  const outputs = new Map<string, (text: string) => void>();
+  let running: Promise<unknown> | undefined;
+  const waiter = (id: string) => {
+    let entry = waiters.get(id);
+    if (!entry) {
+      let resolve!: (ending: Ending) => void;
+      const promise = new Promise<Ending>((r) => (resolve = r));
+      entry = { resolve, promise };
+      waiters.set(id, entry);
+    }
+    return entry;
+  };
+  return {
+    name: 'listr',
+    async onRunStart(e: EventOf<'runStart'>) {
+      for (const step of e.steps) waiter(step.id);
+      const { Listr } = await import('listr2');
+      const tasks = e.steps.map((step) => ({
+        title: `${step.name ?? step.id}  ${step.uses} → ${step.plugin}/${step.provider}${step.section === 'always' ? '  (cleanup)' : ''}`,
+        task: async (_: unknown, task: { title: string; output: string; skip(message?: string): void }) => {
+          outputs.set(step.id, (text) => (task.output = text));
+          const ending = await waiter(step.id).promise;
+          if (ending.status === 'skipped') task.skip(`${step.name ?? step.id}: ${ending.text}`);
+          else if (ending.status === 'failed') throw new Error(ending.text);
+          else task.title = `${task.title}  ${ending.text}`;
+        },
+      }));
+      const list = new Listr(tasks, { concurrent: false, exitOnError: false, renderer: options.renderer ?? 'default', rendererOptions: { collapseSubtasks: false } } as never);
+      running = list.run().catch(() => undefined);
+    },
+    onStepEnd(e: EventOf<'stepEnd'>) {
+      const text = e.status === 'failed' ? `${e.error?.code} ${e.error?.message}` : e.status === 'skipped' ? (e.reason ?? '') : `${e.status} ${(e.durationMs / 1000).toFixed(1)}s${e.summary ? ` ${e.summary}` : ''}`;
+      waiter(e.step).resolve({ status: e.status, text: e.commands ? `${e.commands.join(' ; ') || '(no commands)'}` : text });
+    },
+    onLog(e: EventOf<'log'>) {
+      if (e.step && e.level !== 'debug') outputs.get(e.step)?.(e.message);
+    },
+    onProgress(e: EventOf<'progress'>) {
+      outputs.get(e.step)?.(`${e.done}${e.total !== undefined ? `/${e.total}` : ''}${e.message ? ` ${e.message}` : ''}`);
+    },
+    async onRunEnd() {
+      // Steps that never ran (the run ended early) are closed as skipped.
+      for (const [, entry] of waiters) entry.resolve({ status: 'skipped', text: 'not run' });
+    },
+    async close() {
+      for (const [, entry] of waiters) entry.resolve({ status: 'skipped', text: 'not run' });
+      await running;
+    },
+  };
+}

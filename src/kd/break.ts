@@ -77,9 +77,10 @@ const GO_COMMAND = /^(?:g|gu|gh|gn|p|pa|pc|t|ta|tc|\.reboot|\.breakin|\.restart)
 // `eax=00000000 ebx=00d81eb0 …` and `rax=… rbx=…`: every word is `name=hex`.
 function parseRegisterLine(trimmed: string): Record<string, string> | undefined {
   const words = trimmed.split(/\s+/);
-  if (words.length === 0 || words[0].startsWith('iopl=')) return undefined;
   const registers: Record<string, string> = {};
   for (const word of words) {
+    // x86 dumps end the eip line with `iopl=0  nv up ei …` (flag mnemonics, not registers).
+    if (word.startsWith('iopl=')) return Object.keys(registers).length > 0 ? registers : undefined;
     const equals = word.indexOf('=');
     if (equals < 2 || equals > 4) return undefined;
     const name = word.slice(0, equals);

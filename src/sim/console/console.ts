@@ -1,0 +1,671 @@
+/**
+ * The kd console state machine of the simulator: it reads command lines while the target is
+ * halted, prints what kd prints for them in the profile's era, lets the target run after go
+ * commands, and reports every stop (PoolHitTag, break-in, reboot) the way kd shows it, running
+ * `sx` event commands itself. Synchronous and clock-free: src/sim/console/runtime.ts drives it
+ * in real time (time scale, latency, faults); tests may drive it directly.
+ *
+ * It talks to the kernel only through SimKernel (src/sim/kernel-api.ts).
+ */
+import { formatAddress } from '../../kd/common.js';
+import type { SimFrame, SimKernel } from '../kernel-api.js';
+import { BREAK_EXCEPTION_LINE, CTRL_C_BOX, breakInStack, int3LocationLines } from './break-text.js';
+import { type EventBreakStatus, parseSxArguments, splitCommands, splitJBranches, splitVerb } from './command-line.js';
+import { decodeInstruction, formatInstruction } from './disasm.js';
+import { type EvalContext, ExpressionError, evaluatePrefix, toLittleEndian } from './expression.js';
+import { applyFlagArgument, flagHex, flagLines } from './gflag-table.js';
+import { type DisplayUnit, UNIT_SIZE, formatMemory } from './memory-format.js';
+import { formatPoolfind, formatPoolused, parsePoolfindArguments } from './pool-format.js';
+import {
+  type TargetClock, connectBannerLines, debuggerGeneration, promptText, reconnectLines, shutdownLine, versionLines, vertargetLines, connectedLine,
+} from './profile-text.js';
+import { formatStack, frameSymbol, parseStackVerb } from './stack-format.js';
+
+/** Options of a console. */
+export interface KdConsoleOptions {
+  /** Break in right after connecting and after every reconnect (kd `-b` / Ctrl+K); default true. */
+  initialBreak?: boolean;
+  /** Called before every reboot, e.g. to load the host channel's registry into the kernel. */
+  beforeBoot?: (kernel: SimKernel) => void;
+  /** Real milliseconds `!poolfind` takes per 1000 outstanding blocks (default 20), capped by poolfindMaxDelayMs (default 3000). */
+  poolfindMsPer1000Blocks?: number;
+  poolfindMaxDelayMs?: number;
+  /** At most this many PoolHitTag stops handled in one run() call (default 200). */
+  maxStopsPerRun?: number;
+}
+
+/** Whether the console reads commands, the target runs, or the session ended. */
+export type ConsoleState = 'halted' | 'running' | 'quit';
+
+/** Text the console printed and the state it is left in; `delayMs` is real time the output should take. */
+export interface ConsoleOutput {
+  text: string;
+  state: ConsoleState;
+  delayMs: number;
+}
+
+// What one command did to the flow of a command list: go on, the target runs, the session ends,
+// or the list ends with the target halted (after `.reboot` and its initial break).
+type Flow = 'next' | 'go' | 'quit' | 'halt';
+
+// The break status and commands of one sx event.
+interface EventFilter {
+  status: EventBreakStatus;
+  command?: string;
+  command2?: string;
+}
+
+// Collects printed lines and extra delay for one console output.
+class Output {
+  lines: string[] = [];
+  delayMs = 0;
+  add(...lines: string[]): void {
+    this.lines.push(...lines);
+  }
+  text(): string {
+    return this.lines.length > 0 ? `${this.lines.join('\n')}\n` : '';
+  }
+}
+
+// Event filters as `sx` lists them; only bpe changes what the simulator does.
+const EVENT_NAMES: readonly [string, string, EventBreakStatus][] = [
+  ['ct', 'Create thread', 'ignore'],
+  ['et', 'Exit thread', 'ignore'],
+  ['cpr', 'Create process', 'ignore'],
+  ['epr', 'Exit process', 'ignore'],
+  ['ld', 'Load module', 'output'],
+  ['ud', 'Unload module', 'ignore'],
+  ['ser', 'System error', 'ignore'],
+  ['ibp', 'Initial breakpoint', 'ignore'],
+  ['iml', 'Initial module load', 'ignore'],
+  ['out', 'Debuggee output', 'output'],
+  ['av', 'Access violation', 'break'],
+  ['bpe', 'Break instruction exception', 'break'],
+  ['sse', 'Single-step exception', 'break'],
+];
+
+const STATUS_WORDS: Record<EventBreakStatus, string> = {
+  break: 'break', 'second-chance': 'second-chance break', output: 'output', ignore: 'ignore',
+};
+
+/** A simulated kd console over one SimKernel. */
+export class KdConsole {
+  private state: ConsoleState = 'running';
+  private stopKind: 'pool-hit' | 'break-in' | undefined;
+  private breakInFrames: SimFrame[] = [];
+  private readonly pseudo = new Array<bigint>(20).fill(0n);
+  private readonly registerOverrides = new Map<string, bigint>();
+  private readonly filters = new Map<string, EventFilter>();
+  private symbolsLoaded = false;
+  private lastDisplay: { address: bigint; unit: DisplayUnit } | undefined;
+  private readonly options: Required<Omit<KdConsoleOptions, 'beforeBoot'>> & Pick<KdConsoleOptions, 'beforeBoot'>;
+
+  constructor(
+    readonly kernel: SimKernel,
+    options: KdConsoleOptions = {},
+  ) {
+    this.options = {
+      initialBreak: options.initialBreak ?? true,
+      beforeBoot: options.beforeBoot,
+      poolfindMsPer1000Blocks: options.poolfindMsPer1000Blocks ?? 20,
+      poolfindMaxDelayMs: options.poolfindMaxDelayMs ?? 3000,
+      maxStopsPerRun: options.maxStopsPerRun ?? 200,
+    };
+    for (const [event, , status] of EVENT_NAMES) this.filters.set(event, { status });
+  }
+
+  /** The console's state: commands are read only while `halted`. */
+  get currentState(): ConsoleState {
+    return this.state;
+  }
+
+  /** The prompt kd shows now (`kd> ` or `0: kd> `). */
+  prompt(): string {
+    return promptText(this.kernel.profile, 0);
+  }
+
+  /** The connect banner; with an initial break it ends at the first prompt, else the target runs. */
+  connect(): ConsoleOutput {
+    const out = new Output();
+    out.add(...connectBannerLines(this.kernel.profile, this.clock(), this.options.initialBreak));
+    if (!this.options.initialBreak) {
+      this.state = 'running';
+      return this.finish(out);
+    }
+    return this.finishStop(out, this.breakIn(out));
+  }
+
+  /** Run one command line (commands separated by `;`) while halted. */
+  execute(line: string): ConsoleOutput {
+    if (this.state !== 'halted') throw new Error(`console is ${this.state}; commands are read only at the prompt`);
+    const out = new Output();
+    const flow = this.runCommandList(line, out);
+    if (flow === 'quit') {
+      this.state = 'quit';
+      return this.finish(out);
+    }
+    if (flow === 'go') return this.finish(out);
+    return this.finish(out, true);
+  }
+
+  /**
+   * Let the running target run for at most `budgetMs` of target time. Returns when the budget
+   * is used (still running) or at a stop that leaves the console halted (text ends at the prompt).
+   */
+  run(budgetMs: number): ConsoleOutput {
+    if (this.state !== 'running') throw new Error(`console is ${this.state}; only a running target can run`);
+    const out = new Output();
+    let remaining = budgetMs;
+    for (let stops = 0; remaining > 0 && stops < this.options.maxStopsPerRun; stops++) {
+      const before = this.kernel.now();
+      const stop = this.kernel.run(remaining);
+      const used = this.kernel.now() - before;
+      remaining -= used > 0 ? used : 0;
+      if (stop.kind === 'timeout') break;
+      if (stop.kind === 'reboot') return this.finishStop(out, this.reconnect(out));
+      this.stopKind = 'pool-hit';
+      const flow = this.reportBreak(out, int3LocationLines(stop.stack[0], this.kernel.profile.pointerSize), false);
+      if (flow === 'quit') {
+        this.state = 'quit';
+        return this.finish(out);
+      }
+      if (flow !== 'go') return this.finish(out, true);
+    }
+    return this.finish(out);
+  }
+
+  /** Ctrl+C: stop the running target and show the break-in. */
+  interrupt(): ConsoleOutput {
+    if (this.state !== 'running') return { text: '', state: this.state, delayMs: 0 };
+    const out = new Output();
+    return this.finishStop(out, this.breakIn(out));
+  }
+
+  /** A reboot the console did not ask for (the `reboot-at` fault): shutdown, reconnect, initial break. */
+  spontaneousReboot(): ConsoleOutput {
+    const out = new Output();
+    return this.finishStop(out, this.rebootTarget(out));
+  }
+
+  // Close an output after a stop: a prompt when halted.
+  private finishStop(out: Output, flow: Flow): ConsoleOutput {
+    if (flow === 'quit') {
+      this.state = 'quit';
+      return this.finish(out);
+    }
+    return this.finish(out, flow !== 'go');
+  }
+
+  // Build the output record; the prompt ends the text whenever the console waits for a command.
+  private finish(out: Output, halted = false): ConsoleOutput {
+    if (halted) this.state = 'halted';
+    const text = out.text() + (this.state === 'halted' ? this.prompt() : '');
+    return { text, state: this.state, delayMs: out.delayMs };
+  }
+
+  // Target clocks for the banner and vertarget.
+  private clock(): TargetClock {
+    return { bootEpochMs: this.kernel.bootTimeEpochMs(), uptimeMs: this.kernel.now() };
+  }
+
+  // A Ctrl+C break-in (or the initial break): exception line, box, location, then bpe's command.
+  private breakIn(out: Output): Flow {
+    this.stopKind = 'break-in';
+    this.breakInFrames = breakInStack(this.kernel);
+    this.state = 'halted';
+    return this.reportBreak(out, [...CTRL_C_BOX, ...int3LocationLines(this.breakInFrames[0], this.kernel.profile.pointerSize)], true);
+  }
+
+  // Show a break per the bpe filter and run its command; 'go' when the target runs on.
+  private reportBreak(out: Output, details: string[], forced: boolean): Flow {
+    const filter = this.filters.get('bpe') as EventFilter;
+    const breaks = forced || filter.status === 'break';
+    this.state = 'halted';
+    if (breaks) out.add(BREAK_EXCEPTION_LINE, ...details);
+    else if (filter.status !== 'ignore') out.add(BREAK_EXCEPTION_LINE);
+    if (filter.command) {
+      const flow = this.runCommandList(filter.command, out);
+      if (flow !== 'next') return flow;
+    }
+    if (!breaks) return this.resume();
+    return 'next';
+  }
+
+  // Let the target run on from a stop.
+  private resume(): Flow {
+    this.state = 'running';
+    this.stopKind = undefined;
+    this.registerOverrides.clear();
+    return 'go';
+  }
+
+  // Shutdown text, the kernel's reboot, and the reconnect.
+  private rebootTarget(out: Output): Flow {
+    out.add(shutdownLine(this.kernel.bootTimeEpochMs() + this.kernel.now()), 'Waiting to reconnect...');
+    this.options.beforeBoot?.(this.kernel);
+    this.kernel.reboot();
+    return this.reconnect(out);
+  }
+
+  // After a reboot: symbols are unloaded, the banner shows again, and the initial break (if any) follows.
+  private reconnect(out: Output): Flow {
+    this.symbolsLoaded = false;
+    this.stopKind = undefined;
+    out.add(...reconnectLines(this.kernel.profile, this.clock(), this.options.initialBreak));
+    if (!this.options.initialBreak) return this.resume();
+    return this.breakIn(out);
+  }
+
+  // Run the commands of one line in order; stop at a go command or q.
+  private runCommandList(line: string, out: Output): Flow {
+    for (const command of splitCommands(line)) {
+      const flow = this.runCommand(command, out);
+      if (flow !== 'next') return flow;
+    }
+    return 'next';
+  }
+
+  // One command; kd's error replies instead of exceptions.
+  private runCommand(command: string, out: Output): Flow {
+    try {
+      return this.dispatch(command, out);
+    } catch (error) {
+      if (error instanceof ExpressionError) {
+        if (error.kind === 'syntax') out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '${command}'`);
+        else out.add(error.message);
+        return 'next';
+      }
+      throw error;
+    }
+  }
+
+  // The command table.
+  private dispatch(command: string, out: Output): Flow {
+    const { verb, args } = splitVerb(command);
+    const lower = verb.toLowerCase();
+    if (lower.startsWith('!')) return this.extension(lower.slice(1), args, out);
+    const stack = parseStackVerb(verb);
+    if (stack) {
+      const count = args ? Number(this.value(args)) : 20;
+      out.add(...formatStack(this.kernel.profile, this.frames(), { ...stack, count }));
+      return 'next';
+    }
+    switch (lower) {
+      case 'g': return this.resume();
+      case 'gu': return this.stepOut(out);
+      case 'q': out.add('quit:'); return 'quit';
+      case '.reboot': {
+        const flow = this.rebootTarget(out);
+        return flow === 'next' ? 'halt' : flow;
+      }
+      case '.reload': this.reload(args, out); return 'next';
+      case '.echo': out.add(args.replace(/^"(.*)"$/s, '$1')); return 'next';
+      case 'vertarget': out.add(...vertargetLines(this.kernel.profile, this.clock())); return 'next';
+      case 'version': out.add(...versionLines(this.kernel.profile, this.clock())); return 'next';
+      case 'lm': this.listModules(out); return 'next';
+      case 'db': case 'dd': case 'dq': this.display(lower[1] as DisplayUnit, args, out); return 'next';
+      case 'eb': case 'ed': case 'eq': this.enter(lower[1] as DisplayUnit, args, out); return 'next';
+      case 'u': this.unassemble(args, out); return 'next';
+      case 'r': this.registerCommand(args, out); return 'next';
+      case '?': {
+        const value = this.value(args);
+        const hex = formatAddress(value, this.kernel.profile.pointerSize);
+        out.add(`Evaluate expression: ${BigInt.asIntN(64, value)} = ${hex}`);
+        return 'next';
+      }
+      case 'j': return this.conditional(args, out);
+      case 'sx': this.listEvents(out); return 'next';
+      case 'sxe': case 'sxd': case 'sxn': case 'sxi': case 'sx-': this.setEvent(lower, args, command, out); return 'next';
+      default:
+        out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '${command}'`);
+        return 'next';
+    }
+  }
+
+  // Evaluation context over the kernel, the current registers and pseudo-registers.
+  private context(): EvalContext {
+    return {
+      pointerSize: this.kernel.profile.pointerSize,
+      resolveSymbol: (name) => this.kernel.resolveSymbol(name),
+      register: (name) => this.register(name),
+      readMemory: (address, length) => this.kernel.readMemory(address, length),
+    };
+  }
+
+  // Evaluate a whole argument as one expression.
+  private value(text: string): bigint {
+    const parsed = evaluatePrefix(text, 0, this.context());
+    if (parsed.end < text.length) throw new ExpressionError('syntax', text.slice(parsed.end), parsed.end);
+    return parsed.value;
+  }
+
+  // Registers and pseudo-registers by lowercase name (no `@`).
+  private register(name: string): bigint | undefined {
+    const pseudo = /^\$t([0-9]|1[0-9])$/.exec(name);
+    if (pseudo) return this.pseudo[Number(pseudo[1])];
+    if (this.registerOverrides.has(name)) return this.registerOverrides.get(name);
+    const x64 = this.kernel.profile.pointerSize === 8;
+    const frames = this.frames();
+    switch (name) {
+      case '$ip': return frames[0]?.address ?? 0n;
+      case '$ra': return frames[1]?.address ?? 0n;
+      case '$csp': return frames[0]?.stackPointer ?? 0n;
+      case '$retreg': return this.register(x64 ? 'rax' : 'eax');
+      case '$ptrsize': return BigInt(this.kernel.profile.pointerSize);
+      case '$pagesize': return 0x1000n;
+      default: break;
+    }
+    const registers = this.stopKind === 'pool-hit' ? this.kernel.registers() : {};
+    if (name in registers) return registers[name];
+    const names = x64
+      ? ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rip', 'rsp', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'efl']
+      : ['eax', 'ebx', 'ecx', 'edx', 'esi', 'edi', 'eip', 'esp', 'ebp', 'efl'];
+    if (!names.includes(name)) return undefined;
+    if (name === 'eip' || name === 'rip') return frames[0]?.address ?? 0n;
+    if (name === 'esp' || name === 'rsp') return frames[0]?.stackPointer ?? 0n;
+    if (name === 'efl') return 0x246n;
+    return 0n;
+  }
+
+  // The stack at the current stop: the kernel's at a PoolHitTag break, the idle thread's after a break-in.
+  private frames(): SimFrame[] {
+    if (this.stopKind === 'pool-hit') return this.kernel.currentStop()?.stack ?? [];
+    return this.breakInFrames;
+  }
+
+  // `gu`: run to the return of the current frame and show where the target stopped.
+  private stepOut(out: Output): Flow {
+    if (this.stopKind === 'pool-hit') this.kernel.stepOut();
+    else this.breakInFrames = this.breakInFrames.slice(1);
+    const frame = this.frames()[0];
+    if (frame) out.add(`${frameSymbol(frame)}:`, this.instructionLine(frame.address));
+    return 'next';
+  }
+
+  // One disassembly line at an address.
+  private instructionLine(address: bigint): string {
+    const profile = this.kernel.profile;
+    const bytes = this.kernel.readMemory(address, 16) ?? this.kernel.readMemory(address, 1);
+    if (!bytes) return `${formatAddress(address, profile.pointerSize)} ??              ???`;
+    return formatInstruction(decodeInstruction(bytes, address, profile.arch === 'x64', (value) => this.symbolText(value), profile.pointerSize), profile.pointerSize);
+  }
+
+  // `module!symbol+0x…` for an address, when it has one.
+  private symbolText(address: bigint): string | undefined {
+    const symbol = this.kernel.symbolize(address);
+    return symbol ? frameSymbol(symbol) : undefined;
+  }
+
+  // `!` extension commands the simulator knows.
+  private extension(name: string, args: string, out: Output): Flow {
+    switch (name) {
+      case 'poolused': this.poolused(args, out); return 'next';
+      case 'poolfind': this.poolfind(args, out); return 'next';
+      case 'gflag': this.gflag(args, out); return 'next';
+      default: out.add(`No export ${name} found`); return 'next';
+    }
+  }
+
+  // `!poolused [flags [tag]]`.
+  private poolused(args: string, out: Output): void {
+    const match = /^(?:([0-9a-fA-Fx]+)(?:\s+(\S{1,4}|\S*\*\S*))?)?\s*$/.exec(args);
+    if (!match) {
+      out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '!poolused ${args}'`);
+      return;
+    }
+    if (!this.kernel.taggingEnabled()) {
+      // Legacy kdexts on a 2000/XP kernel without FLG_POOL_ENABLE_TAGGING (windows-versions.md §2).
+      out.add('unable to get tag table.');
+      return;
+    }
+    const flags = match[1] ? Number.parseInt(match[1].replace(/^0x/i, ''), 16) : 0;
+    out.add(...formatPoolused(this.kernel.profile, this.kernel.tagCounters(), { flags, pattern: match[2] }));
+  }
+
+  // `!poolfind tag [pooltype]` (or the new `-tag "…" -paged` syntax), slow in proportion to the pool.
+  private poolfind(args: string, out: Output): void {
+    const request = parsePoolfindArguments(args, this.kernel.profile);
+    if (!request) {
+      out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '!poolfind ${args}'`);
+      return;
+    }
+    const hits = [...this.kernel.outstanding(request.tag)].filter((hit) => hit.pool === request.pool);
+    let blocks = 0;
+    for (const counters of this.kernel.tagCounters()) {
+      blocks += counters.paged.allocs - counters.paged.frees + counters.nonpaged.allocs - counters.nonpaged.frees;
+    }
+    out.delayMs += Math.min(this.options.poolfindMaxDelayMs, (blocks / 1000) * this.options.poolfindMsPer1000Blocks);
+    const addresses = hits.map((hit) => hit.address);
+    const low = addresses.reduce((a, b) => (b < a ? b : a), addresses[0] ?? this.kernel.profile.kernelBase);
+    const high = addresses.reduce((a, b) => (b > a ? b : a), addresses[0] ?? this.kernel.profile.kernelBase);
+    const granule = 0x100000n;
+    const poolRange: [bigint, bigint] = [(low / granule) * granule, (high / granule + 4n) * granule];
+    const tableStart = poolRange[1] + granule;
+    out.add(...formatPoolfind(this.kernel.profile, request, hits, { largeTable: [tableStart, tableStart + 0x18000n], pool: poolRange }));
+  }
+
+  // `!gflag [+flag|-flag|value]` over nt!NtGlobalFlag.
+  private gflag(args: string, out: Output): void {
+    const current = this.kernel.ntGlobalFlag() >>> 0;
+    const modern = debuggerGeneration(this.kernel.profile) === 'modern';
+    if (args.trim() === '') {
+      out.add(`Current NtGlobalFlag contents: 0x${flagHex(current)}`, ...flagLines(current));
+      if (modern) out.add('Current NtGlobalFlag2 contents: 0x00000000');
+      return;
+    }
+    let value = current;
+    for (const argument of args.trim().split(/\s+/)) {
+      const next = applyFlagArgument(value, argument);
+      if (next === undefined) {
+        out.add(`Unknown flag ${argument}`);
+        return;
+      }
+      value = next;
+    }
+    const address = this.kernel.resolveSymbol('nt!NtGlobalFlag');
+    if (address === undefined || !this.kernel.writeMemory(address, toLittleEndian(BigInt(value), 4))) {
+      out.add("Couldn't resolve error at 'nt!NtGlobalFlag'");
+      return;
+    }
+    out.add(`New NtGlobalFlag contents: 0x${flagHex(value)}`, ...flagLines(value));
+  }
+
+  // `.reload [/f] [module]`: the Connected line and symbol-loading progress (reload-winxp-x86-3.txt).
+  private reload(args: string, out: Output): void {
+    const words = args.split(/\s+/).filter((word) => word.length > 0 && !word.startsWith('/'));
+    const moduleName = words[0]?.replace(/\.(sys|exe|dll)$/i, '').toLowerCase();
+    if (moduleName) {
+      const known = this.kernel.modules().some((module) => module.name.toLowerCase() === moduleName || module.image.toLowerCase() === words[0].toLowerCase());
+      if (!known) out.add(`"${words[0]}" was not found in the image list.`);
+      return;
+    }
+    this.symbolsLoaded = true;
+    const modules = this.kernel.modules().length;
+    out.add(connectedLine(this.kernel.profile, this.clock()), 'Loading Kernel Symbols');
+    for (let done = 0; done < modules; done += 64) out.add('.'.repeat(Math.min(64, modules - done)));
+    out.add('Loading User Symbols', 'Loading unloaded module list', '.'.repeat(Math.max(1, Math.min(8, modules))));
+  }
+
+  // `lm`: modules sorted by base, lm-winxp-x86-1.txt / lm-win10-x64-1.txt columns.
+  private listModules(out: Output): void {
+    const pointerSize = this.kernel.profile.pointerSize;
+    out.add(pointerSize === 8 ? 'start             end                 module name' : 'start    end        module name');
+    const modules = [...this.kernel.modules()].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+    for (const module of modules) {
+      const range = `${formatAddress(module.base, pointerSize)} ${formatAddress(module.base + BigInt(module.size), pointerSize)}`;
+      const symbols = this.symbolsLoaded
+        ? `${'(pdb symbols)'.padEnd(23, ' ')}c:\\symbols\\${module.name}.pdb\\${pdbSignature(module.name)}\\${module.name}.pdb`
+        : '(deferred)';
+      out.add(`${range}   ${module.name.padEnd(10, ' ')} ${symbols}`);
+    }
+  }
+
+  // Parse `<address> [L<count>]` of d*/u; the address may be omitted to continue.
+  private addressAndCount(args: string, fallback: bigint | undefined): { address: bigint; count?: number } {
+    const context = this.context();
+    let address = fallback;
+    let rest = args.trim();
+    if (rest.length > 0 && !/^l\s*[0-9a-f?]/i.test(rest)) {
+      const parsed = evaluatePrefix(rest, 0, context);
+      address = parsed.value;
+      rest = rest.slice(parsed.end).trim();
+    }
+    if (address === undefined) throw new ExpressionError('syntax', '<EOL>', 0);
+    let count: number | undefined;
+    if (rest.length > 0) {
+      const length = /^l\s*/i.exec(rest);
+      if (!length) throw new ExpressionError('syntax', rest, 0);
+      const parsed = evaluatePrefix(rest, length[0].length, context);
+      if (parsed.end < rest.length) throw new ExpressionError('syntax', rest.slice(parsed.end), parsed.end);
+      count = Number(parsed.value);
+    }
+    return { address: address & ((1n << BigInt(this.kernel.profile.pointerSize * 8)) - 1n), count };
+  }
+
+  // `db`/`dd`/`dq` with kd's default lengths (0x80 bytes).
+  private display(unit: DisplayUnit, args: string, out: Output): void {
+    const previous = this.lastDisplay;
+    const fallback = previous ? previous.address : undefined;
+    const { address, count } = this.addressAndCount(args, fallback);
+    const elements = count ?? 0x80 / UNIT_SIZE[unit];
+    const reader = (at: bigint, length: number) => this.kernel.readMemory(at, length);
+    out.add(...formatMemory(reader, address, elements, unit, this.kernel.profile.pointerSize));
+    this.lastDisplay = { address: address + BigInt(elements * UNIT_SIZE[unit]), unit };
+  }
+
+  // `eb`/`ed`/`eq address value [value…]`: silent on success, as kd.
+  private enter(unit: DisplayUnit, args: string, out: Output): void {
+    const context = this.context();
+    const first = evaluatePrefix(args, 0, context);
+    let position = first.end;
+    const size = UNIT_SIZE[unit];
+    const values: bigint[] = [];
+    while (position < args.length) {
+      const parsed = evaluatePrefix(args, position, context);
+      values.push(parsed.value);
+      position = parsed.end;
+    }
+    if (values.length === 0) throw new ExpressionError('syntax', '<EOL>', args.length);
+    const bytes = new Uint8Array(values.length * size);
+    values.forEach((value, index) => bytes.set(toLittleEndian(value, size), index * size));
+    if (!this.kernel.writeMemory(first.value, bytes)) out.add(`Memory access error at '${args.slice(first.end)}'`);
+  }
+
+  // `u [address] [L count]`: 8 instructions by default, a symbol line first.
+  private unassemble(args: string, out: Output): void {
+    const { address, count } = this.addressAndCount(args, this.frames()[0]?.address);
+    let at = address;
+    for (let index = 0; index < (count ?? 8); index++) {
+      const symbol = this.kernel.symbolize(at);
+      if (symbol && (index === 0 || symbol.offset === 0)) out.add(`${frameSymbol(symbol)}:`);
+      const line = this.instructionLine(at);
+      out.add(line);
+      const bytes = this.kernel.readMemory(at, 16) ?? this.kernel.readMemory(at, 1);
+      const length = bytes
+        ? decodeInstruction(bytes, at, this.kernel.profile.arch === 'x64', () => undefined, this.kernel.profile.pointerSize).bytes.length
+        : 1;
+      at += BigInt(length);
+    }
+  }
+
+  // `r`, `r reg`, `r reg=value`, `r @$t0=…` (several assignments separated by commas).
+  private registerCommand(args: string, out: Output): void {
+    const x64 = this.kernel.profile.pointerSize === 8;
+    const width = x64 ? 16 : 8;
+    if (args.trim() === '') {
+      out.add(...this.registerDump());
+      return;
+    }
+    for (const part of args.split(',')) {
+      const assignment = /^\s*@?(\$?[A-Za-z][A-Za-z0-9]*)\s*(?:=\s*(.*))?$/s.exec(part);
+      if (!assignment) throw new ExpressionError('syntax', part.trim(), 0);
+      const name = assignment[1].toLowerCase();
+      const current = this.register(name);
+      if (current === undefined) {
+        out.add(`Bad register error at '${part.trim()}'`);
+        return;
+      }
+      if (assignment[2] === undefined) {
+        out.add(`${name}=${current.toString(16).padStart(name.startsWith('$') ? width : width, '0')}`);
+        continue;
+      }
+      const value = this.value(assignment[2].trim());
+      const pseudo = /^\$t([0-9]|1[0-9])$/.exec(name);
+      if (pseudo) this.pseudo[Number(pseudo[1])] = value;
+      else this.registerOverrides.set(name, value);
+    }
+  }
+
+  // The full register display of the architecture (kp-win7-x86-1.txt, bphit-win7-x64-1.txt).
+  private registerDump(): string[] {
+    const x64 = this.kernel.profile.pointerSize === 8;
+    const value = (name: string) => (this.register(name) ?? 0n).toString(16).padStart(x64 && name !== 'efl' ? 16 : 8, '0');
+    const frame = this.frames()[0];
+    const location = frame ? [`${frameSymbol(frame)}:`, this.instructionLine(frame.address)] : [];
+    if (!x64) {
+      return [
+        `eax=${value('eax')} ebx=${value('ebx')} ecx=${value('ecx')} edx=${value('edx')} esi=${value('esi')} edi=${value('edi')}`,
+        `eip=${value('eip')} esp=${value('esp')} ebp=${value('ebp')} iopl=0         nv up ei pl zr na pe nc`,
+        `cs=0008  ss=0010  ds=0023  es=0023  fs=0030  gs=0000             efl=${value('efl')}`,
+        ...location,
+      ];
+    }
+    return [
+      `rax=${value('rax')} rbx=${value('rbx')} rcx=${value('rcx')}`,
+      `rdx=${value('rdx')} rsi=${value('rsi')} rdi=${value('rdi')}`,
+      `rip=${value('rip')} rsp=${value('rsp')} rbp=${value('rbp')}`,
+      ` r8=${value('r8')}  r9=${value('r9')} r10=${value('r10')}`,
+      `r11=${value('r11')} r12=${value('r12')} r13=${value('r13')}`,
+      `r14=${value('r14')} r15=${value('r15')}`,
+      'iopl=0         nv up ei pl zr na po nc',
+      `cs=0010  ss=0018  ds=002b  es=002b  fs=0053  gs=002b             efl=${value('efl')}`,
+      ...location,
+    ];
+  }
+
+  // `j Expression Command1 ; Command2`.
+  private conditional(args: string, out: Output): Flow {
+    const parsed = evaluatePrefix(args, 0, this.context());
+    const branches = splitJBranches(args.slice(parsed.end));
+    const chosen = parsed.value !== 0n ? branches.whenTrue : branches.whenFalse;
+    return chosen.trim() ? this.runCommandList(chosen, out) : 'next';
+  }
+
+  // `sx`: every event with its break status, and its commands when set.
+  private listEvents(out: Output): void {
+    for (const [event, description] of EVENT_NAMES) {
+      const filter = this.filters.get(event) as EventFilter;
+      out.add(`${event.padStart(4, ' ')} - ${description} - ${STATUS_WORDS[filter.status]}`);
+      if (filter.command) out.add(`       Command: "${filter.command}"`);
+      if (filter.command2) out.add(`       Command2: "${filter.command2}"`);
+    }
+  }
+
+  // `sxe -c "…" bpe` and friends.
+  private setEvent(verb: string, args: string, command: string, out: Output): void {
+    const parsed = parseSxArguments(verb, args);
+    if (!parsed) {
+      out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '${command}'`);
+      return;
+    }
+    const names = parsed.event === '*' ? [...this.filters.keys()] : [parsed.event];
+    for (const name of names) {
+      const filter = this.filters.get(name) ?? { status: 'break' as EventBreakStatus };
+      if (parsed.status && !parsed.handling) filter.status = parsed.status;
+      if (parsed.command !== undefined) filter.command = parsed.command || undefined;
+      if (parsed.command2 !== undefined) filter.command2 = parsed.command2 || undefined;
+      this.filters.set(name, filter);
+    }
+  }
+}
+
+// A stable 33-character pdb signature for a module name (GUID + age as kd's symbol cache paths show).
+function pdbSignature(name: string): string {
+  let hash = 2166136261;
+  let text = '';
+  for (let round = 0; text.length < 32; round++) {
+    for (const char of `${name}:${round}`) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619) >>> 0;
+    text += hash.toString(16).toUpperCase().padStart(8, '0');
+  }
+  return `${text.slice(0, 32)}1`;
+}

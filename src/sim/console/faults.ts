@@ -1,0 +1,61 @@
+/**
+ * Fault injection for `leakhunt sim --fault <spec>` (grammar in docs/simulator.md):
+ * `exit-after:N`, `garbage:P`, `truncate:N`, `stall:N@S`, `reboot-at:T`.
+ */
+import ms from 'ms';
+
+/** One injected fault. */
+export type FaultSpec =
+  /** The process exits (code 3) after N commands, as a debugger that dies. */
+  | { kind: 'exit-after'; commands: number }
+  /** Each response carries, with probability P, a garbage line first. */
+  | { kind: 'garbage'; probability: number }
+  /** Each response's text is cut after N characters (the prompt still follows). */
+  | { kind: 'truncate'; characters: number }
+  /** After command N, nothing is read or written for S seconds. */
+  | { kind: 'stall'; afterCommands: number; seconds: number }
+  /** The target reboots on its own when its clock reaches T (target ms since boot), once. */
+  | { kind: 'reboot-at'; targetMs: number };
+
+/** A fault spec that does not follow the grammar. */
+export class FaultSpecError extends Error {
+  readonly code = 'SIM_BAD_FAULT';
+  constructor(readonly spec: string, reason: string) {
+    super(`Bad --fault "${spec}": ${reason}`);
+    this.name = 'FaultSpecError';
+  }
+}
+
+// A non-negative integer, or a FaultSpecError.
+function integer(spec: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new FaultSpecError(spec, `expected a whole number, got "${text}"`);
+  return Number(text);
+}
+
+/** Parse one `--fault` value. */
+export function parseFault(spec: string): FaultSpec {
+  const match = /^([a-z-]+):(.+)$/.exec(spec.trim());
+  if (!match) throw new FaultSpecError(spec, 'expected <kind>:<value>, e.g. exit-after:5');
+  const [, kind, value] = match;
+  switch (kind) {
+    case 'exit-after': return { kind, commands: integer(spec, value) };
+    case 'truncate': return { kind, characters: integer(spec, value) };
+    case 'garbage': {
+      const probability = Number(value);
+      if (!Number.isFinite(probability) || probability < 0 || probability > 1) throw new FaultSpecError(spec, `expected a probability 0..1, got "${value}"`);
+      return { kind, probability };
+    }
+    case 'stall': {
+      const parts = /^(\d+)@(\d+(?:\.\d+)?)$/.exec(value);
+      if (!parts) throw new FaultSpecError(spec, 'expected stall:N@S (after N commands stall S seconds)');
+      return { kind, afterCommands: Number(parts[1]), seconds: Number(parts[2]) };
+    }
+    case 'reboot-at': {
+      const targetMs = /^\d+(?:\.\d+)?$/.test(value) ? Number(value) * 1000 : (ms as (text: string) => number | undefined)(value);
+      if (targetMs === undefined || !Number.isFinite(targetMs)) throw new FaultSpecError(spec, `expected a target time such as 30s or 2m, got "${value}"`);
+      return { kind, targetMs };
+    }
+    default:
+      throw new FaultSpecError(spec, `unknown fault "${kind}" (exit-after, garbage, truncate, stall, reboot-at)`);
+  }
+}

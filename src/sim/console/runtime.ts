@@ -1,0 +1,228 @@
+/**
+ * Drives a KdConsole in real time, like kd over a link: reads command lines only at the prompt
+ * (what arrives while the target runs waits), lets the running target advance `timeScale`
+ * target milliseconds per real millisecond, breaks in on interrupt(), and delivers output with
+ * the link's latency and bandwidth and the injected faults. Used by the `leakhunt sim` process
+ * and by the in-process channel.
+ */
+import type { ConsoleOutput, KdConsole } from './console.js';
+import type { FaultSpec } from './faults.js';
+
+/** Settings of a runtime. */
+export interface RuntimeOptions {
+  /** Receives console output, in order. */
+  write(text: string): void;
+  /** Target milliseconds per real millisecond while the target runs (the `--time-scale`). */
+  timeScale: number;
+  /** Real milliseconds between run slices (default 10). */
+  sliceMs?: number;
+  /** Delay before each response, ms. */
+  latencyMs?: number;
+  /** Output throttle in bytes per second; 0 or undefined = unlimited. */
+  bandwidth?: number;
+  faults?: readonly FaultSpec[];
+  /** Seed of the garbage fault's generator. */
+  seed?: number;
+  /** Called once when the console ends: `quit` (q), or `fault` (exit-after). */
+  onEnd?(reason: 'quit' | 'fault'): void;
+}
+
+// Lines a noisy link or kd itself throws in (the first is kd's own, step-win10-x64-1.txt).
+const GARBAGE_PREFIXES = ['KDTARGET: Refreshing KD connection', '\u00ff\u00fe\u0000\u0013'];
+
+// A small deterministic generator for the garbage fault.
+function createRandom(seed: number): () => number {
+  let state = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Wait real time.
+function sleep(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
+}
+
+/** A console running in real time. */
+export class ConsoleRuntime {
+  private pending = '';
+  private readonly lines: string[] = [];
+  private pumping = false;
+  private interruptRequested = false;
+  private ended = false;
+  private rebootDone = false;
+  private commands = 0;
+  private readonly random: () => number;
+
+  constructor(
+    private readonly console: KdConsole,
+    private readonly options: RuntimeOptions,
+  ) {
+    this.random = createRandom(options.seed ?? 1);
+  }
+
+  /** Commands read so far. */
+  get commandCount(): number {
+    return this.commands;
+  }
+
+  /** Is the target stopped at a break (the console waits for commands)? */
+  get halted(): boolean {
+    return this.console.currentState === 'halted';
+  }
+
+  /** True once the console ended (q or a fault). */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** Connect: print the banner and start reading or running. */
+  start(): void {
+    void this.deliverThenPump(this.console.connect(), false);
+  }
+
+  /** Text from the debugger's standard input; complete lines are commands. */
+  input(text: string): void {
+    this.pending += text;
+    let newline: number;
+    while ((newline = this.pending.indexOf('\n')) >= 0) {
+      this.lines.push(this.pending.slice(0, newline).replace(/\r$/, ''));
+      this.pending = this.pending.slice(newline + 1);
+    }
+    void this.pump();
+  }
+
+  /** Ctrl+C: break into the running target at the next slice. */
+  interrupt(): void {
+    if (this.ended) return;
+    this.interruptRequested = true;
+    void this.pump();
+  }
+
+  /** Resolves once every queued line that can be read now has been answered (none can while the target runs). */
+  async drain(): Promise<void> {
+    while (!this.ended && this.console.currentState === 'halted' && (this.lines.length > 0 || this.pumping)) await sleep(5);
+  }
+
+  /** Stop processing (the process is ending). */
+  stop(): void {
+    this.ended = true;
+  }
+
+  // Deliver an output, then continue the loop.
+  private async deliverThenPump(output: ConsoleOutput, isResponse: boolean): Promise<void> {
+    this.pumping = true;
+    try {
+      await this.deliver(output, isResponse);
+    } finally {
+      this.pumping = false;
+    }
+    if (output.state === 'quit') this.end('quit');
+    else void this.pump();
+  }
+
+  // The main loop: commands while halted, run slices while running.
+  private async pump(): Promise<void> {
+    if (this.pumping || this.ended) return;
+    this.pumping = true;
+    try {
+      while (!this.ended) {
+        const state = this.console.currentState;
+        if (state === 'quit') break;
+        if (state === 'halted') {
+          this.interruptRequested = false;
+          const line = this.lines.shift();
+          if (line === undefined) break;
+          this.commands++;
+          const output = this.console.execute(line);
+          await this.deliver(output, true);
+          if (output.state === 'quit') {
+            this.end('quit');
+            break;
+          }
+          if (await this.afterCommandFaults()) break;
+          continue;
+        }
+        if (this.interruptRequested) {
+          this.interruptRequested = false;
+          await this.deliver(this.console.interrupt(), false);
+          continue;
+        }
+        await this.runSlice();
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  // One slice of target time, clipped at a pending reboot-at fault.
+  private async runSlice(): Promise<void> {
+    const sliceMs = this.options.sliceMs ?? 10;
+    let budget = sliceMs * this.options.timeScale;
+    const reboot = this.options.faults?.find((fault) => fault.kind === 'reboot-at');
+    const now = this.console.kernel.now();
+    if (reboot && !this.rebootDone && now + budget >= reboot.targetMs) budget = Math.max(0, reboot.targetMs - now);
+    const output = this.console.run(Math.max(budget, 0.001));
+    await this.deliver(output, false);
+    if (reboot && !this.rebootDone && output.state === 'running' && this.console.kernel.now() >= reboot.targetMs) {
+      this.rebootDone = true;
+      await this.deliver(this.console.spontaneousReboot(), false);
+      return;
+    }
+    if (this.console.currentState === 'running') await sleep(sliceMs);
+  }
+
+  // exit-after and stall, checked after each command's response; true when the console ended.
+  private async afterCommandFaults(): Promise<boolean> {
+    for (const fault of this.options.faults ?? []) {
+      if (fault.kind === 'exit-after' && this.commands >= fault.commands) {
+        this.end('fault');
+        return true;
+      }
+      if (fault.kind === 'stall' && this.commands === fault.afterCommands) await sleep(fault.seconds * 1000);
+    }
+    return false;
+  }
+
+  // Apply garbage and truncation, then latency and bandwidth, then write.
+  private async deliver(output: ConsoleOutput, isResponse: boolean): Promise<void> {
+    let text = output.text;
+    if (output.delayMs > 0) await sleep(output.delayMs);
+    if (text.length === 0) return;
+    const prompt = output.state === 'halted' ? this.console.prompt() : '';
+    let body = prompt && text.endsWith(prompt) ? text.slice(0, text.length - prompt.length) : text;
+    for (const fault of this.options.faults ?? []) {
+      if (fault.kind === 'truncate' && isResponse && body.length > fault.characters) {
+        body = `${body.slice(0, fault.characters)}\n`;
+      }
+      if (fault.kind === 'garbage' && this.random() < fault.probability) {
+        const prefix = GARBAGE_PREFIXES[Math.floor(this.random() * GARBAGE_PREFIXES.length)];
+        body = `${prefix}${this.random().toString(36).slice(2, 10)}\n${body}`;
+      }
+    }
+    text = body + (text.endsWith(prompt) ? prompt : '');
+    if (this.options.latencyMs) await sleep(this.options.latencyMs);
+    const bandwidth = this.options.bandwidth ?? 0;
+    if (bandwidth <= 0) {
+      this.options.write(text);
+      return;
+    }
+    // Write in 50 ms worth of bytes at a time.
+    const chunk = Math.max(1, Math.floor(bandwidth / 20));
+    for (let offset = 0; offset < text.length; offset += chunk) {
+      this.options.write(text.slice(offset, offset + chunk));
+      if (offset + chunk < text.length) await sleep((chunk / bandwidth) * 1000);
+    }
+  }
+
+  // End once.
+  private end(reason: 'quit' | 'fault'): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.options.onEnd?.(reason);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The `leakhunt sim` process: a simulated Windows target behind kd's console on stdin/stdout,
+ * spawned exactly like kd.exe by the kd-console transport. SIGINT breaks in (Ctrl+C); SIGTERM,
+ * stdin EOF, `q` and the exit-after fault end it, and every end writes the kernel's final state
+ * to `--state-out` when given.
+ */
+import { writeFileSync } from 'node:fs';
+import { KdConsole } from './console/console.js';
+import { type FaultSpec, parseFault } from './console/faults.js';
+import { ConsoleRuntime } from './console/runtime.js';
+import { readHostRegistry, writeHostRegistry } from './host.js';
+import { createKernel } from './kernel/index.js';
+import type { SimKernel } from './kernel-api.js';
+import { type Scenario, defaultScenario, loadScenario, scenarioForProfile } from './scenario.js';
+
+/** Options of `leakhunt sim`. */
+export interface SimProcessOptions {
+  scenario?: string;
+  profile?: string;
+  seed?: number;
+  /** Target seconds per real second while the target runs (default 600). */
+  timeScale?: number;
+  latencyMs?: number;
+  bandwidth?: number;
+  stateOut?: string;
+  faults?: readonly string[];
+  hostState?: string;
+  initialBreak?: boolean;
+}
+
+/** Target seconds per real second when none is given: a default-scenario hunt takes seconds. */
+export const DEFAULT_TIME_SCALE = 600;
+
+/** The streams and process hooks a sim process uses (real ones by default). */
+export interface SimProcessIo {
+  stdin: NodeJS.ReadableStream;
+  write(text: string): void;
+  onSignal(signal: 'SIGINT' | 'SIGTERM', handler: () => void): void;
+}
+
+/** The scenario `leakhunt sim` runs: the file, else the profile's default leak, else the default scenario. */
+export function selectScenario(options: Pick<SimProcessOptions, 'scenario' | 'profile' | 'seed'>): Scenario {
+  const scenario = options.scenario ? loadScenario(options.scenario) : options.profile ? scenarioForProfile(options.profile) : defaultScenario();
+  if (options.seed !== undefined) scenario.seed = options.seed;
+  return scenario;
+}
+
+/** The final-state JSON `--state-out` receives. */
+export function stateJson(kernel: SimKernel, halted: boolean): string {
+  return `${JSON.stringify(kernel.state(halted), null, 2)}\n`;
+}
+
+/**
+ * Run the simulator on the given streams until it ends; resolves to the exit code
+ * (0 for q / EOF, 143 for SIGTERM, 3 for the exit-after fault).
+ */
+export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Promise<number> {
+  const faults: FaultSpec[] = (options.faults ?? []).map(parseFault);
+  const scenario = selectScenario(options);
+  if (options.hostState) {
+    const registry = readHostRegistry(options.hostState);
+    if (registry) scenario.registry = { ...scenario.registry, globalFlag: registry.globalFlag };
+    else writeHostRegistry(options.hostState, { globalFlag: scenario.registry.globalFlag, profile: scenario.profile });
+  }
+  const kernel = createKernel(scenario, { seed: scenario.seed });
+  const hostState = options.hostState;
+  const console = new KdConsole(kernel, {
+    initialBreak: options.initialBreak ?? true,
+    beforeBoot: hostState
+      ? (target) => {
+        const registry = readHostRegistry(hostState);
+        if (registry) target.setRegistryGlobalFlag(registry.globalFlag);
+      }
+      : undefined,
+  });
+  return new Promise<number>((resolve) => {
+    let finished = false;
+    const finish = (code: number) => {
+      if (finished) return;
+      finished = true;
+      runtime.stop();
+      if (options.stateOut) writeFileSync(options.stateOut, stateJson(kernel, console.currentState === 'halted'));
+      resolve(code);
+    };
+    const runtime = new ConsoleRuntime(console, {
+      write: (text) => io.write(text),
+      timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
+      latencyMs: options.latencyMs,
+      bandwidth: options.bandwidth,
+      faults,
+      seed: scenario.seed,
+      onEnd: (reason) => finish(reason === 'quit' ? 0 : 3),
+    });
+    io.stdin.setEncoding?.('utf8');
+    io.stdin.on('data', (chunk: string | Buffer) => runtime.input(String(chunk)));
+    io.stdin.on('end', () => {
+      void runtime.drain().then(() => finish(0));
+    });
+    io.onSignal('SIGINT', () => runtime.interrupt());
+    io.onSignal('SIGTERM', () => finish(143));
+    runtime.start();
+  });
+}
+
+/** The real process streams and signals. */
+export function processIo(): SimProcessIo {
+  return {
+    stdin: process.stdin,
+    write: (text) => {
+      process.stdout.write(text);
+    },
+    onSignal: (signal, handler) => {
+      process.on(signal, handler);
+    },
+  };
+}

@@ -47,7 +47,13 @@ export type SimStop =
   /** The time budget passed without a break (the console then keeps running or breaks in). */
   | { kind: 'timeout' }
   /** A reboot happened (`.reboot` or an injected fault); the console prints the reconnect. */
-  | { kind: 'reboot' };
+  | { kind: 'reboot' }
+  /**
+   * The kernel bug-checked (added by the kernel model): e.g. BAD_POOL_CALLER (0xC2) with
+   * parameter 1 = 0xA when a free's tag differs from the block's tag (a retagged alloc site whose
+   * free site was not retagged). The target stays halted until `reboot()`.
+   */
+  | { kind: 'bugcheck'; code: number; parameters: [bigint, bigint, bigint, bigint]; stack: SimFrame[] };
 
 /** A code byte that differs from the original image. */
 export interface PatchedByte {
@@ -78,6 +84,8 @@ export interface SimStateJson {
   ntGlobalFlag: number;
   tags: TagCounters[];
   outstandingBySite: Record<string, { count: number; bytes: number }>;
+  /** Set when the kernel bug-checked (added by the kernel model). */
+  bugcheck?: { code: number; parameters: string[] };
 }
 
 /** The simulated kernel as the console sees it. */
@@ -123,4 +131,13 @@ export interface SimKernel {
   reboot(): void;
   patchedBytes(): PatchedByte[];
   state(halted: boolean): SimStateJson;
+  /** The bugcheck the kernel stopped on, if any (added by the kernel model; cleared by reboot). */
+  bugcheck?(): Extract<SimStop, { kind: 'bugcheck' }> | undefined;
+  /**
+   * Outstanding blocks counted but not tracked one by one (added by the kernel model): beyond a
+   * cap per site (leaked blocks) or background tag (population), blocks are only counted, so
+   * `outstanding()` lists the tracked ones and this gives the rest per tag (exact tag string).
+   * `!poolfind` prints the tracked ones; the counters of `!poolused` always include all.
+   */
+  untrackedOutstanding?(tag?: string): { count: number; bytes: number };
 }

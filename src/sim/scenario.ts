@@ -1,0 +1,481 @@
+/**
+ * Simulator scenario files (a public format, schemas/sim-scenario.schema.json): load, validate
+ * with every problem at file:line:col in one pass, and normalise into a `Scenario`.
+ *
+ * @see docs/scenarios.md
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, isMap, isPair, isScalar, parseDocument } from 'yaml';
+import type { Document, Node } from 'yaml';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import ms from 'ms';
+import { findProfile, listProfiles } from './profiles.js';
+import type { PoolKind } from './kernel-api.js';
+import scenarioSchemaJson from './scenario-schema.js';
+
+/** An inclusive numeric range; a single value is `{ min: v, max: v }`. */
+export interface NumberRange {
+  min: number;
+  max: number;
+}
+
+/** A caller frame named in a scenario: `module!function[+0xOFFSET]`. */
+export interface ScenarioFrame {
+  module: string;
+  function: string;
+  /** Return-address offset inside the function; chosen by the kernel when omitted. */
+  offset?: number;
+}
+
+/** One allocation call site of a scenario driver. */
+export interface ScenarioSite {
+  id: string;
+  /** Name of the module the site lives in. */
+  module: string;
+  function: string;
+  /** Frames under the site, innermost first. */
+  callers: ScenarioFrame[];
+  /** Four characters, padded with spaces. */
+  tag: string;
+  pool: PoolKind;
+  size: NumberRange;
+  /** Allocations per second of target time. */
+  rate: number;
+  lifetimeMs: NumberRange;
+  /** Fraction of allocations never freed, in [0, 1]. */
+  leak: number;
+  /** The driver's own free call (ExFreePoolWithTag with the tag as an immediate); absent: ExFreePool. */
+  free?: { function: string; callers: ScenarioFrame[] };
+}
+
+/** A scenario driver module with its allocation sites. */
+export interface ScenarioModule {
+  name: string;
+  image: string;
+  sites: ScenarioSite[];
+}
+
+/** A background tag: a steady population with churn and no leak. */
+export interface ScenarioBackground {
+  tag: string;
+  pool: PoolKind;
+  bytes: number;
+  allocs: number;
+  /** Blocks freed and replaced per second. */
+  rate: number;
+  callers: ScenarioFrame[];
+}
+
+/** A validated, normalised scenario (durations in ms, tags padded, ranges as min/max). */
+export interface Scenario {
+  /** File the scenario came from, for messages; `<default>` for built-in ones. */
+  file: string;
+  profile: string;
+  description?: string;
+  seed: number;
+  registry: { globalFlag: number };
+  preloadMs: number;
+  arrival: 'poisson' | 'fixed';
+  modules: ScenarioModule[];
+  background: ScenarioBackground[];
+}
+
+/** Stable codes of scenario problems (sorted). */
+export type ScenarioErrorCode =
+  | 'SCENARIO_BAD_DURATION'
+  | 'SCENARIO_BAD_RANGE'
+  | 'SCENARIO_BAD_TAG'
+  | 'SCENARIO_DUPLICATE_MODULE'
+  | 'SCENARIO_DUPLICATE_SITE'
+  | 'SCENARIO_FILE_UNREADABLE'
+  | 'SCENARIO_RESERVED_MODULE'
+  | 'SCENARIO_SCHEMA'
+  | 'SCENARIO_UNKNOWN_PROFILE'
+  | 'SCENARIO_YAML_SYNTAX';
+
+/** One problem in a scenario file, with its position. */
+export interface ScenarioProblem {
+  code: ScenarioErrorCode;
+  message: string;
+  file: string;
+  line: number;
+  column: number;
+  /** Path of the offending value inside the document, e.g. `['modules', 0, 'sites', 1, 'tag']`. */
+  path: (string | number)[];
+}
+
+const scenarioErrorBrand = Symbol.for('leakhunt.ScenarioError');
+
+/** Every problem of one scenario file; the message lists them all as `file:line:col CODE: text`. */
+export class ScenarioError extends Error {
+  readonly code = 'INVALID_SCENARIO';
+  readonly problems: readonly ScenarioProblem[];
+  readonly [scenarioErrorBrand] = true;
+  constructor(problems: readonly ScenarioProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.problems = problems;
+  }
+}
+ScenarioError.prototype.name = 'ScenarioError';
+
+/** Is this a ScenarioError (also across realms)? */
+export function isScenarioError(value: unknown): value is ScenarioError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[scenarioErrorBrand] === true;
+}
+
+/** `file:line:col CODE: message`. */
+export function formatProblem(problem: ScenarioProblem): string {
+  return `${problem.file}:${problem.line}:${problem.column} ${problem.code}: ${problem.message}`;
+}
+
+// ajv ships CommonJS with a `default` export; under NodeNext the class may sit on `.default`.
+const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module.default;
+let compiledSchema: ValidateFunction | undefined;
+
+// Compile the public schema once (strict, every error).
+function scenarioValidator(): ValidateFunction {
+  if (!compiledSchema) {
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    compiledSchema = ajv.compile(scenarioSchemaJson);
+  }
+  return compiledSchema;
+}
+
+/** The JSON Schema of scenario files, as published in schemas/sim-scenario.schema.json. */
+export const scenarioSchema: Readonly<Record<string, unknown>> = scenarioSchemaJson;
+
+/** Validate a scenario's text: the scenario when valid, and every problem found in one pass. */
+export function validateScenario(text: string, file: string): { scenario?: Scenario; problems: ScenarioProblem[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number, path: (string | number)[]): Pick<ScenarioProblem, 'file' | 'line' | 'column' | 'path'> => {
+    const { line, col } = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
+    return { file, line, column: col, path };
+  };
+  const problems: ScenarioProblem[] = [];
+  for (const error of doc.errors) {
+    problems.push({ code: 'SCENARIO_YAML_SYNTAX', message: firstLine(error.message), ...at(error.pos[0], []) });
+  }
+  if (problems.length > 0) return { problems };
+
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const validate = scenarioValidator();
+  if (!validate(raw)) {
+    for (const error of collapseSchemaErrors(validate.errors ?? [])) {
+      const { offset, path } = schemaErrorTarget(doc, error);
+      problems.push({ code: 'SCENARIO_SCHEMA', message: schemaMessage(error), ...at(offset, path) });
+    }
+    return { problems };
+  }
+
+  const place = (path: (string | number)[], key = false) => at(nodeOffset(doc, path, key), path);
+  const scenario = normalizeScenario(raw as RawScenario, file, (code, message, path, key) =>
+    problems.push({ code, message, ...place(path, key) }),
+  );
+  return problems.length > 0 ? { problems } : { scenario, problems };
+}
+
+/** Parse and validate a scenario's text; throws a ScenarioError listing every problem. */
+export function parseScenario(text: string, file: string): Scenario {
+  const { scenario, problems } = validateScenario(text, file);
+  if (!scenario) throw new ScenarioError(problems);
+  return scenario;
+}
+
+/** Read, parse and validate a scenario file; throws a ScenarioError listing every problem. */
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code ?? String(cause);
+    throw new ScenarioError([
+      { code: 'SCENARIO_FILE_UNREADABLE', message: `Cannot read scenario file "${file}" (${reason})`, file, line: 1, column: 1, path: [] },
+    ]);
+  }
+  return parseScenario(text, file);
+}
+
+// The shape the schema guarantees before normalisation.
+interface RawScenario {
+  profile: string;
+  description?: string;
+  seed?: number;
+  registry?: { globalFlag?: number };
+  preload?: number | string;
+  arrival?: 'poisson' | 'fixed';
+  modules?: {
+    name: string;
+    image?: string;
+    sites: {
+      id: string;
+      function: string;
+      callers?: string[];
+      tag: string;
+      pool: PoolKind;
+      size: number | [number, number];
+      rate: number;
+      lifetime: number | string | [number | string, number | string];
+      leak?: number;
+      free?: { function: string; callers?: string[] };
+    }[];
+  }[];
+  background?: { tag: string; pool: PoolKind; bytes: number; allocs: number; rate?: number; callers?: string[] }[];
+}
+
+type Report = (code: ScenarioErrorCode, message: string, path: (string | number)[], key?: boolean) => void;
+
+// Semantic checks and normalisation in one walk, reporting every problem.
+function normalizeScenario(raw: RawScenario, file: string, report: Report): Scenario {
+  if (!findProfile(raw.profile)) {
+    const known = listProfiles().map((profile) => profile.id).join(', ');
+    report('SCENARIO_UNKNOWN_PROFILE', `Expected a known profile (${known}), got "${raw.profile}"`, ['profile']);
+  }
+  const preloadMs = raw.preload === undefined ? 0 : parseDuration(raw.preload, ['preload'], report);
+  const siteIds = new Map<string, number>();
+  const moduleNames = new Set<string>();
+  const modules: ScenarioModule[] = (raw.modules ?? []).map((rawModule, moduleIndex) => {
+    const modulePath = ['modules', moduleIndex];
+    const lower = rawModule.name.toLowerCase();
+    if (lower === 'nt' || lower === 'hal') {
+      report('SCENARIO_RESERVED_MODULE', `Module name "${rawModule.name}" is the kernel's own; name the driver instead`, [...modulePath, 'name']);
+    }
+    if (moduleNames.has(lower)) {
+      report('SCENARIO_DUPLICATE_MODULE', `Module "${rawModule.name}" is declared twice; put its sites in one entry`, [...modulePath, 'name']);
+    }
+    moduleNames.add(lower);
+    const sites = rawModule.sites.map((rawSite, siteIndex): ScenarioSite => {
+      const sitePath = [...modulePath, 'sites', siteIndex];
+      if (siteIds.has(rawSite.id)) {
+        report('SCENARIO_DUPLICATE_SITE', `Site id "${rawSite.id}" is already used; site ids are unique within the scenario`, [...sitePath, 'id']);
+      }
+      siteIds.set(rawSite.id, 1);
+      const size = toRange(rawSite.size);
+      if (size.min > size.max) report('SCENARIO_BAD_RANGE', `Expected size [min, max] with min <= max, got [${size.min}, ${size.max}]`, [...sitePath, 'size']);
+      const lifetimeMs = Array.isArray(rawSite.lifetime)
+        ? {
+            min: parseDuration(rawSite.lifetime[0], [...sitePath, 'lifetime', 0], report),
+            max: parseDuration(rawSite.lifetime[1], [...sitePath, 'lifetime', 1], report),
+          }
+        : toRange(parseDuration(rawSite.lifetime, [...sitePath, 'lifetime'], report));
+      if (lifetimeMs.min > lifetimeMs.max) {
+        report('SCENARIO_BAD_RANGE', `Expected lifetime [min, max] with min <= max`, [...sitePath, 'lifetime']);
+      }
+      const site: ScenarioSite = {
+        id: rawSite.id,
+        module: rawModule.name,
+        function: rawSite.function,
+        callers: (rawSite.callers ?? []).map(parseFrame),
+        tag: checkTag(rawSite.tag, [...sitePath, 'tag'], report),
+        pool: rawSite.pool,
+        size,
+        rate: rawSite.rate,
+        lifetimeMs,
+        leak: rawSite.leak ?? 0,
+      };
+      if (rawSite.free) site.free = { function: rawSite.free.function, callers: (rawSite.free.callers ?? []).map(parseFrame) };
+      return site;
+    });
+    return { name: rawModule.name, image: rawModule.image ?? `${rawModule.name}.sys`, sites };
+  });
+  const background = (raw.background ?? []).map((entry, index): ScenarioBackground => ({
+    tag: checkTag(entry.tag, ['background', index, 'tag'], report),
+    pool: entry.pool,
+    bytes: entry.bytes,
+    allocs: entry.allocs,
+    rate: entry.rate ?? 0,
+    callers: (entry.callers ?? []).map(parseFrame),
+  }));
+  (raw.background ?? []).forEach((entry, index) => {
+    if (entry.allocs === 0 && entry.bytes > 0) {
+      report('SCENARIO_BAD_RANGE', `Expected allocs > 0 when bytes is ${entry.bytes}`, ['background', index, 'allocs']);
+    }
+  });
+  const scenario: Scenario = {
+    file,
+    profile: raw.profile,
+    seed: raw.seed ?? 1,
+    registry: { globalFlag: raw.registry?.globalFlag ?? 0 },
+    preloadMs,
+    arrival: raw.arrival ?? 'poisson',
+    modules,
+    background,
+  };
+  if (raw.description !== undefined) scenario.description = raw.description;
+  return scenario;
+}
+
+// A tag as the kernel stores it: 4 characters, space-padded; an all-space tag is no tag.
+function checkTag(tag: string, path: (string | number)[], report: Report): string {
+  if (tag.trim() === '') report('SCENARIO_BAD_TAG', `Expected a tag of 1-4 printable characters, got ${JSON.stringify(tag)}`, path);
+  return tag.padEnd(4, ' ');
+}
+
+// `500ms`, `2h`, `1.5s` through the ms package; bare numbers are milliseconds.
+function parseDuration(value: number | string, path: (string | number)[], report: Report): number {
+  if (typeof value === 'number') return value;
+  const text = value.trim();
+  const parsed = /^\d+(\.\d+)?$/.test(text) ? Number(text) : ms(text as ms.StringValue);
+  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
+    report('SCENARIO_BAD_DURATION', `Expected a duration such as "500ms", "30s" or "2h", got "${value}"`, path);
+    return 0;
+  }
+  return parsed;
+}
+
+// A value or a [min, max] pair.
+function toRange(value: number | [number, number]): NumberRange {
+  return Array.isArray(value) ? { min: value[0], max: value[1] } : { min: value, max: value };
+}
+
+// `nt!IofCallDriver+0x48` → module, function, offset (the schema checked the shape).
+function parseFrame(text: string): ScenarioFrame {
+  const bang = text.indexOf('!');
+  const rest = text.slice(bang + 1);
+  const plus = rest.lastIndexOf('+0x');
+  const frame: ScenarioFrame = { module: text.slice(0, bang), function: plus >= 0 ? rest.slice(0, plus) : rest };
+  if (plus >= 0) frame.offset = Number.parseInt(rest.slice(plus + 3), 16);
+  return frame;
+}
+
+// Only the first line of a yaml message; the rest is a code frame we do not want twice.
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+// anyOf failures come with one error per branch; keep the anyOf error alone at its path.
+function collapseSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const anyOfPaths = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.schemaPath);
+  return errors.filter(
+    (error) => error.keyword === 'anyOf' || !anyOfPaths.some((schemaPath) => error.schemaPath.startsWith(schemaPath.slice(0, -'/anyOf'.length) + '/anyOf/')),
+  );
+}
+
+// Readable message of one schema error, naming the property and what was expected.
+function schemaMessage(error: ErrorObject): string {
+  const where = error.instancePath === '' ? 'scenario' : `"${error.instancePath.slice(1).split('/').map(unescapePointer).join('.')}"`;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `Unknown property "${String(error.params.additionalProperty)}" in ${where}`;
+    case 'required':
+      return `Missing required property "${String(error.params.missingProperty)}" in ${where}`;
+    case 'anyOf':
+      if (error.schemaPath.includes('duration')) return `Expected ${where} to be a duration such as "500ms" or "2h", a number of ms, or a [min, max] pair`;
+      if (error.schemaPath.includes('size')) return `Expected ${where} to be a size in bytes (integer >= 1) or a [min, max] pair`;
+      return `Expected ${where} to match one of its allowed forms`;
+    case 'pattern':
+      return `Expected ${where} to match ${String(error.params.pattern)}, got ${JSON.stringify(error.data ?? undefined) ?? 'a different value'}`;
+    case 'enum':
+      return `Expected ${where} to be one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`;
+    default:
+      return `Expected ${where} ${error.message ?? 'to be valid'}`;
+  }
+}
+
+// The node an ajv error is about: the extra key, the parent of a missing key, or the value.
+function schemaErrorTarget(doc: Document, error: ErrorObject): { offset: number; path: (string | number)[] } {
+  const path = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map(unescapePointer).map(toPathSegment);
+  if (error.keyword === 'additionalProperties') {
+    const extra = String(error.params.additionalProperty);
+    return { offset: nodeOffset(doc, [...path, extra], true), path: [...path, extra] };
+  }
+  return { offset: nodeOffset(doc, path, false), path };
+}
+
+// Start offset of the node at a path; `key` points at the key of a map entry instead.
+function nodeOffset(doc: Document, path: (string | number)[], key: boolean): number {
+  if (key && path.length > 0) {
+    const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+    if (isMap(parent)) {
+      const last = path[path.length - 1];
+      const pair = parent.items.find((item) => isPair(item) && isScalar(item.key) && item.key.value === last);
+      if (pair && isPair(pair) && isScalar(pair.key) && pair.key.range) return pair.key.range[0];
+    }
+  }
+  for (let length = path.length; length >= 0; length--) {
+    const node = (length === 0 ? doc.contents : doc.getIn(path.slice(0, length), true)) as Node | null | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) return node.range[0];
+  }
+  return 0;
+}
+
+// JSON Pointer unescaping (~1 is '/', ~0 is '~').
+function unescapePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+// Array indices in a pointer are numbers for yaml's getIn.
+function toPathSegment(segment: string): string | number {
+  return /^\d+$/.test(segment) ? Number(segment) : segment;
+}
+
+// The built-in default: the procedure's own example (Windows XP, `Abc ` leaking paged pool).
+function defaultScenarioFor(profile: string, globalFlag: number): Scenario {
+  return {
+    file: '<default>',
+    profile,
+    description: "The procedure's own example: a driver tagged 'Abc ' leaks paged pool among Tron, IoN7, Gla5 and Ggb.",
+    seed: 7,
+    registry: { globalFlag },
+    preloadMs: 2 * 3_600_000,
+    arrival: 'poisson',
+    modules: [
+      {
+        name: 'abcflt',
+        image: 'abcflt.sys',
+        sites: [
+          {
+            id: 'ctx',
+            module: 'abcflt',
+            function: 'AbcAllocateContext',
+            callers: [
+              { module: 'abcflt', function: 'AbcDispatchCreate' },
+              { module: 'nt', function: 'IofCallDriver' },
+              { module: 'nt', function: 'IopParseDevice' },
+            ],
+            tag: 'Abc ',
+            pool: 'paged',
+            size: { min: 932, max: 932 },
+            rate: 40,
+            lifetimeMs: { min: 500, max: 500 },
+            leak: 0.25,
+            free: {
+              function: 'AbcFreeContext',
+              callers: [
+                { module: 'abcflt', function: 'AbcCleanup' },
+                { module: 'nt', function: 'IofCallDriver' },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+    background: [
+      { tag: 'Tron', pool: 'paged', bytes: 7863232, allocs: 552, rate: 5, callers: [] },
+      { tag: 'IoN7', pool: 'paged', bytes: 998432, allocs: 10939, rate: 50, callers: [] },
+      { tag: 'Gla5', pool: 'paged', bytes: 924352, allocs: 2222, rate: 20, callers: [] },
+      { tag: 'Gla5', pool: 'nonpaged', bytes: 128, allocs: 1, rate: 0, callers: [] },
+      { tag: 'Ggb ', pool: 'paged', bytes: 828384, allocs: 22, rate: 0.5, callers: [] },
+    ],
+  };
+}
+
+/** The built-in default scenario (same as scenarios/default.yaml): the procedure's example on Windows XP SP3. */
+export function defaultScenario(): Scenario {
+  return defaultScenarioFor('winxp-sp3-x86', 0);
+}
+
+/** The default leak on any built-in profile (tagging off in the registry where the version needs it). */
+export function scenarioForProfile(profileId: string): Scenario {
+  const profile = findProfile(profileId);
+  if (!profile) {
+    const known = listProfiles().map((entry) => entry.id).join(', ');
+    throw new ScenarioError([
+      { code: 'SCENARIO_UNKNOWN_PROFILE', message: `Expected a known profile (${known}), got "${profileId}"`, file: '<profile>', line: 1, column: 1, path: ['profile'] },
+    ]);
+  }
+  const scenario = defaultScenarioFor(profile.id, 0);
+  scenario.file = `<profile ${profile.id}>`;
+  return scenario;
+}

@@ -1,0 +1,163 @@
+/**
+ * Reversible writes to target memory: every write reads the original first and appends an undo
+ * record to the run directory's `undo.jsonl` before the bytes are written, so a crash at any
+ * point leaves enough on disk to put the target back (`loadPendingUndo`). Restores run newest
+ * first and are verified by reading back.
+ *
+ * @see ../../docs/targets.md
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DebuggerSession, RunFiles, TargetMemory, UndoRecord } from '../core/types.js';
+import { parseKdError } from '../kd/errors.js';
+import { parseDb } from '../kd/memory.js';
+import { DebuggerError } from './errors.js';
+
+/** The undo log's file name inside a run directory. */
+export const undoLogName = 'undo.jsonl';
+
+/** One line of undo.jsonl: a write about to be made, or the restore of an earlier one. */
+export type UndoLogLine = ({ event: 'write' } & UndoRecord) | { event: 'restored'; seq: number; address: string; ts: string };
+
+/** Options for createTargetMemory. */
+export interface TargetMemoryOptions {
+  /** Writes left pending by an earlier run (from loadPendingUndo), to restore in this one. */
+  pending?: readonly UndoRecord[];
+  /** Timeout for each read and write command. */
+  timeoutMs?: number;
+}
+
+// A hex address (`820f2ba4`, `fffff800`02c438e8`, `0x…`) or a symbol with an optional hex offset (`nt!PoolHitTag`, `abcflt!AbcAllocateContext+0x2a`).
+const addressPattern = /^(?:(?:0x)?[0-9a-fA-F]{1,8}(?:`?[0-9a-fA-F]{8})?|(?:[A-Za-z_][A-Za-z0-9_]{0,63}!)?[A-Za-z_][A-Za-z0-9_@$?]{0,127}(?:\+(?:0x)?[0-9a-fA-F]{1,16})?)$/;
+
+/** The most bytes one read or write may cover. */
+export const maxMemoryLength = 0x1000;
+
+/** Check an address or symbol expression before it reaches a debugger command (no `;`, quotes, spaces or newlines). */
+export function validateAddress(address: string): string {
+  if (typeof address !== 'string' || !addressPattern.test(address)) {
+    throw new DebuggerError('UNSAFE_VALUE', `Expected a hex address or module!symbol[+0xoffset], got ${JSON.stringify(address)}`, { hint: 'examples: 820f2ba4, fffff800`02c438e8, nt!PoolHitTag, abcflt!AbcAllocateContext+0x2a' });
+  }
+  return address;
+}
+
+// Bytes must be integers 0–255, between 1 and maxMemoryLength of them.
+function validateBytes(bytes: readonly number[]): void {
+  if (!Array.isArray(bytes) || bytes.length === 0 || bytes.length > maxMemoryLength || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+    throw new DebuggerError('UNSAFE_VALUE', `Expected 1 to ${maxMemoryLength} bytes (integers 0–255), got ${JSON.stringify(bytes).slice(0, 80)}`);
+  }
+}
+
+// Two-digit hex bytes separated by spaces, as `eb` takes them.
+function hexBytes(bytes: readonly number[]): string {
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+/** Target memory over a session, logging undo records to `files` (undo.jsonl) before each write. */
+export function createTargetMemory(session: DebuggerSession, files: RunFiles, stepId: string | (() => string), options: TargetMemoryOptions = {}): TargetMemory {
+  const pending: UndoRecord[] = [...(options.pending ?? [])];
+  let sequence = pending.reduce((max, record) => Math.max(max, record.seq), 0);
+  const currentStep = (): string => (typeof stepId === 'function' ? stepId() : stepId);
+  const commandOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+
+  // Run a command and turn an incomplete answer or a kd error reply into MEMORY_ACCESS_FAILED.
+  async function run(command: string, address: string): Promise<string> {
+    const result = await session.execute(command, commandOptions);
+    const error = parseKdError(result.output);
+    if (error) throw new DebuggerError('MEMORY_ACCESS_FAILED', `"${command}" failed: ${error.message}`, { command, output: result.output, hint: `check that ${address} is mapped and symbols are loaded (.reload)` });
+    if (!result.complete) throw new DebuggerError('MEMORY_ACCESS_FAILED', `"${command}" did not finish`, { command, output: result.output });
+    return result.output;
+  }
+
+  // Read bytes and the address kd resolved the expression to.
+  async function readResolved(address: string, length: number): Promise<{ address: string; bytes: number[] }> {
+    validateAddress(address);
+    if (!Number.isInteger(length) || length < 1 || length > maxMemoryLength) {
+      throw new DebuggerError('UNSAFE_VALUE', `Expected a length from 1 to ${maxMemoryLength}, got ${JSON.stringify(length)}`);
+    }
+    const command = `db ${address} L0x${length.toString(16)}`;
+    const output = await run(command, address);
+    const parsed = parseDb(output);
+    const bytes = parsed.bytes ?? [];
+    if (bytes.length < length) {
+      throw new DebuggerError('MEMORY_ACCESS_FAILED', `"${command}" returned ${bytes.length} of ${length} bytes${parsed.unreadable ? ` (unreadable from ${parsed.unreadable})` : ''}`, { command, output });
+    }
+    return { address: parsed.address, bytes: bytes.slice(0, length) };
+  }
+
+  // Write bytes with `eb` and prove it by reading them back.
+  async function writeVerified(address: string, bytes: readonly number[]): Promise<void> {
+    await run(`eb ${address} ${hexBytes(bytes)}`, address);
+    const back = (await readResolved(address, bytes.length)).bytes;
+    if (back.some((b, i) => b !== bytes[i])) {
+      throw new DebuggerError('MEMORY_VERIFY_FAILED', `Wrote ${hexBytes(bytes)} at ${address} but read back ${hexBytes(back)}`, { hint: 'the page may be read-only (HVCI/KDP) or the write raced the target' });
+    }
+  }
+
+  return {
+    async read(address, length) {
+      return (await readResolved(address, length)).bytes;
+    },
+    async write(address, bytes, purpose) {
+      validateBytes(bytes);
+      const original = await readResolved(address, bytes.length);
+      const record: UndoRecord = { seq: ++sequence, address: original.address, original: original.bytes, written: [...bytes], purpose, step: currentStep() };
+      files.appendJsonLine(undoLogName, { event: 'write', ...record });
+      pending.push(record);
+      await writeVerified(record.address, bytes);
+      return record;
+    },
+    async restore(records) {
+      const chosen = [...(records ?? pending)].sort((a, b) => b.seq - a.seq);
+      const restored: UndoRecord[] = [];
+      let firstError: unknown;
+      for (const record of chosen) {
+        try {
+          validateBytes(record.original);
+          await writeVerified(validateAddress(record.address), record.original);
+          files.appendJsonLine(undoLogName, { event: 'restored', seq: record.seq, address: record.address, ts: new Date().toISOString() });
+          const index = pending.findIndex((p) => p.seq === record.seq);
+          if (index >= 0) pending.splice(index, 1);
+          restored.push(record);
+        } catch (error) {
+          firstError ??= error;
+        }
+      }
+      if (firstError !== undefined) throw firstError;
+      return restored;
+    },
+    pending() {
+      return [...pending];
+    },
+  };
+}
+
+/** The writes of a run directory's undo log that were never restored, oldest first (empty when there is no log). */
+export function loadPendingUndo(runDir: string): UndoRecord[] {
+  const file = join(runDir, undoLogName);
+  if (!existsSync(file)) return [];
+  const writes = new Map<number, UndoRecord>();
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const lastLine = lines.map((l) => l.trim() !== '').lastIndexOf(true);
+  lines.forEach((line, index) => {
+    if (line.trim() === '') return;
+    let value: UndoLogLine;
+    try {
+      value = JSON.parse(line) as UndoLogLine;
+    } catch (error) {
+      // A line cut by a crash can only be the last one; anything else is a damaged log.
+      if (index === lastLine) return;
+      throw new DebuggerError('UNDO_LOG_INVALID', `${file}:${index + 1}:1: not a JSON line`, { cause: error });
+    }
+    if (value.event === 'write') {
+      const { event: _event, ...record } = value;
+      if (typeof record.seq !== 'number' || typeof record.address !== 'string' || !Array.isArray(record.original)) {
+        throw new DebuggerError('UNDO_LOG_INVALID', `${file}:${index + 1}:1: a write needs seq, address and original`);
+      }
+      writes.set(record.seq, record);
+    } else if (value.event === 'restored') {
+      writes.delete(value.seq);
+    }
+  });
+  return [...writes.values()].sort((a, b) => a.seq - b.seq);
+}

@@ -297,7 +297,18 @@ function checkExpression(state: LoadState, fc: FileContext, path: readonly (stri
     return;
   }
   for (const ref of collectReferences(expr)) {
-    const details = () => referenceDetails(fc, path, expression, ref.column);
+    // Point at the offending property (`rnak` in steps.rnak.outputs), not at the context name.
+    const columnOf = (depth: number): number => {
+      let column = ref.column;
+      for (let i = 0; i <= depth && i < ref.path.length; i++) {
+        const next = expression.indexOf(ref.path[i]!, column);
+        if (next < 0) return ref.column;
+        column = next;
+      }
+      return column;
+    };
+    const at = (depth: number) => referenceDetails(fc, path, expression, columnOf(depth));
+    const details = () => at(0);
     if (ref.context === 'inputs' && ref.path.length > 0) {
       const name = ref.path[0]!;
       if (!(name in scope.inputs)) state.errors.push(errUnknownInput(name, { ...details(), hint: didYouMean(name, Object.keys(scope.inputs), 'input') }));
@@ -312,7 +323,7 @@ function checkExpression(state: LoadState, fc: FileContext, path: readonly (stri
       const field = ref.path[1];
       if (field === undefined || field === 'status') continue;
       if (field !== 'outputs') {
-        state.errors.push(errExpression(expression, `steps.${id} has "outputs" and "status", not "${field}"`, { ...details(), hint: didYouMean(field, ['outputs', 'status']) }));
+        state.errors.push(errExpression(expression, `steps.${id} has "outputs" and "status", not "${field}"`, { ...at(1), hint: didYouMean(field, ['outputs', 'status']) }));
         continue;
       }
       const output = ref.path[2];
@@ -320,7 +331,7 @@ function checkExpression(state: LoadState, fc: FileContext, path: readonly (stri
       const providers = state.registry.providersOf(step.uses);
       if (providers.length === 0) continue; // the unknown step is reported already
       const declared = [...new Set(providers.flatMap((p) => Object.keys(p.provider.outputs)))].sort();
-      if (!declared.includes(output)) state.errors.push(errUndeclaredOutput(id, output, declared, { ...details(), hint: didYouMean(output, declared, 'output') }));
+      if (!declared.includes(output)) state.errors.push(errUndeclaredOutput(id, output, declared, { ...at(2), hint: didYouMean(output, declared, 'output') }));
     }
   }
 }
@@ -543,7 +554,7 @@ export function sortErrors(errors: readonly PlaybookError[]): PlaybookError[] {
     const la = a.location;
     const lb = b.location;
     if (!la || !lb) return la ? -1 : lb ? 1 : 0;
-    return la.file.localeCompare(lb.file) || la.line - lb.line || la.column - lb.column;
+    return la.file.localeCompare(lb.file) || la.line - lb.line || la.column - lb.column || a.message.localeCompare(b.message);
   });
 }
 

@@ -146,7 +146,8 @@ export function parseAuto(text: string): AutoResult {
     if (current.prompt !== undefined || current.output.trim() !== '') entries.push(current);
   };
   lines.forEach((line, index) => {
-    const prompt = matchPrompt(line);
+    // A published log may indent a prompt by a space or two; kd output never starts that way.
+    const prompt = matchPrompt(/^ {1,2}\S/.test(line) ? line.trimStart() : line);
     if (!prompt) {
       outputLines.push(line);
       return;

@@ -18,9 +18,9 @@ export interface PromptMatch {
 
 // Kernel prompts: optional 1–2 digit processor, `kd>` or `lkd>`; kd prints lowercase, but a
 // published log (docs typo `0: Kd>`) shows a capital K, so the K is accepted in either case.
-const KERNEL_PROMPT = /^(?:(\d{1,2}): )?(l?[kK]d)>( ?)/;
+const KERNEL_PROMPT = /^(?:(\d{1,2}): )?(l?[kK]d)>(?= |$) ?/;
 // User-mode prompt `0:000>` / `0:025>` / `1:002:x86>`.
-const USER_PROMPT = /^(\d{1,3}):(\d{3})(?::[a-zA-Z0-9]+)?>( ?)/;
+const USER_PROMPT = /^(\d{1,3}):(\d{3})(?::[a-zA-Z0-9]+)?>(?= |$) ?/;
 
 /** Match a prompt at the start of a line; undefined when the line does not begin with one. */
 export function matchPrompt(line: string): PromptMatch | undefined {

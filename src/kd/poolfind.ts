@@ -50,8 +50,8 @@ export interface PoolfindResult extends ParseResultBase {
 
 // kd prompts (`kd>`, `0: kd>`, `lkd>`) at the start of a line, after optional blanks.
 const PROMPT = /^\s*(?:\d{1,3}:\s?)?l?kd>/i;
-const OLD_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s+size:\s*([0-9a-f]+)\s+previous size:\s*([0-9a-f]+)\s+\(([A-Za-z ]+)\)/i;
-const NEW_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s*:\s*tag (.{1,4}?), size\s+(?:0x)?([0-9a-f]+), (.*)$/i;
+const OLD_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s+size:\s*([0-9a-f]{1,12})\s+previous size:\s*([0-9a-f]{1,12})\s+\(([A-Za-z ]+)\)/i;
+const NEW_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s*:\s*tag (.{1,4}?), size\s+(?:0x)?([0-9a-f]{1,12}), (.*)$/i;
 const LARGE_TABLE = /^Scanning large pool allocation table for (?:Tag: (.{1,4})|tag (0x[0-9a-f]+)(?: \((.{1,4})\))?) \(([0-9a-f`]+) : ([0-9a-f`]+)\)/i;
 const SEARCHING = /^Searching (\w+) pool \(([0-9a-f`]+) : ([0-9a-f`]+)\) for (?:Tag: (.{1,4})|tag (0x[0-9a-f]+)(?: \((.{1,4})\))?)/i;
 const STOPPED = /^\.{0,3}terminating - searched pool to ([0-9a-f`]+)/i;

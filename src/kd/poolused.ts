@@ -171,6 +171,7 @@ function readSort(words: string): PoolusedSort | null {
 
 // Read the `Tag Allocs Used Allocs Used` (or verbose) header into column positions.
 function readHeader(line: string, poolOrder: Array<'nonpaged' | 'paged'>): TableLayout | undefined {
+  if (!/^\s*Tag\s/.test(line)) return undefined;
   const words = [...line.matchAll(/\S+/g)];
   if (words.length < 5 || words[0][0] !== 'Tag') return undefined;
   const columns: NumericColumn[] = [];
@@ -224,6 +225,8 @@ function readRow(line: string, layout: TableLayout): PoolusedRow | undefined {
     } else if (position > expectedEnd) {
       shift += position - expectedEnd;
     }
+    // Pool counters fit in 15 digits; a longer run is not a number kd printed.
+    if (position - start > 15) return undefined;
     values.push(Number(line.slice(start, position)));
     previousEnd = position;
   }
@@ -235,8 +238,8 @@ function readRow(line: string, layout: TableLayout): PoolusedRow | undefined {
 function readRowLoosely(line: string, layout: TableLayout): PoolusedRow | undefined {
   const match = /^\s*(\S{1,4})((?:\s+-?\d+)+)(?:\t(.*)|\s*)$/.exec(line);
   if (!match) return undefined;
-  const values = match[2].trim().split(/\s+/).map(Number);
-  if (values.length !== layout.columns.length) return undefined;
+  const values = readCounters(match[2], layout);
+  if (!values) return undefined;
   return buildRow(padTag(match[1]), layout.columns, values, (match[3] ?? '').trim());
 }
 
@@ -244,10 +247,17 @@ function readRowLoosely(line: string, layout: TableLayout): PoolusedRow | undefi
 function readTotal(trimmed: string, layout: TableLayout): PoolusedResult['total'] | undefined {
   const match = /^TOTAL((?:\s+-?\d+)+)\s*$/.exec(trimmed);
   if (!match) return undefined;
-  const values = match[1].trim().split(/\s+/).map(Number);
-  if (values.length !== layout.columns.length) return undefined;
+  const values = readCounters(match[1], layout);
+  if (!values) return undefined;
   const { nonpaged, paged } = buildRow('TOTA', layout.columns, values, '');
   return { nonpaged, paged };
+}
+
+// Blank-separated counters, one per header column; none longer than the 15 digits kd's counters use.
+function readCounters(text: string, layout: TableLayout): number[] | undefined {
+  const words = text.trim().split(/\s+/);
+  if (words.length !== layout.columns.length || words.some((word) => word.length > 15)) return undefined;
+  return words.map(Number);
 }
 
 // Assemble a row from values in header order; `Diff` is Allocs − Frees and is not kept.

@@ -244,17 +244,21 @@ function readCallSite(text: string): Omit<StackFrame, 'module'> & { module: stri
     site.source = { file: source[1], line: Number(source[2]) };
     rest = rest.slice(0, source.index).trimEnd();
   }
+  // Notes are peeled off the end by index, so a line of thousands of notes stays linear.
   const notes: string[] = [];
-  while (rest.endsWith(')')) {
-    const open = matchingOpen(rest, rest.length - 1);
+  let end = rest.length;
+  while (end > 0 && rest[end - 1] === ')') {
+    const open = matchingOpen(rest, end - 1);
     if (open < 0) break;
-    const note = rest.slice(open + 1, -1);
+    const note = rest.slice(open + 1, end - 1);
     if (!NOTE.test(note)) break;
-    notes.unshift(note);
-    rest = rest.slice(0, open).trimEnd();
+    notes.push(note);
+    end = open;
+    while (end > 0 && isBlank(rest.charCodeAt(end - 1))) end -= 1;
   }
+  rest = rest.slice(0, end);
   if (notes.length > 0) {
-    site.notes = notes;
+    site.notes = notes.reverse();
     const trap = notes.map((note) => /TrapFrame @ ([0-9a-f`]+)/i.exec(note)).find((match) => match !== null);
     if (trap) site.trapFrame = normalizeAddress(trap[1]);
   }
@@ -263,7 +267,7 @@ function readCallSite(text: string): Omit<StackFrame, 'module'> & { module: stri
     site.address = normalizeAddress(rest);
     return site;
   }
-  const offset = /\+(?:0x)?([0-9a-f]+)$/i.exec(rest);
+  const offset = /\+(?:0x)?([0-9a-f]{1,16})$/i.exec(rest);
   if (offset) {
     site.offset = Number.parseInt(offset[1], 16);
     rest = rest.slice(0, offset.index);

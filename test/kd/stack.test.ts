@@ -419,6 +419,22 @@ describe('parseStack on x86 transcripts', () => {
   });
 });
 
+describe('parseStack on transcripts that hold no stack', () => {
+  // Breakpoint hits, break-ins, steps and extension lists print addresses, registers and
+  // disassembly; none of it may be mistaken for frames.
+  test.each([
+    'bphit-win7-x64-1.txt',
+    'bphit-win7-x86-1.txt',
+    'break-win2000xp-x86-1.txt',
+    'break-win7-x86-1.txt',
+    'chain-unknown-x64-1.txt',
+    'step-win10-x64-1.txt',
+    'analyze-win81-x86-1.txt',
+  ])('%s is not a backtrace', (name) => {
+    expect(() => parseStack(fixture(name))).toThrow(KdParseError);
+  });
+});
+
 describe('parseStack on damaged input', () => {
   test('a frame line cut off mid-way makes the stack incomplete and is kept', () => {
     const text = `${section(fixture('k-win7-x86-1.txt'), /^kd> k$/).split('\n').slice(0, 6).join('\n')}\n88f91a20 911d`;

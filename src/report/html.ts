@@ -91,9 +91,9 @@ ${definitionList(pairs)}
 function usageSection(data: RunData): string {
   const { minutes, series } = usageSeries(data);
   if (minutes.length === 0) return `<section id="usage"><h2>Pool usage over time</h2><p class="empty">No <code>!poolused</code> samples were recorded.</p></section>`;
-  const header = `<tr><th>min</th>${series.map((s) => `<th>${h(quoteTag(s.tag))} ${h(s.pool)}${s.suspect ? ' ★' : ''}</th>`).join('')}</tr>`;
+  const header = `<tr><th>${data.report.sampleAxis === 'order' ? 'sample' : 'min'}</th>${series.map((s) => `<th>${h(quoteTag(s.tag))} ${h(s.pool)}${s.suspect ? ' ★' : ''}</th>`).join('')}</tr>`;
   const rows = minutes
-    .map((minute, index) => `<tr><td class="num">${minute.toFixed(2)}</td>${series.map((s) => `<td class="num">${s.bytes[index] === null ? '' : h(formatBytes(s.bytes[index]!))}</td>`).join('')}</tr>`)
+    .map((minute, index) => `<tr><td class="num">${data.report.sampleAxis === 'order' ? minute + 1 : minute.toFixed(2)}</td>${series.map((s) => `<td class="num">${s.bytes[index] === null ? '' : h(formatBytes(s.bytes[index]!))}</td>`).join('')}</tr>`)
     .join('');
   const suspect = series.find((s) => s.suspect);
   return `<section id="usage"><h2>Pool usage over time</h2>
@@ -266,7 +266,7 @@ const chartScript = `
     width: width(), height: height(),
     scales: { x: { time: false } },
     axes: [
-      { label: 'minutes since first sample' },
+      { label: data.xLabel },
       { label: 'bytes', size: 72, values: function (u, vals) { return vals.map(bytes); } }
     ],
     series: series
@@ -285,7 +285,7 @@ const chartScript = `
 export function renderHtml(data: RunData, assets: ChartAssets = readChartAssets()): string {
   const { report } = data;
   const usage = usageSeries(data);
-  const payload = { usage };
+  const payload = { usage, xLabel: report.sampleAxis === 'order' ? 'sample (in log order)' : 'minutes since first sample' };
   const title = `leakhunt: ${verdictTitles[report.verdict] ?? report.verdict} — ${report.playbook}`;
   return `<!doctype html>
 <html lang="en">

@@ -48,7 +48,9 @@ export function junitCases(data: RunData, options: JunitOptions = {}): JunitCase
     cases.push(
       report.verdict === 'leak'
         ? { classname: 'leakhunt.suspect', name: `suspect tag ${padTag(suspect.tag)}`, outcome: 'failure', message: `Pool tag ${what} leaks: ${report.reason}`, detail: report.reason }
-        : { classname: 'leakhunt.suspect', name: `suspect tag ${padTag(suspect.tag)}`, outcome: 'passed', detail: `Top tag ${what}; verdict ${report.verdict}: ${report.reason}` },
+        : report.verdict === 'inconclusive'
+          ? { classname: 'leakhunt.suspect', name: `suspect tag ${padTag(suspect.tag)}`, outcome: 'error', message: `Suspect tag ${what}, but the hunt was inconclusive: ${report.reason}` }
+          : { classname: 'leakhunt.suspect', name: `suspect tag ${padTag(suspect.tag)}`, outcome: 'passed', detail: `Top tag ${what}; verdict ${report.verdict}: ${report.reason}` },
     );
   } else {
     cases.push(

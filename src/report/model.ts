@@ -93,6 +93,11 @@ export interface HuntReport {
   steps: ReportStep[];
   ranking: RankedTag[];
   samples?: RankSample[];
+  /**
+   * `time` (the default): samples' atMs are measured. `order`: the source had no clock (a saved
+   * kd log), so atMs is the sample's position times 60000 and growth per minute is unknown.
+   */
+  sampleAxis?: 'time' | 'order';
   suspect: Suspect | null;
   sites: SiteReport[];
   culprit: Culprit | null;

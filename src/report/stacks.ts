@@ -92,6 +92,14 @@ export function parseFrame(raw: string): Frame {
   return { text, offset: 0 };
 }
 
+// Frames kd may show above the allocator at a break: break stubs and the pool tracker.
+const breakHelper = /^(?:DbgBreakPoint\w*|RtlpBreakWithStatusInstruction|Exp(?:Insert|Remove)PoolTracker\w*)$/;
+
+// Is this a break stub or tracker frame that sits above the allocator?
+function isHelperFrame(frame: Frame): boolean {
+  return Boolean(frame.module && frame.function && kernelModule.test(frame.module) && breakHelper.test(frame.function));
+}
+
 /** Is this frame inside the kernel's pool allocator (ExAllocatePoolWithTag, ExFreeHeapPool, verifier wrappers…)? */
 export function isAllocatorFrame(frame: Frame): boolean {
   return Boolean(frame.module && frame.function && kernelModule.test(frame.module) && allocatorFunction.test(frame.function));
@@ -99,15 +107,15 @@ export function isAllocatorFrame(frame: Frame): boolean {
 
 /** Alloc or free from the innermost allocator frame; `unknown` when no frame is the allocator's. */
 export function classifyStack(frames: readonly Frame[]): 'alloc' | 'free' | 'unknown' {
-  const allocator = frames.find(isAllocatorFrame);
+  const allocator = frames.find((frame) => isAllocatorFrame(frame) && !isHelperFrame(frame));
   if (!allocator) return 'unknown';
   return /Free/.test(allocator.function!) ? 'free' : 'alloc';
 }
 
-/** The call site: the first frame outside the allocator, after at least one allocator frame when there is one. */
+/** The call site: the first frame outside the allocator, after break stubs and allocator frames at the top. */
 export function callSiteIndex(frames: readonly Frame[]): number {
   let index = 0;
-  while (index < frames.length && isAllocatorFrame(frames[index]!)) index++;
+  while (index < frames.length && (isAllocatorFrame(frames[index]!) || isHelperFrame(frames[index]!))) index++;
   return index < frames.length ? index : -1;
 }
 
@@ -159,7 +167,7 @@ export function normalizeStackRecord(raw: unknown): StackRecord | string {
   if (frames.length === 0) return 'no frames';
 
   const rawKind = String(pick(value, 'kind', 'type', 'op', 'operation', 'event') ?? '').toLowerCase();
-  const kind = /^alloc/.test(rawKind) ? 'alloc' : /^free/.test(rawKind) ? 'free' : classifyStack(frames);
+  const kind = /^alloc/.test(rawKind) ? 'alloc' : /^free/.test(rawKind) ? 'free' : rawKind && rawKind !== 'unknown' ? 'unknown' : classifyStack(frames);
 
   const record: StackRecord = { kind, frames };
   const tag = pick(value, 'tag', 'poolTag');

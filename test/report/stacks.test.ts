@@ -32,12 +32,23 @@ describe('classifying a PoolHitTag stack', () => {
     expect(callSiteIndex(stack)).toBe(4);
   });
 
+  test('break stubs above the allocator are skipped when finding the site', () => {
+    expect(callSiteIndex(frames('nt!RtlpBreakWithStatusInstruction', 'nt!ExAllocatePoolWithTag+0x5d', 'abc!Open+0x1'))).toBe(2);
+  });
+
+  test('the collect-stacks line shape (operation, site, null address) is read', () => {
+    const record = normalizeStackRecord({ seq: 1, hit: 1, atMs: 5, tag: 'Abc ', operation: 'alloc', site: 'abc!Open+0x1', frames: ['nt!ExAllocatePoolWithTag+0x5d', 'abc!Open+0x1'], size: 112, address: null });
+    expect(record).toMatchObject({ kind: 'alloc', tag: 'Abc ', size: 112, atMs: 5 });
+    expect((record as StackRecord).address).toBeUndefined();
+  });
+
   test.each([
     [['nt!ExFreePoolWithTag+0x9', 'abc!Close+0x1'], 'free'],
     [['nt!ExFreeHeapPool+0x2e2', 'nt!ExFreePoolWithTag+0x9', 'abc!Close+0x1'], 'free'],
     [['nt!ExAllocateHeapPool+0x1a3', 'nt!ExAllocatePoolWithTag+0x5d', 'abc!Open+0x1'], 'alloc'],
     [['nt!ExAllocatePool2+0x4c', 'abc!Open+0x1'], 'alloc'],
     [['nt!KiSwapContext+0x76', 'nt!KiSwapThread+0x500'], 'unknown'],
+    [['nt!DbgBreakPointWithStatus', 'nt!ExpRemovePoolTracker+0x10', 'nt!ExFreePoolWithTag+0x9', 'abc!Close+0x1'], 'free'],
     // A driver function named like an allocator is not the kernel's allocator.
     [['abc!AbcAllocatePool+0x10', 'abc!Open+0x1'], 'unknown'],
   ])('%j → %s', (texts, kind) => {

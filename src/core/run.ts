@@ -320,11 +320,12 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     const { step } = planned;
     try {
       if (!gateOpen(step.scope)) return { run: false, reason: 'the include\'s when: is false' };
-      reached.add(step.scope);
       const statusAware = typeof step.when === 'string' && usesStatusFunction(parseExpression(conditionText(step.when)));
       if (section === 'steps' && status.cancelled) return { run: false, reason: 'the run was aborted' };
       if (section === 'steps' && status.failed && !statusAware) return { run: false, reason: 'an earlier step failed' };
       if (step.when !== undefined && !evaluateCondition(step.when, expressionScope(step.scope))) return { run: false, reason: `when: ${String(step.when)} is false` };
+      // An include counts as reached once one of its steps runs: its cleanup is then due.
+      for (let scope: PlaybookScope | undefined = step.scope; scope; scope = scope.parent) reached.add(scope);
       return { run: true };
     } catch (error) {
       throw errExpression(String(step.when), (error as Error).message, { location: step.location, step: step.id });

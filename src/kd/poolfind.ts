@@ -60,7 +60,7 @@ const STOPPED = /^\.{0,3}terminating - searched pool to ([0-9a-f`]+)/i;
 export function parsePoolfind(text: string): PoolfindResult {
   const result: PoolfindResult = { complete: true, unparsed: [], tag: null, hits: [], searched: [] };
   let section: PoolfindRegion['region'] | undefined;
-  let commandTag: string | undefined;
+  let commandTag: string | null = null;
   let recognised = false;
   let seenContent = false;
 
@@ -71,8 +71,8 @@ export function parsePoolfind(text: string): PoolfindResult {
     seenContent = true;
 
     if (PROMPT.test(line)) {
-      const echo = first ? /!poolfind\s+"?([^"\s]{1,4})"?/i.exec(line) : null;
-      if (echo) commandTag = padTag(echo[1]);
+      const echo = first ? /!poolfind\s+"?([^"\s]+)"?/i.exec(line) : null;
+      if (echo) commandTag = readCommandTag(echo[1]);
       else result.unparsed.push(line);
       continue;
     }
@@ -178,6 +178,11 @@ function readSearchedTag(plain: string | undefined, value: string | undefined, s
     }
   }
   return shown !== undefined ? padTag(shown) : null;
+}
+
+// The tag argument of `!poolfind`: a string (`SeSd`), or a value when it starts with 0x (`0x64636241`).
+function readCommandTag(argument: string): string | null {
+  return /^0x[0-9a-f]{1,8}$/i.test(argument) ? readSearchedTag(undefined, argument, undefined) : padTag(argument.slice(0, 4));
 }
 
 // `NonPaged`, `Nonpaged`, `nonpaged`, `Paged`, `Session`, `Special` → the pool's name.

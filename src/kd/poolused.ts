@@ -94,6 +94,21 @@ export function parsePoolused(text: string): PoolusedResult {
       if (!(first && /!poolused\b/i.test(line))) result.unparsed.push(line);
       continue;
     }
+    if (layout) {
+      // Rows first: a tag may itself look like an elision (`...X`) or a TOTAL.
+      if (/^TOTAL\s/.test(trimmed)) {
+        const total = readTotal(trimmed, layout);
+        if (total) {
+          result.total = total;
+          continue;
+        }
+      }
+      const row = readRow(line, layout) ?? readRowLoosely(line, layout);
+      if (row) {
+        result.rows.push(row);
+        continue;
+      }
+    }
     if (!layout && /^\.+$/.test(trimmed)) {
       // Progress dots come before the table; the same dots after it are someone's elision.
       recognised = true;
@@ -135,21 +150,7 @@ export function parsePoolused(text: string): PoolusedResult {
       layout = header;
       continue;
     }
-    if (layout) {
-      if (/^TOTAL\s/.test(trimmed)) {
-        const total = readTotal(trimmed, layout);
-        if (total) {
-          result.total = total;
-          continue;
-        }
-      }
-      const row = readRow(line, layout) ?? readRowLoosely(line, layout);
-      if (row) {
-        result.rows.push(row);
-        continue;
-      }
-      lastRowFailed = true;
-    }
+    if (layout) lastRowFailed = true;
     result.unparsed.push(line);
   }
 
@@ -281,7 +282,7 @@ function isElision(trimmed: string): boolean {
 
 // True for kd's notice that the user broke into a running extension.
 function isInterruption(trimmed: string): boolean {
-  return /^(\.\.\.)?terminating\b/i.test(trimmed) || /^\^C$/.test(trimmed) || /interrupted/i.test(trimmed);
+  return /^(\.\.\.)?terminating\b/i.test(trimmed) || /^\^C$/.test(trimmed) || /^interrupted\b/i.test(trimmed);
 }
 
 // ASCII digit test without a regex per character.

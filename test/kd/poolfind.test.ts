@@ -104,6 +104,12 @@ describe('parsePoolfind on the shapes the fixtures describe', () => {
     expect(result.hits[0].tag).toBe('Abc ');
   });
 
+  test('a tag given by value on the command line is read little-endian', () => {
+    const result = parsePoolfind('kd> !poolfind 0x20636241 1\nffffd48ca040f340 : tag Abc , size      0x80, Paged pool\n');
+    expect(result.tag).toBe('Abc ');
+    expect(result.hits[0]).toEqual({ address: 'ffffd48ca040f340', tag: 'Abc ', size: 0x80, pool: 'paged' });
+  });
+
   test('text that is not !poolfind output is a KdParseError', () => {
     expect(() => parsePoolfind('Invalid tag\n')).toThrow(KdParseError);
     expect(() => parsePoolfind('')).toThrow(expect.objectContaining({ code: 'KD_PARSE_ERROR', kind: 'poolfind' }));

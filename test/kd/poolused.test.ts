@@ -159,6 +159,7 @@ describe('parsePoolused on the shapes the fixtures describe', () => {
       oldRow('8042', [4, 3944, 0, 0], 'PS/2 kb and mouse , Binary: i8042prt.sys'),
       oldRow('Xyz', [0, 0, 3, 120], '1394 bus driver data'),
       oldRow('Ip s', [7, 4096, 0, 0]),
+      oldRow('...X', [2, 64, 0, 0], 'Driver interrupted transfer buffers'),
     ].join('\n');
     const result = parsePoolused(text);
     expect(result.sortedBy).toBe('tag');
@@ -167,7 +168,9 @@ describe('parsePoolused on the shapes the fixtures describe', () => {
       { tag: '8042', nonpaged: { allocs: 4, bytes: 3944 }, paged: { allocs: 0, bytes: 0 }, description: 'PS/2 kb and mouse , Binary: i8042prt.sys' },
       { tag: 'Xyz ', nonpaged: { allocs: 0, bytes: 0 }, paged: { allocs: 3, bytes: 120 }, description: '1394 bus driver data' },
       { tag: 'Ip s', nonpaged: { allocs: 7, bytes: 4096 }, paged: { allocs: 0, bytes: 0 } },
+      { tag: '...X', nonpaged: { allocs: 2, bytes: 64 }, paged: { allocs: 0, bytes: 0 }, description: 'Driver interrupted transfer buffers' },
     ]);
+    expect(result.complete).toBe(true);
   });
 
   test('a number wider than its column shifts the rest instead of being split', () => {

@@ -6,8 +6,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import * as analyze from './commands/analyze.js';
 import * as plan from './commands/plan.js';
 import * as plugins from './commands/plugins.js';
+import * as report from './commands/report.js';
 import * as run from './commands/run.js';
 import * as schema from './commands/schema.js';
 import * as validate from './commands/validate.js';
@@ -19,7 +21,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. Other areas add theirs here (parse, sim, sim-host, report, analyze). */
-export const commandModules: CommandModule[] = [run, validate, plan, plugins, schema];
+export const commandModules: CommandModule[] = [run, validate, plan, plugins, schema, report, analyze];
 
 /** Build the program with every registered command. */
 export function buildProgram(): Command {

@@ -1,0 +1,43 @@
+/**
+ * `leakhunt analyze <kd-log> [--out <run-dir>]`: turn a saved kd session (a `.logopen` log of a
+ * manual hunt, or a run's transcript.jsonl) into report.json, stacks.jsonl and the usual reports.
+ */
+import { basename, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { analyzeToRunDir } from '../../report/analyze.js';
+import { defaultMaxGrowthBytesPerMinute } from '../../report/junit.js';
+import { formatSummary } from '../../report/text.js';
+import { collect, exitCodes, reportFailure } from '../output.js';
+import { parseMaxGrowth, type ReportCommandOptions } from './report.js';
+
+/** Add the analyze command. */
+export function register(program: Command): void {
+  program
+    .command('analyze')
+    .description('Analyze a saved kd log offline: !poolused samples, PoolHitTag stacks by call site, the same reports as a hunt')
+    .argument('<kd-log>', 'a kd session log (.logopen) or a run\'s transcript.jsonl')
+    .option('--out <run-dir>', 'where to write report.json, stacks.jsonl and the reports (default: runs/analyze-<log name>)')
+    .option('--pooltag <file>', 'pooltag.txt for tag owners (default: LEAKHUNT_POOLTAG, else the Windows Kits triage folder)')
+    .option('--localtag <file>', "a team's localtag.txt that extends pooltag.txt (repeatable)", collect, [])
+    .option('--max-growth <bytes/min>', `junit.xml fails a call site whose outstanding bytes grow faster (default ${defaultMaxGrowthBytesPerMinute})`)
+    .addHelpText('after', `
+Examples:
+  $ leakhunt analyze C:\\dbg\\hunt.log --out runs/manual-hunt
+  $ leakhunt analyze runs/last/transcript.jsonl --out runs/last-again
+
+Every !poolused in the log becomes a sample, in order; every PoolHitTag stop followed by a
+stack (kb, kvn, k…) becomes an allocation or a free, aggregated by the first frame outside the
+pool allocator.`)
+    .action(async (log: string, options: ReportCommandOptions & { out?: string }) => {
+      try {
+        const out = options.out ?? join('runs', `analyze-${basename(log, extname(log))}`);
+        const result = await analyzeToRunDir(log, out, { pooltag: options.pooltag, localtags: options.localtag, maxGrowthBytesPerMinute: parseMaxGrowth(options.maxGrowth) });
+        const counts = result.analysis.counts;
+        process.stdout.write(`Read ${counts.poolused ?? 0} !poolused, ${counts.break ?? 0} stops, ${counts.stack ?? 0} stacks (${result.analysis.stacks.length} in the pool allocator)\n`);
+        process.stdout.write(`${formatSummary(result.data.report, { ownerOf: result.data.ownerOf, files: result.files })}\n`);
+        process.exitCode = exitCodes.ok;
+      } catch (error) {
+        process.exitCode = reportFailure(error, exitCodes.invalid);
+      }
+    });
+}

@@ -1,0 +1,53 @@
+/**
+ * `leakhunt report <run-dir>`: rebuild report.md, report.html and junit.xml from a run
+ * directory's JSON files (after an upgrade, or from a teammate's run).
+ */
+import type { Command } from 'commander';
+import { errUsage } from '../../core/errors.js';
+import { defaultMaxGrowthBytesPerMinute } from '../../report/junit.js';
+import { renderReports } from '../../report/render.js';
+import { formatSummary } from '../../report/text.js';
+import { collect, exitCodes, reportFailure } from '../output.js';
+
+/** Options shared by `report` and `analyze`. */
+export interface ReportCommandOptions {
+  pooltag?: string;
+  localtag: string[];
+  maxGrowth?: string;
+}
+
+/** `--max-growth` as bytes per minute; a USAGE error for anything but a non-negative number. */
+export function parseMaxGrowth(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number) || number < 0) {
+    throw errUsage(`Expected a number of bytes per minute for --max-growth, got ${JSON.stringify(value)}`, 'for example --max-growth 4096');
+  }
+  return number;
+}
+
+/** Add the report command. */
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('Rebuild report.md, report.html and junit.xml from a run directory (report.json, stacks.jsonl, transcript.jsonl)')
+    .argument('<run-dir>', 'a directory written by `leakhunt run --out` or `leakhunt analyze --out`')
+    .option('--pooltag <file>', 'pooltag.txt for tag owners (default: LEAKHUNT_POOLTAG, else the Windows Kits triage folder)')
+    .option('--localtag <file>', "a team's localtag.txt that extends pooltag.txt (repeatable)", collect, [])
+    .option('--max-growth <bytes/min>', `junit.xml fails a call site whose outstanding bytes grow faster (default ${defaultMaxGrowthBytesPerMinute})`)
+    .addHelpText('after', `
+Examples:
+  $ leakhunt report runs/2025-03-04T10-15
+  $ leakhunt report runs/last --pooltag triage/pooltag.txt --localtag team/localtag.txt --max-growth 0
+
+Exit code 0 when the reports were written (junit.xml carries the verdict for CI), 2 on usage errors.`)
+    .action(async (runDir: string, options: ReportCommandOptions) => {
+      try {
+        const result = await renderReports(runDir, { pooltag: options.pooltag, localtags: options.localtag, maxGrowthBytesPerMinute: parseMaxGrowth(options.maxGrowth) });
+        process.stdout.write(`${formatSummary(result.data.report, { ownerOf: result.data.ownerOf, files: result.files })}\n`);
+        process.exitCode = exitCodes.ok;
+      } catch (error) {
+        process.exitCode = reportFailure(error, exitCodes.invalid);
+      }
+    });
+}

@@ -119,7 +119,7 @@ export function parseStack(text: string): StackResult {
       result.complete = false;
       continue;
     }
-    if (/^\*{0,3}\s*(WARNING|ERROR):/.test(trimmed) || /^\*{3}\s*Stack trace for last set context/.test(trimmed)) {
+    if (/^\*{0,3}\s*(WARNING|ERROR):|^\*{3}\s*Stack trace for last set context|^Unable to load image /.test(trimmed)) {
       result.warnings.push({ message: trimmed.replace(/^\*{3}\s*/, ''), beforeFrame: result.frames.length });
       continue;
     }

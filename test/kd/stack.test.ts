@@ -419,6 +419,25 @@ describe('parseStack on x86 transcripts', () => {
   });
 });
 
+describe('parseStack on the frame shapes the issue names', () => {
+  test('a driver without symbols, a C++ method, symbol-load complaints among the frames', () => {
+    const text = [
+      ' # Child-SP          RetAddr               Call Site',
+      '00 ffffd68d`7952edb8 fffff804`0591d831     nt!ExAllocatePoolWithTag+0x1b1',
+      'Unable to load image \\SystemRoot\\system32\\drivers\\Driver.sys, Win32 error 0n2',
+      '*** ERROR: Module load completed but symbols could not be loaded for Driver.sys',
+      '01 ffffd68d`7952edc0 fffff804`0591e433     Driver+0x11b1',
+      '02 ffffd68d`7952ee30 fffff804`05932273     dxgkrnl!DXGCONTEXT::SubmitCommand+0x2f4',
+    ].join('\n');
+    const result = parseStack(text);
+    expect(result.frames[1]).toEqual({ index: 1, childSp: 'ffffd68d7952edc0', retAddr: 'fffff8040591e433', module: 'Driver', offset: 0x11b1 });
+    expect(result.frames[2]).toMatchObject({ module: 'dxgkrnl', function: 'DXGCONTEXT::SubmitCommand', offset: 0x2f4 });
+    expect(result.warnings.map((warning) => warning.beforeFrame)).toEqual([1, 1]);
+    expect(result.warnings[1].message).toBe('ERROR: Module load completed but symbols could not be loaded for Driver.sys');
+    expect(result).toMatchObject({ complete: true, unparsed: [] });
+  });
+});
+
 describe('parseStack on transcripts that hold no stack', () => {
   // Breakpoint hits, break-ins, steps and extension lists print addresses, registers and
   // disassembly; none of it may be mistaken for frames.

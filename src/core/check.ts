@@ -7,7 +7,7 @@
  */
 import type { EventBus } from './events.js';
 import { now } from './events.js';
-import { evaluateCondition, evaluateTemplates } from './expressions.js';
+import { collectReferences, evaluateCondition, evaluateTemplates, findTemplates, parseExpression } from './expressions.js';
 import type { ExpressionScope } from './expressions.js';
 import type { Plan, PlannedStep } from './plan.js';
 import { planSummary } from './plan.js';
@@ -43,6 +43,28 @@ function scopeInputs(scope: PlaybookScope, root: Readonly<Record<string, unknown
   return out;
 }
 
+// True when a string's expressions read outputs of steps, which check mode never runs.
+function readsStepOutputs(text: string): boolean {
+  return findTemplates(text).some((part) => collectReferences(parseExpression(part.expression)).some((ref) => ref.context === 'steps'));
+}
+
+// Resolve what check mode can know; strings that read step outputs stay as written.
+function resolveKnown(value: unknown, scope: ExpressionScope): { value: unknown; unresolved: boolean } {
+  if (typeof value === 'string') {
+    if (readsStepOutputs(value)) return { value, unresolved: true };
+    return { value: evaluateTemplates(value, scope), unresolved: false };
+  }
+  if (Array.isArray(value)) {
+    const items = value.map((item) => resolveKnown(item, scope));
+    return { value: items.map((i) => i.value), unresolved: items.some((i) => i.unresolved) };
+  }
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).map(([key, item]) => [key, resolveKnown(item, scope)] as const);
+    return { value: Object.fromEntries(entries.map(([key, item]) => [key, item.value])), unresolved: entries.some(([, item]) => item.unresolved) };
+  }
+  return { value, unresolved: false };
+}
+
 /** List, per step, the commands it would send; emits the same events as a run. */
 export function checkPlan(plan: Plan, inputs: Readonly<Record<string, unknown>>, bus: EventBus, runDir?: string): CheckedStep[] {
   const { facts } = plan;
@@ -70,16 +92,19 @@ export function checkPlan(plan: Plan, inputs: Readonly<Record<string, unknown>>,
     let note = 'would run';
     if (step.when !== undefined) {
       try {
-        note = evaluateCondition(step.when, scope) ? 'would run' : `would be skipped: when: ${String(step.when)} is false before earlier steps ran`;
+        if (typeof step.when === 'string' && readsStepOutputs(step.when.includes('${{') ? step.when : `\${{ ${step.when} }}`)) note = 'runs if when: holds (it reads earlier outputs)';
+        else note = evaluateCondition(step.when, scope) ? 'would run' : `would be skipped: when: ${String(step.when)} is false`;
       } catch {
-        note = 'when: depends on earlier outputs';
+        note = 'when: could not be evaluated before the run';
       }
     }
     let params: Record<string, unknown> = { ...step.with };
     try {
-      params = evaluateTemplates(step.with, scope) as Record<string, unknown>;
+      const resolved = resolveKnown(step.with, scope);
+      params = resolved.value as Record<string, unknown>;
+      if (resolved.unresolved) note += '; with: reads earlier outputs (shown as written)';
     } catch {
-      note += '; with: depends on earlier outputs';
+      note += '; with: could not be resolved before the run';
     }
     let commands: string[] | undefined;
     if (provider.checkCommands) {

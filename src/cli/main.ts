@@ -12,6 +12,8 @@ import * as plugins from './commands/plugins.js';
 import * as report from './commands/report.js';
 import * as run from './commands/run.js';
 import * as schema from './commands/schema.js';
+import * as sim from './commands/sim.js';
+import * as simHost from './commands/sim-host.js';
 import * as validate from './commands/validate.js';
 import { exitCodes } from './output.js';
 
@@ -21,7 +23,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. Other areas add theirs here (parse, sim, sim-host, report, analyze). */
-export const commandModules: CommandModule[] = [run, validate, plan, plugins, schema, report, analyze];
+export const commandModules: CommandModule[] = [run, validate, plan, plugins, schema, report, analyze, sim, simHost];
 
 /** Build the program with every registered command. */
 export function buildProgram(): Command {

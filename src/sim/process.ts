@@ -79,7 +79,8 @@ export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Pro
       if (finished) return;
       finished = true;
       runtime.stop();
-      if (options.stateOut) writeFileSync(options.stateOut, stateJson(kernel, console.currentState === 'halted'));
+      // `q` is read only at a break, so a quit target stays halted; only a running target is not.
+      if (options.stateOut) writeFileSync(options.stateOut, stateJson(kernel, console.currentState !== 'running'));
       resolve(code);
     };
     const runtime = new ConsoleRuntime(console, {

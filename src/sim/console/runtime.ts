@@ -56,6 +56,7 @@ export class ConsoleRuntime {
   private ended = false;
   private rebootDone = false;
   private commands = 0;
+  private startTimeMs = 0;
   private readonly random: () => number;
 
   constructor(
@@ -82,6 +83,7 @@ export class ConsoleRuntime {
 
   /** Connect: print the banner and start reading or running. */
   start(): void {
+    this.startTimeMs = this.console.kernel.now();
     void this.deliverThenPump(this.console.connect(), false);
   }
 
@@ -164,11 +166,13 @@ export class ConsoleRuntime {
     const sliceMs = this.options.sliceMs ?? 10;
     let budget = sliceMs * this.options.timeScale;
     const reboot = this.options.faults?.find((fault) => fault.kind === 'reboot-at');
+    // reboot-at counts target time from the connection (the scenario's preload is already behind it).
+    const due = this.startTimeMs + (reboot?.targetMs ?? 0);
     const now = this.console.kernel.now();
-    if (reboot && !this.rebootDone && now + budget >= reboot.targetMs) budget = Math.max(0, reboot.targetMs - now);
+    if (reboot && !this.rebootDone && now + budget >= due) budget = Math.max(0, due - now);
     const output = this.console.run(Math.max(budget, 0.001));
     await this.deliver(output, false);
-    if (reboot && !this.rebootDone && output.state === 'running' && this.console.kernel.now() >= reboot.targetMs) {
+    if (reboot && !this.rebootDone && output.state === 'running' && this.console.kernel.now() >= due) {
       this.rebootDone = true;
       await this.deliver(this.console.spontaneousReboot(), false);
       return;

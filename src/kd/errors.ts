@@ -60,7 +60,8 @@ const RULES: readonly { kind: KdErrorKind; pattern: RegExp }[] = [
 export function matchKdErrorLine(text: string, lineNumber = 1): KdErrorInfo | undefined {
   const caret = /^(\s*)\^ /.exec(text);
   const body = (caret ? text.slice(caret[0].length) : text).trim();
-  if (body.length === 0) return undefined;
+  // One cheap test first: every reply shape contains one of these words.
+  if (body.length === 0 || !/error|No export|Unable to get|not extension|expression missing/.test(body)) return undefined;
   for (const rule of RULES) {
     const match = rule.pattern.exec(body);
     if (!match) continue;

@@ -14,7 +14,6 @@ export function register(program: Command): void {
     .description("Run a command on the simulated target machine (gflags /r, reg query/add GlobalFlag)")
     .requiredOption('--state <dir>', 'the target state folder the simulator reads at boot (its --host-state)')
     .argument('<command...>', 'the command line, after --')
-    .passThroughOptions()
     .addHelpText('after', `
 Examples:
   $ leakhunt sim-host --state run/host -- gflags /r +ptg

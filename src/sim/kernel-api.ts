@@ -86,6 +86,13 @@ export interface SimStateJson {
   outstandingBySite: Record<string, { count: number; bytes: number }>;
   /** Set when the kernel bug-checked (added by the kernel model). */
   bugcheck?: { code: number; parameters: string[] };
+  /**
+   * Frees whose tag differed from the block's tag without protected pool (added by the kernel
+   * model): a retagged alloc site whose free site still frees with the old tag, or blocks in flight
+   * while both were patched. Not fatal in the model (WRK checks protected blocks only); recorded
+   * so a hunt can be shown to have caused none. Absent when there were none.
+   */
+  freeTagMismatches?: { count: number; first: { site: string; address: string; blockTag: string; freeTag: string; timeMs: number } };
 }
 
 /** The simulated kernel as the console sees it. */

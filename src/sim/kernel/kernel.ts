@@ -269,12 +269,24 @@ export class SimulatedKernel implements SimKernel {
       }
       if (stopTime >= end) {
         if (!Number.isFinite(end)) return { kind: 'timeout' };
-        for (const source of this.sources) source.advance(end, false, rules);
+        for (let index = 0; index < this.sources.length; index++) {
+          const stray = this.sources[index]!.advance(end, false, rules);
+          if (stray) {
+            this.timeMs = Math.max(this.timeMs, stray.time);
+            return this.stopOn(index, stray);
+          }
+        }
         this.timeMs = end;
         return { kind: 'timeout' };
       }
       for (let index = 0; index < this.sources.length; index++) {
-        if (index !== who) this.sources[index]!.advance(stopTime, false, rules);
+        if (index === who) continue;
+        // By construction no other source stops before stopTime; should one, it still stops the kernel.
+        const stray = this.sources[index]!.advance(stopTime, false, rules);
+        if (stray) {
+          this.timeMs = Math.max(this.timeMs, stray.time);
+          return this.stopOn(index, stray);
+        }
       }
       const event = this.sources[who]!.advance(stopTime, true, rules);
       this.timeMs = Math.max(this.timeMs, stopTime);
@@ -372,6 +384,25 @@ export class SimulatedKernel implements SimKernel {
       tags: this.allCounters(),
       outstandingBySite,
     };
+    let mismatchCount = 0;
+    this.sources.forEach((source, index) => {
+      if (!(source instanceof SiteSource) || source.mismatches.count === 0) return;
+      mismatchCount += source.mismatches.count;
+      const first = source.mismatches.first!;
+      if (!state.freeTagMismatches) {
+        state.freeTagMismatches = {
+          count: 0,
+          first: {
+            site: this.plan.sources[index]!.id,
+            address: '0x' + this.blockAddress(source, first.slotAddressIndex).toString(16),
+            blockTag: tagString(first.blockTag),
+            freeTag: tagString(first.freeTag),
+            timeMs: first.timeMs,
+          },
+        };
+      }
+    });
+    if (state.freeTagMismatches) state.freeTagMismatches.count = mismatchCount;
     if (this.crash) state.bugcheck = { code: this.crash.code, parameters: this.crash.parameters.map((value) => '0x' + value.toString(16)) };
     return state;
   }

@@ -73,6 +73,15 @@ export interface StopRules {
 
 const noTag = -1;
 
+/**
+ * A free whose tag differs from the block's bug-checks (BAD_POOL_CALLER 0xA) when the block is
+ * protected pool (tag bit 31, PROTECTED_POOL), as the WRK's ExFreePoolWithTag checks it; other
+ * mismatches are recorded, not fatal.
+ */
+function isProtected(blockTag: number, freeTag: number): boolean {
+  return ((blockTag | freeTag) & 0x80000000) !== 0;
+}
+
 // The PROTECTED_POOL bit is stripped before the PoolHitTag comparison.
 function hitMatches(tag: number, hit: number): boolean {
   return hit >= 0 && (tag & 0x7fffffff) >>> 0 === hit;
@@ -111,6 +120,8 @@ export class SiteSource implements WorkloadSource {
   private readonly pendingCounts: number[] = [];
   private allocCounter: PoolCounter;
   private allocCounterTag = -1;
+  /** Frees whose tag differed from an unprotected block's tag (no bugcheck; recorded). */
+  readonly mismatches: { count: number; first?: { slotAddressIndex: number; blockTag: number; freeTag: number; timeMs: number } } = { count: 0 };
 
   constructor(
     readonly id: string,
@@ -134,6 +145,8 @@ export class SiteSource implements WorkloadSource {
     this.pendingTags.length = 0;
     this.pendingCounts.length = 0;
     this.allocCounterTag = -1;
+    this.mismatches.count = 0;
+    delete this.mismatches.first;
     this.nextAlloc = this.interval() * (this.spec.fixedArrival ? rng.next() : 1);
   }
 
@@ -145,7 +158,9 @@ export class SiteSource implements WorkloadSource {
   }
 
   nextStopTime(rules: StopRules): number {
-    let time = hitMatches(this.allocTag, rules.hit) ? this.nextAlloc : Infinity;
+    // A new block that will not match its free site's tag (protected) must be watched from its allocation on.
+    const fatalTag = this.freeTag !== noTag && this.allocTag !== this.freeTag && isProtected(this.allocTag, this.freeTag);
+    let time = hitMatches(this.allocTag, rules.hit) || fatalTag ? this.nextAlloc : Infinity;
     if (this.pending.length === 0) return time;
     let liveTags = 0;
     let onlyTag = 0;
@@ -155,7 +170,7 @@ export class SiteSource implements WorkloadSource {
         onlyTag = this.pendingTags[index]!;
       }
     }
-    const stops = (tag: number): boolean => hitMatches(tag, rules.hit) || (this.freeTag !== noTag && tag !== this.freeTag);
+    const stops = (tag: number): boolean => hitMatches(tag, rules.hit) || (this.freeTag !== noTag && tag !== this.freeTag && isProtected(tag, this.freeTag));
     if (liveTags === 1) return stops(onlyTag) ? Math.min(time, this.pending.peekTime()) : time;
     const items = this.pending.items;
     for (let index = 0; index < this.pending.length; index++) {
@@ -180,9 +195,13 @@ export class SiteSource implements WorkloadSource {
         const tag = table.tag[slot]! >>> 0;
         const size = table.size[slot]!;
         if (this.freeTag !== noTag && tag !== this.freeTag) {
-          // The kernel bug-checks inside the free: the block stays where it was.
-          pending.push(slot);
-          return { operation: 'free', slot, tag, size, allocTime: table.allocTime[slot]!, time, deferredRelease: false, mismatchedFreeTag: this.freeTag };
+          if (isProtected(tag, this.freeTag)) {
+            // The kernel bug-checks inside the free: the block stays where it was.
+            pending.push(slot);
+            return { operation: 'free', slot, tag, size, allocTime: table.allocTime[slot]!, time, deferredRelease: false, mismatchedFreeTag: this.freeTag };
+          }
+          this.mismatches.count++;
+          this.mismatches.first ??= { slotAddressIndex: slot, blockTag: tag, freeTag: this.freeTag, timeMs: time };
         }
         this.countPending(tag, -1);
         const counter = tag === this.allocCounterTag ? this.allocCounter : this.counters.get(tag, this.pool);

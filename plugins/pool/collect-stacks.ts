@@ -23,6 +23,7 @@ export interface CollectParams {
   budget?: number;
   sampleEvery?: number;
   addresses?: boolean;
+  pairFrees?: boolean;
 }
 
 /** Stack lines appended to stacks.jsonl. */
@@ -96,6 +97,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         budget: { type: 'integer', minimum: 1, description: 'At most this many breaks in all, sampled or not (default 10 × count).' },
         sampleEvery: { type: 'integer', minimum: 1, description: 'Read the stack at every k-th hit only (default 1).' },
         addresses: { type: 'boolean', description: 'per-hit: step out of the allocator (gu) to read the allocation address (default true).' },
+        pairFrees: { type: 'boolean', description: 'per-hit: after `count` stacks, keep reading frees until every free site seen is paired with its allocation site (default true; bounded by timeout and budget).' },
       },
     },
     outputs: {
@@ -165,7 +167,16 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
           await ctx.session.execute('sxe -c "" bpe', { signal: ctx.signal });
         }
       } else {
-        while (stacks < count) {
+        // After `count` stacks, a pairing phase reads only frees until each free site is matched
+        // with the allocation site whose blocks it frees (retagging must patch both together).
+        let pairing = false;
+        for (;;) {
+          if (!pairing && stacks >= count) {
+            stoppedBy = 'count';
+            if (params.pairFrees === false || params.addresses === false || !book.needsPairing()) break;
+            pairing = true;
+          }
+          if (pairing && !book.needsPairing()) break;
           if (hits >= budget) {
             stoppedBy = 'budget';
             break;
@@ -178,10 +189,11 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
           }
           checkBreak(ctx, event);
           hits++;
-          if ((hits - 1) % sampleEvery !== 0) continue;
+          if (!pairing && (hits - 1) % sampleEvery !== 0) continue;
           const reply = await kd(ctx, 'kb');
           const frames = readStack(reply.output);
           const c = classifyStack(frames, allocator);
+          if (pairing && c.operation !== 'free') continue;
           let address: string | undefined;
           if (c.operation === 'alloc' && params.addresses !== false) {
             // Step out of every allocator frame: the return register then holds the new block.
@@ -193,7 +205,6 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
             address = await readReturnRegister(ctx);
           }
           record(reply.output, { address });
-          if (stacks >= count) stoppedBy = 'count';
         }
       }
 

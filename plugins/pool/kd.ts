@@ -120,13 +120,25 @@ export async function targetClockMs(ctx: StepContext): Promise<{ ms: number; sou
   return { ms: Date.now(), source: 'host' };
 }
 
-/** Let the target run for `ms`, then break in (the step's signal cuts the wait short). */
+/**
+ * Let the target run for `ms`, then break in (the step's signal cuts the wait short). Fails the
+ * step when the target stopped by itself meanwhile (a bugcheck, a reboot): what ran is not what
+ * the step meant to measure.
+ */
 export async function runFor(ctx: StepContext, ms: number): Promise<void> {
   await ctx.session.resume('g');
   try {
     await sleep(ms, ctx.signal);
   } finally {
     if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
+    else if (!ctx.signal.aborted) {
+      const event = await ctx.session.waitForBreak({ timeoutMs: 5_000, signal: ctx.signal });
+      ctx.fail(
+        event.kind === 'bugcheck' ? 'TARGET_BUGCHECK' : 'TARGET_STOPPED',
+        `the target stopped by itself while running (${event.kind}${event.bugcheck ? ` 0x${event.bugcheck.code.toString(16)}` : ''})`,
+        { hint: event.bugcheck?.code === 0xc2 ? 'BAD_POOL_CALLER: a free passed a tag other than its block\'s (a retagged site freed by an unpatched free site, or the reverse)' : undefined },
+      );
+    }
   }
 }
 

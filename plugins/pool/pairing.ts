@@ -102,6 +102,12 @@ export class SiteBook {
     return 'paired';
   }
 
+  /** Is a free site still unmatched while allocations with known addresses are alive? */
+  needsPairing(): boolean {
+    if (this.live.size === 0) return false;
+    return [...this.sites.values()].some((s) => s.kind === 'free' && s.freesOf === undefined);
+  }
+
   /** Every site, allocation sites first, most outstanding first. */
   list(): SiteTally[] {
     return [...this.sites.values()].sort(

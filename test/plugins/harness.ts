@@ -28,6 +28,7 @@ export class StepFailure extends Error {
 
 /** One simulated target with what a provider needs. */
 export interface Bench {
+  scenario: Scenario;
   kernel: SimKernel;
   channel: InProcessChannel;
   session: KdConsoleSession;
@@ -49,11 +50,15 @@ export function withErrors(provider: StepProvider<any>, params: unknown): string
 }
 
 /** Open a bench on a profile's default leak scenario, or a scenario file from scenarios/. */
-export async function openBench(source: { profile: string; taggingOn?: boolean } | { scenario: string }, options: { timeScale?: number } = {}): Promise<Bench> {
+export async function openBench(
+  source: { profile: string; taggingOn?: boolean; edit?: (scenario: Scenario) => void } | { scenario: string },
+  options: { timeScale?: number } = {},
+): Promise<Bench> {
   let scenario: Scenario;
   if ('profile' in source) {
     scenario = scenarioForProfile(source.profile);
     if (source.taggingOn) scenario.registry.globalFlag |= 0x400;
+    source.edit?.(scenario);
   } else {
     scenario = loadScenario(new URL(`../../scenarios/${source.scenario}`, import.meta.url).pathname);
   }
@@ -68,6 +73,7 @@ export async function openBench(source: { profile: string; taggingOn?: boolean }
   const hostDir = join(dir, 'host');
   const outputs = new Map<string, Record<string, unknown>>();
   const bench: Bench = {
+    scenario,
     kernel,
     channel,
     session,
@@ -122,6 +128,11 @@ export async function openBench(source: { profile: string; taggingOn?: boolean }
     },
   };
   return bench;
+}
+
+/** The scenario's leaking sites (leak > 0) as module, function and tag. */
+export function leakingSites(scenario: Scenario): { module: string; function: string; tag: string }[] {
+  return scenario.modules.flatMap((m) => m.sites.filter((site) => site.leak > 0).map((site) => ({ module: site.module, function: site.function, tag: site.tag })));
 }
 
 /** One profile per family the brief names (2000/XP, 2003/Vista/7, 8.1/10 classic, 10 19H1+/11). */

@@ -18,7 +18,6 @@ import { createRunFiles, defaultRunDir, recordEvents } from '../../core/run-file
 import { runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
 import type { ConnectedTarget } from '../../core/types.js';
-import { connectTarget } from '../../debuggers/connect.js';
 import { collect, exitCodes, loadPlugins, printErrors, reportFailure } from '../output.js';
 
 /** Options of `leakhunt run`. */
@@ -122,6 +121,8 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
   let target: ConnectedTarget | undefined;
   try {
     try {
+      // Loaded here, not at start-up: the transports pull in execa and the simulator.
+      const { connectTarget } = await import('../../debuggers/connect.js');
       target = await connectTarget(options.target, { runDir, signal: abort.signal });
     } catch (error) {
       return reportFailure(error instanceof PlaybookError ? error : errSession(options.target, error), exitCodes.runFailed);

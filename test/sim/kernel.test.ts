@@ -382,3 +382,25 @@ describe('reboot', () => {
     }
   });
 });
+
+describe('ready scenarios on the kernel', () => {
+  test('each boots, and its leaking site holds more blocks than any other site', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { join, dirname } = await import('node:path');
+    const { fileURLToPath } = await import('node:url');
+    const { loadScenario } = await import('../../src/sim/scenario.js');
+    const folder = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
+    for (const name of readdirSync(folder).filter((file) => file.endsWith('.yaml'))) {
+      const scenario = loadScenario(join(folder, name));
+      scenario.preloadMs = 10 * 60_000;
+      const state = createKernel(scenario).state(false);
+      const sites = scenario.modules.flatMap((module) => module.sites);
+      const leaking = sites.filter((site) => site.leak > 0);
+      for (const site of leaking) {
+        for (const other of sites.filter((candidate) => candidate.leak === 0)) {
+          expect(state.outstandingBySite[site.id]!.count, `${name}: ${site.id} vs ${other.id}`).toBeGreaterThan(state.outstandingBySite[other.id]!.count);
+        }
+      }
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import * as analyze from './commands/analyze.js';
+import * as parse from './commands/parse.js';
 import * as plan from './commands/plan.js';
 import * as plugins from './commands/plugins.js';
 import * as report from './commands/report.js';
@@ -23,7 +24,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. Other areas add theirs here (parse, sim, sim-host, report, analyze). */
-export const commandModules: CommandModule[] = [run, validate, plan, plugins, schema, report, analyze, sim, simHost];
+export const commandModules: CommandModule[] = [run, validate, plan, plugins, schema, report, analyze, sim, simHost, parse];
 
 /** Build the program with every registered command. */
 export function buildProgram(): Command {

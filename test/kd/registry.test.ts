@@ -1,7 +1,9 @@
-import { describe, expect, test } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { KdParseError } from '../../src/kd/common.js';
 import { getParser, KD_PARSERS, listKinds, parseKind, UnknownKindError } from '../../src/kd/index.js';
-import { fixture } from './fixture-b.js';
+import { fixture, fixturePath } from './fixture-b.js';
 
 // One real fixture per kind, with a value its parser must find in it.
 const SAMPLES: readonly [kind: string, fixtureName: string, check: (result: any) => void][] = [
@@ -52,5 +54,47 @@ describe('kind registry', () => {
     } catch (error) {
       expect((error as UnknownKindError).code).toBe('KD_UNKNOWN_KIND');
     }
+  });
+});
+
+describe('leakhunt parse (the built CLI)', () => {
+  const root = new URL('../../', import.meta.url);
+  const main = new URL('dist/src/cli/main.js', root).pathname;
+  // Spawn the CLI the way a user runs it.
+  const run = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { cwd: root.pathname, encoding: 'utf8', input: '' });
+
+  beforeAll(() => {
+    // `npm test` builds first (pretest); a bare vitest run builds here when dist is missing.
+    if (!existsSync(main)) spawnSync(process.execPath, [new URL('node_modules/typescript/bin/tsc', root).pathname, '-p', 'tsconfig.json'], { cwd: root.pathname });
+  }, 180_000);
+
+  test('parse vertarget <fixture> prints the parsed JSON', () => {
+    const result = run('parse', 'vertarget', fixturePath('vertarget-win10-x64-1.txt'));
+    expect(result.status).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    expect(parsed.os).toMatchObject({ version: '10.0.19041', build: 19041, arch: 'x64', processors: 8 });
+    expect(parsed.kernelBase).toBe('fffff80122000000');
+    expect(parsed.uptime).toBe(11868.015);
+  });
+
+  test('parse auto <log> and parse from standard input', () => {
+    const auto = JSON.parse(run('parse', 'auto', fixturePath('ed-win7-x86-1.txt')).stdout);
+    expect(auto.entries.map((entry: { command: string }) => entry.command)).toEqual(["ed nt!PoolHitTag 'dcba'", 'dd nt!PoolHitTag l1', '.formats 64636261']);
+    const piped = spawnSync(process.execPath, [main, 'parse', 'dd', '-', '--compact'], { encoding: 'utf8', input: '82b37df4  64636261\n' });
+    expect(piped.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(piped.stdout).values).toEqual(['64636261']);
+  });
+
+  test('usage and parse errors: coded message, no stack, exit codes 2 and 1', () => {
+    const unknown = run('parse', 'nope', fixturePath('ed-win7-x86-1.txt'));
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^error KD_UNKNOWN_KIND: unknown kind "nope"/);
+    const notThatKind = run('parse', 'dd', fixturePath('gflags-unknown-na-2.txt'));
+    expect(notThatKind.status).toBe(1);
+    expect(notThatKind.stderr).toMatch(/error KD_PARSE_ERROR: .*gflags-unknown-na-2\.txt: not dd output/);
+    expect(notThatKind.stderr).not.toMatch(/\n\s+at /);
+    const missing = run('parse', 'dd', 'no-such-file.txt');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('error FILE_UNREADABLE: cannot read "no-such-file.txt"');
   });
 });

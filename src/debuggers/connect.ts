@@ -104,7 +104,8 @@ interface LaunchPlan {
   host?: ConnectedTarget['host'];
 }
 
-// A simulator launch: `node dist/src/cli/main.js sim --scenario <file> | --profile <id> --state-out <runDir>/sim-state.json`.
+// A simulator launch: `node dist/src/cli/main.js sim --scenario <file> | --profile <id> --state-out <runDir>/sim-state.json --host-state <runDir>`;
+// the host channel writes the registry into the same folder, which the simulator reads at each boot.
 function planSimulator(rest: string, spec: string, runDir: string): LaunchPlan {
   const cli = cliEntry();
   if (!existsSync(cli)) throw new DebuggerError('DEBUGGER_NOT_FOUND', `The simulator is not built (${cli} is missing)`, { hint: 'run npm run build' });
@@ -113,7 +114,7 @@ function planSimulator(rest: string, spec: string, runDir: string): LaunchPlan {
   const hostChannel = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} sim-host --state ${JSON.stringify(stateDir)} -- {cmd}`;
   return {
     file: process.execPath,
-    args: [cli, 'sim', ...selector, '--state-out', join(stateDir, 'sim-state.json')],
+    args: [cli, 'sim', ...selector, '--state-out', join(stateDir, 'sim-state.json'), '--host-state', stateDir],
     description: { kind: 'sim', spec, hostChannel },
     host: async (command) => {
       const result = await execa(process.execPath, [cli, 'sim-host', '--state', stateDir, '--', ...splitCommandLine(command)], { reject: false, stripFinalNewline: false });

@@ -446,6 +446,12 @@ export function parseVersion(text: string, kind: VersionKind = 'vertarget'): Ver
     result.os = { version: `${ntVersionForBuild(build)}.${build}`, build, sp: 0, buildLab };
     const arch = archFromBuildLab(buildLab) ?? result.connected?.arch;
     if (arch) setArch(result.os, arch);
+  } else if (result.connected) {
+    // Only the `Connected to` line survived: its number is still the build.
+    const { build, arch, ptr64 } = result.connected;
+    result.os = { version: `${ntVersionForBuild(build)}.${build}`, build, sp: 0 };
+    if (arch) setArch(result.os, arch);
+    else if (ptr64 !== undefined) result.os.pointerSize = ptr64 ? 8 : 4;
   }
   if (!result.os && result.kernelBase === undefined && result.connected === undefined && recognised === 0) {
     throw new KdParseError(kind, `No ${kind} output found: expected a "Windows … Kernel Version …" line or "Kernel base = …"`);

@@ -147,3 +147,16 @@ describe('line helpers', () => {
     expect(() => parseVertarget('hello\nworld')).toThrow(KdParseError);
   });
 });
+
+describe('Connected line only', () => {
+  test('8.1 that kd labels "Windows 8": the build gives 6.3.9600', () => {
+    // The reconnect banner !analyze printed before its report (lines 2–8 of the published log).
+    const banner = fixture('analyze-win81-x86-1.txt').split('\n').slice(1, 8).join('\n');
+    expect(banner.startsWith('Connected to Windows 8 9600')).toBe(true);
+    const result = parseBanner(banner);
+    expect(result.connected).toEqual({ name: 'Windows 8', build: 9600, arch: 'x86' });
+    expect(result.os).toEqual({ version: '6.3.9600', build: 9600, sp: 0, arch: 'x86', pointerSize: 4 });
+    expect(result.complete).toBe(false);
+    expect(result.unparsed).toEqual([]);
+  });
+});

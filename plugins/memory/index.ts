@@ -3,6 +3,7 @@
  * newest first. Meant for a playbook's `always:` so no exit path leaves the target patched.
  */
 import { definePlugin, defineProvider } from '../../src/core/plugin.js';
+import { pendingWrites, restoreWrites } from '../pool/undo.js';
 
 /** `with` of memory.restore. */
 export interface RestoreParams {
@@ -31,14 +32,14 @@ export const restore = defineProvider<RestoreParams>({
     return [`(restore pending writes${params.purpose ? ` for "${params.purpose}"` : ''} with eb, newest first)`];
   },
   async run(params, ctx) {
-    const pending = ctx.memory.pending().filter((r) => params.purpose === undefined || r.purpose.startsWith(params.purpose));
+    const pending = pendingWrites(ctx, params.purpose);
     if (pending.length === 0) {
-      return { status: 'ok', outputs: { restored: 0, records: [], remaining: ctx.memory.pending().length }, summary: 'nothing to restore' };
+      return { status: 'ok', outputs: { restored: 0, records: [], remaining: pendingWrites(ctx).length }, summary: 'nothing to restore' };
     }
-    const restored = await ctx.memory.restore(pending);
+    const restored = await restoreWrites(pending);
     return {
       status: 'changed',
-      outputs: { restored: restored.length, records: restored, remaining: ctx.memory.pending().length },
+      outputs: { restored: restored.length, records: restored, remaining: pendingWrites(ctx).length },
       summary: `restored ${restored.length} write(s): ${[...new Set(restored.map((r) => r.purpose))].join(', ')}`,
     };
   },

@@ -4,9 +4,10 @@
  * had — 0xffffff0f by default, not the procedure's 0.
  */
 import { defineProvider } from '../../src/core/plugin.js';
-import type { StepContext, UndoRecord } from '../../src/core/types.js';
+import type { StepContext } from '../../src/core/types.js';
 import { padTag } from '../../src/kd/common.js';
 import { kd, readBytes } from './kd.js';
+import { pendingWrites, restoreWrites, trackedWrite } from './undo.js';
 import { dwordFromBytes, hex32, tagBytes, tagFromBytes, tagSchema } from './params.js';
 
 /** The symbol the procedure writes. */
@@ -32,9 +33,9 @@ async function readHitTag(ctx: StepContext): Promise<number[]> {
   return bytes.slice(0, 4);
 }
 
-// The PoolHitTag records this run still holds, oldest first.
-function pendingHitTagWrites(ctx: StepContext): UndoRecord[] {
-  return ctx.memory.pending().filter((r) => r.purpose === POOL_HIT_TAG_PURPOSE);
+// The PoolHitTag writes this run still holds (any step), oldest first.
+function pendingHitTagWrites(ctx: StepContext) {
+  return pendingWrites(ctx, POOL_HIT_TAG_PURPOSE).filter((w) => w.record.purpose === POOL_HIT_TAG_PURPOSE);
 }
 
 /** pool.hit-tag on every version (2003+ fires on alloc and free; 2000/XP once tagging is on). */
@@ -69,12 +70,12 @@ export const hitTag = defineProvider<HitTagParams>({
   async run(params, ctx) {
     if (params.action === 'set') {
       const tag = padTag(params.tag!);
-      const record = await ctx.memory.write(POOL_HIT_TAG, tagBytes(tag), POOL_HIT_TAG_PURPOSE);
+      const record = await trackedWrite(ctx, POOL_HIT_TAG, tagBytes(tag), POOL_HIT_TAG_PURPOSE);
       const now = await readHitTag(ctx);
       if (tagFromBytes(now) !== tag) {
         ctx.fail('HIT_TAG_MISMATCH', `PoolHitTag reads "${tagFromBytes(now)}" after writing "${tag}"`);
       }
-      const original = dwordFromBytes(pendingHitTagWrites(ctx)[0]?.original ?? record.original);
+      const original = dwordFromBytes(pendingHitTagWrites(ctx)[0]?.record.original ?? record.original);
       return {
         status: 'changed',
         outputs: { tag, value: dwordFromBytes(now), original, restored: false },
@@ -88,7 +89,7 @@ export const hitTag = defineProvider<HitTagParams>({
       const first = pendingHitTagWrites(ctx)[0];
       return {
         status: 'ok',
-        outputs: { tag, value: dwordFromBytes(now), original: first ? dwordFromBytes(first.original) : dwordFromBytes(now), restored: false },
+        outputs: { tag, value: dwordFromBytes(now), original: first ? dwordFromBytes(first.record.original) : dwordFromBytes(now), restored: false },
         summary: `PoolHitTag holds "${tag}"`,
       };
     }
@@ -96,8 +97,8 @@ export const hitTag = defineProvider<HitTagParams>({
     const records = pendingHitTagWrites(ctx);
     let original: number;
     if (records.length > 0) {
-      original = dwordFromBytes(records[0]!.original);
-      await ctx.memory.restore(records);
+      original = dwordFromBytes(records[0]!.record.original);
+      await restoreWrites(records);
     } else {
       // Nothing of ours to undo: leave PoolHitTag as found unless told which value to write.
       const before = dwordFromBytes(await readHitTag(ctx));

@@ -5,6 +5,7 @@
  */
 import { defineProvider } from '../../src/core/plugin.js';
 import type { StepContext } from '../../src/core/types.js';
+import { KdParseError } from '../../src/kd/common.js';
 import { rankSnapshots, type Snapshot } from './growth.js';
 import { kd, readPoolused, runFor, targetClockMs } from './kd.js';
 import { durationSchema, poolSchema, poolsOf, toMs, type PoolChoice } from './params.js';
@@ -73,7 +74,16 @@ export const rankTags = defineProvider<RankTagsParams>({
       const time = samples > 1 ? await targetClockMs(ctx) : { ms: 0, source: 'target' as const };
       if (time.source === 'host') clock = 'host';
       const reply = await kd(ctx, poolusedCommand(pool), { timeoutMs });
-      const { counts, complete } = readPoolused(reply.output);
+      let read: ReturnType<typeof readPoolused>;
+      try {
+        read = readPoolused(reply.output);
+      } catch (error) {
+        if (!(error instanceof KdParseError)) throw error;
+        return ctx.fail('POOLUSED_UNAVAILABLE', `!poolused printed no tag table: "${reply.output.trim().split('\n')[0] ?? ''}"`, {
+          hint: ctx.facts.pool.taggingEnabled ? 'check nt symbols (symbols.reload)' : 'pool tagging is off in this boot: enable it (pool-tagging.enable) and reboot',
+        });
+      }
+      const { counts, complete } = read;
       if (!complete) ctx.log.warn(`!poolused output was incomplete in sample ${i + 1}`);
       snapshots.push({ atMs: time.ms, counts });
       ctx.progress.update(i + 1, samples, `sample ${i + 1}/${samples}: ${counts.length} tag counters`);

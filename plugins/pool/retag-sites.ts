@@ -6,13 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { defineProvider } from '../../src/core/plugin.js';
-import type { StepContext, StepProvider, UndoRecord } from '../../src/core/types.js';
+import type { StepContext, StepProvider } from '../../src/core/types.js';
 import { formatAddress, padTag } from '../../src/kd/common.js';
 import { parsePoolTagFile } from '../../src/report/pooltag.js';
 import { findTagImmediate, type TagImmediate } from '../../src/kd/disasm.js';
 import { endsAt } from './immediate.js';
 import { kd, poolusedTags, readDisasm, readPoolfind, readPoolused, runFor, targetClockMs } from './kd.js';
 import type { SiteTally } from './pairing.js';
+import { restoreWrites, trackedWrite, type TrackedWrite } from './undo.js';
 import { durationSchema, tagBytes, tagSchema, toMs } from './params.js';
 
 /** `with` of pool.retag-sites. */
@@ -107,7 +108,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
       const newTags = chooseTags(params.tag, allocSites.length, taken);
       if (newTags.length < allocSites.length) ctx.fail('NO_FREE_TAGS', `found only ${newTags.length} unused tags for ${allocSites.length} sites`);
 
-      const records: UndoRecord[] = [];
+      const records: TrackedWrite[] = [];
       const warnings: string[] = [];
       const plan = allocSites.map((site, i) => ({ site, retag: newTags[i]!, patched: [] as string[] }));
       try {
@@ -117,7 +118,8 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
             warnings.push(`${entry.site.frame}: no tag immediate "${padTag(params.tag)}" before ${entry.site.returnAddress} (tag held in data or a register?)`);
             continue;
           }
-          records.push(await ctx.memory.write(immediate.address, tagBytes(entry.retag), `${RETAG_PURPOSE} ${entry.site.frame} (${immediate.encoding})`));
+          const record = await trackedWrite(ctx, immediate.address, tagBytes(entry.retag), `${RETAG_PURPOSE} ${entry.site.frame} (${immediate.encoding})`);
+          records.push({ order: records.length + 1, record, memory: ctx.memory });
           entry.patched.push(immediate.address);
         }
         // Free sites that freed only one retagged site's blocks get that site's tag too.
@@ -133,7 +135,8 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
             warnings.push(`${free.frame}: free site has no tag immediate (ExFreePool or a tag in a register); left as is`);
             continue;
           }
-          records.push(await ctx.memory.write(immediate.address, tagBytes(targets[0]!.retag), `${RETAG_PURPOSE} ${free.frame} (free, ${immediate.encoding})`));
+          const record = await trackedWrite(ctx, immediate.address, tagBytes(targets[0]!.retag), `${RETAG_PURPOSE} ${free.frame} (free, ${immediate.encoding})`);
+          records.push({ order: records.length + 1, record, memory: ctx.memory });
           targets[0]!.patched.push(immediate.address);
         }
         if (records.length === 0) ctx.fail('RETAG_NOTHING_PATCHED', `no call site of "${padTag(params.tag)}" could be patched: ${warnings.join('; ')}`);
@@ -181,7 +184,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
           summary: results.map((r) => `${r.frame} as "${r.retag}": ${r.outstanding} outstanding (${r.outstandingBytes} bytes)`).join('; '),
         };
       } finally {
-        if (records.length > 0) await ctx.memory.restore(records);
+        if (records.length > 0) await restoreWrites(records);
       }
     },
   });

@@ -190,6 +190,36 @@ describe('console on the stub kernel', () => {
     expect(kernel.poolHitTag()).toBe(0xffffff0f);
   });
 
+  test('!poolused filters tags with wildcards; !poolfind takes time in proportion to the pool, bounded', () => {
+    const kernel = createStubKernel('win7-sp1-x86', { globalFlag: 0 });
+    const console = new KdConsole(kernel, { poolfindMsPer1000Blocks: 1000, poolfindMaxDelayMs: 5 });
+    console.connect();
+    console.execute('g');
+    console.run(300);
+    console.interrupt();
+    expect(console.execute('!poolused 4 Ab?').text).toContain('\tUNKNOWN pooltag \'Abc \'');
+    expect(console.execute('!poolused 4 Z*').text).not.toContain('Abc ');
+    // 300 ms of the stub: 6 blocks outstanding → 6 ms at 1000 ms per 1000 blocks, capped at 5.
+    expect(console.execute('!poolfind Abc 1').delayMs).toBe(5);
+    const slower = new KdConsole(createStubKernel('win7-sp1-x86'), { poolfindMsPer1000Blocks: 500 });
+    slower.connect();
+    slower.execute('g');
+    slower.run(300);
+    slower.interrupt();
+    expect(slower.execute('!poolfind Abc 1').delayMs).toBe(3);
+  });
+
+  test('sxe -c "" bpe clears the per-hit command', () => {
+    const { console, run } = open();
+    run("ed nt!poolhittag ' cbA'");
+    run('sxe -c ".echo hit; g" bpe');
+    run('sxe -c "" bpe');
+    console.execute('g');
+    const stop = console.run(1000);
+    expect(stop.state).toBe('halted');
+    expect(stop.text).not.toContain('hit');
+  });
+
   test('q ends the session', () => {
     const { console } = open();
     expect(console.execute('q')).toEqual({ text: 'quit:\n', state: 'quit', delayMs: 0 });

@@ -1,5 +1,6 @@
 // Fixture loading for the part-B kd parser tests: the copies in test/fixtures/kd, header removed.
 import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { prepareTranscript, stripTranscriptHeader } from '../../src/kd/auto.js';
 
 const FIXTURES = new URL('../fixtures/kd/', import.meta.url);
@@ -23,5 +24,5 @@ export function fixtureNames(...prefixes: string[]): string[] {
 
 /** The fixture folder as a file path (for spawning the CLI). */
 export function fixturePath(name: string): string {
-  return new URL(name, FIXTURES).pathname;
+  return fileURLToPath(new URL(name, FIXTURES));
 }

@@ -50,7 +50,7 @@ export function createInProcessChannel(kernel: SimKernel, options: InProcessChan
     bandwidth: options.bandwidth,
     faults: options.faults,
     seed: options.seed,
-    onEnd: (reason) => queueMicrotask(() => finish({ code: reason === 'quit' ? 0 : 3, signal: null })),
+    onEnd: (reason) => queueMicrotask(() => finish({ code: reason === 'quit' ? 0 : reason === 'fault' ? 3 : 1, signal: null })),
   });
   setImmediate(() => runtime.start());
   return {

@@ -52,7 +52,7 @@ export function stateJson(kernel: SimKernel, halted: boolean): string {
 
 /**
  * Run the simulator on the given streams until it ends; resolves to the exit code
- * (0 for q / EOF, 143 for SIGTERM, 3 for the exit-after fault).
+ * (0 for q / EOF, 143 for SIGTERM, 3 for the exit-after fault, 1 for a simulator bug).
  */
 export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Promise<number> {
   const faults: FaultSpec[] = (options.faults ?? []).map(parseFault);
@@ -90,7 +90,10 @@ export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Pro
       bandwidth: options.bandwidth,
       faults,
       seed: scenario.seed,
-      onEnd: (reason) => finish(reason === 'quit' ? 0 : 3),
+      onEnd: (reason, error) => {
+        if (reason === 'error') process.stderr.write(`internal error in the simulator (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+        finish(reason === 'quit' ? 0 : reason === 'fault' ? 3 : 1);
+      },
     });
     io.stdin.setEncoding?.('utf8');
     io.stdin.on('data', (chunk: string | Buffer) => runtime.input(String(chunk)));

@@ -44,6 +44,18 @@ export interface ConsoleOutput {
   delayMs: number;
 }
 
+/** A console method called in a state that does not allow it (a caller bug, not a kd reply). */
+export class ConsoleStateError extends Error {
+  readonly code = 'SIM_CONSOLE_STATE';
+  constructor(operation: string, state: ConsoleState) {
+    super(`Expected the console to be ${operation === 'run' ? 'running' : 'halted'} for ${operation}(), got ${state}`);
+    this.name = 'ConsoleStateError';
+  }
+}
+
+// A length beyond what kd accepts for one display (kd: `^ Range error in '…'`).
+class RangeReply extends Error {}
+
 // What one command did to the flow of a command list: go on, the target runs, the session ends,
 // or the list ends with the target halted (after `.reboot` and its initial break).
 type Flow = 'next' | 'go' | 'quit' | 'halt';
@@ -137,7 +149,7 @@ export class KdConsole {
 
   /** Run one command line (commands separated by `;`) while halted. */
   execute(line: string): ConsoleOutput {
-    if (this.state !== 'halted') throw new Error(`console is ${this.state}; commands are read only at the prompt`);
+    if (this.state !== 'halted') throw new ConsoleStateError('execute', this.state);
     const out = new Output();
     const flow = this.runCommandList(line, out);
     if (flow === 'quit') {
@@ -153,7 +165,7 @@ export class KdConsole {
    * is used (still running) or at a stop that leaves the console halted (text ends at the prompt).
    */
   run(budgetMs: number): ConsoleOutput {
-    if (this.state !== 'running') throw new Error(`console is ${this.state}; only a running target can run`);
+    if (this.state !== 'running') throw new ConsoleStateError('run', this.state);
     const out = new Output();
     let remaining = budgetMs;
     for (let stops = 0; remaining > 0 && stops < this.options.maxStopsPerRun; stops++) {
@@ -270,6 +282,10 @@ export class KdConsole {
     try {
       return this.dispatch(command, out);
     } catch (error) {
+      if (error instanceof RangeReply) {
+        out.add(`${' '.repeat(this.prompt().length)}^ Range error in '${command}'`);
+        return 'next';
+      }
       if (error instanceof ExpressionError) {
         if (error.kind === 'syntax') out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '${command}'`);
         else out.add(error.message);
@@ -286,7 +302,7 @@ export class KdConsole {
     if (lower.startsWith('!')) return this.extension(lower.slice(1), args, out);
     const stack = parseStackVerb(verb);
     if (stack) {
-      const count = args ? Number(this.value(args)) : 20;
+      const count = args ? Number(this.value(args) & 0xffffn) : 20;
       out.add(...formatStack(this.kernel.profile, this.frames(), { ...stack, count }));
       return 'next';
     }
@@ -528,6 +544,7 @@ export class KdConsole {
     const fallback = previous ? previous.address : undefined;
     const { address, count } = this.addressAndCount(args, fallback);
     const elements = count ?? 0x80 / UNIT_SIZE[unit];
+    if (elements * UNIT_SIZE[unit] > 0x100000) throw new RangeReply();
     const reader = (at: bigint, length: number) => this.kernel.readMemory(at, length);
     out.add(...formatMemory(reader, address, elements, unit, this.kernel.profile.pointerSize));
     this.lastDisplay = { address: address + BigInt(elements * UNIT_SIZE[unit]), unit };
@@ -554,6 +571,7 @@ export class KdConsole {
   // `u [address] [L count]`: 8 instructions by default, a symbol line first.
   private unassemble(args: string, out: Output): void {
     const { address, count } = this.addressAndCount(args, this.frames()[0]?.address);
+    if ((count ?? 8) > 0x10000) throw new RangeReply();
     let at = address;
     for (let index = 0; index < (count ?? 8); index++) {
       const symbol = this.kernel.symbolize(at);

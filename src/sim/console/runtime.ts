@@ -23,8 +23,8 @@ export interface RuntimeOptions {
   faults?: readonly FaultSpec[];
   /** Seed of the garbage fault's generator. */
   seed?: number;
-  /** Called once when the console ends: `quit` (q), or `fault` (exit-after). */
-  onEnd?(reason: 'quit' | 'fault'): void;
+  /** Called once when the console ends: `quit` (q), `fault` (exit-after), or `error` (a simulator bug). */
+  onEnd?(reason: 'quit' | 'fault' | 'error', error?: unknown): void;
 }
 
 // Lines a noisy link or kd itself throws in (the first is kd's own, step-win10-x64-1.txt).
@@ -156,6 +156,8 @@ export class ConsoleRuntime {
         }
         await this.runSlice();
       }
+    } catch (error) {
+      this.end('error', error);
     } finally {
       this.pumping = false;
     }
@@ -224,9 +226,9 @@ export class ConsoleRuntime {
   }
 
   // End once.
-  private end(reason: 'quit' | 'fault'): void {
+  private end(reason: 'quit' | 'fault' | 'error', error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    this.options.onEnd?.(reason);
+    this.options.onEnd?.(reason, error);
   }
 }

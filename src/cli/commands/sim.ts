@@ -4,7 +4,7 @@
  *
  * @see ../../../docs/simulator.md
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { FaultSpecError } from '../../sim/console/faults.js';
 import { DEFAULT_TIME_SCALE, processIo, runSimProcess } from '../../sim/process.js';
 import { formatProblem, isScenarioError } from '../../sim/scenario.js';
@@ -18,7 +18,7 @@ function collect(value: string, previous: string[]): string[] {
 function numberOption(name: string): (value: string) => number {
   return (value) => {
     const parsed = Number(value);
-    if (!Number.isFinite(parsed) || parsed < 0) throw new Error(`${name} expects a non-negative number, got "${value}"`);
+    if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError(`${name} expects a non-negative number, got "${value}"`);
     return parsed;
   };
 }

@@ -81,6 +81,12 @@ describe.each(listProfiles().map((profile) => [profile.id, profile] as const))('
     expect(version.os?.buildLab).toBe(profile.buildLab);
     expect(version.extensions?.map((extension) => extension.name)).toContain('kdexts');
     expect(parseReload(run('.reload')).complete).toBe(true);
+    // `.reload` defers symbol loading; a use (`dd nt!…`) loads nt's, `.reload /f` loads them all.
+    run('dd nt!PoolHitTag L1');
+    expect(parseLm(run('lm')).modules.map((module) => [module.name, module.symbols])).toEqual(
+      [...kernel.modules()].sort((a, b) => (a.base < b.base ? -1 : 1)).map((module) => [module.name, module.name === 'nt' ? 'pdb symbols' : 'deferred']),
+    );
+    expect(parseReload(run('.reload /f')).complete).toBe(true);
     const lm = parseLm(run('lm'));
     const modules = [...kernel.modules()].sort((a, b) => (a.base < b.base ? -1 : 1));
     expect(lm.modules.map((module) => [module.name, module.start, module.symbols])).toEqual(

@@ -108,7 +108,8 @@ export class KdConsole {
   private readonly pseudo = new Array<bigint>(20).fill(0n);
   private readonly registerOverrides = new Map<string, bigint>();
   private readonly filters = new Map<string, EventFilter>();
-  private symbolsLoaded = false;
+  // Modules whose symbols kd has loaded: `.reload` defers every module, `.reload /f` and any use load them.
+  private readonly loadedSymbols = new Set<string>();
   private lastDisplay: { address: bigint; unit: DisplayUnit } | undefined;
   private readonly options: Required<Omit<KdConsoleOptions, 'beforeBoot'>> & Pick<KdConsoleOptions, 'beforeBoot'>;
 
@@ -261,7 +262,7 @@ export class KdConsole {
 
   // After a reboot: symbols are unloaded, the banner shows again, and the initial break (if any) follows.
   private reconnect(out: Output): Flow {
-    this.symbolsLoaded = false;
+    this.loadedSymbols.clear();
     this.stopKind = undefined;
     out.add(...reconnectLines(this.kernel.profile, this.clock(), this.options.initialBreak));
     if (!this.options.initialBreak) return this.resume();
@@ -303,7 +304,9 @@ export class KdConsole {
     const stack = parseStackVerb(verb);
     if (stack) {
       const count = args ? Number(this.value(args) & 0xffffn) : 20;
-      out.add(...formatStack(this.kernel.profile, this.frames(), { ...stack, count }));
+      const frames = this.frames();
+      for (const frame of frames.slice(0, count)) this.loadedSymbols.add(frame.module.toLowerCase());
+      out.add(...formatStack(this.kernel.profile, frames, { ...stack, count }));
       return 'next';
     }
     switch (lower) {
@@ -342,7 +345,11 @@ export class KdConsole {
   private context(): EvalContext {
     return {
       pointerSize: this.kernel.profile.pointerSize,
-      resolveSymbol: (name) => this.kernel.resolveSymbol(name),
+      resolveSymbol: (name) => {
+        const address = this.kernel.resolveSymbol(name);
+        if (address !== undefined) this.loadedSymbols.add((name.includes('!') ? name.slice(0, name.indexOf('!')) : 'nt').toLowerCase());
+        return address;
+      },
       register: (name) => this.register(name),
       readMemory: (address, length) => this.kernel.readMemory(address, length),
     };
@@ -488,14 +495,19 @@ export class KdConsole {
 
   // `.reload [/f] [module]`: the Connected line and symbol-loading progress (reload-winxp-x86-3.txt).
   private reload(args: string, out: Output): void {
-    const words = args.split(/\s+/).filter((word) => word.length > 0 && !word.startsWith('/'));
+    const all = args.split(/\s+/).filter((word) => word.length > 0);
+    const force = all.some((word) => word.toLowerCase() === '/f');
+    const words = all.filter((word) => !word.startsWith('/'));
     const moduleName = words[0]?.replace(/\.(sys|exe|dll)$/i, '').toLowerCase();
     if (moduleName) {
-      const known = this.kernel.modules().some((module) => module.name.toLowerCase() === moduleName || module.image.toLowerCase() === words[0].toLowerCase());
-      if (!known) out.add(`"${words[0]}" was not found in the image list.`);
+      const module = this.kernel.modules().find((entry) => entry.name.toLowerCase() === moduleName || entry.image.toLowerCase() === words[0].toLowerCase());
+      if (!module) out.add(`"${words[0]}" was not found in the image list.`);
+      else if (force) this.loadedSymbols.add(module.name.toLowerCase());
+      else this.loadedSymbols.delete(module.name.toLowerCase());
       return;
     }
-    this.symbolsLoaded = true;
+    this.loadedSymbols.clear();
+    if (force) for (const module of this.kernel.modules()) this.loadedSymbols.add(module.name.toLowerCase());
     const modules = this.kernel.modules().length;
     out.add(connectedLine(this.kernel.profile, this.clock()), 'Loading Kernel Symbols');
     for (let done = 0; done < modules; done += 64) out.add('.'.repeat(Math.min(64, modules - done)));
@@ -509,7 +521,7 @@ export class KdConsole {
     const modules = [...this.kernel.modules()].sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
     for (const module of modules) {
       const range = `${formatAddress(module.base, pointerSize)} ${formatAddress(module.base + BigInt(module.size), pointerSize)}`;
-      const symbols = this.symbolsLoaded
+      const symbols = this.loadedSymbols.has(module.name.toLowerCase())
         ? `${'(pdb symbols)'.padEnd(23, ' ')}c:\\symbols\\${module.name}.pdb\\${pdbSignature(module.name)}\\${module.name}.pdb`
         : '(deferred)';
       out.add(`${range}   ${module.name.padEnd(10, ' ')} ${symbols}`);

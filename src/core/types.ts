@@ -49,8 +49,8 @@ export interface BreakEvent {
   output: string;
   /** The prompt that ended the wait, e.g. `kd> ` or `0: kd> `; absent when kind is `exit`. */
   prompt?: string;
-  /** Bugcheck code and arguments when kind is `bugcheck`. */
-  bugcheck?: { code: number; args: number[] };
+  /** Bugcheck code and arguments when kind is `bugcheck`; arguments are lowercase hex strings (64-bit values do not fit a JSON number). */
+  bugcheck?: { code: number; args: string[] };
 }
 
 /** Go-class commands: after them kd reads nothing until the target stops again. */

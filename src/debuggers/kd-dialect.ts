@@ -10,7 +10,7 @@ import type { BreakKind, GoCommand } from '../core/types.js';
 /** How a console tells what happened when the target stopped. */
 export interface StopClassification {
   kind: BreakKind;
-  bugcheck?: { code: number; args: number[] };
+  bugcheck?: { code: number; args: string[] };
 }
 
 /** What a connect or reconnect banner says about the link. */
@@ -91,7 +91,7 @@ export const kdDialect: ConsoleDialect = {
   classifyStop(output, context) {
     const bugcheck = bugcheckPattern.exec(output);
     if (bugcheck) {
-      const args = bugcheck[2]!.split(',').map((arg) => arg.trim()).filter((arg) => arg.length > 0).map((arg) => Number(BigInt(arg.startsWith('0x') || arg.startsWith('0X') ? arg : `0x${arg}`)));
+      const args = bugcheck[2]!.split(',').map((arg) => arg.trim()).filter((arg) => arg.length > 0).map((arg) => BigInt(arg.startsWith('0x') || arg.startsWith('0X') ? arg : `0x${arg}`).toString(16));
       return { kind: 'bugcheck', bugcheck: { code: Number.parseInt(bugcheck[1]!, 16), args } };
     }
     const connection = this.readConnection(output);

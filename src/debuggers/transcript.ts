@@ -44,7 +44,7 @@ export interface TranscriptEntry {
   /** False when the output was cut by a timeout, a break-in or the debugger's exit. */
   complete?: boolean;
   prompt?: string;
-  bugcheck?: { code: number; args: number[] };
+  bugcheck?: { code: number; args: string[] };
   /** `close`: whether the target was left running. */
   resume?: boolean;
   /** `banner`: the transport that recorded the transcript. */

@@ -1,0 +1,64 @@
+// Whole hunts with the built CLI on every ready simulator scenario: the verdict names the
+// scenario's leaking call site (or no-leak), and the target is left as it was found.
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+import { loadScenario } from '../../src/sim/scenario.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(root, 'dist/src/cli/main.js');
+const scenarios = readdirSync(join(root, 'scenarios')).filter((f) => f.endsWith('.yaml')).sort();
+
+// Run leakhunt as a user would; returns the run directory and the process result.
+async function hunt(args: string[]) {
+  const out = mkdtempSync(join(tmpdir(), 'leakhunt-e2e-'));
+  const result = await execa(process.execPath, [cli, 'run', join(root, 'playbooks/find-pool-leak.yaml'), '--out', out, ...args], { reject: false, cwd: root, timeout: 170_000 });
+  const report = existsSync(join(out, 'report.json')) ? JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) : undefined;
+  const state = existsSync(join(out, 'sim-state.json')) ? JSON.parse(readFileSync(join(out, 'sim-state.json'), 'utf8')) : undefined;
+  return { out, result, report, state };
+}
+
+// The site a scenario leaks from: the largest leak rate (rate × leak fraction), if any.
+function leakingSite(file: string): { module: string; function: string } | undefined {
+  const scenario = loadScenario(join(root, 'scenarios', file));
+  const sites = scenario.modules.flatMap((m) => m.sites).filter((s) => s.leak > 0);
+  sites.sort((a, b) => b.rate * b.leak - a.rate * a.leak);
+  return sites[0] && { module: sites[0].module, function: sites[0].function };
+}
+
+describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
+  test('the ready scenarios are there', () => {
+    expect(scenarios).toEqual(expect.arrayContaining(['default.yaml', 'busy-no-leak.yaml', 'shared-tag-two-drivers.yaml', 'two-sites-one-tag.yaml', 'large-stable-vs-small-growing.yaml', 'nonpaged-leak.yaml']));
+  });
+
+  test('with no --target it hunts on the default scenario and names the leaking call site', async () => {
+    const { result, report, state } = await hunt([]);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(report.verdict).toBe('leak');
+    expect(report.culprit).toMatchObject({ module: 'abcflt', function: 'AbcAllocateContext', tag: 'Abc ', pool: 'paged' });
+    expect(result.stdout).toMatch(/leaking call site: abcflt!AbcAllocateContext\+0x[0-9a-f]+/);
+    expect(report.steps.find((s: { id: string }) => s.id === 'reboot')).toMatchObject({ status: 'changed', provider: 'target/dot-reboot' });
+    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+  }, 180_000);
+
+  test.each(scenarios.filter((f) => f !== 'default.yaml'))('%s: the verdict matches the scenario and the target is left clean', async (file) => {
+    const expected = leakingSite(file);
+    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios', file)}`]);
+    expect(report, result.stdout + result.stderr).toBeDefined();
+    if (expected) {
+      expect(report.verdict, report.reason).toBe('leak');
+      expect(report.culprit.module).toBe(expected.module);
+      expect(report.culprit.function).toBe(expected.function);
+    } else {
+      expect(report.verdict, report.reason).toBe('no-leak');
+      expect(report.culprit).toBeNull();
+    }
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(state.poolHitTag).toBe(0xffffff0f);
+    expect(state.patchedBytes).toEqual([]);
+    expect(state.halted).toBe(false);
+  }, 180_000);
+});

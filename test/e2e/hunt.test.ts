@@ -34,6 +34,17 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(scenarios).toEqual(expect.arrayContaining(['default.yaml', 'busy-no-leak.yaml', 'shared-tag-two-drivers.yaml', 'two-sites-one-tag.yaml', 'large-stable-vs-small-growing.yaml', 'nonpaged-leak.yaml']));
   });
 
+  test('plan --os xp and --os win11 show different providers', async () => {
+    const plan = async (os: string) => (await execa(process.execPath, [cli, 'plan', join(root, 'playbooks/find-pool-leak.yaml'), '--os', os], { cwd: root })).stdout;
+    const xp = await plan('xp');
+    const win11 = await plan('win11');
+    expect(xp).toMatch(/tagging\s+pool-tagging\.enable\s+→ pool-tagging\/gflags-registry/);
+    expect(xp).toMatch(/collect\s+pool\.collect-stacks\s+→ pool\/classic/);
+    expect(win11).toMatch(/tagging\s+pool-tagging\.enable\s+→ pool-tagging\/always-on/);
+    expect(win11).toMatch(/collect\s+pool\.collect-stacks\s+→ pool\/segment-heap/);
+    expect(win11).toMatch(/retag\s+pool\.retag-sites\s+→ pool\/immediate-x64/);
+  });
+
   test('with no --target it hunts on the default scenario and names the leaking call site', async () => {
     const { result, report, state } = await hunt([]);
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);

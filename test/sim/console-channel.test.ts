@@ -1,6 +1,7 @@
 // The in-process ConsoleChannel: the bytes of the sim process, Ctrl+C as interrupt(), and the
 // sx fast mode on the real kernel model.
 import { describe, expect, test } from 'vitest';
+import { parsePoolfind } from '../../src/kd/poolfind.js';
 import { parseStack } from '../../src/kd/stack.js';
 import { createInProcessChannel } from '../../src/sim/in-process.js';
 import { createKernel } from '../../src/sim/kernel/index.js';
@@ -73,6 +74,28 @@ describe('in-process channel', () => {
       expect(stack.frames.some((frame) => frame.module === 'abcflt')).toBe(true);
     }
     expect(kernel.currentStop()?.kind).toBe('pool-hit');
+    await channel.end();
+  });
+
+  test('Ctrl+C during the slow !poolfind prints the hits so far and kd\'s terminating line', async () => {
+    const scenario = scenarioForProfile('win7-sp1-x86');
+    scenario.preloadMs = 10 * 60_000;
+    const kernel = createKernel(scenario, { seed: 5 });
+    const channel = createInProcessChannel(kernel, { poolfindMsPer1000Blocks: 100_000, poolfindMaxDelayMs: 1500 });
+    const io = collect(channel);
+    await io.waitFor(/\nkd> $/);
+    const from = io.output().length;
+    channel.write('!poolfind Abc 1\n');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    channel.interrupt();
+    const text = await io.waitFor(/kd> $/, from);
+    const parsed = parsePoolfind(text.replace(/kd> $/, ''));
+    const total = [...kernel.outstanding('Abc ')].filter((allocation) => allocation.pool === 'paged').length;
+    expect(parsed.complete).toBe(false);
+    expect(parsed.stoppedAt).toBeDefined();
+    expect(parsed.hits.length).toBeGreaterThan(0);
+    expect(parsed.hits.length).toBeLessThan(total);
+    expect(parsed.stoppedAt).toBe(parsed.hits[parsed.hits.length - 1].address);
     await channel.end();
   });
 });

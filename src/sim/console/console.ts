@@ -42,6 +42,11 @@ export interface ConsoleOutput {
   text: string;
   state: ConsoleState;
   delayMs: number;
+  /**
+   * What kd prints instead when Ctrl+C stops the slow command after `fraction` (0..1) of its
+   * time: the part printed so far and kd's terminating line (`!poolfind`), prompt included.
+   */
+  interrupted?(fraction: number): string;
 }
 
 /** A console method called in a state that does not allow it (a caller bug, not a kd reply). */
@@ -71,6 +76,7 @@ interface EventFilter {
 class Output {
   lines: string[] = [];
   delayMs = 0;
+  interrupted?: (fraction: number) => string[];
   add(...lines: string[]): void {
     this.lines.push(...lines);
   }
@@ -212,8 +218,14 @@ export class KdConsole {
   // Build the output record; the prompt ends the text whenever the console waits for a command.
   private finish(out: Output, halted = false): ConsoleOutput {
     if (halted) this.state = 'halted';
-    const text = out.text() + (this.state === 'halted' ? this.prompt() : '');
-    return { text, state: this.state, delayMs: out.delayMs };
+    const prompt = this.state === 'halted' ? this.prompt() : '';
+    const text = out.text() + prompt;
+    const partial = out.interrupted;
+    if (!partial) return { text, state: this.state, delayMs: out.delayMs };
+    return {
+      text, state: this.state, delayMs: out.delayMs,
+      interrupted: (fraction) => `${partial(fraction).join('\n')}\n${prompt}`,
+    };
   }
 
   // Target clocks for the banner and vertarget.
@@ -464,7 +476,17 @@ export class KdConsole {
     const granule = 0x100000n;
     const poolRange: [bigint, bigint] = [(low / granule) * granule, (high / granule + 4n) * granule];
     const tableStart = poolRange[1] + granule;
-    out.add(...formatPoolfind(this.kernel.profile, request, hits, { largeTable: [tableStart, tableStart + 0x18000n], pool: poolRange }));
+    const lines = formatPoolfind(this.kernel.profile, request, hits, { largeTable: [tableStart, tableStart + 0x18000n], pool: poolRange });
+    const printedBefore = [...out.lines];
+    out.add(...lines);
+    // Ctrl+C during the scan: the hits found so far and kd's `...terminating` line (poolfind-unknown-x86-1.txt).
+    const hitLines = lines.map((line, index) => (/^[0-9a-f]{8,16} (?:size:| : tag )/.test(line) ? index : -1)).filter((index) => index >= 0);
+    out.interrupted = (fraction) => {
+      const shown = Math.floor(hitLines.length * Math.min(1, Math.max(0, fraction)));
+      const end = shown > 0 ? hitLines[shown - 1] + 1 : lines.findIndex((line) => line.startsWith('Searching')) + 1;
+      const last = shown > 0 ? lines[hitLines[shown - 1]].slice(0, this.kernel.profile.pointerSize * 2) : poolRange[0].toString(16).padStart(this.kernel.profile.pointerSize * 2, '0');
+      return [...printedBefore, ...lines.slice(0, end), '', `...terminating - searched pool to ${last}`];
+    };
   }
 
   // `!gflag [+flag|-flag|value]` over nt!NtGlobalFlag.

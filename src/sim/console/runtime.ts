@@ -197,7 +197,18 @@ export class ConsoleRuntime {
   // Apply garbage and truncation, then latency and bandwidth, then write.
   private async deliver(output: ConsoleOutput, isResponse: boolean): Promise<void> {
     let text = output.text;
-    if (output.delayMs > 0) await sleep(output.delayMs);
+    if (output.delayMs > 0) {
+      // A slow command (`!poolfind`) can be stopped with Ctrl+C, as in kd: what it found so far.
+      const started = Date.now();
+      while (Date.now() - started < output.delayMs) {
+        if (this.interruptRequested && output.interrupted) {
+          this.interruptRequested = false;
+          text = output.interrupted((Date.now() - started) / output.delayMs);
+          break;
+        }
+        await sleep(Math.min(20, output.delayMs - (Date.now() - started)));
+      }
+    }
     if (text.length === 0) return;
     const prompt = output.state === 'halted' ? this.console.prompt() : '';
     let body = prompt && text.endsWith(prompt) ? text.slice(0, text.length - prompt.length) : text;

@@ -28,6 +28,17 @@ export function indexSource(file: string, text: string, lines?: LineCounter): So
   return { file, text, lines };
 }
 
+// The text's lines, split once per source: splitting per error made loading quadratic in file size.
+const splitCache = new WeakMap<SourceText, string[]>();
+function linesOf(source: SourceText): string[] {
+  let lines = splitCache.get(source);
+  if (!lines) {
+    lines = source.text.split('\n');
+    splitCache.set(source, lines);
+  }
+  return lines;
+}
+
 /** The 1-based file:line:col of an offset. */
 export function locationAt(source: SourceText, offset: number): SourceLocation {
   const { line, col } = source.lines.linePos(Math.max(0, Math.min(offset, source.text.length)));
@@ -36,7 +47,7 @@ export function locationAt(source: SourceText, offset: number): SourceLocation {
 
 /** Render the line of a location, the line before it, and a caret under the column. */
 export function codeFrame(source: SourceText, location: SourceLocation, options: { redact?: boolean } = {}): string {
-  const lines = source.text.split('\n');
+  const lines = linesOf(source);
   const first = Math.max(1, location.line - 1);
   const width = String(location.line).length;
   const out: string[] = [];
@@ -54,7 +65,7 @@ export function codeFrame(source: SourceText, location: SourceLocation, options:
 export function pointAt(source: SourceText, offset: number): { location: SourceLocation; frame: string } {
   const location = locationAt(source, offset);
   // Frames of lines that carry a connection key would print the secret; redact them.
-  const lineText = source.text.split('\n')[location.line - 1] ?? '';
+  const lineText = linesOf(source)[location.line - 1] ?? '';
   return { location, frame: codeFrame(source, location, { redact: /key=/i.test(lineText) }) };
 }
 

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ms from 'ms';
-import { LineCounter, isScalar, parseDocument } from 'yaml';
+import { LineCounter, isScalar, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { createSchemaCompiler } from './ajv.js';
 import type { ErrorObject, ValidateFunction } from './ajv.js';
@@ -59,6 +59,8 @@ interface FileContext {
   abs: string;
   source: SourceText;
   doc: Document;
+  /** The document as plain data (aliases expanded, at most 100 times). */
+  raw: unknown;
 }
 
 // State shared by one load, across included files.
@@ -184,14 +186,33 @@ function parseFile(state: LoadState, abs: string, notFound: () => PlaybookError)
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const shown = relative(state.cwd, abs);
   const source = indexSource(shown.startsWith('..') || isAbsolute(shown) ? abs : shown, text, lines);
-  const fc: FileContext = { abs, source, doc };
+  const fc: FileContext = { abs, source, doc, raw: undefined };
   for (const error of doc.errors) {
     const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     state.errors.push(errYamlSyntax(message, { ...pointAt(source, error.pos[0]), hint: error.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : yamlHint(error.code) }));
   }
   for (const warning of doc.warnings) state.warnings.push(errYamlSyntax(warning.message.split('\n')[0]!, pointAt(source, warning.pos[0])));
   if (doc.errors.length > 0) return undefined;
+  try {
+    fc.raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml throws for an alias bomb (billion laughs) or an alias without its anchor: a user's mistake.
+    state.errors.push(errYamlSyntax(`Cannot expand aliases: ${(error as Error).message}`, { ...pointAt(source, firstAliasOffset(doc)), hint: 'an alias (*name) needs its anchor (&name) earlier in the file; aliases may expand at most 100 times' }));
+    return undefined;
+  }
   return fc;
+}
+
+// Offset of the first alias (*name) in a document, where an alias bomb starts.
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 // A hint for the YAML mistakes people make most.
@@ -369,7 +390,7 @@ interface FileStep {
 
 // Load one playbook file into steps of a scope; includes recurse with the chain for cycle checks.
 function loadFile(state: LoadState, fc: FileContext, scopeKey: string, parent: { scope: PlaybookScope; bindings: RawMap; when?: string | boolean } | undefined, chain: readonly string[]): { scope: PlaybookScope; steps: PlaybookStep[]; always: PlaybookStep[]; description?: string } {
-  const raw = (fc.doc.toJS({ maxAliasCount: 100 }) ?? {}) as unknown;
+  const raw = (fc.raw ?? {}) as unknown;
   const validate = envelope();
   if (!validate(raw)) {
     state.errors.push(...mapSchemaErrors(validate.errors ?? [], fc, [], (message, details, unknownKey) => (unknownKey !== undefined ? errUnknownKey(unknownKey, message.replace(/^Unknown key "[^"]*" in /, ''), details) : errInvalidPlaybook(message, details))));

@@ -5,7 +5,7 @@
  * @see docs/scenarios.md
  */
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isPair, isScalar, parseDocument } from 'yaml';
+import { LineCounter, isMap, isPair, isScalar, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -159,7 +159,21 @@ export function validateScenario(text: string, file: string): { scenario?: Scena
   }
   if (problems.length > 0) return { problems };
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml throws for an alias bomb (billion laughs) or an alias without its anchor; report it at the first alias.
+    let offset = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    problems.push({ code: 'SCENARIO_YAML_SYNTAX', message: `Cannot expand aliases: ${(error as Error).message}`, ...at(offset, []) });
+    return { problems };
+  }
   const validate = scenarioValidator();
   if (!validate(raw)) {
     for (const error of collapseSchemaErrors(validate.errors ?? [])) {

@@ -1,0 +1,236 @@
+// Issue 7 §3: every broken or hostile playbook of test/fixtures/hostile/playbooks is rejected with
+// its code and file:line:col before any debugger command is sent — by the loader, by `leakhunt run`
+// (called in process with a process: target on the scripted kd stand-in, which records every line
+// it reads), and by `leakhunt validate` spawned as a user runs it: exit 2, no stack trace, in time.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { loadPlaybook, sortErrors } from '../../src/core/load.js';
+import { loadRegistry } from '../../src/core/registry.js';
+import type { Registry } from '../../src/core/registry.js';
+import { bin, corpus, deepPlaybook, describeAt, ensureBuilt, fakeKd, hostile, hugePlaybook, leakhunt, manyStepsPlaybook, root, stackTrace } from './corpus.js';
+import type { Entry } from './corpus.js';
+
+const folder = join(hostile, 'playbooks');
+const entries = corpus('playbooks');
+const rejected = entries.filter((entry) => entry.expect);
+const defects = entries.filter((entry) => entry.defect);
+const scratch = mkdtempSync(join(tmpdir(), 'leakhunt-hostile-'));
+
+let registry: Registry;
+beforeAll(async () => {
+  registry = await loadRegistry();
+});
+
+// The expected errors of an entry as `CODE at file:L:C`, files relative to `base`.
+function expectedAt(entry: Entry, base: string): string[] {
+  return entry.expect!.map((e) => describeAt(e.code, relative(base, resolve(folder, e.file ?? entry.name)) || entry.name, e.line, e.column));
+}
+
+// Compare reported errors (sorted) with an entry's expectations: exactly, or at least with `...`.
+function checkReported(entry: Entry, reported: string[], base: string): void {
+  const expected = expectedAt(entry, base);
+  if (!entry.more) {
+    expect(reported).toEqual(expected);
+    return;
+  }
+  for (const item of expected) expect(reported).toContain(item);
+  const codes = new Set(entry.expect!.map((e) => e.code));
+  for (const item of reported) expect(codes.has(item.split(' ')[0]!)).toBe(true);
+}
+
+/** What `leakhunt run` did when called in process: exit code, output, and whether the stand-in read a line. */
+async function runInProcess(file: string, extra: string[] = []): Promise<{ code: number; stderr: string; stdout: string; commands: string[]; runDir: string; ms: number }> {
+  const dir = mkdtempSync(join(scratch, 'run-'));
+  const stateFile = join(dir, 'fake-kd-state.json');
+  const runDir = join(dir, 'run');
+  let stderr = '';
+  let stdout = '';
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  process.env.FAKE_KD = JSON.stringify({ stateFile });
+  const started = Date.now();
+  let code: number;
+  try {
+    code = await main(['node', 'leakhunt', 'run', file, '--target', `process:"${process.execPath}" "${fakeKd}"`, '--out', runDir, ...extra]);
+  } finally {
+    errSpy.mockRestore();
+    outSpy.mockRestore();
+    delete process.env.FAKE_KD;
+    process.exitCode = undefined;
+  }
+  const commands = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { read: string[] }).read : [];
+  return { code, stderr, stdout, commands: existsSync(stateFile) ? ['<started>', ...commands] : [], runDir, ms: Date.now() - started };
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe('the hostile playbook corpus', () => {
+  test('holds at least 60 inputs, each with its expectation or a named defect', () => {
+    expect(entries.length).toBeGreaterThanOrEqual(60);
+    for (const entry of entries) expect(entry.why, entry.name).not.toBe('');
+  });
+});
+
+describe('the loader rejects each with its code, file:line:col and a code frame', () => {
+  test.each(rejected.map((entry) => [entry.name, entry] as const))('%s', (_name, entry) => {
+    const result = loadPlaybook(entry.name, { registry, cwd: folder });
+    expect(result.playbook).toBeUndefined();
+    const errors = sortErrors(result.errors);
+    checkReported(entry, errors.map((e) => describeAt(e.code, relative(folder, resolve(folder, e.location!.file)), e.location!.line, e.location!.column)), folder);
+    for (const error of errors) {
+      expect(error.frame).toContain(`> ${error.location!.line} |`);
+      expect(error.stack === undefined || !error.message.includes('    at ')).toBe(true);
+    }
+  });
+});
+
+describe('leakhunt run rejects each before the debugger is even started', () => {
+  test.each(rejected.map((entry) => [entry.name, entry] as const))('%s', async (_name, entry) => {
+    const file = relative(root, entry.path);
+    const run = await runInProcess(file);
+    expect(run.code).toBe(2);
+    expect(run.commands).toEqual([]);
+    expect(existsSync(join(run.runDir, 'transcript.jsonl'))).toBe(false);
+    for (const e of entry.expect!) {
+      const shown = relative(root, resolve(folder, e.file ?? entry.name));
+      expect(run.stderr).toContain(`${shown}:${e.line}:${e.column} error ${e.code}:`);
+    }
+    expect(run.stderr).not.toMatch(stackTrace);
+  });
+});
+
+describe('known defects (each test flips to failing when the defect is fixed; then move the file to # expect:)', () => {
+  for (const entry of defects) {
+    test.fails(`${entry.name} is rejected by the loader (today: ${entry.defect})`, () => {
+      expect(loadPlaybook(entry.name, { registry, cwd: folder }).errors.length).toBeGreaterThan(0);
+    });
+  }
+
+  test.fails('input-default-tag.yaml: the run path sends no command for a playbook carrying a hostile tag', async () => {
+    const run = await runInProcess(relative(root, join(folder, 'input-default-tag.yaml')));
+    expect(run.commands).toEqual([]);
+  });
+
+  test('input-default-tag.yaml: the hostile tag itself never reaches kd (the run-time check stops it)', async () => {
+    const run = await runInProcess(relative(root, join(folder, 'input-default-tag.yaml')));
+    expect(run.commands.length).toBeGreaterThan(1);
+    expect(run.commands.some((command) => /shell|calc|;/.test(command))).toBe(false);
+    expect(run.code).toBe(1);
+  });
+});
+
+describe('inputs too big to commit', () => {
+  test('a 5 MB playbook is rejected at its last line within seconds', async () => {
+    const { text, line } = hugePlaybook(5_000_000);
+    expect(text.length).toBeGreaterThan(5_000_000);
+    const file = join(scratch, 'huge.yaml');
+    writeFileSync(file, text);
+    const started = Date.now();
+    const errors = loadPlaybook(file, { registry }).errors;
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(errors.map((e) => `${e.code} ${e.location?.line}:${e.location?.column}`)).toEqual([`UNKNOWN_KEY ${line}:1`]);
+  });
+
+  test('6,000 steps load in linear time (a code frame per step used to split the whole file again)', async () => {
+    const small = manyStepsPlaybook(600);
+    const large = manyStepsPlaybook(6_000);
+    const time = (text: string, name: string) => {
+      const file = join(scratch, name);
+      writeFileSync(file, text);
+      const started = performance.now();
+      const result = loadPlaybook(file, { registry });
+      return { ms: performance.now() - started, errors: result.errors };
+    };
+    time(small.text, 'warm.yaml');
+    const best = (text: string, name: string) => {
+      const first = time(text, name);
+      const second = time(text, name);
+      return first.ms <= second.ms ? first : second;
+    };
+    const a = best(small.text, 'small.yaml');
+    const b = best(large.text, 'large.yaml');
+    expect(b.errors.map((e) => `${e.code} ${e.location?.line}:${e.location?.column}`)).toEqual([`INVALID_WITH ${large.line}:12`, `INVALID_WITH ${large.line}:12`]);
+    // Ten times the input: linear costs about 3-10× here (fixed costs weigh on the small one),
+    // quadratic about 30× and more; 12× leaves room for a busy machine.
+    expect(b.ms).toBeLessThan(Math.max(a.ms, 50) * 12);
+  }, 60_000);
+
+  test.each([100, 1_000, 2_000, 10_000])('nesting %i deep is rejected with a code on line 5, never a crash', (depth) => {
+    const file = join(scratch, `deep-${depth}.yaml`);
+    writeFileSync(file, deepPlaybook(depth));
+    const errors = loadPlaybook(file, { registry }).errors;
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) {
+      expect(['YAML_SYNTAX', 'INVALID_WITH']).toContain(error.code);
+      expect(error.location?.line).toBe(5);
+    }
+  });
+
+  test('leakhunt run refuses the 10,000-deep and the 5 MB playbooks before starting the debugger', async () => {
+    const deep = join(scratch, 'deep-run.yaml');
+    writeFileSync(deep, deepPlaybook(10_000));
+    const huge = join(scratch, 'huge-run.yaml');
+    const { text, line } = hugePlaybook(5_000_000);
+    writeFileSync(huge, text);
+    for (const [file, where] of [[deep, ':5:'], [huge, `:${line}:1 error UNKNOWN_KEY`]] as const) {
+      const run = await runInProcess(file);
+      expect(run.code).toBe(2);
+      expect(run.commands).toEqual([]);
+      expect(run.stderr).toContain(where);
+      expect(run.stderr).not.toMatch(stackTrace);
+      expect(run.ms).toBeLessThan(20_000);
+    }
+  }, 60_000);
+});
+
+describe('leakhunt validate, spawned', () => {
+  beforeAll(() => {
+    ensureBuilt();
+    expect(existsSync(bin)).toBe(true);
+  }, 180_000);
+
+  test('every corpus playbook at once: exit 2, each expected code at file:line:col, no stack trace, in time', async () => {
+    const files = rejected.map((entry) => relative(root, entry.path));
+    const result = await leakhunt(['validate', ...files], { timeoutMs: 60_000 });
+    expect(result.timedOut).toBe(false);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    for (const entry of rejected) {
+      for (const e of entry.expect!) {
+        const shown = relative(root, resolve(folder, e.file ?? entry.name));
+        expect(result.stderr).toContain(`${shown}:${e.line}:${e.column} error ${e.code}:`);
+      }
+    }
+    expect(result.stderr).not.toMatch(stackTrace);
+  }, 90_000);
+
+  test('one file at a time exits 2 too (the alias bomb used to exit 1 with a stack trace)', async () => {
+    const file = relative(root, join(folder, 'yaml-billion-laughs.yaml'));
+    const result = await leakhunt(['validate', file], { timeoutMs: 30_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${file}:5:10 error YAML_SYNTAX: Cannot expand aliases`);
+    expect(result.stderr).not.toMatch(stackTrace);
+  }, 60_000);
+
+  test('generated 5 MB, 10,000-deep and 6,000-step playbooks: exit 2 with positions within the time bound', async () => {
+    const dir = mkdtempSync(join(scratch, 'big-'));
+    const huge = hugePlaybook(5_000_000);
+    const many = manyStepsPlaybook(6_000);
+    writeFileSync(join(dir, 'huge.yaml'), huge.text);
+    writeFileSync(join(dir, 'many.yaml'), many.text);
+    writeFileSync(join(dir, 'deep.yaml'), deepPlaybook(10_000));
+    const result = await leakhunt(['validate', 'huge.yaml', 'many.yaml', 'deep.yaml'], { cwd: dir, timeoutMs: 60_000 });
+    expect(result.timedOut).toBe(false);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`huge.yaml:${huge.line}:1 error UNKNOWN_KEY`);
+    expect(result.stderr).toContain(`many.yaml:${many.line}:12 error INVALID_WITH`);
+    expect(result.stderr).toMatch(/deep\.yaml:5:\d+ error (YAML_SYNTAX|INVALID_WITH)/);
+    expect(result.stderr).not.toMatch(stackTrace);
+    expect(dirname(bin)).toContain('dist');
+  }, 90_000);
+});

@@ -4,6 +4,7 @@
  *
  * @see ../../docs/errors.md
  */
+import { redactSecrets } from '../debuggers/redact.js';
 import type { SourceLocation } from './types.js';
 
 /** Every stable error code leakhunt reports (sorted; each one documented in docs/errors.md). */
@@ -232,7 +233,8 @@ export function errRunAborted(reason: string): PlaybookError {
 /** Connecting to the target failed. */
 export function errSession(spec: string, cause: unknown): PlaybookError {
   const text = cause instanceof Error ? cause.message : String(cause);
-  return new PlaybookError('SESSION_FAILED', `Cannot connect to target "${spec}": ${text}`, { cause, hint: 'check --target; `sim:` runs the built-in simulator' });
+  // A kd: or process: spec may carry a KDNET key; the message never shows it.
+  return new PlaybookError('SESSION_FAILED', redactSecrets(`Cannot connect to target "${spec}": ${text}`), { cause, hint: 'check --target; `sim:` runs the built-in simulator' });
 }
 
 /** A provider reported failure through ctx.fail(). */

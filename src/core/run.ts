@@ -15,6 +15,7 @@ import type { EventBus, EventError, RunOutcome } from './events.js';
 import { now } from './events.js';
 import { evaluateCondition, evaluateTemplates, parseExpression, conditionText, usesStatusFunction } from './expressions.js';
 import type { ExpressionScope, RunStatus } from './expressions.js';
+import { redactSecrets } from '../debuggers/redact.js';
 import { pointerToPath } from './locate.js';
 import type { Plan, PlannedStep } from './plan.js';
 import { planSummary } from './plan.js';
@@ -34,7 +35,8 @@ import type {
 } from './types.js';
 
 /** Builds the TargetMemory a step writes through (src/debuggers/memory.ts in production). */
-export type MemoryFactory = (session: DebuggerSession, files: RunFiles, stepId: string) => TargetMemory;
+/** `stepId` is read at every write, so one memory serves the whole run and each undo record names the step that wrote it. */
+export type MemoryFactory = (session: DebuggerSession, files: RunFiles, stepId: () => string) => TargetMemory;
 
 /** Everything a run needs. */
 export interface RunOptions {
@@ -123,7 +125,10 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const started = Date.now();
   const records = new Map<string, StepRecord>();
   const order: StepRecord[] = [];
-  const memories: TargetMemory[] = [];
+  // One memory for the whole run: a later step (clear, restore) sees what an earlier one wrote,
+  // and undo.jsonl numbers every write of the run in one sequence.
+  let currentStepId = '';
+  const memory = options.memory(target.session, files, () => currentStepId);
   const status: RunStatus = { failed: false, cancelled: false };
   let facts = plan.facts;
   let firstError: PlaybookError | undefined;
@@ -205,8 +210,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     if (runSignal?.aborted) onRunAbort();
     let timer: NodeJS.Timeout | undefined;
     const definition: StepDefinition = { id: step.id, ...(step.name && { name: step.name }), uses: step.uses, location: step.location };
-    const memory = options.memory(target.session, files, step.id);
-    memories.push(memory);
+    currentStepId = step.id;
     const scope = step.scope;
     const log = (level: 'debug' | 'info' | 'warn') => (message: string) => bus.emit({ event: 'log', time: now(), level, step: step.id, message });
     const context: StepContext = {
@@ -339,7 +343,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     file: plan.playbook.file,
     check: false,
     ...(options.runDir && { runDir: options.runDir }),
-    target: { kind: facts.target?.kind ?? 'unknown', spec: options.targetSpec ?? facts.target?.spec ?? '', os: `${facts.os.alias} ${facts.os.version}`, arch: facts.os.arch },
+    target: { kind: facts.target?.kind ?? 'unknown', spec: redactSecrets(options.targetSpec ?? facts.target?.spec ?? ''), os: `${facts.os.alias} ${facts.os.version}`, arch: facts.os.arch },
     steps: planSummary(plan),
   });
 
@@ -384,9 +388,11 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
 
   // Belt and braces for safety invariant 2: nothing written to target memory stays patched.
   const restored: UndoRecord[] = [];
-  for (const memory of memories) {
-    if (memory.pending().length === 0) continue;
+  if (memory.pending().length > 0) {
     try {
+      // Writes go through a halted target: stop it first if cleanup left it running.
+      if (target.session.running) await target.session.breakIn({ timeoutMs: 10_000 });
+      currentStepId = 'engine';
       const undone = await memory.restore();
       restored.push(...undone);
     } catch (error) {

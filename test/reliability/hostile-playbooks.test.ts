@@ -4,7 +4,7 @@
 // it reads), and by `leakhunt validate` spawned as a user runs it: exit 2, no stack trace, in time.
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterEach, beforeAll, describe, expect, test, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { loadPlaybook, sortErrors } from '../../src/core/load.js';
@@ -84,7 +84,8 @@ describe('the loader rejects each with its code, file:line:col and a code frame'
     checkReported(entry, errors.map((e) => describeAt(e.code, relative(folder, resolve(folder, e.location!.file)), e.location!.line, e.location!.column)), folder);
     for (const error of errors) {
       expect(error.frame).toContain(`> ${error.location!.line} |`);
-      expect(error.stack === undefined || !error.message.includes('    at ')).toBe(true);
+      // One line a user can read: control characters and newlines in values are quoted, not printed.
+      expect(error.message).not.toMatch(/[\n\r\u001b]/);
     }
   });
 });
@@ -141,8 +142,8 @@ describe('inputs too big to commit', () => {
     expect(errors.map((e) => `${e.code} ${e.location?.line}:${e.location?.column}`)).toEqual([`UNKNOWN_KEY ${line}:1`]);
   });
 
-  test('6,000 steps load in linear time (a code frame per step used to split the whole file again)', async () => {
-    const small = manyStepsPlaybook(600);
+  test('6,000 steps load in linear time vs 300 (a code frame per step used to split the whole file again)', async () => {
+    const small = manyStepsPlaybook(300);
     const large = manyStepsPlaybook(6_000);
     const time = (text: string, name: string) => {
       const file = join(scratch, name);
@@ -160,9 +161,9 @@ describe('inputs too big to commit', () => {
     const a = best(small.text, 'small.yaml');
     const b = best(large.text, 'large.yaml');
     expect(b.errors.map((e) => `${e.code} ${e.location?.line}:${e.location?.column}`)).toEqual([`INVALID_WITH ${large.line}:12`, `INVALID_WITH ${large.line}:12`]);
-    // Ten times the input: linear costs about 3-10× here (fixed costs weigh on the small one),
-    // quadratic about 30× and more; 12× leaves room for a busy machine.
-    expect(b.ms).toBeLessThan(Math.max(a.ms, 50) * 12);
+    // Twenty times the input: linear costs about 20× (measured 12-25×), quadratic 400×;
+    // 60× leaves room for a busy machine and a garbage collection.
+    expect(b.ms).toBeLessThan(Math.max(a.ms, 20) * 60);
   }, 60_000);
 
   test.each([100, 1_000, 2_000, 10_000])('nesting %i deep is rejected with a code on line 5, never a crash', (depth) => {
@@ -236,6 +237,5 @@ describe('leakhunt validate, spawned', () => {
     expect(result.stderr).toContain(`many.yaml:${many.line}:12 error INVALID_WITH`);
     expect(result.stderr).toMatch(/deep\.yaml:5:\d+ error (YAML_SYNTAX|INVALID_WITH)/);
     expect(result.stderr).not.toMatch(stackTrace);
-    expect(dirname(bin)).toContain('dist');
   }, 90_000);
 });

@@ -83,7 +83,7 @@ export class FakeDebuggerSession implements DebuggerSession {
 }
 
 /** A TargetMemory over a fake session's byte map, with an undo log in the run files. */
-export function createFakeMemory(session: FakeDebuggerSession, files: RunFiles, stepId: string, shared: { seq: number; pending: UndoRecord[] } = { seq: 0, pending: [] }): TargetMemory {
+export function createFakeMemory(session: FakeDebuggerSession, files: RunFiles, stepId: string | (() => string), shared: { seq: number; pending: UndoRecord[] } = { seq: 0, pending: [] }): TargetMemory {
   const key = (address: string) => address.toLowerCase().replace(/`/g, '').replace(/^0x/, '');
   const hex = (bytes: readonly number[]) => bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return {
@@ -93,7 +93,7 @@ export function createFakeMemory(session: FakeDebuggerSession, files: RunFiles, 
     },
     async write(address, bytes, purpose) {
       const original = session.bytes.get(key(address)) ?? Array.from({ length: bytes.length }, () => 0);
-      const record: UndoRecord = { seq: ++shared.seq, address: key(address), original: original.slice(0, bytes.length), written: [...bytes], purpose, step: stepId };
+      const record: UndoRecord = { seq: ++shared.seq, address: key(address), original: original.slice(0, bytes.length), written: [...bytes], purpose, step: typeof stepId === 'function' ? stepId() : stepId };
       files.appendJsonLine('undo.jsonl', { action: 'write', ...record });
       await session.execute(`eb ${record.address} ${hex(bytes)}`);
       session.bytes.set(record.address, [...bytes, ...original.slice(bytes.length)]);

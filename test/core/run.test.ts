@@ -15,6 +15,8 @@ import { fixtureRegistry, writeTree, yaml } from './helpers.js';
 
 interface Harness {
   result: RunResult;
+  /** How many TargetMemory objects the engine asked for. */
+  memories: number;
   lines: string[];
   session: FakeDebuggerSession;
   files: ReturnType<typeof createMemoryRunFiles>;
@@ -37,11 +39,13 @@ async function runYaml(text: string, options: { inputs?: Record<string, unknown>
   const bus = new EventBus([reporter]);
   const files = createMemoryRunFiles();
   const shared = { seq: 0, pending: [] };
+  let memories = 0;
   const inputs = { ...Object.fromEntries(Object.values(loaded.playbook!.inputs).filter((d) => d.default !== undefined).map((d) => [d.name, d.default])), ...options.inputs };
-  const result = await runPlan({ plan: plan!, target, inputs, files, bus, memory: (s, f, id) => createFakeMemory(s as FakeDebuggerSession, f, id, shared), signal: options.signal, graceMs: options.graceMs ?? 200 });
+  const result = await runPlan({ plan: plan!, target, inputs, files, bus, memory: (s, f, id) => (memories++, createFakeMemory(s as FakeDebuggerSession, f, id, shared)), signal: options.signal, graceMs: options.graceMs ?? 200 });
   await bus.close();
   return {
     result,
+    memories,
     lines: reporter.lines,
     session,
     files,
@@ -310,6 +314,23 @@ describe('memory writes left pending', () => {
     expect(h.lines).toContain('{"event":"log","level":"warn"}');
     expect(h.lines.at(-1)).toBe('{"event":"runEnd","status":"succeeded","restored":1}');
     expect(h.files.lines.get('undo.jsonl')).toHaveLength(2);
+  });
+
+  test('one memory serves the whole run: every write numbered in one sequence and named by its step', async () => {
+    const session = new FakeDebuggerSession({ memory: { '3000': [1], '3001': [2] } });
+    const h = await runYaml(yaml`
+      name: two writers
+      steps:
+        - id: first
+          uses: fx.patch
+          with: { address: "3000", bytes: [5] }
+        - id: second
+          uses: fx.patch
+          with: { address: "3001", bytes: [6] }
+    `, { session });
+    expect(h.memories).toBe(1);
+    expect(h.result.restored.map((r) => [r.seq, r.step]).sort()).toEqual([[1, 'first'], [2, 'second']]);
+    expect([session.bytes.get('3000'), session.bytes.get('3001')]).toEqual([[1], [2]]);
   });
 
   test('nothing is restored when the step undid its own write', async () => {

@@ -46,13 +46,17 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
   });
 
   test('with no --target it hunts on the default scenario and names the leaking call site', async () => {
-    const { result, report, state } = await hunt([]);
+    const { out, result, report, state } = await hunt([]);
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     expect(report.verdict).toBe('leak');
     expect(report.culprit).toMatchObject({ module: 'abcflt', function: 'AbcAllocateContext', tag: 'Abc ', pool: 'paged' });
     expect(result.stdout).toMatch(/leaking call site: abcflt!AbcAllocateContext\+0x[0-9a-f]+/);
     expect(report.steps.find((s: { id: string }) => s.id === 'reboot')).toMatchObject({ status: 'changed', provider: 'target/dot-reboot' });
     expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+    // The run renders the readable reports beside report.json, and they name the culprit too.
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/abcflt!AbcAllocateContext\+0x[0-9a-f]+/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('AbcAllocateContext');
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/<testsuite[^>]*failures="[1-9]/);
   }, 180_000);
 
   test.each(scenarios.filter((f) => f !== 'default.yaml'))('%s: the verdict matches the scenario and the target is left clean', async (file) => {

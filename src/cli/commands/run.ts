@@ -3,6 +3,8 @@
  * report progress, write the run directory, and on SIGINT/SIGTERM stop the current step and
  * still run `always` before exiting non-zero.
  */
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { checkPlan } from '../../core/check.js';
 import { errSession, errUsage, PlaybookError } from '../../core/errors.js';
@@ -45,6 +47,18 @@ async function memoryFactory(): Promise<MemoryFactory> {
   return () => ({ read: refuse, write: refuse, restore: async () => [], pending: () => [] });
 }
 
+// When the playbook wrote report.json, render report.md, report.html and junit.xml beside it.
+async function renderRunReports(runDir: string, json: boolean | undefined): Promise<void> {
+  if (!existsSync(join(runDir, 'report.json'))) return;
+  try {
+    const { renderReports } = await import('../../report/render.js');
+    const rendered = await renderReports(runDir);
+    if (!json) process.stderr.write(`reports: ${rendered.files.map((path) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path))).join(', ')}\n`);
+  } catch (error) {
+    process.stderr.write(`warning: rendering the reports failed: ${(error as Error).message}\n`);
+  }
+}
+
 // The reporter for this terminal: JSON lines, listr2 on a TTY, plain lines otherwise.
 function chooseReporter(json: boolean | undefined): Reporter {
   if (json) return createJsonReporter(process.stdout);
@@ -71,8 +85,9 @@ Examples:
   $ leakhunt run playbooks/find-pool-leak.yaml --target "kd:-k net:port=50000,key=…" --check
   $ leakhunt run playbooks/rank-only.yaml --json > events.jsonl
 
-Ctrl+C stops the current step and runs the playbook's always: cleanup before exiting;
-a second Ctrl+C skips the cleanup (unsafe: the target may keep PoolHitTag or patches).
+Ctrl+C stops the current step and runs the playbook's always: cleanup before exiting.
+A second Ctrl+C skips the remaining cleanup steps, but leakhunt still puts back every byte it
+wrote (PoolHitTag, patched tags) and leaves the target running; only a third exits at once.
 Exit codes: 0 success, 1 the run failed or was aborted, 2 invalid playbook or usage.`)
     .action(async (file: string, options: RunCommandOptions) => {
       process.exitCode = await runCommand(file, options);
@@ -110,9 +125,12 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
     if (signals === 1) {
       process.stderr.write(`\n${signal}: stopping the current step, then running cleanup (press Ctrl+C again to skip cleanup — unsafe)\n`);
       abort.abort(new Error(signal));
-    } else {
-      process.stderr.write(`\n${signal} again: skipping the rest of cleanup\n`);
+    } else if (signals === 2) {
+      process.stderr.write(`\n${signal} again: skipping the remaining cleanup steps; still restoring what leakhunt wrote to the target (Ctrl+C once more to exit at once — unsafe)\n`);
       cleanupAbort.abort(new Error(signal));
+    } else {
+      process.stderr.write(`\n${signal} a third time: exiting now; the target may keep PoolHitTag or patched bytes — the next run restores them from ${runDir}/undo.jsonl\n`);
+      process.exit(exitCodes.runFailed);
     }
   };
   process.on('SIGINT', onSignal);
@@ -149,6 +167,7 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
       targetSpec: options.target,
       runDir,
     });
+    await renderRunReports(runDir, options.json);
     return result.status === 'succeeded' ? exitCodes.ok : exitCodes.runFailed;
   } finally {
     try {

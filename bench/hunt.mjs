@@ -29,7 +29,10 @@ export async function run({ runs }) {
       const verdict = stepWindow(run.events, 'verdict')?.outputs;
       const collect = stepWindow(run.events, 'collect');
       const perStep = {};
-      for (const e of run.events.filter((e) => e.event === 'stepEnd')) perStep[e.step] = exchanges(run.transcript, stepWindow(run.events, e.step)).length;
+      for (const e of run.events.filter((e) => e.event === 'stepEnd')) {
+        const window = stepWindow(run.events, e.step);
+        if (window) perStep[e.step] = exchanges(run.transcript, window).length;
+      }
       hunts.push({ wallMs, sent: sent.length, byCommand: countByCommand(sent), perStep, stacks: run.stacks.length, verdict: verdict?.verdict ?? end?.status, collectStacks: collect?.outputs?.stacks, runMs: end?.durationMs });
       rmSync(out, { recursive: true, force: true });
     }
@@ -39,8 +42,8 @@ export async function run({ runs }) {
   const manual = manualCommands({ samples: SAMPLES, stacks: STACKS, reboot: true });
   const asWritten = manualCommands({ samples: 1, stacks: STACKS, reboot: true });
   return [
-    { id: 'hunt.wall', name: `find-pool-leak.yaml on the default scenario, leakhunt run wall time`, unit: 's', ...summarize(hunts.map((h) => h.wallMs / 1000)), detail: { runMs: summarize(hunts.filter((h) => h.runMs).map((h) => h.runMs)), verdicts: hunts.map((h) => h.verdict), stacks: hunts.map((h) => h.stacks) } },
-    { id: 'hunt.commands', name: `debugger commands of the hunt (manual, ${SAMPLES} samples + ${STACKS} stacks: ${manual.length})`, unit: 'commands', ...summarize(hunts.map((h) => h.sent)), detail: { byCommand: hunts[0].byCommand, perStep: hunts[0].perStep, manual: manual.length, manualAsWritten: asWritten.length, manualByCommand: countByCommand(manual.map((c) => ({ event: c.command === '<Ctrl+C>' ? 'break-in' : 'command', command: c.command }))) } },
+    { id: 'hunt.wall', name: `find-pool-leak.yaml on the default scenario, leakhunt run wall time`, unit: 's', readme: 'Whole hunt (find-pool-leak.yaml, default scenario): wall time', ...summarize(hunts.map((h) => h.wallMs / 1000)), detail: { runMs: summarize(hunts.filter((h) => h.runMs).map((h) => h.runMs)), verdicts: hunts.map((h) => h.verdict), stacks: hunts.map((h) => h.stacks) } },
+    { id: 'hunt.commands', name: `debugger commands of the hunt (manual, ${SAMPLES} samples + ${STACKS} stacks: ${manual.length})`, unit: 'commands', readme: `Whole hunt: debugger commands (the manual procedure for the same ${SAMPLES} samples and ${STACKS} stacks: ${manual.length})`, ...summarize(hunts.map((h) => h.sent)), detail: { byCommand: hunts[0].byCommand, perStep: hunts[0].perStep, manual: manual.length, manualAsWritten: asWritten.length, manualByCommand: countByCommand(manual.map((c) => ({ event: c.command === '<Ctrl+C>' ? 'break-in' : 'command', command: c.command }))) } },
     { id: 'hunt.vsManual', name: 'hunt commands ÷ manual procedure commands', unit: '×', ...summarize(hunts.map((h) => h.sent / manual.length)) },
   ];
 }

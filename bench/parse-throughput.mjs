@@ -15,11 +15,12 @@ import { cpuMs, nowMs, summarize } from './lib/stats.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureDir = new URL('../test/fixtures/kd/', import.meta.url);
 
-// Fixtures of the three kinds the issue names; a stop without a prompt of its own gets `kd> g`.
+// Fixtures of the three kinds the issue names; a fixture that starts with output rather than a
+// prompt gets the command that prints it (`!poolused 4`, `kb`, `g`), as a kd log would show it.
 const kinds = [
-  { kind: 'poolused', pattern: /^poolused-/ },
-  { kind: 'stack', pattern: /^(?:k|kb|kc|kn|kp|kv)-/ },
-  { kind: 'break', pattern: /^(?:bphit|break|breakin|step)-/ },
+  { kind: 'poolused', pattern: /^poolused-/, command: '!poolused 4' },
+  { kind: 'stack', pattern: /^(?:k|kb|kc|kn|kp|kv)-/, command: 'kb' },
+  { kind: 'break', pattern: /^(?:bphit|break|breakin|step)-/, command: 'g' },
 ];
 
 // A small seeded generator (mulberry32): the same corpus on every run and machine.
@@ -49,10 +50,14 @@ export async function fixtureBodies() {
   const { prepareTranscript } = await import(new URL('../dist/src/kd/auto.js', import.meta.url));
   const names = readdirSync(fixtureDir).filter((name) => name.endsWith('.txt'));
   const bodies = [];
-  for (const { kind, pattern } of kinds) {
+  for (const { kind, pattern, command } of kinds) {
     for (const name of names.filter((candidate) => pattern.test(candidate))) {
       let body = prepareTranscript(readFileSync(new URL(name, fixtureDir), 'utf8')).replace(/\r\n/g, '\n').trimEnd();
-      if (!/^\s{0,2}(?:\d+: )?kd> /.test(body)) body = `kd> g\n${body}`;
+      if (!/^\s{0,2}(?:\d+: )?kd> /.test(body)) {
+        // A stop printed before the first prompt (a bugcheck's break) came from `g`.
+        const leading = body.split(/\n\s{0,2}(?:\d+: )?kd> /)[0];
+        body = `kd> ${/Fatal System Error|Break instruction exception|Breakpoint \d+ hit/.test(leading) ? 'g' : command}\n${body}`;
+      }
       bodies.push({ kind, name, body });
     }
   }
@@ -156,6 +161,7 @@ export async function run({ runs, megabytes = 50 }) {
       id: 'parse.auto.ratio',
       name: `parseAuto on ${mb.toFixed(0)} MB mixed kd log ÷ bare line split`,
       unit: '×',
+      readme: `Parser throughput (parseAuto, ${mb.toFixed(0)} MB of mixed kd output) ÷ a bare line split`,
       ...summarize(ratios(result.autoMs, result.splitMs)),
       goal: { op: '>=', value: 0.3 },
       detail: {

@@ -46,6 +46,7 @@ export async function run({ runs }) {
     id: `roundtrips.${mode}`,
     name: `round trips per stack, ${mode} (${results[0].stacks} stacks; manual: 2)`,
     unit: 'per stack',
+    readme: `Round trips per collected stack, ${mode} mode (manual procedure: 2)`,
     ...summarize(results.map((r) => r.sent.length / r.stacks)),
     goal: { op: '<=', value: goal },
     detail: { exchanges: summarize(results.map((r) => r.sent.length)), stacks: summarize(results.map((r) => r.stacks)), byCommand: results[0].byCommand, vsManual: summarize(results.map((r) => r.sent.length / r.stacks / 2)) },

@@ -75,20 +75,32 @@ function table(results) {
   return lines.join('\n');
 }
 
+// The README's table: one line per figure with a goal, plus the hunt against the manual procedure.
+function readmeTable(results) {
+  const lines = ['| benchmark | result (median, min–max) | goal | met |', '| --- | --- | --- | --- |'];
+  for (const bench of results) {
+    for (const row of bench.rows.filter((r) => r.goal || r.readme)) {
+      const unit = row.unit === '×' ? '×' : ` ${row.unit}`;
+      const met = row.met === null ? '' : row.met ? 'yes' : '**no**';
+      lines.push(`| ${row.readme ?? row.name} | ${formatNumber(row.median)}${unit} (${formatNumber(row.min)}–${formatNumber(row.max)}) | ${goalText(row)} | ${met} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
 // The machine line the README and docs show under the table.
 function machineText(machine, runs, started) {
   return `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}; load average ${machine.loadAverage.join(' / ')} at start. ${runs} runs per figure, ${started}.`;
 }
 
-// Replace the generated section of docs/benchmarks.md (between its markers).
-function updateDocs(markdown) {
-  const start = '<!-- bench:results:start -->';
-  const end = '<!-- bench:results:end -->';
-  const text = readFileSync(docsFile, 'utf8');
+// Replace one generated section of docs/benchmarks.md (between its markers).
+function replaceSection(text, name, markdown) {
+  const start = `<!-- bench:${name}:start -->`;
+  const end = `<!-- bench:${name}:end -->`;
   const from = text.indexOf(start);
   const to = text.indexOf(end);
   if (from < 0 || to < from) throw new Error(`${docsFile} lacks the ${start} … ${end} markers`);
-  writeFileSync(docsFile, `${text.slice(0, from + start.length)}\n${markdown}\n${text.slice(to)}`);
+  return `${text.slice(0, from + start.length)}\n${markdown}\n${text.slice(to)}`;
 }
 
 const options = parseArgs(process.argv.slice(2));
@@ -112,5 +124,11 @@ const output = { startedAt, durationSeconds: (nowMs() - started) / 1000, runsPer
 writeFileSync(resultsFile, `${JSON.stringify(output, null, 2)}\n`);
 const markdown = `${table(results)}\n\n${machineText(machine, options.runs, startedAt.slice(0, 10))}`;
 process.stdout.write(`${markdown}\n\nwrote ${resultsFile}\n`);
-if (options.docs && !options.only) updateDocs(markdown);
+if (options.docs && !options.only) {
+  const machineLine = machineText(machine, options.runs, startedAt.slice(0, 10));
+  let text = readFileSync(docsFile, 'utf8');
+  text = replaceSection(text, 'readme', `${readmeTable(results)}\n\n${machineLine}`);
+  text = replaceSection(text, 'results', markdown);
+  writeFileSync(docsFile, text);
+}
 if (results.some((bench) => bench.error)) process.exitCode = 1;

@@ -76,6 +76,7 @@ export async function run({ runs }) {
       id: `sim.bulk.${file.split('/').pop().replace('.yaml', '')}`,
       name: `kernel model, PoolHitTag idle: allocations per CPU second (${file})`,
       unit: 'allocs/CPU s',
+      readme: `Simulator: allocations per CPU second (${file})`,
       ...summarize(bulk.map((r) => r.allocs / (r.cpuMs / 1000))),
       goal: { op: '>=', value: 1_000_000 },
       detail: { allocsPerRun: bulk[0].allocs, freesPerRun: bulk[0].frees, cpuMs: summarize(bulk.map((r) => r.cpuMs)), profile: bulk[0].profile },

@@ -30,6 +30,7 @@ interface RunCommandOptions {
   check?: boolean;
   json?: boolean;
   plugins: string[];
+  kd?: string;
 }
 
 // The kd layer's TargetMemory (src/debuggers/memory.ts), loaded when present; a refusing one otherwise.
@@ -78,6 +79,7 @@ export function register(program: Command): void {
     .option('--check', 'connect for facts only, then print the debugger commands each step would send; send none that changes the target')
     .option('--json', 'print one JSON event per line instead of progress')
     .option('--plugins <dir>', 'also load plugins from this folder (repeatable)', collect, [])
+    .option('--kd <path>', 'kd.exe or cdb.exe for kd: targets (default: LEAKHUNT_KD, then the Windows Kits Debuggers folders)')
     .addHelpText('after', `
 Examples:
   $ leakhunt run playbooks/find-pool-leak.yaml
@@ -141,7 +143,7 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
     try {
       // Loaded here, not at start-up: the transports pull in execa and the simulator.
       const { connectTarget } = await import('../../debuggers/connect.js');
-      target = await connectTarget(options.target, { runDir, signal: abort.signal });
+      target = await connectTarget(options.target, { runDir, signal: abort.signal, ...(options.kd && { kdPath: options.kd }) });
     } catch (error) {
       return reportFailure(error instanceof PlaybookError ? error : errSession(options.target, error), exitCodes.runFailed);
     }

@@ -3,7 +3,8 @@
 // of the codes listed), or `# defect: <what happens instead>` for a known defect.
 // Also: the built CLI, spawned or called in process, and generators for inputs too big to commit.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,12 +87,24 @@ function newest(dir: string): number {
 
 /** Build dist/ when it is missing or older than the sources the CLI runs (tsc emits despite type errors elsewhere). */
 export function ensureBuilt(): void {
-  const sources = ['src', 'plugins'].map((dir) => newest(join(root, dir)));
-  if (existsSync(bin) && statSync(bin).mtimeMs >= Math.max(...sources)) return;
+  const fresh = () => existsSync(bin) && statSync(bin).mtimeMs >= Math.max(...['src', 'plugins'].map((dir) => newest(join(root, dir))));
+  if (fresh()) return;
+  // Test files run in parallel: one builds, the others wait for its lock to go.
+  const lock = join(tmpdir(), 'leakhunt-reliability-build.lock');
+  try {
+    if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+    mkdirSync(lock);
+  } catch {
+    const until = Date.now() + 300_000;
+    while (existsSync(lock) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
+    return;
+  }
   try {
     execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
   } catch {
     // checked by the caller through existsSync(bin)
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
 }
 

@@ -2,9 +2,12 @@
  * The `leakhunt sim` process: a simulated Windows target behind kd's console on stdin/stdout,
  * spawned exactly like kd.exe by the kd-console transport. SIGINT breaks in (Ctrl+C); SIGTERM,
  * stdin EOF, `q` and the exit-after fault end it, and every end writes the kernel's final state
- * to `--state-out` when given.
+ * to `--state-out` when given. With `--host-state <dir>` the machine outlives the process: its
+ * registry and the memory a debugger changed (PoolHitTag, patched code bytes; `memory.json`) are
+ * there for the next process, as a real target keeps them when kd dies, until it reboots.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KdConsole } from './console/console.js';
 import { type FaultSpec, parseFault } from './console/faults.js';
 import { ConsoleRuntime } from './console/runtime.js';
@@ -45,6 +48,47 @@ export function selectScenario(options: Pick<SimProcessOptions, 'scenario' | 'pr
   return scenario;
 }
 
+/** What `<host-state>/memory.json` keeps of the machine's memory between simulator processes. */
+export interface MachineMemory {
+  /** nt!PoolHitTag as a dword. */
+  poolHitTag: number;
+  /** Code bytes that differ from the image, with their current value. */
+  patchedBytes: { address: string; current: number }[];
+}
+
+/** The memory file of a host-state directory: the machine outlives its debugger. */
+export function machineMemoryPath(dir: string): string {
+  return join(dir, 'memory.json');
+}
+
+/** Write what the machine's memory holds that a debugger changed (atomically: the next process reads it). */
+export function saveMachineMemory(dir: string, kernel: SimKernel): void {
+  const memory: MachineMemory = {
+    poolHitTag: kernel.poolHitTag() >>> 0,
+    patchedBytes: kernel.patchedBytes().map((patch) => ({ address: '0x' + patch.address.toString(16), current: patch.current })),
+  };
+  const file = machineMemoryPath(dir);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(memory, null, 2)}\n`);
+  renameSync(temporary, file);
+}
+
+/**
+ * Put back what a previous simulator process of the same machine left in memory (PoolHitTag, patched
+ * code bytes): a real target keeps running with them when its debugger dies, until it reboots.
+ */
+export function loadMachineMemory(dir: string, kernel: SimKernel): void {
+  const file = machineMemoryPath(dir);
+  if (!existsSync(file)) return;
+  const memory = JSON.parse(readFileSync(file, 'utf8')) as Partial<MachineMemory>;
+  const hitTagAddress = kernel.resolveSymbol('nt!PoolHitTag');
+  if (hitTagAddress !== undefined && typeof memory.poolHitTag === 'number') {
+    const value = memory.poolHitTag >>> 0;
+    kernel.writeMemory(hitTagAddress, Uint8Array.of(value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, value >>> 24));
+  }
+  for (const patch of memory.patchedBytes ?? []) kernel.writeMemory(BigInt(patch.address), Uint8Array.of(patch.current & 0xff));
+}
+
 /** The final-state JSON `--state-out` receives. */
 export function stateJson(kernel: SimKernel, halted: boolean): string {
   return `${JSON.stringify(kernel.state(halted), null, 2)}\n`;
@@ -64,6 +108,7 @@ export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Pro
   }
   const kernel = createKernel(scenario, { seed: scenario.seed });
   const hostState = options.hostState;
+  if (hostState) loadMachineMemory(hostState, kernel);
   const console = new KdConsole(kernel, {
     initialBreak: options.initialBreak ?? true,
     beforeBoot: hostState
@@ -80,7 +125,13 @@ export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Pro
       finished = true;
       runtime.stop();
       // `q` is read only at a break, so a quit target stays halted; only a running target is not.
-      if (options.stateOut) writeFileSync(options.stateOut, stateJson(kernel, console.currentState !== 'running'));
+      // A folder that cannot take the files must not turn the end into a crash.
+      try {
+        if (hostState) saveMachineMemory(hostState, kernel);
+        if (options.stateOut) writeFileSync(options.stateOut, stateJson(kernel, console.currentState !== 'running'));
+      } catch (error) {
+        process.stderr.write(`cannot write the simulator's final state: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`);
+      }
       resolve(code);
     };
     const runtime = new ConsoleRuntime(console, {

@@ -53,8 +53,14 @@ function hexBytes(bytes: readonly number[]): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
+/** A TargetMemory that can also close a pending record whose bytes were found already back. */
+export interface RecoverableMemory extends TargetMemory {
+  /** Log a pending record as restored without writing (the target already holds the original). */
+  markRestored(record: UndoRecord, note: string): void;
+}
+
 /** Target memory over a session, logging undo records to `files` (undo.jsonl) before each write. */
-export function createTargetMemory(session: DebuggerSession, files: RunFiles, stepId: string | (() => string), options: TargetMemoryOptions = {}): TargetMemory {
+export function createTargetMemory(session: DebuggerSession, files: RunFiles, stepId: string | (() => string), options: TargetMemoryOptions = {}): RecoverableMemory {
   const pending: UndoRecord[] = [...(options.pending ?? [])];
   let sequence = pending.reduce((max, record) => Math.max(max, record.seq), 0);
   const currentStep = (): string => (typeof stepId === 'function' ? stepId() : stepId);
@@ -94,7 +100,22 @@ export function createTargetMemory(session: DebuggerSession, files: RunFiles, st
     }
   }
 
+  // The bytes are back: a log that cannot be written must not make the restore count as failed
+  // (the next run finds the original bytes there and closes the record itself).
+  function logRestored(record: UndoRecord, note?: string): void {
+    try {
+      files.appendJsonLine(undoLogName, { event: 'restored', seq: record.seq, address: record.address, ts: new Date().toISOString(), ...(note !== undefined && { note }) });
+    } catch {
+      // reported by the run files' own error handler
+    }
+  }
+
   return {
+    markRestored(record, note) {
+      logRestored(record, note);
+      const index = pending.findIndex((p) => p.seq === record.seq);
+      if (index >= 0) pending.splice(index, 1);
+    },
     async read(address, length) {
       return (await readResolved(address, length)).bytes;
     },
@@ -115,7 +136,7 @@ export function createTargetMemory(session: DebuggerSession, files: RunFiles, st
         try {
           validateBytes(record.original);
           await writeVerified(validateAddress(record.address), record.original);
-          files.appendJsonLine(undoLogName, { event: 'restored', seq: record.seq, address: record.address, ts: new Date().toISOString() });
+          logRestored(record);
           const index = pending.findIndex((p) => p.seq === record.seq);
           if (index >= 0) pending.splice(index, 1);
           restored.push(record);

@@ -11,6 +11,7 @@ import * as parse from './commands/parse.js';
 import * as plan from './commands/plan.js';
 import * as plugins from './commands/plugins.js';
 import * as report from './commands/report.js';
+import * as resume from './commands/resume.js';
 import * as run from './commands/run.js';
 import * as schema from './commands/schema.js';
 import * as sim from './commands/sim.js';
@@ -24,7 +25,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. Other areas add theirs here (parse, sim, sim-host, report, analyze). */
-export const commandModules: CommandModule[] = [run, validate, plan, plugins, schema, report, analyze, sim, simHost, parse];
+export const commandModules: CommandModule[] = [run, resume, validate, plan, plugins, schema, report, analyze, sim, simHost, parse];
 
 /** Build the program with every registered command. */
 export function buildProgram(): Command {

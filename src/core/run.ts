@@ -58,6 +58,8 @@ export interface RunOptions {
   /** The spec the target was opened with, for events. */
   targetSpec?: string;
   runDir?: string;
+  /** Main-section steps finished by an interrupted run (`leakhunt resume`): recorded with these results, not run again. */
+  reuse?: ReadonlyMap<string, StepResult>;
 }
 
 /** One step as the run recorded it. */
@@ -80,6 +82,27 @@ export interface RunResult {
   /** Memory writes the engine restored after `always` because they were still pending. */
   restored: UndoRecord[];
   error?: PlaybookError;
+}
+
+/**
+ * RunFiles that report a failed write (disk full, run directory gone) to `onError` instead of
+ * throwing into the transport or a reporter; only `rethrow` files (the undo log: no memory write
+ * may happen without its record) still throw.
+ */
+export function guardRunFiles(files: RunFiles, onError: (file: string, error: unknown) => void, rethrow: readonly string[] = ['undo.jsonl']): RunFiles {
+  const guard = (file: string, write: () => void) => {
+    try {
+      write();
+    } catch (error) {
+      onError(file, error);
+      if (rethrow.includes(file)) throw error;
+    }
+  };
+  return {
+    dir: files.dir,
+    appendJsonLine: (file, value) => guard(file, () => files.appendJsonLine(file, value)),
+    writeJson: (file, value) => guard(file, () => files.writeJson(file, value)),
+  };
 }
 
 // Plain objects merge key by key; anything else (arrays, scalars) is replaced.
@@ -358,6 +381,12 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     }
     if (!decision.run) {
       skip(planned, decision.reason);
+      continue;
+    }
+    const reused = options.reuse?.get(planned.step.id);
+    if (reused) {
+      bus.emit({ event: 'log', time: now(), level: 'info', step: planned.step.id, message: `reused from the interrupted run (${reused.status}${reused.status === 'skipped' ? `: ${reused.reason}` : ''})` });
+      record(planned, reused, 0, 0);
       continue;
     }
     await execute(planned, options.signal);

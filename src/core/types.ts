@@ -300,6 +300,8 @@ export interface ConnectOptions {
   /** Default per-command timeout. */
   commandTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Called when a transcript line cannot be written (disk full, run directory gone); the session goes on. */
+  onWriteError?: (file: string, error: unknown) => void;
 }
 
 /** An open target: the session, the facts gathered on connect, and how to reach it again. */

@@ -18,7 +18,7 @@ import { KdConsoleSession } from './kd-console.js';
 import { ProcessChannel } from './process-channel.js';
 import { redactSecrets } from './redact.js';
 import { ReplaySession } from './replay.js';
-import { TranscriptWriter, transcriptPath } from './transcript.js';
+import { TranscriptWriter, transcriptPath, type TranscriptSink } from './transcript.js';
 
 /** A spec split into its kind and the rest (`kd:-k net:port=50000,key=…` → `kd`, `-k net:…`). */
 export interface ParsedTargetSpec {
@@ -144,7 +144,7 @@ export async function connectTarget(spec: string, options: ConnectOptions): Prom
     if (words.length === 0) throw new DebuggerError('INVALID_TARGET_SPEC', 'process: needs a command line');
     plan = { file: words[0]!, args: words.slice(1), description: { kind: 'process', spec: redactedSpec } };
   }
-  const transcript = options.runDir ? new TranscriptWriter(transcriptPath(options.runDir)) : undefined;
+  const transcript = options.runDir ? guardedTranscript(new TranscriptWriter(transcriptPath(options.runDir)), options.onWriteError) : undefined;
   const channel = new ProcessChannel(plan.file, plan.args);
   let session: KdConsoleSession | undefined;
   try {
@@ -163,6 +163,20 @@ export async function connectTarget(spec: string, options: ConnectOptions): Prom
     }
     throw error;
   }
+}
+
+// A transcript whose failed writes are reported, never thrown: they would surface inside the
+// console's data handler and end the process with the target halted or PoolHitTag set.
+function guardedTranscript(writer: TranscriptWriter, onError: ConnectOptions['onWriteError']): TranscriptSink {
+  return {
+    append(entry) {
+      try {
+        writer.append(entry);
+      } catch (error) {
+        onError?.('transcript.jsonl', error);
+      }
+    },
+  };
 }
 
 // Assemble the ConnectedTarget: refreshFacts breaks in first if the target runs (after a reconnect).

@@ -4,11 +4,12 @@
  * still run `always` before exiting non-zero.
  */
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import type { Command } from 'commander';
+import { join, relative, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import ms from 'ms';
 import { checkPlan } from '../../core/check.js';
-import { errSession, errUsage, PlaybookError } from '../../core/errors.js';
-import { EventBus } from '../../core/events.js';
+import { errRunAborted, errSession, errUsage, PlaybookError } from '../../core/errors.js';
+import { EventBus, now } from '../../core/events.js';
 import type { Reporter } from '../../core/events.js';
 import { parseInputArgs, resolveInputs } from '../../core/inputs.js';
 import { loadPlaybook, sortErrors } from '../../core/load.js';
@@ -17,9 +18,10 @@ import { createJsonReporter } from '../../core/reporters/json.js';
 import { createListrReporter } from '../../core/reporters/listr.js';
 import { createPlainReporter } from '../../core/reporters/plain.js';
 import { createRunFiles, defaultRunDir, recordEvents } from '../../core/run-files.js';
-import { runPlan } from '../../core/run.js';
+import { findPendingRuns, finishedSteps, memoryWritingSteps, readRunRecord, recoverPendingWrites, reusableSteps, runRecordName, writeRunRecord, type PendingLookup } from '../../core/resume.js';
+import { guardRunFiles, runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
-import type { ConnectedTarget } from '../../core/types.js';
+import type { ConnectedTarget, StepResult, UndoRecord } from '../../core/types.js';
 import { collect, exitCodes, loadPlugins, printErrors, reportFailure } from '../output.js';
 
 /** Options of `leakhunt run`. */
@@ -31,6 +33,35 @@ interface RunCommandOptions {
   json?: boolean;
   plugins: string[];
   kd?: string;
+  commandTimeout?: number;
+  restoreFrom: string[];
+}
+
+/** Everything one hunt needs, from `leakhunt run` or `leakhunt resume`. */
+export interface HuntOptions {
+  playbook: string;
+  /** `--input` values as given (`key=value`). */
+  inputs: string[];
+  target: string;
+  out?: string;
+  check?: boolean;
+  json?: boolean;
+  plugins: string[];
+  /** kd.exe or cdb.exe for kd: targets. */
+  kd?: string;
+  /** Per-command timeout of the debugger session. */
+  commandTimeoutMs?: number;
+  /** Run directories whose pending memory writes are restored before the first step. */
+  restoreFrom?: string[];
+  /** Continue the run in `out` after its last finished step (`leakhunt resume`). */
+  resume?: boolean;
+}
+
+// A duration option (`30s`, `1500ms`, a bare number of ms), or a usage error.
+function durationOption(value: string): number {
+  const parsed = /^\d+$/.test(value) ? Number(value) : (ms as (text: string) => number | undefined)(value);
+  if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a duration such as 30s or 1500ms, got "${value}"`);
+  return parsed;
 }
 
 // The kd layer's TargetMemory (src/debuggers/memory.ts), loaded when present; a refusing one otherwise.
@@ -80,6 +111,8 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON event per line instead of progress')
     .option('--plugins <dir>', 'also load plugins from this folder (repeatable)', collect, [])
     .option('--kd <path>', 'kd.exe or cdb.exe for kd: targets (default: LEAKHUNT_KD, then the Windows Kits Debuggers folders)')
+    .option('--command-timeout <duration>', 'give up on one debugger command after this long (default 2m); kd is broken into and framing resynchronised', durationOption)
+    .option('--restore-from <run-dir>', 'restore the memory writes this earlier run left on the target before the first step (repeatable; earlier runs in the same parent folder against the same target are found without it)', collect, [])
     .addHelpText('after', `
 Examples:
   $ leakhunt run playbooks/find-pool-leak.yaml
@@ -87,26 +120,46 @@ Examples:
   $ leakhunt run playbooks/find-pool-leak.yaml --target "kd:-k net:port=50000,key=…" --check
   $ leakhunt run playbooks/rank-only.yaml --json > events.jsonl
 
+Before the first step, leakhunt puts back what an earlier run against the same target left
+written (its undo.jsonl): runs in the same parent folder with the same --target, and --restore-from.
 Ctrl+C stops the current step and runs the playbook's always: cleanup before exiting.
 A second Ctrl+C skips the remaining cleanup steps, but leakhunt still puts back every byte it
 wrote (PoolHitTag, patched tags) and leaves the target running; only a third exits at once.
 Exit codes: 0 success, 1 the run failed or was aborted, 2 invalid playbook or usage.`)
     .action(async (file: string, options: RunCommandOptions) => {
-      process.exitCode = await runCommand(file, options);
+      process.exitCode = await runHunt({
+        playbook: file,
+        inputs: options.input,
+        target: options.target,
+        ...(options.out !== undefined && { out: options.out }),
+        ...(options.check && { check: true }),
+        ...(options.json && { json: true }),
+        plugins: options.plugins,
+        ...(options.kd !== undefined && { kd: options.kd }),
+        ...(options.commandTimeout !== undefined && { commandTimeoutMs: options.commandTimeout }),
+        restoreFrom: options.restoreFrom,
+      });
     });
 }
 
-// The body of `leakhunt run`; returns the exit code.
-async function runCommand(file: string, options: RunCommandOptions): Promise<number> {
+// One line on stderr saying why the run did not succeed (never a stack trace).
+function printCause(error: PlaybookError | undefined, status: string): void {
+  const code = error ? (error.pluginCode ?? error.code) : 'RUN_FAILED';
+  const message = (error?.message ?? `the run ${status}`).replace(/\s*\n\s*/g, ' ');
+  process.stderr.write(`error ${code}: ${message}${error?.step && !message.includes(`"${error.step}"`) ? ` (step ${error.step})` : ''}\n`);
+}
+
+/** Connect, restore what earlier runs left written, plan, run (or resume) and report; returns the exit code. */
+export async function runHunt(options: HuntOptions): Promise<number> {
   const registry = await loadPlugins(options.plugins);
   if (!registry) return exitCodes.invalid;
-  const loaded = loadPlaybook(file, { registry });
+  const loaded = loadPlaybook(options.playbook, { registry });
   if (!loaded.playbook) {
     printErrors(sortErrors(loaded.errors));
     return exitCodes.invalid;
   }
   const playbook = loaded.playbook;
-  const parsed = parseInputArgs(options.input);
+  const parsed = parseInputArgs(options.inputs);
   const inputs = resolveInputs(playbook.inputs, parsed.given);
   if (parsed.errors.length || inputs.errors.length) {
     printErrors([...parsed.errors, ...inputs.errors]);
@@ -114,13 +167,44 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
   }
   if (options.target.trim() === '') return reportFailure(errUsage('Expected --target to name a target, got an empty string', 'sim: runs the built-in simulator'));
 
-  const runDir = options.out ?? defaultRunDir(playbook.name);
-  const files = createRunFiles(runDir);
-  const bus = new EventBus([chooseReporter(options.json)]);
-  recordEvents(bus, files);
+  const runDir = resolve(options.out ?? defaultRunDir(playbook.name));
+  // Steps the interrupted run finished, read before this run appends to events.jsonl.
+  const finished = options.resume ? finishedSteps(runDir) : new Map<string, StepResult>();
+  const writers = options.resume ? memoryWritingSteps(runDir) : new Set<string>();
 
   const abort = new AbortController();
   const cleanupAbort = new AbortController();
+  // The first failed write (disk full, run directory gone) aborts the run: what is collected
+  // could no longer be kept, and no memory write may happen without its undo record.
+  let writeFailure: PlaybookError | undefined;
+  const onWriteError = (file: string, error: unknown) => {
+    if (writeFailure) return;
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    writeFailure = errRunAborted(`cannot write ${file} in ${runDir}: ${reason}`);
+    abort.abort(writeFailure);
+  };
+  let files;
+  try {
+    files = guardRunFiles(createRunFiles(runDir), onWriteError);
+  } catch (error) {
+    return reportFailure(errUsage(`Cannot create the run directory ${runDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'give --out a folder leakhunt can write'), exitCodes.runFailed);
+  }
+  if (options.resume) {
+    const record = readRunRecord(runDir);
+    files.writeJson(runRecordName, { ...record, resumedAt: [...(record.resumedAt ?? []), new Date().toISOString()] });
+  } else if (!options.check) {
+    writeRunRecord(files, {
+      playbook: resolve(options.playbook),
+      inputs: options.inputs,
+      target: options.target,
+      plugins: options.plugins.map((dir) => resolve(dir)),
+      ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
+      startedAt: new Date().toISOString(),
+    });
+  }
+  const bus = new EventBus([chooseReporter(options.json)]);
+  recordEvents(bus, files);
+
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -132,6 +216,7 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
       cleanupAbort.abort(new Error(signal));
     } else {
       process.stderr.write(`\n${signal} a third time: exiting now; the target may keep PoolHitTag or patched bytes — the next run restores them from ${runDir}/undo.jsonl\n`);
+      process.stderr.write(`error RUN_ABORTED: exited on the third ${signal}; cleanup did not finish\n`);
       process.exit(exitCodes.runFailed);
     }
   };
@@ -139,24 +224,43 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
   process.on('SIGTERM', onSignal);
 
   let target: ConnectedTarget | undefined;
+  let exitCode: number = exitCodes.runFailed;
   try {
     try {
       // Loaded here, not at start-up: the transports pull in execa and the simulator.
       const { connectTarget } = await import('../../debuggers/connect.js');
-      target = await connectTarget(options.target, { runDir, signal: abort.signal, ...(options.kd && { kdPath: options.kd }) });
+      target = await connectTarget(options.target, {
+        runDir,
+        signal: abort.signal,
+        onWriteError,
+        ...(options.kd && { kdPath: options.kd }),
+        ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
+      });
     } catch (error) {
       return reportFailure(error instanceof PlaybookError ? error : errSession(options.target, error), exitCodes.runFailed);
+    }
+    if (!options.check) {
+      try {
+        await recoverEarlierWrites(target, bus, { runDir, target: options.target, restoreFrom: options.restoreFrom ?? [] });
+      } catch (error) {
+        const wrapped = error instanceof PlaybookError ? error : errSession(options.target, error);
+        printCause(new PlaybookError(wrapped.code, `could not restore what an earlier run left on the target: ${wrapped.message}`), 'failed');
+        return exitCodes.runFailed;
+      }
     }
     const planned = planPlaybook(playbook, target.facts, registry);
     if (!planned.plan) {
       printErrors(planned.errors);
       return exitCodes.invalid;
     }
-    files.writeJson('plan.json', planToJson(planned.plan));
+    files.writeJson(options.resume ? 'plan-resumed.json' : 'plan.json', planToJson(planned.plan));
     if (options.check) {
       checkPlan(planned.plan, inputs.values, bus, runDir);
-      return exitCodes.ok;
+      exitCode = exitCodes.ok;
+      return exitCode;
     }
+    const reuse = options.resume ? reusableSteps(planned.plan.steps.map((p) => p.step.id), finished, writers) : undefined;
+    if (reuse) bus.emit({ event: 'log', time: now(), level: 'info', message: `resuming ${runDir}: ${reuse.size} finished step(s) reused (${[...reuse.keys()].join(', ') || 'none'})` });
     const result = await runPlan({
       plan: planned.plan,
       target,
@@ -168,9 +272,12 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
       cleanupSignal: cleanupAbort.signal,
       targetSpec: options.target,
       runDir,
+      ...(reuse && { reuse }),
     });
-    await renderRunReports(runDir, options.json);
-    return result.status === 'succeeded' ? exitCodes.ok : exitCodes.runFailed;
+    if (!writeFailure) await renderRunReports(runDir, options.json);
+    exitCode = result.status === 'succeeded' && !writeFailure ? exitCodes.ok : exitCodes.runFailed;
+    if (exitCode !== exitCodes.ok) printCause(writeFailure ?? result.error, result.status);
+    return exitCode;
   } finally {
     try {
       await target?.close({ resume: true });
@@ -181,5 +288,20 @@ async function runCommand(file: string, options: RunCommandOptions): Promise<num
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (!options.json) process.stderr.write(`run directory: ${runDir}\n`);
+  }
+}
+
+// Before the first step: put back what earlier runs against this target left written (a debugger
+// that died, a third Ctrl+C), from their undo logs; logged as warnings.
+async function recoverEarlierWrites(target: ConnectedTarget, bus: EventBus, lookup: PendingLookup): Promise<void> {
+  const runs = findPendingRuns(lookup);
+  if (runs.length === 0) return;
+  const { createTargetMemory } = await import('../../debuggers/memory.js');
+  const result = await recoverPendingWrites(runs, (run) => createTargetMemory(target.session, guardRunFiles(createRunFiles(run.dir), () => undefined, []), 'recover', { pending: run.records }));
+  const describe = (entries: { dir: string; record: UndoRecord }[]) => entries.map(({ dir, record }) => `${record.address} (${record.purpose}, ${dir})`).join(', ');
+  if (result.restored.length) bus.emit({ event: 'log', time: now(), level: 'warn', message: `restored ${result.restored.length} memory write(s) an earlier run left on the target: ${describe(result.restored)}` });
+  if (result.alreadyBack.length) bus.emit({ event: 'log', time: now(), level: 'info', message: `${result.alreadyBack.length} write(s) of an earlier run were already undone on the target (rebooted?): ${describe(result.alreadyBack)}` });
+  for (const { dir, record, found } of result.leftAlone) {
+    bus.emit({ event: 'log', time: now(), level: 'warn', message: `left ${record.address} alone: it holds ${found.join(' ')}, neither what ${dir} wrote nor the original` });
   }
 }

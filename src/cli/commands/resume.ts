@@ -1,0 +1,74 @@
+/**
+ * `leakhunt resume <run-dir>`: take an interrupted run up again in its own directory. The
+ * playbook, inputs and target come from its run.json; the steps it finished (events.jsonl) are
+ * not run again, their outputs are reused; what it left written on the target is restored first.
+ *
+ * @see ../../../docs/reliability-faults.md
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import ms from 'ms';
+import { errUsage } from '../../core/errors.js';
+import { readRunRecord } from '../../core/resume.js';
+import { exitCodes, reportFailure } from '../output.js';
+import { runHunt } from './run.js';
+
+/** Options of `leakhunt resume`. */
+interface ResumeCommandOptions {
+  target?: string;
+  json?: boolean;
+  commandTimeout?: number;
+}
+
+// A duration option (`30s`, `1500ms`, a bare number of ms), or a usage error.
+function durationOption(value: string): number {
+  const parsed = /^\d+$/.test(value) ? Number(value) : (ms as (text: string) => number | undefined)(value);
+  if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a duration such as 30s or 1500ms, got "${value}"`);
+  return parsed;
+}
+
+/** Add the resume command. */
+export function register(program: Command): void {
+  program
+    .command('resume')
+    .description('Continue an interrupted run after its last finished step, reusing what it collected')
+    .argument('<run-dir>', 'the run directory of the interrupted run')
+    .option('--target <spec>', 'target spec (default: the one in run.json; needed again when it carried a key=)')
+    .option('--json', 'print one JSON event per line instead of progress')
+    .option('--command-timeout <duration>', 'give up on one debugger command after this long', durationOption)
+    .addHelpText('after', `
+Examples:
+  $ leakhunt resume runs/20261126-161502-find-pool-leak
+  $ leakhunt resume runs/20261126-161502-find-pool-leak --target "kd:-k net:port=50000,key=…"
+
+Steps that finished are reused (their outputs feed the rest), except a step that wrote target
+memory when a later step is still to run: cleanup undid its writes, so it runs again.
+Exit codes: 0 success, 1 the run failed or was aborted, 2 not a run directory or usage.`)
+    .action(async (runDir: string, options: ResumeCommandOptions) => {
+      process.exitCode = await resumeCommand(runDir, options);
+    });
+}
+
+// The body of `leakhunt resume`; returns the exit code.
+async function resumeCommand(runDir: string, options: ResumeCommandOptions): Promise<number> {
+  let record;
+  try {
+    record = readRunRecord(runDir);
+  } catch (error) {
+    return reportFailure(error, exitCodes.invalid);
+  }
+  const target = options.target ?? record.target;
+  if (options.target === undefined && /key\s*=\s*\*\*\*/i.test(record.target)) {
+    return reportFailure(errUsage(`The run's target "${record.target}" had a key=, which leakhunt never stores`, 'give it again with --target'), exitCodes.invalid);
+  }
+  const commandTimeoutMs = options.commandTimeout ?? record.commandTimeoutMs;
+  return runHunt({
+    playbook: record.playbook,
+    inputs: record.inputs,
+    target,
+    out: runDir,
+    plugins: record.plugins,
+    ...(options.json && { json: true }),
+    ...(commandTimeoutMs !== undefined && { commandTimeoutMs }),
+    resume: true,
+  });
+}

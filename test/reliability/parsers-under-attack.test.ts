@@ -88,7 +88,7 @@ function mutate(text: string, changes: readonly Mutation[]): string {
     const line = change.at % Math.max(lines.length, 1);
     if (change.op === 'drop') lines.splice(line, 1);
     else if (change.op === 'duplicate') lines.splice(line, 0, lines[line] ?? '');
-    else {
+    else if (change.op === 'swap') {
       const other = change.other % Math.max(lines.length, 1);
       [lines[line], lines[other]] = [lines[other]!, lines[line]!];
     }

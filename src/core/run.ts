@@ -393,6 +393,16 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     if (options.signal?.aborted) status.cancelled = true;
   }
 
+  // A step stopped while the target ran (Ctrl+C during collect) leaves it running; cleanup reads
+  // and writes memory, which needs a stopped target.
+  if (plan.always.length > 0 && target.session.running) {
+    try {
+      await target.session.breakIn({ timeoutMs: 10_000 });
+    } catch (error) {
+      bus.emit({ event: 'log', time: now(), level: 'warn', message: `could not break in before cleanup: ${(error as Error).message}` });
+    }
+  }
+
   // Cleanup: every always step whose include was reached, on every exit path.
   for (const planned of plan.always) {
     if (planned.step.scope.parent && !reached.has(planned.step.scope)) {

@@ -151,6 +151,54 @@ function printCause(error: PlaybookError | undefined, status: string): void {
 
 /** Connect, restore what earlier runs left written, plan, run (or resume) and report; returns the exit code. */
 export async function runHunt(options: HuntOptions): Promise<number> {
+  // Signals are taken from the start: a Ctrl+C while plugins load must still end in one line, not a kill.
+  const abort = new AbortController();
+  const cleanupAbort = new AbortController();
+  let runDir: string | undefined;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\n${signal}: stopping the current step, then running cleanup (press Ctrl+C again to skip cleanup — unsafe)\n`);
+      abort.abort(new Error(signal));
+    } else if (signals === 2) {
+      process.stderr.write(`\n${signal} again: skipping the remaining cleanup steps; still restoring what leakhunt wrote to the target (Ctrl+C once more to exit at once — unsafe)\n`);
+      cleanupAbort.abort(new Error(signal));
+    } else {
+      process.stderr.write(`\n${signal} a third time: exiting now; the target may keep PoolHitTag or patched bytes — the next run restores them from ${runDir ?? 'the run directory'}/undo.jsonl\n`);
+      process.stderr.write(`error RUN_ABORTED: exited on the third ${signal}; cleanup did not finish\n`);
+      process.exit(exitCodes.runFailed);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await hunt(options, abort, cleanupAbort, (dir) => {
+      runDir = dir;
+    });
+  } finally {
+    installLateSignalExit();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+let lateSignalExit = false;
+// After the hunt, while the process drains, a signal must not turn a decided exit code into a
+// kill (130/143): cleanup is over, so exit at once with the code already set. Installed once.
+function installLateSignalExit(): void {
+  if (lateSignalExit) return;
+  lateSignalExit = true;
+  const exit = () => {
+    if (process.listenerCount('SIGINT') + process.listenerCount('SIGTERM') > 2) return;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : exitCodes.runFailed);
+  };
+  process.on('SIGINT', exit);
+  process.on('SIGTERM', exit);
+}
+
+// The hunt itself, under runHunt's signal handlers.
+async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announceRunDir: (dir: string) => void): Promise<number> {
   const registry = await loadPlugins(options.plugins);
   if (!registry) return exitCodes.invalid;
   const loaded = loadPlaybook(options.playbook, { registry });
@@ -168,12 +216,12 @@ export async function runHunt(options: HuntOptions): Promise<number> {
   if (options.target.trim() === '') return reportFailure(errUsage('Expected --target to name a target, got an empty string', 'sim: runs the built-in simulator'));
 
   const runDir = resolve(options.out ?? defaultRunDir(playbook.name));
+  announceRunDir(runDir);
+  if (abort.signal.aborted) return reportFailure(errRunAborted('signal before connecting; nothing was sent to the target'), exitCodes.runFailed);
   // Steps the interrupted run finished, read before this run appends to events.jsonl.
   const finished = options.resume ? finishedSteps(runDir) : new Map<string, StepResult>();
   const writers = options.resume ? memoryWritingSteps(runDir) : new Set<string>();
 
-  const abort = new AbortController();
-  const cleanupAbort = new AbortController();
   // The first failed write (disk full, run directory gone) aborts the run: what is collected
   // could no longer be kept, and no memory write may happen without its undo record.
   let writeFailure: PlaybookError | undefined;
@@ -205,23 +253,6 @@ export async function runHunt(options: HuntOptions): Promise<number> {
   const bus = new EventBus([chooseReporter(options.json)]);
   recordEvents(bus, files);
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
-      process.stderr.write(`\n${signal}: stopping the current step, then running cleanup (press Ctrl+C again to skip cleanup — unsafe)\n`);
-      abort.abort(new Error(signal));
-    } else if (signals === 2) {
-      process.stderr.write(`\n${signal} again: skipping the remaining cleanup steps; still restoring what leakhunt wrote to the target (Ctrl+C once more to exit at once — unsafe)\n`);
-      cleanupAbort.abort(new Error(signal));
-    } else {
-      process.stderr.write(`\n${signal} a third time: exiting now; the target may keep PoolHitTag or patched bytes — the next run restores them from ${runDir}/undo.jsonl\n`);
-      process.stderr.write(`error RUN_ABORTED: exited on the third ${signal}; cleanup did not finish\n`);
-      process.exit(exitCodes.runFailed);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 
   let target: ConnectedTarget | undefined;
   let exitCode: number = exitCodes.runFailed;
@@ -285,8 +316,6 @@ export async function runHunt(options: HuntOptions): Promise<number> {
       process.stderr.write(`warning: closing the target failed: ${(error as Error).message}\n`);
     }
     await bus.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
     if (!options.json) process.stderr.write(`run directory: ${runDir}\n`);
   }
 }

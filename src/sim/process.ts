@@ -89,6 +89,14 @@ export function loadMachineMemory(dir: string, kernel: SimKernel): void {
   for (const patch of memory.patchedBytes ?? []) kernel.writeMemory(BigInt(patch.address), Uint8Array.of(patch.current & 0xff));
 }
 
+/**
+ * Faults from `LEAKHUNT_SIM_FAULTS` (specs separated by spaces), added to `--fault`: for a simulator
+ * that leakhunt starts itself, whose command line (the target spec) must stay that of the machine.
+ */
+export function environmentFaults(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env['LEAKHUNT_SIM_FAULTS'] ?? '').split(/\s+/).filter((spec) => spec !== '');
+}
+
 /** The final-state JSON `--state-out` receives. */
 export function stateJson(kernel: SimKernel, halted: boolean): string {
   return `${JSON.stringify(kernel.state(halted), null, 2)}\n`;
@@ -99,7 +107,7 @@ export function stateJson(kernel: SimKernel, halted: boolean): string {
  * (0 for q / EOF, 143 for SIGTERM, 3 for the exit-after fault, 1 for a simulator bug).
  */
 export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Promise<number> {
-  const faults: FaultSpec[] = (options.faults ?? []).map(parseFault);
+  const faults: FaultSpec[] = [...(options.faults ?? []), ...environmentFaults()].map(parseFault);
   const scenario = selectScenario(options);
   if (options.hostState) {
     const registry = readHostRegistry(options.hostState);

@@ -1,0 +1,352 @@
+// Fault trials: one `leakhunt run playbooks/find-pool-leak.yaml` against the simulator process
+// with one fault, then the checks of issue 7 §1 on what it left behind. Shared by the fast subset
+// (npm test) and the long run (npm run test:faults).
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { loadPendingUndo } from '../../src/debuggers/memory.js';
+
+export const root = fileURLToPath(new URL('../../', import.meta.url));
+export const cli = join(root, 'dist/src/cli/main.js');
+export const POOL_HIT_TAG_DEFAULT = 0xffffff0f;
+
+/** The fault kinds of the matrix. */
+export type FaultKind = 'exit-after' | 'garbage' | 'truncate' | 'stall' | 'reboot' | 'sigint' | 'sigterm' | 'dir-gone' | 'disk-full';
+
+/** One seeded trial. */
+export interface Trial {
+  id: number;
+  kind: FaultKind;
+  /** Simulator fault specs (LEAKHUNT_SIM_FAULTS). */
+  faults: string[];
+  /** Signals to leakhunt: when (ms after start) and how many (1 runs cleanup, 2 skips it, 3 exits). */
+  signal?: { name: 'SIGINT' | 'SIGTERM'; atMs: number; count: number };
+  /** The run directory stops taking writes at this moment. */
+  unwritable?: { atMs: number; file?: string };
+  seed: number;
+}
+
+/** What a trial left behind. */
+export interface TrialOutcome {
+  trial: Trial;
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  runDir: string;
+  /** Where the run's files are after the fault (the moved directory when it was replaced). */
+  filesDir: string;
+  machineDir: string;
+  state: SimState | undefined;
+  /** The debugger process died under leakhunt (exit-after fired, or leakhunt exited on a third signal). */
+  debuggerDied: boolean;
+  /** Writes left pending in the run's undo log when it ended. */
+  pendingAfterRun: number;
+  recovery?: { exitCode: number | undefined; stderr: string; stdout: string; state: SimState | undefined; pendingAfter: number };
+  /** The step running when the target rebooted (reboot trials), from the transcript and events. */
+  rebootDuring?: string;
+  /** leakhunt reached the debugger (the transcript has its banner); else there is no target to check. */
+  connected: boolean;
+  /** Signals actually sent (0 when leakhunt had ended before the moment came). */
+  signalsSent: number;
+  /** The run directory was broken while leakhunt ran. */
+  brokeRunDir: boolean;
+  durationMs: number;
+}
+
+/** The parts of sim-state.json the checks read. */
+export interface SimState {
+  poolHitTag: number;
+  patchedBytes: unknown[];
+  halted: boolean;
+  bootCount: number;
+}
+
+export const scenario = join(root, 'scenarios/two-sites-one-tag.yaml');
+export const playbook = join(root, 'playbooks/find-pool-leak.yaml');
+// Short inputs: a whole hunt (rank, collect, retag, verdict) in about ten seconds.
+export const huntInputs = ['samples=2', 'interval=500ms', 'stacks=10', 'collect-timeout=5s', 'retag-duration=1s'];
+export const commandTimeout = '1500ms';
+
+/** A small seeded generator (mulberry32). */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const kinds: FaultKind[] = ['exit-after', 'garbage', 'truncate', 'stall', 'reboot', 'sigint', 'sigterm', 'dir-gone', 'disk-full'];
+const runFiles = ['transcript.jsonl', 'events.jsonl', 'stacks.jsonl', 'undo.jsonl'];
+
+/** Trial `id` of the matrix with this seed: kinds in turn, the moment and size of each fault drawn. */
+export function makeTrial(id: number, seed: number, kind: FaultKind = kinds[id % kinds.length]!): Trial {
+  const next = random(seed * 7919 + id);
+  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
+  const trial: Trial = { id, kind, faults: [], seed: int(1, 1000) };
+  switch (kind) {
+    case 'exit-after':
+      trial.faults.push(`exit-after:${int(3, 280)}`);
+      break;
+    case 'garbage':
+      trial.faults.push(`garbage:${(0.01 + next() * 0.3).toFixed(3)}`);
+      break;
+    case 'truncate':
+      trial.faults.push(`truncate:${int(8, 2500)}`);
+      break;
+    case 'stall':
+      // Past --command-timeout (1.5 s): the command times out, kd is broken into, framing resyncs.
+      trial.faults.push(`stall:${int(3, 260)}@3`);
+      break;
+    case 'reboot':
+      // Target time since connect: rank runs ~300 s of it, collect and retag follow.
+      trial.faults.push(`reboot-at:${int(250, 1400)}s`);
+      break;
+    case 'sigint':
+    case 'sigterm': {
+      const count = [1, 1, 1, 2, 3][int(0, 4)]!;
+      trial.signal = { name: kind === 'sigint' ? 'SIGINT' : 'SIGTERM', atMs: int(600, 11_000), count };
+      break;
+    }
+    case 'dir-gone':
+      trial.unwritable = { atMs: int(800, 11_000) };
+      break;
+    case 'disk-full':
+      trial.unwritable = { atMs: int(800, 11_000), file: runFiles[int(0, runFiles.length - 1)]! };
+      break;
+  }
+  return trial;
+}
+
+/** The target spec of a machine: the simulator process with its state in `machineDir`. */
+export function targetSpec(machineDir: string, seed: number): string {
+  const q = (text: string) => JSON.stringify(text);
+  return `process:${q(process.execPath)} ${q(cli)} sim --scenario ${q(scenario)} --seed ${seed} --state-out ${q(join(machineDir, 'sim-state.json'))} --host-state ${q(machineDir)}`;
+}
+
+// Read sim-state.json of a machine, if the simulator wrote one.
+function readState(machineDir: string): SimState | undefined {
+  const file = join(machineDir, 'sim-state.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SimState) : undefined;
+}
+
+// Wait real time.
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Make the run directory refuse writes, as root (chmod does not stop root): the whole directory
+// replaced by a file (ENOTDIR), or one file turned into a link to /dev/full (ENOSPC). What was
+// written before is kept aside for the checks.
+function breakRunDir(runDir: string, file: string | undefined): string {
+  if (file === undefined) {
+    const moved = `${runDir}.gone`;
+    renameSync(runDir, moved);
+    writeFileSync(runDir, 'not a directory\n');
+    return moved;
+  }
+  const path = join(runDir, file);
+  if (existsSync(path)) renameSync(path, `${path}.before`);
+  symlinkSync('/dev/full', path);
+  return runDir;
+}
+
+/** Run one trial in a fresh machine directory under `base`. */
+export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutcome> {
+  const started = Date.now();
+  const machineDir = mkdtempSync(join(base, `leakhunt-fault-${trial.id}-`));
+  const runsDir = join(machineDir, 'runs');
+  mkdirSync(runsDir);
+  const runDir = join(runsDir, 'hunt');
+  const spec = targetSpec(machineDir, trial.seed);
+  const args = [cli, 'run', playbook, '--out', runDir, '--target', spec, '--command-timeout', commandTimeout, ...huntInputs.flatMap((i) => ['--input', i])];
+  const child = execa(process.execPath, args, { reject: false, cwd: root, timeout: 120_000, forceKillAfterDelay: false, env: { LEAKHUNT_SIM_FAULTS: trial.faults.join(' ') } });
+  let filesDir = runDir;
+  let signalsSent = 0;
+  let brokeRunDir = false;
+  const timers: Promise<void>[] = [];
+  if (trial.signal) {
+    const { name, atMs, count } = trial.signal;
+    timers.push(
+      (async () => {
+        await sleep(atMs);
+        for (let i = 0; i < count && child.exitCode === null; i++) {
+          // process.kill, not child.kill: execa follows a SIGTERM with SIGKILL after 5 s.
+          try {
+            process.kill(child.pid!, name);
+            signalsSent++;
+          } catch {
+            break; // it ended in between
+          }
+          await sleep(150);
+        }
+      })(),
+    );
+  }
+  if (trial.unwritable) {
+    const { atMs, file } = trial.unwritable;
+    timers.push(
+      (async () => {
+        await sleep(atMs);
+        if (child.exitCode === null && existsSync(runDir)) {
+          filesDir = breakRunDir(runDir, file);
+          brokeRunDir = true;
+        }
+      })(),
+    );
+  }
+  const result = await child;
+  if (result.exitCode === undefined) process.stderr.write(`trial ${trial.id}: leakhunt ended by ${result.signal ?? 'unknown'}\n`);
+  await Promise.all(timers);
+  const transcript = readJsonLines(join(filesDir, 'transcript.jsonl')).values;
+  const exitEvent = transcript.find((e) => e['event'] === 'exit') as { exitCode?: number } | undefined;
+  const debuggerDied = exitEvent?.exitCode === 3 || /the debugger exited/i.test(result.stderr) || /exited on the third/.test(result.stderr);
+  const pendingAfterRun = safePending(filesDir);
+  const outcome: TrialOutcome = {
+    trial,
+    exitCode: result.exitCode,
+    stdout: String(result.stdout),
+    stderr: String(result.stderr),
+    runDir,
+    filesDir,
+    machineDir,
+    state: readState(machineDir),
+    debuggerDied,
+    pendingAfterRun,
+    connected: transcript.some((e) => e['event'] === 'banner') || existsSync(join(machineDir, 'sim-state.json')),
+    signalsSent,
+    brokeRunDir,
+    durationMs: 0,
+  };
+  if (trial.kind === 'reboot') outcome.rebootDuring = stepAtReboot(filesDir, transcript);
+  // The next run against the same machine must put back what a dead debugger left.
+  if (debuggerDied || pendingAfterRun > 0) {
+    const recoverDir = join(runsDir, 'next');
+    const next = await execa(process.execPath, [cli, 'run', join(root, 'playbooks/rank-only.yaml'), '--out', recoverDir, '--target', spec, '--input', 'samples=2'], { reject: false, cwd: root, timeout: 120_000, env: { LEAKHUNT_SIM_FAULTS: '' } });
+    outcome.recovery = { exitCode: next.exitCode, stderr: String(next.stderr), stdout: String(next.stdout), state: readState(machineDir), pendingAfter: safePending(filesDir) };
+  }
+  outcome.durationMs = Date.now() - started;
+  return outcome;
+}
+
+// Pending writes of a run's undo log; -1 when the log itself is unreadable.
+function safePending(dir: string): number {
+  try {
+    const file = join(dir, 'undo.jsonl');
+    if (existsSync(file) && lstatSync(file).isSymbolicLink()) return loadPendingUndo(moveAsideView(dir)).length;
+    return loadPendingUndo(dir).length;
+  } catch {
+    return -1;
+  }
+}
+
+// A run directory whose undo.jsonl was replaced by a /dev/full link: its earlier lines are in undo.jsonl.before.
+function moveAsideView(dir: string): string {
+  const view = mkdtempSync(join(tmpdir(), 'leakhunt-undo-view-'));
+  const before = join(dir, 'undo.jsonl.before');
+  writeFileSync(join(view, 'undo.jsonl'), existsSync(before) ? readFileSync(before) : '');
+  return view;
+}
+
+/** Parse a JSON-lines file; `bad` lists the 1-based numbers of lines that are not JSON. */
+export function readJsonLines(file: string): { values: Record<string, unknown>[]; bad: number[]; lines: number } {
+  if (!existsSync(file) || lstatSync(file).isSymbolicLink() || !lstatSync(file).isFile()) return { values: [], bad: [], lines: 0 };
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const values: Record<string, unknown>[] = [];
+  const bad: number[] = [];
+  lines.forEach((line, index) => {
+    if (line === '' && index === lines.length - 1) return;
+    try {
+      values.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      bad.push(index + 1);
+    }
+  });
+  if (text !== '' && !text.endsWith('\n')) bad.push(lines.length);
+  return { values, bad: [...new Set(bad)], lines: lines.length };
+}
+
+// Which step was running when the target rebooted: the last stepStart before the reconnect.
+function stepAtReboot(dir: string, transcript: Record<string, unknown>[]): string | undefined {
+  const reconnect = transcript.find((e) => e['event'] === 'break' && e['kind'] === 'reconnect');
+  if (!reconnect) return undefined;
+  const at = Date.parse(String(reconnect['ts']));
+  const events = readJsonLines(join(dir, 'events.jsonl')).values.filter((e) => e['event'] === 'stepStart' && Date.parse(String(e['time'])) <= at);
+  return events.length ? String(events[events.length - 1]!['step']) : undefined;
+}
+
+/** Every violation of issue 7 §1's after-trial checks (empty when the trial passed). */
+export function checkTrial(outcome: TrialOutcome): string[] {
+  const problems: string[] = [];
+  const { stderr, exitCode, state } = outcome;
+  const where = `trial ${outcome.trial.id} (${outcome.trial.kind} ${JSON.stringify(outcome.trial.faults.length ? outcome.trial.faults : (outcome.trial.signal ?? outcome.trial.unwritable))})`;
+  if (exitCode === undefined) problems.push(`${where}: leakhunt did not exit (killed by the harness timeout)`);
+  if (/^\s+at .+\(?.+:\d+:\d+\)?$/m.test(stderr) || /internal error/i.test(stderr)) problems.push(`${where}: stack trace or internal error on stderr:\n${stderr}`);
+  const causes = stderr.split('\n').filter((line) => /^(?:\S+ )?error [A-Z_]+: /.test(line));
+  if (exitCode === 0) {
+    if (causes.length !== 0) problems.push(`${where}: exit 0 but an error line on stderr`);
+    if (!existsSync(join(outcome.filesDir, 'report.json'))) problems.push(`${where}: exit 0 without report.json`);
+  } else if (causes.length !== 1) {
+    problems.push(`${where}: exit ${exitCode} with ${causes.length} cause lines on stderr (want exactly one):\n${stderr}`);
+  }
+  if (outcome.signalsSent > 0 && exitCode === 0) problems.push(`${where}: exit 0 after ${outcome.signalsSent} signal(s)`);
+  // JSON lines up to the fault: every line of every JSON-lines file parses.
+  for (const file of runFiles) {
+    for (const path of [join(outcome.filesDir, file), join(outcome.filesDir, `${file}.before`)]) {
+      const { bad } = readJsonLines(path);
+      if (bad.length) problems.push(`${where}: ${path} has lines that are not JSON: ${bad.join(', ')}`);
+    }
+  }
+  // Cleanup must find the target stopped: a step aborted while it ran is followed by a break-in.
+  for (const event of readJsonLines(join(outcome.filesDir, 'events.jsonl')).values) {
+    const error = event['error'] as { message?: string } | undefined;
+    if (event['event'] === 'stepEnd' && event['section'] === 'always' && /the target is running/.test(error?.message ?? '')) {
+      problems.push(`${where}: cleanup step ${String(event['step'])} failed because the target was still running`);
+    }
+  }
+  const clean = (s: SimState | undefined, label: string) => {
+    if (!s) return problems.push(`${where}: no sim-state.json after ${label}`);
+    if (s.poolHitTag >>> 0 !== POOL_HIT_TAG_DEFAULT) problems.push(`${where}: PoolHitTag 0x${(s.poolHitTag >>> 0).toString(16)} after ${label}`);
+    if (s.patchedBytes.length) problems.push(`${where}: ${s.patchedBytes.length} patched byte(s) after ${label}`);
+    if (s.halted) problems.push(`${where}: target halted after ${label}`);
+    return undefined;
+  };
+  if (!outcome.debuggerDied && outcome.connected) clean(state, 'the run');
+  if (outcome.recovery) {
+    const r = outcome.recovery;
+    if (r.exitCode !== 0) problems.push(`${where}: the next run failed (exit ${r.exitCode}): ${r.stderr}`);
+    clean(r.state, 'the next run');
+    if (r.pendingAfter !== 0) problems.push(`${where}: ${r.pendingAfter} write(s) still pending in the run's undo log after the next run`);
+    if (outcome.pendingAfterRun > 0 && !/restored \d+ memory write\(s\) an earlier run left|already undone on the target/.test(r.stdout)) {
+      problems.push(`${where}: the next run did not report restoring the ${outcome.pendingAfterRun} pending write(s)`);
+    }
+  } else if (outcome.pendingAfterRun !== 0) {
+    problems.push(`${where}: ${outcome.pendingAfterRun} write(s) pending in the undo log`);
+  }
+  return problems;
+}
+
+/** Run trials `concurrency` at a time; resolves to every outcome in trial order. */
+export async function runTrials(trials: readonly Trial[], concurrency: number, onDone?: (outcome: TrialOutcome, problems: string[]) => void): Promise<TrialOutcome[]> {
+  const outcomes: TrialOutcome[] = new Array(trials.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < trials.length) {
+      const index = next++;
+      const outcome = await runTrial(trials[index]!);
+      outcomes[index] = outcome;
+      onDone?.(outcome, checkTrial(outcome));
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return outcomes;
+}
+
+/** The run files a trial leaves (for reports). */
+export function listRunFiles(dir: string): string[] {
+  return existsSync(dir) && lstatSync(dir).isDirectory() ? readdirSync(dir).sort() : [];
+}

@@ -31,6 +31,7 @@ function parseArgs(argv) {
   const options = { runs: MIN_RUNS, only: undefined, docs: true };
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index];
+    if ((arg === '--runs' || arg === '--only') && argv[index + 1] === undefined) throw new Error(`${arg} needs a value`);
     if (arg === '--runs') options.runs = Number(argv[++index]);
     else if (arg === '--only') options.only = argv[++index].split(',');
     else if (arg === '--no-docs') options.docs = false;
@@ -103,7 +104,13 @@ function replaceSection(text, name, markdown) {
   return `${text.slice(0, from + start.length)}\n${markdown}\n${text.slice(to)}`;
 }
 
-const options = parseArgs(process.argv.slice(2));
+let options;
+try {
+  options = parseArgs(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`bench: ${error.message}\n`);
+  process.exit(2);
+}
 const machine = describeMachine();
 const startedAt = new Date().toISOString();
 const started = nowMs();

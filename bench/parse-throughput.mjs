@@ -8,11 +8,9 @@
  * `leakhunt analyze` takes, and each kind's own parser on the outputs of that kind.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { runWorker } from './lib/child.mjs';
 import { cpuMs, nowMs, summarize } from './lib/stats.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtureDir = new URL('../test/fixtures/kd/', import.meta.url);
 
 // Fixtures of the three kinds the issue names; a fixture that starts with output rather than a
@@ -196,4 +194,3 @@ export async function run({ runs, megabytes = 50 }) {
 
 /** Registry entry for bench/run.mjs. */
 export default { id: 'parse', title: '3. Parser throughput', run };
-void root;

@@ -3,6 +3,7 @@
  * and `j` takes the rest of the line (kd: "You cannot add a semicolon or additional commands
  * after the j command"). Also the argument syntax of `j` and of `sx{e|d|i|n} -c "…" event`.
  */
+import { readQuoted } from './breakpoints.js';
 
 /** Split a command line into commands at unquoted semicolons; a `j` command keeps the rest of the line. */
 export function splitCommands(line: string): string[] {
@@ -22,7 +23,9 @@ export function splitCommands(line: string): string[] {
       break;
     }
     if (quote) {
-      if (char === quote) quote = undefined;
+      // `\"` inside a command string does not end it (kd's bs/sx documentation: C escapes).
+      if (char === '\\' && quote === '"' && line[index + 1] === '"') index++;
+      else if (char === quote) quote = undefined;
       continue;
     }
     if (char === '"' || char === "'") {
@@ -97,13 +100,11 @@ export function parseSxArguments(verb: string, args: string): SxCommand | undefi
       result.handling = true;
       continue;
     }
-    if (!rest.startsWith('"')) return undefined;
-    const close = rest.indexOf('"', 1);
-    if (close < 0) return undefined;
-    const text = rest.slice(1, close);
-    if (option[1] === 'c') result.command = text;
-    else result.command2 = text;
-    rest = rest.slice(close + 1).trim();
+    const quoted = readQuoted(rest, 0);
+    if (!quoted) return undefined;
+    if (option[1] === 'c') result.command = quoted.value;
+    else result.command2 = quoted.value;
+    rest = rest.slice(quoted.end).trim();
   }
   if (!/^[A-Za-z0-9*:.]+$/.test(rest)) return undefined;
   result.event = rest.toLowerCase();

@@ -10,6 +10,7 @@
 import { formatAddress } from '../../kd/common.js';
 import type { SimFrame, SimKernel } from '../kernel-api.js';
 import { BREAK_EXCEPTION_LINE, CTRL_C_BOX, breakInStack, int3LocationLines } from './break-text.js';
+import { BreakpointTable, blLine, parseBreakpointCommand, selectIds, type Breakpoint } from './breakpoints.js';
 import { type EventBreakStatus, parseSxArguments, splitCommands, splitJBranches, splitVerb } from './command-line.js';
 import { decodeInstruction, formatInstruction } from './disasm.js';
 import { type EvalContext, ExpressionError, evaluatePrefix, toLittleEndian } from './expression.js';
@@ -117,6 +118,9 @@ export class KdConsole {
   // Modules whose symbols kd has loaded: `.reload` defers every module, `.reload /f` and any use load them.
   private readonly loadedSymbols = new Set<string>();
   private lastDisplay: { address: bigint; unit: DisplayUnit } | undefined;
+  private readonly breakpoints = new BreakpointTable();
+  // The one-shot address of `g Address`; kd drops it at the next stop, whatever the stop is.
+  private goTarget: bigint | undefined;
   private readonly options: Required<Omit<KdConsoleOptions, 'beforeBoot'>> & Pick<KdConsoleOptions, 'beforeBoot'>;
 
   constructor(
@@ -176,11 +180,19 @@ export class KdConsole {
     const out = new Output();
     let remaining = budgetMs;
     for (let stops = 0; remaining > 0 && stops < this.options.maxStopsPerRun; stops++) {
+      const returned = this.returnPathStop(out);
+      if (returned === 'quit') {
+        this.state = 'quit';
+        return this.finish(out);
+      }
+      if (returned === 'halt') return this.finish(out, true);
+      if (returned === 'go') continue;
       const before = this.kernel.now();
       const stop = this.kernel.run(remaining);
       const used = this.kernel.now() - before;
       remaining -= used > 0 ? used : 0;
       if (stop.kind === 'timeout') break;
+      this.goTarget = undefined;
       if (stop.kind === 'reboot') return this.finishStop(out, this.reconnect(out));
       this.stopKind = 'pool-hit';
       const flow = this.reportBreak(out, int3LocationLines(stop.stack[0], this.kernel.profile.pointerSize), false);
@@ -235,6 +247,7 @@ export class KdConsole {
 
   // A Ctrl+C break-in (or the initial break): exception line, box, location, then bpe's command.
   private breakIn(out: Output): Flow {
+    this.goTarget = undefined;
     this.stopKind = 'break-in';
     this.breakInFrames = breakInStack(this.kernel);
     this.state = 'halted';
@@ -275,6 +288,7 @@ export class KdConsole {
   // After a reboot: symbols are unloaded, the banner shows again, and the initial break (if any) follows.
   private reconnect(out: Output): Flow {
     this.loadedSymbols.clear();
+    this.goTarget = undefined;
     this.stopKind = undefined;
     out.add(...reconnectLines(this.kernel.profile, this.clock(), this.options.initialBreak));
     if (!this.options.initialBreak) return this.resume();
@@ -313,6 +327,8 @@ export class KdConsole {
     const { verb, args } = splitVerb(command);
     const lower = verb.toLowerCase();
     if (lower.startsWith('!')) return this.extension(lower.slice(1), args, out);
+    const breakpointVerb = /^(bp|bu|bc|bd|be|bl)(\d*)(?=[\s"]|$)/i.exec(command.trim());
+    if (breakpointVerb) return this.breakpointCommand(breakpointVerb[1]!.toLowerCase(), breakpointVerb[2]!, command.trim().slice(breakpointVerb[0].length), command, out);
     const stack = parseStackVerb(verb);
     if (stack) {
       const count = args ? Number(this.value(args) & 0xffffn) : 20;
@@ -322,7 +338,7 @@ export class KdConsole {
       return 'next';
     }
     switch (lower) {
-      case 'g': return this.resume();
+      case 'g': return this.go(args, command, out);
       case 'gu': return this.stepOut(out);
       case 'q': out.add('quit:'); return 'quit';
       case '.reboot': {
@@ -415,6 +431,102 @@ export class KdConsole {
     const frame = this.frames()[0];
     if (frame) out.add(`${frameSymbol(frame)}:`, this.instructionLine(frame.address));
     return 'next';
+  }
+
+  // `g`, `g Address` (run to it once) and `g =StartAddress [Address]`.
+  private go(args: string, command: string, out: Output): Flow {
+    let rest = args.trim();
+    if (rest.startsWith('=')) {
+      // The kernel model runs code only where its workload runs, so the start must be where the target is.
+      const start = evaluatePrefix(rest, 1, this.context());
+      if (start.value !== (this.frames()[0]?.address ?? 0n)) {
+        out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '${command}'`);
+        return 'next';
+      }
+      rest = rest.slice(start.end).trim();
+    }
+    if (rest !== '') this.goTarget = this.value(rest) & this.addressMask();
+    return this.resume();
+  }
+
+  // All ones in the width of a pointer.
+  private addressMask(): bigint {
+    return (1n << BigInt(this.kernel.profile.pointerSize * 8)) - 1n;
+  }
+
+  // `bp`/`bu` (set), `bc` (clear), `bd`/`be` (disable/enable), `bl` (list).
+  private breakpointCommand(verb: string, id: string, args: string, command: string, out: Output): Flow {
+    const syntaxError = (): Flow => {
+      out.add(`${' '.repeat(this.prompt().length)}^ Syntax error in '${command}'`);
+      return 'next';
+    };
+    if (verb === 'bp' || verb === 'bu') {
+      const request = parseBreakpointCommand(verb, id, args);
+      if (!request) return syntaxError();
+      const address = evaluatePrefix(request.location, 0, this.context());
+      const passesText = request.location.slice(address.end).trim();
+      const passes = passesText === '' ? 1 : Number(this.value(passesText) & 0xffffn) || 1;
+      const { breakpoint, redefined } = this.breakpoints.set({
+        ...(request.id !== undefined && { id: request.id }),
+        address: address.value & this.addressMask(),
+        unresolved: request.unresolved,
+        passes,
+        ...(request.command !== undefined && { command: request.command }),
+      });
+      if (redefined) out.add(`breakpoint ${breakpoint.id} redefined`);
+      return 'next';
+    }
+    const ids = selectIds(`${id}${args}`, this.breakpoints.ids());
+    if (!ids) return syntaxError();
+    if (verb === 'bc') this.breakpoints.clear(ids);
+    else if (verb === 'bd' || verb === 'be') this.breakpoints.enable(ids, verb === 'be');
+    else {
+      const shown = `${id}${args}`.trim() === '' ? this.breakpoints.list() : this.breakpoints.list().filter((bp) => ids.includes(bp.id));
+      for (const bp of shown) out.add(blLine(bp, formatAddress(bp.address, this.kernel.profile.pointerSize), this.symbolText(bp.address)));
+    }
+    return 'next';
+  }
+
+  /**
+   * After a go from a PoolHitTag stop, the stopped thread returns through the frames of its
+   * stack: a breakpoint (or the `g Address` target) at one of their return addresses is hit on
+   * the way, before the kernel runs on. The kernel model runs no other code one instruction at a
+   * time, so breakpoints elsewhere (or at sites whose allocations PoolHitTag does not stop) are
+   * listed and kept but never hit. Undefined when nothing is hit; else the flow after the hit.
+   */
+  private returnPathStop(out: Output): Flow | undefined {
+    const stack = this.kernel.currentStop()?.stack;
+    if (!stack) return undefined;
+    for (let depth = 1; depth < stack.length; depth++) {
+      const address = stack[depth]!.address;
+      const breakpoint = this.breakpoints.at(address);
+      if (breakpoint && breakpoint.passesLeft > 1) {
+        breakpoint.passesLeft--;
+        continue;
+      }
+      if (!breakpoint && this.goTarget !== address) continue;
+      for (let step = 0; step < depth; step++) this.kernel.stepOut();
+      this.goTarget = undefined;
+      this.stopKind = 'pool-hit';
+      this.state = 'halted';
+      return this.reportBreakpoint(out, breakpoint);
+    }
+    return undefined;
+  }
+
+  // `Breakpoint N hit`, its command, and the location when the console stays at the prompt.
+  private reportBreakpoint(out: Output, breakpoint: Breakpoint | undefined): Flow {
+    if (breakpoint) {
+      out.add(`Breakpoint ${breakpoint.id} hit`);
+      // kd shows where the target sits only when it prompts: a command that resumes prints its own output alone.
+      if (breakpoint.command) {
+        const flow = this.runCommandList(breakpoint.command, out);
+        if (flow !== 'next') return flow;
+      }
+    }
+    const frame = this.frames()[0];
+    if (frame) out.add(`${frameSymbol(frame)}:`, this.instructionLine(frame.address));
+    return 'halt';
   }
 
   // One disassembly line at an address.

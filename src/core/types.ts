@@ -56,6 +56,18 @@ export interface BreakEvent {
 /** Go-class commands: after them kd reads nothing until the target stops again. */
 export type GoCommand = 'g' | 'gu' | 'p' | 't' | '.reboot';
 
+/**
+ * Options of resume() (added for per-hit collection; a session that does not know them sends the
+ * go command alone).
+ */
+export interface ResumeOptions {
+  /**
+   * Non-go commands sent on the same line before the go command (`bp … "r eax; g"; g`): one
+   * round trip instead of one per command. Their output comes first in the stop's output.
+   */
+  before?: readonly string[];
+}
+
 /** Options shared by every call that waits on the debugger. */
 export interface WaitOptions {
   timeoutMs?: number;
@@ -75,7 +87,7 @@ export interface DebuggerSession {
   /** Run one non-go command and return its framed output. Rejects with a SESSION_* error if the debugger died. */
   execute(command: string, options?: WaitOptions): Promise<CommandResult>;
   /** Send a go-class command (`g` by default). Resolves once it is sent, not when the target stops. */
-  resume(command?: GoCommand): Promise<void>;
+  resume(command?: GoCommand, options?: ResumeOptions): Promise<void>;
   /** Wait for the target to stop after resume(). */
   waitForBreak(options?: WaitOptions): Promise<BreakEvent>;
   /** Stop a running target (Ctrl+C) and wait for the prompt. */

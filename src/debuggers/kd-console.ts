@@ -7,7 +7,7 @@
  * @see ../../docs/targets.md
  */
 import { randomBytes } from 'node:crypto';
-import type { BreakEvent, CommandResult, DebuggerSession, GoCommand, WaitOptions } from '../core/types.js';
+import type { BreakEvent, CommandResult, DebuggerSession, GoCommand, ResumeOptions, WaitOptions } from '../core/types.js';
 import type { ChannelExit, ConsoleChannel } from './channel.js';
 import { DebuggerError, isDebuggerError } from './errors.js';
 import { kdDialect, type ConsoleDialect } from './kd-dialect.js';
@@ -28,7 +28,10 @@ export interface KdConsoleOptions {
   breakTimeoutMs?: number;
   /** After a timeout's break-in, how long to wait for the console to answer the marker; default 3000 ms. */
   breakGraceMs?: number;
-  /** Quiet time after a trailing prompt before the target counts as stopped; default 40 ms. */
+  /**
+   * While connecting: quiet time after a trailing prompt before the target counts as stopped;
+   * default 40 ms. (After a go command a stop is confirmed by a framing marker instead.)
+   */
   promptSettleMs?: number;
   /** Quiet time after `Kernel Debugger connection established.` with no prompt before the target counts as running; default 1500 ms. */
   reconnectSettleMs?: number;
@@ -82,6 +85,10 @@ export class KdConsoleSession implements DebuggerSession {
   private needsResync = false;
   private breakInRequested = false;
   private goCommand: string | undefined;
+  // The whole line sent with the go command (commands before it included), for dropping its echo.
+  private goLine: string | undefined;
+  // The marker sent when a prompt ended the output of a running target: kd prints it once it reads commands.
+  private stopMarker: string | undefined;
   private stopStartedAt = 0;
   private markerWaiter: MarkerWaiter | undefined;
   private stopDeferred: Deferred<StopRecord> = defer();
@@ -168,19 +175,21 @@ export class KdConsoleSession implements DebuggerSession {
     });
   }
 
-  async resume(command: GoCommand = this.dialect.resumeCommand): Promise<void> {
+  async resume(command: GoCommand = this.dialect.resumeCommand, options: ResumeOptions = {}): Promise<void> {
     this.assertOpen();
     if (!this.dialect.isGoCommand(command) || /[\r\n]/.test(command)) {
       throw new DebuggerError('INVALID_COMMAND', `resume() takes a go-class command (g, gu, p, t, .reboot), got "${command}"`, { command });
     }
+    for (const before of options.before ?? []) this.assertFrameable(before);
+    const line = [...(options.before ?? []), command].join('; ');
     if (this.state === 'running') throw new DebuggerError('TARGET_RUNNING', `Cannot send "${command}": the target is already running`, { command });
     await this.serialize(async () => {
       this.assertOpen();
       if (this.state === 'running') throw new DebuggerError('TARGET_RUNNING', `Cannot send "${command}": the target is already running`, { command });
       await this.settleTrailingPrompt();
-      this.startRunning(command);
-      this.transcript?.append({ seq: ++this.sequence, direction: 'send', event: 'resume', command });
-      this.channel.write(`${command}\n`);
+      this.startRunning(command, line);
+      this.transcript?.append({ seq: ++this.sequence, direction: 'send', event: 'resume', command: line });
+      this.channel.write(`${line}\n`);
     });
   }
 
@@ -266,6 +275,7 @@ export class KdConsoleSession implements DebuggerSession {
     this.buffer += chunk.replace(/\r/g, '');
     this.dataVersion++;
     this.scanForMarker();
+    if (this.stopMarker !== undefined && this.state === 'running') this.scanForStopMarker();
     this.armStopDetection();
     for (const watcher of [...this.dataWatchers]) watcher();
   }
@@ -302,7 +312,15 @@ export class KdConsoleSession implements DebuggerSession {
     if (this.state !== 'running' && this.state !== 'connecting') return;
     const lastLine = this.buffer.slice(this.buffer.lastIndexOf('\n') + 1);
     const version = this.dataVersion;
-    if (this.dialect.promptOf(lastLine) !== undefined) {
+    if (this.dialect.promptOf(lastLine) !== undefined && this.state === 'running') {
+      // A prompt may still be followed by more output (event and breakpoint commands, a stop on
+      // another processor). kd reads input only at its prompt, so a marker sent now is printed
+      // only once kd waits for commands: everything before it is the stop.
+      if (this.stopMarker === undefined) {
+        this.stopMarker = this.dialect.syncMarker(this.nonce, ++this.sequence);
+        this.channel.write(`${this.dialect.syncCommand(this.stopMarker)}\n`);
+      }
+    } else if (this.dialect.promptOf(lastLine) !== undefined) {
       this.settleTimer = setTimeout(() => {
         if (this.dataVersion === version) this.recordStop(true);
       }, this.options.promptSettleMs);
@@ -313,12 +331,50 @@ export class KdConsoleSession implements DebuggerSession {
     }
   }
 
+  // The stop marker came back on a line of its own: what came before it is the stop, up to its prompt.
+  private scanForStopMarker(): void {
+    const marker = this.stopMarker!;
+    const sync = this.dialect.syncCommand(marker);
+    let from = 0;
+    for (;;) {
+      const index = this.buffer.indexOf(marker, from);
+      if (index < 0) return;
+      const lineEnd = this.buffer.indexOf('\n', index + marker.length);
+      if (lineEnd < 0) return;
+      const lineStart = index === 0 ? 0 : this.buffer.lastIndexOf('\n', index - 1) + 1;
+      const prefix = this.buffer.slice(lineStart, index);
+      const suffix = this.buffer.slice(index + marker.length, lineEnd);
+      if (this.dialect.leadingPromptLength(prefix) === prefix.length && suffix.trim() === '') {
+        const lines = this.buffer.slice(0, lineStart).split('\n');
+        if (lines[lines.length - 1] === '') lines.pop();
+        let prompt = this.dialect.promptOf(prefix);
+        // A console that echoes input shows `kd> .echo marker` (and maybe a bare prompt) before the marker.
+        while (lines.length > 0) {
+          const last = lines[lines.length - 1]!;
+          const lead = this.dialect.leadingPromptLength(last);
+          if (lead === 0 || (lead < last.length && last.slice(lead).trim() !== sync)) break;
+          prompt ??= this.dialect.promptOf(last.slice(0, lead));
+          lines.pop();
+        }
+        this.buffer = this.buffer.slice(lineEnd + 1);
+        this.stopMarker = undefined;
+        this.recordStop(true, { text: lines.join('\n'), prompt });
+        return;
+      }
+      from = index + marker.length;
+    }
+  }
+
   // The target stopped at a prompt (halted) or reconnected and runs on (not halted).
-  private recordStop(halted: boolean): void {
+  private recordStop(halted: boolean, framed?: { text: string; prompt: string | undefined }): void {
     const connecting = this.state === 'connecting';
     let output: string;
     let prompt: string | undefined;
-    if (halted) {
+    if (framed) {
+      output = framed.text;
+      prompt = framed.prompt;
+      if (prompt !== undefined) this.currentPrompt = prompt;
+    } else if (halted) {
       const lastBreak = this.buffer.lastIndexOf('\n');
       const lastLine = this.buffer.slice(lastBreak + 1);
       prompt = this.dialect.promptOf(lastLine);
@@ -330,7 +386,7 @@ export class KdConsoleSession implements DebuggerSession {
       this.buffer = '';
     }
     output = this.stripLeadingPrompt(output);
-    if (this.echoSeen && this.goCommand !== undefined) output = this.dropEchoedLine(output, this.goCommand);
+    if (this.echoSeen && this.goLine !== undefined) output = this.dropEchoedLine(output, this.goLine);
     const classification = connecting
       ? this.dialect.classifyStop(output, { breakInRequested: false })
       : this.dialect.classifyStop(output, { breakInRequested: this.breakInRequested, ...(this.goCommand !== undefined && { goCommand: this.goCommand }) });
@@ -488,11 +544,12 @@ export class KdConsoleSession implements DebuggerSession {
     this.buffer = '';
   }
 
-  // Enter the running state after a go command.
-  private startRunning(command: string): void {
+  // Enter the running state after a go command (sent on `line`, with any commands before it).
+  private startRunning(command: string, line = command): void {
     if (this.lastStop) this.lastStop.consumed = true;
     this.state = 'running';
     this.goCommand = command;
+    this.goLine = line;
     this.stopStartedAt = Date.now();
     this.buffer = '';
   }

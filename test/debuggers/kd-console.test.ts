@@ -119,7 +119,32 @@ describe('kd-console over a real child process', () => {
     expect(event.output.split('\n').slice(0, 3)).toEqual(['Break instruction exception - code 80000003 (first chance)', 'nt!ExAllocatePoolWithTag+0x881:', '82b2f88c int     3']);
     expect(fake.session.running).toBe(false);
     expect((await fake.session.execute('dd nt!PoolHitTag l1')).output).toBe('82b37df4  64636261');
-    expect(fake.state().read).toEqual([expect.stringMatching(/^\.echo LHSYNC_/), 'g', 'dd nt!PoolHitTag l1', expect.stringMatching(/^\.echo LHSYNC_/)]);
+    // The stop is confirmed by a marker kd reads at its prompt (no fixed quiet time), then the command's own.
+    expect(fake.state().read).toEqual([expect.stringMatching(/^\.echo LHSYNC_/), 'g', expect.stringMatching(/^\.echo LHSYNC_/), 'dd nt!PoolHitTag l1', expect.stringMatching(/^\.echo LHSYNC_/)]);
+    expect(fake.transcript.entries.filter((entry) => entry.direction === 'send').map((entry) => entry.command)).toEqual(['g', 'dd nt!PoolHitTag l1']);
+  });
+
+  test.each([undefined, 2, 9])('a prompt the target runs past is not a stop: the stop ends at the marker kd reads at its real prompt (split %j)', async (split) => {
+    fake = await startFakeKd({ hitAfterMs: 20, promptMidStop: 150, ...(split !== undefined && { split }) }, { promptSettleMs: 5 });
+    const started = Date.now();
+    await fake.session.resume('g');
+    const event = await fake.session.waitForBreak({ timeoutMs: 5000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(event.output.match(/^Break instruction exception/gm)).toHaveLength(2);
+    expect(event.output).not.toMatch(/LHSYNC/);
+    expect(event.output.split('\n').filter((line) => line === 'kd> ')).toHaveLength(1);
+    expect(event.prompt).toBe('kd> ');
+    expect((await fake.session.execute('dd nt!PoolHitTag l1')).output).toBe('82b37df4  64636261');
+  });
+
+  test('resume() sends the commands before the go command on its one line, recorded as one exchange', async () => {
+    fake = await startFakeKd({ hitAfterMs: 20 });
+    await fake.session.resume('g', { before: ['dd nt!PoolHitTag l1'] });
+    const event = await fake.session.waitForBreak({ timeoutMs: 5000 });
+    expect(fake.state().read[1]).toBe('dd nt!PoolHitTag l1; g');
+    expect(event.kind).toBe('breakpoint');
+    expect(fake.transcript.entries.filter((entry) => entry.direction === 'send').map((entry) => [entry.event, entry.command])).toEqual([['resume', 'dd nt!PoolHitTag l1; g']]);
+    await expect(fake.session.resume('g', { before: ['g'] })).rejects.toMatchObject({ code: 'INVALID_COMMAND' });
   });
 
   test('a running target: waitForBreak times out with SESSION_TIMEOUT, breakIn stops it', async () => {

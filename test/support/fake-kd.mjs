@@ -17,6 +17,8 @@
 //   stallOn       command that prints half its output, then hangs until SIGINT
 //   exitOn        command that prints half its output, then exits with code 3
 //   hitAfterMs    after `g`, stop on the PoolHitTag break after this long (else run until SIGINT)
+//   promptMidStop with hitAfterMs: print the break and a prompt, go quiet this many ms, then print
+//                 a second break and the real prompt (output after a prompt the target runs past)
 //   reconnect     "net" | "pipe": form of the banner printed after `.reboot`
 //   reconnectBreak  after `.reboot`, stop at a prompt once reconnected (else run on)
 //   stateFile     JSON file rewritten on every change: lines read, running, exit reason
@@ -163,7 +165,16 @@ function handle(line) {
   if (command === 'q') return exit(0, 'q');
   if (command === 'g') {
     setRunning(true);
-    if (config.hitAfterMs !== undefined) hitTimer = setTimeout(() => stop(poolHitLines), config.hitAfterMs);
+    if (config.hitAfterMs !== undefined && config.promptMidStop !== undefined) {
+      hitTimer = setTimeout(() => {
+        lines(poolHitLines);
+        out(prompt);
+        hitTimer = setTimeout(() => {
+          out('\n');
+          stop(poolHitLines);
+        }, config.promptMidStop);
+      }, config.hitAfterMs);
+    } else if (config.hitAfterMs !== undefined) hitTimer = setTimeout(() => stop(poolHitLines), config.hitAfterMs);
     return;
   }
   if (command === 'p' || command === 't') {

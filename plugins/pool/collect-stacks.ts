@@ -3,14 +3,16 @@
  * every PoolHitTag break the stack is read, classified as allocation or free by the version's
  * allocator frames, attributed to its call site, and written to stacks.jsonl as it arrives.
  *
- * Two modes: `per-hit` (one round trip per hit; reads the allocation's address with `gu` and
- * the return register, so frees pair with allocations) and `fast` (kd runs `kb` itself at each
+ * Two modes: `per-hit` (one round trip per hit; kd prints each stop's stack, and a breakpoint at
+ * each allocation site's return address prints the new block, so frees pair with allocations) and `fast` (kd runs `kb` itself at each
  * break through an event command with a `@$t0` counter, and the tool reads the stream once).
  */
 import { defineProvider } from '../../src/core/plugin.js';
 import type { BreakEvent, StepContext, StepProvider } from '../../src/core/types.js';
 import { argValue, classifyStack, classicAllocator, segmentHeapAllocator, type AllocatorFrames, type Classification } from './classify.js';
-import { kd, readReturnRegister, readStack, splitBreaks } from './kd.js';
+import { parseKdError } from '../../src/kd/errors.js';
+import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
+import { kd, readGoOutput, readStack, splitBreaks } from './kd.js';
 import { SiteBook, type SiteKey } from './pairing.js';
 import { durationSchema, tagSchema, toMs } from './params.js';
 
@@ -24,6 +26,13 @@ export interface CollectParams {
   sampleEvery?: number;
   addresses?: boolean;
   pairFrees?: boolean;
+}
+
+// A collected allocation stack waiting for its block's address.
+interface PendingAllocation {
+  line: Record<string, unknown>;
+  key: SiteKey;
+  size?: number;
 }
 
 /** Stack lines appended to stacks.jsonl. */
@@ -96,7 +105,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         mode: { type: 'string', enum: ['auto', 'per-hit', 'fast'], description: 'per-hit: a round trip per hit, pairs frees; fast: kd prints stacks itself (default auto).' },
         budget: { type: 'integer', minimum: 1, description: 'At most this many breaks in all, sampled or not (default 10 × count).' },
         sampleEvery: { type: 'integer', minimum: 1, description: 'Read the stack at every k-th hit only (default 1).' },
-        addresses: { type: 'boolean', description: 'per-hit: step out of the allocator (gu) to read the allocation address (default true).' },
+        addresses: { type: 'boolean', description: 'per-hit: read each allocation\'s block with a breakpoint at its site\'s return address (default true).' },
         pairFrees: { type: 'boolean', description: 'per-hit: after `count` stacks, keep reading frees until every free site seen is paired with its allocation site (default true; bounded by timeout and budget).' },
       },
     },
@@ -115,7 +124,12 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       const mode = chooseMode(params, ctx);
       if (mode === 'fast') return ['r @$t0=0', fastEventCommand(params.count ?? 50), 'g', 'sxe -c "" bpe'];
       const ret = ctx.facts.os.pointerSize === 8 ? 'r rax' : 'r eax';
-      return ['g', 'kb', ...(params.addresses === false ? [] : ['gu (once per allocator frame)', ret]), '(repeat until count or timeout)'];
+      return [
+        'sxe -c "kb" bpe; g',
+        ...(params.addresses === false ? [] : [`bpN <allocation site return address> "${ret}; g"; g (first allocation at each site)`]),
+        'g (repeat until count or timeout)',
+        `sxe -c "kb; bc <ids>; sxe -c \\"\\" bpe" bpe; g (the last stack)`,
+      ];
     },
     async run(params, ctx) {
       const count = params.count ?? 50;
@@ -129,8 +143,9 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       let hits = 0;
       let stoppedBy: 'count' | 'timeout' | 'budget' = 'timeout';
 
-      // Record one stack: classify, attribute, write the JSON line.
-      const record = (text: string, extra: { address?: string } = {}): Classification | undefined => {
+      // Record one stack: classify, attribute, write the JSON line (an allocation whose block
+      // comes later waits for settle()).
+      const record = (text: string, extra: { deferAddress?: boolean } = {}): PendingAllocation | undefined => {
         const frames = readStack(text);
         const c = classifyStack(frames, allocator);
         stacks++;
@@ -138,16 +153,126 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         if (c.operation === 'alloc') {
           const size = argValue(frames[c.allocatorIndex], 1);
           const sizeNumber = size !== undefined && size < 0x10000000n ? Number(size) : undefined;
-          book.allocation(siteKeyOf(c), extra.address, sizeNumber);
-          Object.assign(line, { size: sizeNumber ?? null, address: extra.address ?? null });
-        } else if (c.operation === 'free') {
+          const pending: PendingAllocation = { line, key: siteKeyOf(c), ...(sizeNumber !== undefined && { size: sizeNumber }) };
+          if (extra.deferAddress) return pending;
+          settle(pending, undefined);
+          return undefined;
+        }
+        if (c.operation === 'free') {
           const address = argValue(frames[c.allocatorIndex], 0);
           const hex = address !== undefined ? address.toString(16) : undefined;
           Object.assign(line, { address: hex ?? null, paired: book.free(siteKeyOf(c), hex) === 'paired' });
         }
         ctx.files.appendJsonLine(STACKS_FILE, line);
         ctx.progress.update(stacks, count, c.siteFrame ?? 'unrecognised stack');
-        return c;
+        return undefined;
+      };
+
+      // An allocation's block is known (or will not be): count it and write its line.
+      const settle = (pending: PendingAllocation, address: string | undefined): void => {
+        book.allocation(pending.key, address, pending.size);
+        Object.assign(pending.line, { size: pending.size ?? null, address: address ?? null });
+        ctx.files.appendJsonLine(STACKS_FILE, pending.line);
+        ctx.progress.update(stacks, count, String(pending.line.site ?? 'unrecognised stack'));
+      };
+
+      // One go per hit. kd prints each stop's stack itself (`sxe -c "kb" bpe`), and a breakpoint at
+      // each allocation site's return address prints the new block (`r eax; g`) and runs on, so the
+      // block of the allocation at stop N arrives with the output of the go after it. Commands go on
+      // the go's own line (one round trip); the last go of the collection sets an event command that
+      // clears the breakpoints and itself at that stop, so no exchange is spent on cleanup.
+      const perHit = async (): Promise<void> => {
+        const register = ctx.facts.os.pointerSize === 8 ? 'rax' : 'eax';
+        const wantAddresses = params.addresses !== false;
+        const siteIds = new Map<string, number>();
+        const armed = new Set<number>();
+        const expected = new Map<number, (PendingAllocation | null)[]>();
+        let eventArmed = false;
+        let before: string[] = [];
+        // After `count` stacks, a pairing phase reads only frees until each free site is matched
+        // with the allocation site whose blocks it frees (retagging must patch both together).
+        let pairing = false;
+        try {
+          for (;;) {
+            if (!pairing && stacks >= count) {
+              stoppedBy = 'count';
+              if (params.pairFrees === false || !wantAddresses || !book.needsPairing()) break;
+              pairing = true;
+            }
+            if (pairing && !book.needsPairing()) break;
+            if (hits >= budget) {
+              stoppedBy = 'budget';
+              break;
+            }
+            // Breakpoints cleared by the last stop's own command are set again before the go.
+            for (const [address, id] of siteIds) {
+              if (armed.has(id)) continue;
+              before.push(`bp${id} ${checkedAddress(address)} "r ${register}; g"`);
+              armed.add(id);
+            }
+            const last = !pairing && stacks === count - 1 && sampleEvery === 1;
+            if (last) {
+              const clear = clearCommand([...armed]);
+              before.push(`sxe -c "kb; ${clear ? `${clear}; ` : ''}sxe -c \\"\\" bpe" bpe`);
+              eventArmed = true;
+            } else if (!eventArmed) {
+              before.push('sxe -c "kb" bpe');
+              eventArmed = true;
+            }
+            await ctx.session.resume('g', { before });
+            before = [];
+            const event = await nextBreak(ctx, timeoutMs - (Date.now() - started));
+            if (!event) {
+              stoppedBy = 'timeout';
+              break;
+            }
+            checkBreak(ctx, event);
+            const output = readGoOutput(event.output);
+            for (const hit of output.hits) {
+              const pending = expected.get(hit.id)?.shift();
+              const value = hit.registers[register];
+              if (pending) settle(pending, value === undefined ? undefined : BigInt(`0x${value}`).toString(16));
+            }
+            if (last) {
+              const failed = parseKdError(event.output);
+              if (failed) ctx.log.warn(`kd refused the cleanup at the last stop (${failed.message}); clearing again`);
+              else {
+                markCleared(ctx, [...armed]);
+                armed.clear();
+                eventArmed = false;
+              }
+            }
+            if (output.stop === undefined) continue;
+            hits++;
+            const frames = readStack(output.stop);
+            const c = classifyStack(frames, allocator);
+            const sampled = pairing ? c.operation === 'free' : (hits - 1) % sampleEvery === 0;
+            let pending: PendingAllocation | null = null;
+            if (sampled) pending = record(output.stop, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;
+            // The allocation's block comes from its site's breakpoint on the next go.
+            if (wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined) {
+              let id = siteIds.get(c.returnAddress);
+              if (id === undefined) {
+                id = planBreakpoint(ctx, c.returnAddress, `r ${register}; g`, `address of ${c.siteFrame ?? c.returnAddress} allocations`).breakpoint.id;
+                siteIds.set(c.returnAddress, id);
+              }
+              if (armed.has(id) || !last) {
+                if (!expected.has(id)) expected.set(id, []);
+                expected.get(id)!.push(pending);
+              }
+              if (pending && !armed.has(id) && last) settle(pending, undefined);
+            } else if (pending) settle(pending, undefined);
+          }
+        } finally {
+          for (const queue of expected.values()) for (const pending of queue) if (pending) settle(pending, undefined);
+          expected.clear();
+          const clear = clearCommand([...armed]);
+          if (eventArmed || clear) {
+            if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
+            await ctx.session.execute([clear, 'sxe -c "" bpe'].filter((c) => c !== undefined).join('; '), { signal: ctx.signal });
+            markCleared(ctx, [...armed]);
+          }
+        }
       };
 
       if (mode === 'fast') {
@@ -167,45 +292,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
           await ctx.session.execute('sxe -c "" bpe', { signal: ctx.signal });
         }
       } else {
-        // After `count` stacks, a pairing phase reads only frees until each free site is matched
-        // with the allocation site whose blocks it frees (retagging must patch both together).
-        let pairing = false;
-        for (;;) {
-          if (!pairing && stacks >= count) {
-            stoppedBy = 'count';
-            if (params.pairFrees === false || params.addresses === false || !book.needsPairing()) break;
-            pairing = true;
-          }
-          if (pairing && !book.needsPairing()) break;
-          if (hits >= budget) {
-            stoppedBy = 'budget';
-            break;
-          }
-          await ctx.session.resume('g');
-          const event = await nextBreak(ctx, timeoutMs - (Date.now() - started));
-          if (!event) {
-            stoppedBy = 'timeout';
-            break;
-          }
-          checkBreak(ctx, event);
-          hits++;
-          if (!pairing && (hits - 1) % sampleEvery !== 0) continue;
-          const reply = await kd(ctx, 'kb');
-          const frames = readStack(reply.output);
-          const c = classifyStack(frames, allocator);
-          if (pairing && c.operation !== 'free') continue;
-          let address: string | undefined;
-          if (c.operation === 'alloc' && params.addresses !== false) {
-            // Step out of every allocator frame: the return register then holds the new block.
-            for (let i = 0; i <= c.allocatorIndex; i++) {
-              await ctx.session.resume('gu');
-              const stepped = await ctx.session.waitForBreak({ timeoutMs: 30_000, signal: ctx.signal });
-              if (stepped.kind !== 'step') checkBreak(ctx, stepped);
-            }
-            address = await readReturnRegister(ctx);
-          }
-          record(reply.output, { address });
-        }
+        await perHit();
       }
 
       const sites = book.list();

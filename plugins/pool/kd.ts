@@ -112,6 +112,32 @@ export function splitBreaks(text: string): string[] {
   return events.map((event, i) => lines.slice(event.line - 1, (events[i + 1]?.line ?? lines.length + 1) - 1).join('\n'));
 }
 
+/** What one go printed: `Breakpoint N hit` stops kd continued from by itself, then the stop it halted at. */
+export interface GoOutput {
+  /** Breakpoint hits in order, with the registers their commands printed (`eax` → `8a3f0008`). */
+  hits: { id: number; registers: Record<string, string> }[];
+  /** Text of the last stop that is not a breakpoint hit (the PoolHitTag break and its stack). */
+  stop?: string;
+}
+
+/** Split the output of a go into breakpoint hits and the final stop. */
+export function readGoOutput(text: string): GoOutput {
+  let events;
+  try {
+    events = parseBreak(text, { command: 'g' }).events;
+  } catch {
+    return { hits: [], ...(text.trim() !== '' && { stop: text }) };
+  }
+  const lines = splitLines(text);
+  // Stack lines can read like bare instruction lines (`step` events): they belong to the stop above them.
+  const last = events.reduce((found, event, index) => (event.kind !== 'step' && event.breakpoint === undefined ? index : found), -1);
+  const hits = events
+    .filter((event, index) => event.breakpoint !== undefined && (last < 0 || index < last))
+    .map((event) => ({ id: event.breakpoint!, registers: event.registers ?? {} }));
+  const stop = last < 0 ? undefined : lines.slice(events[last]!.line - 1).join('\n');
+  return { hits, ...(stop !== undefined && { stop }) };
+}
+
 /** Target clock in ms (uptime from `vertarget`), falling back to the host clock when kd shows none. */
 export async function targetClockMs(ctx: StepContext): Promise<{ ms: number; source: 'target' | 'host' }> {
   const result = await ctx.session.execute('vertarget', { signal: ctx.signal });

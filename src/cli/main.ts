@@ -1,22 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `leakhunt` command line: argv → calls into the core. Each command lives in its own
- * module exporting `register(program)`; add new commands to `commandModules`.
+ * module exporting `register(program)`, imported only when that command runs (start-up time:
+ * docs/benchmarks.md); `--help` lists every command from the table below without loading any.
+ * Add new commands to `commands`.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
-import * as analyze from './commands/analyze.js';
-import * as parse from './commands/parse.js';
-import * as plan from './commands/plan.js';
-import * as plugins from './commands/plugins.js';
-import * as report from './commands/report.js';
-import * as resume from './commands/resume.js';
-import * as run from './commands/run.js';
-import * as schema from './commands/schema.js';
-import * as sim from './commands/sim.js';
-import * as simHost from './commands/sim-host.js';
-import * as validate from './commands/validate.js';
+import { Command, CommanderError, Help } from 'commander';
 import { exitCodes } from './output.js';
 
 /** A command module: adds its subcommand to the program. */
@@ -24,15 +15,59 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-/** Every command, in help order. Other areas add theirs here (parse, sim, sim-host, report, analyze). */
-export const commandModules: CommandModule[] = [run, resume, validate, plan, plugins, schema, report, analyze, sim, simHost, parse];
+/** A command as `--help` lists it before its module is loaded. */
+export interface CommandEntry {
+  name: string;
+  /** The command's line in `--help`: name, `[options]`, arguments (as commander prints the loaded command). */
+  term: string;
+  /** The loaded command's description, word for word (test/cli/lazy-commands.test.ts compares them). */
+  description: string;
+  load(): Promise<CommandModule>;
+}
 
-/** Build the program with every registered command. */
-export function buildProgram(): Command {
+/** Every command, in help order. Other areas add theirs here. */
+export const commands: readonly CommandEntry[] = [
+  { name: 'run', term: 'run [options] <playbook>', description: 'Run a playbook against a target (default: the built-in simulator)', load: () => import('./commands/run.js') },
+  { name: 'resume', term: 'resume [options] <run-dir>', description: 'Continue an interrupted run after its last finished step, reusing what it collected', load: () => import('./commands/resume.js') },
+  { name: 'validate', term: 'validate [options] <playbook...>', description: 'Check playbooks (YAML, schema, step names, with:, expressions, includes) without a target', load: () => import('./commands/validate.js') },
+  { name: 'plan', term: 'plan [options] <playbook>', description: 'Show which plugin/provider runs each step on a Windows version, without a target', load: () => import('./commands/plan.js') },
+  { name: 'plugins', term: 'plugins [options]', description: 'List plugins, their steps, version ranges, outputs and with: schemas', load: () => import('./commands/plugins.js') },
+  { name: 'schema', term: 'schema [options]', description: "Print the playbook JSON Schema with every installed provider's with: folded in", load: () => import('./commands/schema.js') },
+  { name: 'report', term: 'report [options] <run-dir>', description: 'Rebuild report.md, report.html and junit.xml from a run directory (report.json, stacks.jsonl, transcript.jsonl)', load: () => import('./commands/report.js') },
+  { name: 'analyze', term: 'analyze [options] <kd-log>', description: 'Analyze a saved kd log offline: !poolused samples, PoolHitTag stacks by call site, the same reports as a hunt', load: () => import('./commands/analyze.js') },
+  { name: 'sim', term: 'sim [options]', description: "Run the simulated Windows kernel target behind kd's console on stdin/stdout", load: () => import('./commands/sim.js') },
+  { name: 'sim-host', term: 'sim-host [options] <command...>', description: 'Run a command on the simulated target machine (gflags /r, reg query/add GlobalFlag)', load: () => import('./commands/sim-host.js') },
+  { name: 'parse', term: 'parse [options] <kind> [file]', description: 'Parse saved kd output (a file, or - for standard input) and print it as JSON', load: () => import('./commands/parse.js') },
+];
+
+// The command argv names: the first operand, or the one after `help` (the program's own
+// options, -h and -V, take no value, so the first word without a dash is the command).
+function requestedCommand(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
+}
+
+/**
+ * Build the program: the command argv names (every command with `load: 'all'`) is loaded and
+ * registered by its module; the others are listed by name and description only.
+ */
+export async function buildProgram(argv: readonly string[] = process.argv, load: 'requested' | 'all' = 'requested'): Promise<Command> {
+  const wanted = load === 'all' ? undefined : requestedCommand(argv);
+  const loaded = new Map<string, CommandModule>();
+  for (const entry of commands) {
+    if (wanted === undefined ? load === 'all' : entry.name === wanted) loaded.set(entry.name, await entry.load());
+  }
+  const stubTerms = new WeakMap<Command, string>();
   const program = new Command('leakhunt')
     .description('Find Windows kernel pool leaks with kd, from YAML playbooks run by a version-aware plugin engine.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({
+      // A listed-only command has no options or arguments of its own: print its entry's term.
+      subcommandTerm(this: Help, command: Command): string {
+        return stubTerms.get(command) ?? Help.prototype.subcommandTerm.call(this, command);
+      },
+    })
     .addHelpText(
       'after',
       `
@@ -46,14 +81,21 @@ Examples:
 Exit codes: 0 success, 1 the run failed, 2 invalid playbook or usage.`,
     );
   program.exitOverride();
-  for (const module of commandModules) module.register(program);
+  for (const entry of commands) {
+    const module = loaded.get(entry.name);
+    if (module) {
+      module.register(program);
+    } else {
+      stubTerms.set(program.command(entry.name).description(entry.description), entry.term);
+    }
+  }
   for (const command of program.commands) command.exitOverride();
   return program;
 }
 
 /** Run the CLI with argv; resolves to the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

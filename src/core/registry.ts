@@ -1,7 +1,7 @@
 /**
  * The plugin registry: plugins found in the package's `plugins/` and in folders the user names
  * with `--plugins`, never through anything a playbook says. Duplicate names are errors; each
- * provider's `with` schema is compiled once.
+ * provider's `with` schema is checked at load and compiled once, when a playbook first uses it.
  *
  * @see ../../docs/plugins.md
  */
@@ -62,7 +62,8 @@ function providerProblems(provider: StepProvider<any>, compiler: SchemaCompiler)
       problems.push(`${name}: the with schema must reject unknown keys (additionalProperties: false)`);
     }
     try {
-      compiler.compile(schema);
+      // A built-in schema was compiled strictly at build time; others (a --plugins folder's) are compiled now.
+      compiler.check(schema);
     } catch (error) {
       problems.push(`${name}: the with schema does not compile in strict mode: ${(error as Error).message}`);
     }

@@ -1,0 +1,123 @@
+// pool.collect-stacks in per-hit mode: one go per stack (setup on the go's line, cleanup by the
+// last stop's own event command), every allocation's block read from its site breakpoint and
+// equal to the kernel's, frees paired with allocations, and nothing left set in kd afterwards.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { pendingBreakpoints } from '../../plugins/pool/breakpoints.js';
+import { collectStacksClassic, collectStacksSegmentHeap } from '../../plugins/pool/collect-stacks.js';
+import { hitTag } from '../../plugins/pool/hit-tag.js';
+import { readGoOutput } from '../../plugins/pool/kd.js';
+import { familyProfiles, leakingSites, openBench, type Bench } from './harness.js';
+
+let bench: Bench | undefined;
+afterEach(async () => {
+  await bench?.close();
+  bench = undefined;
+});
+
+// Count the exchanges the step starts (commands and go lines), as bench/round-trips.mjs does.
+function countExchanges(target: Bench): { sent: string[] } {
+  const sent: string[] = [];
+  const session = target.session;
+  const execute = session.execute.bind(session);
+  const resume = session.resume.bind(session);
+  session.execute = (command, options) => {
+    sent.push(command);
+    return execute(command, options);
+  };
+  session.resume = (command, options) => {
+    sent.push([...(options?.before ?? []), command ?? 'g'].join('; '));
+    return resume(command, options);
+  };
+  return { sent };
+}
+
+describe.each(familyProfiles)('per-hit on %s', (profile) => {
+  test('one exchange per stack; blocks match the kernel; frees pair; no breakpoint or event command left', async () => {
+    bench = await openBench({ profile, taggingOn: true });
+    const [site] = leakingSites(bench.scenario);
+    await bench.run(hitTag, { action: 'set', tag: site!.tag }, { id: 'hit-tag' });
+    // Every block the kernel hands out for the tag, by address, to check the addresses read.
+    const allocated = new Set<string>();
+    const kernel = bench.kernel;
+    const run = kernel.run.bind(kernel);
+    kernel.run = (maxMs) => {
+      const stop = run(maxMs);
+      if (stop.kind === 'pool-hit' && stop.operation === 'alloc') allocated.add(stop.allocation.address.toString(16));
+      return stop;
+    };
+    const { sent } = countExchanges(bench);
+    const collector = bench.facts.pool.allocator === 'segment-heap' ? collectStacksSegmentHeap : collectStacksClassic;
+    const collected = await bench.run(collector, { tag: site!.tag, count: 30, timeout: '30s', mode: 'per-hit' }, { id: 'collect' });
+    const out = collected.outputs as { stacks: number; hits: number; stoppedBy: string; method: string; sites: { kind: string; function?: string; addressed: number; allocs: number; freesOf?: Record<string, number> }[] };
+    expect(out.stoppedBy).toBe('count');
+    expect(out.method).toBe('pairing');
+    // One go per hit: cleanup rides on the last stop of `count`; a pairing phase after it (frees
+    // only, allocations passed over) ends at a stop nobody could foresee and pays one `bc`/`sxe`.
+    if (out.hits === out.stacks) expect(sent.length).toBeLessThanOrEqual(out.stacks);
+    else expect(sent.length).toBeLessThanOrEqual(out.hits + 1);
+    expect(sent.filter((line) => /(^|; )(gu|r [er]ax|kb)$/.test(line))).toEqual([]);
+    const lines = readFileSync(join(bench.files.dir, 'stacks.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { operation: string; address: string | null; site: string; paired?: boolean });
+    expect(lines).toHaveLength(out.stacks);
+    const allocs = lines.filter((line) => line.operation === 'alloc');
+    // Every allocation but possibly the last (its block would come with a go after the collection) has its block.
+    expect(allocs.slice(0, -1).every((line) => line.address !== null && allocated.has(line.address))).toBe(true);
+    expect(allocs.filter((line) => line.address === null).length).toBeLessThanOrEqual(1);
+    expect(lines.filter((line) => line.operation === 'free').some((line) => line.paired)).toBe(true);
+    const freeSites = out.sites.filter((s) => s.kind === 'free');
+    expect(freeSites.every((s) => s.freesOf !== undefined && Object.keys(s.freesOf).some((frame) => frame.includes(site!.function)))).toBe(true);
+    // kd is left as it was found.
+    expect(pendingBreakpoints(bench)).toEqual([]);
+    expect((await bench.session.execute('bl')).output).toBe('');
+    expect((await bench.session.execute('sx')).output).not.toMatch(/Command:/);
+    const logged = readFileSync(join(bench.files.dir, 'breakpoints.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: string; id: number });
+    expect(logged.filter((entry) => entry.event === 'set').map((entry) => entry.id).sort()).toEqual(logged.filter((entry) => entry.event === 'cleared').map((entry) => entry.id).sort());
+    await bench.run(hitTag, { action: 'clear' });
+  });
+});
+
+describe('per-hit exit paths', () => {
+  test('a timeout before count clears the breakpoints and the event command (target halted again)', async () => {
+    bench = await openBench({ profile: 'winxp-sp3-x86', taggingOn: true });
+    await bench.run(hitTag, { action: 'set', tag: 'Abc' }, { id: 'hit-tag' });
+    const collected = await bench.run(collectStacksClassic, { tag: 'Abc', count: 100000, timeout: '1s', mode: 'per-hit' }, { id: 'collect' });
+    expect((collected.outputs as { stoppedBy: string }).stoppedBy).toBe('timeout');
+    expect(bench.session.running).toBe(false);
+    expect(pendingBreakpoints(bench)).toEqual([]);
+    expect((await bench.session.execute('bl')).output).toBe('');
+    expect((await bench.session.execute('sx')).output).not.toMatch(/Command:/);
+    await bench.run(hitTag, { action: 'clear' });
+  });
+
+  test('addresses: false sets no breakpoint and still costs one go per stack', async () => {
+    bench = await openBench({ profile: 'win10-22h2-x64', taggingOn: true });
+    await bench.run(hitTag, { action: 'set', tag: 'Abc' }, { id: 'hit-tag' });
+    const { sent } = countExchanges(bench);
+    const collected = await bench.run(collectStacksSegmentHeap, { tag: 'Abc', count: 10, timeout: '20s', mode: 'per-hit', addresses: false }, { id: 'collect' });
+    expect((collected.outputs as { stacks: number }).stacks).toBe(10);
+    expect(sent).toHaveLength(10);
+    expect(sent.some((line) => /\bbp\d/.test(line))).toBe(false);
+    expect((collected.outputs as { method: string }).method).toBe('counts');
+  });
+});
+
+describe('readGoOutput', () => {
+  test('breakpoint hits with their registers, then the PoolHitTag stop with its stack', () => {
+    const text = [
+      'Breakpoint 0 hit',
+      'eax=e1712b48',
+      'Breakpoint 1 hit',
+      'rax=ffff910802dcb710',
+      'Break instruction exception - code 80000003 (first chance)',
+      'nt!DbgBreakPoint:',
+      '804d8000 cc              int     3',
+      'ChildEBP RetAddr  Args to Child',
+      'f78bff14 804d933b 82280000 8231e370 00000001 nt!DbgBreakPoint',
+    ].join('\n');
+    const parsed = readGoOutput(text);
+    expect(parsed.hits).toEqual([{ id: 0, registers: { eax: 'e1712b48' } }, { id: 1, registers: { rax: 'ffff910802dcb710' } }]);
+    expect(parsed.stop?.split('\n')[0]).toBe('Break instruction exception - code 80000003 (first chance)');
+    expect(parsed.stop?.split('\n')).toHaveLength(5);
+  });
+});

@@ -2,11 +2,24 @@
  * Playbook inputs from the command line: `--input key=value`, converted to the declared type
  * and checked (enum, minimum, maximum); defaults applied; missing required inputs reported.
  */
-import { errInvalidInput } from './errors.js';
+import { describeValue, errInvalidInput } from './errors.js';
 import type { PlaybookError } from './errors.js';
-import { inputProblem } from './load.js';
 import type { InputDeclaration } from './playbook.js';
 import { didYouMean } from './suggest.js';
+
+/** Check one value against an input declaration; returns the problem, or undefined when it fits. */
+export function inputProblem(decl: InputDeclaration, value: unknown): string | undefined {
+  const typeOk =
+    decl.type === 'string' ? typeof value === 'string'
+    : decl.type === 'boolean' ? typeof value === 'boolean'
+    : decl.type === 'integer' ? typeof value === 'number' && Number.isInteger(value)
+    : typeof value === 'number' && Number.isFinite(value);
+  if (!typeOk) return `expected ${decl.type === 'integer' ? 'an integer' : `a ${decl.type}`}, got ${describeValue(value)}`;
+  if (decl.enum && !decl.enum.includes(value as string | number | boolean)) return `expected one of ${decl.enum.join(', ')}, got ${describeValue(value)}`;
+  if (typeof value === 'number' && decl.minimum !== undefined && value < decl.minimum) return `expected at least ${decl.minimum}, got ${value}`;
+  if (typeof value === 'number' && decl.maximum !== undefined && value > decl.maximum) return `expected at most ${decl.maximum}, got ${value}`;
+  return undefined;
+}
 
 // Convert command-line text to the declared type, or explain why it cannot be.
 function convert(decl: InputDeclaration, text: string): { value: unknown } | { problem: string } {

@@ -15,7 +15,6 @@ import type { Document, Node } from 'yaml';
 import { createSchemaCompiler } from './ajv.js';
 import type { ErrorObject, ValidateFunction } from './ajv.js';
 import {
-  describeValue,
   errDuplicateStepId,
   errExpression,
   errIncludeCycle,
@@ -33,12 +32,18 @@ import {
 } from './errors.js';
 import type { ErrorDetails, PlaybookError } from './errors.js';
 import { conditionText, ExpressionSyntaxError, collectReferences, findTemplates, hasTemplate, parseExpression } from './expressions.js';
-import { indexSource, nodeAtPath, pairOf, pointAt, pointerToPath, startOf } from './locate.js';
+import { inputProblem } from './inputs.js';
+import { indexSource, nodeAtPath, pairOf, pointAt, startOf } from './locate.js';
 import type { SourceText } from './locate.js';
 import type { InputDeclaration, InputType, Playbook, PlaybookScope, PlaybookStep } from './playbook.js';
+import { preflightWith } from './preflight.js';
 import type { Registry } from './registry.js';
+import { describePath, mapSchemaErrors } from './schema-errors.js';
 import { didYouMean } from './suggest.js';
-import type { JsonSchema, StepProvider } from './types.js';
+import type { JsonSchema, SourceLocation, StepProvider } from './types.js';
+
+/** Check one value against an input declaration (kept here for callers of the loader). */
+export { inputProblem };
 
 /** What loading produced: the playbook when it is valid, and every problem found. */
 export interface LoadResult {
@@ -109,68 +114,6 @@ function at(fc: FileContext, path: readonly (string | number)[], which: 'value' 
     }
   }
   return pointAt(fc.source, offset ?? 0);
-}
-
-// Human form of a path: steps[2].with.tag.
-function describePath(path: readonly (string | number)[]): string {
-  if (path.length === 0) return 'the playbook';
-  return path.map((part, i) => (/^\d+$/.test(String(part)) ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`)).join('');
-}
-
-// Turn Ajv errors into coded errors pointing at the YAML nodes (keys for unknown keys).
-function mapSchemaErrors(
-  errors: readonly ErrorObject[],
-  fc: FileContext,
-  base: readonly string[],
-  make: (message: string, details: ErrorDetails, unknownKey?: string) => PlaybookError,
-): PlaybookError[] {
-  const out: PlaybookError[] = [];
-  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
-  for (const error of errors) {
-    const path = [...base, ...pointerToPath(error.instancePath)];
-    const where = describePath(path);
-    // anyOf branches repeat themselves; the anyOf error with the schema's description says it once.
-    if (error.keyword !== 'anyOf' && anyOfPaths.has(error.instancePath) && error.schemaPath.includes('/anyOf/')) continue;
-    switch (error.keyword) {
-      case 'additionalProperties': {
-        const key = String((error.params as { additionalProperty: string }).additionalProperty);
-        const known = Object.keys(((error.parentSchema as RawMap | undefined)?.properties as RawMap | undefined) ?? {});
-        out.push(make(`Unknown key "${key}" in ${where}`, { ...at(fc, [...path, key], 'key'), hint: didYouMean(key, known) }, key));
-        break;
-      }
-      case 'required': {
-        const key = String((error.params as { missingProperty: string }).missingProperty);
-        out.push(make(`${where} is missing the required key "${key}"`, at(fc, path)));
-        break;
-      }
-      case 'type':
-        out.push(make(`Expected ${where} to be ${String((error.params as { type: string }).type)}, got ${describeValue(error.data)}`, at(fc, path)));
-        break;
-      case 'enum': {
-        const allowed = ((error.params as { allowedValues: unknown[] }).allowedValues ?? []).map(String);
-        out.push(make(`Expected ${where} to be one of ${allowed.join(', ')}, got ${describeValue(error.data)}`, { ...at(fc, path), hint: typeof error.data === 'string' ? didYouMean(error.data, allowed, 'value') : undefined }));
-        break;
-      }
-      case 'anyOf': {
-        const description = (error.parentSchema as RawMap | undefined)?.description;
-        out.push(make(`Expected ${where} to be ${typeof description === 'string' ? description : 'one of the allowed forms'}, got ${describeValue(error.data)}`, at(fc, path)));
-        break;
-      }
-      case 'propertyNames':
-        break; // reported by the `pattern` error on the name itself
-      case 'pattern': {
-        if (error.propertyName !== undefined) {
-          out.push(make(`Name "${error.propertyName}" in ${where} must match ${String((error.params as { pattern: string }).pattern)}`, at(fc, [...path, error.propertyName], 'key')));
-        } else {
-          out.push(make(`Expected ${where} to match ${String((error.params as { pattern: string }).pattern)}, got ${describeValue(error.data)}`, at(fc, path)));
-        }
-        break;
-      }
-      default:
-        out.push(make(`${where} ${error.message ?? 'is invalid'}`, at(fc, path)));
-    }
-  }
-  return out;
 }
 
 // Read and parse one file; YAML errors are reported and end the file's processing.
@@ -257,23 +200,10 @@ function readInputs(fc: FileContext, raw: unknown): Record<string, InputDeclarat
       ...(typeof decl.maximum === 'number' && { maximum: decl.maximum }),
       required: typeof decl.required === 'boolean' ? decl.required : decl.default === undefined,
       location: at(fc, ['inputs', name], 'key').location!,
+      ...(decl.default !== undefined && { defaultLocation: at(fc, ['inputs', name, 'default']).location! }),
     };
   }
   return inputs;
-}
-
-/** Check one value against an input declaration; returns the problem, or undefined when it fits. */
-export function inputProblem(decl: InputDeclaration, value: unknown): string | undefined {
-  const typeOk =
-    decl.type === 'string' ? typeof value === 'string'
-    : decl.type === 'boolean' ? typeof value === 'boolean'
-    : decl.type === 'integer' ? typeof value === 'number' && Number.isInteger(value)
-    : typeof value === 'number' && Number.isFinite(value);
-  if (!typeOk) return `expected ${decl.type === 'integer' ? 'an integer' : `a ${decl.type}`}, got ${describeValue(value)}`;
-  if (decl.enum && !decl.enum.includes(value as string | number | boolean)) return `expected one of ${decl.enum.join(', ')}, got ${describeValue(value)}`;
-  if (typeof value === 'number' && decl.minimum !== undefined && value < decl.minimum) return `expected at least ${decl.minimum}, got ${value}`;
-  if (typeof value === 'number' && decl.maximum !== undefined && value > decl.maximum) return `expected at most ${decl.maximum}, got ${value}`;
-  return undefined;
 }
 
 // Validate a step's `with` against each provider of its step name; errors only when none accepts it.
@@ -289,7 +219,7 @@ function checkWith(state: LoadState, fc: FileContext, path: readonly string[], u
     if (!best || errors.length < best.length) best = errors;
   }
   if (!best) return;
-  state.errors.push(...mapSchemaErrors(best, fc, [...path, 'with'], (message, details) => errInvalidWith(uses, message, details)));
+  state.errors.push(...mapSchemaErrors(best, (where, which) => at(fc, where, which), [...path, 'with'], (message, details) => errInvalidWith(uses, message, details)));
 }
 
 // Where an expression's reference sits: the scalar's offset plus the expression's offset in it.
@@ -389,11 +319,11 @@ interface FileStep {
 }
 
 // Load one playbook file into steps of a scope; includes recurse with the chain for cycle checks.
-function loadFile(state: LoadState, fc: FileContext, scopeKey: string, parent: { scope: PlaybookScope; bindings: RawMap; when?: string | boolean } | undefined, chain: readonly string[]): { scope: PlaybookScope; steps: PlaybookStep[]; always: PlaybookStep[]; description?: string } {
+function loadFile(state: LoadState, fc: FileContext, scopeKey: string, parent: { scope: PlaybookScope; bindings: RawMap; bindingLocations: Record<string, SourceLocation>; when?: string | boolean } | undefined, chain: readonly string[]): { scope: PlaybookScope; steps: PlaybookStep[]; always: PlaybookStep[]; description?: string } {
   const raw = (fc.raw ?? {}) as unknown;
   const validate = envelope();
   if (!validate(raw)) {
-    state.errors.push(...mapSchemaErrors(validate.errors ?? [], fc, [], (message, details, unknownKey) => (unknownKey !== undefined ? errUnknownKey(unknownKey, message.replace(/^Unknown key "[^"]*" in /, ''), details) : errInvalidPlaybook(message, details))));
+    state.errors.push(...mapSchemaErrors(validate.errors ?? [], (where, which) => at(fc, where, which), [], (message, details, unknownKey) => (unknownKey !== undefined ? errUnknownKey(unknownKey, message.replace(/^Unknown key "[^"]*" in /, ''), details) : errInvalidPlaybook(message, details))));
   }
   const root: RawMap = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as RawMap) : {};
   const inputs = readInputs(fc, root.inputs);
@@ -412,6 +342,7 @@ function loadFile(state: LoadState, fc: FileContext, scopeKey: string, parent: {
     inputs,
     env,
     bindings: parent?.bindings ?? {},
+    ...(parent && { bindingLocations: parent.bindingLocations }),
     ...(parent?.when !== undefined && { when: parent.when }),
     ...(parent && { parent: parent.scope }),
     stepIds,
@@ -512,7 +443,8 @@ function loadInclude(state: LoadState, fc: FileContext, path: readonly string[],
   const child = parseFile(state, abs, () => errIncludeNotFound(includePath, where));
   if (!child) return undefined;
   const bindings = (step.with && typeof step.with === 'object' ? step.with : {}) as RawMap;
-  const loaded = loadFile(state, child, key, { scope: parentScope, bindings, ...(step.when !== undefined && { when: step.when as string | boolean }) }, [...chain, abs]);
+  const bindingLocations = Object.fromEntries(Object.keys(bindings).map((name) => [name, at(fc, [...path, 'with', name]).location!]));
+  const loaded = loadFile(state, child, key, { scope: parentScope, bindings, bindingLocations, ...(step.when !== undefined && { when: step.when as string | boolean }) }, [...chain, abs]);
   for (const [name, value] of Object.entries(bindings)) {
     const decl = loaded.scope.inputs[name];
     if (!decl) {
@@ -541,19 +473,19 @@ export function loadPlaybook(file: string, options: LoadOptions): LoadResult {
   const loaded = loadFile(state, fc, '', undefined, [abs]);
   const errors = dedupe(state.errors);
   if (errors.length > 0) return { errors, warnings: state.warnings };
-  return {
-    playbook: {
-      file: fc.source.file,
-      name: loaded.scope.name,
-      ...(loaded.description !== undefined && { description: loaded.description }),
-      scope: loaded.scope,
-      inputs: loaded.scope.inputs,
-      steps: loaded.steps,
-      always: [...state.includedAlways, ...loaded.always],
-    },
-    errors: [],
-    warnings: state.warnings,
+  const playbook: Playbook = {
+    file: fc.source.file,
+    name: loaded.scope.name,
+    ...(loaded.description !== undefined && { description: loaded.description }),
+    scope: loaded.scope,
+    inputs: loaded.scope.inputs,
+    steps: loaded.steps,
+    always: [...state.includedAlways, ...loaded.always],
   };
+  // Defaults and include bindings are known now: what they feed through expressions is checked too.
+  const refused = dedupe(preflightWith(playbook, options.registry));
+  if (refused.length > 0) return { errors: refused, warnings: state.warnings };
+  return { playbook, errors: [], warnings: state.warnings };
 }
 
 // Drop repeated reports of one problem (Ajv's allErrors can say a thing twice).

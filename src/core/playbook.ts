@@ -21,6 +21,8 @@ export interface InputDeclaration {
   maximum?: number;
   required: boolean;
   location: SourceLocation;
+  /** Where the default value is written (for messages about a default that is refused). */
+  defaultLocation?: SourceLocation;
 }
 
 /** One playbook file's view: its inputs, env, step ids, and (for includes) how it was included. */
@@ -33,6 +35,8 @@ export interface PlaybookScope {
   env: Readonly<Record<string, unknown>>;
   /** The include's `with:` (may hold expressions over the parent scope). */
   bindings: Readonly<Record<string, unknown>>;
+  /** Where each binding of the include's `with:` is written, in the including file. */
+  bindingLocations?: Readonly<Record<string, SourceLocation>>;
   /** The include's `when:` (evaluated in the parent scope). */
   when?: string | boolean;
   parent?: PlaybookScope;

@@ -263,15 +263,16 @@ describe('step options', () => {
   });
 
   test('a resolved with: that breaks the schema is INVALID_WITH at run time', async () => {
+    // No default: the loader's pre-flight cannot know the value, so the run-time check must catch it.
     const h = await runYaml(yaml`
       name: typed
       inputs:
-        count: { type: string, default: "many" }
+        count: { type: string }
       steps:
         - id: echo
           uses: fx.echo
           with: { message: x, count: "\${{ inputs.count }}" }
-    `);
+    `, { inputs: { count: 'many' } });
     expect(h.result.error?.code).toBe('INVALID_WITH');
     expect(h.result.error?.location?.line).toBe(7); // the count: value inside with:
   });

@@ -112,26 +112,27 @@ describe('known defects (each test flips to failing when the defect is fixed; th
     });
   }
 
-  test.fails('input-default-tag.yaml: the run path sends no command for a playbook carrying a hostile tag', async () => {
-    const run = await runInProcess(relative(root, join(folder, 'input-default-tag.yaml')));
-    expect(run.commands).toEqual([]);
-  });
-
-  test.fails('include-with-injection.yaml: the run path sends no command for a playbook carrying a hostile tag', async () => {
-    const run = await runInProcess(relative(root, join(folder, 'include-with-injection.yaml')));
-    expect(run.commands).toEqual([]);
-  });
-
   test.fails('address-retag-site.yaml: the run path sends no command for a playbook carrying a hostile address', async () => {
     const run = await runInProcess(relative(root, join(folder, 'address-retag-site.yaml')));
     expect(run.commands).toEqual([]);
   });
+});
 
-  test.each(['input-default-tag.yaml', 'include-with-injection.yaml'])('%s: the hostile tag itself never reaches kd (the run-time check stops it)', async (name) => {
-    const run = await runInProcess(relative(root, join(folder, name)));
-    expect(run.commands.length).toBeGreaterThan(1);
-    expect(run.commands.some((command) => /shell|calc|;/.test(command))).toBe(false);
-    expect(run.code).toBe(1);
+describe('a hostile --input value (the playbook itself is valid)', () => {
+  const file = relative(root, join(hostile, 'accepted', 'input-tag.yaml'));
+
+  test('control: the playbook validates', async () => {
+    expect(loadPlaybook(file, { registry, cwd: root }).errors).toEqual([]);
+  });
+
+  test.each(['A;.shell calc', 'Ab"c', 'A\ng', 'Abcde'])('--input tag=%j is INVALID_WITH at the expression before the debugger is started', async (tag) => {
+    const run = await runInProcess(file, ['--input', `tag=${tag}`]);
+    expect(run.code).toBe(2);
+    expect(run.commands).toEqual([]);
+    expect(existsSync(join(run.runDir, 'transcript.jsonl'))).toBe(false);
+    expect(run.stderr).toContain(`${file}:12:12 error INVALID_WITH:`);
+    expect(run.stderr).toContain('where inputs.tag is set by --input tag');
+    expect(run.stderr).not.toMatch(stackTrace);
   });
 });
 

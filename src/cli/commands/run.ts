@@ -14,6 +14,7 @@ import type { Reporter } from '../../core/events.js';
 import { parseInputArgs, resolveInputs } from '../../core/inputs.js';
 import { loadPlaybook, sortErrors } from '../../core/load.js';
 import { planPlaybook, planToJson } from '../../core/plan.js';
+import { preflightWith } from '../../core/preflight.js';
 import { createJsonReporter } from '../../core/reporters/json.js';
 import { createListrReporter } from '../../core/reporters/listr.js';
 import { createPlainReporter } from '../../core/reporters/plain.js';
@@ -211,6 +212,12 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
   const inputs = resolveInputs(playbook.inputs, parsed.given);
   if (parsed.errors.length || inputs.errors.length) {
     printErrors([...parsed.errors, ...inputs.errors]);
+    return exitCodes.invalid;
+  }
+  // --input values reach with: through expressions: refuse what a step's schema refuses before connecting.
+  const refused = preflightWith(playbook, registry, { inputs: inputs.values, given: Object.keys(parsed.given) });
+  if (refused.length) {
+    printErrors(sortErrors(refused));
     return exitCodes.invalid;
   }
   if (options.target.trim() === '') return reportFailure(errUsage('Expected --target to name a target, got an empty string', 'sim: runs the built-in simulator'));

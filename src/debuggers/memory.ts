@@ -6,7 +6,7 @@
  *
  * @see ../../docs/targets.md
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DebuggerSession, RunFiles, TargetMemory, UndoRecord } from '../core/types.js';
 import { parseKdError } from '../kd/errors.js';
@@ -17,7 +17,7 @@ import { DebuggerError } from './errors.js';
 export const undoLogName = 'undo.jsonl';
 
 /** One line of undo.jsonl: a write about to be made, or the restore of an earlier one. */
-export type UndoLogLine = ({ event: 'write' } & UndoRecord) | { event: 'restored'; seq: number; address: string; ts: string };
+export type UndoLogLine = ({ event: 'write' } & UndoRecord) | { event: 'restored'; seq: number; address: string; ts: string; /** The step that restored it (`engine`, `recover` outside steps). */ step?: string; note?: string };
 
 /** Options for createTargetMemory. */
 export interface TargetMemoryOptions {
@@ -104,7 +104,7 @@ export function createTargetMemory(session: DebuggerSession, files: RunFiles, st
   // (the next run finds the original bytes there and closes the record itself).
   function logRestored(record: UndoRecord, note?: string): void {
     try {
-      files.appendJsonLine(undoLogName, { event: 'restored', seq: record.seq, address: record.address, ts: new Date().toISOString(), ...(note !== undefined && { note }) });
+      files.appendJsonLine(undoLogName, { event: 'restored', seq: record.seq, address: record.address, ts: new Date().toISOString(), step: currentStep(), ...(note !== undefined && { note }) });
     } catch {
       // reported by the run files' own error handler
     }
@@ -157,6 +157,8 @@ export function createTargetMemory(session: DebuggerSession, files: RunFiles, st
 export function loadPendingUndo(runDir: string): UndoRecord[] {
   const file = join(runDir, undoLogName);
   if (!existsSync(file)) return [];
+  // A device or a pipe in its place (a link to /dev/full, /dev/zero) would be read for ever.
+  if (!statSync(file).isFile()) throw new DebuggerError('UNDO_LOG_INVALID', `${file}:1:1: not a regular file`);
   const writes = new Map<number, UndoRecord>();
   const lines = readFileSync(file, 'utf8').split('\n');
   const lastLine = lines.map((l) => l.trim() !== '').lastIndexOf(true);

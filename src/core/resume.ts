@@ -75,6 +75,8 @@ export interface PendingLookup {
   target: string;
   /** Run directories named with --restore-from: searched whatever their target. */
   restoreFrom?: readonly string[];
+  /** Told about an undo log that cannot be read (damaged, not a regular file). */
+  onUnreadable?: (dir: string, error: unknown) => void;
 }
 
 /**
@@ -104,9 +106,14 @@ export function findPendingRuns(lookup: PendingLookup): PendingRun[] {
     if (record && record.target === target) add(dir, Date.parse(record.startedAt) || statSync(dir).mtimeMs);
   }
   const found: PendingRun[] = [];
-  for (const [dir, order] of [...candidates].sort((a, b) => b[1] - a[1])) {
-    const records = loadPendingUndo(dir);
-    if (records.length > 0) found.push({ dir, records });
+  for (const [dir] of [...candidates].sort((a, b) => b[1] - a[1])) {
+    try {
+      const records = loadPendingUndo(dir);
+      if (records.length > 0) found.push({ dir, records });
+    } catch (error) {
+      // A damaged log cannot say what to restore; the run goes on and says so.
+      lookup.onUnreadable?.(dir, error);
+    }
   }
   return found;
 }
@@ -188,34 +195,50 @@ export function finishedSteps(runDir: string): Map<string, StepResult> {
   return finished;
 }
 
-/** Step ids that wrote target memory in a run directory (undo.jsonl), whether restored since or not. */
-export function memoryWritingSteps(runDir: string): Set<string> {
+/**
+ * Steps of a run directory whose memory writes were undone by cleanup (an `always` step, the
+ * engine, a later run) or never undone — not by a main-section step: what the steps after them
+ * expected in effect is gone, so a resumed run sets it again.
+ */
+export function writesUndoneByCleanup(runDir: string, mainStepIds: ReadonlySet<string>): Set<string> {
   const file = join(runDir, undoLogName);
-  const steps = new Set<string>();
-  if (!existsSync(file)) return steps;
+  const writer = new Map<number, string>();
+  const restorer = new Map<number, string | undefined>();
+  if (!existsSync(file)) return new Set();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
+    let value: { event?: string; seq?: number; step?: string };
     try {
-      const value = JSON.parse(line) as { event?: string; step?: string };
-      if (value.event === 'write' && typeof value.step === 'string') steps.add(value.step);
+      value = JSON.parse(line) as typeof value;
     } catch {
-      // blank or cut line
+      continue; // blank or cut line
     }
+    if (typeof value.seq !== 'number') continue;
+    if (value.event === 'write' && typeof value.step === 'string') {
+      writer.set(value.seq, value.step);
+      restorer.delete(value.seq);
+    } else if (value.event === 'restored') {
+      restorer.set(value.seq, value.step);
+    }
+  }
+  const steps = new Set<string>();
+  for (const [seq, step] of writer) {
+    const by = restorer.get(seq);
+    if (by === undefined || !mainStepIds.has(by)) steps.add(step);
   }
   return steps;
 }
 
 /**
- * The finished steps a resumed run may reuse, in plan order: every finished step up to the first
- * unfinished one, except those that wrote target memory when a later step is still to run (cleanup
- * undid their writes, so they must run again: PoolHitTag is set again before collecting).
+ * The finished steps a resumed run may reuse: every finished step before the first unfinished
+ * one, except those whose memory writes cleanup undid (they run again, so PoolHitTag is set
+ * again before the steps that expect it). Everything from the first unfinished step runs.
  */
-export function reusableSteps(stepIds: readonly string[], finished: ReadonlyMap<string, StepResult>, memoryWriters: ReadonlySet<string>): Map<string, StepResult> {
+export function reusableSteps(stepIds: readonly string[], finished: ReadonlyMap<string, StepResult>, undoneByCleanup: ReadonlySet<string>): Map<string, StepResult> {
   const firstUnfinished = stepIds.findIndex((id) => !finished.has(id));
   const prefix = firstUnfinished < 0 ? stepIds : stepIds.slice(0, firstUnfinished);
-  const laterToRun = firstUnfinished >= 0;
   const reuse = new Map<string, StepResult>();
   for (const id of prefix) {
-    if (laterToRun && memoryWriters.has(id)) continue;
+    if (firstUnfinished >= 0 && undoneByCleanup.has(id)) continue;
     reuse.set(id, finished.get(id)!);
   }
   return reuse;

@@ -19,7 +19,7 @@ import { createJsonReporter } from '../../core/reporters/json.js';
 import { createListrReporter } from '../../core/reporters/listr.js';
 import { createPlainReporter } from '../../core/reporters/plain.js';
 import { createRunFiles, defaultRunDir, recordEvents } from '../../core/run-files.js';
-import { findPendingRuns, finishedSteps, memoryWritingSteps, readRunRecord, recoverPendingWrites, reusableSteps, runRecordName, writeRunRecord, type PendingLookup } from '../../core/resume.js';
+import { findPendingRuns, finishedSteps, readRunRecord, recoverPendingWrites, reusableSteps, runRecordName, writeRunRecord, writesUndoneByCleanup, type PendingLookup } from '../../core/resume.js';
 import { guardRunFiles, runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
 import type { ConnectedTarget, StepResult, UndoRecord } from '../../core/types.js';
@@ -227,7 +227,6 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
   if (abort.signal.aborted) return reportFailure(errRunAborted('signal before connecting; nothing was sent to the target'), exitCodes.runFailed);
   // Steps the interrupted run finished, read before this run appends to events.jsonl.
   const finished = options.resume ? finishedSteps(runDir) : new Map<string, StepResult>();
-  const writers = options.resume ? memoryWritingSteps(runDir) : new Set<string>();
 
   // The first failed write (disk full, run directory gone) aborts the run: what is collected
   // could no longer be kept, and no memory write may happen without its undo record.
@@ -297,7 +296,8 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
       exitCode = exitCodes.ok;
       return exitCode;
     }
-    const reuse = options.resume ? reusableSteps(planned.plan.steps.map((p) => p.step.id), finished, writers) : undefined;
+    const mainIds = planned.plan.steps.map((p) => p.step.id);
+    const reuse = options.resume ? reusableSteps(mainIds, finished, writesUndoneByCleanup(runDir, new Set(mainIds))) : undefined;
     if (reuse) bus.emit({ event: 'log', time: now(), level: 'info', message: `resuming ${runDir}: ${reuse.size} finished step(s) reused (${[...reuse.keys()].join(', ') || 'none'})` });
     const result = await runPlan({
       plan: planned.plan,
@@ -330,7 +330,10 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
 // Before the first step: put back what earlier runs against this target left written (a debugger
 // that died, a third Ctrl+C), from their undo logs; logged as warnings.
 async function recoverEarlierWrites(target: ConnectedTarget, bus: EventBus, lookup: PendingLookup): Promise<void> {
-  const runs = findPendingRuns(lookup);
+  const runs = findPendingRuns({
+    ...lookup,
+    onUnreadable: (dir, error) => bus.emit({ event: 'log', time: now(), level: 'warn', message: `cannot read the undo log of ${dir} (${(error as Error).message}); what that run wrote is not restored` }),
+  });
   if (runs.length === 0) return;
   const { createTargetMemory } = await import('../../debuggers/memory.js');
   const result = await recoverPendingWrites(runs, (run) => createTargetMemory(target.session, guardRunFiles(createRunFiles(run.dir), () => undefined, []), 'recover', { pending: run.records }));

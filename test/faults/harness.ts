@@ -1,7 +1,7 @@
 // Fault trials: one `leakhunt run playbooks/find-pool-leak.yaml` against the simulator process
 // with one fault, then the checks of issue 7 §1 on what it left behind. Shared by the fast subset
 // (npm test) and the long run (npm run test:faults).
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,8 @@ export interface TrialOutcome {
   rebootDuring?: string;
   /** leakhunt reached the debugger (the transcript has its banner); else there is no target to check. */
   connected: boolean;
+  /** The fault happened while leakhunt ran (an exit-after past the last command, a moment after the end do not). */
+  fired: boolean;
   /** Signals actually sent (0 when leakhunt had ended before the moment came). */
   signalsSent: number;
   /** The run directory was broken while leakhunt ran. */
@@ -105,7 +107,9 @@ export function makeTrial(id: number, seed: number, kind: FaultKind = kinds[id %
       break;
     case 'reboot':
       // Target time since connect: rank runs ~300 s of it, collect and retag follow.
-      trial.faults.push(`reboot-at:${int(250, 1400)}s`);
+      // Calibrated on this scenario and inputs: rank ends near 295 s, collect follows within a few
+      // seconds of target time, retag runs 600 s (1 s real × 600); some land before or after.
+      trial.faults.push(`reboot-at:${next() < 0.4 ? int(285, 320) : int(320, 950)}s`);
       break;
     case 'sigint':
     case 'sigterm': {
@@ -151,6 +155,19 @@ function breakRunDir(runDir: string, file: string | undefined): string {
   const path = join(runDir, file);
   if (existsSync(path)) renameSync(path, `${path}.before`);
   symlinkSync('/dev/full', path);
+  return runDir;
+}
+
+// Undo breakRunDir: the run directory as a real full disk or lost mount would leave it.
+function healRunDir(runDir: string, file: string | undefined): string {
+  if (file === undefined) {
+    rmSync(runDir, { force: true });
+    renameSync(`${runDir}.gone`, runDir);
+    return runDir;
+  }
+  const path = join(runDir, file);
+  rmSync(path, { force: true });
+  if (existsSync(`${path}.before`)) renameSync(`${path}.before`, path);
   return runDir;
 }
 
@@ -201,6 +218,8 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
   const result = await child;
   if (result.exitCode === undefined) process.stderr.write(`trial ${trial.id}: leakhunt ended by ${result.signal ?? 'unknown'}\n`);
   await Promise.all(timers);
+  // The disk comes back (space freed, the drive mounted again) with what was written before the fault.
+  if (brokeRunDir) filesDir = healRunDir(runDir, trial.unwritable?.file);
   const transcript = readJsonLines(join(filesDir, 'transcript.jsonl')).values;
   const exitEvent = transcript.find((e) => e['event'] === 'exit') as { exitCode?: number } | undefined;
   const debuggerDied = exitEvent?.exitCode === 3 || /the debugger exited/i.test(result.stderr) || /exited on the third/.test(result.stderr);
@@ -219,11 +238,13 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
     connected: transcript.some((e) => e['event'] === 'banner') || existsSync(join(machineDir, 'sim-state.json')),
     signalsSent,
     brokeRunDir,
+    fired: false,
     durationMs: 0,
   };
   if (trial.kind === 'reboot') outcome.rebootDuring = stepAtReboot(filesDir, transcript);
+  outcome.fired = faultFired(outcome, transcript);
   // The next run against the same machine must put back what a dead debugger left.
-  if (debuggerDied || pendingAfterRun > 0) {
+  if (debuggerDied || pendingAfterRun !== 0) {
     const recoverDir = join(runsDir, 'next');
     const next = await execa(process.execPath, [cli, 'run', join(root, 'playbooks/rank-only.yaml'), '--out', recoverDir, '--target', spec, '--input', 'samples=2'], { reject: false, cwd: root, timeout: 120_000, env: { LEAKHUNT_SIM_FAULTS: '' } });
     outcome.recovery = { exitCode: next.exitCode, stderr: String(next.stderr), stdout: String(next.stdout), state: readState(machineDir), pendingAfter: safePending(filesDir) };
@@ -232,23 +253,35 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
   return outcome;
 }
 
+// Did the trial's fault happen while leakhunt ran? Judged from what it left, not from the plan.
+function faultFired(outcome: TrialOutcome, transcript: Record<string, unknown>[]): boolean {
+  const outputs = () => transcript.map((e) => String(e['output'] ?? ''));
+  switch (outcome.trial.kind) {
+    case 'exit-after':
+      return outcome.debuggerDied;
+    case 'garbage':
+      return outputs().some((text) => text.includes('KDTARGET: Refreshing KD connection') || text.includes('\u00ff\u00fe'));
+    case 'truncate':
+      return true;
+    case 'stall':
+      return transcript.some((e) => e['complete'] === false) || /TIMEOUT|INCOMPLETE/.test(outcome.stderr);
+    case 'reboot':
+      return outcome.rebootDuring !== undefined;
+    case 'sigint':
+    case 'sigterm':
+      return outcome.signalsSent > 0;
+    default:
+      return outcome.brokeRunDir;
+  }
+}
+
 // Pending writes of a run's undo log; -1 when the log itself is unreadable.
 function safePending(dir: string): number {
   try {
-    const file = join(dir, 'undo.jsonl');
-    if (existsSync(file) && lstatSync(file).isSymbolicLink()) return loadPendingUndo(moveAsideView(dir)).length;
     return loadPendingUndo(dir).length;
   } catch {
     return -1;
   }
-}
-
-// A run directory whose undo.jsonl was replaced by a /dev/full link: its earlier lines are in undo.jsonl.before.
-function moveAsideView(dir: string): string {
-  const view = mkdtempSync(join(tmpdir(), 'leakhunt-undo-view-'));
-  const before = join(dir, 'undo.jsonl.before');
-  writeFileSync(join(view, 'undo.jsonl'), existsSync(before) ? readFileSync(before) : '');
-  return view;
 }
 
 /** Parse a JSON-lines file; `bad` lists the 1-based numbers of lines that are not JSON. */
@@ -296,10 +329,9 @@ export function checkTrial(outcome: TrialOutcome): string[] {
   if (outcome.signalsSent > 0 && exitCode === 0) problems.push(`${where}: exit 0 after ${outcome.signalsSent} signal(s)`);
   // JSON lines up to the fault: every line of every JSON-lines file parses.
   for (const file of runFiles) {
-    for (const path of [join(outcome.filesDir, file), join(outcome.filesDir, `${file}.before`)]) {
-      const { bad } = readJsonLines(path);
-      if (bad.length) problems.push(`${where}: ${path} has lines that are not JSON: ${bad.join(', ')}`);
-    }
+    const path = join(outcome.filesDir, file);
+    const { bad } = readJsonLines(path);
+    if (bad.length) problems.push(`${where}: ${path} has lines that are not JSON: ${bad.join(', ')}`);
   }
   // Cleanup must find the target stopped: a step aborted while it ran is followed by a break-in.
   for (const event of readJsonLines(join(outcome.filesDir, 'events.jsonl')).values) {

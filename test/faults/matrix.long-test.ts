@@ -1,0 +1,47 @@
+// The long fault matrix (issue 7 §1): at least 200 seeded trials, every fault kind at many
+// moments, run by `npm run test:faults` (its own vitest config; npm test runs the fast subset).
+// LEAKHUNT_FAULT_SEED and LEAKHUNT_FAULT_TRIALS change the seed and the count.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { checkTrial, makeTrial, runTrials, type TrialOutcome } from './harness.js';
+
+const seed = Number(process.env['LEAKHUNT_FAULT_SEED'] ?? 7);
+const count = Number(process.env['LEAKHUNT_FAULT_TRIALS'] ?? 216);
+const concurrency = Number(process.env['LEAKHUNT_FAULT_CONCURRENCY'] ?? 2);
+
+test(`${count} seeded fault trials (seed ${seed})`, async () => {
+  const trials = Array.from({ length: count }, (_, id) => makeTrial(id, seed));
+  const problems: string[] = [];
+  let done = 0;
+  const outcomes: TrialOutcome[] = await runTrials(trials, concurrency, (outcome, found) => {
+    done++;
+    problems.push(...found);
+    const t = outcome.trial;
+    process.stdout.write(`[${done}/${count}] #${t.id} ${t.kind} ${t.faults.join(' ')}${t.signal ? ` ${t.signal.name}×${t.signal.count}@${t.signal.atMs}ms` : ''}${t.unwritable ? ` ${t.unwritable.file ?? 'dir'}@${t.unwritable.atMs}ms` : ''} → ${outcome.fired ? '' : '(fault not reached) '}exit ${outcome.exitCode}${outcome.debuggerDied ? ', debugger died, next run exit ' + outcome.recovery?.exitCode : ''}${outcome.rebootDuring ? `, reboot during ${outcome.rebootDuring}` : ''} ${found.length ? 'FAILED' : 'ok'} (${outcome.durationMs} ms)\n`);
+  });
+  // The figures for docs/reliability-faults.md.
+  const byKind: Record<string, { trials: number; fired: number; failedRun: number; succeeded: number; debuggerDied: number; recovered: number; problems: number }> = {};
+  outcomes.forEach((o) => {
+    const k = (byKind[o.trial.kind] ??= { trials: 0, fired: 0, failedRun: 0, succeeded: 0, debuggerDied: 0, recovered: 0, problems: 0 });
+    k.trials++;
+    if (o.fired) k.fired++;
+    if (o.exitCode === 0) k.succeeded++;
+    else k.failedRun++;
+    if (o.debuggerDied) k.debuggerDied++;
+    if (o.recovery?.exitCode === 0) k.recovered++;
+    if (checkTrial(o).length) k.problems++;
+  });
+  const rebootSteps: Record<string, number> = {};
+  for (const o of outcomes) if (o.trial.kind === 'reboot') rebootSteps[o.rebootDuring ?? 'none (after the run)'] = (rebootSteps[o.rebootDuring ?? 'none (after the run)'] ?? 0) + 1;
+  const summary = { seed, trials: outcomes.length, fired: outcomes.filter((o) => o.fired).length, survived: outcomes.filter((o) => checkTrial(o).length === 0).length, byKind, rebootSteps, problems };
+  const file = join(tmpdir(), `leakhunt-faults-summary-${seed}.json`);
+  writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`summary: ${file}\n${JSON.stringify({ ...summary, problems: problems.length }, null, 2)}\n`);
+  expect(outcomes.length).toBeGreaterThanOrEqual(200);
+  // Reboots landed in both phases the issue names.
+  expect(rebootSteps['collect'] ?? 0).toBeGreaterThan(0);
+  expect(rebootSteps['retag'] ?? 0).toBeGreaterThan(0);
+  expect(problems).toEqual([]);
+}, 4 * 60 * 60_000);

@@ -1,8 +1,11 @@
 /**
  * The memory plugin: undo every write a run made to target memory (PoolHitTag, patched code),
- * newest first. Meant for a playbook's `always:` so no exit path leaves the target patched.
+ * newest first, and clear any breakpoint a step set and could not clear (a breakpoint is an
+ * int 3 in the target's code while it runs). Meant for a playbook's `always:` so no exit path
+ * leaves the target patched.
  */
 import { definePlugin, defineProvider } from '../../src/core/plugin.js';
+import { clearPendingBreakpoints } from '../pool/breakpoints.js';
 import { pendingWrites, restoreWrites } from '../pool/undo.js';
 
 /** `with` of memory.restore. */
@@ -27,20 +30,25 @@ export const restore = defineProvider<RestoreParams>({
     restored: { type: 'integer', description: 'Writes undone.' },
     records: { type: 'array', description: 'The undone writes: address, original, written, purpose, step.' },
     remaining: { type: 'integer', description: 'Writes still pending afterwards (0 unless filtered).' },
+    breakpointsCleared: { type: 'integer', description: 'Breakpoints of this run that were still set and are now cleared.' },
   },
   checkCommands(params) {
     return [`(restore pending writes${params.purpose ? ` for "${params.purpose}"` : ''} with eb, newest first)`];
   },
   async run(params, ctx) {
+    // Breakpoints first: kd must not stop at a patched site's return address while bytes go back.
+    if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 10_000 });
+    const breakpointsCleared = (await clearPendingBreakpoints(ctx)).length;
     const pending = pendingWrites(ctx, params.purpose);
+    const cleared = breakpointsCleared > 0 ? `cleared ${breakpointsCleared} breakpoint(s); ` : '';
     if (pending.length === 0) {
-      return { status: 'ok', outputs: { restored: 0, records: [], remaining: pendingWrites(ctx).length }, summary: 'nothing to restore' };
+      return { status: breakpointsCleared > 0 ? 'changed' : 'ok', outputs: { restored: 0, records: [], remaining: pendingWrites(ctx).length, breakpointsCleared }, summary: `${cleared}nothing to restore` };
     }
     const restored = await restoreWrites(pending);
     return {
       status: 'changed',
-      outputs: { restored: restored.length, records: restored, remaining: pendingWrites(ctx).length },
-      summary: `restored ${restored.length} write(s): ${[...new Set(restored.map((r) => r.purpose))].join(', ')}`,
+      outputs: { restored: restored.length, records: restored, remaining: pendingWrites(ctx).length, breakpointsCleared },
+      summary: `${cleared}restored ${restored.length} write(s): ${[...new Set(restored.map((r) => r.purpose))].join(', ')}`,
     };
   },
 });

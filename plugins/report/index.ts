@@ -20,8 +20,16 @@ export interface VerdictParams {
   file?: string;
 }
 
-// The run's events so far (events.jsonl is written as events happen).
+// This run's events so far (events.jsonl is written as events happen); a resumed run's file also
+// holds the interrupted run's, so only the events from the last runStart on count.
 function readEvents(ctx: StepContext): Record<string, unknown>[] {
+  const events = readAllEvents(ctx);
+  const start = events.map((event) => event.event === 'runStart').lastIndexOf(true);
+  return start > 0 ? events.slice(start) : events;
+}
+
+// Every event of events.jsonl, skipping a line cut by a crash.
+function readAllEvents(ctx: StepContext): Record<string, unknown>[] {
   const path = join(ctx.files.dir, 'events.jsonl');
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')

@@ -2,7 +2,7 @@
  * `parse auto`: split a saved kd log (prompt + command + output, again and again) into its
  * commands and parse each output with the parser its command calls for.
  */
-import { KdParseError, splitLines, type ParseResultBase } from './common.js';
+import { KdParseError, type ParseResultBase } from './common.js';
 import { parseKdError, type KdErrorInfo } from './errors.js';
 import { getParser } from './index.js';
 import { matchPrompt } from './prompt.js';
@@ -56,10 +56,24 @@ const COMMAND_KINDS: readonly [RegExp, string][] = [
 
 /** The parser kind for a kd command (`kb` → `stack`, `dd nt!PoolHitTag L1` → `dd`); undefined when none. */
 export function kindForCommand(command: string): string | undefined {
+  const cached = KIND_CACHE.get(command);
+  if (cached !== undefined) return cached === NO_KIND ? undefined : cached;
   const trimmed = command.trim();
-  for (const [pattern, kind] of COMMAND_KINDS) if (pattern.test(trimmed)) return kind;
-  return undefined;
+  let found: string | undefined;
+  for (const [pattern, kind] of COMMAND_KINDS) {
+    if (pattern.test(trimmed)) {
+      found = kind;
+      break;
+    }
+  }
+  // A log repeats a handful of commands; a bounded cache keeps unique ones (`.sleep 123`) from piling up.
+  if (KIND_CACHE.size >= 512) KIND_CACHE.clear();
+  KIND_CACHE.set(command, found ?? NO_KIND);
+  return found;
 }
+
+const NO_KIND = '';
+const KIND_CACHE = new Map<string, string>();
 
 // A stop printed in the output of a command that is not go-class (e.g. a break-in during `.sleep`).
 const STOP_LINE = /^(?:.+ - code [0-9a-fA-F]{8} \((?:first|second) chance\)|Breakpoint \d+ hit|\*\*\* Fatal System Error: 0x[0-9a-fA-F]+)$/m;
@@ -69,12 +83,18 @@ const STOP_LINE = /^(?:.+ - code [0-9a-fA-F]{8} \((?:first|second) chance\)|Brea
  * leakhunt's kd fixtures carry their source notes in). Text without one is returned as is.
  */
 export function stripTranscriptHeader(text: string): string {
-  const lines = text.split('\n');
-  if (lines.length === 0 || !/^# [a-z]+:/.test(lines[0])) return text;
-  for (let index = 0; index < lines.length && index < 64; index++) {
-    const line = lines[index].replace(/\r$/, '');
-    if (line === '# ---') return lines.slice(index + 1).join('\n');
+  // Only the first 64 lines can matter, so the log is not split as a whole.
+  let start = 0;
+  for (let index = 0; index < 64 && start <= text.length; index++) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const raw = text.slice(start, end);
+    if (index === 0 && !/^# [a-z]+:/.test(raw)) return text;
+    const line = raw.replace(/\r$/, '');
+    if (line === '# ---') return newline < 0 ? '' : text.slice(newline + 1);
     if (!line.startsWith('#')) return text;
+    if (newline < 0) break;
+    start = newline + 1;
   }
   return text;
 }
@@ -84,6 +104,7 @@ export function stripTranscriptHeader(text: string): string {
  * output is pasted into a source comment or a mail quote. Other text is returned as is.
  */
 export function unquoteTranscript(text: string): string {
+  if (!firstContentLineQuoted(text)) return text;
   const lines = text.split('\n');
   let prefix: string | undefined;
   for (const line of lines) {
@@ -103,6 +124,22 @@ export function unquoteTranscript(text: string): string {
   return lines.map((line) => (line.startsWith(cut) ? line.slice(cut.length) : line.trimStart())).join('\n');
 }
 
+// The loop in unquoteTranscript gives up at the first non-blank line without a quote marker; this
+// finds that line without splitting the whole log.
+function firstContentLineQuoted(text: string): boolean {
+  let start = 0;
+  while (start <= text.length) {
+    const newline = text.indexOf('\n', start);
+    const line = text.slice(start, newline < 0 ? text.length : newline);
+    if (line.trim() !== '') return QUOTE_PREFIX.test(line);
+    if (newline < 0) return false;
+    start = newline + 1;
+  }
+  return false;
+}
+
+const QUOTE_PREFIX = /^(\s*(?:\/\/|>|;) ?)/;
+
 /** Header removed and quoting undone: the text kd printed. */
 export function prepareTranscript(text: string): string {
   return unquoteTranscript(stripTranscriptHeader(text));
@@ -110,15 +147,16 @@ export function prepareTranscript(text: string): string {
 
 // Parse one entry's output with the parser its command calls for, keeping kd's error reply.
 function parseEntry(entry: AutoEntry, previousGo: string | undefined): void {
-  const error = parseKdError(entry.output);
+  const output = entry.output;
+  const error = parseKdError(output);
   if (error) entry.error = error;
   let kind = entry.command === '' && entry.prompt === undefined ? undefined : kindForCommand(entry.command);
   if (entry.prompt === undefined) {
-    kind = /Kernel Version \d+|^Connected to Windows /m.test(entry.output) ? 'banner' : STOP_LINE.test(entry.output) ? 'break' : undefined;
-  } else if (kind === undefined && STOP_LINE.test(entry.output)) {
+    kind = /Kernel Version \d+|^Connected to Windows /m.test(output) ? 'banner' : hasStopLine(output) ? 'break' : undefined;
+  } else if (kind === undefined && hasStopLine(output)) {
     kind = 'break';
   }
-  if (kind === undefined || entry.output.trim() === '') {
+  if (kind === undefined || isBlank(output)) {
     if (kind !== undefined) entry.kind = kind;
     return;
   }
@@ -126,41 +164,91 @@ function parseEntry(entry: AutoEntry, previousGo: string | undefined): void {
   if (!parser) return;
   entry.kind = kind;
   try {
-    entry.result = kind === 'break' ? parser.parse(entry.output, { command: entry.command || previousGo }) : parser.parse(entry.output);
+    entry.result = kind === 'break' ? parser.parse(output, { command: entry.command || previousGo }) : parser.parse(output);
   } catch (caught) {
     if (!(caught instanceof KdParseError)) throw caught;
     entry.parseError = { code: caught.code, message: caught.message };
   }
 }
 
+// STOP_LINE, run only on output holding one of the literal pieces every stop line has.
+function hasStopLine(output: string): boolean {
+  if (output.indexOf(' chance)') < 0 && output.indexOf('Breakpoint ') < 0 && output.indexOf('*** Fatal System Error: 0x') < 0) return false;
+  return STOP_LINE.test(output);
+}
+
+// True for text that trims to nothing, without building the trimmed copy.
+function isBlank(text: string): boolean {
+  return !/\S/.test(text);
+}
+
+// Where a prompt can start in the line [start, end): after at most two spaces, when what follows
+// is not blank (a published log may indent a prompt; kd output never starts that way); -1 when
+// the first character cannot begin a prompt, so that most lines cost a few character reads.
+function promptStart(text: string, start: number, end: number): number {
+  let at = start;
+  if (text.charCodeAt(at) === 32) {
+    at++;
+    if (text.charCodeAt(at) === 32) at++;
+    if (at >= end || /\s/.test(text[at]!)) return -1;
+  }
+  if (at >= end) return -1;
+  const code = text.charCodeAt(at);
+  // `kd>`, `Kd>`, `lkd>`: the letter must be followed by the rest of the word.
+  if (code === 107 || code === 75) return text.charCodeAt(at + 1) === 100 && text.charCodeAt(at + 2) === 62 ? at : -1;
+  if (code === 108) return text.charCodeAt(at + 2) === 100 && text.charCodeAt(at + 3) === 62 ? at : -1;
+  // `0: kd>`, `12: kd>`, `0:000>`: one to three digits, then a colon.
+  if (code < 48 || code > 57) return -1;
+  for (let index = at + 1; index < end && index <= at + 3; index++) {
+    const next = text.charCodeAt(index);
+    if (next === 58) return at;
+    if (next < 48 || next > 57) return -1;
+  }
+  return -1;
+}
+
 /** Split a saved kd log into commands and parse each one. Throws KdParseError when the log has no prompt at all. */
 export function parseAuto(text: string): AutoResult {
-  const lines = splitLines(prepareTranscript(text));
+  // One pass over the log by offsets: outputs are slices of it, never lines joined again.
+  let source = prepareTranscript(text);
+  if (source.indexOf('\r') >= 0) source = source.replace(/\r\n/g, '\n');
+  const length = source.length;
   const entries: AutoEntry[] = [];
   let current: AutoEntry = { line: 1, command: '', output: '' };
-  let outputLines: string[] = [];
+  let outputStart = -1;
+  let outputEnd = -1;
   let lastCommand = '';
   let prompts = 0;
   const finish = (): void => {
-    current.output = outputLines.join('\n');
-    if (current.prompt !== undefined || current.output.trim() !== '') entries.push(current);
+    current.output = outputStart < 0 ? '' : source.slice(outputStart, outputEnd);
+    if (current.prompt !== undefined || !isBlank(current.output)) entries.push(current);
   };
-  lines.forEach((line, index) => {
-    // A published log may indent a prompt by a space or two; kd output never starts that way.
-    const prompt = matchPrompt(/^ {1,2}\S/.test(line) ? line.trimStart() : line);
-    if (!prompt) {
-      outputLines.push(line);
-      return;
+  let lineNumber = 0;
+  let start = 0;
+  for (;;) {
+    const newline = source.indexOf('\n', start);
+    // The last line is kept unless it is empty (the text ended with a line break).
+    if (newline < 0 && start >= length) break;
+    const end = newline < 0 ? length : newline;
+    lineNumber++;
+    const at = promptStart(source, start, end);
+    const prompt = at < 0 ? undefined : matchPrompt(source.slice(at, end));
+    if (prompt) {
+      prompts++;
+      finish();
+      outputStart = -1;
+      const repeated = prompt.command === '' && lastCommand !== '';
+      current = { line: lineNumber, prompt: prompt.prompt, command: repeated ? lastCommand : prompt.command, output: '' };
+      if (prompt.processor !== undefined) current.processor = prompt.processor;
+      if (repeated) current.repeated = true;
+      if (prompt.command !== '') lastCommand = prompt.command;
+    } else {
+      if (outputStart < 0) outputStart = start;
+      outputEnd = end;
     }
-    prompts++;
-    finish();
-    outputLines = [];
-    const repeated = prompt.command === '' && lastCommand !== '';
-    current = { line: index + 1, prompt: prompt.prompt, command: repeated ? lastCommand : prompt.command, output: '' };
-    if (prompt.processor !== undefined) current.processor = prompt.processor;
-    if (repeated) current.repeated = true;
-    if (prompt.command !== '') lastCommand = prompt.command;
-  });
+    if (newline < 0) break;
+    start = newline + 1;
+  }
   finish();
   if (prompts === 0) throw new KdParseError('auto', 'No kd prompt found: expected lines like "kd> command" or "0: kd> command"');
   let previousGo: string | undefined;

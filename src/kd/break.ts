@@ -76,6 +76,9 @@ const GO_COMMAND = /^(?:g|gu|gh|gn|p|pa|pc|t|ta|tc|\.reboot|\.breakin|\.restart)
 
 // `eax=00000000 ebx=00d81eb0 …` and `rax=… rbx=…`: every word is `name=hex`.
 function parseRegisterLine(trimmed: string): Record<string, string> | undefined {
+  // The first word must be `name=…` with a 2–4 letter name; most lines fail on that alone.
+  const firstEquals = trimmed.indexOf('=');
+  if (firstEquals < 2 || firstEquals > 4) return undefined;
   const words = trimmed.split(/\s+/);
   const registers: Record<string, string> = {};
   for (const word of words) {
@@ -103,6 +106,9 @@ const STOP_NOISE: readonly RegExp[] = [
   /^Response\s+Time \(ms\)\s+Location$/,
   /^(?:Deferred|OK)\s+\S/,
 ];
+
+// First characters of the STOP_NOISE lines.
+const STOP_NOISE_LEADS = 'ADFKSE*RO';
 
 /** Parse the output kd prints when the target stops. Throws KdParseError when there is no stop in it. */
 export function parseBreak(text: string, options: BreakOptions = {}): BreakResult {
@@ -164,7 +170,8 @@ export function parseBreak(text: string, options: BreakOptions = {}): BreakResul
       }
     }
     // Boxes of asterisks: the Ctrl+C banner and the local-kd warning.
-    if (/^\*{20,}$/.test(trimmed)) {
+    const lead = trimmed.charCodeAt(0);
+    if (lead === 42 && /^\*{20,}$/.test(trimmed)) {
       if (inBox && /CTRL\+C/.test(boxText) && current && current.kind === 'breakpoint') current.kind = 'break-in';
       inBox = !inBox;
       boxText = '';
@@ -175,7 +182,8 @@ export function parseBreak(text: string, options: BreakOptions = {}): BreakResul
       continue;
     }
     let match: RegExpExecArray | null;
-    if ((match = /^(.+?) - code ([0-9a-fA-F]{8}) \((first|second) chance\)$/.exec(trimmed))) {
+    // Each stop line is tested only when its first character (or its ending) fits.
+    if (trimmed.endsWith(' chance)') && (match = /^(.+?) - code ([0-9a-fA-F]{8}) \((first|second) chance\)$/.exec(trimmed))) {
       const code = match[2].toLowerCase();
       // The break that reports a bugcheck belongs to it.
       const event =
@@ -187,41 +195,41 @@ export function parseBreak(text: string, options: BreakOptions = {}): BreakResul
       event.firstChance = match[3] === 'first';
       continue;
     }
-    if ((match = /^Breakpoint (\d+) hit$/.exec(trimmed))) {
+    if (lead === 66 && (match = /^Breakpoint (\d+) hit$/.exec(trimmed))) {
       start('breakpoint', lineNumber).breakpoint = Number(match[1]);
       continue;
     }
-    if ((match = /^\*\*\* Fatal System Error: 0x([0-9a-fA-F]{1,8})$/.exec(trimmed))) {
+    if (lead === 42 && (match = /^\*\*\* Fatal System Error: 0x([0-9a-fA-F]{1,8})$/.exec(trimmed))) {
       start('bugcheck', lineNumber).bugcheck = { code: parseInt(match[1], 16), args: [] };
       pendingArgs = current;
       continue;
     }
-    if ((match = /^Bugcheck code ([0-9a-fA-F]{1,8})$/.exec(trimmed))) {
+    if (lead === 66 && (match = /^Bugcheck code ([0-9a-fA-F]{1,8})$/.exec(trimmed))) {
       start('bugcheck', lineNumber).bugcheck = { code: parseInt(match[1], 16), args: [] };
       continue;
     }
-    if ((match = /^Arguments ([0-9a-fA-F`][0-9a-fA-F` ]*)$/.exec(trimmed)) && current?.bugcheck && current.bugcheck.args.length === 0) {
+    if (lead === 65 && (match = /^Arguments ([0-9a-fA-F`][0-9a-fA-F` ]*)$/.exec(trimmed)) && current?.bugcheck && current.bugcheck.args.length === 0) {
       current.bugcheck.args = match[1].trim().split(/ +/).map((arg) => arg.replace('`', '').toLowerCase());
       continue;
     }
-    if ((match = /^Shutdown occurred at \((.*)\)\.\.\.unloading all symbol tables\.$/.exec(trimmed))) {
+    if (lead === 83 && (match = /^Shutdown occurred at \((.*)\)\.\.\.unloading all symbol tables\.$/.exec(trimmed))) {
       start('reconnect', lineNumber).reconnect = { shutdownAt: match[1], waiting: false, established: false };
       continue;
     }
-    if (/^Waiting to reconnect(?:\.\.\.|…)$/.test(trimmed)) {
+    if (lead === 87 && /^Waiting to reconnect(?:\.\.\.|…)$/.test(trimmed)) {
       const event = current?.reconnect && !current.reconnect.connected ? current : start('reconnect', lineNumber);
       event.reconnect ??= { waiting: true, established: false };
       event.reconnect.waiting = true;
       continue;
     }
-    const connected = parseConnectedLine(trimmed);
+    const connected = lead === 67 ? parseConnectedLine(trimmed) : undefined;
     if (connected) {
       const event = current?.reconnect && !current.reconnect.connected ? current : start('reconnect', lineNumber);
       event.reconnect ??= { waiting: false, established: false };
       event.reconnect.connected = connected;
       continue;
     }
-    if (/^Kernel Debugger connection established\./.test(trimmed)) {
+    if (lead === 75 && /^Kernel Debugger connection established\./.test(trimmed)) {
       const event = current?.reconnect ? current : start('reconnect', lineNumber);
       event.reconnect ??= { waiting: false, established: false };
       event.reconnect.established = true;
@@ -253,7 +261,7 @@ export function parseBreak(text: string, options: BreakOptions = {}): BreakResul
       current.registers = { ...current.registers, ...registers };
       continue;
     }
-    if (/^iopl=/.test(trimmed) || (current?.registers && /^cs=[0-9a-f]{4}\s/.test(trimmed))) continue;
+    if ((lead === 105 && /^iopl=/.test(trimmed)) || (current?.registers && lead === 99 && /^cs=[0-9a-f]{4}\s/.test(trimmed))) continue;
     // A stop without a symbol label: `00000003`2b2f0000 4831c0 xor rax,rax` after `t`.
     const bareInstruction = parseInstructionLine(line);
     if (bareInstruction && (!current || current.location || current.instruction)) {
@@ -264,7 +272,7 @@ export function parseBreak(text: string, options: BreakOptions = {}): BreakResul
       current.instruction = bareInstruction;
       continue;
     }
-    if (STOP_NOISE.some((pattern) => pattern.test(trimmed)) || isReloadNoiseLine(trimmed)) continue;
+    if ((STOP_NOISE_LEADS.includes(trimmed[0]!) && STOP_NOISE.some((pattern) => pattern.test(trimmed))) || isReloadNoiseLine(trimmed)) continue;
     result.unparsed.push(line);
   }
   closeVersionBlock();

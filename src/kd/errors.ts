@@ -72,9 +72,19 @@ export function matchKdErrorLine(text: string, lineNumber = 1): KdErrorInfo | un
   return undefined;
 }
 
+// Every reply contains one of the words matchKdErrorLine looks for first; text without any of them
+// (most output) is passed over in a few substring searches instead of a split and a test per line.
+function mayHoldError(text: string): boolean {
+  for (const word of ERROR_WORDS) if (text.indexOf(word) >= 0) return true;
+  return false;
+}
+
+const ERROR_WORDS = ['error', 'No export', 'Unable to get', 'not extension', 'expression missing'];
+
 /** Every error reply in kd's output, in order. */
 export function findKdErrors(text: string): KdErrorInfo[] {
   const errors: KdErrorInfo[] = [];
+  if (!mayHoldError(text)) return errors;
   splitLines(text).forEach((line, index) => {
     const info = matchKdErrorLine(line, index + 1);
     if (info) errors.push(info);
@@ -84,6 +94,7 @@ export function findKdErrors(text: string): KdErrorInfo[] {
 
 /** The first error reply in kd's output, or undefined when the command did not fail visibly. */
 export function parseKdError(text: string): KdErrorInfo | undefined {
+  if (!mayHoldError(text)) return undefined;
   const lines = splitLines(text);
   for (let index = 0; index < lines.length; index++) {
     const info = matchKdErrorLine(lines[index], index + 1);

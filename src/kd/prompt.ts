@@ -24,6 +24,7 @@ const USER_PROMPT = /^(\d{1,3}):(\d{3})(?::[a-zA-Z0-9]+)?>(?= |$) ?/;
 
 /** Match a prompt at the start of a line; undefined when the line does not begin with one. */
 export function matchPrompt(line: string): PromptMatch | undefined {
+  if (!mayStartPrompt(line)) return undefined;
   const kernel = KERNEL_PROMPT.exec(line);
   if (kernel) {
     const prompt = kernel[0];
@@ -45,6 +46,23 @@ export function matchPrompt(line: string): PromptMatch | undefined {
     };
   }
   return undefined;
+}
+
+/**
+ * A cheap necessary condition for matchPrompt: the line starts with `kd>`/`Kd>`, `l?d>` or one to
+ * three digits and a colon. Parsers call matchPrompt on every line; most fail here on a few reads.
+ */
+export function mayStartPrompt(line: string): boolean {
+  const code = line.charCodeAt(0);
+  if (code === 107 || code === 75) return line.charCodeAt(1) === 100 && line.charCodeAt(2) === 62;
+  if (code === 108) return line.charCodeAt(2) === 100 && line.charCodeAt(3) === 62;
+  if (code < 48 || code > 57) return false;
+  for (let index = 1; index <= 3 && index < line.length; index++) {
+    const next = line.charCodeAt(index);
+    if (next === 58) return true;
+    if (next < 48 || next > 57) return false;
+  }
+  return false;
 }
 
 /** True when the line starts with a kernel prompt (`kd>`, `N: kd>`, `lkd>`), not a user-mode one. */

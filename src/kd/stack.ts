@@ -97,29 +97,31 @@ export function parseStack(text: string): StackResult {
     const wasFrame = previousWasFrame;
     previousWasFrame = false;
     lastUnparsedLooksCut = false;
+    // Every test below is guarded by the first character it needs, so a frame line meets no regex.
+    const lead = trimmed.charCodeAt(0);
 
-    if (PROMPT.test(line)) {
+    if (mayBePrompt(trimmed, lead) && PROMPT.test(line)) {
       // The echoed command opening the output is expected; any later prompt is another command.
       if (!first) result.unparsed.push(line);
       continue;
     }
-    if (/^STACK_TEXT:$/.test(trimmed)) {
+    if (trimmed === 'STACK_TEXT:') {
       recognised = true;
       layout = undefined;
       continue;
     }
-    const header = readHeader(trimmed);
+    const header = HEADER_LEADS.includes(trimmed[0]!) && (trimmed.includes('RetAddr') || trimmed.includes('Call')) ? readHeader(trimmed) : undefined;
     if (header) {
       recognised = true;
       layout = header;
       continue;
     }
-    if (/^(…+|\[\.\.\.\])$/.test(trimmed) || (wasFrame && /^\.{3,}$/.test(trimmed))) {
+    if ((lead === 0x2026 || lead === 91 || lead === 46) && (/^(…+|\[\.\.\.\])$/.test(trimmed) || (wasFrame && /^\.{3,}$/.test(trimmed)))) {
       // Someone elided frames; dots elsewhere are kd's symbol-loading progress.
       result.complete = false;
       continue;
     }
-    if (/^\*{0,3}\s*(WARNING|ERROR):|^\*{3}\s*Stack trace for last set context|^Unable to load image /.test(trimmed)) {
+    if (WARNING_LEADS.includes(trimmed[0]!) && /^\*{0,3}\s*(WARNING|ERROR):|^\*{3}\s*Stack trace for last set context|^Unable to load image /.test(trimmed)) {
       result.warnings.push({ message: trimmed.replace(/^\*{3}\s*/, ''), beforeFrame: result.frames.length });
       continue;
     }
@@ -151,6 +153,26 @@ export function parseStack(text: string): StackResult {
   return result;
 }
 
+// First characters a column header can start with (`#`, `Memory`, `Child…`, `RetAddr`, `:`, `Args`).
+const HEADER_LEADS = '#MCR:A';
+// First characters of the warnings kd prints among frames (`*** WARNING`, `ERROR:`, `Unable to load image`).
+const WARNING_LEADS = '*WEU';
+
+// Whether PROMPT can match a trimmed line: digits then a colon, `kd>`/`lkd>` in any case, or `C:\>`.
+function mayBePrompt(trimmed: string, lead: number): boolean {
+  if (lead >= 48 && lead <= 57) {
+    for (let index = 1; index <= 3 && index < trimmed.length; index++) {
+      const code = trimmed.charCodeAt(index);
+      if (code === 58) return true;
+      if (code < 48 || code > 57) return false;
+    }
+    return false;
+  }
+  const lower = lead | 32;
+  if (lower === 107 || lower === 108) return true;
+  return lower >= 97 && lower <= 122 && trimmed.charCodeAt(1) === 58;
+}
+
 // Read a column header such as ` # Child-SP          RetAddr           : Args to Child … : Call Site`.
 function readHeader(trimmed: string): StackLayout | undefined {
   const match = HEADER.exec(trimmed.replace(/\s+/g, ' '));
@@ -166,7 +188,185 @@ function readHeader(trimmed: string): StackLayout | undefined {
 }
 
 // Read one frame line by the header's columns, or by the shape of its tokens when there is none.
-function readFrame(trimmed: string, layout: StackLayout | undefined): StackFrame | undefined {
+// Tokens are read by position in the line (blank = space or TAB), so no token array is built.
+function readFrame(line: string, layout: StackLayout | undefined): StackFrame | undefined {
+  const length = line.length;
+  const frame: StackFrame = { module: '' };
+  let start = skipBlanks(line, 0);
+  let end = tokenEnd(line, start);
+
+  let numbered: boolean;
+  if (layout) numbered = layout.numbered;
+  else {
+    numbered = false;
+    if (end - start >= 2 && end - start <= 4 && isHexRun(line, start, end)) {
+      const nextStart = skipBlanks(line, end);
+      const nextEnd = tokenEnd(line, nextStart);
+      numbered = isAddress(line, nextStart, nextEnd) || (nextEnd - nextStart === 7 && line.startsWith('(Inline', nextStart));
+    }
+  }
+  if (numbered) {
+    if (end - start < 1 || end - start > 4 || !isHexRun(line, start, end)) return undefined;
+    frame.index = hexValue(line, start, end);
+    start = skipBlanks(line, end);
+    end = tokenEnd(line, start);
+  }
+  if (layout?.memory && end - start >= 1 && end - start <= 7 && isHexRun(line, start, end)) {
+    frame.memory = hexValue(line, start, end);
+    start = skipBlanks(line, end);
+    end = tokenEnd(line, start);
+  }
+
+  let addressCount = 0;
+  if (line.charCodeAt(start) === 40 && line.startsWith(INLINE, start)) {
+    start = skipBlanks(line, start + INLINE.length);
+    end = tokenEnd(line, start);
+    frame.inline = true;
+    if (/^-{8}(`?-{8})?$/.test(line.slice(start, end))) {
+      start = skipBlanks(line, end);
+      end = tokenEnd(line, start);
+    }
+  } else if (mayBeOtherBlank(line.charCodeAt(start)) && startsWithInline(line, start)) {
+    // Blanks other than space and TAB before `(Inline Function)`: the token reader's original path.
+    return readFrameSlowly(line, layout);
+  } else if (layout) {
+    if (layout.pointer) {
+      if (!isAddress(line, start, end)) return undefined;
+      frame[layout.pointer] = addressAt(line, start, end);
+      start = skipBlanks(line, end);
+      end = tokenEnd(line, start);
+    }
+    if (layout.retAddr) {
+      if (!isAddress(line, start, end)) return undefined;
+      frame.retAddr = addressAt(line, start, end);
+      start = skipBlanks(line, end);
+      end = tokenEnd(line, start);
+    }
+    addressCount = (layout.pointer ? 1 : 0) + (layout.retAddr ? 1 : 0);
+  } else {
+    // Without a header only the common shape counts: frame pointer, then return address.
+    if (!isAddress(line, start, end)) return undefined;
+    const pointerStart = start;
+    const pointerEnd = end;
+    start = skipBlanks(line, end);
+    end = tokenEnd(line, start);
+    if (!isAddress(line, start, end)) return undefined;
+    frame[pointerEnd - pointerStart === 8 ? 'childEbp' : 'childSp'] = addressAt(line, pointerStart, pointerEnd);
+    frame.retAddr = addressAt(line, start, end);
+    start = skipBlanks(line, end);
+    end = tokenEnd(line, start);
+    addressCount = 2;
+  }
+
+  const colonHere = end - start === 1 && line.charCodeAt(start) === 58;
+  const argsStyle = layout ? layout.args : colonHere ? 'colon' : addressCount > 0 && frameIsX86(frame) ? 'x86' : null;
+  if (argsStyle === 'colon') {
+    if (!colonHere) return undefined;
+    const args: string[] = [];
+    for (;;) {
+      start = skipBlanks(line, end);
+      end = tokenEnd(line, start);
+      if (end - start === 1 && line.charCodeAt(start) === 58) break;
+      if (start === end) return undefined;
+      if (isAddress(line, start, end)) args.push(addressAt(line, start, end));
+      else if (!/^-+(`-+)?$/.test(line.slice(start, end))) return undefined;
+    }
+    start = skipBlanks(line, end);
+    end = tokenEnd(line, start);
+    if (args.length > 0) frame.args = args;
+  } else if (argsStyle === 'x86') {
+    let args: string[] | undefined;
+    while ((args === undefined || args.length < 3) && end - start === 8 && isHexRun(line, start, end)) {
+      (args ??= []).push(lowerAt(line, start, end));
+      start = skipBlanks(line, end);
+      end = tokenEnd(line, start);
+    }
+    if (args) frame.args = args;
+  }
+
+  if (start >= length) {
+    // Only a table with its header may have a frame without a call site (kd prints none when it knows none).
+    return layout && (addressCount > 0 || frame.args) ? frame : undefined;
+  }
+  const last = line.charCodeAt(length - 1);
+  if (!mayBeOtherBlank(line.charCodeAt(start)) && last !== 41 && last !== 93) {
+    // The common call site (`nt!KiSwapContext+0x76`, `Driver+0x11b1`, `0xfa1075`) is read in place.
+    if (!readPlainCallSite(line, start, length, frame)) return undefined;
+    if (!layout && addressCount === 0 && !frame.inline) return undefined;
+    return frame;
+  }
+  // The call site is the rest of the line, trimmed (it starts at the current token).
+  const callSite = trimEndFrom(line, start);
+  if (callSite === '') {
+    return layout && (addressCount > 0 || frame.args) ? frame : undefined;
+  }
+  const site = readCallSite(callSite);
+  if (!site) return undefined;
+  if (!layout && addressCount === 0 && !frame.inline) return undefined;
+  return Object.assign(frame, site);
+}
+
+// readCallSite for a call site [start, end) that has no source annotation, notes or parameters
+// (it ends in neither `]` nor `)`), written straight into the frame in readCallSite's key order.
+// False where readCallSite would return undefined; a name ending in `)` goes to readCallSite.
+function readPlainCallSite(line: string, start: number, end: number, frame: StackFrame): boolean {
+  if (line.charCodeAt(start) === 48 && (line.charCodeAt(start + 1) | 32) === 120 && end - start > 2 && isAddressText(line, start + 2, end)) {
+    frame.address = normalizeAddress(line.slice(start, end));
+    return true;
+  }
+  let restEnd = end;
+  const plus = line.lastIndexOf('+', end - 1);
+  if (plus >= start) {
+    let digits = plus + 1;
+    if (line.charCodeAt(digits) === 48 && (line.charCodeAt(digits + 1) | 32) === 120 && end - digits - 2 >= 1 && end - digits - 2 <= 16 && isHexRun(line, digits + 2, end)) digits += 2;
+    if (end - digits >= 1 && end - digits <= 16 && isHexRun(line, digits, end)) {
+      frame.offset = end - digits <= 7 ? hexValue(line, digits, end) : Number.parseInt(line.slice(digits, end), 16);
+      restEnd = plus;
+    }
+  }
+  let bang = line.indexOf('!', start);
+  if (bang >= restEnd) bang = -1;
+  const moduleEnd = bang < 0 ? restEnd : bang;
+  if (moduleEnd === start || !isModuleName(line, start, moduleEnd)) return false;
+  const module = line.slice(start, moduleEnd);
+  if (bang < 0) {
+    frame.module = module;
+    return true;
+  }
+  const name = line.slice(bang + 1, restEnd).trim();
+  if (name.endsWith(')')) {
+    // A parenthesised name (`operator()`, parameters before an offset): readCallSite's full path.
+    const site = readCallSite(line.slice(start, end));
+    if (!site) return false;
+    Object.assign(frame, site);
+    return true;
+  }
+  frame.module = module;
+  if (name !== '') frame.function = name;
+  return true;
+}
+
+// True when [start, end) is hex digits and backticks (a `0x…` address after its prefix).
+function isAddressText(line: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) {
+    const code = line.charCodeAt(index);
+    if (code !== 96 && !isHexCode(code)) return false;
+  }
+  return true;
+}
+
+// A module name holds no blank, parenthesis, backtick or quote (readCallSite's rule).
+function isModuleName(line: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) {
+    const code = line.charCodeAt(index);
+    if (code === 40 || code === 41 || code === 96 || code === 39 || code === 34) return false;
+    if (code <= 32 || code >= 0x80) return !/[\s()`'"]/.test(line.slice(start, end));
+  }
+  return true;
+}
+
+// The same reading token by token, for lines whose blanks are not all spaces and TABs around an inline frame.
+function readFrameSlowly(trimmed: string, layout: StackLayout | undefined): StackFrame | undefined {
   const tokens = new TokenReader(trimmed);
   const frame: StackFrame = { module: '' };
 
@@ -197,11 +397,10 @@ function readFrame(trimmed: string, layout: StackLayout | undefined): StackFrame
     addressCount = (layout.pointer ? 1 : 0) + (layout.retAddr ? 1 : 0);
   } else {
     const addresses: string[] = [];
-    // Without a header only the common shape counts: frame pointer, then return address.
     while (addresses.length < 2 && ADDRESS.test(tokens.peek())) addresses.push(tokens.next());
     if (addresses.length < 2) return undefined;
-    frame[addresses[0].length === 8 ? 'childEbp' : 'childSp'] = normalizeAddress(addresses[0]);
-    frame.retAddr = normalizeAddress(addresses[1]);
+    frame[addresses[0]!.length === 8 ? 'childEbp' : 'childSp'] = normalizeAddress(addresses[0]!);
+    frame.retAddr = normalizeAddress(addresses[1]!);
     addressCount = 2;
   }
 
@@ -225,13 +424,89 @@ function readFrame(trimmed: string, layout: StackLayout | undefined): StackFrame
 
   const callSite = tokens.rest();
   if (callSite === '') {
-    // Only a table with its header may have a frame without a call site (kd prints none when it knows none).
     return layout && (addressCount > 0 || frame.args) ? frame : undefined;
   }
   const site = readCallSite(callSite);
   if (!site) return undefined;
   if (!layout && addressCount === 0 && !frame.inline) return undefined;
   return Object.assign(frame, site);
+}
+
+// Characters that trim() removes besides space and TAB are all below 33 or from U+00A0 on.
+function mayBeOtherBlank(code: number): boolean {
+  return code < 32 || code >= 0xa0;
+}
+
+// True when the text from `start`, after any whitespace at all, begins with `(Inline Function)`.
+function startsWithInline(line: string, start: number): boolean {
+  const at = line.indexOf(INLINE, start);
+  return at > start && line.slice(start, at).trim() === '';
+}
+
+// First position at or after `from` that is not a blank.
+function skipBlanks(line: string, from: number): number {
+  let position = from;
+  while (position < line.length && isBlank(line.charCodeAt(position))) position += 1;
+  return position;
+}
+
+// End of the token that starts at `start` (the first blank or the end of the line).
+function tokenEnd(line: string, start: number): number {
+  let position = start;
+  while (position < line.length && !isBlank(line.charCodeAt(position))) position += 1;
+  return position;
+}
+
+// The rest of the line from `start`, trimmed at the end (the start is already past blanks).
+function trimEndFrom(line: string, start: number): string {
+  return line.slice(start).trim();
+}
+
+// True when [start, end) is hex digits, either case.
+function isHexRun(line: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) {
+    if (!isHexCode(line.charCodeAt(index))) return false;
+  }
+  return true;
+}
+
+// A hex digit, either case.
+function isHexCode(code: number): boolean {
+  const lower = code | 32;
+  return (code >= 48 && code <= 57) || (lower >= 97 && lower <= 102);
+}
+
+// The value of a short hex run (at most 7 digits, so it fits exactly).
+function hexValue(line: string, start: number, end: number): number {
+  let value = 0;
+  for (let index = start; index < end; index++) {
+    const code = line.charCodeAt(index) | 32;
+    value = value * 16 + (code <= 57 ? code - 48 : code - 87);
+  }
+  return value;
+}
+
+// ADDRESS on the token [start, end): 8 or 16 hex digits, or 8, a backtick and 8.
+function isAddress(line: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (length === 8 || length === 16) return isHexRun(line, start, end);
+  return length === 17 && line.charCodeAt(start + 8) === 96 && isHexRun(line, start, start + 8) && isHexRun(line, start + 9, end);
+}
+
+// The address token [start, end) as normalizeAddress gives it: lowercase, no backtick.
+function addressAt(line: string, start: number, end: number): string {
+  if (end - start === 17) return lowerAt(line, start, start + 8) + lowerAt(line, start + 9, end);
+  return lowerAt(line, start, end);
+}
+
+// The slice [start, end) in lowercase, copied only when it has capitals.
+function lowerAt(line: string, start: number, end: number): string {
+  const text = line.slice(start, end);
+  for (let index = start; index < end; index++) {
+    const code = line.charCodeAt(index);
+    if (code >= 65 && code <= 90) return text.toLowerCase();
+  }
+  return text;
 }
 
 // Split a call site into module, function, offset, parameters, notes and source.

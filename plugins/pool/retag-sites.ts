@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { defineProvider } from '../../src/core/plugin.js';
-import type { StepContext, StepProvider } from '../../src/core/types.js';
+import type { JsonSchema, StepContext, StepProvider } from '../../src/core/types.js';
 import { formatAddress, padTag } from '../../src/kd/common.js';
 import { parsePoolTagFile } from '../../src/report/pooltag.js';
 import { findTagImmediate, type TagImmediate } from '../../src/kd/disasm.js';
@@ -25,6 +25,40 @@ export interface RetagParams {
   pooltagFile?: string;
   maxSites?: number;
 }
+
+// A host-side label (a frame, a function name): kd prints C++ names with spaces, quotes and
+// backticks (`anonymous namespace'), so only control characters are refused; none is sent to kd.
+const labelSchema: JsonSchema = { type: 'string', pattern: '^[^\\u0000-\\u001f\\u007f]{1,512}$' };
+
+// A count collect-stacks keeps per site.
+const countSchema: JsonSchema = { type: 'integer', minimum: 0 };
+
+/**
+ * One call site as pool.collect-stacks outputs it (`SiteTally`). Only `returnAddress` reaches
+ * a kd command (`u <address>`), so it is hex only; unknown members are refused.
+ */
+export const siteSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['frame', 'module', 'offset', 'kind'],
+  properties: {
+    frame: { ...labelSchema, description: 'module!function+0xoffset, as kb printed it.' },
+    module: { type: 'string', pattern: '^[^\\s;"\'`\\u0000-\\u001f\\u007f]{1,256}$', description: 'Module name, as kb printed it.' },
+    function: { ...labelSchema, description: 'Function name, as kb printed it.' },
+    offset: { type: 'integer', minimum: 0, description: 'Offset of the return address in the function.' },
+    kind: { type: 'string', enum: ['alloc', 'free'], description: 'Allocation or free site.' },
+    returnAddress: { type: 'string', pattern: '^[0-9a-f]{1,16}$', description: 'Return address into the site, lowercase hex without 0x or backtick.' },
+    api: { ...labelSchema, description: 'The allocator function the site calls.' },
+    allocs: countSchema,
+    frees: countSchema,
+    outstanding: { type: 'integer' },
+    outstandingBytes: { type: 'integer' },
+    addressed: countSchema,
+    freesOf: { type: 'object', additionalProperties: countSchema, description: 'Free sites: frees paired with allocations of each allocation site (by frame).' },
+    freedBy: { type: 'object', additionalProperties: countSchema, description: 'Allocation sites: frees of its allocations by free site (by frame).' },
+    callers: { type: 'array', maxItems: 64, items: labelSchema, description: 'Frames above the site.' },
+  },
+};
 
 /** Undo-log purpose prefix of retag writes. */
 export const RETAG_PURPOSE = 'retag site';
@@ -83,7 +117,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
       required: ['tag', 'sites'],
       properties: {
         tag: { ...tagSchema, description: 'The suspect tag the sites allocate with.' },
-        sites: { type: 'array', items: { type: 'object' }, description: 'Call sites from pool.collect-stacks (its `sites` output).' },
+        sites: { type: 'array', items: siteSchema, description: 'Call sites from pool.collect-stacks (its `sites` output).' },
         duration: { ...durationSchema, description: 'How long the target runs retagged (default 2m).' },
         count: { type: 'string', enum: ['poolused', 'poolfind'], description: 'Count outstanding blocks with !poolused (default) or !poolfind.' },
         pooltagFile: { type: 'string', minLength: 1, description: 'A pooltag.txt whose tags must not be chosen.' },

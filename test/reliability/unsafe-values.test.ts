@@ -15,11 +15,16 @@ import { durationSchema, toMs } from '../../plugins/pool/params.js';
 const freeStrings: Record<string, string> = {
   'memory.restore: purpose': 'compared with undo-log purposes on the host; never sent',
   'pool.retag-sites: pooltagFile': 'a file the host reads as pooltag.txt text (never imported, never sent)',
+  'pool.retag-sites: sites[].frame': 'a label in undo-log purposes, warnings and outputs; kd prints C++ names with quotes and backticks; control characters refused',
+  'pool.retag-sites: sites[].function': 'a label in outputs; control characters refused',
+  'pool.retag-sites: sites[].api': 'a label (the allocator function); control characters refused',
+  'pool.retag-sites: sites[].callers[]': 'labels of the frames above a site; control characters refused',
 };
 
 /** Objects without a schema for their members, and what guards their use. */
 const openObjects: Record<string, string> = {
-  'pool.retag-sites: sites[]': 'pool.collect-stacks output; a returnAddress reaches `u` only through BigInt(), which refuses anything but hex',
+  'pool.retag-sites: sites[].freesOf': 'frame → count (integers only); the frames are labels, never sent',
+  'pool.retag-sites: sites[].freedBy': 'frame → count (integers only); the frames are labels, never sent',
 };
 
 /** Durations (`30s`, `2m`) are turned into milliseconds by toMs() before use, never sent as text. */
@@ -82,7 +87,7 @@ describe('values that reach kd are typed', () => {
   });
 
   test('every string parameter is an enum or a pattern, except the listed ones that never reach kd', () => {
-    const free = all.filter((a) => a.leaf.kind === 'string' && a.leaf.schema.pattern === undefined).map((a) => a.name);
+    const free = all.filter((a) => a.leaf.kind === 'string' && (a.leaf.schema.pattern === undefined || a.name in freeStrings)).map((a) => a.name);
     expect([...new Set(free)].sort()).toEqual(Object.keys(freeStrings).sort());
   });
 
@@ -93,7 +98,7 @@ describe('values that reach kd are typed', () => {
 
   test('each pattern refuses `;`, quotes, backticks, CR, LF and NUL anywhere in the value', () => {
     const compiler = createSchemaCompiler();
-    const patterned = all.filter((a) => a.leaf.kind === 'string' && a.leaf.schema.pattern !== undefined && !isDuration(a.leaf));
+    const patterned = all.filter((a) => a.leaf.kind === 'string' && a.leaf.schema.pattern !== undefined && !isDuration(a.leaf) && !(a.name in freeStrings));
     for (const { name, leaf } of patterned) {
       const validate = compiler.compile({ type: 'string', pattern: leaf.schema.pattern } as JsonSchema);
       for (const bad of breakers) {
@@ -103,6 +108,17 @@ describe('values that reach kd are typed', () => {
       }
     }
     expect(patterned.length).toBeGreaterThanOrEqual(8);
+  });
+
+  test('listed free strings that carry a pattern still refuse CR, LF, NUL and ESC (they reach messages and terminals)', () => {
+    const compiler = createSchemaCompiler();
+    const labels = all.filter((a) => a.leaf.kind === 'string' && a.name in freeStrings && a.leaf.schema.pattern !== undefined);
+    expect(labels.length).toBeGreaterThanOrEqual(4);
+    for (const { name, leaf } of labels) {
+      const validate = compiler.compile({ type: 'string', pattern: leaf.schema.pattern } as JsonSchema);
+      expect(validate("drv!`anonymous namespace'::Alloc+0x10"), name).toBe(true);
+      for (const bad of ['\n', '\r', '\u0000', '\u001b']) expect(validate(`drv!Alloc${bad}+0x10`), `${name} accepted ${JSON.stringify(bad)}`).toBe(false);
+    }
   });
 
   test('durations are numbers by the time they are used: whitespace in one becomes nothing', () => {

@@ -6,7 +6,7 @@
  *
  * @see ../../docs/targets.md
  */
-import type { BreakEvent, BreakKind, CommandResult, DebuggerSession, GoCommand, WaitOptions } from '../core/types.js';
+import type { BreakEvent, BreakKind, CommandResult, DebuggerSession, GoCommand, ResumeOptions, WaitOptions } from '../core/types.js';
 import { DebuggerError } from './errors.js';
 import { readTranscript, type TranscriptEntry } from './transcript.js';
 
@@ -72,10 +72,12 @@ export class ReplaySession implements DebuggerSession {
     return { command, output: step.receive.output ?? '', complete: step.receive.complete ?? true, durationMs: step.receive.durationMs ?? 0 };
   }
 
-  async resume(command: GoCommand = 'g'): Promise<void> {
+  async resume(command: GoCommand = 'g', options: ResumeOptions = {}): Promise<void> {
     this.assertOpen();
     if (this.isRunning) throw new DebuggerError('TARGET_RUNNING', `Cannot send "${command}": the target is already running`, { command });
-    this.take('resume', command, (s) => s.send?.command === command);
+    // kd-console records commands sent before the go on the same line, joined as kd reads them.
+    const line = [...(options.before ?? []), command].join('; ');
+    this.take('resume', line, (s) => s.send?.command === line);
     this.isRunning = true;
   }
 

@@ -7,8 +7,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Help } from 'commander';
-import { exitCodes } from './output.js';
+import type { Command, Help } from 'commander';
 
 /** A command module: adds its subcommand to the program. */
 export interface CommandModule {
@@ -53,10 +52,10 @@ function requestedCommand(argv: readonly string[]): string | undefined {
  */
 export async function buildProgram(argv: readonly string[] = process.argv, load: 'requested' | 'all' = 'requested'): Promise<Command> {
   const wanted = load === 'all' ? undefined : requestedCommand(argv);
-  const loaded = new Map<string, CommandModule>();
-  for (const entry of commands) {
-    if (wanted === undefined ? load === 'all' : entry.name === wanted) loaded.set(entry.name, await entry.load());
-  }
+  const loading = commands.filter((entry) => (wanted === undefined ? load === 'all' : entry.name === wanted));
+  // commander and the command's modules load side by side (start-up time).
+  const [{ Command, Help }, ...modules] = await Promise.all([import('commander'), ...loading.map((entry) => entry.load())]);
+  const loaded = new Map(loading.map((entry, index) => [entry.name, modules[index]!]));
   const stubTerms = new WeakMap<Command, string>();
   const program = new Command('leakhunt')
     .description('Find Windows kernel pool leaks with kd, from YAML playbooks run by a version-aware plugin engine.')
@@ -95,7 +94,7 @@ Exit codes: 0 success, 1 the run failed, 2 invalid playbook or usage.`,
 
 /** Run the CLI with argv; resolves to the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
-  const program = await buildProgram(argv);
+  const [program, { CommanderError }, { exitCodes }] = await Promise.all([buildProgram(argv), import('commander'), import('./output.js')]);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
@@ -124,7 +123,8 @@ if (invokedDirectly) {
     },
     (error: unknown) => {
       process.stderr.write(`internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = exitCodes.runFailed;
+      // exitCodes.runFailed, written out: what failed may be the import of output.js itself.
+      process.exitCode = 1;
     },
   );
 }

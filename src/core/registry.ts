@@ -167,8 +167,12 @@ export async function loadRegistry(options: DiscoverOptions = {}): Promise<Regis
     if (entries.length === 0) throw errPluginLoad(dir, 'holds no index.js (nor plugin folders with one)');
     files.push(...entries);
   }
-  const loaded: LoadedPlugin[] = [];
-  for (const file of files) loaded.push(await importPlugin(file));
+  // Imported side by side (their module graphs load in parallel, start-up time); the first
+  // failure in discovery order is the one reported, as when they loaded one by one.
+  const settled = await Promise.allSettled(files.map((file) => importPlugin(file)));
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  const loaded = settled.map((result) => (result as PromiseFulfilledResult<LoadedPlugin>).value);
   loaded.push(...(options.extra ?? []));
   try {
     return createRegistry(loaded);

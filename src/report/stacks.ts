@@ -5,9 +5,9 @@
  * site into UMDH-style call trees. Reading is tolerant: stacks.jsonl is written by another
  * part of the program and may grow fields; a line that cannot be used is counted, not fatal.
  */
-import { createReadStream, existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { existsSync } from 'node:fs';
 import { normalizeAddress, padTag } from '../kd/common.js';
+import { forEachLine } from './lines.js';
 import type { PoolName } from './model.js';
 
 /** One stack frame, `module!function+0xoffset` split into its parts. */
@@ -146,46 +146,78 @@ function numberFromRaw(raw: unknown): number | undefined {
   return undefined;
 }
 
-// The first of several possible field names that is present.
-function pick(value: Record<string, unknown>, ...keys: string[]): unknown {
-  for (const key of keys) if (value[key] !== undefined && value[key] !== null) return value[key];
-  return undefined;
-}
-
 /**
  * Turn one stacks.jsonl value into a StackRecord, accepting the field names a collector is
  * likely to use (`frames`/`stack`, `kind`/`op`, `address`/`block`, `size`/`bytes`, …).
  * Returns a reason string when the value holds no stack.
  */
 export function normalizeStackRecord(raw: unknown): StackRecord | string {
+  return normalizeWith(raw, frameFromRaw);
+}
+
+// normalizeStackRecord with a chosen way of turning each raw frame into a Frame (the reader memoises).
+function normalizeWith(raw: unknown, frameOf: (raw: unknown) => Frame | undefined): StackRecord | string {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return 'not a JSON object';
   const value = raw as Record<string, unknown>;
-  let rawFrames = pick(value, 'frames', 'stack', 'callStack', 'backtrace');
+  // Each field below takes the first of its names that is present (neither undefined nor null).
+  let rawFrames = value.frames ?? value.stack ?? value.callStack ?? value.backtrace;
   if (rawFrames && typeof rawFrames === 'object' && !Array.isArray(rawFrames)) rawFrames = (rawFrames as Record<string, unknown>).frames;
   if (!Array.isArray(rawFrames)) return 'no frames';
-  const frames = rawFrames.map(frameFromRaw).filter((frame): frame is Frame => frame !== undefined);
-  if (frames.length === 0) return 'no frames';
+  return recordFrom(value, framesFrom(rawFrames, frameOf), classifyStack);
+}
 
-  const rawKind = String(pick(value, 'kind', 'type', 'op', 'operation', 'event') ?? '').toLowerCase();
-  const kind = /^alloc/.test(rawKind) ? 'alloc' : /^free/.test(rawKind) ? 'free' : rawKind && rawKind !== 'unknown' ? 'unknown' : classifyStack(frames);
+// The usable frames of a raw frames array.
+function framesFrom(rawFrames: readonly unknown[], frameOf: (raw: unknown) => Frame | undefined): Frame[] {
+  const frames: Frame[] = [];
+  for (const raw of rawFrames) {
+    const frame = frameOf(raw);
+    if (frame !== undefined) frames.push(frame);
+  }
+  return frames;
+}
+
+// Everything of a record but its frames, read from the value's other fields.
+function recordFrom(value: Record<string, unknown>, frames: Frame[], classify: (frames: Frame[]) => StackRecord['kind']): StackRecord | string {
+  if (frames.length === 0) return 'no frames';
+  const rawKind = String(value.kind ?? value.type ?? value.op ?? value.operation ?? value.event ?? '').toLowerCase();
+  const kind = rawKind.startsWith('alloc') ? 'alloc' : rawKind.startsWith('free') ? 'free' : rawKind && rawKind !== 'unknown' ? 'unknown' : classify(frames);
 
   const record: StackRecord = { kind, frames };
-  const tag = pick(value, 'tag', 'poolTag');
+  const tag = value.tag ?? value.poolTag;
   if (typeof tag === 'string' && tag.length > 0) record.tag = padTag(tag);
-  const pool = pick(value, 'pool', 'poolType');
+  const pool = value.pool ?? value.poolType;
   if (pool === 'paged' || pool === 'nonpaged') record.pool = pool;
-  const address = pick(value, 'address', 'block', 'pointer', 'va');
-  if (typeof address === 'string' && /^(?:0x)?[0-9a-f`]+$/i.test(address.trim())) record.address = normalizeAddress(address).replace(/^0+(?=.)/, '');
-  else if (typeof address === 'number') record.address = address.toString(16);
-  const size = numberFromRaw(pick(value, 'size', 'bytes', 'numberOfBytes', 'length'));
+  const address = value.address ?? value.block ?? value.pointer ?? value.va;
+  if (typeof address === 'string') {
+    const normal = addressFrom(address);
+    if (normal !== undefined) record.address = normal;
+  } else if (typeof address === 'number') record.address = address.toString(16);
+  const size = numberFromRaw(value.size ?? value.bytes ?? value.numberOfBytes ?? value.length);
   if (size !== undefined && size >= 0) record.size = size;
-  const at = pick(value, 'atMs', 'elapsedMs', 'timeMs', 't');
+  const at = value.atMs ?? value.elapsedMs ?? value.timeMs ?? value.t;
   if (typeof at === 'number') record.atMs = at;
   else {
-    const timestamp = pick(value, 'timestamp', 'time', 'at');
+    const timestamp = value.timestamp ?? value.time ?? value.at;
     if (typeof timestamp === 'string' && !Number.isNaN(Date.parse(timestamp))) record.atMs = Date.parse(timestamp);
   }
   return record;
+}
+
+// A block address as lowercase hex without `0x`, backticks or leading zeros; undefined when the text is not one.
+function addressFrom(text: string): string | undefined {
+  // Collectors write plain lowercase hex without leading zeros: that is already the answer.
+  if (text.length > 0 && text.charCodeAt(0) !== 0x30 && isLowerHex(text)) return text;
+  if (!/^(?:0x)?[0-9a-f`]+$/i.test(text.trim())) return undefined;
+  return normalizeAddress(text).replace(/^0+(?=.)/, '');
+}
+
+// Only 0-9 and a-f?
+function isLowerHex(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (!((code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66))) return false;
+  }
+  return true;
 }
 
 interface SiteAccumulator {
@@ -199,13 +231,35 @@ interface SiteAccumulator {
   anyStack: number;
 }
 
-/** Adds stacks one at a time (so a large stacks.jsonl streams) and sums them up at the end. */
+/** A live block: the site that allocated it, with which caller chain and size. */
+interface LiveBlock {
+  site: SiteAccumulator;
+  stack: number;
+  size: number;
+}
+
+/** What an allocation's frames say, worked out once per frames array. */
+interface FramesFacts {
+  site: Frame;
+  /** Interned caller chain below the site. */
+  stack: number;
+  /** The site's accumulator for each tag seen with these frames. */
+  byTag: Map<string, SiteAccumulator>;
+}
+
+/**
+ * Adds stacks one at a time (so a large stacks.jsonl streams) and sums them up at the end. A
+ * record's frames array is read once: passing the same array again (as readStacksFile does for
+ * repeated stacks) reuses what it said, so do not change a frames array after adding it.
+ */
 export class StackAggregator {
+  /** Accumulators by tag and site text, in order of first sight. */
   private readonly sites = new Map<string, SiteAccumulator>();
   private readonly stackIds = new Map<string, number>();
   private readonly stacks: string[][] = [];
-  /** Live blocks by tag and address: which site allocated them, with which stack and size. */
-  private readonly live = new Map<string, { siteKey: string; stack: number; size: number }>();
+  private readonly facts = new WeakMap<readonly Frame[], FramesFacts>();
+  /** Live blocks by tag, then address. */
+  private readonly live = new Map<string, Map<string, LiveBlock>>();
   private readonly counts = { records: 0, allocs: 0, frees: 0, unknown: 0, unmatchedFrees: 0, unpairedFrees: 0 };
   private addressed = false;
   private firstAtMs?: number;
@@ -230,35 +284,39 @@ export class StackAggregator {
         this.counts.unpairedFrees++;
         return;
       }
-      const key = `${tag}\u0000${record.address}`;
-      const block = this.live.get(key);
+      const blocks = this.live.get(tag);
+      const block = blocks?.get(record.address);
       if (!block) {
         this.counts.unmatchedFrees++;
         return;
       }
-      this.live.delete(key);
-      this.sites.get(block.siteKey)!.frees++;
+      blocks!.delete(record.address);
+      block.site.frees++;
       return;
     }
     this.counts.allocs++;
-    const siteIndex = callSiteIndex(record.frames);
-    const site = siteIndex >= 0 ? record.frames[siteIndex]! : { text: '<allocator only>', offset: 0 };
-    const siteKey = `${tag}\u0000${site.text}`;
-    let accumulator = this.sites.get(siteKey);
-    const stack = this.intern(siteIndex >= 0 ? record.frames.slice(siteIndex + 1).map((frame) => frame.text) : []);
+    const facts = this.factsOf(record.frames);
+    const stack = facts.stack;
+    let accumulator = facts.byTag.get(tag);
     if (!accumulator) {
-      accumulator = { tag, site, allocs: 0, frees: 0, unpaired: new Map(), anyStack: stack };
-      this.sites.set(siteKey, accumulator);
+      const siteKey = `${tag}\u0000${facts.site.text}`;
+      accumulator = this.sites.get(siteKey);
+      if (!accumulator) {
+        accumulator = { tag, site: facts.site, allocs: 0, frees: 0, unpaired: new Map(), anyStack: stack };
+        this.sites.set(siteKey, accumulator);
+      }
+      facts.byTag.set(tag, accumulator);
     }
     accumulator.allocs++;
     const size = record.size ?? 0;
     if (record.address !== undefined) {
       this.addressed = true;
-      const key = `${tag}\u0000${record.address}`;
+      let blocks = this.live.get(tag);
+      if (!blocks) this.live.set(tag, (blocks = new Map()));
       // The same address allocated again means its free was missed: the old block is gone.
-      const previous = this.live.get(key);
-      if (previous) this.sites.get(previous.siteKey)!.frees++;
-      this.live.set(key, { siteKey, stack, size });
+      const previous = blocks.get(record.address);
+      if (previous) previous.site.frees++;
+      blocks.set(record.address, { site: accumulator, stack, size });
     } else {
       const entry = accumulator.unpaired.get(stack) ?? { count: 0, bytes: 0 };
       entry.count++;
@@ -275,18 +333,20 @@ export class StackAggregator {
   /** The totals, sites and call trees of everything added so far. */
   summary(): StackSummary {
     // Outstanding per site and stack: paired live blocks plus allocations without an address.
-    const outstanding = new Map<string, Map<number, { count: number; bytes: number }>>();
-    for (const [siteKey, accumulator] of this.sites) outstanding.set(siteKey, new Map([...accumulator.unpaired].map(([id, v]) => [id, { ...v }])));
-    for (const block of this.live.values()) {
-      const byStack = outstanding.get(block.siteKey)!;
-      const entry = byStack.get(block.stack) ?? { count: 0, bytes: 0 };
-      entry.count++;
-      entry.bytes += block.size;
-      byStack.set(block.stack, entry);
+    const outstanding = new Map<SiteAccumulator, Map<number, { count: number; bytes: number }>>();
+    for (const accumulator of this.sites.values()) outstanding.set(accumulator, new Map([...accumulator.unpaired].map(([id, v]) => [id, { ...v }])));
+    for (const blocks of this.live.values()) {
+      for (const block of blocks.values()) {
+        const byStack = outstanding.get(block.site)!;
+        const entry = byStack.get(block.stack) ?? { count: 0, bytes: 0 };
+        entry.count++;
+        entry.bytes += block.size;
+        byStack.set(block.stack, entry);
+      }
     }
     const sites: AggregatedSite[] = [];
-    for (const [siteKey, accumulator] of this.sites) {
-      const byStack = outstanding.get(siteKey)!;
+    for (const accumulator of this.sites.values()) {
+      const byStack = outstanding.get(accumulator)!;
       const tree: CallTreeNode = { frame: accumulator.site.text, bytes: 0, allocs: 0, children: [] };
       let representative = accumulator.anyStack;
       let representativeCount = 0;
@@ -325,6 +385,19 @@ export class StackAggregator {
     };
   }
 
+  // The call site and interned caller chain of an allocation's frames, once per frames array.
+  private factsOf(frames: readonly Frame[]): FramesFacts {
+    let facts = this.facts.get(frames);
+    if (!facts) {
+      const siteIndex = callSiteIndex(frames);
+      const site = siteIndex >= 0 ? frames[siteIndex]! : { text: '<allocator only>', offset: 0 };
+      const stack = this.intern(siteIndex >= 0 ? frames.slice(siteIndex + 1).map((frame) => frame.text) : []);
+      facts = { site, stack, byTag: new Map() };
+      this.facts.set(frames, facts);
+    }
+    return facts;
+  }
+
   // Store each distinct caller chain once; outstanding blocks refer to it by number.
   private intern(frames: string[]): number {
     const key = frames.join('\n');
@@ -348,21 +421,113 @@ function sortTree(node: CallTreeNode): void {
 export async function readStacksFile(path: string): Promise<StackSummary | undefined> {
   if (!existsSync(path)) return undefined;
   const aggregator = new StackAggregator();
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  const reader = new StackLineReader();
   let line = 0;
-  for await (const text of lines) {
+  await forEachLine(path, (text) => {
     line++;
-    if (!text.trim()) continue;
+    if (!text.trim()) return;
+    const record = reader.read(text);
+    if (typeof record === 'string') aggregator.reject(line, record);
+    else aggregator.add(record);
+  });
+  return aggregator.summary();
+}
+
+// Caches are emptied when they reach these sizes, so a file of all-different stacks stays bounded.
+const maxCachedArrays = 10_000;
+const maxCachedFrames = 50_000;
+
+/** The frames made of one frames array, with the array's strings to check a later line against. */
+interface CachedFrames {
+  raw: string[];
+  frames: Frame[];
+}
+
+/**
+ * Reads stacks.jsonl lines as `JSON.parse` and normalizeStackRecord would, faster for repeated
+ * stacks: the Frame[] made of a `frames` array of strings is cached and reused for any later line
+ * with the same strings (so StackAggregator, which gets the same Frame[] object, also works its
+ * site out once), and frame strings are parsed once each.
+ */
+export class StackLineReader {
+  /** Cached frames arrays by a cheap hash of their strings (equal hashes are told apart by the strings). */
+  private readonly arrays = new Map<number, CachedFrames[]>();
+  private cachedArrays = 0;
+  private readonly frames = new Map<string, Frame | undefined>();
+  private readonly kinds = new WeakMap<Frame[], StackRecord['kind']>();
+  private readonly frameOf = (raw: unknown): Frame | undefined => this.frameFromRaw(raw);
+  private readonly classify = (frames: Frame[]): StackRecord['kind'] => this.classifyOnce(frames);
+
+  /** One line's record, or why it is not usable (`not JSON (…)`, `no frames`, …). */
+  read(text: string): StackRecord | string {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch (error) {
-      aggregator.reject(line, `not JSON (${(error as Error).message})`);
-      continue;
+      return `not JSON (${(error as Error).message})`;
     }
-    const record = normalizeStackRecord(value);
-    if (typeof record === 'string') aggregator.reject(line, record);
-    else aggregator.add(record);
+    if (value && typeof value === 'object' && Array.isArray((value as Record<string, unknown>).frames)) {
+      const frames = this.cachedFrames((value as Record<string, unknown>).frames as unknown[]);
+      if (frames !== undefined) return recordFrom(value as Record<string, unknown>, frames, this.classify);
+    }
+    return normalizeWith(value, this.frameOf);
   }
-  return aggregator.summary();
+
+  // The frames of an array of strings, made once per distinct list of strings; undefined when not all are strings.
+  private cachedFrames(raw: unknown[]): Frame[] | undefined {
+    const hash = stringsHash(raw);
+    if (hash === -1) return undefined;
+    const bucket = this.arrays.get(hash);
+    if (bucket !== undefined) {
+      for (const cached of bucket) if (sameStrings(cached.raw, raw)) return cached.frames;
+    }
+    const frames = framesFrom(raw, this.frameOf);
+    if (this.cachedArrays >= maxCachedArrays) {
+      this.arrays.clear();
+      this.cachedArrays = 0;
+    }
+    const entry = { raw: raw as string[], frames };
+    const current = this.arrays.get(hash);
+    if (current) current.push(entry);
+    else this.arrays.set(hash, [entry]);
+    this.cachedArrays++;
+    return frames;
+  }
+
+  // frameFromRaw, memoised for frame strings.
+  private frameFromRaw(raw: unknown): Frame | undefined {
+    if (typeof raw !== 'string') return frameFromRaw(raw);
+    if (this.frames.has(raw)) return this.frames.get(raw);
+    const frame = frameFromRaw(raw);
+    if (this.frames.size >= maxCachedFrames) this.frames.clear();
+    this.frames.set(raw, frame);
+    return frame;
+  }
+
+  // classifyStack, once per frames array.
+  private classifyOnce(frames: Frame[]): StackRecord['kind'] {
+    let kind = this.kinds.get(frames);
+    if (kind === undefined) this.kinds.set(frames, (kind = classifyStack(frames)));
+    return kind;
+  }
+}
+
+// A hash of an array of strings from their lengths and a few characters each (cheap, not unique); -1 when one is not a string.
+function stringsHash(raw: readonly unknown[]): number {
+  let hash = raw.length;
+  for (let index = 0; index < raw.length; index++) {
+    const text = raw[index];
+    if (typeof text !== 'string') return -1;
+    const length = text.length;
+    hash = (Math.imul(hash, 31) + length) | 0;
+    if (length > 0) hash = (Math.imul(hash, 31) + text.charCodeAt(length - 1) * 97 + text.charCodeAt(length >> 1) * 7 + text.charCodeAt((length * 3) >> 2)) | 0;
+  }
+  return hash >>> 1;
+}
+
+// Are both arrays the same strings in the same order?
+function sameStrings(cached: readonly string[], raw: readonly unknown[]): boolean {
+  if (cached.length !== raw.length) return false;
+  for (let index = 0; index < raw.length; index++) if (cached[index] !== raw[index]) return false;
+  return true;
 }

@@ -4,7 +4,13 @@
  *
  * @see ../../docs/playbooks.md#versions
  */
-import semver from 'semver';
+// Only the functions used: the whole semver package costs start-up time on every command.
+import gte from 'semver/functions/gte.js';
+import lt from 'semver/functions/lt.js';
+import patch from 'semver/functions/patch.js';
+import satisfies from 'semver/functions/satisfies.js';
+import valid from 'semver/functions/valid.js';
+import validRange from 'semver/ranges/valid.js';
 import type { Arch, Facts } from './types.js';
 import { findProfile, listProfiles } from '../sim/profiles.js';
 import { errUnknownOs } from './errors.js';
@@ -50,14 +56,14 @@ export function findAlias(name: string): VersionAlias | undefined {
 
 /** True for `major.minor.build` (each a non-negative integer). */
 export function isVersion(text: string): boolean {
-  return /^\d+\.\d+\.\d+$/.test(text) && semver.valid(text) !== null;
+  return /^\d+\.\d+\.\d+$/.test(text) && valid(text) !== null;
 }
 
 /** The product alias of a version (`xp` for 5.1.2600, `win11` for 10.0.22631), or `unknown`. */
 export function aliasForVersion(version: string): string {
   if (!isVersion(version)) return 'unknown';
   for (const name of productAliases) {
-    if (semver.satisfies(version, findAlias(name)!.range)) return name;
+    if (satisfies(version, findAlias(name)!.range)) return name;
   }
   return 'unknown';
 }
@@ -95,7 +101,7 @@ export function expandOsRange(spec: string): string {
     .split('||')
     .map((part) => part.trim().split(/\s+/).filter(Boolean).map(expandToken).join(' '))
     .join(' || ');
-  const range = semver.validRange(expanded);
+  const range = validRange(expanded);
   if (range === null || spec.trim() === '') {
     throw new Error(`"${spec}" is neither a semver range over major.minor.build nor an alias (${aliasTable.map((a) => a.name).join(', ')})`);
   }
@@ -104,7 +110,7 @@ export function expandOsRange(spec: string): string {
 
 /** Does a version fall in an `os` spec (alias or semver range)? */
 export function versionMatches(version: string, spec: string): boolean {
-  return semver.satisfies(version, expandOsRange(spec));
+  return satisfies(version, expandOsRange(spec));
 }
 
 /** Facts for planning without a target: from a simulator profile id, an alias, or a version, plus an arch. */
@@ -128,9 +134,9 @@ export function factsForOs(os: string, arch?: Arch): Facts {
     else if (/^\d+\.\d+$/.test(os)) version = `${os}.0`;
     else throw errUnknownOs(os);
     // 2000 and XP x86 were the common case; XP x64 is 5.2 and has its own alias.
-    chosenArch = arch ?? (semver.lt(version, '5.2.0') ? 'x86' : 'x64');
+    chosenArch = arch ?? (lt(version, '5.2.0') ? 'x86' : 'x64');
   }
-  const build = semver.patch(version);
+  const build = patch(version);
   return {
     os: {
       version,
@@ -144,8 +150,8 @@ export function factsForOs(os: string, arch?: Arch): Facts {
       ...(buildLab && { buildLab }),
     },
     pool: {
-      taggingEnabled: semver.gte(version, '5.2.0'),
-      allocator: semver.gte(version, '10.0.18362') ? 'segment-heap' : 'classic',
+      taggingEnabled: gte(version, '5.2.0'),
+      allocator: gte(version, '10.0.18362') ? 'segment-heap' : 'classic',
     },
     debugger: { transport: 'none' },
     target: { kind: 'plan', spec: os },

@@ -38,6 +38,7 @@ import type { SourceText } from './locate.js';
 import type { InputDeclaration, InputType, Playbook, PlaybookScope, PlaybookStep } from './playbook.js';
 import { preflightWith } from './preflight.js';
 import type { Registry } from './registry.js';
+import { decodeUtf8, invalidUtf8Message } from './utf8.js';
 import { describePath, mapSchemaErrors } from './schema-errors.js';
 import { didYouMean } from './suggest.js';
 import type { JsonSchema, SourceLocation, StepProvider } from './types.js';
@@ -118,17 +119,24 @@ function at(fc: FileContext, path: readonly (string | number)[], which: 'value' 
 
 // Read and parse one file; YAML errors are reported and end the file's processing.
 function parseFile(state: LoadState, abs: string, notFound: () => PlaybookError): FileContext | undefined {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(abs, 'utf8');
+    bytes = readFileSync(abs);
   } catch {
     state.errors.push(notFound());
     return undefined;
   }
+  const { text, invalid } = decodeUtf8(bytes);
+  const shown = relative(state.cwd, abs);
+  const file = shown.startsWith('..') || isAbsolute(shown) ? abs : shown;
+  if (invalid) {
+    // A byte that is not UTF-8 would otherwise become U+FFFD without a word.
+    state.errors.push(errYamlSyntax(invalidUtf8Message(invalid.byte), { ...pointAt(indexSource(file, text), invalid.offset), hint: 'save the file as UTF-8' }));
+    return undefined;
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const shown = relative(state.cwd, abs);
-  const source = indexSource(shown.startsWith('..') || isAbsolute(shown) ? abs : shown, text, lines);
+  const source = indexSource(file, text, lines);
   const fc: FileContext = { abs, source, doc, raw: undefined };
   for (const error of doc.errors) {
     const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');

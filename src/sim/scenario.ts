@@ -10,6 +10,7 @@ import type { Document, Node } from 'yaml';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import ms from 'ms';
+import { decodeUtf8, invalidUtf8Message } from '../core/utf8.js';
 import { findProfile, listProfiles } from './profiles.js';
 import type { PoolKind } from './kernel-api.js';
 import scenarioSchemaJson from './scenario-schema.js';
@@ -199,14 +200,22 @@ export function parseScenario(text: string, file: string): Scenario {
 
 /** Read, parse and validate a scenario file; throws a ScenarioError listing every problem. */
 export function loadScenario(file: string): Scenario {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code ?? String(cause);
     throw new ScenarioError([
       { code: 'SCENARIO_FILE_UNREADABLE', message: `Cannot read scenario file "${file}" (${reason})`, file, line: 1, column: 1, path: [] },
     ]);
+  }
+  const { text, invalid } = decodeUtf8(bytes);
+  if (invalid) {
+    // A byte that is not UTF-8 would otherwise become U+FFFD without a word.
+    const before = text.slice(0, invalid.offset);
+    const line = before.split('\n').length;
+    const column = invalid.offset - (before.lastIndexOf('\n') + 1) + 1;
+    throw new ScenarioError([{ code: 'SCENARIO_YAML_SYNTAX', message: invalidUtf8Message(invalid.byte), file, line, column, path: [] }]);
   }
   return parseScenario(text, file);
 }

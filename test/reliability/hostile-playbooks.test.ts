@@ -105,13 +105,16 @@ describe('leakhunt run rejects each before the debugger is even started', () => 
   });
 });
 
-describe('known defects (each test flips to failing when the defect is fixed; then move the file to # expect:)', () => {
-  for (const entry of defects) {
-    test.fails(`${entry.name} is rejected by the loader (today: ${entry.defect})`, () => {
-      expect(loadPlaybook(entry.name, { registry, cwd: folder }).errors.length).toBeGreaterThan(0);
-    });
-  }
-});
+// Open defects (none today; a suite without tests would fail, so it exists only when there are some).
+if (defects.length > 0) {
+  describe('known defects (each test flips to failing when the defect is fixed; then move the file to # expect:)', () => {
+    for (const entry of defects) {
+      test.fails(`${entry.name} is rejected by the loader (today: ${entry.defect})`, () => {
+        expect(loadPlaybook(entry.name, { registry, cwd: folder }).errors.length).toBeGreaterThan(0);
+      });
+    }
+  });
+}
 
 describe('a hostile --input value (the playbook itself is valid)', () => {
   const file = relative(root, join(hostile, 'accepted', 'input-tag.yaml'));

@@ -97,8 +97,8 @@ export class SiteBook {
     allocSite.frees++;
     allocSite.outstanding--;
     allocSite.outstandingBytes -= allocation.size;
-    allocSite.freedBy = { ...allocSite.freedBy, [freeSite.frame]: (allocSite.freedBy?.[freeSite.frame] ?? 0) + 1 };
-    freeSite.freesOf = { ...freeSite.freesOf, [allocSite.frame]: (freeSite.freesOf?.[allocSite.frame] ?? 0) + 1 };
+    countUp((allocSite.freedBy ??= {}), freeSite.frame);
+    countUp((freeSite.freesOf ??= {}), allocSite.frame);
     return 'paired';
   }
 
@@ -114,4 +114,10 @@ export class SiteBook {
       (a, b) => (a.kind === b.kind ? 0 : a.kind === 'alloc' ? -1 : 1) || b.outstandingBytes - a.outstandingBytes || b.outstanding - a.outstanding || b.allocs - a.allocs || b.frees - a.frees,
     );
   }
+}
+
+// Add one to a frame's count in place (a frame named like `__proto__` stays an own key, as in a literal).
+function countUp(counts: Record<string, number>, frame: string): void {
+  if (Object.hasOwn(counts, frame)) counts[frame]!++;
+  else Object.defineProperty(counts, frame, { value: 1, writable: true, enumerable: true, configurable: true });
 }

@@ -3,6 +3,7 @@
  * 1 MiB chunks, lines cut with `indexOf`. Line breaks are the ones readline counts with
  * `crlfDelay: Infinity` (`\n`, `\r\n`, a lone `\r`), so line numbers stay the same.
  */
+import { isAscii } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 
@@ -13,13 +14,17 @@ export async function forEachLine(path: string, onLine: (text: string) => void):
   const file = await open(path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(chunkBytes);
-    // The decoder keeps a multi-byte character cut by the chunk's end for the next chunk.
+    // The decoder keeps a multi-byte character cut by the chunk's end for the next chunk. Until
+    // the first byte above 0x7f it is not needed: ASCII decodes the same as Latin-1, only faster.
     const decoder = new StringDecoder('utf8');
+    let ascii = true;
     let pending = '';
     for (;;) {
       const { bytesRead } = await file.read(buffer, 0, chunkBytes, null);
       if (bytesRead === 0) break;
-      pending = emitLines(pending, decoder.write(buffer.subarray(0, bytesRead)), onLine);
+      const bytes = buffer.subarray(0, bytesRead);
+      ascii &&= isAscii(bytes);
+      pending = emitLines(pending, ascii ? bytes.toString('latin1') : decoder.write(bytes), onLine);
     }
     const last = pending + decoder.end();
     if (last.length > 0) emitLine(last, onLine);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
+import { SiteBook } from '../../plugins/pool/pairing.js';
 import { forEachLine } from '../../src/report/lines.js';
 import { callSiteIndex, classifyStack, normalizeStackRecord, parseFrame, readStacksFile, StackAggregator, StackLineReader, type StackRecord, type StackSummary } from '../../src/report/stacks.js';
 import { fixture } from './helpers.js';
@@ -210,6 +211,19 @@ describe('forEachLine cuts lines as readline does', () => {
     expect(lines.map((line) => line.length)).toEqual([mib - 2 + 2 + 4, second.indexOf('\r'), 'last \u00e9'.length]);
   });
 
+  test('an all-ASCII first chunk, then characters beyond ASCII, one of them cut by the next boundary', async () => {
+    const mib = 1 << 20;
+    const first = `${'a'.repeat(mib - 1)}\n`;
+    // '\u20ac' is 3 bytes: it starts 1 byte before the second boundary.
+    const second = `b\u00e9${'c'.repeat(mib - 4)}\u20ac\n`;
+    const path = scratchFile(first + second);
+    expect(Buffer.byteLength(first + 'b\u00e9' + 'c'.repeat(mib - 4))).toBe(2 * mib - 1);
+    const lines = await chunkedLines(path);
+    expect(lines).toEqual(await readlineLines(path));
+    expect(lines[1]!.slice(0, 2)).toBe('b\u00e9');
+    expect(lines[1]!.slice(-1)).toBe('\u20ac');
+  });
+
   test('a lone CR in the unended line at a chunk boundary, the next chunk without one', async () => {
     const path = scratchFile(`${'x'.repeat((1 << 20) - 10)}a\rb${'c'.repeat(20)}\nd\n`);
     const lines = await chunkedLines(path);
@@ -375,5 +389,26 @@ describe('StackAggregator with shared frames arrays', () => {
       ['Abc ', 2, 0, 2],
       ['Xyz ', 1, 1, 0],
     ]);
+  });
+});
+
+describe("the collector's SiteBook (plugins/pool/pairing.ts), the other aggregation of stacks", () => {
+  test('pairs frees by address and counts them per site pair, a frame named __proto__ included', () => {
+    const key = (frame: string) => ({ frame, module: frame.split('!')[0]!, offset: 1, callers: [] });
+    const book = new SiteBook();
+    book.allocation(key('abc!Alloc+0x1'), 'a1', 10);
+    book.allocation(key('abc!Alloc+0x1'), 'a2', 10);
+    book.allocation(key('__proto__'), 'a3', 5);
+    expect(book.free(key('abc!Free+0x1'), 'a1')).toBe('paired');
+    expect(book.free(key('abc!Free+0x1'), 'a2')).toBe('paired');
+    expect(book.free(key('abc!Free+0x1'), 'a3')).toBe('paired');
+    expect(book.free(key('abc!Free+0x1'), 'zz')).toBe('unpaired');
+    const [alloc, proto, free] = book.list();
+    expect(alloc).toMatchObject({ frame: 'abc!Alloc+0x1', allocs: 2, frees: 2, outstanding: 0, freedBy: { 'abc!Free+0x1': 2 } });
+    expect(proto).toMatchObject({ frame: '__proto__', outstandingBytes: 0 });
+    expect(Object.getOwnPropertyNames(free!.freesOf)).toEqual(['abc!Alloc+0x1', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(free!.freesOf, '__proto__')?.value).toBe(1);
+    expect(free!.freesOf!['abc!Alloc+0x1']).toBe(2);
+    expect(book.unpairedFrees).toBe(1);
   });
 });

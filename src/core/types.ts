@@ -72,6 +72,12 @@ export interface ResumeOptions {
 export interface WaitOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * waitForBreak only: console output is handed here in whole lines as it arrives, and the
+   * BreakEvent then holds only the last lines before the stop. For long streams (kd printing a
+   * stack at every break, fast-mode collection) that must not be held in memory at once.
+   */
+  onOutput?: (text: string) => void;
 }
 
 /**

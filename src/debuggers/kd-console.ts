@@ -13,6 +13,10 @@ import { DebuggerError, isDebuggerError } from './errors.js';
 import { kdDialect, type ConsoleDialect } from './kd-dialect.js';
 import { commandKind, type TranscriptSink } from './transcript.js';
 
+// Streaming (WaitOptions.onOutput): flush when this much is buffered, keeping this many last lines.
+const streamFlushBytes = 64 * 1024;
+const streamKeepLines = 64;
+
 /** How a kd-console session behaves; every time has a default. */
 export interface KdConsoleOptions {
   dialect?: ConsoleDialect;
@@ -97,6 +101,7 @@ export class KdConsoleSession implements DebuggerSession {
   private dataVersion = 0;
   private readonly dataWatchers = new Set<() => void>();
   private exitInfo: ChannelExit | undefined;
+  private streamSink: ((text: string) => void) | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly options: Required<Omit<KdConsoleOptions, 'transcript' | 'dialect' | 'transport' | 'nonce' | 'breakTimeoutMs'>> & Pick<KdConsoleOptions, 'breakTimeoutMs'>;
 
@@ -199,7 +204,31 @@ export class KdConsoleSession implements DebuggerSession {
     if (pending) return pending;
     if (this.state === 'exited') return { kind: 'exit', output: '' };
     if (this.state === 'halted') throw new DebuggerError('TARGET_HALTED', 'The target is not running: nothing to wait for', { hint: 'call resume() first' });
-    return this.awaitStop(options, 'waiting for the target to stop');
+    if (!options.onOutput) return this.awaitStop(options, 'waiting for the target to stop');
+    this.streamSink = options.onOutput;
+    try {
+      this.flushStream(0);
+      return await this.awaitStop(options, 'waiting for the target to stop');
+    } finally {
+      this.streamSink = undefined;
+    }
+  }
+
+  // Hand every complete line but the last `streamKeepLines` to the stream sink (and the transcript,
+  // as a partial break entry), once more than `minBytes` are buffered: a stop is still classified
+  // from the lines before it, and memory holds one chunk, not the whole stream.
+  private flushStream(minBytes: number): void {
+    const sink = this.streamSink;
+    if (!sink || this.buffer.length <= minBytes) return;
+    let cut = this.buffer.length;
+    for (let kept = 0; kept <= streamKeepLines; kept++) {
+      cut = this.buffer.lastIndexOf('\n', cut - 1);
+      if (cut < 0) return;
+    }
+    const text = this.buffer.slice(0, cut + 1);
+    this.buffer = this.buffer.slice(cut + 1);
+    this.transcript?.append({ seq: this.sequence, direction: 'receive', event: 'break', kind: 'partial', output: text, complete: false });
+    sink(text);
   }
 
   async breakIn(options: WaitOptions = {}): Promise<BreakEvent> {
@@ -274,6 +303,7 @@ export class KdConsoleSession implements DebuggerSession {
   private receive(chunk: string): void {
     this.buffer += chunk.replace(/\r/g, '');
     this.dataVersion++;
+    if (this.streamSink && this.state === 'running') this.flushStream(streamFlushBytes);
     this.scanForMarker();
     if (this.stopMarker !== undefined && this.state === 'running') this.scanForStopMarker();
     this.armStopDetection();
@@ -619,7 +649,7 @@ export class KdConsoleSession implements DebuggerSession {
   // The DEBUGGER_EXITED error, with the exit status and whatever the console printed last.
   private exitedError(doing: string, output = '', command?: string, exit = this.exitInfo): DebuggerError {
     const status = exit ? (exit.error ?? (exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`)) : 'unknown status';
-    return new DebuggerError('DEBUGGER_EXITED', `Cannot ${doing}: the debugger exited (${status})`, {
+    return new DebuggerError('DEBUGGER_EXITED', `Cannot ${doing}: the debugger exited (${status})${exit?.stderr ? `; its last words on stderr: ${exit.stderr}` : ''}`, {
       output,
       ...(command !== undefined && { command }),
       hint: 'see the end of transcript.jsonl for its last words',

@@ -62,14 +62,39 @@ function fastEventCommand(count: number): string {
   return `sxe -c "r @$t0=@$t0+1; kb; j (@$t0 < 0n${count}) 'g' ; ''" bpe`;
 }
 
-// Wait for the next stop, breaking in when the time is up; undefined on timeout.
-async function nextBreak(ctx: StepContext, timeoutMs: number): Promise<BreakEvent | undefined> {
+/** Splits a stream of fast-mode output into one text per break, as whole breaks arrive. */
+export class BreakStream {
+  private pending = '';
+
+  constructor(private readonly onBreak: (text: string) => void) {}
+
+  /** More output (whole lines): every break followed by the start of another is complete. */
+  push(text: string): void {
+    this.pending += text;
+    const blocks = splitBreaks(this.pending);
+    if (blocks.length < 2) return;
+    const last = blocks[blocks.length - 1]!;
+    for (const block of blocks.slice(0, -1)) this.onBreak(block);
+    this.pending = last.endsWith('\n') || !this.pending.endsWith('\n') ? last : `${last}\n`;
+  }
+
+  /** The last lines (the stop's own output): every break left is complete. */
+  end(text: string): void {
+    const rest = this.pending + text;
+    this.pending = '';
+    for (const block of splitBreaks(rest)) this.onBreak(block);
+  }
+}
+
+// Wait for the next stop, breaking in when the time is up; undefined on timeout. `onOutput`
+// receives the output while the target runs (fast mode), when the session can stream it.
+async function nextBreak(ctx: StepContext, timeoutMs: number, onOutput?: (text: string) => void): Promise<BreakEvent | undefined> {
   if (timeoutMs <= 0) {
     if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
     return undefined;
   }
   try {
-    return await ctx.session.waitForBreak({ timeoutMs, signal: ctx.signal });
+    return await ctx.session.waitForBreak({ timeoutMs, signal: ctx.signal, ...(onOutput && { onOutput }) });
   } catch (error) {
     if (ctx.signal.aborted) throw error;
     if (ctx.session.running) {
@@ -280,12 +305,14 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         await kd(ctx, fastEventCommand(count));
         try {
           await ctx.session.resume('g');
-          const event = await nextBreak(ctx, timeoutMs);
-          const text = event?.output ?? '';
-          for (const chunk of splitBreaks(text)) {
+          // kd prints every break and its stack while the target runs: stacks are recorded as the
+          // lines arrive, so memory holds one chunk of the stream, not all `count` stacks.
+          const stream = new BreakStream((block) => {
             hits++;
-            record(chunk);
-          }
+            record(block);
+          });
+          const event = await nextBreak(ctx, timeoutMs, (text) => stream.push(text));
+          stream.end(event?.output ?? '');
           stoppedBy = event ? 'count' : 'timeout';
           if (event) checkBreak(ctx, event);
         } finally {

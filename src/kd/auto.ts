@@ -2,10 +2,12 @@
  * `parse auto`: split a saved kd log (prompt + command + output, again and again) into its
  * commands and parse each output with the parser its command calls for.
  */
-import { KdParseError, type ParseResultBase } from './common.js';
+import { NO_STOP_MESSAGE, tryParseBreak } from './break.js';
+import { KdParseError, StringPool, type ParseResultBase } from './common.js';
 import { parseKdError, type KdErrorInfo } from './errors.js';
 import { getParser } from './index.js';
 import { matchPrompt } from './prompt.js';
+import { parseStackAt } from './stack.js';
 
 /** One command of the log with its output and what its parser made of it. */
 export interface AutoEntry {
@@ -145,8 +147,10 @@ export function prepareTranscript(text: string): string {
   return unquoteTranscript(stripTranscriptHeader(text));
 }
 
-// Parse one entry's output with the parser its command calls for, keeping kd's error reply.
-function parseEntry(entry: AutoEntry, previousGo: string | undefined): void {
+// Parse one entry's output (text.slice(from, to)) with the parser its command calls for, keeping
+// kd's error reply. Stacks are read in place in the log; a break output without a stop is
+// recorded without throwing, since a log has many.
+function parseEntry(entry: AutoEntry, previousGo: string | undefined, text: string, from: number, to: number, pool: StringPool): void {
   const output = entry.output;
   const error = parseKdError(output);
   if (error) entry.error = error;
@@ -164,7 +168,12 @@ function parseEntry(entry: AutoEntry, previousGo: string | undefined): void {
   if (!parser) return;
   entry.kind = kind;
   try {
-    entry.result = kind === 'break' ? parser.parse(output, { command: entry.command || previousGo }) : parser.parse(output);
+    if (kind === 'stack') entry.result = parseStackAt(text, from, to, pool);
+    else if (kind === 'break') {
+      const result = tryParseBreak(output, { command: entry.command || previousGo });
+      if (result) entry.result = result;
+      else entry.parseError = { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE };
+    } else entry.result = parser.parse(output);
   } catch (caught) {
     if (!(caught instanceof KdParseError)) throw caught;
     entry.parseError = { code: caught.code, message: caught.message };
@@ -173,9 +182,10 @@ function parseEntry(entry: AutoEntry, previousGo: string | undefined): void {
 
 // STOP_LINE, run only on output holding one of the literal pieces every stop line has.
 function hasStopLine(output: string): boolean {
-  if (output.indexOf(' chance)') < 0 && output.indexOf('Breakpoint ') < 0 && output.indexOf('*** Fatal System Error: 0x') < 0) return false;
-  return STOP_LINE.test(output);
+  return STOP_PIECE.test(output) && STOP_LINE.test(output);
 }
+
+const STOP_PIECE = / chance\)|Breakpoint \d+ hit|\*\*\* Fatal System Error: 0x/;
 
 // True for text that trims to nothing, without building the trimmed copy.
 function isBlank(text: string): boolean {
@@ -214,6 +224,9 @@ export function parseAuto(text: string): AutoResult {
   if (source.indexOf('\r') >= 0) source = source.replace(/\r\n/g, '\n');
   const length = source.length;
   const entries: AutoEntry[] = [];
+  // Where each entry's output lies in the log, for parsers that read it in place.
+  const starts: number[] = [];
+  const ends: number[] = [];
   let current: AutoEntry = { line: 1, command: '', output: '' };
   let outputStart = -1;
   let outputEnd = -1;
@@ -221,7 +234,11 @@ export function parseAuto(text: string): AutoResult {
   let prompts = 0;
   const finish = (): void => {
     current.output = outputStart < 0 ? '' : source.slice(outputStart, outputEnd);
-    if (current.prompt !== undefined || !isBlank(current.output)) entries.push(current);
+    if (current.prompt !== undefined || !isBlank(current.output)) {
+      entries.push(current);
+      starts.push(outputStart < 0 ? 0 : outputStart);
+      ends.push(outputStart < 0 ? 0 : outputEnd);
+    }
   };
   let lineNumber = 0;
   let start = 0;
@@ -252,10 +269,11 @@ export function parseAuto(text: string): AutoResult {
   finish();
   if (prompts === 0) throw new KdParseError('auto', 'No kd prompt found: expected lines like "kd> command" or "0: kd> command"');
   let previousGo: string | undefined;
-  for (const entry of entries) {
-    parseEntry(entry, previousGo);
+  const pool = new StringPool();
+  entries.forEach((entry, index) => {
+    parseEntry(entry, previousGo, source, starts[index]!, ends[index]!, pool);
     if (kindForCommand(entry.command) === 'break') previousGo = entry.command;
-  }
+  });
   const complete = entries.every((entry) => entry.parseError === undefined && (entry.result?.complete ?? true));
   const unparsed = entries.flatMap((entry) => entry.result?.unparsed ?? []);
   return { complete, unparsed, entries };

@@ -112,6 +112,16 @@ const STOP_NOISE_LEADS = 'ADFKSE*RO';
 
 /** Parse the output kd prints when the target stops. Throws KdParseError when there is no stop in it. */
 export function parseBreak(text: string, options: BreakOptions = {}): BreakResult {
+  const result = tryParseBreak(text, options);
+  if (!result) throw new KdParseError('break', NO_STOP_MESSAGE);
+  return result;
+}
+
+/** Why parseBreak rejects text: the KdParseError message when no stop is found. */
+export const NO_STOP_MESSAGE = 'No stop found: expected "Break instruction exception", "Breakpoint N hit", a bugcheck, a reconnect banner or a location line';
+
+/** parseBreak without the exception: undefined where parseBreak throws (parseAuto meets many such outputs). */
+export function tryParseBreak(text: string, options: BreakOptions = {}): BreakResult | undefined {
   const result: BreakResult = { complete: true, unparsed: [], events: [] };
   const lines = splitLines(text);
   let command = options.command?.trim();
@@ -276,9 +286,7 @@ export function parseBreak(text: string, options: BreakOptions = {}): BreakResul
     result.unparsed.push(line);
   }
   closeVersionBlock();
-  if (result.events.length === 0) {
-    throw new KdParseError('break', 'No stop found: expected "Break instruction exception", "Breakpoint N hit", a bugcheck, a reconnect banner or a location line');
-  }
+  if (result.events.length === 0) return undefined;
   const last = result.events[result.events.length - 1];
   // Until kd shows where the target sits, the stop is still being reported.
   result.complete = last.location !== undefined || last.instruction !== undefined || (last.kind === 'bugcheck' && last.bugcheck!.args.length > 0 && last.code !== undefined);

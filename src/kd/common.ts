@@ -76,3 +76,38 @@ export function parseRegisterValues(text: string): Record<string, string> {
   }
   return registers;
 }
+
+/** True for the characters String.prototype.trim removes (ECMAScript WhiteSpace and LineTerminator). */
+export function isTrimSpace(code: number): boolean {
+  if (code <= 32) return code === 32 || (code >= 9 && code <= 13);
+  if (code < 0xa0) return false;
+  return code === 0xa0 || code === 0x1680 || (code >= 0x2000 && code <= 0x200a) || code === 0x2028 || code === 0x2029 || code === 0x202f || code === 0x205f || code === 0x3000 || code === 0xfeff;
+}
+
+/**
+ * Interns the short names parsers cut out of kd text (modules, functions, tags): the same name
+ * read again is returned as the string made the first time, compared in place, so a log that
+ * repeats its stacks does not allocate and keep one copy of `nt` per frame. Direct-mapped, so
+ * its memory is bounded; a collision only costs a fresh string.
+ */
+export class StringPool {
+  private readonly slots: (string | undefined)[];
+  private readonly mask: number;
+
+  constructor(bits = 12) {
+    this.slots = new Array<string | undefined>(1 << bits).fill(undefined);
+    this.mask = (1 << bits) - 1;
+  }
+
+  /** The text [start, end) of `source`, as a string already handed out when there is one. */
+  take(source: string, start: number, end: number): string {
+    let hash = end - start;
+    for (let index = start; index < end; index++) hash = (Math.imul(hash, 31) + source.charCodeAt(index)) | 0;
+    const slot = (hash ^ (hash >>> 15)) & this.mask;
+    const known = this.slots[slot];
+    if (known !== undefined && known.length === end - start && source.startsWith(known, start)) return known;
+    const made = source.slice(start, end);
+    this.slots[slot] = made;
+    return made;
+  }
+}

@@ -75,11 +75,10 @@ export function matchKdErrorLine(text: string, lineNumber = 1): KdErrorInfo | un
 // Every reply contains one of the words matchKdErrorLine looks for first; text without any of them
 // (most output) is passed over in a few substring searches instead of a split and a test per line.
 function mayHoldError(text: string): boolean {
-  for (const word of ERROR_WORDS) if (text.indexOf(word) >= 0) return true;
-  return false;
+  return ERROR_WORD.test(text);
 }
 
-const ERROR_WORDS = ['error', 'No export', 'Unable to get', 'not extension', 'expression missing'];
+const ERROR_WORD = /error|No export|Unable to get|not extension|expression missing/;
 
 /** Every error reply in kd's output, in order. */
 export function findKdErrors(text: string): KdErrorInfo[] {

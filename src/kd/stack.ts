@@ -6,7 +6,7 @@
  * columns are inferred from the tokens themselves. The call site is split into module, function,
  * offset, `kp` parameters, FPO/CONV/TrapFrame notes and the `[file @ line]` source annotation.
  */
-import { KdParseError, normalizeAddress, splitLines } from './common.js';
+import { isTrimSpace, KdParseError, normalizeAddress, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
 
 /** Source file and line of a frame, from a private-symbol `[file @ line]` annotation. */
@@ -79,16 +79,43 @@ const NOTE = /^(FPO|CONV|TrapFrame|Inline Function|ExceptionFrame)\b/;
 
 /** Parse a kd backtrace; throws KdParseError only when the text holds no stack header and no frame. */
 export function parseStack(text: string): StackResult {
+  return readStack(text, 0, text.length, undefined);
+}
+
+/**
+ * parseStack of the output `text.slice(from, to)`, read in place in `text`, with names (modules,
+ * functions) interned in `pool`: what parseAuto uses, one pool per log.
+ */
+export function parseStackAt(text: string, from: number, to: number, pool: StringPool): StackResult {
+  return readStack(text, from, to, pool);
+}
+
+// The parser proper. Lines are visited by offsets into `text` (as splitLines would cut them:
+// `\r\n` or `\n`, a final empty line dropped) and trimmed by position, so a frame line is read in
+// place; only lines that need a regex or end up in `unparsed` are cut out as strings.
+function readStack(text: string, from: number, to: number, pool: StringPool | undefined): StackResult {
   const result: StackResult = { complete: true, unparsed: [], frames: [], warnings: [] };
   let layout: StackLayout | undefined;
   let recognised = false;
   let seenContent = false;
   let previousWasFrame = false;
   let lastUnparsedLooksCut = false;
+  const length = to;
 
-  for (const line of splitLines(text)) {
-    const trimmed = line.trim();
-    if (trimmed === '') {
+  for (let position = from; position <= length; ) {
+    let newline = text.indexOf('\n', position);
+    if (newline >= length) newline = -1;
+    // The last line is dropped when empty (text ending in a line break), as splitLines does.
+    if (newline < 0 && position === length) break;
+    const lineStart = position;
+    let lineEnd = newline < 0 ? length : newline;
+    if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
+    position = newline < 0 ? length + 1 : newline + 1;
+    let start = lineStart;
+    let end = lineEnd;
+    while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
+    while (end > start && isTrimSpace(text.charCodeAt(end - 1))) end--;
+    if (start === end) {
       previousWasFrame = false;
       continue;
     }
@@ -98,40 +125,44 @@ export function parseStack(text: string): StackResult {
     previousWasFrame = false;
     lastUnparsedLooksCut = false;
     // Every test below is guarded by the first character it needs, so a frame line meets no regex.
-    const lead = trimmed.charCodeAt(0);
+    const lead = text.charCodeAt(start);
 
-    if (mayBePrompt(trimmed, lead) && PROMPT.test(line)) {
+    if (mayBePrompt(text, start, end, lead) && PROMPT.test(text.slice(start, end))) {
       // The echoed command opening the output is expected; any later prompt is another command.
-      if (!first) result.unparsed.push(line);
+      if (!first) result.unparsed.push(text.slice(lineStart, lineEnd));
       continue;
     }
-    if (trimmed === 'STACK_TEXT:') {
+    if (end - start === 11 && lead === 83 && text.startsWith('STACK_TEXT:', start)) {
       recognised = true;
       layout = undefined;
       continue;
     }
-    const header = HEADER_LEADS.includes(trimmed[0]!) && (trimmed.includes('RetAddr') || trimmed.includes('Call')) ? readHeader(trimmed) : undefined;
-    if (header) {
-      recognised = true;
-      layout = header;
-      continue;
+    if (isHeaderLead(lead)) {
+      const trimmed = text.slice(start, end);
+      const header = trimmed.includes('RetAddr') || trimmed.includes('Call') ? readHeader(trimmed) : undefined;
+      if (header) {
+        recognised = true;
+        layout = header;
+        continue;
+      }
     }
-    if ((lead === 0x2026 || lead === 91 || lead === 46) && (/^(…+|\[\.\.\.\])$/.test(trimmed) || (wasFrame && /^\.{3,}$/.test(trimmed)))) {
+    if ((lead === 0x2026 || lead === 91 || lead === 46) && (/^(…+|\[\.\.\.\])$/.test(text.slice(start, end)) || (wasFrame && /^\.{3,}$/.test(text.slice(start, end))))) {
       // Someone elided frames; dots elsewhere are kd's symbol-loading progress.
       result.complete = false;
       continue;
     }
-    if (WARNING_LEADS.includes(trimmed[0]!) && /^\*{0,3}\s*(WARNING|ERROR):|^\*{3}\s*Stack trace for last set context|^Unable to load image /.test(trimmed)) {
-      result.warnings.push({ message: trimmed.replace(/^\*{3}\s*/, ''), beforeFrame: result.frames.length });
+    if ((lead === 42 || lead === 87 || lead === 69 || lead === 85) && WARNING.test(text.slice(start, end))) {
+      result.warnings.push({ message: text.slice(start, end).replace(/^\*{3}\s*/, ''), beforeFrame: result.frames.length });
       continue;
     }
-    const frame = readFrame(trimmed, layout);
+    const frame = readFrame(text, start, end, layout, pool);
     if (frame) {
       recognised = true;
       result.frames.push(frame);
       previousWasFrame = true;
       continue;
     }
+    const trimmed = text.slice(start, end);
     const previous = result.frames[result.frames.length - 1];
     if (wasFrame && previous && isMissingCallSite(previous)) {
       // A call site too long for the terminal wrapped onto its own line.
@@ -141,7 +172,7 @@ export function parseStack(text: string): StackResult {
         continue;
       }
     }
-    result.unparsed.push(line);
+    result.unparsed.push(text.slice(lineStart, lineEnd));
     lastUnparsedLooksCut = /^[0-9a-f]{2,}/i.test(trimmed);
   }
 
@@ -153,16 +184,18 @@ export function parseStack(text: string): StackResult {
   return result;
 }
 
-// First characters a column header can start with (`#`, `Memory`, `Child…`, `RetAddr`, `:`, `Args`).
-const HEADER_LEADS = '#MCR:A';
-// First characters of the warnings kd prints among frames (`*** WARNING`, `ERROR:`, `Unable to load image`).
-const WARNING_LEADS = '*WEU';
+const WARNING = /^\*{0,3}\s*(WARNING|ERROR):|^\*{3}\s*Stack trace for last set context|^Unable to load image /;
 
-// Whether PROMPT can match a trimmed line: digits then a colon, `kd>`/`lkd>` in any case, or `C:\>`.
-function mayBePrompt(trimmed: string, lead: number): boolean {
+// First characters a column header can start with (`#`, `Memory`, `Child…`, `RetAddr`, `:`, `Args`).
+function isHeaderLead(lead: number): boolean {
+  return lead === 35 || lead === 77 || lead === 67 || lead === 82 || lead === 58 || lead === 65;
+}
+
+// Whether PROMPT can match the trimmed line: digits then a colon, `kd>`/`lkd>` in any case, or `C:\>`.
+function mayBePrompt(text: string, start: number, end: number, lead: number): boolean {
   if (lead >= 48 && lead <= 57) {
-    for (let index = 1; index <= 3 && index < trimmed.length; index++) {
-      const code = trimmed.charCodeAt(index);
+    for (let index = start + 1; index <= start + 3 && index < end; index++) {
+      const code = text.charCodeAt(index);
       if (code === 58) return true;
       if (code < 48 || code > 57) return false;
     }
@@ -170,7 +203,7 @@ function mayBePrompt(trimmed: string, lead: number): boolean {
   }
   const lower = lead | 32;
   if (lower === 107 || lower === 108) return true;
-  return lower >= 97 && lower <= 122 && trimmed.charCodeAt(1) === 58;
+  return lower >= 97 && lower <= 122 && start + 1 < end && text.charCodeAt(start + 1) === 58;
 }
 
 // Read a column header such as ` # Child-SP          RetAddr           : Args to Child … : Call Site`.
@@ -187,162 +220,180 @@ function readHeader(trimmed: string): StackLayout | undefined {
   };
 }
 
-// Read one frame line by the header's columns, or by the shape of its tokens when there is none.
-// Tokens are read by position in the line (blank = space or TAB), so no token array is built.
-function readFrame(line: string, layout: StackLayout | undefined): StackFrame | undefined {
-  const length = line.length;
+// Read one frame line [lineStart, lineEnd) (trimmed) by the header's columns, or by the shape of
+// its tokens when there is none. Tokens are read by position (blank = space or TAB), so no token
+// array is built; anything unusual goes to readFrameSlowly, the token-by-token reading.
+function readFrame(text: string, lineStart: number, lineEnd: number, layout: StackLayout | undefined, pool: StringPool | undefined): StackFrame | undefined {
   const frame: StackFrame = { module: '' };
-  let start = skipBlanks(line, 0);
-  let end = tokenEnd(line, start);
+  let start = lineStart;
+  let end = tokenEnd(text, start, lineEnd);
 
   let numbered: boolean;
   if (layout) numbered = layout.numbered;
   else {
     numbered = false;
-    if (end - start >= 2 && end - start <= 4 && isHexRun(line, start, end)) {
-      const nextStart = skipBlanks(line, end);
-      const nextEnd = tokenEnd(line, nextStart);
-      numbered = isAddress(line, nextStart, nextEnd) || (nextEnd - nextStart === 7 && line.startsWith('(Inline', nextStart));
+    if (end - start >= 2 && end - start <= 4 && isHexRun(text, start, end)) {
+      const nextStart = skipBlanks(text, end, lineEnd);
+      const nextEnd = tokenEnd(text, nextStart, lineEnd);
+      numbered = isAddress(text, nextStart, nextEnd) || (nextEnd - nextStart === 7 && text.startsWith('(Inline', nextStart));
     }
   }
   if (numbered) {
-    if (end - start < 1 || end - start > 4 || !isHexRun(line, start, end)) return undefined;
-    frame.index = hexValue(line, start, end);
-    start = skipBlanks(line, end);
-    end = tokenEnd(line, start);
+    if (end - start < 1 || end - start > 4 || !isHexRun(text, start, end)) return undefined;
+    frame.index = hexValue(text, start, end);
+    start = skipBlanks(text, end, lineEnd);
+    end = tokenEnd(text, start, lineEnd);
   }
-  if (layout?.memory && end - start >= 1 && end - start <= 7 && isHexRun(line, start, end)) {
-    frame.memory = hexValue(line, start, end);
-    start = skipBlanks(line, end);
-    end = tokenEnd(line, start);
+  if (layout?.memory && end - start >= 1 && end - start <= 7 && isHexRun(text, start, end)) {
+    frame.memory = hexValue(text, start, end);
+    start = skipBlanks(text, end, lineEnd);
+    end = tokenEnd(text, start, lineEnd);
   }
 
   let addressCount = 0;
-  if (line.charCodeAt(start) === 40 && line.startsWith(INLINE, start)) {
-    start = skipBlanks(line, start + INLINE.length);
-    end = tokenEnd(line, start);
+  const at = text.charCodeAt(start);
+  if (start < lineEnd && mayBeOtherBlank(at)) {
+    // Whitespace other than space and TAB: trim() and the token reader disagree, so read as before.
+    return readFrameSlowly(text.slice(lineStart, lineEnd), layout);
+  }
+  if (at === 40 && lineEnd - start >= INLINE.length && text.startsWith(INLINE, start)) {
+    start = skipBlanks(text, start + INLINE.length, lineEnd);
+    end = tokenEnd(text, start, lineEnd);
     frame.inline = true;
-    if (/^-{8}(`?-{8})?$/.test(line.slice(start, end))) {
-      start = skipBlanks(line, end);
-      end = tokenEnd(line, start);
+    if (isDashes(text, start, end)) {
+      start = skipBlanks(text, end, lineEnd);
+      end = tokenEnd(text, start, lineEnd);
     }
-  } else if (mayBeOtherBlank(line.charCodeAt(start)) && startsWithInline(line, start)) {
-    // Blanks other than space and TAB before `(Inline Function)`: the token reader's original path.
-    return readFrameSlowly(line, layout);
   } else if (layout) {
     if (layout.pointer) {
-      if (!isAddress(line, start, end)) return undefined;
-      frame[layout.pointer] = addressAt(line, start, end);
-      start = skipBlanks(line, end);
-      end = tokenEnd(line, start);
+      if (!isAddress(text, start, end)) return undefined;
+      if (layout.pointer === 'childSp') frame.childSp = addressAt(text, start, end);
+      else frame.childEbp = addressAt(text, start, end);
+      start = skipBlanks(text, end, lineEnd);
+      end = tokenEnd(text, start, lineEnd);
     }
     if (layout.retAddr) {
-      if (!isAddress(line, start, end)) return undefined;
-      frame.retAddr = addressAt(line, start, end);
-      start = skipBlanks(line, end);
-      end = tokenEnd(line, start);
+      if (!isAddress(text, start, end)) return undefined;
+      frame.retAddr = addressAt(text, start, end);
+      start = skipBlanks(text, end, lineEnd);
+      end = tokenEnd(text, start, lineEnd);
     }
     addressCount = (layout.pointer ? 1 : 0) + (layout.retAddr ? 1 : 0);
   } else {
     // Without a header only the common shape counts: frame pointer, then return address.
-    if (!isAddress(line, start, end)) return undefined;
+    if (!isAddress(text, start, end)) return undefined;
     const pointerStart = start;
     const pointerEnd = end;
-    start = skipBlanks(line, end);
-    end = tokenEnd(line, start);
-    if (!isAddress(line, start, end)) return undefined;
-    frame[pointerEnd - pointerStart === 8 ? 'childEbp' : 'childSp'] = addressAt(line, pointerStart, pointerEnd);
-    frame.retAddr = addressAt(line, start, end);
-    start = skipBlanks(line, end);
-    end = tokenEnd(line, start);
+    start = skipBlanks(text, end, lineEnd);
+    end = tokenEnd(text, start, lineEnd);
+    if (!isAddress(text, start, end)) return undefined;
+    if (pointerEnd - pointerStart === 8) frame.childEbp = addressAt(text, pointerStart, pointerEnd);
+    else frame.childSp = addressAt(text, pointerStart, pointerEnd);
+    frame.retAddr = addressAt(text, start, end);
+    start = skipBlanks(text, end, lineEnd);
+    end = tokenEnd(text, start, lineEnd);
     addressCount = 2;
   }
 
-  const colonHere = end - start === 1 && line.charCodeAt(start) === 58;
+  const colonHere = end - start === 1 && text.charCodeAt(start) === 58;
   const argsStyle = layout ? layout.args : colonHere ? 'colon' : addressCount > 0 && frameIsX86(frame) ? 'x86' : null;
   if (argsStyle === 'colon') {
     if (!colonHere) return undefined;
     const args: string[] = [];
     for (;;) {
-      start = skipBlanks(line, end);
-      end = tokenEnd(line, start);
-      if (end - start === 1 && line.charCodeAt(start) === 58) break;
+      start = skipBlanks(text, end, lineEnd);
+      end = tokenEnd(text, start, lineEnd);
+      if (end - start === 1 && text.charCodeAt(start) === 58) break;
       if (start === end) return undefined;
-      if (isAddress(line, start, end)) args.push(addressAt(line, start, end));
-      else if (!/^-+(`-+)?$/.test(line.slice(start, end))) return undefined;
+      if (isAddress(text, start, end)) args.push(addressAt(text, start, end));
+      else if (!/^-+(`-+)?$/.test(text.slice(start, end))) return undefined;
     }
-    start = skipBlanks(line, end);
-    end = tokenEnd(line, start);
+    start = skipBlanks(text, end, lineEnd);
+    end = tokenEnd(text, start, lineEnd);
     if (args.length > 0) frame.args = args;
   } else if (argsStyle === 'x86') {
     let args: string[] | undefined;
-    while ((args === undefined || args.length < 3) && end - start === 8 && isHexRun(line, start, end)) {
-      (args ??= []).push(lowerAt(line, start, end));
-      start = skipBlanks(line, end);
-      end = tokenEnd(line, start);
+    while ((args === undefined || args.length < 3) && end - start === 8 && isHexRun(text, start, end)) {
+      (args ??= []).push(lowerAt(text, start, end));
+      start = skipBlanks(text, end, lineEnd);
+      end = tokenEnd(text, start, lineEnd);
     }
     if (args) frame.args = args;
   }
 
-  if (start >= length) {
+  if (start >= lineEnd) {
     // Only a table with its header may have a frame without a call site (kd prints none when it knows none).
     return layout && (addressCount > 0 || frame.args) ? frame : undefined;
   }
-  const last = line.charCodeAt(length - 1);
-  if (!mayBeOtherBlank(line.charCodeAt(start)) && last !== 41 && last !== 93) {
+  const last = text.charCodeAt(lineEnd - 1);
+  if (!mayBeOtherBlank(text.charCodeAt(start)) && last !== 41 && last !== 93) {
     // The common call site (`nt!KiSwapContext+0x76`, `Driver+0x11b1`, `0xfa1075`) is read in place.
-    if (!readPlainCallSite(line, start, length, frame)) return undefined;
+    if (!readPlainCallSite(text, start, lineEnd, frame, pool)) return undefined;
     if (!layout && addressCount === 0 && !frame.inline) return undefined;
     return frame;
   }
   // The call site is the rest of the line, trimmed (it starts at the current token).
-  const callSite = trimEndFrom(line, start);
+  const callSite = text.slice(start, lineEnd).trim();
   if (callSite === '') {
     return layout && (addressCount > 0 || frame.args) ? frame : undefined;
   }
-  const site = readCallSite(callSite);
-  if (!site) return undefined;
+  if (!readCallSite(callSite, frame)) return undefined;
   if (!layout && addressCount === 0 && !frame.inline) return undefined;
-  return Object.assign(frame, site);
+  return frame;
+}
+
+// `--------` or `--------`--------` (or 16 dashes): the blank Child-SP of an inline frame.
+function isDashes(text: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (length !== 8 && length !== 16 && length !== 17) return false;
+  for (let index = start; index < end; index++) {
+    const wanted = length === 17 && index === start + 8 ? 96 : 45;
+    if (text.charCodeAt(index) !== wanted) return false;
+  }
+  return true;
 }
 
 // readCallSite for a call site [start, end) that has no source annotation, notes or parameters
 // (it ends in neither `]` nor `)`), written straight into the frame in readCallSite's key order.
 // False where readCallSite would return undefined; a name ending in `)` goes to readCallSite.
-function readPlainCallSite(line: string, start: number, end: number, frame: StackFrame): boolean {
-  if (line.charCodeAt(start) === 48 && (line.charCodeAt(start + 1) | 32) === 120 && end - start > 2 && isAddressText(line, start + 2, end)) {
-    frame.address = normalizeAddress(line.slice(start, end));
+function readPlainCallSite(text: string, start: number, end: number, frame: StackFrame, pool: StringPool | undefined): boolean {
+  if (text.charCodeAt(start) === 48 && (text.charCodeAt(start + 1) | 32) === 120 && end - start > 2 && isAddressText(text, start + 2, end)) {
+    frame.address = normalizeAddress(text.slice(start, end));
     return true;
   }
   let restEnd = end;
-  const plus = line.lastIndexOf('+', end - 1);
+  const plus = text.lastIndexOf('+', end - 1);
   if (plus >= start) {
     let digits = plus + 1;
-    if (line.charCodeAt(digits) === 48 && (line.charCodeAt(digits + 1) | 32) === 120 && end - digits - 2 >= 1 && end - digits - 2 <= 16 && isHexRun(line, digits + 2, end)) digits += 2;
-    if (end - digits >= 1 && end - digits <= 16 && isHexRun(line, digits, end)) {
-      frame.offset = end - digits <= 7 ? hexValue(line, digits, end) : Number.parseInt(line.slice(digits, end), 16);
+    if (text.charCodeAt(digits) === 48 && (text.charCodeAt(digits + 1) | 32) === 120 && end - digits - 2 >= 1 && end - digits - 2 <= 16 && isHexRun(text, digits + 2, end)) digits += 2;
+    if (end - digits >= 1 && end - digits <= 16 && isHexRun(text, digits, end)) {
+      frame.offset = end - digits <= 7 ? hexValue(text, digits, end) : Number.parseInt(text.slice(digits, end), 16);
       restEnd = plus;
     }
   }
-  let bang = line.indexOf('!', start);
-  if (bang >= restEnd) bang = -1;
+  let bang = -1;
+  for (let index = start; index < restEnd; index++) {
+    if (text.charCodeAt(index) === 33) {
+      bang = index;
+      break;
+    }
+  }
   const moduleEnd = bang < 0 ? restEnd : bang;
-  if (moduleEnd === start || !isModuleName(line, start, moduleEnd)) return false;
-  const module = line.slice(start, moduleEnd);
+  if (moduleEnd === start || !isModuleName(text, start, moduleEnd)) return false;
   if (bang < 0) {
-    frame.module = module;
+    frame.module = pool ? pool.take(text, start, moduleEnd) : text.slice(start, moduleEnd);
     return true;
   }
-  const name = line.slice(bang + 1, restEnd).trim();
-  if (name.endsWith(')')) {
+  let nameStart = bang + 1;
+  let nameEnd = restEnd;
+  while (nameStart < nameEnd && isTrimSpace(text.charCodeAt(nameStart))) nameStart++;
+  while (nameEnd > nameStart && isTrimSpace(text.charCodeAt(nameEnd - 1))) nameEnd--;
+  if (nameEnd > nameStart && text.charCodeAt(nameEnd - 1) === 41) {
     // A parenthesised name (`operator()`, parameters before an offset): readCallSite's full path.
-    const site = readCallSite(line.slice(start, end));
-    if (!site) return false;
-    Object.assign(frame, site);
-    return true;
+    return readCallSite(text.slice(start, end), frame) !== undefined;
   }
-  frame.module = module;
-  if (name !== '') frame.function = name;
+  frame.module = pool ? pool.take(text, start, moduleEnd) : text.slice(start, moduleEnd);
+  if (nameEnd > nameStart) frame.function = pool ? pool.take(text, nameStart, nameEnd) : text.slice(nameStart, nameEnd);
   return true;
 }
 
@@ -426,10 +477,9 @@ function readFrameSlowly(trimmed: string, layout: StackLayout | undefined): Stac
   if (callSite === '') {
     return layout && (addressCount > 0 || frame.args) ? frame : undefined;
   }
-  const site = readCallSite(callSite);
-  if (!site) return undefined;
+  if (!readCallSite(callSite, frame)) return undefined;
   if (!layout && addressCount === 0 && !frame.inline) return undefined;
-  return Object.assign(frame, site);
+  return frame;
 }
 
 // Characters that trim() removes besides space and TAB are all below 33 or from U+00A0 on.
@@ -437,29 +487,18 @@ function mayBeOtherBlank(code: number): boolean {
   return code < 32 || code >= 0xa0;
 }
 
-// True when the text from `start`, after any whitespace at all, begins with `(Inline Function)`.
-function startsWithInline(line: string, start: number): boolean {
-  const at = line.indexOf(INLINE, start);
-  return at > start && line.slice(start, at).trim() === '';
-}
-
-// First position at or after `from` that is not a blank.
-function skipBlanks(line: string, from: number): number {
+// First position at or after `from` (and before `limit`) that is not a blank.
+function skipBlanks(text: string, from: number, limit: number): number {
   let position = from;
-  while (position < line.length && isBlank(line.charCodeAt(position))) position += 1;
+  while (position < limit && isBlank(text.charCodeAt(position))) position += 1;
   return position;
 }
 
-// End of the token that starts at `start` (the first blank or the end of the line).
-function tokenEnd(line: string, start: number): number {
+// End of the token that starts at `start`: the first blank, or `limit`.
+function tokenEnd(text: string, start: number, limit: number): number {
   let position = start;
-  while (position < line.length && !isBlank(line.charCodeAt(position))) position += 1;
+  while (position < limit && !isBlank(text.charCodeAt(position))) position += 1;
   return position;
-}
-
-// The rest of the line from `start`, trimmed at the end (the start is already past blanks).
-function trimEndFrom(line: string, start: number): string {
-  return line.slice(start).trim();
 }
 
 // True when [start, end) is hex digits, either case.
@@ -510,8 +549,9 @@ function lowerAt(line: string, start: number, end: number): string {
 }
 
 // Split a call site into module, function, offset, parameters, notes and source.
-function readCallSite(text: string): Omit<StackFrame, 'module'> & { module: string } | undefined {
-  const site: Omit<StackFrame, 'module'> & { module: string } = { module: '' };
+// Fields go into `site` in a fixed order (module first); a frame being read is passed as `site`
+// itself, so nothing is copied (a failed frame is dropped, whatever was written into it).
+function readCallSite(text: string, site: StackFrame = { module: '' }): StackFrame | undefined {
   let rest = text.trim();
 
   const source = /\[([^[\]]*) @ (\d+)\]$/.exec(rest);

@@ -10,6 +10,8 @@ export interface ChannelExit {
   signal: string | null;
   /** Why the console could not start or died abnormally (`spawn kd.exe ENOENT`), when known. */
   error?: string;
+  /** The last lines the console wrote to stderr (redacted, control characters dropped, ` | ` between lines), when it wrote any. */
+  stderr?: string;
 }
 
 /** Text in, text out, an interrupt, and an end. */

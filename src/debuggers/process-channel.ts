@@ -25,6 +25,22 @@ export interface ProcessChannelOptions {
 // The most stderr text kept for diagnostics.
 const stderrLimit = 16 * 1024;
 
+// How much of stderr an exit reports: the last lines, on one line.
+const lastWordsLines = 5;
+const lastWordsChars = 1000;
+
+/** The last non-empty lines of a console's stderr on one line, without control characters; undefined when there are none. */
+export function lastWords(stderr: string): string | undefined {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((line) => line.replace(/[\u0000-\u001f\u007f]/g, ' ').trim())
+    .filter((line) => line !== '')
+    .slice(-lastWordsLines);
+  if (lines.length === 0) return undefined;
+  const text = lines.join(' | ');
+  return text.length > lastWordsChars ? `…${text.slice(-(lastWordsChars - 1))}` : text;
+}
+
 /** A console child process as a ConsoleChannel. */
 export class ProcessChannel implements ConsoleChannel {
   readonly pid: number | undefined;
@@ -68,10 +84,12 @@ export class ProcessChannel implements ConsoleChannel {
     // A console that dies makes writes fail with EPIPE; the exit listener reports it instead.
     this.subprocess.stdin?.on('error', () => undefined);
     this.exited = this.subprocess.then((result) => {
+      const said = lastWords(this.stderr);
       const exit: ChannelExit = {
         code: result.exitCode ?? null,
         signal: result.signal ?? null,
         ...(result.failed && result.exitCode === undefined && result.signal === undefined && { error: redactSecrets(result.shortMessage ?? "the process failed to start") }),
+        ...(said !== undefined && { stderr: said }),
       };
       this.exitInfo = exit;
       for (const listener of this.exitListeners) listener(exit);

@@ -113,10 +113,12 @@ describe('the simulator process, spawned', () => {
     expect(result.stderr).not.toMatch(stackTrace);
   }, 60_000);
 
-  // Known defect: the simulator prints the problem on its stderr, which the kd-console transport keeps
-  // (ProcessChannel.stderr) but leaves out of DEBUGGER_EXITED; the user reads only "exit code 2".
-  test.fails('leakhunt run --target sim:<broken scenario> tells the user the scenario problem and its position', async () => {
+  // The simulator prints the problem on its stderr; DEBUGGER_EXITED used to leave it out, so the user
+  // read only "exit code 2". The console's last stderr lines now end the one-line cause.
+  test('leakhunt run --target sim:<broken scenario> tells the user the scenario problem and its position', async () => {
     const { result, file } = await runOnBrokenScenario();
-    expect(result.stderr).toContain(`${file}:9:14 SCENARIO_SCHEMA`);
+    const cause = result.stderr.split('\n').find((line) => line.includes('error SESSION_FAILED:'));
+    expect(cause).toContain('the debugger exited (exit code 2); its last words on stderr:');
+    expect(cause).toContain(`${file}:9:14 SCENARIO_SCHEMA`);
   }, 60_000);
 });

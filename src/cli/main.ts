@@ -8,6 +8,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command, Help } from 'commander';
+import { dropOutputOnBrokenPipe } from './broken-pipe.js';
 
 /** A command module: adds its subcommand to the program. */
 export interface CommandModule {
@@ -117,6 +118,9 @@ const invokedDirectly = (() => {
 })();
 
 if (invokedDirectly) {
+  // `leakhunt … | head`: a reader that goes away ends the output, not the run (src/cli/broken-pipe.ts).
+  dropOutputOnBrokenPipe(process.stdout);
+  dropOutputOnBrokenPipe(process.stderr);
   main().then(
     (code) => {
       process.exitCode = code;

@@ -497,7 +497,8 @@ export class StackLineReader {
   // frameFromRaw, memoised for frame strings.
   private frameFromRaw(raw: unknown): Frame | undefined {
     if (typeof raw !== 'string') return frameFromRaw(raw);
-    if (this.frames.has(raw)) return this.frames.get(raw);
+    const known = this.frames.get(raw);
+    if (known !== undefined || this.frames.has(raw)) return known;
     const frame = frameFromRaw(raw);
     if (this.frames.size >= maxCachedFrames) this.frames.clear();
     this.frames.set(raw, frame);

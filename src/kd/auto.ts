@@ -6,6 +6,7 @@ import { NO_STOP_MESSAGE, tryParseBreak } from './break.js';
 import { KdParseError, StringPool, type ParseResultBase } from './common.js';
 import { parseKdError, type KdErrorInfo } from './errors.js';
 import { getParser } from './index.js';
+import { parsePoolusedAt } from './poolused.js';
 import { matchPrompt } from './prompt.js';
 import { parseStackAt } from './stack.js';
 
@@ -62,6 +63,8 @@ export function kindForCommand(command: string): string | undefined {
   if (cached !== undefined) return cached === NO_KIND ? undefined : cached;
   const trimmed = command.trim();
   let found: string | undefined;
+  // Every command with a parser starts with one of these characters.
+  if (!'vdu!gpt.kl'.includes(trimmed.charAt(0)) || trimmed === '') return undefined;
   for (const [pattern, kind] of COMMAND_KINDS) {
     if (pattern.test(trimmed)) {
       found = kind;
@@ -169,6 +172,7 @@ function parseEntry(entry: AutoEntry, previousGo: string | undefined, text: stri
   entry.kind = kind;
   try {
     if (kind === 'stack') entry.result = parseStackAt(text, from, to, pool);
+    else if (kind === 'poolused') entry.result = parsePoolusedAt(text, from, to, pool);
     else if (kind === 'break') {
       const result = tryParseBreak(output, { command: entry.command || previousGo });
       if (result) entry.result = result;

@@ -110,6 +110,14 @@ const STOP_NOISE: readonly RegExp[] = [
 // First characters of the STOP_NOISE lines.
 const STOP_NOISE_LEADS = 'ADFKSE*RO';
 
+// `{ ...location, symbol }` without the spread (slow in V8): the same keys in the same order.
+function withSymbol(location: SymbolLocation, symbol: string): StopLocation {
+  const result = { module: location.module, offset: location.offset } as StopLocation;
+  if (location.function !== undefined) result.function = location.function;
+  result.symbol = symbol;
+  return result;
+}
+
 /** Parse the output kd prints when the target stops. Throws KdParseError when there is no stop in it. */
 export function parseBreak(text: string, options: BreakOptions = {}): BreakResult {
   const result = tryParseBreak(text, options);
@@ -259,7 +267,7 @@ export function tryParseBreak(text: string, options: BreakOptions = {}): BreakRe
       }
       closeVersionBlock();
       const location = parseSymbolLocation(label);
-      event.location = location ? { ...location, symbol: label } : { module: label, offset: 0, symbol: label };
+      event.location = location ? withSymbol(location, label) : { module: label, offset: 0, symbol: label };
       if (instruction) {
         event.instruction = instruction;
         index++;
@@ -268,7 +276,9 @@ export function tryParseBreak(text: string, options: BreakOptions = {}): BreakRe
     }
     const registers = parseRegisterLine(trimmed);
     if (registers && current) {
-      current.registers = { ...current.registers, ...registers };
+      // The first dump line's object is fresh and only ours; later lines add to it in order.
+      if (current.registers) Object.assign(current.registers, registers);
+      else current.registers = registers;
       continue;
     }
     if ((lead === 105 && /^iopl=/.test(trimmed)) || (current?.registers && lead === 99 && /^cs=[0-9a-f]{4}\s/.test(trimmed))) continue;

@@ -84,8 +84,22 @@ function isMnemonic(token: string | undefined): boolean {
   return token !== undefined && /^[a-z][a-z0-9]*$/.test(token) && !OPERAND_WORDS.has(token);
 }
 
+// Blanks \s matches in the ASCII range (the regex below skips them before the address).
+function isSpaceCode(code: number): boolean {
+  return code === 32 || (code >= 9 && code <= 13);
+}
+
+// A hex digit, either case.
+function isHexDigitCode(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 97 && code <= 102) || (code >= 65 && code <= 70);
+}
+
 /** Parse one instruction line (`fffff803`7f3a70e5 cc              int     3`); undefined when it is not one. */
 export function parseInstructionLine(line: string): Instruction | undefined {
+  // The address (or a segment) starts with a hex digit after any blanks: most lines fail on that.
+  let lead = 0;
+  while (lead < line.length && isSpaceCode(line.charCodeAt(lead))) lead++;
+  if (!isHexDigitCode(line.charCodeAt(lead)) && !(lead < line.length && line.charCodeAt(lead) > 127)) return undefined;
   const head = /^\s*(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?) (?=\S)/.exec(line);
   if (!head) return undefined;
   const rest = line.slice(head[0].length).trimEnd();

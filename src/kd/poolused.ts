@@ -8,7 +8,7 @@
  * Numbers are right-aligned under their header words, so the header's column ends tell where a
  * glued description starts, even when the description itself starts with a digit.
  */
-import { KdParseError, padTag, splitLines } from './common.js';
+import { isTrimSpace, KdParseError, padTag, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
 
 /** Outstanding allocations of one tag in one pool. */
@@ -74,41 +74,69 @@ const PREAMBLE = [
 
 /** Parse `!poolused` output (either generation); throws KdParseError only when the text is not `!poolused` output at all. */
 export function parsePoolused(text: string): PoolusedResult {
+  return readPoolused(text, 0, text.length, undefined);
+}
+
+/**
+ * parsePoolused of the output `text.slice(from, to)`, read in place in `text`, with tags and
+ * descriptions interned in `pool`: what parseAuto uses, one pool per log.
+ */
+export function parsePoolusedAt(text: string, from: number, to: number, pool: StringPool): PoolusedResult {
+  return readPoolused(text, from, to, pool);
+}
+
+// The parser proper. Lines are visited by offsets (cut as splitLines cuts them) and a table row
+// is read in place; other lines are cut out as strings for their regexes.
+function readPoolused(text: string, from: number, to: number, pool: StringPool | undefined): PoolusedResult {
   const result: PoolusedResult = { complete: true, unparsed: [], sortedBy: null, rows: [] };
-  const lines = splitLines(text);
   let layout: TableLayout | undefined;
   let poolOrder: Array<'nonpaged' | 'paged'> = ['nonpaged', 'paged'];
   let recognised = false;
   let seenContent = false;
   let lastRowFailed = false;
 
-  for (const line of lines) {
-    const trimmed = line.trim();
-    if (trimmed === '') continue;
+  for (let position = from; position <= to; ) {
+    let newline = text.indexOf('\n', position);
+    if (newline >= to) newline = -1;
+    // The last line is dropped when empty (text ending in a line break), as splitLines does.
+    if (newline < 0 && position === to) break;
+    const lineStart = position;
+    let lineEnd = newline < 0 ? to : newline;
+    if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
+    position = newline < 0 ? to + 1 : newline + 1;
+    let start = lineStart;
+    let end = lineEnd;
+    while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
+    while (end > start && isTrimSpace(text.charCodeAt(end - 1))) end--;
+    if (start === end) continue;
     const first = !seenContent;
     seenContent = true;
     lastRowFailed = false;
+    const lead = text.charCodeAt(start);
 
-    if (PROMPT.test(line)) {
+    if (mayBePrompt(text, start, end, lead) && PROMPT.test(text.slice(start, end))) {
       // The echoed command opening the output is expected; any later prompt is another command.
+      const line = text.slice(lineStart, lineEnd);
       if (!(first && /!poolused\b/i.test(line))) result.unparsed.push(line);
       continue;
     }
     if (layout) {
       // Rows first: a tag may itself look like an elision (`...X`) or a TOTAL.
-      if (/^TOTAL\s/.test(trimmed)) {
-        const total = readTotal(trimmed, layout);
+      if (lead === 84 && /^TOTAL\s/.test(text.slice(start, end))) {
+        const total = readTotal(text.slice(start, end), layout);
         if (total) {
           result.total = total;
           continue;
         }
       }
-      const row = readRow(line, layout) ?? readRowLoosely(line, layout);
+      const row = readRow(text, lineStart, lineEnd, layout, pool) ?? readRowLoosely(text.slice(lineStart, lineEnd), layout);
       if (row) {
         result.rows.push(row);
         continue;
       }
     }
+    const line = text.slice(lineStart, lineEnd);
+    const trimmed = text.slice(start, end);
     if (!layout && /^\.+$/.test(trimmed)) {
       // Progress dots come before the table; the same dots after it are someone's elision.
       recognised = true;
@@ -131,7 +159,7 @@ export function parsePoolused(text: string): PoolusedResult {
     const sorting = /^Sorting by\s+(.*)$/i.exec(trimmed);
     if (sorting) {
       recognised = true;
-      result.sortedBy = readSort(sorting[1]);
+      result.sortedBy = readSort(sorting[1]!);
       if (result.sortedBy === null) result.unparsed.push(line);
       continue;
     }
@@ -160,6 +188,20 @@ export function parsePoolused(text: string): PoolusedResult {
   // A table that never started, or whose last line is not a row, was cut off.
   if (!layout || lastRowFailed) result.complete = false;
   return result;
+}
+
+// Whether PROMPT can match the trimmed line [start, end): digits then a colon, or `kd>`/`lkd>` in any case.
+function mayBePrompt(text: string, start: number, end: number, lead: number): boolean {
+  if (lead >= 48 && lead <= 57) {
+    for (let index = start + 1; index <= start + 3 && index < end; index++) {
+      const code = text.charCodeAt(index);
+      if (code === 58) return true;
+      if (code < 48 || code > 57) return false;
+    }
+    return false;
+  }
+  const lower = lead | 32;
+  return lower === 107 || lower === 108;
 }
 
 // Map the words after `Sorting by` to the sort key; null when kd said something new.
@@ -198,29 +240,39 @@ function readHeader(line: string, poolOrder: Array<'nonpaged' | 'paged'>): Table
   return complete ? { tagColumn: words[0].index, columns } : undefined;
 }
 
-// Read one row by column position: tag under `Tag`, numbers right-aligned under their words.
-function readRow(line: string, layout: TableLayout): PoolusedRow | undefined {
-  const { tagColumn, columns } = layout;
-  if (line.length < tagColumn + 4 || line.slice(0, tagColumn).trim() !== '') return undefined;
-  const tag = line.slice(tagColumn, tagColumn + 4);
-  if (tag.trim() === '' || tag.includes('\t')) return undefined;
+// Read one row [lineStart, lineEnd) by column position: tag under `Tag`, numbers right-aligned
+// under their words, each number put straight into its pool's counts.
+function readRow(text: string, lineStart: number, lineEnd: number, layout: TableLayout, pool: StringPool | undefined): PoolusedRow | undefined {
+  const { columns } = layout;
+  const tagStart = lineStart + layout.tagColumn;
+  if (lineEnd - lineStart < layout.tagColumn + 4) return undefined;
+  for (let index = lineStart; index < tagStart; index++) if (!isTrimSpace(text.charCodeAt(index))) return undefined;
+  let blankTag = true;
+  for (let index = tagStart; index < tagStart + 4; index++) {
+    const code = text.charCodeAt(index);
+    if (code === 9) return undefined;
+    if (!isTrimSpace(code)) blankTag = false;
+  }
+  if (blankTag) return undefined;
 
-  const values: number[] = [];
-  let position = tagColumn + 4;
+  const nonpaged: PoolCounts = { allocs: 0, bytes: 0 };
+  const paged: PoolCounts = { allocs: 0, bytes: 0 };
+  let position = tagStart + 4;
   // How far numbers wider than their column pushed everything after them to the right.
   let shift = 0;
   let previousEnd = position;
   for (let index = 0; index < columns.length; index += 1) {
-    if (line[position] !== ' ') return undefined;
-    while (line[position] === ' ') position += 1;
+    if (position >= lineEnd || text.charCodeAt(position) !== 32) return undefined;
+    while (position < lineEnd && text.charCodeAt(position) === 32) position += 1;
     const start = position;
-    if (line[position] === '-') position += 1;
-    while (position < line.length && isDigit(line.charCodeAt(position))) position += 1;
-    if (position === start || line[position - 1] === '-') return undefined;
-    const expectedEnd = columns[index].end + shift;
+    if (position < lineEnd && text.charCodeAt(position) === 45) position += 1;
+    while (position < lineEnd && isDigit(text.charCodeAt(position))) position += 1;
+    if (position === start || text.charCodeAt(position - 1) === 45) return undefined;
+    const column = columns[index]!;
+    const expectedEnd = lineStart + column.end + shift;
     const last = index === columns.length - 1;
-    const followedBy = line[position];
-    if (last && position > expectedEnd && start < expectedEnd && start > previousEnd + 1 && followedBy !== '\t' && followedBy !== undefined) {
+    const followedBy = position < lineEnd ? text.charCodeAt(position) : -1;
+    if (last && position > expectedEnd && start < expectedEnd && start > previousEnd + 1 && followedBy !== 9 && followedBy !== -1) {
       // Old generation: a description starting with a digit is glued onto a padded last number.
       position = expectedEnd;
     } else if (position > expectedEnd) {
@@ -228,11 +280,32 @@ function readRow(line: string, layout: TableLayout): PoolusedRow | undefined {
     }
     // Pool counters fit in 15 digits; a longer run is not a number kd printed.
     if (position - start > 15) return undefined;
-    values.push(Number(line.slice(start, position)));
+    const value = numberAt(text, start, position);
+    const target = column.pool === 'nonpaged' ? nonpaged : paged;
+    if (column.name === 'Allocs') target.allocs = value;
+    else if (column.name === 'Frees') target.frees = value;
+    else if (column.name === 'Used') target.bytes = value;
     previousEnd = position;
   }
-  const tail = line.slice(position);
-  return buildRow(tag, columns, values, tail.trim());
+  const tag = pool ? pool.take(text, tagStart, tagStart + 4) : text.slice(tagStart, tagStart + 4);
+  const row: PoolusedRow = { tag, nonpaged, paged };
+  let descriptionStart = position;
+  let descriptionEnd = lineEnd;
+  while (descriptionStart < descriptionEnd && isTrimSpace(text.charCodeAt(descriptionStart))) descriptionStart++;
+  while (descriptionEnd > descriptionStart && isTrimSpace(text.charCodeAt(descriptionEnd - 1))) descriptionEnd--;
+  if (descriptionEnd > descriptionStart) row.description = pool ? pool.take(text, descriptionStart, descriptionEnd) : text.slice(descriptionStart, descriptionEnd);
+  return row;
+}
+
+// Number() of an optionally signed run of at most 15 digits, without cutting it out.
+function numberAt(text: string, start: number, end: number): number {
+  let index = start;
+  const negative = text.charCodeAt(index) === 45;
+  if (negative) index++;
+  if (index === end) return Number.NaN;
+  let value = 0;
+  for (; index < end; index++) value = value * 10 + (text.charCodeAt(index) - 48);
+  return negative ? -value : value;
 }
 
 // Fallback for rows whose leading blanks were stripped (published logs): tag, then numbers.

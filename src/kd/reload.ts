@@ -61,6 +61,9 @@ function stripDots(trimmed: string): string {
 /** True for a line `.reload` (or a banner's symbol load) prints that carries no data. */
 export function isReloadNoiseLine(line: string): boolean {
   const trimmed = line.trim();
+  // A phase starts with `L`, dots with `.`, the messages with `U`: other lines are not noise.
+  const lead = trimmed.charCodeAt(0);
+  if (lead !== 46 && lead !== 76 && lead !== 85) return false;
   if (trimmed in PHASES) return true;
   if (trimmed !== '' && stripDots(trimmed) === '') return true;
   const rest = stripDots(trimmed);

@@ -226,7 +226,7 @@ function readHeader(trimmed: string): StackLayout | undefined {
 function readFrame(text: string, lineStart: number, lineEnd: number, layout: StackLayout | undefined, pool: StringPool | undefined): StackFrame | undefined {
   const frame: StackFrame = { module: '' };
   let start = lineStart;
-  let end = tokenEnd(text, start, lineEnd);
+  let end = shortTokenEnd(text, start, lineEnd);
 
   let numbered: boolean;
   if (layout) numbered = layout.numbered;
@@ -234,7 +234,7 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
     numbered = false;
     if (end - start >= 2 && end - start <= 4 && isHexRun(text, start, end)) {
       const nextStart = skipBlanks(text, end, lineEnd);
-      const nextEnd = tokenEnd(text, nextStart, lineEnd);
+      const nextEnd = shortTokenEnd(text, nextStart, lineEnd);
       numbered = isAddress(text, nextStart, nextEnd) || (nextEnd - nextStart === 7 && text.startsWith('(Inline', nextStart));
     }
   }
@@ -242,12 +242,12 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
     if (end - start < 1 || end - start > 4 || !isHexRun(text, start, end)) return undefined;
     frame.index = hexValue(text, start, end);
     start = skipBlanks(text, end, lineEnd);
-    end = tokenEnd(text, start, lineEnd);
+    end = shortTokenEnd(text, start, lineEnd);
   }
   if (layout?.memory && end - start >= 1 && end - start <= 7 && isHexRun(text, start, end)) {
     frame.memory = hexValue(text, start, end);
     start = skipBlanks(text, end, lineEnd);
-    end = tokenEnd(text, start, lineEnd);
+    end = shortTokenEnd(text, start, lineEnd);
   }
 
   let addressCount = 0;
@@ -258,11 +258,11 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
   }
   if (at === 40 && lineEnd - start >= INLINE.length && text.startsWith(INLINE, start)) {
     start = skipBlanks(text, start + INLINE.length, lineEnd);
-    end = tokenEnd(text, start, lineEnd);
+    end = shortTokenEnd(text, start, lineEnd);
     frame.inline = true;
     if (isDashes(text, start, end)) {
       start = skipBlanks(text, end, lineEnd);
-      end = tokenEnd(text, start, lineEnd);
+      end = shortTokenEnd(text, start, lineEnd);
     }
   } else if (layout) {
     if (layout.pointer) {
@@ -270,13 +270,13 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
       if (layout.pointer === 'childSp') frame.childSp = addressAt(text, start, end);
       else frame.childEbp = addressAt(text, start, end);
       start = skipBlanks(text, end, lineEnd);
-      end = tokenEnd(text, start, lineEnd);
+      end = shortTokenEnd(text, start, lineEnd);
     }
     if (layout.retAddr) {
       if (!isAddress(text, start, end)) return undefined;
       frame.retAddr = addressAt(text, start, end);
       start = skipBlanks(text, end, lineEnd);
-      end = tokenEnd(text, start, lineEnd);
+      end = shortTokenEnd(text, start, lineEnd);
     }
     addressCount = (layout.pointer ? 1 : 0) + (layout.retAddr ? 1 : 0);
   } else {
@@ -285,13 +285,13 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
     const pointerStart = start;
     const pointerEnd = end;
     start = skipBlanks(text, end, lineEnd);
-    end = tokenEnd(text, start, lineEnd);
+    end = shortTokenEnd(text, start, lineEnd);
     if (!isAddress(text, start, end)) return undefined;
     if (pointerEnd - pointerStart === 8) frame.childEbp = addressAt(text, pointerStart, pointerEnd);
     else frame.childSp = addressAt(text, pointerStart, pointerEnd);
     frame.retAddr = addressAt(text, start, end);
     start = skipBlanks(text, end, lineEnd);
-    end = tokenEnd(text, start, lineEnd);
+    end = shortTokenEnd(text, start, lineEnd);
     addressCount = 2;
   }
 
@@ -309,14 +309,14 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
       else if (!/^-+(`-+)?$/.test(text.slice(start, end))) return undefined;
     }
     start = skipBlanks(text, end, lineEnd);
-    end = tokenEnd(text, start, lineEnd);
+    end = shortTokenEnd(text, start, lineEnd);
     if (args.length > 0) frame.args = args;
   } else if (argsStyle === 'x86') {
     let args: string[] | undefined;
     while ((args === undefined || args.length < 3) && end - start === 8 && isHexRun(text, start, end)) {
       (args ??= []).push(lowerAt(text, start, end));
       start = skipBlanks(text, end, lineEnd);
-      end = tokenEnd(text, start, lineEnd);
+      end = shortTokenEnd(text, start, lineEnd);
     }
     if (args) frame.args = args;
   }
@@ -487,6 +487,15 @@ function mayBeOtherBlank(code: number): boolean {
   return code < 32 || code >= 0xa0;
 }
 
+// tokenEnd for the column tokens, which are never longer than 17 characters (addresses): a longer
+// token (the call site) is not scanned to its end, and start + 18 is returned for it.
+function shortTokenEnd(text: string, start: number, limit: number): number {
+  const stop = Math.min(limit, start + 18);
+  let position = start;
+  while (position < stop && !isBlank(text.charCodeAt(position))) position += 1;
+  return position;
+}
+
 // First position at or after `from` (and before `limit`) that is not a blank.
 function skipBlanks(text: string, from: number, limit: number): number {
   let position = from;
@@ -554,7 +563,7 @@ function lowerAt(line: string, start: number, end: number): string {
 function readCallSite(text: string, site: StackFrame = { module: '' }): StackFrame | undefined {
   let rest = text.trim();
 
-  const source = /\[([^[\]]*) @ (\d+)\]$/.exec(rest);
+  const source = rest.endsWith(']') ? /\[([^[\]]*) @ (\d+)\]$/.exec(rest) : null;
   if (source) {
     site.source = { file: source[1], line: Number(source[2]) };
     rest = rest.slice(0, source.index).trimEnd();
@@ -582,7 +591,9 @@ function readCallSite(text: string, site: StackFrame = { module: '' }): StackFra
     site.address = normalizeAddress(rest);
     return site;
   }
-  const offset = /\+(?:0x)?([0-9a-f]{1,16})$/i.exec(rest);
+  const plus = rest.lastIndexOf('+');
+  const offset = plus < 0 ? null : /\+(?:0x)?([0-9a-f]{1,16})$/i.exec(rest.slice(plus));
+  if (offset) offset.index += plus;
   if (offset) {
     site.offset = Number.parseInt(offset[1], 16);
     rest = rest.slice(0, offset.index);

@@ -5,7 +5,7 @@
 import { defineProvider } from '../../src/core/plugin.js';
 import type { StepProvider } from '../../src/core/types.js';
 import { padTag } from '../../src/kd/common.js';
-import { kd, readPoolfind } from './kd.js';
+import { kd, readPoolfind, tickProgress } from './kd.js';
 import { durationSchema, poolSchema, poolsOf, tagSchema, tagValue, toMs, type PoolChoice, type PoolName } from './params.js';
 
 /** `with` of pool.find. */
@@ -58,7 +58,9 @@ function finder(id: string, os: string, command: (tag: string, pool: PoolName) =
       const hits: ReturnType<typeof readPoolfind>['hits'] = [];
       let partial = false;
       for (const pool of poolsOf(params.pool ?? 'both')) {
-        const reply = await kd(ctx, command(params.tag, pool), { timeoutMs, allowIncomplete: true });
+        // !poolfind scans the whole pool: show seconds spent against the budget while it runs.
+        const ticker = tickProgress(ctx, timeoutMs, `seconds of the ${pool} pool scan for "${padTag(params.tag)}" (budget)`);
+        const reply = await kd(ctx, command(params.tag, pool), { timeoutMs, allowIncomplete: true }).finally(() => ticker.stop());
         const found = readPoolfind(reply.output);
         if (!reply.complete || !found.complete) partial = true;
         hits.push(...found.hits);

@@ -151,11 +151,13 @@ export async function targetClockMs(ctx: StepContext): Promise<{ ms: number; sou
  * step when the target stopped by itself meanwhile (a bugcheck, a reboot): what ran is not what
  * the step meant to measure.
  */
-export async function runFor(ctx: StepContext, ms: number): Promise<void> {
+export async function runFor(ctx: StepContext, ms: number, progress?: string): Promise<void> {
   await ctx.session.resume('g');
+  const ticker = progress === undefined ? undefined : tickProgress(ctx, ms, progress);
   try {
     await sleep(ms, ctx.signal);
   } finally {
+    ticker?.stop();
     if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
     else if (!ctx.signal.aborted) {
       const event = await ctx.session.waitForBreak({ timeoutMs: 5_000, signal: ctx.signal });
@@ -166,6 +168,18 @@ export async function runFor(ctx: StepContext, ms: number): Promise<void> {
       );
     }
   }
+}
+
+/**
+ * Report progress of a wait of known length once a second (seconds done of seconds planned), so
+ * a long retag run or a slow `!poolfind` shows it is alive; `stop()` ends the ticking.
+ */
+export function tickProgress(ctx: Pick<StepContext, 'progress'>, totalMs: number, message: string): { stop(): void } {
+  const started = Date.now();
+  const total = Math.max(1, Math.round(totalMs / 1000));
+  const timer = setInterval(() => ctx.progress.update(Math.min(total, Math.round((Date.now() - started) / 1000)), total, message), 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 // A cancellable wait.

@@ -176,7 +176,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         if (records.length === 0) ctx.fail('RETAG_NOTHING_PATCHED', `no call site of "${padTag(params.tag)}" could be patched: ${warnings.join('; ')}`);
 
         const start = await targetClockMs(ctx);
-        await runFor(ctx, toMs(params.duration, 120_000));
+        await runFor(ctx, toMs(params.duration, 120_000), `seconds of the retagged run (${plan.filter((p) => p.patched.length > 0).length} site(s) retagged)`);
         const end = await targetClockMs(ctx);
         const durationMs = Math.max(1, end.ms - start.ms);
         const results = [];

@@ -4,6 +4,7 @@
  * starts on a TTY, so start-up of every other command stays fast.
  */
 import type { EventOf, Reporter } from '../events.js';
+import { formatProgress, StepClock } from './progress.js';
 
 // A step's end as the task list needs it.
 interface Ending {
@@ -15,6 +16,7 @@ interface Ending {
 export function createListrReporter(options: { renderer?: 'default' | 'simple' | 'test' | 'verbose' } = {}): Reporter {
   const waiters = new Map<string, { resolve: (ending: Ending) => void; promise: Promise<Ending> }>();
   const outputs = new Map<string, (text: string) => void>();
+  const steps = new StepClock();
   let running: Promise<unknown> | undefined;
   const waiter = (id: string) => {
     let entry = waiters.get(id);
@@ -44,6 +46,9 @@ export function createListrReporter(options: { renderer?: 'default' | 'simple' |
       const list = new Listr(tasks, { concurrent: false, exitOnError: false, renderer: options.renderer ?? 'default', rendererOptions: { collapseSubtasks: false } } as never);
       running = list.run().catch(() => undefined);
     },
+    onStepStart(e: EventOf<'stepStart'>) {
+      steps.start(e);
+    },
     onStepEnd(e: EventOf<'stepEnd'>) {
       const text = e.status === 'failed' ? `${e.error?.code} ${e.error?.message}` : e.status === 'skipped' ? (e.reason ?? '') : `${e.status} ${(e.durationMs / 1000).toFixed(1)}s${e.summary ? ` ${e.summary}` : ''}`;
       waiter(e.step).resolve({ status: e.status, text: e.commands ? `${e.commands.join(' ; ') || '(no commands)'}` : text });
@@ -52,7 +57,7 @@ export function createListrReporter(options: { renderer?: 'default' | 'simple' |
       if (e.step && e.level !== 'debug') outputs.get(e.step)?.(e.message);
     },
     onProgress(e: EventOf<'progress'>) {
-      outputs.get(e.step)?.(`${e.done}${e.total !== undefined ? `/${e.total}` : ''}${e.message ? ` ${e.message}` : ''}`);
+      outputs.get(e.step)?.(formatProgress(e, steps.startOf(e)));
     },
     async onRunEnd() {
       // Steps that never ran (the run ended early) are closed as skipped.

@@ -2,6 +2,7 @@
  * Plain timestamped lines, for logs and terminals that are not a TTY.
  */
 import type { EventOf, Reporter } from '../events.js';
+import { formatProgress, StepClock } from './progress.js';
 
 /** Where reporters write. */
 export interface TextSink {
@@ -20,9 +21,15 @@ function duration(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${ms}ms`;
 }
 
-/** A reporter that prints one timestamped line per event. */
-export function createPlainReporter(out: TextSink, options: { verbose?: boolean } = {}): Reporter {
+/**
+ * A reporter that prints one timestamped line per event; progress of long work at most once
+ * every `progressEveryMs` per step (default 5 s), so a log shows it without drowning in it.
+ */
+export function createPlainReporter(out: TextSink, options: { verbose?: boolean; progressEveryMs?: number } = {}): Reporter {
   const line = (time: string, label: string, text: string) => out.write(`${clock(time)} ${label.padEnd(8)}${text}\n`);
+  const steps = new StepClock();
+  const lastProgress = new Map<string, number>();
+  const every = options.progressEveryMs ?? 5000;
   return {
     name: 'plain',
     onRunStart(e: EventOf<'runStart'>) {
@@ -30,6 +37,8 @@ export function createPlainReporter(out: TextSink, options: { verbose?: boolean 
       line(e.time, e.check ? 'check' : 'run', `${e.playbook} on ${e.target.kind} ${e.target.os} ${e.target.arch} (${main} steps, ${e.steps.length - main} cleanup)${e.runDir ? ` → ${e.runDir}` : ''}`);
     },
     onStepStart(e: EventOf<'stepStart'>) {
+      steps.start(e);
+      lastProgress.set(e.step, Date.parse(e.time));
       line(e.time, 'start', `${e.step}  ${e.uses} → ${e.plugin}/${e.provider}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`);
     },
     onStepEnd(e: EventOf<'stepEnd'>) {
@@ -39,6 +48,12 @@ export function createPlainReporter(out: TextSink, options: { verbose?: boolean 
       }
       const detail = e.status === 'failed' ? `${e.error?.code} ${e.error?.message}` : e.status === 'skipped' ? (e.reason ?? '') : (e.summary ?? '');
       line(e.time, e.status, `${e.step}  ${duration(e.durationMs)}${detail ? `  ${detail}` : ''}`);
+    },
+    onProgress(e: EventOf<'progress'>) {
+      const at = Date.parse(e.time);
+      if (at - (lastProgress.get(e.step) ?? 0) < every) return;
+      lastProgress.set(e.step, at);
+      line(e.time, 'progress', `${e.step}  ${formatProgress(e, steps.startOf(e))}`);
     },
     onLog(e: EventOf<'log'>) {
       if (e.level === 'debug' && !options.verbose) return;

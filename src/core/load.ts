@@ -13,6 +13,7 @@ import ms from 'ms';
 import { LineCounter, isScalar, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { createSchemaCompiler } from './ajv.js';
+import { deepestNodeOffset, deepTextOffset, isStackOverflow, maxNestingDepth, tooDeepMessage } from './depth.js';
 import type { ErrorObject, ValidateFunction } from './ajv.js';
 import {
   errDuplicateStepId,
@@ -138,6 +139,13 @@ function parseFile(state: LoadState, abs: string, notFound: () => PlaybookError)
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const source = indexSource(file, text, lines);
   const fc: FileContext = { abs, source, doc, raw: undefined };
+  // Nested past any real playbook: refused at a stable place before the parser's (or a walk's) stack runs out.
+  const overflow = doc.errors.find((error) => isStackOverflow(error.message));
+  const tooDeep = overflow ? (deepestNodeOffset(doc) ?? deepTextOffset(text) ?? overflow.pos[0]) : doc.errors.length === 0 ? deepestNodeOffset(doc) : undefined;
+  if (tooDeep !== undefined) {
+    state.errors.push(errInvalidPlaybook(tooDeepMessage(), { ...pointAt(source, tooDeep), hint: `a playbook needs only a few levels; ${maxNestingDepth} is the most leakhunt reads` }));
+    return undefined;
+  }
   for (const error of doc.errors) {
     const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     state.errors.push(errYamlSyntax(message, { ...pointAt(source, error.pos[0]), hint: error.code === 'DUPLICATE_KEY' ? 'each key may appear once in a mapping' : yamlHint(error.code) }));

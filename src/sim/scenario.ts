@@ -10,6 +10,7 @@ import type { Document, Node } from 'yaml';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import ms from 'ms';
+import { deepestNodeOffset, deepTextOffset, isStackOverflow, tooDeepMessage } from '../core/depth.js';
 import { decodeUtf8, invalidUtf8Message } from '../core/utf8.js';
 import { findProfile, listProfiles } from './profiles.js';
 import type { PoolKind } from './kernel-api.js';
@@ -155,6 +156,10 @@ export function validateScenario(text: string, file: string): { scenario?: Scena
     return { file, line, column: col, path };
   };
   const problems: ScenarioProblem[] = [];
+  // Nested past any real scenario: refused at a stable place before the parser's (or a walk's) stack runs out.
+  const overflow = doc.errors.find((error) => isStackOverflow(error.message));
+  const tooDeep = overflow ? (deepestNodeOffset(doc) ?? deepTextOffset(text) ?? overflow.pos[0]) : doc.errors.length === 0 ? deepestNodeOffset(doc) : undefined;
+  if (tooDeep !== undefined) return { problems: [{ code: 'SCENARIO_SCHEMA', message: tooDeepMessage(), ...at(tooDeep, []) }] };
   for (const error of doc.errors) {
     problems.push({ code: 'SCENARIO_YAML_SYNTAX', message: firstLine(error.message), ...at(error.pos[0], []) });
   }

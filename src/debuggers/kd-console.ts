@@ -131,8 +131,22 @@ export class KdConsoleSession implements DebuggerSession {
    */
   static async open(channel: ConsoleChannel, options: KdConsoleOptions = {}): Promise<KdConsoleSession> {
     const session = new KdConsoleSession(channel, options, options.transcript);
-    await session.handshake();
+    try {
+      await session.handshake();
+    } catch (error) {
+      session.letRunAfterFailedOpen();
+      throw error;
+    }
     return session;
+  }
+
+  // The console showed a prompt but framing never worked (output cut, noise): the session is of no
+  // use, yet the target must not stay halted — send the go command without waiting for an answer.
+  private letRunAfterFailedOpen(): void {
+    if (this.state !== 'halted' || this.exitInfo) return;
+    this.transcript?.append({ seq: ++this.sequence, direction: 'send', event: 'resume', command: this.dialect.resumeCommand });
+    this.channel.write(`${this.dialect.resumeCommand}\n`);
+    this.state = 'running';
   }
 
   /** True while the target runs (after resume(), before the next break). */

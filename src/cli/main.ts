@@ -117,10 +117,25 @@ const invokedDirectly = (() => {
   }
 })();
 
+/** Where `run` and `resume` find the handler that took signals while they loaded, to replace it with their own. */
+export const earlySignalHandler = Symbol.for('leakhunt.earlySignal');
+
 if (invokedDirectly) {
   // `leakhunt … | head`: a reader that goes away ends the output, not the run (src/cli/broken-pipe.ts).
   dropOutputOnBrokenPipe(process.stdout);
   dropOutputOnBrokenPipe(process.stderr);
+  const command = requestedCommand(process.argv);
+  if (command === 'run' || command === 'resume') {
+    // A Ctrl+C while the command loads (before it takes signals itself) ends it with one line, not a
+    // kill: nothing has been sent to a target yet. Exit code 1 (exitCodes.runFailed), written out.
+    const early = (signal: NodeJS.Signals) => {
+      process.stderr.write(`error RUN_ABORTED: ${signal} before the ${command} started; nothing was sent to a target\n`);
+      process.exit(1);
+    };
+    process.on('SIGINT', early);
+    process.on('SIGTERM', early);
+    (process as unknown as Record<symbol, unknown>)[earlySignalHandler] = early;
+  }
   main().then(
     (code) => {
       process.exitCode = code;

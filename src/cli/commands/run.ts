@@ -143,8 +143,12 @@ Exit codes: 0 success, 1 the run failed or was aborted, 2 invalid playbook or us
     });
 }
 
+// Set once the hunt printed its one-line cause, so a late third signal does not add another.
+let causePrinted = false;
+
 // One line on stderr saying why the run did not succeed (never a stack trace).
 function printCause(error: PlaybookError | undefined, status: string): void {
+  causePrinted = true;
   const code = error ? (error.pluginCode ?? error.code) : 'RUN_FAILED';
   const message = (error?.message ?? `the run ${status}`).replace(/\s*\n\s*/g, ' ');
   process.stderr.write(`error ${code}: ${message}${error?.step && !message.includes(`"${error.step}"`) ? ` (step ${error.step})` : ''}\n`);
@@ -167,12 +171,19 @@ export async function runHunt(options: HuntOptions): Promise<number> {
       cleanupAbort.abort(new Error(signal));
     } else {
       process.stderr.write(`\n${signal} a third time: exiting now; the target may keep PoolHitTag or patched bytes — the next run restores them from ${runDir ?? 'the run directory'}/undo.jsonl\n`);
-      process.stderr.write(`error RUN_ABORTED: exited on the third ${signal}; cleanup did not finish\n`);
+      // The hunt may have printed its cause already (a third signal while the target was being closed).
+      if (!causePrinted) process.stderr.write(`error RUN_ABORTED: exited on the third ${signal}; cleanup did not finish\n`);
       process.exit(exitCodes.runFailed);
     }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // main.ts took signals while this module loaded (Symbol.for('leakhunt.earlySignal')); from here on they are ours.
+  const early = (process as unknown as Record<symbol, ((signal: NodeJS.Signals) => void) | undefined>)[Symbol.for('leakhunt.earlySignal')];
+  if (early) {
+    process.off('SIGINT', early);
+    process.off('SIGTERM', early);
+  }
   try {
     return await hunt(options, abort, cleanupAbort, (dir) => {
       runDir = dir;

@@ -1,6 +1,6 @@
 /**
  * Fault injection for `leakhunt sim --fault <spec>` (grammar in docs/simulator.md):
- * `exit-after:N`, `garbage:P`, `truncate:N`, `stall:N@S`, `reboot-at:T`.
+ * `exit-after:N`, `garbage:P`, `truncate:N`, `stall:N@S`, `reboot-at:T`, `reboot-at-hit:N`.
  */
 import ms from 'ms';
 
@@ -15,7 +15,9 @@ export type FaultSpec =
   /** After command N, nothing is read or written for S seconds. */
   | { kind: 'stall'; afterCommands: number; seconds: number }
   /** The target reboots on its own when its clock reaches T (target ms since boot), once. */
-  | { kind: 'reboot-at'; targetMs: number };
+  | { kind: 'reboot-at'; targetMs: number }
+  /** The target reboots on its own when it is continued after its N-th PoolHitTag break, once. */
+  | { kind: 'reboot-at-hit'; hits: number };
 
 /** A fault spec that does not follow the grammar. */
 export class FaultSpecError extends Error {
@@ -40,6 +42,11 @@ export function parseFault(spec: string): FaultSpec {
   switch (kind) {
     case 'exit-after': return { kind, commands: integer(spec, value) };
     case 'truncate': return { kind, characters: integer(spec, value) };
+    case 'reboot-at-hit': {
+      const hits = integer(spec, value);
+      if (hits < 1) throw new FaultSpecError(spec, 'expected a break count of 1 or more');
+      return { kind, hits };
+    }
     case 'garbage': {
       const probability = Number(value);
       if (!Number.isFinite(probability) || probability < 0 || probability > 1) throw new FaultSpecError(spec, `expected a probability 0..1, got "${value}"`);
@@ -56,6 +63,6 @@ export function parseFault(spec: string): FaultSpec {
       return { kind, targetMs };
     }
     default:
-      throw new FaultSpecError(spec, `unknown fault "${kind}" (exit-after, garbage, truncate, stall, reboot-at)`);
+      throw new FaultSpecError(spec, `unknown fault "${kind}" (exit-after, garbage, truncate, stall, reboot-at, reboot-at-hit)`);
   }
 }

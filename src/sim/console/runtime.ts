@@ -55,6 +55,8 @@ export class ConsoleRuntime {
   private interruptRequested = false;
   private ended = false;
   private rebootDone = false;
+  /** PoolHitTag breaks the target stopped at while running in slices (reboot-at-hit). */
+  private hitsSeen = 0;
   private commands = 0;
   private startTimeMs = 0;
   private readonly random: () => number;
@@ -168,11 +170,19 @@ export class ConsoleRuntime {
     const sliceMs = this.options.sliceMs ?? 10;
     let budget = sliceMs * this.options.timeScale;
     const reboot = this.options.faults?.find((fault) => fault.kind === 'reboot-at');
+    const atHit = this.options.faults?.find((fault) => fault.kind === 'reboot-at-hit');
+    // reboot-at-hit: the N-th PoolHitTag break was shown and the target continued: it resets now.
+    if (atHit && !this.rebootDone && this.hitsSeen >= atHit.hits) {
+      this.rebootDone = true;
+      await this.deliver(this.console.spontaneousReboot(), false);
+      return;
+    }
     // reboot-at counts target time from the connection (the scenario's preload is already behind it).
     const due = this.startTimeMs + (reboot?.targetMs ?? 0);
     const now = this.console.kernel.now();
     if (reboot && !this.rebootDone && now + budget >= due) budget = Math.max(0, due - now);
     const output = this.console.run(Math.max(budget, 0.001));
+    if (output.state === 'halted' && this.console.kernel.currentStop() !== undefined) this.hitsSeen++;
     await this.deliver(output, false);
     if (reboot && !this.rebootDone && output.state === 'running' && this.console.kernel.now() >= due) {
       this.rebootDone = true;

@@ -3,7 +3,7 @@
  * outputs, decides leak / no-leak / inconclusive, writes report.json to the run directory and
  * logs a short human summary.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { definePlugin, defineProvider } from '../../src/core/plugin.js';
 import type { StepContext } from '../../src/core/types.js';
@@ -31,7 +31,8 @@ function readEvents(ctx: StepContext): Record<string, unknown>[] {
 // Every event of events.jsonl, skipping a line cut by a crash.
 function readAllEvents(ctx: StepContext): Record<string, unknown>[] {
   const path = join(ctx.files.dir, 'events.jsonl');
-  if (!existsSync(path)) return [];
+  // Only a regular file: a device in its place (a link to /dev/full) would be read for ever.
+  if (!existsSync(path) || !statSync(path).isFile()) return [];
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')

@@ -52,6 +52,11 @@ export function readRunRecord(runDir: string): RunRecord {
   }
 }
 
+// Exists and is a regular file (never a device in its place, which would be read for ever).
+function isRegularFile(file: string): boolean {
+  return existsSync(file) && statSync(file).isFile();
+}
+
 // A run record, or undefined when the folder is not a run directory.
 function tryRunRecord(dir: string): RunRecord | undefined {
   try {
@@ -172,7 +177,7 @@ const abortSkips = new Set(['an earlier step failed', 'the run was aborted']);
 export function finishedSteps(runDir: string): Map<string, StepResult> {
   const file = join(runDir, 'events.jsonl');
   const finished = new Map<string, StepResult>();
-  if (!existsSync(file)) return finished;
+  if (!isRegularFile(file)) return finished;
   const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim() !== '');
   lines.forEach((line, index) => {
     let event: { event?: string; step?: string; section?: string; status?: string; outputs?: Record<string, unknown>; summary?: string; reason?: string };
@@ -204,7 +209,7 @@ export function writesUndoneByCleanup(runDir: string, mainStepIds: ReadonlySet<s
   const file = join(runDir, undoLogName);
   const writer = new Map<number, string>();
   const restorer = new Map<number, string | undefined>();
-  if (!existsSync(file)) return new Set();
+  if (!isRegularFile(file)) return new Set();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     let value: { event?: string; seq?: number; step?: string };
     try {

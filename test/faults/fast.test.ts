@@ -16,11 +16,16 @@ const trials: Trial[] = [
   { ...makeTrial(6, 1, 'sigterm'), signal: { name: 'SIGTERM', atMs: 3500, count: 2 } },
   { ...makeTrial(7, 1, 'sigint'), signal: { name: 'SIGINT', atMs: 3000, count: 3 } },
   { ...makeTrial(8, 1, 'dir-gone'), unwritable: { atMs: 3000 } },
-  { ...makeTrial(9, 1, 'disk-full'), unwritable: { atMs: 3000, file: 'stacks.jsonl' } },
+  { ...makeTrial(9, 1, 'disk-full'), unwritable: { atMs: 2500, file: 'events.jsonl' } },
+  // Output cut so short that no framing marker survives: the session never opens, the target must still run on.
+  { ...makeTrial(10, 1, 'truncate'), faults: ['truncate:19'] },
+  // Ctrl+C while leakhunt is still loading its command: one line, exit 1, nothing sent.
+  { ...makeTrial(11, 1, 'sigint'), signal: { name: 'SIGINT', atMs: 250, count: 1 } },
+  { ...makeTrial(12, 1, 'reboot'), faults: ['reboot-at-hit:3'] },
 ];
 
 describe.runIf(existsSync(cli))('fault matrix, fast subset', () => {
-  test('ten faults: target left clean (or restored by the next run), one-line cause, JSON lines intact', async () => {
+  test('thirteen faults: target left clean (or restored by the next run), one-line cause, JSON lines intact', async () => {
     const problems: string[] = [];
     const outcomes = await runTrials(trials, 3, (_outcome, found) => problems.push(...found));
     expect(problems).toEqual([]);
@@ -33,5 +38,10 @@ describe.runIf(existsSync(cli))('fault matrix, fast subset', () => {
     expect(outcomes[8]!.exitCode).toBe(1);
     expect(outcomes[8]!.stderr).toMatch(/error RUN_ABORTED: .*cannot write .* ENOTDIR/);
     expect(outcomes[9]!.stderr).toMatch(/ENOSPC/);
+    expect(outcomes[10]!.exitCode).toBe(1);
+    expect(outcomes[10]!.state?.halted).toBe(false);
+    // Exit 1 with its one line, unless the signal beat node's own start-up (then nothing ran at all).
+    expect(outcomes[11]!.exitCode === 1 || outcomes[11]!.preStart).toBe(true);
+    expect(outcomes[12]!.rebootDuring).toBe('collect');
   }, 170_000);
 });

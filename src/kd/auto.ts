@@ -63,9 +63,8 @@ export function kindForCommand(command: string): string | undefined {
   if (cached !== undefined) return cached === NO_KIND ? undefined : cached;
   const trimmed = command.trim();
   let found: string | undefined;
-  // Every command with a parser starts with one of these characters.
-  if (!'vdu!gpt.kl'.includes(trimmed.charAt(0)) || trimmed === '') return undefined;
-  for (const [pattern, kind] of COMMAND_KINDS) {
+  // Only the patterns that can start with the command's first character are tried, in order.
+  for (const [pattern, kind] of KINDS_BY_FIRST.get(trimmed.charAt(0)) ?? []) {
     if (pattern.test(trimmed)) {
       found = kind;
       break;
@@ -75,6 +74,31 @@ export function kindForCommand(command: string): string | undefined {
   if (KIND_CACHE.size >= 512) KIND_CACHE.clear();
   KIND_CACHE.set(command, found ?? NO_KIND);
   return found;
+}
+
+// COMMAND_KINDS by the first characters each pattern can match (its order kept within each list).
+const KINDS_BY_FIRST = new Map<string, [RegExp, string][]>();
+for (const entry of COMMAND_KINDS) {
+  for (const first of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!.?~$@#') {
+    // A pattern can start with `first` when it matches `first` followed by some continuation;
+    // the sources are literal prefixes, so their first character (or alternation firsts) decide.
+    if (patternFirsts(entry[0]).includes(first)) {
+      const list = KINDS_BY_FIRST.get(first) ?? [];
+      list.push(entry);
+      KINDS_BY_FIRST.set(first, list);
+    }
+  }
+}
+
+// The characters a COMMAND_KINDS pattern can begin with: the first literal of each alternative.
+function patternFirsts(pattern: RegExp): string {
+  const source = pattern.source.replace(/^\^/, '');
+  if (!source.startsWith('(?:')) return source.startsWith('\\') ? source.charAt(1) : source.charAt(0);
+  const group = source.slice(3, source.indexOf(')'));
+  return group
+    .split('|')
+    .map((alternative) => (alternative.startsWith('\\') ? alternative.charAt(1) : alternative.charAt(0)))
+    .join('');
 }
 
 const NO_KIND = '';

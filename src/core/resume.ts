@@ -80,6 +80,8 @@ export interface PendingLookup {
   target: string;
   /** Run directories named with --restore-from: searched whatever their target. */
   restoreFrom?: readonly string[];
+  /** Search sibling run directories too (default true; false for `sim:`, whose every run is a new machine). */
+  siblings?: boolean;
   /** Told about an undo log that cannot be read (damaged, not a regular file). */
   onUnreadable?: (dir: string, error: unknown) => void;
 }
@@ -105,7 +107,7 @@ export function findPendingRuns(lookup: PendingLookup): PendingRun[] {
   } catch {
     // An unreadable parent has no siblings to offer.
   }
-  for (const dir of siblings) {
+  for (const dir of lookup.siblings === false ? [] : siblings) {
     if (dir === self || !existsSync(join(dir, undoLogName))) continue;
     const record = tryRunRecord(dir);
     if (record && record.target === target) add(dir, Date.parse(record.startedAt) || statSync(dir).mtimeMs);

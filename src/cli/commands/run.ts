@@ -341,8 +341,11 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
 // Before the first step: put back what earlier runs against this target left written (a debugger
 // that died, a third Ctrl+C), from their undo logs; logged as warnings.
 async function recoverEarlierWrites(target: ConnectedTarget, bus: EventBus, lookup: PendingLookup): Promise<void> {
+  // A sim: target is a new simulated machine in every run directory: earlier runs are not on it.
+  const { parseTargetSpec } = await import('../../debuggers/connect.js');
   const runs = findPendingRuns({
     ...lookup,
+    siblings: parseTargetSpec(lookup.target).kind !== 'sim',
     onUnreadable: (dir, error) => bus.emit({ event: 'log', time: now(), level: 'warn', message: `cannot read the undo log of ${dir} (${(error as Error).message}); what that run wrote is not restored` }),
   });
   if (runs.length === 0) return;

@@ -27,6 +27,8 @@ export interface RunRecord {
   target: string;
   /** `--plugins` folders, absolute. */
   plugins: string[];
+  /** `--kd`: the kd.exe or cdb.exe of a kd: target, when given. */
+  kd?: string;
   /** `--command-timeout` in ms, when given. */
   commandTimeoutMs?: number;
   startedAt: string;

@@ -67,6 +67,7 @@ async function resumeCommand(runDir: string, options: ResumeCommandOptions): Pro
     target,
     out: runDir,
     plugins: record.plugins,
+    ...(record.kd !== undefined && { kd: record.kd }),
     ...(options.json && { json: true }),
     ...(commandTimeoutMs !== undefined && { commandTimeoutMs }),
     resume: true,

@@ -263,6 +263,7 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
       inputs: options.inputs,
       target: options.target,
       plugins: options.plugins.map((dir) => resolve(dir)),
+      ...(options.kd !== undefined && { kd: options.kd }),
       ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
       startedAt: new Date().toISOString(),
     });

@@ -50,6 +50,8 @@ export interface TrialOutcome {
   connected: boolean;
   /** A signal ended node before leakhunt's first line ran (no run directory, killed by that signal). */
   preStart: boolean;
+  /** A signal ended node while it was exiting after a finished hunt (runEnd written, last line printed). */
+  postExit: boolean;
   /** The fault happened while leakhunt ran (an exit-after past the last command, a moment after the end do not). */
   fired: boolean;
   /** Signals actually sent (0 when leakhunt had ended before the moment came). */
@@ -243,6 +245,11 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
     brokeRunDir,
     fired: false,
     preStart: result.exitCode === undefined && result.signal === trial.signal?.name && !existsSync(runDir) && !/RUN_ABORTED/.test(String(result.stderr)),
+    postExit:
+      result.exitCode === undefined &&
+      result.signal === trial.signal?.name &&
+      /run directory: .*\n?$/.test(String(result.stderr)) &&
+      readJsonLines(join(filesDir, 'events.jsonl')).values.some((e) => e['event'] === 'runEnd'),
     durationMs: 0,
   };
   if (trial.kind === 'reboot') outcome.rebootDuring = stepAtReboot(filesDir, transcript);
@@ -324,6 +331,9 @@ export function checkTrial(outcome: TrialOutcome): string[] {
   // Killed by the signal itself with nothing written: it came while node was still starting, before
   // any leakhunt code ran (main.ts takes signals from its first line). Counted apart, not a failure.
   if (outcome.preStart) return problems;
+  // Likewise a signal that came while node was tearing down after a finished hunt (runEnd written,
+  // the last stderr line printed): everything was done; only the exit status became the signal's.
+  if (outcome.postExit) return problems;
   if (exitCode === undefined) problems.push(`${where}: leakhunt did not exit (killed by a signal or the harness timeout)`);
   if (/^\s+at .+\(?.+:\d+:\d+\)?$/m.test(stderr) || /internal error/i.test(stderr)) problems.push(`${where}: stack trace or internal error on stderr:\n${stderr}`);
   const causes = stderr.split('\n').filter((line) => /^(?:\S+ )?error [A-Z_]+: /.test(line));

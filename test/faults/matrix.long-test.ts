@@ -35,7 +35,7 @@ test(`${count} seeded fault trials (seed ${seed})`, async () => {
   });
   const rebootSteps: Record<string, number> = {};
   for (const o of outcomes) if (o.trial.kind === 'reboot') rebootSteps[o.rebootDuring ?? 'none (after the run)'] = (rebootSteps[o.rebootDuring ?? 'none (after the run)'] ?? 0) + 1;
-  const summary = { seed, trials: outcomes.length, preStart: outcomes.filter((o) => o.preStart).length, fired: outcomes.filter((o) => o.fired).length, survived: outcomes.filter((o) => checkTrial(o).length === 0).length, byKind, rebootSteps, problems };
+  const summary = { seed, trials: outcomes.length, preStart: outcomes.filter((o) => o.preStart).length, postExit: outcomes.filter((o) => o.postExit).length, fired: outcomes.filter((o) => o.fired).length, survived: outcomes.filter((o) => checkTrial(o).length === 0).length, byKind, rebootSteps, problems };
   const file = join(tmpdir(), `leakhunt-faults-summary-${seed}.json`);
   writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`summary: ${file}\n${JSON.stringify({ ...summary, problems: problems.length }, null, 2)}\n`);

@@ -57,9 +57,12 @@ function chooseMode(params: CollectParams, ctx: { facts: StepContext['facts'] })
   return ctx.facts.target.kind === 'kd' && (params.count ?? 50) > 200 ? 'fast' : 'per-hit';
 }
 
-// The event command of fast mode: count hits in @$t0, print the stack, continue until `count`.
+// The event command of fast mode: count hits in @$t0, print the stack, continue until `count` —
+// but never past a Ctrl+C break-in (it is a break instruction exception too, stopped at
+// nt!DbgBreakPointWithStatus or its nt!RtlpBreakWithStatusInstruction label, as the breakin-*
+// transcripts show): otherwise a timeout could not stop a target that gets no hit.
 function fastEventCommand(count: number): string {
-  return `sxe -c "r @$t0=@$t0+1; kb; j (@$t0 < 0n${count}) 'g' ; ''" bpe`;
+  return `sxe -c "r @$t0=@$t0+1; kb; j ((@$t0 < 0n${count}) & (@$ip != nt!DbgBreakPointWithStatus) & (@$ip != nt!RtlpBreakWithStatusInstruction)) 'g' ; ''" bpe`;
 }
 
 /** Splits a stream of fast-mode output into one text per break, as whole breaks arrive. */

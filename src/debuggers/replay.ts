@@ -15,6 +15,8 @@ interface ReplayStep {
   kind: 'command' | 'resume' | 'break-in' | 'break' | 'exit';
   send?: TranscriptEntry;
   receive?: TranscriptEntry;
+  /** Pieces of a long stream recorded before this stop (kind `partial`), in order. */
+  streamed?: string[];
 }
 
 // A short text for a recorded step, as quoted in divergence errors.
@@ -43,14 +45,19 @@ export class ReplaySession implements DebuggerSession {
     const banner = entries.find((entry) => entry.event === 'banner' && entry.direction === 'receive');
     this.banner = banner?.output ?? '';
     this.recordedTransport = banner?.transport;
+    const partial: string[] = [];
     for (const entry of entries) {
       if (entry.direction === 'send' && (entry.event === 'command' || entry.event === 'resume' || entry.event === 'break-in')) {
         this.steps.push({ kind: entry.event, send: entry });
       } else if (entry.direction === 'receive' && entry.event === 'command') {
         const step = [...this.steps].reverse().find((s) => s.kind === 'command' && s.send?.seq === entry.seq && !s.receive);
         if (step) step.receive = entry;
+      } else if (entry.direction === 'receive' && entry.event === 'break' && entry.kind === 'partial') {
+        // A long stream recorded in pieces before its stop (fast-mode collection): the pieces
+        // belong to the stop that follows them.
+        partial.push(entry.output ?? '');
       } else if (entry.direction === 'receive' && (entry.event === 'break' || entry.event === 'exit')) {
-        this.steps.push({ kind: entry.event, receive: entry });
+        this.steps.push({ kind: entry.event, receive: entry, ...(partial.length > 0 && { streamed: partial.splice(0) }) });
       }
     }
   }
@@ -81,11 +88,11 @@ export class ReplaySession implements DebuggerSession {
     this.isRunning = true;
   }
 
-  async waitForBreak(_options: WaitOptions = {}): Promise<BreakEvent> {
+  async waitForBreak(options: WaitOptions = {}): Promise<BreakEvent> {
     if (this.closed) throw new DebuggerError('SESSION_CLOSED', 'The replay session is closed');
     if (this.exited) return { kind: 'exit', output: '' };
     if (!this.isRunning) throw new DebuggerError('TARGET_HALTED', 'The target is not running: nothing to wait for', { hint: 'call resume() first' });
-    return this.takeStop('<wait for break>');
+    return this.takeStop('<wait for break>', options.onOutput);
   }
 
   async breakIn(_options: WaitOptions = {}): Promise<BreakEvent> {
@@ -105,11 +112,14 @@ export class ReplaySession implements DebuggerSession {
   }
 
   // The next recorded stop (or the debugger's exit) becomes the answer.
-  private takeStop(asked: string): BreakEvent {
+  // Streamed pieces go to `onOutput` as they did live, or are joined in front of the stop's output.
+  private takeStop(asked: string, onOutput?: (text: string) => void): BreakEvent {
     const step = this.steps[this.position];
     if (!step || (step.kind !== 'break' && step.kind !== 'exit')) this.diverge(step, asked);
     this.position++;
-    const entry = step!.receive!;
+    const streamed = step!.streamed ?? [];
+    if (onOutput) for (const piece of streamed) onOutput(piece);
+    const entry = onOutput || streamed.length === 0 ? step!.receive! : { ...step!.receive!, output: streamed.join('') + (step!.receive!.output ?? '') };
     if (step!.kind === 'exit') {
       this.exited = true;
       this.isRunning = false;

@@ -13,9 +13,9 @@ const cli = join(root, 'dist/src/cli/main.js');
 const playbook = join(root, 'playbooks/find-pool-leak.yaml');
 
 // `leakhunt run` as a user runs it; returns the run directory, the process result and report.json.
-async function run(target: string) {
+async function run(target: string, args: string[] = [], book = playbook) {
   const out = mkdtempSync(join(tmpdir(), 'leakhunt-replay-'));
-  const result = await execa(process.execPath, [cli, 'run', playbook, '--target', target, '--out', out], { reject: false, cwd: root, timeout: 170_000 });
+  const result = await execa(process.execPath, [cli, 'run', book, '--target', target, '--out', out, ...args], { reject: false, cwd: root, timeout: 170_000 });
   const report = existsSync(join(out, 'report.json')) ? JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) : undefined;
   return { out, result, report };
 }
@@ -44,5 +44,23 @@ describe.runIf(existsSync(cli))('replay of a recorded hunt', () => {
     expect(replayed.result.exitCode).not.toBe(0);
     expect(replayed.result.stderr).toMatch(/REPLAY_DIVERGED|diverge/i);
     expect(replayed.result.stderr).toContain('.reload /f');
+  }, 300_000);
+
+  test('a fast-mode collection recorded in streamed pieces replays to the same stacks', async () => {
+    const book = join(root, 'playbooks/collect-stacks.yaml');
+    const args = ['--input', 'tag=Lk24', '--input', 'mode=fast', '--input', 'count=400'];
+    const recorded = await run(`sim:${join(root, 'scenarios/win11-24h2-leak.yaml')}`, args, book);
+    expect(recorded.result.exitCode, recorded.result.stderr).toBe(0);
+    // The stream was long enough to be recorded in pieces before its stop.
+    expect(readFileSync(join(recorded.out, 'transcript.jsonl'), 'utf8')).toContain('"kind":"partial"');
+    const replayed = await run(`replay:${join(recorded.out, 'transcript.jsonl')}`, args, book);
+    expect(replayed.result.exitCode, replayed.result.stderr).toBe(0);
+    // Same stacks in the same order; only the wall-clock time of each differs.
+    const stacks = (out: string) => readFileSync(join(out, 'stacks.jsonl'), 'utf8').trim().split('\n').map((line) => {
+      const { atMs: _atMs, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      return rest;
+    });
+    expect(stacks(replayed.out)).toHaveLength(400);
+    expect(stacks(replayed.out)).toEqual(stacks(recorded.out));
   }, 300_000);
 });

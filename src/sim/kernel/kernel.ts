@@ -175,6 +175,12 @@ export class SimulatedKernel implements SimKernel {
     const image = this.images.find((candidate) => candidate.name.toLowerCase() === text.slice(0, bang));
     const name = text.slice(bang + 1);
     const symbol = image?.symbols.find((entry) => entry.name.toLowerCase() === name);
+    if (image && !symbol && image.name.toLowerCase() === 'nt' && name === 'dbgbreakpointwithstatus') {
+      // The function whose int 3 (its RtlpBreakWithStatusInstruction label) a Ctrl+C break-in
+      // stops at: one address on x64; on x86 the label follows `mov eax,[esp+4]` (4 bytes).
+      const label = this.resolveSymbol('nt!RtlpBreakWithStatusInstruction');
+      return label === undefined ? undefined : this.profile.pointerSize === 4 ? label - 4n : label;
+    }
     return image && symbol ? image.base + BigInt(symbol.offset) : undefined;
   }
 

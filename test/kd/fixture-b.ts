@@ -1,4 +1,4 @@
-// Fixture loading for the part-B kd parser tests: the copies in test/fixtures/kd, header removed.
+// Fixture loading for the kd parser tests: the copies in test/fixtures/kd, header removed.
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { prepareTranscript, stripTranscriptHeader } from '../../src/kd/auto.js';
@@ -25,4 +25,12 @@ export function fixtureNames(...prefixes: string[]): string[] {
 /** The fixture folder as a file path (for spawning the CLI). */
 export function fixturePath(name: string): string {
   return fileURLToPath(new URL(name, FIXTURES));
+}
+
+/** The lines from the prompt that ran `command` up to (not including) the next prompt. */
+export function commandOutput(text: string, command: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => /kd>/.test(line) && line.includes(command));
+  const next = lines.findIndex((line, index) => index > start && /^\s*(\d+: )?kd>/.test(line));
+  return lines.slice(start, next < 0 ? undefined : next).join('\n');
 }

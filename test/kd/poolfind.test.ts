@@ -1,23 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { KdParseError } from '../../src/kd/common.js';
 import { parsePoolfind } from '../../src/kd/poolfind.js';
-
-const fixtures = new URL('../fixtures/kd/', import.meta.url);
-
-// The transcript of a fixture file, without its `# …` source header.
-function fixture(name: string): string {
-  const text = readFileSync(new URL(name, fixtures), 'utf8');
-  return text.slice(text.indexOf('\n# ---\n') + '\n# ---\n'.length);
-}
-
-// The lines from the prompt that ran `command` up to (not including) the next prompt.
-function commandOutput(text: string, command: string): string {
-  const lines = text.split('\n');
-  const start = lines.findIndex((line) => /kd>/.test(line) && line.includes(command));
-  const next = lines.findIndex((line, index) => index > start && /^\s*(\d+: )?kd>/.test(line));
-  return lines.slice(start, next < 0 ? undefined : next).join('\n');
-}
+import { commandOutput, fixture } from './fixture-b.js';
 
 describe('parsePoolfind on real transcripts', () => {
   test('poolfind-unknown-x86-1, !poolfind SeSd 0: old form, two nonpaged regions, free blocks', () => {

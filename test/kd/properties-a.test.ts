@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -6,14 +5,7 @@ import { KdParseError } from '../../src/kd/common.js';
 import { parsePoolfind } from '../../src/kd/poolfind.js';
 import { parsePoolused } from '../../src/kd/poolused.js';
 import { parseStack } from '../../src/kd/stack.js';
-
-const fixtures = new URL('../fixtures/kd/', import.meta.url);
-
-// The transcript of a fixture file, without its `# …` source header.
-function fixture(name: string): string {
-  const text = readFileSync(new URL(name, fixtures), 'utf8');
-  return text.slice(text.indexOf('\n# ---\n') + '\n# ---\n'.length);
-}
+import { fixture } from './fixture-b.js';
 
 // One damage done to a transcript, at positions taken modulo its size.
 type Mutation =

@@ -1,15 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { KdParseError } from '../../src/kd/common.js';
 import { parseStack } from '../../src/kd/stack.js';
-
-const fixtures = new URL('../fixtures/kd/', import.meta.url);
-
-// The transcript of a fixture file, without its `# …` source header.
-function fixture(name: string): string {
-  const text = readFileSync(new URL(name, fixtures), 'utf8');
-  return text.slice(text.indexOf('\n# ---\n') + '\n# ---\n'.length);
-}
+import { fixture } from './fixture-b.js';
 
 // The lines from the `occurrence`-th line matching `from` up to (not including) the next line matching `to`.
 function section(text: string, from: RegExp, to?: RegExp, occurrence = 0): string {

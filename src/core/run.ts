@@ -370,19 +370,22 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     steps: planSummary(plan),
   });
 
-  for (const planned of plan.steps) {
-    if (options.signal?.aborted) status.cancelled = true;
+  // Evaluate a step's `when:`; a step that may not run is recorded as failed (bad expression) or skipped.
+  const admit = (planned: PlannedStep, section: 'steps' | 'always'): boolean => {
     let decision;
     try {
-      decision = shouldRun(planned, 'steps');
+      decision = shouldRun(planned, section);
     } catch (error) {
       fail(planned, error as PlaybookError, 0, 0);
-      continue;
+      return false;
     }
-    if (!decision.run) {
-      skip(planned, decision.reason);
-      continue;
-    }
+    if (!decision.run) skip(planned, decision.reason);
+    return decision.run;
+  };
+
+  for (const planned of plan.steps) {
+    if (options.signal?.aborted) status.cancelled = true;
+    if (!admit(planned, 'steps')) continue;
     const reused = options.reuse?.get(planned.step.id);
     if (reused) {
       bus.emit({ event: 'log', time: now(), level: 'info', step: planned.step.id, message: `reused from the interrupted run (${reused.status}${reused.status === 'skipped' ? `: ${reused.reason}` : ''})` });
@@ -409,17 +412,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
       skip(planned, 'its include was not reached');
       continue;
     }
-    let decision;
-    try {
-      decision = shouldRun(planned, 'always');
-    } catch (error) {
-      fail(planned, error as PlaybookError, 0, 0);
-      continue;
-    }
-    if (!decision.run) {
-      skip(planned, decision.reason);
-      continue;
-    }
+    if (!admit(planned, 'always')) continue;
     const before = status.failed;
     await execute(planned, options.cleanupSignal);
     if (!before && records.get(planned.step.id)?.result.status === 'failed' && !planned.step.continueOnError) status.failed = true;

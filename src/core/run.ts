@@ -438,6 +438,8 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     bus.emit({ event: 'log', time: now(), level: 'warn', message: `the engine restored ${restored.length} memory write(s) still pending after cleanup: ${restored.map((r) => `${r.address} (${r.purpose}, step ${r.step})`).join(', ')}` });
   }
 
+  // A signal that came while cleanup ran still aborted the run: the user asked to stop.
+  if (options.signal?.aborted) status.cancelled = true;
   const outcome: RunOutcome = status.cancelled ? 'aborted' : status.failed ? 'failed' : 'succeeded';
   if (outcome === 'aborted' && (!firstError || firstError.code !== 'RUN_ABORTED')) firstError = errRunAborted(String(options.signal?.reason instanceof Error ? options.signal.reason.message : options.signal?.reason ?? 'signal'));
   const counts: Record<StepStatus, number> = { ok: 0, changed: 0, skipped: 0, failed: 0 };

@@ -122,6 +122,27 @@ describe('always runs on every exit path', () => {
     expect(h.status('clear')).toBe('ok');
   });
 
+  test('abort while cleanup runs: cleanup finishes, and the run still ends aborted', async () => {
+    const controller = new AbortController();
+    // The main step is done at once; the signal comes while the 300 ms cleanup runs.
+    setTimeout(() => controller.abort(new Error('SIGINT')), 100);
+    const h = await runYaml(yaml`
+      name: interrupted in cleanup
+      steps:
+        - id: quick
+          uses: fx.echo
+          with: { message: done }
+      always:
+        - id: slow-cleanup
+          uses: fx.sleep
+          with: { ms: 300 }
+    `, { signal: controller.signal });
+    expect(h.status('quick')).toBe('ok');
+    expect(h.status('slow-cleanup')).toBe('ok');
+    expect(h.result.status).toBe('aborted');
+    expect(h.result.error?.code).toBe('RUN_ABORTED');
+  });
+
   test('abort (SIGINT): the current step stops, the rest is skipped, always runs, status aborted', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('SIGINT')), 50);

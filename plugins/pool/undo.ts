@@ -1,53 +1,33 @@
 /**
- * Run-wide bookkeeping of memory writes made through the plugins. A step's `ctx.memory` may be
- * scoped to that step, yet `pool.hit-tag clear` and `memory.restore` must undo writes of earlier
- * steps; each write is remembered with the memory that made it (keyed by the run's session), and
- * restored through that memory so its undo log and pending list stay true.
+ * Memory writes made by the plugins, as the engine keeps them: one TargetMemory serves the whole
+ * run (each undo record names the step that wrote it), so `pool.hit-tag clear` and
+ * `memory.restore` see the writes of earlier steps in `ctx.memory.pending()`.
  */
-import type { DebuggerSession, StepContext, TargetMemory, UndoRecord } from '../../src/core/types.js';
+import type { StepContext, TargetMemory, UndoRecord } from '../../src/core/types.js';
 
-/** A write and the memory object that owns its undo record. */
+/** A write and the memory that holds its undo record. */
 export interface TrackedWrite {
+  /** Restore order: higher is newer (the undo record's sequence number). */
   order: number;
   record: UndoRecord;
   memory: TargetMemory;
 }
 
-const writesBySession = new WeakMap<DebuggerSession, TrackedWrite[]>();
-let counter = 0;
-
-// The tracked writes of this run's session.
-function listOf(ctx: Pick<StepContext, 'session'>): TrackedWrite[] {
-  let list = writesBySession.get(ctx.session);
-  if (!list) {
-    list = [];
-    writesBySession.set(ctx.session, list);
-  }
-  return list;
-}
-
-/** Write through ctx.memory (undo-logged) and remember the write for later steps. */
+/** Write through ctx.memory: the original is in the undo log before the bytes change. */
 export async function trackedWrite(ctx: StepContext, address: string, bytes: readonly number[], purpose: string): Promise<UndoRecord> {
-  const record = await ctx.memory.write(address, bytes, purpose);
-  listOf(ctx).push({ order: ++counter, record, memory: ctx.memory });
-  return record;
+  return ctx.memory.write(address, bytes, purpose);
 }
 
-/** Writes not yet restored (this run, any step), oldest first, optionally by purpose prefix. */
+/** Writes of this run not yet restored (any step), oldest first, optionally by purpose prefix. */
 export function pendingWrites(ctx: StepContext, purposePrefix?: string): TrackedWrite[] {
-  const tracked = listOf(ctx).filter((w) => w.memory.pending().some((p) => p.seq === w.record.seq && p.address === w.record.address));
-  const known = new Set(tracked.map((w) => w.record));
-  // Writes made by ctx.memory directly (not through trackedWrite) count too.
-  const untracked = ctx.memory
+  return ctx.memory
     .pending()
-    .filter((p) => ![...known].some((k) => k.seq === p.seq && k.address === p.address && k.step === p.step))
-    .map((record) => ({ order: 0, record, memory: ctx.memory }));
-  return [...untracked, ...tracked]
-    .filter((w) => purposePrefix === undefined || w.record.purpose.startsWith(purposePrefix))
+    .filter((record) => purposePrefix === undefined || record.purpose.startsWith(purposePrefix))
+    .map((record) => ({ order: record.seq, record, memory: ctx.memory }))
     .sort((a, b) => a.order - b.order);
 }
 
-/** Restore writes newest first, each through the memory that made it; returns the records restored. */
+/** Restore writes newest first, each through the memory that holds it; returns the records restored. */
 export async function restoreWrites(writes: readonly TrackedWrite[]): Promise<UndoRecord[]> {
   const restored: UndoRecord[] = [];
   for (const write of [...writes].sort((a, b) => b.order - a.order)) {

@@ -81,14 +81,17 @@ async function memoryFactory(): Promise<MemoryFactory> {
 }
 
 // When the playbook wrote report.json, render report.md, report.html and junit.xml beside it.
-async function renderRunReports(runDir: string, json: boolean | undefined): Promise<void> {
+// A report that cannot be written (the run directory gone, a full disk) is a write failure of
+// the run like any other, passed to `onWriteError`.
+async function renderRunReports(runDir: string, json: boolean | undefined, onWriteError: (file: string, error: unknown) => void): Promise<void> {
   if (!existsSync(join(runDir, 'report.json'))) return;
   try {
     const { renderReports } = await import('../../report/render.js');
     const rendered = await renderReports(runDir);
     if (!json) process.stderr.write(`reports: ${rendered.files.map((path) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path))).join(', ')}\n`);
   } catch (error) {
-    process.stderr.write(`warning: rendering the reports failed: ${(error as Error).message}\n`);
+    if (typeof (error as NodeJS.ErrnoException).code === 'string') onWriteError('the reports', error);
+    else process.stderr.write(`warning: rendering the reports failed: ${(error as Error).message}\n`);
   }
 }
 
@@ -324,7 +327,7 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
       runDir,
       ...(reuse && { reuse }),
     });
-    if (!writeFailure) await renderRunReports(runDir, options.json);
+    if (!writeFailure) await renderRunReports(runDir, options.json, onWriteError);
     exitCode = result.status === 'succeeded' && !writeFailure ? exitCodes.ok : exitCodes.runFailed;
     if (exitCode !== exitCodes.ok) printCause(writeFailure ?? result.error, result.status);
     return exitCode;

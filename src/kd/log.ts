@@ -1,0 +1,486 @@
+/**
+ * Scan a saved kd log (prompt + command + output, again and again) into columns: for every
+ * command its line, prompt, command text, the span of its output in the log, kd's error reply and
+ * what the parser for its kind made of the output. Stacks, `!poolused` tables and stops — nearly
+ * all of a hunt's log — are parsed into column tables (src/kd/columns.ts) that hold offsets and
+ * numbers instead of objects; any other output, and any output of those kinds with a shape their
+ * table does not hold, is parsed by the kind's object parser as it is met. Every output is parsed
+ * during the scan; `entry(i)` only builds the object form (AutoEntry) of what was found.
+ */
+import type { AutoEntry, AutoResult } from './auto.js';
+import { NO_STOP_MESSAGE, tryParseBreak, type BreakResult } from './break.js';
+import { FALLBACK, Int32Column, NO_RESULT, type ColumnTable } from './columns.js';
+import { isTrimSpace, KdParseError, StringPool, type ParseResultBase } from './common.js';
+import { matchKdErrorLine, type KdErrorInfo } from './errors.js';
+import { getParser } from './index.js';
+import { parsePoolusedAt, type PoolusedResult } from './poolused.js';
+import { parseStackAt, type StackResult } from './stack.js';
+import { kindForCommand, prepareTranscript } from './transcript.js';
+
+// Where an entry's result lives.
+const NO_PARSE = 0;
+const IN_TABLE = 1;
+const AS_OBJECT = 2;
+const PARSE_FAILED = 3;
+
+// Entry flags.
+const REPEATED = 1;
+
+/** The column tables of one log, by kind. */
+export interface KdLogTables {
+  stack: ColumnTable<StackResult>;
+  poolused: ColumnTable<PoolusedResult>;
+  break: ColumnTable<BreakResult>;
+}
+
+/** A kd log scanned into columns; see the module comment. Build one with scanKdLog. */
+export class KdLog {
+  /** The log as scanned: transcript header and quoting removed, `\r\n` turned into `\n`. */
+  readonly source: string;
+  /** Stacks, `!poolused` tables and stops of the log, as columns. */
+  readonly tables: KdLogTables;
+  /** False when some output was cut, elided or not understood (the `complete` of parseAuto). */
+  complete = true;
+
+  // One row per entry.
+  private readonly lines = new Int32Column(4096);
+  private readonly processors = new Int32Column(4096);
+  private readonly flags = new Int32Column(4096);
+  private readonly outputFrom = new Int32Column(4096);
+  private readonly outputTo = new Int32Column(4096);
+  private readonly resultWhere = new Int32Column(4096);
+  private readonly resultRow = new Int32Column(4096);
+  // Interned strings: a log repeats a handful of prompts, commands and kinds.
+  private readonly prompts: (string | undefined)[] = [];
+  private readonly commands: string[] = [];
+  private readonly kinds: (string | undefined)[] = [];
+  // Results of the object parsers and their rejections; kd's error replies (few in any log).
+  private readonly objects: unknown[] = [];
+  private readonly errors = new Map<number, KdErrorInfo>();
+
+  constructor(source: string, columns = true) {
+    this.source = source;
+    this.tables = columns ? { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS } : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS };
+  }
+
+  /** Number of entries (commands, and the text before the first prompt when there is any). */
+  get size(): number {
+    return this.lines.length;
+  }
+
+  /** 1-based line of entry `index`'s prompt. */
+  line(index: number): number {
+    return this.lines.at(index);
+  }
+
+  /** The prompt as printed; undefined for the text before the first prompt. */
+  prompt(index: number): string | undefined {
+    return this.prompts[index];
+  }
+
+  /** The command (the last one again when the prompt line was empty). */
+  command(index: number): string {
+    return this.commands[index]!;
+  }
+
+  /** The parser kind used for the output, when one applies. */
+  kind(index: number): string | undefined {
+    return this.kinds[index];
+  }
+
+  /** The output's span [from, to) in `source`; from is -1 when the command printed nothing. */
+  outputSpan(index: number): [number, number] {
+    return [this.outputFrom.at(index), this.outputTo.at(index)];
+  }
+
+  /** The output, lines joined with `\n`. */
+  output(index: number): string {
+    const from = this.outputFrom.at(index);
+    return from < 0 ? '' : this.source.slice(from, this.outputTo.at(index));
+  }
+
+  /** kd's error reply in the output, when the command failed. */
+  error(index: number): KdErrorInfo | undefined {
+    return this.errors.get(index);
+  }
+
+  /** Row of the entry's result in `tables[kind]`, or -1 when the result is not held in a table. */
+  tableRow(index: number): number {
+    return this.resultWhere.at(index) === IN_TABLE ? this.resultRow.at(index) : -1;
+  }
+
+  /** The parsed output as the kind's parser returns it; undefined when there is none. */
+  result(index: number): ParseResultBase | undefined {
+    const where = this.resultWhere.at(index);
+    if (where === AS_OBJECT) return this.objects[this.resultRow.at(index)] as ParseResultBase;
+    if (where !== IN_TABLE) return undefined;
+    return this.tables[this.kinds[index] as keyof KdLogTables].result(this.source, this.resultRow.at(index));
+  }
+
+  /** Why the kind's parser rejected the output, when it did. */
+  parseError(index: number): { code: string; message: string } | undefined {
+    return this.resultWhere.at(index) === PARSE_FAILED ? (this.objects[this.resultRow.at(index)] as { code: string; message: string }) : undefined;
+  }
+
+  /** Entry `index` as parseAuto returns it. */
+  entry(index: number): AutoEntry {
+    const prompt = this.prompts[index];
+    const entry: AutoEntry =
+      prompt === undefined
+        ? { line: this.lines.at(index), command: this.commands[index]!, output: this.output(index) }
+        : { line: this.lines.at(index), prompt, command: this.commands[index]!, output: this.output(index) };
+    const processor = this.processors.at(index);
+    if (processor >= 0) entry.processor = processor;
+    if (this.flags.at(index) & REPEATED) entry.repeated = true;
+    const error = this.errors.get(index);
+    if (error) entry.error = error;
+    const kind = this.kinds[index];
+    if (kind !== undefined) entry.kind = kind;
+    const result = this.result(index);
+    if (result) entry.result = result;
+    const parseError = this.parseError(index);
+    if (parseError) entry.parseError = parseError;
+    return entry;
+  }
+
+  /** Every entry's `unparsed` lines, in order. */
+  unparsed(): string[] {
+    const lines: string[] = [];
+    for (let index = 0; index < this.size; index++) {
+      const where = this.resultWhere.at(index);
+      if (where === AS_OBJECT) lines.push(...(this.objects[this.resultRow.at(index)] as ParseResultBase).unparsed);
+      else if (where === IN_TABLE) lines.push(...this.tables[this.kinds[index] as keyof KdLogTables].unparsed(this.source, this.resultRow.at(index)));
+    }
+    return lines;
+  }
+
+  /** The whole log as parseAuto returns it. */
+  toAutoResult(): AutoResult {
+    const entries: AutoEntry[] = [];
+    for (let index = 0; index < this.size; index++) entries.push(this.entry(index));
+    return { complete: this.complete, unparsed: this.unparsed(), entries };
+  }
+
+  // Append an entry (called by the scanner); returns its index.
+  add(line: number, prompt: string | undefined, command: string, processor: number, repeated: boolean, from: number, to: number): number {
+    this.prompts.push(prompt);
+    this.commands.push(command);
+    this.kinds.push(undefined);
+    this.processors.push(processor);
+    this.flags.push(repeated ? REPEATED : 0);
+    this.outputFrom.push(from);
+    this.outputTo.push(to);
+    this.resultWhere.push(NO_PARSE);
+    this.resultRow.push(0);
+    return this.lines.push(line);
+  }
+
+  // Parse entry `index`'s output with the parser for `kind` (decided by the scanner), keeping kd's error reply.
+  parse(index: number, kind: string | undefined, error: KdErrorInfo | undefined, previousGo: string | undefined, pool: StringPool): void {
+    const source = this.source;
+    const from = this.outputFrom.at(index);
+    const to = from < 0 ? from : this.outputTo.at(index);
+    if (error) this.errors.set(index, error);
+    const command = this.commands[index]!;
+    if (kind === undefined || isBlank(source, from, to)) {
+      if (kind !== undefined) this.kinds[index] = kind;
+      return;
+    }
+    const output = source.slice(from, to);
+    const parser = getParser(kind);
+    if (!parser) return;
+    this.kinds[index] = kind;
+    let row = FALLBACK;
+    try {
+      if (kind === 'stack') {
+        row = this.tables.stack.scan(source, from, to, command);
+        if (row === FALLBACK) this.keep(index, parseStackAt(source, from, to, pool));
+      } else if (kind === 'poolused') {
+        row = this.tables.poolused.scan(source, from, to, command);
+        if (row === FALLBACK) this.keep(index, parsePoolusedAt(source, from, to, pool));
+      } else if (kind === 'break') {
+        const go = command || previousGo;
+        // The table is given a command string; a stop with no command at all is left to the parser.
+        if (go !== undefined) row = this.tables.break.scan(source, from, to, go);
+        if (row === NO_RESULT) this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
+        else if (row === FALLBACK) {
+          const result = tryParseBreak(output, { command: go });
+          if (result) this.keep(index, result);
+          else this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
+        }
+      } else this.keep(index, parser.parse(output));
+    } catch (caught) {
+      if (!(caught instanceof KdParseError)) throw caught;
+      this.fail(index, { code: caught.code, message: caught.message });
+      return;
+    }
+    if (row >= 0) {
+      this.resultWhere.set(index, IN_TABLE);
+      this.resultRow.set(index, row);
+      if (!this.tables[kind as keyof KdLogTables].complete(row)) this.complete = false;
+    }
+  }
+
+  // Keep an object parser's result.
+  private keep(index: number, result: ParseResultBase): void {
+    this.resultWhere.set(index, AS_OBJECT);
+    this.resultRow.set(index, this.objects.push(result) - 1);
+    if (!result.complete) this.complete = false;
+  }
+
+  // Keep a parser's rejection.
+  private fail(index: number, reason: { code: string; message: string }): void {
+    this.resultWhere.set(index, PARSE_FAILED);
+    this.resultRow.set(index, this.objects.push(reason) - 1);
+    this.complete = false;
+  }
+}
+
+// The text before the first prompt is a connect banner when it shows one of these.
+const BANNER = /Kernel Version \d+|^Connected to Windows /m;
+
+/** A stop line in the output of a command that is not go-class (a break-in during `.sleep`). */
+export const STOP_LINE = /^(?:.+ - code [0-9a-fA-F]{8} \((?:first|second) chance\)|Breakpoint \d+ hit|\*\*\* Fatal System Error: 0x[0-9a-fA-F]+)$/m;
+// Literal pieces every stop line has: most outputs are passed over by this one search.
+const STOP_PIECE = / chance\)|Breakpoint \d+ hit|\*\*\* Fatal System Error: 0x/;
+
+// True when the output holds a stop line.
+function hasStopLine(output: string): boolean {
+  return STOP_PIECE.test(output) && STOP_LINE.test(output);
+}
+
+// True when [from, to) of the text holds only white space (what /\S/ finds nothing in).
+function isBlank(text: string, from: number, to: number): boolean {
+  for (let index = from; index < to; index++) if (!isTrimSpace(text.charCodeAt(index))) return false;
+  return true;
+}
+
+// Where a prompt can start in the line [start, end): after at most two spaces, when what follows
+// is not blank (a published log may indent a prompt; kd output never starts that way); -1 when
+// the first character cannot begin a prompt, so that most lines cost a few character reads.
+function promptStart(text: string, start: number, end: number): number {
+  let at = start;
+  if (text.charCodeAt(at) === 32) {
+    at++;
+    if (text.charCodeAt(at) === 32) at++;
+    if (at >= end || isTrimSpace(text.charCodeAt(at))) return -1;
+  }
+  if (at >= end) return -1;
+  const code = text.charCodeAt(at);
+  // `kd>`, `Kd>`, `lkd>`: the letter must be followed by the rest of the word.
+  if (code === 107 || code === 75) return text.charCodeAt(at + 1) === 100 && text.charCodeAt(at + 2) === 62 ? at : -1;
+  if (code === 108) return text.charCodeAt(at + 2) === 100 && text.charCodeAt(at + 3) === 62 ? at : -1;
+  // `0: kd>`, `12: kd>`, `0:000>`: one to three digits, then a colon.
+  if (code < 48 || code > 57) return -1;
+  for (let index = at + 1; index < end && index <= at + 3; index++) {
+    const next = text.charCodeAt(index);
+    if (next === 58) return at;
+    if (next < 48 || next > 57) return -1;
+  }
+  return -1;
+}
+
+// A table that holds nothing: every output goes to the object parser (ScanOptions.columns false).
+const NO_COLUMNS: ColumnTable<never> = {
+  scan: () => FALLBACK,
+  result: () => {
+    throw new Error('NO_COLUMNS holds no results');
+  },
+  complete: () => true,
+  unparsed: () => [],
+  size: 0,
+};
+
+// What readPrompt found besides the prompt's end: the processor number, or -1.
+let promptProcessor = -1;
+
+/**
+ * The end of the prompt that starts the line at `at` (before `end`), including the one space
+ * after it, or -1 when there is none; sets promptProcessor. The same prompts matchPrompt
+ * (src/kd/prompt.ts) accepts, read in place: `kd>`, `N: kd>`, `lkd>` (k in either case), and the
+ * user-mode `N:NNN>` / `N:NNN:name>`.
+ */
+export function readPrompt(text: string, at: number, end: number): number {
+  promptProcessor = -1;
+  let position = at;
+  // Kernel: optional 1–2 digit processor and ": ".
+  let digits = 0;
+  while (digits < 3 && position + digits < end && isDigit(text.charCodeAt(position + digits))) digits++;
+  if ((digits === 1 || digits === 2) && text.charCodeAt(position + digits) === 58 && text.charCodeAt(position + digits + 1) === 32 && position + digits + 1 < end) {
+    promptProcessor = Number(text.slice(position, position + digits));
+    position += digits + 2;
+  }
+  let word = position;
+  if (word < end && text.charCodeAt(word) === 108) word++;
+  const k = text.charCodeAt(word);
+  if (word + 2 < end && (k === 107 || k === 75) && text.charCodeAt(word + 1) === 100 && text.charCodeAt(word + 2) === 62) {
+    const after = word + 3;
+    if (after === end) return after;
+    if (text.charCodeAt(after) === 32) return after + 1;
+  }
+  // User mode: 1–3 digits, a colon, 3 digits, an optional `:name`, then `>`.
+  promptProcessor = -1;
+  if (digits === 0 || digits > 3 || text.charCodeAt(at + digits) !== 58) return -1;
+  const thread = at + digits + 1;
+  if (thread + 3 > end || !isDigit(text.charCodeAt(thread)) || !isDigit(text.charCodeAt(thread + 1)) || !isDigit(text.charCodeAt(thread + 2))) return -1;
+  let close = thread + 3;
+  if (close < end && text.charCodeAt(close) === 58) {
+    let name = close + 1;
+    while (name < end && isAlphanumeric(text.charCodeAt(name))) name++;
+    if (name === close + 1) return -1;
+    close = name;
+  }
+  if (close >= end || text.charCodeAt(close) !== 62) return -1;
+  const after = close + 1;
+  if (after !== end && text.charCodeAt(after) !== 32) return -1;
+  promptProcessor = Number(text.slice(at, at + digits));
+  return after === end ? after : after + 1;
+}
+
+// 0-9.
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+// [a-zA-Z0-9].
+function isAlphanumeric(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+}
+
+/** How scanKdLog parses. */
+export interface ScanOptions {
+  /**
+   * False to parse every output with its kind's object parser instead of the column tables: the
+   * same results, several times slower; for checking the tables against the parsers they stand for.
+   */
+  columns?: boolean;
+}
+
+/** Split a saved kd log into commands and parse each output. Throws KdParseError when the log has no prompt at all. */
+export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
+  let source = prepareTranscript(text);
+  if (source.indexOf('\r') >= 0) source = source.replace(/\r\n/g, '\n');
+  const log = new KdLog(source, options.columns ?? true);
+  const length = source.length;
+  const pool = new StringPool();
+  // Line breaks other than \n end a line for the stop-line regex; with none in the log, a stop
+  // line is a whole line and can be told by its first or last character.
+  const otherBreaks = source.indexOf('\r') >= 0 || source.indexOf('\u2028') >= 0 || source.indexOf('\u2029') >= 0;
+  // The entry being read: the text before the first prompt until a prompt is met.
+  let line = 1;
+  let prompt: string | undefined;
+  let command = '';
+  let commandKind: string | undefined;
+  let processor = -1;
+  let repeated = false;
+  let outputStart = -1;
+  let outputEnd = -1;
+  let error: KdErrorInfo | undefined;
+  let stopSeen = false;
+  let lastCommand = '';
+  let lastTyped = '';
+  let otherTyped = '';
+  let previousGo: string | undefined;
+  let prompts = 0;
+  const finish = (): void => {
+    let kind = commandKind;
+    if (prompt === undefined) {
+      if (outputStart < 0 || isBlank(source, outputStart, outputEnd)) return;
+      const output = source.slice(outputStart, outputEnd);
+      kind = BANNER.test(output) ? 'banner' : hasStopLine(output) ? 'break' : undefined;
+    } else if (kind === undefined && stopSeen) {
+      kind = 'break';
+    }
+    const index = log.add(line, prompt, command, processor, repeated, outputStart, outputEnd);
+    log.parse(index, kind, error, previousGo, pool);
+    if (commandKind === 'break') previousGo = command;
+  };
+  let lineNumber = 0;
+  let start = 0;
+  for (;;) {
+    const newline = source.indexOf('\n', start);
+    // The last line is kept unless it is empty (the text ended with a line break).
+    if (newline < 0 && start >= length) break;
+    const end = newline < 0 ? length : newline;
+    lineNumber++;
+    const at = promptStart(source, start, end);
+    const promptEnd = at < 0 ? -1 : readPrompt(source, at, end);
+    if (promptEnd >= 0) {
+      prompts++;
+      finish();
+      // The command: the rest of the line, trimmed.
+      let commandStart = promptEnd;
+      let commandEnd = end;
+      while (commandStart < commandEnd && isTrimSpace(source.charCodeAt(commandStart))) commandStart++;
+      while (commandEnd > commandStart && isTrimSpace(source.charCodeAt(commandEnd - 1))) commandEnd--;
+      // A log alternates a few commands under one prompt: the last ones seen are checked in place first.
+      const typed = commandStart === commandEnd ? '' : sameText(source, commandStart, commandEnd, lastTyped) ? lastTyped : sameText(source, commandStart, commandEnd, otherTyped) ? otherTyped : pool.take(source, commandStart, commandEnd);
+      if (typed !== lastTyped) {
+        otherTyped = lastTyped;
+        lastTyped = typed;
+      }
+      line = lineNumber;
+      prompt = prompt !== undefined && sameText(source, at, promptEnd, prompt) ? prompt : pool.take(source, at, promptEnd);
+      processor = promptProcessor;
+      repeated = typed === '' && lastCommand !== '';
+      const next = repeated ? lastCommand : typed;
+      if (next !== command || prompts === 1) commandKind = kindForCommand(next);
+      command = next;
+      if (typed !== '') lastCommand = typed;
+      outputStart = -1;
+      outputEnd = -1;
+      error = undefined;
+      stopSeen = false;
+    } else {
+      if (outputStart < 0) outputStart = start;
+      outputEnd = end;
+      // kd's error reply: the first line of the output that is one (parseKdError's rule).
+      if (error === undefined && mayBeErrorReply(source, start, end)) error = matchKdErrorLine(source.slice(start, end), prompt === undefined ? lineNumber : lineNumber - line);
+      // A stop in the output of a command that has no parser (a break-in during `.sleep`).
+      if (commandKind === undefined && prompt !== undefined && !stopSeen && (otherBreaks || mayBeStopLine(source, start, end))) {
+        stopSeen = STOP_LINE.test(source.slice(start, end));
+      }
+    }
+    if (newline < 0) break;
+    start = newline + 1;
+  }
+  finish();
+  if (prompts === 0) throw new KdParseError('auto', 'No kd prompt found: expected lines like "kd> command" or "0: kd> command"');
+  return log;
+}
+
+/**
+ * A necessary condition for matchKdErrorLine (src/kd/errors.ts) on the line [start, end): every
+ * reply ends, once trimmed, with a quote (`... error in 'x'`) or a d (`found`, `command`), or
+ * begins with the U of `Unable to get` (after an optional caret `^ `). Most lines fail on two reads.
+ */
+export function mayBeErrorReply(text: string, start: number, end: number): boolean {
+  let last = end - 1;
+  while (last >= start && isTrimSpace(text.charCodeAt(last))) last--;
+  if (last < start) return false;
+  const final = text.charCodeAt(last);
+  if (final === 39 || final === 100) return true;
+  let first = start;
+  while (isTrimSpace(text.charCodeAt(first))) first++;
+  if (text.charCodeAt(first) === 94 && text.charCodeAt(first + 1) === 32) {
+    first += 2;
+    while (first < last && isTrimSpace(text.charCodeAt(first))) first++;
+  }
+  return text.charCodeAt(first) === 85;
+}
+
+/**
+ * A necessary condition for STOP_LINE on a line with no break but its `\n`: it begins with
+ * `Breakpoint ` or `*** Fatal System Error: 0x`, or ends with ` chance)`.
+ */
+export function mayBeStopLine(text: string, start: number, end: number): boolean {
+  const first = text.charCodeAt(start);
+  if (first === 66 && text.startsWith('Breakpoint ', start)) return true;
+  if (first === 42 && text.startsWith('*** Fatal System Error: 0x', start)) return true;
+  return text.charCodeAt(end - 1) === 41 && end - start >= 8 && text.startsWith(' chance)', end - 8);
+}
+
+// True when text[start, end) is `known`, compared in place.
+function sameText(text: string, start: number, end: number, known: string): boolean {
+  return known.length === end - start && text.startsWith(known, start);
+}

@@ -1,0 +1,172 @@
+// The scanned log (src/kd/log.ts) must say exactly what the object parsers say: prompts as
+// matchPrompt reads them, kd's error replies as parseKdError finds them, stops as the stop-line
+// regex finds them, and every output's result as its kind's object parser returns it.
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { parseAuto } from '../../src/kd/auto.js';
+import { matchKdErrorLine, parseKdError } from '../../src/kd/errors.js';
+import { mayBeErrorReply, mayBeStopLine, scanKdLog, STOP_LINE } from '../../src/kd/log.js';
+import { matchPrompt } from '../../src/kd/prompt.js';
+import { fixture, fixtureNames } from './fixture-b.js';
+
+// A seeded generator (mulberry32), so a failing log can be rebuilt.
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Every fixture that is a log of commands (it has a prompt), header removed.
+const LOGS = fixtureNames('')
+  .filter((name) => name.endsWith('.txt'))
+  .map((name) => ({ name, text: fixture(name) }))
+  .filter(({ text }) => /^\s{0,2}(?:\d{1,3}: ?)?l?[kK]d> /m.test(text));
+
+// A log made of fixtures in random order, each damaged a little: lines dropped, doubled, cut,
+// characters replaced with ones kd's formats care about.
+function mutatedLog(seed: number, pieces: number): string {
+  const random = rng(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const noise = ['', ' ', '  ', '...', '^ Syntax error in \'kb x\'', 'Unable to get thread context', 'Breakpoint 3 hit', '*** Fatal System Error: 0x000000d1', 'Break instruction exception - code 80000003 (first chance)', 'kd> ', '0: kd> g', 'WARNING: Stack unwind information not available. Following frames may be wrong.', '\t', 'No export poolused found', 'Couldn\'t resolve error at \'nt!Foo\''];
+  const parts: string[] = [];
+  for (let index = 0; index < pieces; index++) {
+    const lines = pick(LOGS).text.split('\n');
+    const out: string[] = [];
+    for (const line of lines) {
+      const roll = random();
+      if (roll < 0.03) continue;
+      if (roll < 0.05) out.push(line, line);
+      else if (roll < 0.07) out.push(line.slice(0, Math.floor(random() * line.length)));
+      else if (roll < 0.09) out.push(pick(noise));
+      else if (roll < 0.12 && line.length > 0) {
+        const at = Math.floor(random() * line.length);
+        out.push(line.slice(0, at) + pick(['0', 'f', ' ', '`', '!', '+', ':', '(', ')', 'x', '\t', 'Z']) + line.slice(at + 1));
+      } else out.push(line);
+    }
+    parts.push(out.join('\n'));
+  }
+  return parts.join('\n');
+}
+
+// Both forms of a scan, as JSON: the column tables' and the object parsers'.
+function bothWays(text: string): { columns: string; objects: string } {
+  const run = (columns: boolean): string => {
+    try {
+      return JSON.stringify(scanKdLog(text, { columns }).toAutoResult());
+    } catch (error) {
+      return `threw ${(error as Error).message}`;
+    }
+  };
+  return { columns: run(true), objects: run(false) };
+}
+
+describe('scanKdLog: the column tables give what the object parsers give', () => {
+  test.each(LOGS.map(({ name }) => name))('%s', (name) => {
+    const { columns, objects } = bothWays(fixture(name));
+    expect(columns).toBe(objects);
+  });
+
+  test.each([1, 2, 3, 4, 5, 6, 7, 8])('mutated log of 40 fixtures, seed %i', (seed) => {
+    const { columns, objects } = bothWays(mutatedLog(seed, 40));
+    expect(columns.length).toBeGreaterThan(1000);
+    expect(columns).toBe(objects);
+  });
+
+  test('a CRLF log and one quoted as a mail reply read the same either way', () => {
+    const log = mutatedLog(11, 10);
+    for (const text of [log.replace(/\n/g, '\r\n'), log.split('\n').map((line) => `> ${line}`).join('\n')]) {
+      const { columns, objects } = bothWays(text);
+      expect(columns).toBe(objects);
+    }
+  });
+
+  test('parseAuto is the scanned log in object form', () => {
+    const text = mutatedLog(21, 15);
+    expect(JSON.stringify(parseAuto(text))).toBe(JSON.stringify(scanKdLog(text).toAutoResult()));
+  });
+});
+
+describe('scanKdLog: entries', () => {
+  const text = ['Connected to Windows XP 2600 x86 compatible target at (Wed Jan 1 00:00:00.000 2020 (UTC - 0:00)), ptr64 FALSE', 'Kernel Version 2600 MP (1 procs) Free x86 compatible', '1: kd> kb', 'ChildEBP RetAddr  Args to Child', 'f7a3bc44 804f9c39 00000000 00000000 00000000 nt!KeBugCheckEx+0x1b', '1: kd> ', 'ChildEBP RetAddr  Args to Child', '0: kd> dd nt!Nothing', "Couldn't resolve error at 'nt!Nothing'", 'kd> .sleep 100', 'Break instruction exception - code 80000003 (first chance)', 'kd> g'].join('\n');
+  const log = scanKdLog(text);
+
+  test('the banner before the first prompt, prompts, processors and a repeated command', () => {
+    expect(log.size).toBe(6);
+    expect([log.prompt(0), log.kind(0), log.line(0)]).toEqual([undefined, 'banner', 1]);
+    expect([log.prompt(1), log.command(1), log.line(1), log.kind(1)]).toEqual(['1: kd> ', 'kb', 3, 'stack']);
+    expect([log.prompt(2), log.command(2), log.entry(2).repeated, log.entry(2).processor]).toEqual(['1: kd> ', 'kb', true, 1]);
+  });
+
+  test('outputs are spans of the log, an error reply carries its line in the output', () => {
+    const [from, to] = log.outputSpan(1);
+    expect(log.source.slice(from, to)).toBe('ChildEBP RetAddr  Args to Child\nf7a3bc44 804f9c39 00000000 00000000 00000000 nt!KeBugCheckEx+0x1b');
+    expect(log.error(3)).toEqual({ kind: 'resolve', subject: 'nt!Nothing', message: "Couldn't resolve error at 'nt!Nothing'", line: 1 });
+    expect(log.outputSpan(5)).toEqual([-1, -1]);
+    expect(log.output(5)).toBe('');
+  });
+
+  test('a stop in the output of a command without a parser makes it a break', () => {
+    expect([log.command(4), log.kind(4)]).toEqual(['.sleep 100', 'break']);
+    expect(log.entry(4).result).toMatchObject({ events: [{ kind: 'breakpoint', code: '80000003' }] });
+  });
+
+  test('a log without any prompt is rejected as parseAuto rejects it', () => {
+    expect(() => scanKdLog('just some text\nno prompt here\n')).toThrow(/No kd prompt found/);
+  });
+});
+
+describe('the cheap line tests never miss what the regexes find', () => {
+  // Lines from pieces that the recognisers look for, glued in any order.
+  const pieces = ['kd>', 'Kd>', 'lkd>', 'lKd>', '0', '12', '123', ':', ': ', ':000', ':x86', '>', ' ', '  ', '\t', '\u00a0', 'k', 'd', 'l', 'x', '^ ', "'", 'error', ' error in ', " at '", 'Syntax', 'Couldn\'t resolve', 'No export', ' found', 'Unable to get', ' is not extension gallery command', 'Numeric expression missing from', 'Breakpoint ', ' hit', '*** Fatal System Error: 0x', 'c000021a', ' - code ', '80000003', ' (first chance)', ' (second chance)', ')', 'B', '*', '\r'];
+  const lines = fc.array(fc.constantFrom(...pieces), { maxLength: 9 }).map((parts) => parts.join(''));
+
+  test('readPrompt (through scanKdLog) reads each prompt line as matchPrompt does', () => {
+    fc.assert(
+      fc.property(lines, (line) => {
+        const promptLine = line.replace(/\r/g, '');
+        const expected = matchPrompt(promptLine.replace(/^ {1,2}(?=\S)/, ''));
+        let got: { prompt?: string; processor?: number; command: string } | undefined;
+        try {
+          const entry = scanKdLog(`${promptLine}\nkd> ver`).entry(0);
+          got = entry.prompt === undefined ? undefined : { prompt: entry.prompt, processor: entry.processor, command: entry.command };
+        } catch {
+          got = undefined;
+        }
+        if (!expected) return got === undefined || got.command === 'ver';
+        return got !== undefined && got.prompt === expected.prompt && got.processor === expected.processor && (got.command === expected.command || (expected.command === '' && got.command === ''));
+      }),
+      { numRuns: 4000, seed: 8 },
+    );
+  });
+
+  test('mayBeErrorReply holds for every line matchKdErrorLine accepts', () => {
+    fc.assert(
+      fc.property(lines, (line) => matchKdErrorLine(line) === undefined || mayBeErrorReply(line, 0, line.length)),
+      { numRuns: 20000, seed: 9 },
+    );
+    for (const reply of ["Couldn't resolve error at 'x'", "  ^ Syntax error in 'kb x'  ", 'No export poolused found', 'poolused is not extension gallery command', 'Unable to get thread context', "Numeric expression missing from '<EOL>'", "Memory access error at ')'"]) {
+      expect(matchKdErrorLine(reply)).toBeDefined();
+      expect(mayBeErrorReply(reply, 0, reply.length)).toBe(true);
+    }
+  });
+
+  test('mayBeStopLine holds for every line the stop-line regex accepts', () => {
+    fc.assert(
+      fc.property(lines, (line) => line.includes('\r') || !STOP_LINE.test(line) || mayBeStopLine(line, 0, line.length)),
+      { numRuns: 20000, seed: 10 },
+    );
+    for (const stop of ['Breakpoint 0 hit', '*** Fatal System Error: 0x000000d1', 'Access violation - code c0000005 (first chance)']) expect(mayBeStopLine(stop, 0, stop.length)).toBe(true);
+  });
+
+  test('errors found line by line are the ones parseKdError finds in the whole output', () => {
+    for (const seed of [31, 32, 33]) {
+      const log = scanKdLog(mutatedLog(seed, 30));
+      for (let index = 0; index < log.size; index++) expect(log.error(index)).toEqual(parseKdError(log.output(index)));
+    }
+  });
+});

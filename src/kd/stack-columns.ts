@@ -1,0 +1,929 @@
+/**
+ * The scanned form of kd backtraces (src/kd/stack.ts): every output of `k`, `kb`, `kv`, `kp`, …
+ * is read once into columns of offsets and numbers, and turned into the StackResult that
+ * parseStack returns only when asked (`result(row)`). The reading is parseStack's, step for step,
+ * done by character codes at positions; shapes it does not hold (non-ASCII where a regex would
+ * see Unicode spaces, huge numbers, text that is no backtrace) are left to parseStack (FALLBACK).
+ */
+import { Int32Column, FALLBACK, type ColumnTable } from './columns.js';
+import { isTrimSpace, normalizeAddress } from './common.js';
+import type { StackFrame, StackResult, StackWarning } from './stack.js';
+
+// One frame is a record of FRAME_STRIDE ints in `frames`; a slot is only meaningful when its flag is set.
+const F_FLAGS = 0;
+const F_INDEX = 1;
+const F_MEMORY = 2;
+const F_PTR = 3; // pointer column (Child-SP / ChildEBP): start, end
+const F_RET = 5; // RetAddr: start, end
+const F_ARGS = 7; // first pair in `args`, count
+const F_MODULE = 9; // start, end
+const F_FUNCTION = 11; // start, end
+const F_ADDRESS = 13; // start, end
+const F_OFFSET = 15;
+const F_PARAMS = 16; // start, end
+const F_SOURCE = 18; // file start, file end, line
+const F_NOTES = 21; // first pair in `notes`, count
+const F_TRAP = 23; // start, end
+const FRAME_STRIDE = 25;
+
+// Frame flags.
+const INLINE = 1;
+const INDEX = 2;
+const MEMORY = 4;
+const CHILD_SP = 8;
+const CHILD_EBP = 16;
+const RET = 32;
+const ARGS = 64;
+const MODULE = 128;
+const FUNCTION = 256;
+const ADDRESS = 512;
+const OFFSET = 1024;
+const PARAMS = 2048;
+const SOURCE = 4096;
+const NOTES = 8192;
+const TRAP = 16384;
+// The flags a call site sets (what a wrapped call site line adds to the frame before it).
+const CALL_SITE = MODULE | FUNCTION | ADDRESS | OFFSET | PARAMS | SOURCE | NOTES | TRAP;
+
+// One result is a record of RESULT_STRIDE ints in `results`.
+const R_FRAMES = 0; // first frame record, count
+const R_COMPLETE = 2;
+const R_UNPARSED = 3; // first pair in `unparsedLines`, count
+const R_WARNINGS = 5; // first triple in `warnings`, count
+const RESULT_STRIDE = 7;
+
+// Layout bits, from a column header (-1: no header seen).
+const L_NUMBERED = 1;
+const L_MEMORY = 2;
+const L_CHILD_SP = 4;
+const L_CHILD_EBP = 8;
+const L_RET = 16;
+const L_ARGS_COLON = 32;
+const L_ARGS_X86 = 64;
+const NO_LAYOUT = -1;
+
+// readFrame's answers besides success.
+const NOT_FRAME = 0;
+const IS_FRAME = 1;
+const GIVE_UP = -1;
+
+// 1 for the hex digits of either case, by character code.
+const HEX = new Uint8Array(65536);
+for (const digit of '0123456789abcdefABCDEF') HEX[digit.charCodeAt(0)] = 1;
+
+/** Backtraces of one log as columns; `result(row)` gives what parseStack gives for the same output. */
+export class StackTable implements ColumnTable<StackResult> {
+  private readonly results = new Int32Column(1024);
+  private readonly frames = new Int32Column(1 << 16);
+  private readonly args = new Int32Column(4096);
+  private readonly notes = new Int32Column(256);
+  private readonly unparsedLines = new Int32Column(256);
+  private readonly warnings = new Int32Column(256);
+
+  /** How many results the table holds. */
+  get size(): number {
+    return this.results.length / RESULT_STRIDE;
+  }
+
+  /** Read the backtrace `text[from, to)`; FALLBACK for a shape parseStack must read (nothing of it is kept). */
+  scan(text: string, from: number, to: number, _command?: string): number {
+    const frames = this.frames;
+    const marks = [frames.length, this.args.length, this.notes.length, this.unparsedLines.length, this.warnings.length];
+    const row = this.read(text, from, to);
+    if (row >= 0) return row;
+    frames.truncate(marks[0]!);
+    this.args.truncate(marks[1]!);
+    this.notes.truncate(marks[2]!);
+    this.unparsedLines.truncate(marks[3]!);
+    this.warnings.truncate(marks[4]!);
+    return FALLBACK;
+  }
+
+  // readStack of stack.ts over [from, to), into the columns; the new row, or FALLBACK.
+  private read(text: string, from: number, to: number): number {
+    const frames = this.frames;
+    const firstFrame = frames.length;
+    const firstUnparsed = this.unparsedLines.length;
+    const firstWarning = this.warnings.length;
+    let layout = NO_LAYOUT;
+    let complete = true;
+    let recognised = false;
+    let seenContent = false;
+    let previousWasFrame = false;
+    let lastUnparsedLooksCut = false;
+
+    for (let position = from; position <= to; ) {
+      let newline = text.indexOf('\n', position);
+      if (newline >= to) newline = -1;
+      if (newline < 0 && position === to) break;
+      const lineStart = position;
+      let lineEnd = newline < 0 ? to : newline;
+      if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
+      position = newline < 0 ? to + 1 : newline + 1;
+      let start = lineStart;
+      let end = lineEnd;
+      while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
+      while (end > start && isTrimSpace(text.charCodeAt(end - 1))) end--;
+      if (start === end) {
+        previousWasFrame = false;
+        continue;
+      }
+      const first = !seenContent;
+      seenContent = true;
+      const wasFrame = previousWasFrame;
+      previousWasFrame = false;
+      lastUnparsedLooksCut = false;
+      const lead = text.charCodeAt(start);
+
+      // A frame line starts with a hex digit or `(`: try it first when no other kind of line can start so.
+      if (lead >= 0x80) return FALLBACK;
+      if (!mayBeOther(text, start, end, lead)) {
+        const read = readFrame(text, start, end, layout, frames, this.args, this.notes);
+        if (read === IS_FRAME) {
+          recognised = true;
+          previousWasFrame = true;
+          continue;
+        }
+        if (read === GIVE_UP) return FALLBACK;
+      } else {
+        if (isPrompt(text, start, end, lead)) {
+          if (!first) this.unparsedLines.push(lineStart), this.unparsedLines.push(lineEnd);
+          continue;
+        }
+        if (end - start === 11 && lead === 83 && text.startsWith('STACK_TEXT:', start)) {
+          recognised = true;
+          layout = NO_LAYOUT;
+          continue;
+        }
+        if (lead === 35 || lead === 77 || lead === 67 || lead === 82 || lead === 58 || lead === 65) {
+          const header = readHeader(text, start, end);
+          if (header !== NO_LAYOUT) {
+            recognised = true;
+            layout = header;
+            continue;
+          }
+        }
+        if ((lead === 91 && isBracketDots(text, start, end)) || (lead === 46 && wasFrame && isDots(text, start, end))) {
+          complete = false;
+          continue;
+        }
+        if (lead === 42 || lead === 87 || lead === 69 || lead === 85) {
+          const message = warningMessage(text, start, end);
+          if (message >= 0) {
+            const warnings = this.warnings;
+            warnings.push(message);
+            warnings.push(end);
+            warnings.push((frames.length - firstFrame) / FRAME_STRIDE);
+            continue;
+          }
+        }
+        const read = readFrame(text, start, end, layout, frames, this.args, this.notes);
+        if (read === IS_FRAME) {
+          recognised = true;
+          previousWasFrame = true;
+          continue;
+        }
+        if (read === GIVE_UP) return FALLBACK;
+      }
+      if (wasFrame && frames.length > firstFrame && this.wrappedCallSite(text, start, end)) continue;
+      this.unparsedLines.push(lineStart);
+      this.unparsedLines.push(lineEnd);
+      lastUnparsedLooksCut = end - start >= 2 && HEX[lead] === 1 && HEX[text.charCodeAt(start + 1)] === 1;
+    }
+
+    if (!recognised) return FALLBACK;
+    if (lastUnparsedLooksCut) complete = false;
+    const results = this.results;
+    const row = results.length / RESULT_STRIDE;
+    results.push(firstFrame);
+    results.push((frames.length - firstFrame) / FRAME_STRIDE);
+    results.push(complete ? 1 : 0);
+    results.push(firstUnparsed);
+    results.push((this.unparsedLines.length - firstUnparsed) / 2);
+    results.push(firstWarning);
+    results.push((this.warnings.length - firstWarning) / 3);
+    return row;
+  }
+
+  // A call site kd wrapped onto its own line after a frame that had none: read into a scratch
+  // record after the last frame and copied into that frame when it has a module.
+  private wrappedCallSite(text: string, start: number, end: number): boolean {
+    const frames = this.frames;
+    const previous = frames.length - FRAME_STRIDE;
+    let data = frames.data;
+    const flags = data[previous + F_FLAGS]!;
+    if ((flags & (MODULE | ADDRESS | FUNCTION | INLINE)) !== 0) return false;
+    const scratch = frames.length;
+    if (scratch + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
+    data[scratch + F_FLAGS] = 0;
+    const notesMark = this.notes.length;
+    const read = readCallSite(text, start, end, data, scratch, this.notes);
+    if (read !== IS_FRAME || (data[scratch + F_FLAGS]! & MODULE) === 0) {
+      this.notes.truncate(notesMark);
+      return false;
+    }
+    data[previous + F_FLAGS] = flags | (data[scratch + F_FLAGS]! & CALL_SITE);
+    for (let slot = F_MODULE; slot < FRAME_STRIDE; slot++) data[previous + slot] = data[scratch + slot]!;
+    return true;
+  }
+
+  /** The result at `row`, equal (key order included) to parseStack's for the same output. */
+  result(text: string, row: number): StackResult {
+    const record = this.results.data;
+    const at = row * RESULT_STRIDE;
+    const frames: StackFrame[] = [];
+    const first = record[at + R_FRAMES]!;
+    const count = record[at + R_FRAMES + 1]!;
+    for (let index = 0; index < count; index++) frames.push(this.frame(text, first + index * FRAME_STRIDE));
+    const warnings: StackWarning[] = [];
+    const data = this.warnings.data;
+    const firstWarning = record[at + R_WARNINGS]!;
+    for (let index = 0; index < record[at + R_WARNINGS + 1]!; index++) {
+      const base = firstWarning + index * 3;
+      warnings.push({ message: text.slice(data[base]!, data[base + 1]!), beforeFrame: data[base + 2]! });
+    }
+    return { complete: this.complete(row), unparsed: this.unparsed(text, row), frames, warnings };
+  }
+
+  // The frame of the record at `base`, its keys in the order readFrame and readCallSite set them.
+  private frame(text: string, base: number): StackFrame {
+    const data = this.frames.data;
+    const flags = data[base + F_FLAGS]!;
+    const frame: StackFrame = { module: flags & MODULE ? text.slice(data[base + F_MODULE]!, data[base + F_MODULE + 1]!) : '' };
+    if (flags & INDEX) frame.index = data[base + F_INDEX]!;
+    if (flags & MEMORY) frame.memory = data[base + F_MEMORY]!;
+    if (flags & INLINE) frame.inline = true;
+    if (flags & CHILD_SP) frame.childSp = sliceAddress(text, data[base + F_PTR]!, data[base + F_PTR + 1]!);
+    if (flags & CHILD_EBP) frame.childEbp = sliceAddress(text, data[base + F_PTR]!, data[base + F_PTR + 1]!);
+    if (flags & RET) frame.retAddr = sliceAddress(text, data[base + F_RET]!, data[base + F_RET + 1]!);
+    if (flags & ARGS) {
+      const pairs = this.args.data;
+      const firstArg = data[base + F_ARGS]!;
+      const args: string[] = [];
+      for (let index = 0; index < data[base + F_ARGS + 1]!; index++) args.push(sliceAddress(text, pairs[firstArg + 2 * index]!, pairs[firstArg + 2 * index + 1]!));
+      frame.args = args;
+    }
+    if (flags & SOURCE) frame.source = { file: text.slice(data[base + F_SOURCE]!, data[base + F_SOURCE + 1]!), line: data[base + F_SOURCE + 2]! };
+    if (flags & NOTES) {
+      // Notes were read from the right; the frame lists them as printed.
+      const pairs = this.notes.data;
+      const firstNote = data[base + F_NOTES]!;
+      const notes: string[] = [];
+      for (let index = data[base + F_NOTES + 1]! - 1; index >= 0; index--) notes.push(text.slice(pairs[firstNote + 2 * index]!, pairs[firstNote + 2 * index + 1]!));
+      frame.notes = notes;
+    }
+    if (flags & TRAP) frame.trapFrame = sliceAddress(text, data[base + F_TRAP]!, data[base + F_TRAP + 1]!);
+    if (flags & ADDRESS) frame.address = sliceAddress(text, data[base + F_ADDRESS]!, data[base + F_ADDRESS + 1]!);
+    if (flags & OFFSET) frame.offset = data[base + F_OFFSET]!;
+    if (flags & PARAMS) frame.parameters = text.slice(data[base + F_PARAMS]!, data[base + F_PARAMS + 1]!);
+    if (flags & FUNCTION) frame.function = text.slice(data[base + F_FUNCTION]!, data[base + F_FUNCTION + 1]!);
+    return frame;
+  }
+
+  /** The result's `complete` flag, without building the result. */
+  complete(row: number): boolean {
+    return this.results.data[row * RESULT_STRIDE + R_COMPLETE] === 1;
+  }
+
+  /** The result's `unparsed` lines, without building the rest of it. */
+  unparsed(text: string, row: number): string[] {
+    const record = this.results.data;
+    const first = record[row * RESULT_STRIDE + R_UNPARSED]!;
+    const count = record[row * RESULT_STRIDE + R_UNPARSED + 1]!;
+    const data = this.unparsedLines.data;
+    const lines: string[] = [];
+    for (let index = 0; index < count; index++) lines.push(text.slice(data[first + 2 * index]!, data[first + 2 * index + 1]!));
+    return lines;
+  }
+}
+
+// An address as normalizeAddress gives it (lowercase, no backtick, no 0x).
+function sliceAddress(text: string, start: number, end: number): string {
+  return normalizeAddress(text.slice(start, end));
+}
+
+// Room for `extra` more ints in a column (its array replaced by a larger one); the new array.
+function reserve(column: Int32Column, extra: number): Int32Array {
+  let size = column.data.length * 2;
+  while (size < column.length + extra) size *= 2;
+  const next = new Int32Array(size);
+  next.set(column.data.subarray(0, column.length));
+  column.data = next;
+  return next;
+}
+
+// False when the trimmed line [start, end) can only be a frame line or unparsed: it starts with
+// a character no prompt, header, `STACK_TEXT:`, elision or warning starts with (a hex digit that
+// is not followed by a prompt's colon, or `(`).
+function mayBeOther(text: string, start: number, end: number, lead: number): boolean {
+  if (lead >= 48 && lead <= 57) {
+    // `0: kd>`, `0:000>`: one to three digits, then a colon.
+    for (let index = start + 1; index <= start + 3 && index < end; index++) {
+      const code = text.charCodeAt(index);
+      if (code === 58) return true;
+      if (code < 48 || code > 57) return false;
+    }
+    return false;
+  }
+  if (lead >= 97 && lead <= 102) return start + 1 < end && text.charCodeAt(start + 1) === 58;
+  return lead !== 40;
+}
+
+// PROMPT of stack.ts on the trimmed line: `kd>`, `lkd>`, `0: kd>`, `0:000>`, `0:000:x86>`, `C:\>` (any case).
+function isPrompt(text: string, start: number, end: number, lead: number): boolean {
+  let digits = 0;
+  while (digits < 4 && start + digits < end && isDigit(text.charCodeAt(start + digits))) digits++;
+  if (digits === 0) {
+    if (isKd(text, start, end)) return true;
+    const lower = lead | 32;
+    return lower >= 97 && lower <= 122 && start + 3 < end && text.charCodeAt(start + 1) === 58 && text.charCodeAt(start + 2) === 92 && text.charCodeAt(start + 3) === 62;
+  }
+  if (digits > 3 || start + digits >= end || text.charCodeAt(start + digits) !== 58) return false;
+  let at = start + digits + 1;
+  // `\d{1,3}:\d{3}(?::\w+)?>`
+  if (at + 3 < end && isDigit(text.charCodeAt(at)) && isDigit(text.charCodeAt(at + 1)) && isDigit(text.charCodeAt(at + 2))) {
+    let next = at + 3;
+    if (text.charCodeAt(next) === 62) return true;
+    if (text.charCodeAt(next) === 58) {
+      next++;
+      const words = next;
+      while (next < end && isWordChar(text.charCodeAt(next))) next++;
+      if (next > words && next < end && text.charCodeAt(next) === 62) return true;
+    }
+  }
+  // `\d{1,3}:\s?l?kd>`
+  if (at < end && isTrimSpace(text.charCodeAt(at))) at++;
+  return isKd(text, at, end);
+}
+
+// `l?kd>` at `at` (any case), inside the line.
+function isKd(text: string, at: number, end: number): boolean {
+  let position = at;
+  if (position < end && (text.charCodeAt(position) | 32) === 108) position++;
+  return position + 2 < end && (text.charCodeAt(position) | 32) === 107 && (text.charCodeAt(position + 1) | 32) === 100 && text.charCodeAt(position + 2) === 62;
+}
+
+// A decimal digit.
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+// A character of regex `\w` (ASCII letters, digits, underscore).
+function isWordChar(code: number): boolean {
+  const lower = code | 32;
+  return (code >= 48 && code <= 57) || (lower >= 97 && lower <= 122) || code === 95;
+}
+
+// HEADER of stack.ts on the trimmed line, whose blank runs the regex sees as one space; the
+// layout bits, or NO_LAYOUT when it is no header or names neither RetAddr nor Call Site.
+function readHeader(text: string, start: number, end: number): number {
+  let layout = 0;
+  let at = start;
+  let named = false;
+  if (text.charCodeAt(at) === 35) {
+    layout |= L_NUMBERED;
+    at = skipSpaces(text, at + 1, end);
+  }
+  if (text.startsWith('Memory', at) && at + 6 < end && isTrimSpace(text.charCodeAt(at + 6))) {
+    layout |= L_MEMORY;
+    at = skipSpaces(text, at + 6, end);
+  }
+  if (at + 8 <= end && text.startsWith('ChildEBP', at)) {
+    layout |= L_CHILD_EBP;
+    at = skipSpaces(text, at + 8, end);
+  } else if (at + 8 <= end && text.startsWith('Child-SP', at)) {
+    layout |= L_CHILD_SP;
+    at = skipSpaces(text, at + 8, end);
+  }
+  if (at + 7 <= end && text.startsWith('RetAddr', at)) {
+    layout |= L_RET;
+    named = true;
+    at = skipSpaces(text, at + 7, end);
+  }
+  let colon = false;
+  if (at < end && text.charCodeAt(at) === 58) {
+    colon = true;
+    at = skipSpaces(text, at + 1, end);
+  }
+  let args = false;
+  const afterArgs = words(text, at, end, 'Args', 'to', 'Child');
+  if (afterArgs > 0) {
+    args = true;
+    at = skipSpaces(text, afterArgs, end);
+  }
+  if (at < end && text.charCodeAt(at) === 58) {
+    colon = true;
+    at = skipSpaces(text, at + 1, end);
+  }
+  const afterCall = words(text, at, end, 'Call', 'Site');
+  if (afterCall > 0) {
+    named = true;
+    at = afterCall;
+  }
+  if (at !== end || !named) return NO_LAYOUT;
+  if (args) layout |= colon ? L_ARGS_COLON : L_ARGS_X86;
+  return layout;
+}
+
+// The end of the words at `at`, each after the first preceded by blanks; 0 when they are not there.
+function words(text: string, at: number, end: number, ...list: string[]): number {
+  let position = at;
+  for (let index = 0; index < list.length; index++) {
+    const word = list[index]!;
+    if (index > 0) {
+      if (position >= end || !isTrimSpace(text.charCodeAt(position))) return 0;
+      position = skipSpaces(text, position, end);
+    }
+    if (position + word.length > end || !text.startsWith(word, position)) return 0;
+    position += word.length;
+  }
+  return position;
+}
+
+// First position at or after `from` (before `end`) that is not regex `\s`.
+function skipSpaces(text: string, from: number, end: number): number {
+  let position = from;
+  while (position < end && isTrimSpace(text.charCodeAt(position))) position++;
+  return position;
+}
+
+// The trimmed line is exactly `[...]`.
+function isBracketDots(text: string, start: number, end: number): boolean {
+  return end - start === 5 && text.startsWith('[...]', start);
+}
+
+// The trimmed line is three or more dots.
+function isDots(text: string, start: number, end: number): boolean {
+  if (end - start < 3) return false;
+  for (let index = start; index < end; index++) if (text.charCodeAt(index) !== 46) return false;
+  return true;
+}
+
+// WARNING of stack.ts on the trimmed line: where the message starts (after `***` and blanks), or -1.
+function warningMessage(text: string, start: number, end: number): number {
+  let stars = 0;
+  while (stars < 4 && start + stars < end && text.charCodeAt(start + stars) === 42) stars++;
+  if (stars <= 3) {
+    const at = skipSpaces(text, start + stars, end);
+    if ((at + 8 <= end && text.startsWith('WARNING:', at)) || (at + 6 <= end && text.startsWith('ERROR:', at))) return stars === 3 ? at : start;
+    if (stars === 3) {
+      const phrase = 'Stack trace for last set context';
+      if (at + phrase.length <= end && text.startsWith(phrase, at)) return at;
+    }
+  }
+  if (stars === 0 && start + 21 <= end && text.startsWith('Unable to load image ', start)) return start;
+  return -1;
+}
+
+// Space or TAB: what separates kd's columns.
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+// First position at or after `from` (before `limit`) that is not a blank.
+function skipBlanks(text: string, from: number, limit: number): number {
+  let position = from;
+  while (position < limit && isBlank(text.charCodeAt(position))) position++;
+  return position;
+}
+
+// End of the token at `start`: the first blank or `limit`, but no further than start + 18 (the
+// column tokens are at most 17 long, so a longer one is only known to be long).
+function shortTokenEnd(text: string, start: number, limit: number): number {
+  const stop = Math.min(limit, start + 18);
+  let position = start;
+  while (position < stop && !isBlank(text.charCodeAt(position))) position++;
+  return position;
+}
+
+// True when [start, end) is hex digits.
+function isHexRun(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (HEX[text.charCodeAt(index)] !== 1) return false;
+  return true;
+}
+
+// Eight hex digits at `at`.
+function isHex8(text: string, at: number): boolean {
+  return (
+    (HEX[text.charCodeAt(at)]! &
+      HEX[text.charCodeAt(at + 1)]! &
+      HEX[text.charCodeAt(at + 2)]! &
+      HEX[text.charCodeAt(at + 3)]! &
+      HEX[text.charCodeAt(at + 4)]! &
+      HEX[text.charCodeAt(at + 5)]! &
+      HEX[text.charCodeAt(at + 6)]! &
+      HEX[text.charCodeAt(at + 7)]!) ===
+    1
+  );
+}
+
+// The length of the address token at `at` (8 or 16 hex digits, or 8, a backtick and 8, then a
+// blank or the end), or 0 when the token there is no address: stack.ts's isAddress in one pass.
+function addressLength(text: string, at: number, limit: number): number {
+  if (at + 8 > limit || !isHex8(text, at)) return 0;
+  if (at + 8 === limit) return 8;
+  const next = text.charCodeAt(at + 8);
+  if (next === 32 || next === 9) return 8;
+  if (next === 96) {
+    if (at + 17 > limit || !isHex8(text, at + 9)) return 0;
+    return at + 17 === limit || isBlank(text.charCodeAt(at + 17)) ? 17 : 0;
+  }
+  if (at + 16 > limit || !isHex8(text, at + 8)) return 0;
+  return at + 16 === limit || isBlank(text.charCodeAt(at + 16)) ? 16 : 0;
+}
+
+// The value of a short hex run (at most 7 digits).
+function hexValue(text: string, start: number, end: number): number {
+  let value = 0;
+  for (let index = start; index < end; index++) {
+    const code = text.charCodeAt(index) | 32;
+    value = value * 16 + (code <= 57 ? code - 48 : code - 87);
+  }
+  return value;
+}
+
+// readFrame of stack.ts on the trimmed line [lineStart, lineEnd), written as the record after the
+// last one in `frames` (kept only for IS_FRAME). GIVE_UP where stack.ts reads the line another
+// way (blanks other than space and TAB where trim() and the token reader disagree, huge numbers).
+function readFrame(text: string, lineStart: number, lineEnd: number, layout: number, frames: Int32Column, args: Int32Column, notes: Int32Column): number {
+  const base = frames.length;
+  let data = frames.data;
+  if (base + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
+  let flags = 0;
+  let start = lineStart;
+  let end: number;
+  const hasLayout = layout !== NO_LAYOUT;
+
+  let numbered: boolean;
+  if (hasLayout) {
+    numbered = (layout & L_NUMBERED) !== 0;
+    end = numbered || (layout & L_MEMORY) !== 0 ? shortTokenEnd(text, start, lineEnd) : start;
+  } else {
+    numbered = false;
+    end = shortTokenEnd(text, start, lineEnd);
+    if (end - start >= 2 && end - start <= 4 && isHexRun(text, start, end)) {
+      const nextStart = skipBlanks(text, end, lineEnd);
+      numbered = addressLength(text, nextStart, lineEnd) > 0 || (nextStart + 7 <= lineEnd && text.startsWith('(Inline', nextStart) && (nextStart + 7 === lineEnd || isBlank(text.charCodeAt(nextStart + 7))));
+    }
+  }
+  if (numbered) {
+    if (end - start < 1 || end - start > 4 || !isHexRun(text, start, end)) return NOT_FRAME;
+    flags |= INDEX;
+    data[base + F_INDEX] = hexValue(text, start, end);
+    start = skipBlanks(text, end, lineEnd);
+    end = (layout & L_MEMORY) !== 0 ? shortTokenEnd(text, start, lineEnd) : start;
+  }
+  if ((layout & L_MEMORY) !== 0 && hasLayout && end - start >= 1 && end - start <= 7 && isHexRun(text, start, end)) {
+    flags |= MEMORY;
+    data[base + F_MEMORY] = hexValue(text, start, end);
+    start = skipBlanks(text, end, lineEnd);
+  }
+
+  let addressCount = 0;
+  let x86 = false;
+  const at = text.charCodeAt(start);
+  if (start < lineEnd && (at < 32 || at >= 0xa0)) return GIVE_UP;
+  if (at === 40 && lineEnd - start >= 17 && text.startsWith('(Inline Function)', start)) {
+    flags |= INLINE;
+    start = skipBlanks(text, start + 17, lineEnd);
+    if (isDashesAt(text, start, lineEnd)) start = skipBlanks(text, shortTokenEnd(text, start, lineEnd), lineEnd);
+  } else if (hasLayout) {
+    if ((layout & (L_CHILD_SP | L_CHILD_EBP)) !== 0) {
+      const length = addressLength(text, start, lineEnd);
+      if (length === 0) return NOT_FRAME;
+      flags |= (layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP;
+      data[base + F_PTR] = start;
+      data[base + F_PTR + 1] = start + length;
+      start = skipBlanks(text, start + length, lineEnd);
+      addressCount++;
+    }
+    if ((layout & L_RET) !== 0) {
+      const length = addressLength(text, start, lineEnd);
+      if (length === 0) return NOT_FRAME;
+      flags |= RET;
+      data[base + F_RET] = start;
+      data[base + F_RET + 1] = start + length;
+      start = skipBlanks(text, start + length, lineEnd);
+      addressCount++;
+    }
+  } else {
+    // Without a header only the common shape counts: frame pointer, then return address.
+    const pointer = addressLength(text, start, lineEnd);
+    if (pointer === 0) return NOT_FRAME;
+    const retStart = skipBlanks(text, start + pointer, lineEnd);
+    const ret = addressLength(text, retStart, lineEnd);
+    if (ret === 0) return NOT_FRAME;
+    flags |= (pointer === 8 ? CHILD_EBP : CHILD_SP) | RET;
+    data[base + F_PTR] = start;
+    data[base + F_PTR + 1] = start + pointer;
+    data[base + F_RET] = retStart;
+    data[base + F_RET + 1] = retStart + ret;
+    start = skipBlanks(text, retStart + ret, lineEnd);
+    addressCount = 2;
+    x86 = pointer === 8 || ret === 8;
+  }
+
+  const colonHere = start < lineEnd && text.charCodeAt(start) === 58 && (start + 1 === lineEnd || isBlank(text.charCodeAt(start + 1)));
+  const argsStyle = hasLayout ? layout & (L_ARGS_COLON | L_ARGS_X86) : colonHere ? L_ARGS_COLON : addressCount > 0 && x86 ? L_ARGS_X86 : 0;
+  const argsMark = args.length;
+  if (argsStyle === L_ARGS_COLON) {
+    if (!colonHere) return NOT_FRAME;
+    let count = 0;
+    let end = start + 1;
+    for (;;) {
+      start = skipBlanks(text, end, lineEnd);
+      if (start >= lineEnd) {
+        args.truncate(argsMark);
+        return NOT_FRAME;
+      }
+      const length = addressLength(text, start, lineEnd);
+      if (length > 0) {
+        args.push(start);
+        args.push(start + length);
+        count++;
+        end = start + length;
+        continue;
+      }
+      end = tokenEnd(text, start, lineEnd);
+      if (end - start === 1 && text.charCodeAt(start) === 58) break;
+      if (!isDashToken(text, start, end)) {
+        args.truncate(argsMark);
+        return NOT_FRAME;
+      }
+    }
+    start = skipBlanks(text, end, lineEnd);
+    if (count > 0) {
+      flags |= ARGS;
+      data[base + F_ARGS] = argsMark;
+      data[base + F_ARGS + 1] = count;
+    }
+  } else if (argsStyle === L_ARGS_X86) {
+    let count = 0;
+    while (count < 3 && start + 8 <= lineEnd && isHex8(text, start) && (start + 8 === lineEnd || isBlank(text.charCodeAt(start + 8)))) {
+      args.push(start);
+      args.push(start + 8);
+      count++;
+      start = skipBlanks(text, start + 8, lineEnd);
+    }
+    if (count > 0) {
+      flags |= ARGS;
+      data[base + F_ARGS] = argsMark;
+      data[base + F_ARGS + 1] = count;
+    }
+  }
+
+  if (start >= lineEnd) {
+    // Only a table with its header may have a frame without a call site.
+    if (!hasLayout || (addressCount === 0 && (flags & ARGS) === 0)) {
+      args.truncate(argsMark);
+      return NOT_FRAME;
+    }
+    data[base + F_FLAGS] = flags;
+    frames.length = base + FRAME_STRIDE;
+    return IS_FRAME;
+  }
+  // stack.ts trims the call site with trim() when it starts with an odd character.
+  if (isTrimSpace(text.charCodeAt(start))) return GIVE_UP;
+  data[base + F_FLAGS] = flags;
+  const notesMark = notes.length;
+  const read = readCallSite(text, start, lineEnd, data, base, notes);
+  if (read !== IS_FRAME || (!hasLayout && addressCount === 0 && (flags & INLINE) === 0)) {
+    args.truncate(argsMark);
+    notes.truncate(notesMark);
+    return read === GIVE_UP ? GIVE_UP : NOT_FRAME;
+  }
+  frames.length = base + FRAME_STRIDE;
+  return IS_FRAME;
+}
+
+// End of the token at `start`: the first blank, or `limit`.
+function tokenEnd(text: string, start: number, limit: number): number {
+  let position = start;
+  while (position < limit && !isBlank(text.charCodeAt(position))) position++;
+  return position;
+}
+
+// `/^-+(`-+)?$/` on the token [start, end).
+function isDashToken(text: string, start: number, end: number): boolean {
+  let position = start;
+  while (position < end && text.charCodeAt(position) === 45) position++;
+  if (position === start) return false;
+  if (position === end) return true;
+  if (text.charCodeAt(position) !== 96) return false;
+  const dashes = ++position;
+  while (position < end && text.charCodeAt(position) === 45) position++;
+  return position > dashes && position === end;
+}
+
+// stack.ts's isDashes on the (short) token at `start`: 8 or 16 dashes, or 8, a backtick and 8.
+function isDashesAt(text: string, start: number, limit: number): boolean {
+  const end = shortTokenEnd(text, start, limit);
+  const length = end - start;
+  if (length !== 8 && length !== 16 && length !== 17) return false;
+  for (let index = start; index < end; index++) {
+    if (text.charCodeAt(index) !== (length === 17 && index === start + 8 ? 96 : 45)) return false;
+  }
+  return true;
+}
+
+// readCallSite of stack.ts on the trimmed call site [start, end): the fields are written into the
+// record at `base` (flags or-ed into its F_FLAGS), notes pushed to `notes`. IS_FRAME when
+// readCallSite returns a site, NOT_FRAME when it returns undefined, GIVE_UP for a number too big for a column.
+function readCallSite(text: string, start: number, end: number, data: Int32Array, base: number, notes: Int32Column): number {
+  let flags = data[base + F_FLAGS]!;
+  let restEnd = end;
+
+  if (text.charCodeAt(end - 1) === 93) {
+    // `[file @ line]`: digits, ` @ `, then a file without brackets after the last `[`.
+    let digits = end - 1;
+    while (digits > start && isDigit(text.charCodeAt(digits - 1))) digits--;
+    if (digits < end - 1 && digits - 3 >= start && text.charCodeAt(digits - 1) === 32 && text.charCodeAt(digits - 2) === 64 && text.charCodeAt(digits - 3) === 32) {
+      const at = digits - 3;
+      let open = at - 1;
+      while (open >= start) {
+        const code = text.charCodeAt(open);
+        if (code === 91 || code === 93) break;
+        open--;
+      }
+      if (open >= start && text.charCodeAt(open) === 91) {
+        if (end - 1 - digits > 9) return GIVE_UP;
+        flags |= SOURCE;
+        data[base + F_SOURCE] = open + 1;
+        data[base + F_SOURCE + 1] = at;
+        let line = 0;
+        for (let index = digits; index < end - 1; index++) line = line * 10 + text.charCodeAt(index) - 48;
+        data[base + F_SOURCE + 2] = line;
+        restEnd = open;
+        while (restEnd > start && isTrimSpace(text.charCodeAt(restEnd - 1))) restEnd--;
+      }
+    }
+  }
+
+  if (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
+    // Notes are peeled off the end, rightmost first.
+    let count = 0;
+    const first = notes.length;
+    let trap = -1;
+    while (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
+      const open = matchingOpen(text, start, restEnd - 1);
+      if (open < 0 || !isNote(text, open + 1, restEnd - 1)) break;
+      notes.push(open + 1);
+      notes.push(restEnd - 1);
+      count++;
+      const found = trapFrameAt(text, open + 1, restEnd - 1);
+      if (found >= 0) trap = found;
+      restEnd = open;
+      while (restEnd > start && isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
+    }
+    if (count > 0) {
+      flags |= NOTES;
+      data[base + F_NOTES] = first;
+      data[base + F_NOTES + 1] = count;
+      if (trap >= 0) {
+        flags |= TRAP;
+        data[base + F_TRAP] = trap;
+        data[base + F_TRAP + 1] = trapEnd(text, trap);
+      }
+    }
+  }
+
+  if (restEnd - start > 2 && text.charCodeAt(start) === 48 && (text.charCodeAt(start + 1) | 32) === 120 && isAddressText(text, start + 2, restEnd)) {
+    data[base + F_FLAGS] = flags | ADDRESS;
+    data[base + F_ADDRESS] = start;
+    data[base + F_ADDRESS + 1] = restEnd;
+    return IS_FRAME;
+  }
+
+  // `+hex` or `+0xhex` (1 to 16 digits) after the last `+`.
+  let digits = restEnd;
+  while (digits > start && restEnd - digits < 17 && HEX[text.charCodeAt(digits - 1)] === 1) digits--;
+  const length = restEnd - digits;
+  if (length >= 1 && length <= 16 && digits > start) {
+    let plus = -1;
+    const before = text.charCodeAt(digits - 1);
+    if (before === 43) plus = digits - 1;
+    else if ((before | 32) === 120 && digits - 3 >= start && text.charCodeAt(digits - 2) === 48 && text.charCodeAt(digits - 3) === 43) plus = digits - 3;
+    if (plus >= 0) {
+      let value = 0;
+      for (let index = digits; index < restEnd; index++) {
+        const code = text.charCodeAt(index) | 32;
+        value = value * 16 + (code <= 57 ? code - 48 : code - 87);
+        if (value > 0x7fffffff) return GIVE_UP;
+      }
+      flags |= OFFSET;
+      data[base + F_OFFSET] = value;
+      restEnd = plus;
+    }
+  }
+
+  // The module runs to the first `!`, and holds no blank, parenthesis, backtick or quote.
+  let bang = -1;
+  for (let index = start; index < restEnd; index++) {
+    const code = text.charCodeAt(index);
+    if (code === 33) {
+      bang = index;
+      break;
+    }
+    if (code === 40 || code === 41 || code === 96 || code === 39 || code === 34 || isTrimSpace(code)) return NOT_FRAME;
+  }
+  const moduleEnd = bang < 0 ? restEnd : bang;
+  if (moduleEnd === start) return NOT_FRAME;
+  flags |= MODULE;
+  data[base + F_MODULE] = start;
+  data[base + F_MODULE + 1] = moduleEnd;
+  if (bang >= 0) {
+    let nameStart = bang + 1;
+    let nameEnd = restEnd;
+    while (nameStart < nameEnd && isTrimSpace(text.charCodeAt(nameStart))) nameStart++;
+    while (nameEnd > nameStart && isTrimSpace(text.charCodeAt(nameEnd - 1))) nameEnd--;
+    if (nameEnd > nameStart && text.charCodeAt(nameEnd - 1) === 41) {
+      const open = matchingOpen(text, nameStart, nameEnd - 1);
+      if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
+        flags |= PARAMS;
+        data[base + F_PARAMS] = open + 1;
+        data[base + F_PARAMS + 1] = nameEnd - 1;
+        nameEnd = open;
+      }
+    }
+    if (nameEnd > nameStart) {
+      flags |= FUNCTION;
+      data[base + F_FUNCTION] = nameStart;
+      data[base + F_FUNCTION + 1] = nameEnd;
+    }
+  }
+  data[base + F_FLAGS] = flags;
+  return IS_FRAME;
+}
+
+// True when [start, end) is hex digits and backticks.
+function isAddressText(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) {
+    const code = text.charCodeAt(index);
+    if (code !== 96 && HEX[code] !== 1) return false;
+  }
+  return true;
+}
+
+// Index of the `(` matching the `)` at `close`, not looking before `floor`, ignoring parentheses
+// inside double quotes; -1 when unbalanced (stack.ts's matchingOpen on the cut-out text).
+function matchingOpen(text: string, floor: number, close: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let index = close; index >= floor; index--) {
+    const code = text.charCodeAt(index);
+    if (code === 34) quoted = !quoted;
+    if (quoted) continue;
+    if (code === 41) depth++;
+    else if (code === 40) {
+      depth--;
+      if (depth === 0) return index;
+    }
+  }
+  return -1;
+}
+
+const NOTE_WORDS = ['FPO', 'CONV', 'TrapFrame', 'Inline Function', 'ExceptionFrame'];
+
+// NOTE of stack.ts (`FPO`, `CONV`, `TrapFrame`, `Inline Function`, `ExceptionFrame`, then a word boundary) on [start, end).
+function isNote(text: string, start: number, end: number): boolean {
+  for (const word of NOTE_WORDS) {
+    const after = start + word.length;
+    if (after <= end && text.startsWith(word, start)) return after === end || !isWordChar(text.charCodeAt(after));
+  }
+  return false;
+}
+
+// Where the address of `TrapFrame @ address` (any case) in the note [start, end) starts, or -1.
+function trapFrameAt(text: string, start: number, end: number): number {
+  const phrase = 'trapframe @ ';
+  for (let at = start; at + phrase.length < end; at++) {
+    let index = 0;
+    while (index < phrase.length) {
+      const code = text.charCodeAt(at + index);
+      const want = phrase.charCodeAt(index);
+      if (code !== want && !(want >= 97 && want <= 122 && (code | 32) === want)) break;
+      index++;
+    }
+    if (index === phrase.length && isTrapChar(text.charCodeAt(at + index))) return at + index;
+  }
+  return -1;
+}
+
+// End of the `[0-9a-f`]+` run (any case) at `start`.
+function trapEnd(text: string, start: number): number {
+  let position = start;
+  while (isTrapChar(text.charCodeAt(position))) position++;
+  return position;
+}
+
+// A character of a trap frame address: a hex digit or a backtick.
+function isTrapChar(code: number): boolean {
+  return code === 96 || HEX[code] === 1;
+}
+
+// `/operator\s*$/` on [start, end).
+function endsWithOperator(text: string, start: number, end: number): boolean {
+  let position = end;
+  while (position > start && isTrimSpace(text.charCodeAt(position - 1))) position--;
+  return position - 8 >= start && text.startsWith('operator', position - 8);
+}

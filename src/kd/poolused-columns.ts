@@ -4,9 +4,13 @@
  * parsePoolused does (src/kd/poolused.ts, the reference) — header columns, right-aligned numbers,
  * glued descriptions, loose rows, `TOTAL`, preamble, elisions and interruptions — storing offsets
  * and values; `result` only slices at stored offsets and builds the objects.
+ *
+ * The output is read as bytes: it is copied once into a reused buffer as UTF-8, which for ASCII
+ * text is one byte per character at the same offsets, and byte reads cost half of `charCodeAt`.
+ * Any other character makes the output fall back to the object parser.
  */
 import { FALLBACK, Float64Column, Int32Column, type ColumnTable } from './columns.js';
-import { isTrimSpace, padTag } from './common.js';
+import { padTag } from './common.js';
 import type { PoolCounts, PoolusedResult, PoolusedRow, PoolusedSort } from './poolused.js';
 
 // Where a header column's number goes: pool * 3 + slot (0 allocs, 1 frees, 2 bytes); Diff is not kept.
@@ -32,18 +36,20 @@ const TOTAL_NONPAGED_FREES = 16;
 const TOTAL_PAGED_FREES = 32;
 const SORTS: readonly (PoolusedSort | null)[] = [null, 'tag', 'nonpaged', 'paged'];
 
-// The preamble lines of src/kd/poolused.ts, as sticky patterns read in place: the first group
-// must end exactly at the trimmed line's end (the reference anchors them with `$`), the second
-// only within it (the reference matches a prefix).
-const PREAMBLE_WHOLE = [
-  /Using a machine size of [0-9a-f]+ pages to configure the kd cache/iy,
-  /\*\*\* CacheSize too low - increasing to \d+ MB/y,
-  /\d+ full reads broken into \d+ partial reads/y,
-  /\*\* (?:Transition|Prototype) PTEs are implicitly decoded/y,
-];
-const PREAMBLE_PREFIX = [/Max cache size is\s*:/y, /Total memory in cache\s*:/y, /Number of regions cached:/y, /counts: \d+ cached\/\d+ uncached/y, /bytes\s*: \d+ cached\/\d+ uncached/y];
+// The preamble lines of src/kd/poolused.ts as sticky patterns matched in place, by the trimmed
+// line's first character. WHOLE ones must end exactly at the trimmed line's end (the reference
+// anchors them with `$`); the others only within it (the reference matches a prefix).
+const USING = /Using a machine size of [0-9a-f]+ pages to configure the kd cache/iy;
+const CACHE_SIZE = /\*\*\* CacheSize too low - increasing to \d+ MB/y;
+const PARTIAL_READS = /\d+ full reads broken into \d+ partial reads/y;
+const PTES = /\*\* (?:Transition|Prototype) PTEs are implicitly decoded/y;
+const MAX_CACHE = /Max cache size is\s*:/y;
+const TOTAL_MEMORY = /Total memory in cache\s*:/y;
+const REGIONS = /Number of regions cached:/y;
+const COUNTS = /counts: \d+ cached\/\d+ uncached/y;
+const BYTES = /bytes\s*: \d+ cached\/\d+ uncached/y;
 
-// Header words and their slots; 0 is not a header word.
+// Header words; 0 is not a header word.
 const WORD_ALLOCS = 1;
 const WORD_FREES = 2;
 const WORD_DIFF = 4;
@@ -52,9 +58,17 @@ const WORD_USED = 8;
 // The most numeric columns a header can name: four words in each of two pools.
 const MAX_COLUMNS = 8;
 
+// Character codes read by name.
+const TAB = 9;
+const LF = 10;
+const CR = 13;
+const SPACE = 32;
+const MINUS = 45;
+const DOT = 46;
+
 /** `!poolused` results held as columns; equal to parsePoolused's results through `result(text, row)`. */
 export class PoolusedTable implements ColumnTable<PoolusedResult> {
-  // Per tag row: where the tag starts, tag length and Frees bits, and the description's span.
+  // Per tag row: where the tag starts in the log, tag length and Frees bits, the description's span.
   private readonly rowTag = new Int32Column();
   private readonly rowInfo = new Int32Column();
   private readonly rowDescriptionStart = new Int32Column();
@@ -72,6 +86,10 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   private readonly resultFlags = new Int32Column(256);
   private readonly resultTotal = new Float64Column(6 * 256);
 
+  // The output being read, as bytes (offsets relative to `base`, its start in the log), then LF.
+  private bytes = new Uint8Array(1 << 16);
+  private readonly encoder = new TextEncoder();
+  private base = 0;
   // The layout of the header being read (reused across scans, so no object per output).
   private columnCount = 0;
   private tagColumn = 0;
@@ -98,9 +116,21 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 
   /** Read the `!poolused` output text[from, to); FALLBACK (nothing kept) where parsePoolused would throw or the shape is not held. */
   scan(text: string, from: number, to: number, _command: string): number {
+    if (!(from >= 0 && to <= text.length && from <= to)) return FALLBACK;
+    const length = to - from;
+    if (this.bytes.length <= length) this.bytes = new Uint8Array(Math.max(length + 1, this.bytes.length * 2));
+    const bytes = this.bytes;
+    if (length > 0) {
+      // UTF-8 of ASCII is the same offsets; anything longer or cut short was not ASCII.
+      const copied = this.encoder.encodeInto(text.slice(from, to), bytes);
+      if (copied.read !== length || copied.written !== length) return FALLBACK;
+    }
+    // A line feed after the output stops every run of spaces and digits without a bounds test.
+    bytes[length] = LF;
+    this.base = from;
     const rowsBefore = this.rowTag.length;
     const unparsedBefore = this.unparsedStart.length;
-    const outcome = from >= 0 && to <= text.length && from <= to ? this.read(text, from, to) : FALLBACK;
+    const outcome = this.read(text, bytes, length);
     if (outcome === FALLBACK) {
       this.truncateRows(rowsBefore, unparsedBefore);
       return FALLBACK;
@@ -175,10 +205,12 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     this.unparsedEnd.truncate(unparsed);
   }
 
-  // readPoolused of src/kd/poolused.ts, line by line in the same order of tests, appending rows
-  // and unparsed spans; returns the result's flags, or FALLBACK where the reference would throw
-  // or a line's shape is one this reader does not decide.
-  private read(text: string, from: number, to: number): number {
+  // readPoolused of src/kd/poolused.ts over bytes[0, length), line by line with the tests in the
+  // same order, appending rows and unparsed spans; returns the result's flags, or FALLBACK where
+  // the reference would throw.
+  private read(text: string, bytes: Uint8Array, length: number): number {
+    const base = this.base;
+    const to = base + length;
     this.columnCount = 0;
     this.firstPool = NONPAGED;
     this.secondPool = PAGED;
@@ -188,50 +220,57 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     let seenContent = false;
     let lastRowFailed = false;
 
-    for (let position = from; position <= to; ) {
-      let newline = text.indexOf('\n', position);
-      if (newline >= to) newline = -1;
-      if (newline < 0 && position === to) break;
+    for (let position = 0; position <= length; ) {
+      const found = text.indexOf('\n', base + position);
+      const newline = found < 0 || found >= to ? -1 : found - base;
+      // The last line is dropped when empty (text ending in a line break), as splitLines does.
+      if (newline < 0 && position === length) break;
       const lineStart = position;
-      let lineEnd = newline < 0 ? to : newline;
-      if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
-      position = newline < 0 ? to + 1 : newline + 1;
+      let lineEnd = newline < 0 ? length : newline;
+      if (newline >= 0 && lineEnd > lineStart && bytes[lineEnd - 1] === CR) lineEnd -= 1;
+      position = newline < 0 ? length + 1 : newline + 1;
+      // Most lines are rows of the table: read them before the tests the other lines need.
+      if (this.columnCount > 0 && this.readPlainRow(bytes, lineStart, lineEnd)) {
+        seenContent = true;
+        lastRowFailed = false;
+        continue;
+      }
       let start = lineStart;
       let end = lineEnd;
-      while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
-      while (end > start && isTrimSpace(text.charCodeAt(end - 1))) end--;
+      while (start < end && isSpace(bytes[start]!)) start++;
+      while (end > start && isSpace(bytes[end - 1]!)) end--;
       if (start === end) continue;
       const first = !seenContent;
       seenContent = true;
       lastRowFailed = false;
-      const lead = text.charCodeAt(start);
+      const lead = bytes[start]!;
 
-      if (isPrompt(text, start, end, lead)) {
+      if (isPrompt(bytes, start, end, lead)) {
         // The echoed command opening the output is expected; any later prompt is another command.
-        if (!(first && namesPoolused(text, lineStart, lineEnd))) this.pushUnparsed(lineStart, lineEnd);
+        if (!(first && namesPoolused(bytes, lineStart, lineEnd))) this.pushUnparsed(lineStart, lineEnd);
         continue;
       }
       if (this.columnCount > 0) {
         // Rows first: a tag may itself look like an elision (`...X`) or a TOTAL.
-        if (lead === 84 && startsWithTotal(text, start, end)) {
-          const total = this.readTotal(text, start, end);
-          if (total) {
-            flags = (flags & ~(TOTAL_NONPAGED_FREES | TOTAL_PAGED_FREES)) | RESULT_TOTAL | (total & (TOTAL_NONPAGED_FREES | TOTAL_PAGED_FREES));
+        if (lead === 84 && end - start > 5 && isAt(bytes, start, 'TOTAL') && isSpace(bytes[start + 5]!)) {
+          const total = this.readTotal(bytes, start, end);
+          if (total !== 0) {
+            flags = (flags & ~(TOTAL_NONPAGED_FREES | TOTAL_PAGED_FREES)) | total;
             continue;
           }
         }
-        if (this.readRow(text, lineStart, lineEnd)) continue;
-        if (this.readRowLoosely(text, lineStart, lineEnd)) continue;
+        if (this.readRow(bytes, lineStart, lineEnd)) continue;
+        if (this.readRowLoosely(bytes, lineStart, lineEnd)) continue;
       }
-      if (this.columnCount === 0 && allDots(text, start, end)) {
+      if (lead === DOT && this.columnCount === 0 && allDots(bytes, start, end)) {
         // Progress dots come before the table; the same dots after it are someone's elision.
         recognised = true;
         continue;
       }
-      const interruption = isInterruption(text, start, end, lead);
-      if (!interruption && isElision(text, start, end, lead)) {
+      const interruption = isInterruption(bytes, start, end, lead);
+      if (!interruption && isElision(bytes, start, end, lead)) {
         flags &= ~RESULT_COMPLETE;
-        if (!isBareElision(text, start, end, lead)) this.pushUnparsed(lineStart, lineEnd);
+        if (!isBareElision(bytes, start, end, lead)) this.pushUnparsed(lineStart, lineEnd);
         continue;
       }
       if (interruption) {
@@ -239,26 +278,26 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
         recognised = true;
         continue;
       }
-      if (isPreamble(text, start, end)) {
+      if (isPreamble(text, base + start, base + end, lead)) {
         recognised = true;
         continue;
       }
-      const sort = readSorting(text, start, end);
+      const sort = readSorting(bytes, start, end, lead);
       if (sort !== NOT_SORTING) {
         recognised = true;
         flags = (flags & ~(SORT_MASK << SORT_SHIFT)) | (sort << SORT_SHIFT);
         if (sort === 0) this.pushUnparsed(lineStart, lineEnd);
         continue;
       }
-      if (isPoolUsed(text, start, end)) {
+      if (end - start === 10 && spells(bytes, start, end, 'pool used:')) {
         recognised = true;
         continue;
       }
-      if (this.readPoolOrder(text, start, end)) {
+      if (this.readPoolOrder(bytes, start, end)) {
         recognised = true;
         continue;
       }
-      if (this.readHeader(text, lineStart, lineEnd)) {
+      if (lead === 84 && this.readHeader(bytes, lineStart, lineEnd, start)) {
         recognised = true;
         continue;
       }
@@ -272,28 +311,57 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     return flags;
   }
 
-  // Keep a line the reader did not understand, by its span.
+  // Keep a line the reader did not understand, by its span in the log.
   private pushUnparsed(start: number, end: number): void {
-    this.unparsedStart.push(start);
-    this.unparsedEnd.push(end);
+    this.unparsedStart.push(this.base + start);
+    this.unparsedEnd.push(this.base + end);
   }
 
-  // readRow of the reference: the tag under `Tag`, numbers right-aligned under their header
-  // words (shifted by wider numbers before them), a description glued onto a padded last number.
-  private readRow(text: string, lineStart: number, lineEnd: number): boolean {
-    const tagColumn = this.tagColumn;
-    const count = this.columnCount;
-    const tagStart = lineStart + tagColumn;
-    if (lineEnd - lineStart < tagColumn + 4) return false;
-    for (let index = lineStart; index < tagStart; index++) if (!isTrimSpace(text.charCodeAt(index))) return false;
+  // readRow of the reference: blanks up to the tag under `Tag`, a tag of four characters (not all
+  // blank, no TAB), then the numbers.
+  private readRow(bytes: Uint8Array, lineStart: number, lineEnd: number): boolean {
+    const tagStart = lineStart + this.tagColumn;
+    if (lineEnd - tagStart < 4) return false;
+    for (let index = lineStart; index < tagStart; index++) if (!isSpace(bytes[index]!)) return false;
     let blankTag = true;
     for (let index = tagStart; index < tagStart + 4; index++) {
-      const code = text.charCodeAt(index);
-      if (code === 9) return false;
-      if (blankTag && !isTrimSpace(code)) blankTag = false;
+      const code = bytes[index]!;
+      if (code === TAB) return false;
+      if (!isSpace(code)) blankTag = false;
     }
     if (blankTag) return false;
+    return this.readNumbers(bytes, lineStart, lineEnd, tagStart);
+  }
 
+  // A row as most are printed: spaces up to the tag, a tag of printable characters opening neither
+  // a prompt nor `TOTAL` (which the reference tests before rows), then what readRow reads.
+  private readPlainRow(bytes: Uint8Array, lineStart: number, lineEnd: number): boolean {
+    const tagStart = lineStart + this.tagColumn;
+    if (lineEnd - tagStart < 4) return false;
+    for (let index = lineStart; index < tagStart; index++) if (bytes[index] !== SPACE) return false;
+    let lead = -1;
+    let leadAt = 0;
+    for (let index = tagStart; index < tagStart + 4; index++) {
+      const code = bytes[index]!;
+      if (code > 126 || code < SPACE) return false;
+      if (lead < 0 && code !== SPACE) {
+        lead = code;
+        leadAt = index;
+      }
+    }
+    if (lead < 0) return false;
+    if (lead <= 57 ? lead >= 48 : (lead | 32) === 107 || (lead | 32) === 108 || lead === 84) {
+      // A digit, k or l may open a prompt, T a TOTAL line: those take the general path.
+      if (lead === 84 ? isAt(bytes, leadAt, 'TOTAL') : isPrompt(bytes, leadAt, lineEnd, lead)) return false;
+    }
+    return this.readNumbers(bytes, lineStart, lineEnd, tagStart);
+  }
+
+  // The numbers and description of readRow after the tag at `tagStart`: each number right-aligned
+  // under its header word (shifted by wider numbers before it), a description glued onto a padded
+  // last number split off where the column ends.
+  private readNumbers(bytes: Uint8Array, lineStart: number, lineEnd: number, tagStart: number): boolean {
+    const count = this.columnCount;
     const values = this.values;
     values[0] = values[1] = values[2] = values[3] = values[4] = values[5] = 0;
     const columnEnd = this.columnEnd;
@@ -302,29 +370,40 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     let shift = 0;
     let previousEnd = position;
     for (let index = 0; index < count; index++) {
-      if (position >= lineEnd || text.charCodeAt(position) !== 32) return false;
-      while (position < lineEnd && text.charCodeAt(position) === 32) position++;
+      // bytes[lineEnd] is LF or CR, so no run below crosses the line's end.
+      if (bytes[position] !== SPACE) return false;
+      position++;
+      let code = bytes[position]!;
+      while (code === SPACE) code = bytes[++position]!;
       const start = position;
-      if (position < lineEnd && text.charCodeAt(position) === 45) position++;
-      while (position < lineEnd && isDigit(text.charCodeAt(position))) position++;
-      if (position === start || text.charCodeAt(position - 1) === 45) return false;
+      const negative = code === MINUS;
+      if (negative) code = bytes[++position]!;
+      let value = 0;
+      while (code >= 48 && code <= 57) {
+        value = value * 10 + (code - 48);
+        code = bytes[++position]!;
+      }
+      if (position === start || bytes[position - 1] === MINUS) return false;
+      if (negative) value = -value;
       const expectedEnd = lineStart + columnEnd[index]! + shift;
-      const followedBy = position < lineEnd ? text.charCodeAt(position) : -1;
-      if (index === count - 1 && position > expectedEnd && start < expectedEnd && start > previousEnd + 1 && followedBy !== 9 && followedBy !== -1) {
-        // Old generation: a description starting with a digit is glued onto a padded last number.
-        position = expectedEnd;
-      } else if (position > expectedEnd) {
-        shift += position - expectedEnd;
+      if (position > expectedEnd) {
+        if (index === count - 1 && start < expectedEnd && start > previousEnd + 1 && position < lineEnd && code !== TAB) {
+          // Old generation: a description starting with a digit is glued onto a padded last number.
+          position = expectedEnd;
+          value = numberAt(bytes, start, position);
+        } else {
+          shift += position - expectedEnd;
+        }
       }
       if (position - start > 15) return false;
-      const code = columnCode[index]!;
-      if (code !== DIFF) values[code] = numberAt(text, start, position);
+      const slot = columnCode[index]!;
+      if (slot !== DIFF) values[slot] = value;
       previousEnd = position;
     }
     let descriptionStart = position;
     let descriptionEnd = lineEnd;
-    while (descriptionStart < descriptionEnd && isTrimSpace(text.charCodeAt(descriptionStart))) descriptionStart++;
-    while (descriptionEnd > descriptionStart && isTrimSpace(text.charCodeAt(descriptionEnd - 1))) descriptionEnd--;
+    while (descriptionStart < descriptionEnd && isSpace(bytes[descriptionStart]!)) descriptionStart++;
+    while (descriptionEnd > descriptionStart && isSpace(bytes[descriptionEnd - 1]!)) descriptionEnd--;
     this.pushRow(tagStart, 4, descriptionStart, descriptionEnd);
     return true;
   }
@@ -332,15 +411,14 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // readRowLoosely of the reference (`^\s*(\S{1,4})((?:\s+-?\d+)+)(?:\t(.*)|\s*)$`, then exactly one
   // number per header column), for rows whose leading blanks a publisher stripped. The pattern
   // takes as many numbers as it can and then gives them back one by one until what follows is a
-  // TAB and a description without line terminators, or blanks only.
-  private readRowLoosely(text: string, lineStart: number, lineEnd: number): boolean {
+  // TAB and a description without CR, or blanks only.
+  private readRowLoosely(bytes: Uint8Array, lineStart: number, lineEnd: number): boolean {
     let position = lineStart;
-    while (position < lineEnd && isTrimSpace(text.charCodeAt(position))) position++;
+    while (position < lineEnd && isSpace(bytes[position]!)) position++;
     const tagStart = position;
-    while (position < lineEnd && !isTrimSpace(text.charCodeAt(position))) position++;
+    while (position < lineEnd && !isSpace(bytes[position]!)) position++;
     const tagLength = position - tagStart;
     if (tagLength < 1 || tagLength > 4) return false;
-    const count = this.columnCount;
     const numberStart = this.numberStart;
     const numberEnd = this.numberEnd;
     // Numbers read; the last one's end; the end of the last number followed by a TAB, before it.
@@ -350,14 +428,14 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     let tooLong = false;
     for (;;) {
       let at = position;
-      while (at < lineEnd && isTrimSpace(text.charCodeAt(at))) at++;
+      while (at < lineEnd && isSpace(bytes[at]!)) at++;
       if (at === position) break;
       const start = at;
-      if (at < lineEnd && text.charCodeAt(at) === 45) at++;
+      if (at < lineEnd && bytes[at] === MINUS) at++;
       const digits = at;
-      while (at < lineEnd && isDigit(text.charCodeAt(at))) at++;
+      while (at < lineEnd && isDigit(bytes[at]!)) at++;
       if (at === digits) break;
-      if (numbers > 0 && text.charCodeAt(lastEnd) === 9) lastTabbedEnd = lastEnd;
+      if (numbers > 0 && bytes[lastEnd] === TAB) lastTabbedEnd = lastEnd;
       if (numbers < MAX_COLUMNS) {
         numberStart[numbers] = start;
         numberEnd[numbers] = at;
@@ -371,13 +449,13 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     // Which ending the pattern settles on: after the last number, or after an earlier one followed by a TAB.
     let taken: number;
     let descriptionFrom: number;
-    if (text.charCodeAt(lastEnd) === 9 && lastEnd < lineEnd && !hasLineTerminator(text, lastEnd + 1, lineEnd)) {
+    if (lastEnd < lineEnd && bytes[lastEnd] === TAB && !hasCarriageReturn(bytes, lastEnd + 1, lineEnd)) {
       taken = numbers;
       descriptionFrom = lastEnd + 1;
-    } else if (allBlank(text, lastEnd, lineEnd)) {
+    } else if (allBlank(bytes, lastEnd, lineEnd)) {
       taken = numbers;
       descriptionFrom = -1;
-    } else if (lastTabbedEnd >= 0 && !hasLineTerminator(text, lastTabbedEnd + 1, lineEnd)) {
+    } else if (lastTabbedEnd >= 0 && !hasCarriageReturn(bytes, lastTabbedEnd + 1, lineEnd)) {
       taken = numbersUpTo(numberEnd, Math.min(numbers, MAX_COLUMNS), lastTabbedEnd);
       descriptionFrom = lastTabbedEnd + 1;
       // The TAB follows a number beyond the eighth: more numbers than any header has columns.
@@ -385,6 +463,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     } else {
       return false;
     }
+    const count = this.columnCount;
     if (taken !== count) return false;
     // A number beyond the ones taken may be long; only the taken ones must fit 15 characters.
     if (tooLong) {
@@ -393,23 +472,24 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     const values = this.values;
     values[0] = values[1] = values[2] = values[3] = values[4] = values[5] = 0;
     for (let index = 0; index < count; index++) {
-      const code = this.columnCode[index]!;
-      if (code !== DIFF) values[code] = numberAt(text, numberStart[index]!, numberEnd[index]!);
+      const slot = this.columnCode[index]!;
+      if (slot !== DIFF) values[slot] = numberAt(bytes, numberStart[index]!, numberEnd[index]!);
     }
     let descriptionStart = descriptionFrom < 0 ? lineEnd : descriptionFrom;
     let descriptionEnd = lineEnd;
-    while (descriptionStart < descriptionEnd && isTrimSpace(text.charCodeAt(descriptionStart))) descriptionStart++;
-    while (descriptionEnd > descriptionStart && isTrimSpace(text.charCodeAt(descriptionEnd - 1))) descriptionEnd--;
+    while (descriptionStart < descriptionEnd && isSpace(bytes[descriptionStart]!)) descriptionStart++;
+    while (descriptionEnd > descriptionStart && isSpace(bytes[descriptionEnd - 1]!)) descriptionEnd--;
     this.pushRow(tagStart, tagLength, descriptionStart, descriptionEnd);
     return true;
   }
 
-  // Append one tag row from `values` and the layout's Frees columns.
+  // Append one tag row from `values` and the layout's Frees columns (offsets relative to the output).
   private pushRow(tagStart: number, tagLength: number, descriptionStart: number, descriptionEnd: number): void {
-    this.rowTag.push(tagStart);
+    const base = this.base;
+    this.rowTag.push(base + tagStart);
     this.rowInfo.push(tagLength | this.layoutFrees);
-    this.rowDescriptionStart.push(descriptionStart);
-    this.rowDescriptionEnd.push(descriptionEnd);
+    this.rowDescriptionStart.push(base + descriptionStart);
+    this.rowDescriptionEnd.push(base + descriptionEnd);
     const values = this.values;
     const column = this.rowValues;
     column.push(values[0]!);
@@ -421,8 +501,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   }
 
   // readTotal of the reference on the trimmed line [start, end) (`^TOTAL((?:\s+-?\d+)+)\s*$`, one
-  // number per column): the numbers go to `total`; returns the TOTAL flags, or 0 for no total.
-  private readTotal(text: string, start: number, end: number): number {
+  // number per column): the numbers go to `total`; returns the result's TOTAL flags, or 0.
+  private readTotal(bytes: Uint8Array, start: number, end: number): number {
     const count = this.columnCount;
     const numbers = this.values;
     numbers[0] = numbers[1] = numbers[2] = numbers[3] = numbers[4] = numbers[5] = 0;
@@ -430,61 +510,59 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     let read = 0;
     for (;;) {
       let at = position;
-      while (at < end && isTrimSpace(text.charCodeAt(at))) at++;
+      while (at < end && isSpace(bytes[at]!)) at++;
       if (at === position) break;
       const numberFrom = at;
-      if (at < end && text.charCodeAt(at) === 45) at++;
+      if (at < end && bytes[at] === MINUS) at++;
       const digits = at;
-      while (at < end && isDigit(text.charCodeAt(at))) at++;
+      while (at < end && isDigit(bytes[at]!)) at++;
       if (at === digits) break;
       if (read >= count || at - numberFrom > 15) return 0;
-      const code = this.columnCode[read]!;
-      if (code !== DIFF) numbers[code] = numberAt(text, numberFrom, at);
+      const slot = this.columnCode[read]!;
+      if (slot !== DIFF) numbers[slot] = numberAt(bytes, numberFrom, at);
       read++;
       position = at;
     }
     // The trimmed line ends in a non-blank, so `\s*$` holds only where the numbers reach its end.
     if (read !== count || position !== end) return 0;
     this.total.set(numbers);
-    return RESULT_TOTAL | (this.layoutFrees & ROW_NONPAGED_FREES ? TOTAL_NONPAGED_FREES : 0) | (this.layoutFrees & ROW_PAGED_FREES ? TOTAL_PAGED_FREES : 0);
+    const frees = this.layoutFrees;
+    return RESULT_TOTAL | ((frees & ROW_NONPAGED_FREES) !== 0 ? TOTAL_NONPAGED_FREES : 0) | ((frees & ROW_PAGED_FREES) !== 0 ? TOTAL_PAGED_FREES : 0);
   }
 
-  // `NonPaged Paged` (either order, any case) over the columns: which pool each group of numbers is.
-  private readPoolOrder(text: string, start: number, end: number): boolean {
-    const firstLength = poolWordAt(text, start, end);
+  // `/^(NonPaged|Paged)\s+(NonPaged|Paged)$/i` on the trimmed line: which pool each group of columns is.
+  private readPoolOrder(bytes: Uint8Array, start: number, end: number): boolean {
+    const firstLength = poolWordAt(bytes, start, end);
     if (firstLength === 0) return false;
     let position = start + firstLength;
     const blanks = position;
-    while (position < end && isTrimSpace(text.charCodeAt(position))) position++;
+    while (position < end && isSpace(bytes[position]!)) position++;
     if (position === blanks) return false;
-    const secondLength = poolWordAt(text, position, end);
+    const secondLength = poolWordAt(bytes, position, end);
     if (secondLength === 0 || position + secondLength !== end) return false;
     this.firstPool = firstLength === 8 ? NONPAGED : PAGED;
     this.secondPool = secondLength === 8 ? NONPAGED : PAGED;
     return true;
   }
 
-  // readHeader of the reference: `Tag` then Allocs/Frees/Diff/Used words, a repeated word starting
-  // the next pool's group; each column ends where its word ends. Both pools need Allocs and Used.
-  private readHeader(text: string, lineStart: number, lineEnd: number): boolean {
-    let position = lineStart;
-    while (position < lineEnd && isTrimSpace(text.charCodeAt(position))) position++;
-    const tagAt = position;
-    if (lineEnd - tagAt < 4 || text.charCodeAt(tagAt) !== 84 || text.charCodeAt(tagAt + 1) !== 97 || text.charCodeAt(tagAt + 2) !== 103 || !isTrimSpace(text.charCodeAt(tagAt + 3))) return false;
-    position = tagAt + 3;
+  // readHeader of the reference (the line's first word at `tagAt`): `Tag`, then Allocs/Frees/Diff/
+  // Used words, a repeated word starting the next pool's group; each column ends where its word
+  // ends. Both pools need Allocs and Used.
+  private readHeader(bytes: Uint8Array, lineStart: number, lineEnd: number, tagAt: number): boolean {
+    if (lineEnd - tagAt < 4 || !isAt(bytes, tagAt, 'Tag') || !isSpace(bytes[tagAt + 3]!)) return false;
+    let position = tagAt + 3;
     let count = 0;
     let group = 0;
     let seen = 0;
-    // Which of Allocs (1) and Used (8) each pool got, by pool index.
     let nonpagedWords = 0;
     let pagedWords = 0;
     let frees = 0;
     for (;;) {
-      while (position < lineEnd && isTrimSpace(text.charCodeAt(position))) position++;
+      while (position < lineEnd && isSpace(bytes[position]!)) position++;
       if (position >= lineEnd) break;
       const wordStart = position;
-      while (position < lineEnd && !isTrimSpace(text.charCodeAt(position))) position++;
-      const word = headerWord(text, wordStart, position);
+      while (position < lineEnd && !isSpace(bytes[position]!)) position++;
+      const word = headerWord(bytes, wordStart, position);
       if (word === 0) return false;
       if ((seen & word) !== 0) {
         group++;
@@ -496,8 +574,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       const pool = group === 0 ? this.firstPool : this.secondPool;
       if (pool === NONPAGED) nonpagedWords |= word;
       else pagedWords |= word;
-      const slot = word === WORD_ALLOCS ? SLOT_ALLOCS : word === WORD_FREES ? SLOT_FREES : word === WORD_USED ? SLOT_BYTES : DIFF;
       if (word === WORD_FREES) frees |= pool === NONPAGED ? ROW_NONPAGED_FREES : ROW_PAGED_FREES;
+      const slot = word === WORD_ALLOCS ? SLOT_ALLOCS : word === WORD_FREES ? SLOT_FREES : word === WORD_USED ? SLOT_BYTES : DIFF;
       this.headerEnd[count] = position - lineStart;
       this.headerCode[count] = slot === DIFF ? DIFF : pool * 3 + slot;
       count++;
@@ -522,14 +600,19 @@ function counts(values: Float64Array, base: number, frees: boolean): PoolCounts 
 }
 
 // Number() of an optionally signed run of at most 15 digits, as the reference's numberAt.
-function numberAt(text: string, start: number, end: number): number {
+function numberAt(bytes: Uint8Array, start: number, end: number): number {
   let index = start;
-  const negative = text.charCodeAt(index) === 45;
+  const negative = bytes[index] === MINUS;
   if (negative) index++;
   if (index === end) return Number.NaN;
   let value = 0;
-  for (; index < end; index++) value = value * 10 + (text.charCodeAt(index) - 48);
+  for (; index < end; index++) value = value * 10 + (bytes[index]! - 48);
   return negative ? -value : value;
+}
+
+// `\s` and String.prototype.trim's blanks, for ASCII.
+function isSpace(code: number): boolean {
+  return code === SPACE || (code <= CR && code >= TAB);
 }
 
 // ASCII digit test.
@@ -537,102 +620,114 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
-// ASCII letter of `lower` in either case (a non-Unicode /i pattern folds ASCII letters only).
-function isLetter(code: number, lower: number): boolean {
-  return (code | 32) === lower && code >= 65;
+// True when bytes[at, …) holds `word` exactly (the caller knows the line is long enough or
+// that a shorter line ends in LF/CR, which no word contains).
+function isAt(bytes: Uint8Array, at: number, word: string): boolean {
+  for (let index = 0; index < word.length; index++) if (bytes[at + index] !== word.charCodeAt(index)) return false;
+  return true;
 }
 
-// True when text[at, …) spells `word` (lowercase letters and other ASCII) in any case, before `end`.
-function spellsIgnoringCase(text: string, at: number, end: number, word: string): boolean {
+// True when bytes[at, end) starts with `word` in any case (as a non-Unicode /i pattern compares ASCII letters).
+function spells(bytes: Uint8Array, at: number, end: number, word: string): boolean {
   if (end - at < word.length) return false;
   for (let index = 0; index < word.length; index++) {
     const want = word.charCodeAt(index);
-    const code = text.charCodeAt(at + index);
-    if (want >= 97 && want <= 122 ? !isLetter(code, want) : code !== want) return false;
+    const code = bytes[at + index]!;
+    if (want >= 97 && want <= 122 ? (code | 32) !== want : code !== want) return false;
   }
   return true;
 }
 
-// `\w` of a non-Unicode pattern.
-function isWordCode(code: number): boolean {
-  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
-}
-
-// `\b` after a word character at `at`, in a string that ends at `end`.
-function wordEndsAt(text: string, at: number, end: number): boolean {
-  return at >= end || !isWordCode(text.charCodeAt(at));
+// `\b` after a word character, at `at` in a string that ends at `end`.
+function wordEndsAt(bytes: Uint8Array, at: number, end: number): boolean {
+  if (at >= end) return true;
+  const code = bytes[at]!;
+  return !((code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95);
 }
 
 // PROMPT of the reference (`^\s*(?:\d{1,3}:\s?)?l?kd>`, any case) on the trimmed line [start, end).
-function isPrompt(text: string, start: number, end: number, lead: number): boolean {
+function isPrompt(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
   let position = start;
   if (isDigit(lead)) {
     let digits = 1;
-    while (digits < 4 && start + digits < end && isDigit(text.charCodeAt(start + digits))) digits++;
-    if (digits > 3 || start + digits >= end || text.charCodeAt(start + digits) !== 58) return false;
+    while (digits < 4 && start + digits < end && isDigit(bytes[start + digits]!)) digits++;
+    if (digits > 3 || start + digits >= end || bytes[start + digits] !== 58) return false;
     position = start + digits + 1;
-    if (position < end && isTrimSpace(text.charCodeAt(position))) position++;
+    if (position < end && isSpace(bytes[position]!)) position++;
   }
   // `l?` is greedy, and giving the `l` back cannot help: `kd>` does not start with it.
-  if (position < end && isLetter(text.charCodeAt(position), 108)) position++;
-  return spellsIgnoringCase(text, position, end, 'kd>');
+  if (position < end && (bytes[position]! | 32) === 108) position++;
+  return spells(bytes, position, end, 'kd>');
 }
 
 // `/!poolused\b/i` anywhere in the line [start, end).
-function namesPoolused(text: string, start: number, end: number): boolean {
+function namesPoolused(bytes: Uint8Array, start: number, end: number): boolean {
   for (let index = start; index + 9 <= end; index++) {
-    if (text.charCodeAt(index) === 33 && spellsIgnoringCase(text, index + 1, end, 'poolused') && wordEndsAt(text, index + 9, end)) return true;
+    if (bytes[index] === 33 && spells(bytes, index + 1, end, 'poolused') && wordEndsAt(bytes, index + 9, end)) return true;
   }
   return false;
-}
-
-// `/^TOTAL\s/` on the trimmed line.
-function startsWithTotal(text: string, start: number, end: number): boolean {
-  return end - start > 5 && text.startsWith('TOTAL', start) && isTrimSpace(text.charCodeAt(start + 5));
 }
 
 // `/^\.+$/` on the trimmed line.
-function allDots(text: string, start: number, end: number): boolean {
-  for (let index = start; index < end; index++) if (text.charCodeAt(index) !== 46) return false;
+function allDots(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (bytes[index] !== DOT) return false;
   return true;
 }
 
-// The start of isElision of the reference: `...`, `…` or `[...]` opening the trimmed line.
-function isElision(text: string, start: number, end: number, lead: number): boolean {
-  if (lead === 0x2026) return true;
-  if (lead === 46) return end - start >= 3 && text.charCodeAt(start + 1) === 46 && text.charCodeAt(start + 2) === 46;
-  return lead === 91 && end - start >= 5 && text.startsWith('[...]', start);
+// The start of isElision of the reference: `...` or `[...]` opening the trimmed line (`…` is not ASCII).
+function isElision(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+  if (lead === DOT) return end - start >= 3 && bytes[start + 1] === DOT && bytes[start + 2] === DOT;
+  return lead === 91 && end - start >= 5 && isAt(bytes, start, '[...]');
 }
 
 // An elision and nothing else (`/^(\.{3,}|…+|\[\.\.\.\])$/`): not kept as unparsed.
-function isBareElision(text: string, start: number, end: number, lead: number): boolean {
-  if (lead === 46) return end - start >= 3 && allDots(text, start, end);
-  if (lead === 0x2026) {
-    for (let index = start; index < end; index++) if (text.charCodeAt(index) !== 0x2026) return false;
-    return true;
-  }
-  return end - start === 5 && text.startsWith('[...]', start);
+function isBareElision(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+  if (lead === DOT) return end - start >= 3 && allDots(bytes, start, end);
+  return end - start === 5 && isAt(bytes, start, '[...]');
 }
 
 // isInterruption of the reference: `terminating` (after an optional `...`), `^C`, `interrupted`.
-function isInterruption(text: string, start: number, end: number, lead: number): boolean {
-  if (lead === 46) return end - start >= 3 && text.startsWith('...', start) && spellsIgnoringCase(text, start + 3, end, 'terminating') && wordEndsAt(text, start + 14, end);
-  if (isLetter(lead, 116)) return spellsIgnoringCase(text, start, end, 'terminating') && wordEndsAt(text, start + 11, end);
-  if (isLetter(lead, 105)) return spellsIgnoringCase(text, start, end, 'interrupted') && wordEndsAt(text, start + 11, end);
-  return lead === 94 && end - start === 2 && text.charCodeAt(start + 1) === 67;
+function isInterruption(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+  const lower = lead | 32;
+  if (lead === DOT) return end - start >= 3 && isAt(bytes, start, '...') && spells(bytes, start + 3, end, 'terminating') && wordEndsAt(bytes, start + 14, end);
+  if (lower === 116) return spells(bytes, start, end, 'terminating') && wordEndsAt(bytes, start + 11, end);
+  if (lower === 105) return spells(bytes, start, end, 'interrupted') && wordEndsAt(bytes, start + 11, end);
+  return lead === 94 && end - start === 2 && bytes[start + 1] === 67;
 }
 
-// One of the kd cache preamble lines, matched in place on the trimmed line [start, end).
-function isPreamble(text: string, start: number, end: number): boolean {
-  for (const pattern of PREAMBLE_WHOLE) {
-    pattern.lastIndex = start;
-    if (pattern.test(text) && pattern.lastIndex === end) return true;
+// One of the kd cache preamble lines, matched in place on the trimmed line [start, end) of the log.
+function isPreamble(text: string, start: number, end: number, lead: number): boolean {
+  switch (lead) {
+    case 85:
+    case 117:
+      return matchesWhole(USING, text, start, end);
+    case 42:
+      return matchesWhole(CACHE_SIZE, text, start, end) || matchesWhole(PTES, text, start, end);
+    case 77:
+      return matchesPrefix(MAX_CACHE, text, start, end);
+    case 84:
+      return matchesPrefix(TOTAL_MEMORY, text, start, end);
+    case 78:
+      return matchesPrefix(REGIONS, text, start, end);
+    case 99:
+      return matchesPrefix(COUNTS, text, start, end);
+    case 98:
+      return matchesPrefix(BYTES, text, start, end);
+    default:
+      return isDigit(lead) && matchesWhole(PARTIAL_READS, text, start, end);
   }
-  for (const pattern of PREAMBLE_PREFIX) {
-    pattern.lastIndex = start;
-    if (pattern.test(text) && pattern.lastIndex <= end) return true;
-  }
-  return false;
+}
+
+// A sticky pattern matching text[start, end) exactly.
+function matchesWhole(pattern: RegExp, text: string, start: number, end: number): boolean {
+  pattern.lastIndex = start;
+  return pattern.test(text) && pattern.lastIndex === end;
+}
+
+// A sticky pattern matching a prefix of text[start, end).
+function matchesPrefix(pattern: RegExp, text: string, start: number, end: number): boolean {
+  pattern.lastIndex = start;
+  return pattern.test(text) && pattern.lastIndex <= end;
 }
 
 // readSorting's answer for a line that is no `Sorting by` line.
@@ -640,53 +735,45 @@ const NOT_SORTING = -1;
 
 // `/^Sorting by\s+(.*)$/i` on the trimmed line, then readSort of the words: the SORTS index
 // (0 for words kd never printed), or NOT_SORTING.
-function readSorting(text: string, start: number, end: number): number {
-  if (!isLetter(text.charCodeAt(start), 115) || !spellsIgnoringCase(text, start, end, 'sorting by')) return NOT_SORTING;
+function readSorting(bytes: Uint8Array, start: number, end: number, lead: number): number {
+  if ((lead | 32) !== 115 || !spells(bytes, start, end, 'sorting by')) return NOT_SORTING;
   let position = start + 10;
-  if (position >= end || !isTrimSpace(text.charCodeAt(position))) return NOT_SORTING;
-  while (position < end && isTrimSpace(text.charCodeAt(position))) position++;
-  // `.` matches no line terminator, and the words run to the end of the line.
-  if (hasLineTerminator(text, position, end)) return NOT_SORTING;
-  if (spellsIgnoringCase(text, position, end, 'nonpaged') && wordEndsAt(text, position + 8, end)) return 2;
-  if (spellsIgnoringCase(text, position, end, 'paged') && wordEndsAt(text, position + 5, end)) return 3;
-  if (spellsIgnoringCase(text, position, end, 'tag') && wordEndsAt(text, position + 3, end)) return 1;
+  if (position >= end || !isSpace(bytes[position]!)) return NOT_SORTING;
+  while (position < end && isSpace(bytes[position]!)) position++;
+  // `.` matches no CR, and the words run to the end of the line.
+  if (hasCarriageReturn(bytes, position, end)) return NOT_SORTING;
+  if (spells(bytes, position, end, 'nonpaged') && wordEndsAt(bytes, position + 8, end)) return 2;
+  if (spells(bytes, position, end, 'paged') && wordEndsAt(bytes, position + 5, end)) return 3;
+  if (spells(bytes, position, end, 'tag') && wordEndsAt(bytes, position + 3, end)) return 1;
   return 0;
 }
 
-// `/^Pool Used:$/i` on the trimmed line.
-function isPoolUsed(text: string, start: number, end: number): boolean {
-  return end - start === 10 && spellsIgnoringCase(text, start, end, 'pool used:');
-}
-
 // The length of `NonPaged` (8) or `Paged` (5), any case, at `at`; 0 for neither.
-function poolWordAt(text: string, at: number, end: number): number {
-  if (spellsIgnoringCase(text, at, end, 'nonpaged')) return 8;
-  if (spellsIgnoringCase(text, at, end, 'paged')) return 5;
+function poolWordAt(bytes: Uint8Array, at: number, end: number): number {
+  if (spells(bytes, at, end, 'nonpaged')) return 8;
+  if (spells(bytes, at, end, 'paged')) return 5;
   return 0;
 }
 
 // The header word at [start, end) (case as kd prints it), 0 for another word.
-function headerWord(text: string, start: number, end: number): number {
+function headerWord(bytes: Uint8Array, start: number, end: number): number {
   const length = end - start;
-  if (length === 6 && text.startsWith('Allocs', start)) return WORD_ALLOCS;
-  if (length === 5 && text.startsWith('Frees', start)) return WORD_FREES;
-  if (length === 4 && text.startsWith('Diff', start)) return WORD_DIFF;
-  if (length === 4 && text.startsWith('Used', start)) return WORD_USED;
-  return 0;
+  if (length === 6) return isAt(bytes, start, 'Allocs') ? WORD_ALLOCS : 0;
+  if (length === 5) return isAt(bytes, start, 'Frees') ? WORD_FREES : 0;
+  if (length !== 4) return 0;
+  if (isAt(bytes, start, 'Used')) return WORD_USED;
+  return isAt(bytes, start, 'Diff') ? WORD_DIFF : 0;
 }
 
-// Whether [start, end) holds a character `.` does not match (`\r`, U+2028, U+2029; `\n` cannot occur).
-function hasLineTerminator(text: string, start: number, end: number): boolean {
-  for (let index = start; index < end; index++) {
-    const code = text.charCodeAt(index);
-    if (code === 13 || code === 0x2028 || code === 0x2029) return true;
-  }
+// Whether [start, end) holds a CR, the one ASCII character `.` does not match on a line.
+function hasCarriageReturn(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (bytes[index] === CR) return true;
   return false;
 }
 
 // Whether [start, end) is blanks only.
-function allBlank(text: string, start: number, end: number): boolean {
-  for (let index = start; index < end; index++) if (!isTrimSpace(text.charCodeAt(index))) return false;
+function allBlank(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (!isSpace(bytes[index]!)) return false;
   return true;
 }
 

@@ -4,9 +4,13 @@
  * side in one worker process. The corpus is the real fixtures of test/fixtures/kd, repeated
  * with their numbers and addresses mutated (same widths, so kd's columns stay aligned).
  *
- * Two paths are measured: `parseAuto` (src/kd/auto.ts) on the whole log, the path
- * `leakhunt analyze` takes, and each kind's own parser on the outputs of that kind.
+ * The headline is `scanKdLog` (src/kd/log.ts): the log split into commands and every output
+ * parsed, stacks, `!poolused` tables and stops into column tables, other outputs by their object
+ * parsers. Shown beside it: `parseAuto`, the same scan with every result then built as objects
+ * (the JSON of `leakhunt parse auto`), and each kind's column table and object parser alone on
+ * the outputs of that kind. Once per run the two forms are checked to give the same JSON.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { runWorker } from './lib/child.mjs';
 import { cpuMs, nowMs, summarize } from './lib/stats.mjs';
@@ -89,59 +93,78 @@ function timed(run) {
 export const tasks = {
   async auto({ megabytes, runs }) {
     const { parseAuto } = await import(new URL('../dist/src/kd/auto.js', import.meta.url));
+    const { KdLog, scanKdLog } = await import(new URL('../dist/src/kd/log.js', import.meta.url));
     const { getParser } = await import(new URL('../dist/src/kd/index.js', import.meta.url));
     const { text, fixtures } = await buildCorpus(megabytes * 2 ** 20);
     const bytes = Buffer.byteLength(text);
     const split = [];
+    const scan = [];
     const auto = [];
-    let entries = 0;
-    let kindsSeen = {};
-    let parseErrors = 0;
-    // Alternate baseline and parser, so load on the machine hits both alike.
+    // Alternate the baseline and the two parses, so load on the machine hits them alike.
     for (let run = 0; run < runs; run++) {
       split.push(timed(() => text.split('\n').length).wallMs);
       globalThis.gc?.();
-      const parsed = timed(() => parseAuto(text));
-      auto.push(parsed.wallMs);
-      entries = parsed.value.entries.length;
-      kindsSeen = {};
-      parseErrors = 0;
-      for (const entry of parsed.value.entries) {
-        kindsSeen[entry.kind ?? 'none'] = (kindsSeen[entry.kind ?? 'none'] ?? 0) + 1;
-        if (entry.parseError) parseErrors++;
-      }
+      scan.push(timed(() => scanKdLog(text).size).wallMs);
+      globalThis.gc?.();
+      auto.push(timed(() => parseAuto(text).entries.length).wallMs);
       globalThis.gc?.();
     }
-    // Each kind's own parser on that kind's outputs, against a split of the same outputs.
+    // What the scan found, and whether its results are the object parsers' (the same JSON).
+    const log = scanKdLog(text);
+    const kindsSeen = {};
+    const inTables = {};
+    let parseErrors = 0;
+    for (let index = 0; index < log.size; index++) {
+      const kind = log.kind(index) ?? 'none';
+      kindsSeen[kind] = (kindsSeen[kind] ?? 0) + 1;
+      if (log.tableRow(index) >= 0) inTables[kind] = (inTables[kind] ?? 0) + 1;
+      if (log.parseError(index)) parseErrors++;
+    }
+    const hash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+    const sameAsObjectParsers = hash(log.toAutoResult()) === hash(scanKdLog(text, { columns: false }).toAutoResult());
+    // Each kind's table and object parser on that kind's outputs, against a split of the same outputs.
     const byKind = {};
-    const first = parseAuto(text).entries;
     for (const kind of ['poolused', 'stack', 'break']) {
-      const outputs = first.filter((entry) => entry.kind === kind && entry.output.trim() !== '').map((entry) => ({ output: entry.output, command: entry.command }));
+      const spans = [];
+      for (let index = 0; index < log.size; index++) {
+        if (log.kind(index) !== kind) continue;
+        const [from, to] = log.outputSpan(index);
+        if (from >= 0 && log.source.slice(from, to).trim() !== '') spans.push({ from, to, command: log.command(index) || 'g' });
+      }
+      const source = log.source;
       const parser = getParser(kind);
-      const kindBytes = outputs.reduce((sum, entry) => sum + Buffer.byteLength(entry.output), 0);
-      const own = [];
+      const kindBytes = spans.reduce((sum, span) => sum + (span.to - span.from), 0);
       const ownSplit = [];
+      const table = [];
+      const object = [];
       for (let run = 0; run < runs; run++) {
         ownSplit.push(timed(() => {
           let lines = 0;
-          for (const entry of outputs) lines += entry.output.split('\n').length;
+          for (const span of spans) lines += source.slice(span.from, span.to).split('\n').length;
           return lines;
         }).wallMs);
-        own.push(timed(() => {
+        table.push(timed(() => {
+          const tables = new KdLog(source).tables;
+          let held = 0;
+          for (const span of spans) if (tables[kind].scan(source, span.from, span.to, span.command) >= 0) held++;
+          return held;
+        }).wallMs);
+        object.push(timed(() => {
           let failed = 0;
-          for (const entry of outputs) {
+          for (const span of spans) {
             try {
-              parser.parse(entry.output, kind === 'break' ? { command: entry.command } : undefined);
+              parser.parse(source.slice(span.from, span.to), kind === 'break' ? { command: span.command } : undefined);
             } catch {
               failed++;
             }
           }
           return failed;
         }).wallMs);
+        globalThis.gc?.();
       }
-      byKind[kind] = { outputs: outputs.length, bytes: kindBytes, parseMs: own, splitMs: ownSplit };
+      byKind[kind] = { outputs: spans.length, bytes: kindBytes, tableMs: table, objectMs: object, splitMs: ownSplit };
     }
-    return { bytes, fixtures, entries, kinds: kindsSeen, parseErrors, splitMs: split, autoMs: auto, byKind };
+    return { bytes, fixtures, entries: log.size, kinds: kindsSeen, inTables, parseErrors, sameAsObjectParsers, splitMs: split, scanMs: scan, autoMs: auto, byKind };
   },
 };
 
@@ -156,37 +179,52 @@ export async function run({ runs, megabytes = 50 }) {
   const mb = result.bytes / 2 ** 20;
   const rows = [
     {
-      id: 'parse.auto.ratio',
-      name: `parseAuto on ${mb.toFixed(0)} MB mixed kd log ÷ bare line split`,
+      id: 'parse.scan.ratio',
+      name: `scanKdLog on ${mb.toFixed(0)} MB mixed kd log (every output parsed, results in columns) ÷ bare line split`,
       unit: '×',
-      readme: `Parser throughput (parseAuto, ${mb.toFixed(0)} MB of mixed kd output) ÷ a bare line split`,
-      ...summarize(ratios(result.autoMs, result.splitMs)),
+      readme: `Parser throughput (scanKdLog, ${mb.toFixed(0)} MB of mixed kd output, every output parsed) ÷ a bare line split`,
+      ...summarize(ratios(result.scanMs, result.splitMs)),
       goal: { op: '>=', value: 0.3 },
       detail: {
-        autoMBps: summarize(result.autoMs.map((ms) => mb / (ms / 1000))),
+        scanMBps: summarize(result.scanMs.map((ms) => mb / (ms / 1000))),
         splitMBps: summarize(result.splitMs.map((ms) => mb / (ms / 1000))),
         entries: result.entries,
         kinds: result.kinds,
+        heldInColumns: result.inTables,
         parseErrors: result.parseErrors,
+        sameJsonAsObjectParsers: result.sameAsObjectParsers,
         peakRssMiB: Math.round(result.peakRssMiB),
         fixtures: result.fixtures.length,
       },
     },
     {
-      id: 'parse.auto.MBps',
-      name: 'parseAuto throughput',
+      id: 'parse.scan.MBps',
+      name: 'scanKdLog throughput',
       unit: 'MB/s',
-      ...summarize(result.autoMs.map((ms) => mb / (ms / 1000))),
+      ...summarize(result.scanMs.map((ms) => mb / (ms / 1000))),
+    },
+    {
+      id: 'parse.auto.ratio',
+      name: 'parseAuto (the same, then every result built as objects: the JSON of leakhunt parse auto) ÷ line split',
+      unit: '×',
+      ...summarize(ratios(result.autoMs, result.splitMs)),
+      detail: { autoMBps: summarize(result.autoMs.map((ms) => mb / (ms / 1000))) },
     },
   ];
   for (const [kind, figures] of Object.entries(result.byKind)) {
     const kindMb = figures.bytes / 2 ** 20;
     rows.push({
       id: `parse.${kind}.ratio`,
-      name: `${kind} parser alone on its ${kindMb.toFixed(1)} MB (${figures.outputs} outputs) ÷ line split`,
+      name: `${kind} column table alone on its ${kindMb.toFixed(1)} MB (${figures.outputs} outputs) ÷ line split`,
       unit: '×',
-      ...summarize(ratios(figures.parseMs, figures.splitMs)),
-      detail: { MBps: summarize(figures.parseMs.map((ms) => kindMb / (ms / 1000))) },
+      ...summarize(ratios(figures.tableMs, figures.splitMs)),
+      detail: { MBps: summarize(figures.tableMs.map((ms) => kindMb / (ms / 1000))) },
+    });
+    rows.push({
+      id: `parse.${kind}.object.ratio`,
+      name: `${kind} object parser on the same outputs ÷ line split`,
+      unit: '×',
+      ...summarize(ratios(figures.objectMs, figures.splitMs)),
     });
   }
   return rows;

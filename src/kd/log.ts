@@ -8,12 +8,15 @@
  * during the scan; `entry(i)` only builds the object form (AutoEntry) of what was found.
  */
 import type { AutoEntry, AutoResult } from './auto.js';
+import { BreakTable } from './break-columns.js';
 import { NO_STOP_MESSAGE, tryParseBreak, type BreakResult } from './break.js';
 import { FALLBACK, Int32Column, NO_RESULT, type ColumnTable } from './columns.js';
 import { isTrimSpace, KdParseError, StringPool, type ParseResultBase } from './common.js';
 import { matchKdErrorLine, type KdErrorInfo } from './errors.js';
 import { getParser } from './index.js';
+import { PoolusedTable } from './poolused-columns.js';
 import { parsePoolusedAt, type PoolusedResult } from './poolused.js';
+import { StackTable } from './stack-columns.js';
 import { parseStackAt, type StackResult } from './stack.js';
 import { kindForCommand, prepareTranscript } from './transcript.js';
 
@@ -60,7 +63,7 @@ export class KdLog {
 
   constructor(source: string, columns = true) {
     this.source = source;
-    this.tables = columns ? { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS } : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS };
+    this.tables = columns ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable() } : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS };
   }
 
   /** Number of entries (commands, and the text before the first prompt when there is any). */

@@ -84,12 +84,15 @@ const VERSION_BLOCK_STARTS: readonly string[] = [
   'KDTARGET:',
 ];
 
-// Any character but tab, line feed and printable ASCII: an output holding one is left to the reference.
-const UNUSUAL = /[^\t\n\x20-\x7e]/g;
-
-// Blank as the reference's trim and `\s` see it, in an output already known to be tab + printable ASCII.
+// Blank as the table reads it; any other white space the reference's trim and `\s` know is odd (below).
 function isBlank(code: number): boolean {
   return code === 32 || code === 9;
+}
+
+// Not tab or printable ASCII (a control, CR, or non-ASCII character, which may be white space to the
+// reference): where one could change the reference's reading, the output is left to it.
+function isOdd(code: number): boolean {
+  return code > 126 || (code < 32 && code !== 9);
 }
 
 // A hex digit, either case.
@@ -256,10 +259,10 @@ export class BreakTable implements ColumnTable<BreakResult> {
   private readonly int32Lengths: Int32Array;
   private readonly float64Lengths: Int32Array;
 
-  // Where the next unusual character is in the text last scanned (found at or after unusualFrom).
-  private unusualText: string | undefined;
-  private unusualFrom = 0;
-  private unusualAt = 0;
+  // Where `Kernel Version ` next occurs in the text last scanned (found at or after kernelVersionFrom; -1: nowhere).
+  private kernelVersionText: string | undefined;
+  private kernelVersionFrom = 0;
+  private kernelVersionAt = -1;
 
   // The command last seen and what it says: `.breakin` (a break is a break-in) and `t`/`p` (a stop is a step).
   private lastCommand: string | undefined;
@@ -383,7 +386,6 @@ export class BreakTable implements ColumnTable<BreakResult> {
    */
   scan(text: string, from: number, to: number, command: string): number {
     if (!(from >= 0 && to <= text.length && from <= to)) return FALLBACK;
-    if (this.nextUnusual(text, from) < to) return FALLBACK;
     this.readCommand(command);
     this.mark();
     const outcome = this.read(text, from, to);
@@ -400,17 +402,15 @@ export class BreakTable implements ColumnTable<BreakResult> {
     this.commandStep = /^[tp]/.test(trimmed);
   }
 
-  // The position of the first unusual character at or after `from` (text.length when none);
-  // remembered, so a log scanned front to back is searched once.
-  private nextUnusual(text: string, from: number): number {
-    if (text !== this.unusualText || from < this.unusualFrom || (this.unusualAt < from && this.unusualAt < text.length)) {
-      UNUSUAL.lastIndex = from;
-      this.unusualAt = UNUSUAL.test(text) ? UNUSUAL.lastIndex - 1 : text.length;
-      UNUSUAL.lastIndex = 0;
-      this.unusualText = text;
-      this.unusualFrom = from;
+  // True when `Kernel Version ` occurs inside [ts, te); the search is remembered, so a log read front
+  // to back is searched once however many lines ask.
+  private hasKernelVersion(text: string, ts: number, te: number): boolean {
+    if (text !== this.kernelVersionText || ts < this.kernelVersionFrom || (this.kernelVersionAt >= 0 && this.kernelVersionAt < ts)) {
+      this.kernelVersionAt = text.indexOf('Kernel Version ', ts);
+      this.kernelVersionText = text;
+      this.kernelVersionFrom = ts;
     }
-    return this.unusualAt;
+    return this.kernelVersionAt >= 0 && this.kernelVersionAt + 15 <= te;
   }
 
   // Remember every column's length.
@@ -484,6 +484,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
       if (ts < te) {
         while (isBlank(text.charCodeAt(te - 1))) te--;
         const lead = text.charCodeAt(ts);
+        // An odd character at either end may be white space the reference trims.
+        if (isOdd(lead) || isOdd(text.charCodeAt(te - 1))) return FALLBACK;
         // A prompt inside the output (mayStartPrompt of prompt.ts, a superset of matchPrompt) is left to the reference.
         if (lead === 107 || lead === 75) {
           if (text.charCodeAt(ts + 1) === 100 && text.charCodeAt(ts + 2) === 62) return FALLBACK;
@@ -575,6 +577,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
       const tail = first ? 31 : text.startsWith(' (second chance)', te - 16) ? 32 : 0;
       if (tail > 0 && te - tail > ts && text.startsWith(' - code ', te - tail) && isHexRun(text, te - tail + 8, 8)) {
         const code = te - tail + 8;
+        // `.` of the reference's `(.+?)` stops at CR and the Unicode line separators.
+        for (let index = ts; index < te - tail; index++) if (isOdd(text.charCodeAt(index))) return LINE_FALLBACK;
         const reuse = current >= 0 && this.evKind.at(current) === BUGCHECK && !this.has(current, KEY_EXCEPTION) && !this.has(current, KEY_LOCATION);
         let event = current;
         if (!reuse) {
@@ -634,7 +638,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
       return LINE_DONE;
     }
     // After a connect line and before the location, version block lines are left to the reference.
-    if (current >= 0 && this.has(current, KEY_RECONNECT) && !this.has(current, KEY_LOCATION) && mayBeVersionBlockLine(text, ts, te)) return LINE_FALLBACK;
+    if (current >= 0 && this.has(current, KEY_RECONNECT) && !this.has(current, KEY_LOCATION) && (mayStartVersionBlockLine(text, ts, te, lead) || this.hasKernelVersion(text, ts, te))) return LINE_FALLBACK;
     // `module!Function+0x1a:` and the instruction line after it.
     if (text.charCodeAt(te - 1) === 58 && te - ts >= 3) {
       const label = this.readLabel(text, ts, te);
@@ -645,6 +649,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
           let nextEnd = text.indexOf('\n', lineEnd + 1);
           if (nextEnd < 0 || nextEnd > to) nextEnd = to;
           instruction = this.readInstruction(text, lineEnd + 1, nextEnd);
+          if (instruction === INSTRUCTION_UNSURE) return LINE_FALLBACK;
           this.lineNextEnd = nextEnd;
         }
         let event = current >= 0 && !this.has(current, KEY_LOCATION) && this.evKind.at(current) !== STEP ? current : -1;
@@ -666,6 +671,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     // Register dump lines (`eax=… ebx=…`), added to the current event.
     const registers = this.regStart.length;
     const count = this.readRegisters(text, ts, te);
+    if (count < 0) return LINE_FALLBACK;
     if (count > 0 && current >= 0) {
       if (!this.has(current, KEY_REGISTERS)) this.evRegisterFirst.set(current, registers);
       this.evRegisterCount.set(current, this.evRegisterCount.at(current) + count);
@@ -674,9 +680,13 @@ export class BreakTable implements ColumnTable<BreakResult> {
     }
     if (count > 0) this.dropRegisters(registers);
     if (lead === 105 && startsAt(text, ts, te, 'iopl=')) return LINE_DONE;
-    if (lead === 99 && current >= 0 && this.has(current, KEY_REGISTERS) && startsAt(text, ts, te, 'cs=') && te - ts > 8 && isLowerHexRun4(text, ts + 3) && isBlank(text.charCodeAt(ts + 7))) return LINE_DONE;
+    if (lead === 99 && current >= 0 && this.has(current, KEY_REGISTERS) && startsAt(text, ts, te, 'cs=') && te - ts > 8 && isLowerHexRun4(text, ts + 3)) {
+      if (isBlank(text.charCodeAt(ts + 7))) return LINE_DONE;
+      if (isOdd(text.charCodeAt(ts + 7))) return LINE_FALLBACK;
+    }
     // A stop without a label: an instruction line alone (after `t`), or the instruction of the current stop.
     const bare = this.readInstruction(text, lineStart, lineEnd);
+    if (bare === INSTRUCTION_UNSURE) return LINE_FALLBACK;
     if (bare >= 0) {
       let event = current;
       if (current < 0 || this.has(current, KEY_LOCATION) || this.has(current, KEY_INSTRUCTION)) {
@@ -793,6 +803,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
       atEnd = ptr64At >= 0 ? ptr64At : te;
       if (atEnd < atStart) atEnd = atStart;
       while (atEnd > atStart && isBlank(text.charCodeAt(atEnd - 1))) atEnd--;
+      if (atEnd > atStart && isOdd(text.charCodeAt(atEnd - 1))) return -1;
       if (atEnd > atStart && text.charCodeAt(atEnd - 1) === 41) atEnd--;
     }
     this.conName.push(rest);
@@ -821,6 +832,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
       if (code === 33) {
         if (bang < 0) bang = index;
       } else if (code === 43) plus = index;
+      else if (isOdd(code)) return LABEL_FALLBACK;
       else if (isBlank(code) && isBlank(text.charCodeAt(index + 1)) && index + 1 < end) doubleBlank = true;
     }
     // `\+(0x)?([0-9a-fA-F]+)$`: only the last `+` can start it.
@@ -864,8 +876,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
       // x86 dumps end the eip line with `iopl=0  nv up ei …`.
       if (text.startsWith('iopl=', at) && end - at >= 5) return this.regStart.length - first;
       const equals = findCode(text, 61, at, end);
-      if (equals < at + 2 || equals > at + 4 || equals + 1 === end || !isRegisterName(text, at, equals)) return this.dropRegisters(first);
-      for (let index = equals + 1; index < end; index++) if (!isLowerHex(text.charCodeAt(index))) return this.dropRegisters(first);
+      if (equals < at + 2 || equals > at + 4 || equals + 1 === end || !isRegisterName(text, at, equals)) return this.notRegisters(text, ts, te, first);
+      for (let index = equals + 1; index < end; index++) if (!isLowerHex(text.charCodeAt(index))) return this.notRegisters(text, ts, te, first);
       this.regStart.push(at);
       this.regEquals.push(equals);
       this.regEnd.push(end);
@@ -873,6 +885,14 @@ export class BreakTable implements ColumnTable<BreakResult> {
       while (at < te && isBlank(text.charCodeAt(at))) at++;
     }
     return this.regStart.length - first;
+  }
+
+  // A line that is no register line to the table: 0, or -1 when an odd character (white space to the
+  // reference's `\s+`) might make it one.
+  private notRegisters(text: string, ts: number, te: number, first: number): number {
+    this.dropRegisters(first);
+    for (let index = ts; index < te; index++) if (isOdd(text.charCodeAt(index))) return -1;
+    return 0;
   }
 
   // Drop registers appended from row `first` on; returns 0.
@@ -887,7 +907,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
   private readInstruction(text: string, lineStart: number, lineEnd: number): number {
     let at = lineStart;
     while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
-    if (at >= lineEnd || !isHex(text.charCodeAt(at))) return -1;
+    if (at >= lineEnd) return -1;
+    if (!isHex(text.charCodeAt(at))) return isOdd(text.charCodeAt(at)) ? INSTRUCTION_UNSURE : -1;
     // `^\s*(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?) (?=\S)`
     let segment = -1;
     if (at + 5 <= lineEnd && text.charCodeAt(at + 4) === 58 && isHexRun(text, at, 4)) {
@@ -901,6 +922,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
     const rest = addressEnd + 1;
     let restEnd = lineEnd;
     while (isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
+    // Where the reference trims or looks for `\S`, an odd character may be white space to it.
+    if (isOdd(text.charCodeAt(rest)) || isOdd(text.charCodeAt(restEnd - 1))) return INSTRUCTION_UNSURE;
     // The bytes column is the first word when it is an even run of lowercase hex and a mnemonic follows.
     const firstEnd = findCode(text, 32, rest, restEnd);
     let bytes = rest;
@@ -909,6 +932,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     if (firstEnd >= 0) {
       let afterFirst = firstEnd;
       while (afterFirst < restEnd && isBlank(text.charCodeAt(afterFirst))) afterFirst++;
+      if (isOdd(text.charCodeAt(afterFirst))) return INSTRUCTION_UNSURE;
       let secondEnd = findCode(text, 32, afterFirst, restEnd);
       if (secondEnd < 0) secondEnd = restEnd;
       const length = firstEnd - rest;
@@ -925,6 +949,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     else {
       operands = mnemonicEnd;
       while (operands < restEnd && isBlank(text.charCodeAt(operands))) operands++;
+      if (isOdd(text.charCodeAt(operands))) return INSTRUCTION_UNSURE;
     }
     if (!isMnemonicSpan(text, body, mnemonicEnd)) return -1;
     let word = -1;
@@ -937,6 +962,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
         wordEnd = next;
         operands = next;
         while (operands < operandsEnd && isBlank(text.charCodeAt(operands))) operands++;
+        if (operands < operandsEnd && isOdd(text.charCodeAt(operands))) return INSTRUCTION_UNSURE;
       }
     }
     // ` ([a-z]{2}:[0-9a-f]{4}:[0-9a-fA-F`]+=[0-9a-fA-F?]+)$`: only the last space can start it.
@@ -949,6 +975,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
         effectiveEnd = operandsEnd;
         operandsEnd = space;
         while (operandsEnd > operands && isBlank(text.charCodeAt(operandsEnd - 1))) operandsEnd--;
+        if (operandsEnd > operands && isOdd(text.charCodeAt(operandsEnd - 1))) return INSTRUCTION_UNSURE;
       }
     }
     // `\(([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?)\)$` on the operands left.
@@ -983,6 +1010,9 @@ export class BreakTable implements ColumnTable<BreakResult> {
 const LINE_DONE = 0;
 const LINE_SKIP_NEXT = 1;
 const LINE_FALLBACK = 2;
+
+// What readInstruction says when an odd character leaves it unsure.
+const INSTRUCTION_UNSURE = -2;
 
 // What readLabel says besides a location row.
 const LABEL_NONE = -1;
@@ -1047,48 +1077,83 @@ function isEffectiveAddress(text: string, start: number, end: number): boolean {
   return true;
 }
 
-// True when a line may be part of a reboot banner's version block (widened: false only when surely not).
-function mayBeVersionBlockLine(text: string, ts: number, te: number): boolean {
-  for (const start of VERSION_BLOCK_STARTS) if (startsAt(text, ts, te, start)) return true;
-  if (findWord(text, 'Kernel Version ', ts, te) >= 0) return true;
-  // `^\*+ Path validation summary \*+$`
-  let stars = ts;
-  while (stars < te && text.charCodeAt(stars) === 42) stars++;
-  return stars > ts && text.startsWith(' Path validation', stars);
+// VERSION_BLOCK_STARTS by their first character.
+const VERSION_BLOCK_BY_LEAD = new Map<number, string[]>();
+for (const start of VERSION_BLOCK_STARTS) {
+  const lead = start.charCodeAt(0);
+  VERSION_BLOCK_BY_LEAD.set(lead, [...(VERSION_BLOCK_BY_LEAD.get(lead) ?? []), start]);
 }
 
-// STOP_NOISE of break.ts and isReloadNoiseLine of reload.ts on the trimmed line; unsure for rare shapes.
-function isNoiseLine(text: string, ts: number, te: number, lead: number): number {
-  for (const line of NOISE_LINES) if (spanIs(text, ts, te, line)) return NOISE_YES;
-  if (lead === 83 && startsAt(text, ts, te, 'Symbol search path is:')) return NOISE_YES;
-  if (lead === 69 && startsAt(text, ts, te, 'Executable search path is:')) return NOISE_YES;
-  if (lead === 82 && startsAt(text, ts, te, 'Response')) return NOISE_UNSURE;
+// True when a line's start may make it part of a reboot banner's version block (widened: false only when surely not).
+function mayStartVersionBlockLine(text: string, ts: number, te: number, lead: number): boolean {
   if (lead === 42) {
     // `^\*+ Path validation summary \*+$`
     let stars = ts;
     while (stars < te && text.charCodeAt(stars) === 42) stars++;
-    if (text.startsWith(' Path validation summary ', stars)) {
+    return text.startsWith(' Path validation', stars);
+  }
+  const starts = VERSION_BLOCK_BY_LEAD.get(lead);
+  if (starts === undefined) return false;
+  for (const start of starts) if (startsAt(text, ts, te, start)) return true;
+  return false;
+}
+
+// STOP_NOISE of break.ts and isReloadNoiseLine of reload.ts on the trimmed line; unsure for rare shapes.
+function isNoiseLine(text: string, ts: number, te: number, lead: number): number {
+  switch (lead) {
+    case 65: // A
+    case 70: // F
+    case 75: // K
+      return isNoiseListed(text, ts, te) ? NOISE_YES : NOISE_NO;
+    case 76: // L
+      return isNoiseListed(text, ts, te) ? NOISE_YES : NOISE_NO;
+    case 68: // D
+      return isNoiseListed(text, ts, te) ? NOISE_YES : isWordThenMore(text, ts, te, 'Deferred');
+    case 79: // O
+      return isWordThenMore(text, ts, te, 'OK');
+    case 83: // S
+      return startsAt(text, ts, te, 'Symbol search path is:') ? NOISE_YES : NOISE_NO;
+    case 69: // E
+      return startsAt(text, ts, te, 'Executable search path is:') ? NOISE_YES : NOISE_NO;
+    case 82: // R
+      return startsAt(text, ts, te, 'Response') ? NOISE_UNSURE : NOISE_NO;
+    case 42: {
+      // `^\*+ Path validation summary \*+$`
+      let stars = ts;
+      while (stars < te && text.charCodeAt(stars) === 42) stars++;
+      if (!startsAt(text, stars, te, ' Path validation summary ')) return NOISE_NO;
       let tail = stars + 25;
       if (tail >= te) return NOISE_NO;
       while (tail < te && text.charCodeAt(tail) === 42) tail++;
       return tail === te ? NOISE_YES : NOISE_NO;
     }
-    return NOISE_NO;
+    case 46: // .
+    case 85: {
+      // Progress dots, alone or before `Unable to …`.
+      let at = ts;
+      while (at < te && text.charCodeAt(at) === 46) at++;
+      if (at === te) return NOISE_YES;
+      return startsAt(text, at, te, 'Unable to enumerate user-mode unloaded modules') || startsAt(text, at, te, 'Unable to read image header for ') ? NOISE_YES : NOISE_NO;
+    }
+    default:
+      return NOISE_NO;
   }
-  // `^(?:Deferred|OK)\s+\S`
-  const word = startsAt(text, ts, te, 'Deferred') ? 8 : startsAt(text, ts, te, 'OK') ? 2 : 0;
-  if (word > 0) {
-    let at = ts + word;
-    if (at >= te || !isBlank(text.charCodeAt(at))) return NOISE_NO;
-    while (at < te && isBlank(text.charCodeAt(at))) at++;
-    return at < te ? NOISE_YES : NOISE_NO;
-  }
-  if (lead === 46 || lead === 85) {
-    // Progress dots, alone or before `Unable to …`.
-    let at = ts;
-    while (at < te && text.charCodeAt(at) === 46) at++;
-    if (at === te) return NOISE_YES;
-    if (startsAt(text, at, te, 'Unable to enumerate user-mode unloaded modules') || startsAt(text, at, te, 'Unable to read image header for ')) return NOISE_YES;
-  }
-  return NOISE_NO;
+}
+
+// One of NOISE_LINES exactly.
+function isNoiseListed(text: string, ts: number, te: number): boolean {
+  for (const line of NOISE_LINES) if (spanIs(text, ts, te, line)) return true;
+  return false;
+}
+
+// `^(?:Deferred|OK)\s+\S` for one of the words.
+function isWordThenMore(text: string, ts: number, te: number, word: string): number {
+  if (!startsAt(text, ts, te, word)) return NOISE_NO;
+  let at = ts + word.length;
+  if (at >= te) return NOISE_NO;
+  const next = text.charCodeAt(at);
+  if (isOdd(next)) return NOISE_UNSURE;
+  if (!isBlank(next)) return NOISE_NO;
+  while (at < te && isBlank(text.charCodeAt(at))) at++;
+  return at < te ? NOISE_YES : NOISE_NO;
 }

@@ -164,6 +164,27 @@ export class KdLog {
     return { complete: this.complete, unparsed: this.unparsed(), entries };
   }
 
+  /**
+   * The JSON of toAutoResult() (as JSON.stringify with `indent` writes it), in pieces of one entry
+   * each: a large log is printed without building all its entries at once.
+   */
+  *json(indent?: number): Generator<string> {
+    const head = JSON.stringify({ complete: this.complete, unparsed: this.unparsed(), entries: [] }, null, indent);
+    if (this.size === 0) {
+      yield head;
+      return;
+    }
+    // The head ends with `[]` and, when indented, a line break before the closing brace.
+    const close = head.lastIndexOf('[]');
+    yield head.slice(0, close + 1);
+    const margin = indent ? `\n${' '.repeat(indent * 2)}` : '';
+    for (let index = 0; index < this.size; index++) {
+      const entry = JSON.stringify(this.entry(index), null, indent);
+      yield (index === 0 ? '' : ',') + margin + (indent ? entry.replace(/\n/g, margin) : entry);
+    }
+    yield (indent ? `\n${' '.repeat(indent)}` : '') + head.slice(close + 1);
+  }
+
   // Append an entry (called by the scanner); returns its index.
   add(line: number, prompt: string | undefined, command: string, processor: number, repeated: boolean, from: number, to: number): number {
     this.prompts.push(prompt);

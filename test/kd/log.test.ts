@@ -91,6 +91,15 @@ describe('scanKdLog: the column tables give what the object parsers give', () =>
   });
 });
 
+describe('KdLog.json', () => {
+  test.each([2, undefined, 4])('pieces joined are JSON.stringify of the object form (indent %s)', (indent) => {
+    for (const text of [mutatedLog(41, 12), fixture('kb-win7-x86-1.txt'), 'kd> g']) {
+      const log = scanKdLog(text);
+      expect([...log.json(indent)].join('')).toBe(JSON.stringify(log.toAutoResult(), null, indent));
+    }
+  });
+});
+
 describe('scanKdLog: entries', () => {
   const text = ['Connected to Windows XP 2600 x86 compatible target at (Wed Jan 1 00:00:00.000 2020 (UTC - 0:00)), ptr64 FALSE', 'Kernel Version 2600 MP (1 procs) Free x86 compatible', '1: kd> kb', 'ChildEBP RetAddr  Args to Child', 'f7a3bc44 804f9c39 00000000 00000000 00000000 nt!KeBugCheckEx+0x1b', '1: kd> ', 'ChildEBP RetAddr  Args to Child', '0: kd> dd nt!Nothing', "Couldn't resolve error at 'nt!Nothing'", 'kd> .sleep 100', 'Break instruction exception - code 80000003 (first chance)', 'kd> g'].join('\n');
   const log = scanKdLog(text);

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { parseAuto, prepareTranscript } from '../../src/kd/auto.js';
 import { KdParseError } from '../../src/kd/common.js';
 import { getParser, KD_PARSERS, listKinds, parseKind, UnknownKindError } from '../../src/kd/index.js';
 import { fixture, fixturePath } from './fixture-b.js';
@@ -84,6 +85,14 @@ describe('leakhunt parse (the built CLI)', () => {
     const piped = spawnSync(process.execPath, [main, 'parse', 'dd', '-', '--compact'], { encoding: 'utf8', input: '82b37df4  64636261\n' });
     expect(piped.stdout.trim().split('\n')).toHaveLength(1);
     expect(JSON.parse(piped.stdout).values).toEqual(['64636261']);
+  });
+
+  test('parse auto prints, entry by entry, exactly the JSON of parseAuto (indented and --compact)', () => {
+    const name = 'kb-win7-x86-1.txt';
+    const expected = parseAuto(prepareTranscript(readFileSync(fixturePath(name), 'utf8')));
+    expect(expected.entries.length).toBeGreaterThan(0);
+    expect(run('parse', 'auto', fixturePath(name)).stdout).toBe(`${JSON.stringify(expected, null, 2)}\n`);
+    expect(run('parse', 'auto', fixturePath(name), '--compact').stdout).toBe(`${JSON.stringify(expected)}\n`);
   });
 
   test('usage and parse errors: coded message, no stack, exit codes 2 and 1', () => {

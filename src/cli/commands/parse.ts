@@ -2,11 +2,13 @@
  * `leakhunt parse <kind> [file|-]`: run one kd output parser on a file or standard input and
  * print its JSON; `leakhunt parse auto <log>` splits a saved kd log into commands first.
  */
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { prepareTranscript } from '../../kd/auto.js';
 import { KdParseError } from '../../kd/common.js';
 import { getParser, KD_PARSERS, listKinds } from '../../kd/index.js';
+import { scanKdLog } from '../../kd/log.js';
 import { exitCodes } from '../output.js';
 
 // Read the whole of standard input as UTF-8.
@@ -14,6 +16,21 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+// Write pieces to standard output, waiting whenever the pipe is full; a line break ends the output.
+async function writeJson(pieces: Iterable<string>): Promise<void> {
+  let batch = '';
+  const flush = async (): Promise<void> => {
+    if (!process.stdout.write(batch)) await once(process.stdout, 'drain');
+    batch = '';
+  };
+  for (const piece of pieces) {
+    batch += piece;
+    if (batch.length >= 1 << 16) await flush();
+  }
+  batch += '\n';
+  await flush();
 }
 
 // Print a user error (no stack) and set the exit code.
@@ -62,6 +79,12 @@ are removed first. Exit codes: 0 parsed, 1 the text is not that kind of output, 
       }
       const source = file === '-' ? '<stdin>' : file;
       try {
+        if (kind === 'auto') {
+          // A log is printed entry by entry from its columns, so a large one never exists as one object tree.
+          await writeJson(scanKdLog(prepareTranscript(text)).json(options.compact ? undefined : 2));
+          process.exitCode = exitCodes.ok;
+          return;
+        }
         const result = parser.parse(prepareTranscript(text), options.command !== undefined ? { command: options.command } : undefined);
         process.stdout.write(`${JSON.stringify(result, null, options.compact ? undefined : 2)}\n`);
         process.exitCode = exitCodes.ok;

@@ -121,14 +121,21 @@ function isModuleChar(code: number): boolean {
   return (code >= 48 && code <= 57) || ((code | 32) >= 97 && (code | 32) <= 122) || code === 95 || code === 46 || code === 45;
 }
 
+// `word` is at `at` in the text (a compare loop: cheaper than startsWith with a position in V8).
+function matchAt(text: string, at: number, word: string): boolean {
+  if (at < 0 || at + word.length > text.length) return false;
+  for (let index = 0; index < word.length; index++) if (text.charCodeAt(at + index) !== word.charCodeAt(index)) return false;
+  return true;
+}
+
 // `word` starts the trimmed line [ts, te) (never reads past its end).
 function startsAt(text: string, ts: number, te: number, word: string): boolean {
-  return te - ts >= word.length && text.startsWith(word, ts);
+  return te - ts >= word.length && matchAt(text, ts, word);
 }
 
 // `text[start, end)` equals `word`.
 function spanIs(text: string, start: number, end: number, word: string): boolean {
-  return end - start === word.length && text.startsWith(word, start);
+  return end - start === word.length && matchAt(text, start, word);
 }
 
 // The first `code` in [start, end), or -1.
@@ -140,7 +147,7 @@ function findCode(text: string, code: number, start: number, end: number): numbe
 // The first occurrence of `word` inside [start, end), or -1 (never looks past `end`).
 function findWord(text: string, word: string, start: number, end: number): number {
   const first = word.charCodeAt(0);
-  for (let index = start; index + word.length <= end; index++) if (text.charCodeAt(index) === first && text.startsWith(word, index)) return index;
+  for (let index = start; index + word.length <= end; index++) if (text.charCodeAt(index) === first && matchAt(text, index, word)) return index;
   return -1;
 }
 
@@ -572,17 +579,17 @@ export class BreakTable implements ColumnTable<BreakResult> {
       }
     }
     // `<name> - code XXXXXXXX (first|second chance)`.
-    if (text.charCodeAt(te - 1) === 41 && te - ts >= 8 && text.startsWith(' chance)', te - 8)) {
-      const first = text.startsWith(' (first chance)', te - 15);
-      const tail = first ? 31 : text.startsWith(' (second chance)', te - 16) ? 32 : 0;
-      if (tail > 0 && te - tail > ts && text.startsWith(' - code ', te - tail) && isHexRun(text, te - tail + 8, 8)) {
+    if (text.charCodeAt(te - 1) === 41 && te - ts >= 8 && matchAt(text, te - 8, ' chance)')) {
+      const first = matchAt(text, te - 15, ' (first chance)');
+      const tail = first ? 31 : matchAt(text, te - 16, ' (second chance)') ? 32 : 0;
+      if (tail > 0 && te - tail > ts && matchAt(text, te - tail, ' - code ') && isHexRun(text, te - tail + 8, 8)) {
         const code = te - tail + 8;
         // `.` of the reference's `(.+?)` stops at CR and the Unicode line separators.
         for (let index = ts; index < te - tail; index++) if (isOdd(text.charCodeAt(index))) return LINE_FALLBACK;
         const reuse = current >= 0 && this.evKind.at(current) === BUGCHECK && !this.has(current, KEY_EXCEPTION) && !this.has(current, KEY_LOCATION);
         let event = current;
         if (!reuse) {
-          const kind = text.startsWith('80000003', code) ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
+          const kind = matchAt(text, code, '80000003') ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
           event = this.startEvent(kind, lineNumber);
           this.lineCurrent = event;
         }
@@ -596,7 +603,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     }
     if (lead === 66) {
       // `Breakpoint N hit`.
-      if (startsAt(text, ts, te, 'Breakpoint ') && te - ts > 15 && text.startsWith(' hit', te - 4)) {
+      if (startsAt(text, ts, te, 'Breakpoint ') && te - ts > 15 && matchAt(text, te - 4, ' hit')) {
         let digits = ts + 11;
         while (digits < te - 4 && text.charCodeAt(digits) >= 48 && text.charCodeAt(digits) <= 57) digits++;
         if (digits === te - 4) {
@@ -775,7 +782,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     for (let index = 0; index < ARCH_WORDS.length; index++) {
       const word = ARCH_WORDS[index]!;
       const at = headEnd - word.length - 1;
-      if (at >= rest && text.charCodeAt(at) === 32 && text.startsWith(word, at + 1)) {
+      if (at >= rest && text.charCodeAt(at) === 32 && matchAt(text, at + 1, word)) {
         arch = index + 1;
         headEnd = at;
         break;
@@ -789,16 +796,16 @@ export class BreakTable implements ColumnTable<BreakResult> {
     if (build < 0) return -1;
     let ptr64 = -1;
     let ptr64At = -1;
-    if (te - 12 >= tail && text.startsWith(', ptr64 TRUE', te - 12)) {
+    if (te - 12 >= tail && matchAt(text, te - 12, ', ptr64 TRUE')) {
       ptr64 = 1;
       ptr64At = te - 12;
-    } else if (te - 13 >= tail && text.startsWith(', ptr64 FALSE', te - 13)) {
+    } else if (te - 13 >= tail && matchAt(text, te - 13, ', ptr64 FALSE')) {
       ptr64 = 0;
       ptr64At = te - 13;
     }
     let atStart = -1;
     let atEnd = -1;
-    if (text.startsWith(' at (', tail) && tail + 5 <= te) {
+    if (matchAt(text, tail, ' at (') && tail + 5 <= te) {
       atStart = tail + 5;
       atEnd = ptr64At >= 0 ? ptr64At : te;
       if (atEnd < atStart) atEnd = atStart;
@@ -874,7 +881,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
       let end = at;
       while (end < te && !isBlank(text.charCodeAt(end))) end++;
       // x86 dumps end the eip line with `iopl=0  nv up ei …`.
-      if (text.startsWith('iopl=', at) && end - at >= 5) return this.regStart.length - first;
+      if (matchAt(text, at, 'iopl=') && end - at >= 5) return this.regStart.length - first;
       const equals = findCode(text, 61, at, end);
       if (equals < at + 2 || equals > at + 4 || equals + 1 === end || !isRegisterName(text, at, equals)) return this.notRegisters(text, ts, te, first);
       for (let index = equals + 1; index < end; index++) if (!isLowerHex(text.charCodeAt(index))) return this.notRegisters(text, ts, te, first);
@@ -1077,12 +1084,12 @@ function isEffectiveAddress(text: string, start: number, end: number): boolean {
   return true;
 }
 
-// VERSION_BLOCK_STARTS by their first character.
-const VERSION_BLOCK_BY_LEAD = new Map<number, string[]>();
-for (const start of VERSION_BLOCK_STARTS) {
-  const lead = start.charCodeAt(0);
-  VERSION_BLOCK_BY_LEAD.set(lead, [...(VERSION_BLOCK_BY_LEAD.get(lead) ?? []), start]);
-}
+// VERSION_BLOCK_STARTS by their first character (ASCII code → starts; empty for most).
+const NO_STARTS: readonly string[] = [];
+const VERSION_BLOCK_BY_LEAD: (readonly string[])[] = Array.from({ length: 128 }, (_, code) => {
+  const starts = VERSION_BLOCK_STARTS.filter((start) => start.charCodeAt(0) === code);
+  return starts.length > 0 ? starts : NO_STARTS;
+});
 
 // True when a line's start may make it part of a reboot banner's version block (widened: false only when surely not).
 function mayStartVersionBlockLine(text: string, ts: number, te: number, lead: number): boolean {
@@ -1090,11 +1097,10 @@ function mayStartVersionBlockLine(text: string, ts: number, te: number, lead: nu
     // `^\*+ Path validation summary \*+$`
     let stars = ts;
     while (stars < te && text.charCodeAt(stars) === 42) stars++;
-    return text.startsWith(' Path validation', stars);
+    return matchAt(text, stars, ' Path validation');
   }
-  const starts = VERSION_BLOCK_BY_LEAD.get(lead);
-  if (starts === undefined) return false;
-  for (const start of starts) if (startsAt(text, ts, te, start)) return true;
+  const starts = lead < 128 ? VERSION_BLOCK_BY_LEAD[lead]! : NO_STARTS;
+  for (let index = 0; index < starts.length; index++) if (startsAt(text, ts, te, starts[index]!)) return true;
   return false;
 }
 
@@ -1102,13 +1108,15 @@ function mayStartVersionBlockLine(text: string, ts: number, te: number, lead: nu
 function isNoiseLine(text: string, ts: number, te: number, lead: number): number {
   switch (lead) {
     case 65: // A
+      return spanIs(text, ts, te, NOISE_LINES[0]!) ? NOISE_YES : NOISE_NO;
     case 70: // F
+      return spanIs(text, ts, te, NOISE_LINES[3]!) ? NOISE_YES : NOISE_NO;
     case 75: // K
-      return isNoiseListed(text, ts, te) ? NOISE_YES : NOISE_NO;
+      return spanIs(text, ts, te, NOISE_LINES[4]!) ? NOISE_YES : NOISE_NO;
     case 76: // L
-      return isNoiseListed(text, ts, te) ? NOISE_YES : NOISE_NO;
+      return spanIs(text, ts, te, NOISE_LINES[5]!) || spanIs(text, ts, te, NOISE_LINES[6]!) || spanIs(text, ts, te, NOISE_LINES[7]!) ? NOISE_YES : NOISE_NO;
     case 68: // D
-      return isNoiseListed(text, ts, te) ? NOISE_YES : isWordThenMore(text, ts, te, 'Deferred');
+      return spanIs(text, ts, te, NOISE_LINES[1]!) || spanIs(text, ts, te, NOISE_LINES[2]!) ? NOISE_YES : isWordThenMore(text, ts, te, 'Deferred');
     case 79: // O
       return isWordThenMore(text, ts, te, 'OK');
     case 83: // S
@@ -1138,12 +1146,6 @@ function isNoiseLine(text: string, ts: number, te: number, lead: number): number
     default:
       return NOISE_NO;
   }
-}
-
-// One of NOISE_LINES exactly.
-function isNoiseListed(text: string, ts: number, te: number): boolean {
-  for (const line of NOISE_LINES) if (spanIs(text, ts, te, line)) return true;
-  return false;
 }
 
 // `^(?:Deferred|OK)\s+\S` for one of the words.

@@ -9,22 +9,27 @@ import { Int32Column, FALLBACK, type ColumnTable } from './columns.js';
 import { isTrimSpace, normalizeAddress } from './common.js';
 import type { StackFrame, StackResult, StackWarning } from './stack.js';
 
-// One frame is a record of FRAME_STRIDE ints in `frames`; a slot is only meaningful when its flag is set.
-const F_FLAGS = 0;
+// One frame is a record of FRAME_STRIDE ints in `frames`; a slot is only meaningful when its flag
+// is set. Fields most frames lack (memory, bare address, parameters, source, notes, trap frame)
+// live in a record of EXTRA_STRIDE ints in `extras`, made for the frames that need one.
+const F_FLAGS = 0; // flags, and the lengths of the pointer and return address (LENGTH_* codes)
 const F_INDEX = 1;
-const F_MEMORY = 2;
-const F_PTR = 3; // pointer column (Child-SP / ChildEBP): start, end
-const F_RET = 5; // RetAddr: start, end
-const F_ARGS = 7; // first pair in `args`, count
-const F_MODULE = 9; // start, end
-const F_FUNCTION = 11; // start, end
-const F_ADDRESS = 13; // start, end
-const F_OFFSET = 15;
-const F_PARAMS = 16; // start, end
-const F_SOURCE = 18; // file start, file end, line
-const F_NOTES = 21; // first pair in `notes`, count
-const F_TRAP = 23; // start, end
-const FRAME_STRIDE = 25;
+const F_PTR = 2; // start of the pointer column (Child-SP / ChildEBP)
+const F_RET = 3; // start of RetAddr
+const F_MODULE = 4; // start, end
+const F_FUNCTION = 6; // start, end
+const F_OFFSET = 8;
+const F_ARGS = 9; // where the frame's arguments start in `args`: packed lengths, then one start each
+const F_EXTRA = 10; // the frame's record in `extras`, or -1
+const FRAME_STRIDE = 11;
+
+const X_MEMORY = 0;
+const X_ADDRESS = 1; // start, end
+const X_PARAMS = 3; // start, end
+const X_SOURCE = 5; // file start, file end, line
+const X_NOTES = 8; // first pair in `notes`, count
+const X_TRAP = 10; // start, end
+const EXTRA_STRIDE = 12;
 
 // Frame flags.
 const INLINE = 1;
@@ -44,6 +49,13 @@ const NOTES = 8192;
 const TRAP = 16384;
 // The flags a call site sets (what a wrapped call site line adds to the frame before it).
 const CALL_SITE = MODULE | FUNCTION | ADDRESS | OFFSET | PARAMS | SOURCE | NOTES | TRAP;
+// Where the length codes of the pointer and return address sit in F_FLAGS.
+const PTR_SHIFT = 16;
+const RET_SHIFT = 18;
+// An address token's length (8, 16 or 17) as a 2-bit code, and back.
+const LENGTHS = [0, 8, 16, 17];
+// Most arguments one frame's record holds (2 bits of length each in one int).
+const MAX_ARGS = 15;
 
 // One result is a record of RESULT_STRIDE ints in `results`.
 const R_FRAMES = 0; // first frame record, count
@@ -75,10 +87,16 @@ for (const digit of '0123456789abcdefABCDEF') HEX[digit.charCodeAt(0)] = 1;
 export class StackTable implements ColumnTable<StackResult> {
   private readonly results = new Int32Column(1024);
   private readonly frames = new Int32Column(1 << 16);
+  private readonly extras = new Int32Column(1024);
   private readonly args = new Int32Column(4096);
   private readonly notes = new Int32Column(256);
   private readonly unparsedLines = new Int32Column(256);
   private readonly warnings = new Int32Column(256);
+  // The first `[` at or after openFrom in openText is at openAt (-1: none): the search for a
+  // source annotation's bracket goes forward, and never reads the same stretch twice.
+  private openText = '';
+  private openFrom = 0;
+  private openAt = -1;
 
   /** How many results the table holds. */
   get size(): number {
@@ -87,15 +105,20 @@ export class StackTable implements ColumnTable<StackResult> {
 
   /** Read the backtrace `text[from, to)`; FALLBACK for a shape parseStack must read (nothing of it is kept). */
   scan(text: string, from: number, to: number, _command?: string): number {
-    const frames = this.frames;
-    const marks = [frames.length, this.args.length, this.notes.length, this.unparsedLines.length, this.warnings.length];
+    const frames = this.frames.length;
+    const extras = this.extras.length;
+    const args = this.args.length;
+    const notes = this.notes.length;
+    const unparsed = this.unparsedLines.length;
+    const warnings = this.warnings.length;
     const row = this.read(text, from, to);
     if (row >= 0) return row;
-    frames.truncate(marks[0]!);
-    this.args.truncate(marks[1]!);
-    this.notes.truncate(marks[2]!);
-    this.unparsedLines.truncate(marks[3]!);
-    this.warnings.truncate(marks[4]!);
+    this.frames.truncate(frames);
+    this.extras.truncate(extras);
+    this.args.truncate(args);
+    this.notes.truncate(notes);
+    this.unparsedLines.truncate(unparsed);
+    this.warnings.truncate(warnings);
     return FALLBACK;
   }
 
@@ -135,17 +158,8 @@ export class StackTable implements ColumnTable<StackResult> {
       lastUnparsedLooksCut = false;
       const lead = text.charCodeAt(start);
 
-      // A frame line starts with a hex digit or `(`: try it first when no other kind of line can start so.
-      if (lead >= 0x80) return FALLBACK;
-      if (!mayBeOther(text, start, end, lead)) {
-        const read = readFrame(text, start, end, layout, frames, this.args, this.notes);
-        if (read === IS_FRAME) {
-          recognised = true;
-          previousWasFrame = true;
-          continue;
-        }
-        if (read === GIVE_UP) return FALLBACK;
-      } else {
+      // A line that starts as no prompt, header, elision or warning can goes straight to readFrame.
+      if (mayBeOther(text, start, end, lead)) {
         if (isPrompt(text, start, end, lead)) {
           if (!first) this.unparsedLines.push(lineStart), this.unparsedLines.push(lineEnd);
           continue;
@@ -163,7 +177,7 @@ export class StackTable implements ColumnTable<StackResult> {
             continue;
           }
         }
-        if ((lead === 91 && isBracketDots(text, start, end)) || (lead === 46 && wasFrame && isDots(text, start, end))) {
+        if ((lead === 0x2026 && isRun(text, start, end, 0x2026, 1)) || (lead === 91 && isBracketDots(text, start, end)) || (lead === 46 && wasFrame && isRun(text, start, end, 46, 3))) {
           complete = false;
           continue;
         }
@@ -177,15 +191,19 @@ export class StackTable implements ColumnTable<StackResult> {
             continue;
           }
         }
-        const read = readFrame(text, start, end, layout, frames, this.args, this.notes);
-        if (read === IS_FRAME) {
-          recognised = true;
-          previousWasFrame = true;
-          continue;
-        }
-        if (read === GIVE_UP) return FALLBACK;
       }
-      if (wasFrame && frames.length > firstFrame && this.wrappedCallSite(text, start, end)) continue;
+      const read = this.readFrame(text, start, end, layout);
+      if (read === IS_FRAME) {
+        recognised = true;
+        previousWasFrame = true;
+        continue;
+      }
+      if (read === GIVE_UP) return FALLBACK;
+      if (wasFrame && frames.length > firstFrame) {
+        const wrapped = this.wrappedCallSite(text, start, end);
+        if (wrapped === GIVE_UP) return FALLBACK;
+        if (wrapped === IS_FRAME) continue;
+      }
       this.unparsedLines.push(lineStart);
       this.unparsedLines.push(lineEnd);
       lastUnparsedLooksCut = end - start >= 2 && HEX[lead] === 1 && HEX[text.charCodeAt(start + 1)] === 1;
@@ -205,26 +223,362 @@ export class StackTable implements ColumnTable<StackResult> {
     return row;
   }
 
+  // readFrame of stack.ts on the trimmed line [lineStart, lineEnd), written as the record after
+  // the last one in `frames` (kept only for IS_FRAME). GIVE_UP where stack.ts reads the line
+  // another way (blanks other than space and TAB where trim() and the token reader disagree) or a
+  // number does not fit a column.
+  private readFrame(text: string, lineStart: number, lineEnd: number, layout: number): number {
+    const frames = this.frames;
+    const base = frames.length;
+    let data = frames.data;
+    if (base + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
+    data[base + F_EXTRA] = -1;
+    let flags = 0;
+    let start = lineStart;
+    let end: number;
+    const hasLayout = layout !== NO_LAYOUT;
+    const memoryColumn = hasLayout && (layout & L_MEMORY) !== 0;
+
+    let numbered: boolean;
+    if (hasLayout) {
+      numbered = (layout & L_NUMBERED) !== 0;
+      end = numbered || memoryColumn ? shortTokenEnd(text, start, lineEnd) : start;
+    } else {
+      end = shortTokenEnd(text, start, lineEnd);
+      numbered = false;
+      if (end - start >= 2 && end - start <= 4 && isHexRun(text, start, end)) {
+        const next = skipBlanks(text, end, lineEnd);
+        numbered = addressLength(text, next, lineEnd) > 0 || (next + 7 <= lineEnd && text.startsWith('(Inline', next) && (next + 7 === lineEnd || isBlank(text.charCodeAt(next + 7))));
+      }
+    }
+    if (numbered) {
+      if (end - start < 1 || end - start > 4 || !isHexRun(text, start, end)) return NOT_FRAME;
+      flags = INDEX;
+      data[base + F_INDEX] = hexValue(text, start, end);
+      start = skipBlanks(text, end, lineEnd);
+      end = memoryColumn ? shortTokenEnd(text, start, lineEnd) : start;
+    }
+    if (memoryColumn && end - start >= 1 && end - start <= 7 && isHexRun(text, start, end)) {
+      flags |= MEMORY;
+      this.extraOf(data, base)[data[base + F_EXTRA]! + X_MEMORY] = hexValue(text, start, end);
+      start = skipBlanks(text, end, lineEnd);
+    }
+
+    let addressCount = 0;
+    let x86 = false;
+    const at = text.charCodeAt(start);
+    if (start < lineEnd && (at < 32 || at >= 0xa0)) return GIVE_UP;
+    if (at === 40 && lineEnd - start >= 17 && text.startsWith('(Inline Function)', start)) {
+      flags |= INLINE;
+      start = skipBlanks(text, start + 17, lineEnd);
+      if (isDashesAt(text, start, lineEnd)) start = skipBlanks(text, shortTokenEnd(text, start, lineEnd), lineEnd);
+    } else if (hasLayout) {
+      if ((layout & (L_CHILD_SP | L_CHILD_EBP)) !== 0) {
+        const length = addressLength(text, start, lineEnd);
+        if (length === 0) return NOT_FRAME;
+        flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | (lengthCode(length) << PTR_SHIFT);
+        data[base + F_PTR] = start;
+        start = skipBlanks(text, start + length, lineEnd);
+        addressCount++;
+      }
+      if ((layout & L_RET) !== 0) {
+        const length = addressLength(text, start, lineEnd);
+        if (length === 0) return NOT_FRAME;
+        flags |= RET | (lengthCode(length) << RET_SHIFT);
+        data[base + F_RET] = start;
+        start = skipBlanks(text, start + length, lineEnd);
+        addressCount++;
+      }
+    } else {
+      // Without a header only the common shape counts: frame pointer, then return address.
+      const pointer = addressLength(text, start, lineEnd);
+      if (pointer === 0) return NOT_FRAME;
+      const retStart = skipBlanks(text, start + pointer, lineEnd);
+      const ret = addressLength(text, retStart, lineEnd);
+      if (ret === 0) return NOT_FRAME;
+      flags |= (pointer === 8 ? CHILD_EBP : CHILD_SP) | RET | (lengthCode(pointer) << PTR_SHIFT) | (lengthCode(ret) << RET_SHIFT);
+      data[base + F_PTR] = start;
+      data[base + F_RET] = retStart;
+      start = skipBlanks(text, retStart + ret, lineEnd);
+      addressCount = 2;
+      x86 = pointer === 8 || ret === 8;
+    }
+
+    const argsStyle = hasLayout ? layout & (L_ARGS_COLON | L_ARGS_X86) : isColon(text, start, lineEnd) ? L_ARGS_COLON : addressCount > 0 && x86 ? L_ARGS_X86 : 0;
+    const args = this.args;
+    const argsMark = args.length;
+    if (argsStyle === L_ARGS_COLON) {
+      if (!isColon(text, start, lineEnd)) return NOT_FRAME;
+      let count = 0;
+      let lengths = 0;
+      args.push(0);
+      let end = start + 1;
+      for (;;) {
+        start = skipBlanks(text, end, lineEnd);
+        if (start >= lineEnd) {
+          args.truncate(argsMark);
+          return NOT_FRAME;
+        }
+        const length = addressLength(text, start, lineEnd);
+        if (length > 0) {
+          if (count === MAX_ARGS) return GIVE_UP;
+          args.push(start);
+          lengths |= lengthCode(length) << (2 * count);
+          count++;
+          end = start + length;
+          continue;
+        }
+        end = tokenEnd(text, start, lineEnd);
+        if (end - start === 1 && text.charCodeAt(start) === 58) break;
+        if (!isDashToken(text, start, end)) {
+          args.truncate(argsMark);
+          return NOT_FRAME;
+        }
+      }
+      start = skipBlanks(text, end, lineEnd);
+      if (count > 0) {
+        flags |= ARGS;
+        args.data[argsMark] = lengths;
+        data[base + F_ARGS] = argsMark;
+      } else args.truncate(argsMark);
+    } else if (argsStyle === L_ARGS_X86) {
+      let count = 0;
+      while (count < 3 && start + 8 <= lineEnd && isHex8(text, start) && (start + 8 === lineEnd || isBlank(text.charCodeAt(start + 8)))) {
+        if (count === 0) args.push(0);
+        args.push(start);
+        count++;
+        start = skipBlanks(text, start + 8, lineEnd);
+      }
+      if (count > 0) {
+        flags |= ARGS;
+        // Each of the count arguments is 8 long (code 1).
+        args.data[argsMark] = count === 1 ? 1 : count === 2 ? 5 : 21;
+        data[base + F_ARGS] = argsMark;
+      }
+    }
+
+    if (start >= lineEnd) {
+      // Only a table with its header may have a frame without a call site.
+      if (!hasLayout || (addressCount === 0 && (flags & ARGS) === 0)) {
+        args.truncate(argsMark);
+        this.dropExtra(data, base);
+        return NOT_FRAME;
+      }
+      data[base + F_FLAGS] = flags;
+      frames.length = base + FRAME_STRIDE;
+      return IS_FRAME;
+    }
+    // stack.ts trims the call site with trim() when it starts with an odd character.
+    if (isTrimSpace(text.charCodeAt(start))) return GIVE_UP;
+    data[base + F_FLAGS] = flags;
+    const notesMark = this.notes.length;
+    const read = this.readCallSite(text, start, lineEnd, data, base);
+    if (read !== IS_FRAME || (!hasLayout && addressCount === 0 && (flags & INLINE) === 0)) {
+      args.truncate(argsMark);
+      this.notes.truncate(notesMark);
+      this.dropExtra(data, base);
+      return read === GIVE_UP ? GIVE_UP : NOT_FRAME;
+    }
+    frames.length = base + FRAME_STRIDE;
+    return IS_FRAME;
+  }
+
+  // The extra record of the frame at `base` (made when it has none); the extras' array.
+  private extraOf(data: Int32Array, base: number): Int32Array {
+    const extras = this.extras;
+    if (data[base + F_EXTRA]! >= 0) return extras.data;
+    const at = extras.length;
+    const array = at + EXTRA_STRIDE > extras.data.length ? reserve(extras, EXTRA_STRIDE) : extras.data;
+    extras.length = at + EXTRA_STRIDE;
+    data[base + F_EXTRA] = at;
+    return array;
+  }
+
+  // Undo extraOf for a frame that was not kept (its record is always the last one).
+  private dropExtra(data: Int32Array, base: number): void {
+    const at = data[base + F_EXTRA]!;
+    if (at >= 0) this.extras.truncate(at);
+    data[base + F_EXTRA] = -1;
+  }
+
+  // readCallSite of stack.ts on the trimmed call site [start, end): the fields go into the frame
+  // record at `base` (flags or-ed into its F_FLAGS), notes to `notes`. IS_FRAME when readCallSite
+  // returns a site, NOT_FRAME when it returns undefined, GIVE_UP for a number too big for a column.
+  private readCallSite(text: string, start: number, end: number, data: Int32Array, base: number): number {
+    let flags = data[base + F_FLAGS]!;
+    let restEnd = end;
+
+    if (text.charCodeAt(end - 1) === 93) {
+      // `[file @ line]`: digits, ` @ `, and before it a file without brackets after the last `[`.
+      let digits = end - 1;
+      while (digits > start && isDigit(text.charCodeAt(digits - 1))) digits--;
+      if (digits < end - 1 && digits - 3 >= start && text.charCodeAt(digits - 1) === 32 && text.charCodeAt(digits - 2) === 64 && text.charCodeAt(digits - 3) === 32) {
+        const at = digits - 3;
+        const open = this.lastOpenBefore(text, start, at);
+        if (open >= 0 && text.indexOf(']', open + 1) >= at) {
+          if (end - 1 - digits > 9) return GIVE_UP;
+          let line = 0;
+          for (let index = digits; index < end - 1; index++) line = line * 10 + text.charCodeAt(index) - 48;
+          flags |= SOURCE;
+          const extra = this.extraOf(data, base);
+          const x = data[base + F_EXTRA]!;
+          extra[x + X_SOURCE] = open + 1;
+          extra[x + X_SOURCE + 1] = at;
+          extra[x + X_SOURCE + 2] = line;
+          restEnd = open;
+          while (restEnd > start && isTrimSpace(text.charCodeAt(restEnd - 1))) restEnd--;
+        }
+      }
+    }
+
+    if (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
+      // Notes are peeled off the end, rightmost first.
+      const notes = this.notes;
+      let count = 0;
+      const first = notes.length;
+      let trap = -1;
+      while (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
+        const open = matchingOpen(text, start, restEnd - 1);
+        if (open < 0 || !isNote(text, open + 1, restEnd - 1)) break;
+        notes.push(open + 1);
+        notes.push(restEnd - 1);
+        count++;
+        const found = trapFrameAt(text, open + 1, restEnd - 1);
+        if (found >= 0) trap = found;
+        restEnd = open;
+        while (restEnd > start && isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
+      }
+      if (count > 0) {
+        flags |= NOTES;
+        const extra = this.extraOf(data, base);
+        const x = data[base + F_EXTRA]!;
+        extra[x + X_NOTES] = first;
+        extra[x + X_NOTES + 1] = count;
+        if (trap >= 0) {
+          flags |= TRAP;
+          extra[x + X_TRAP] = trap;
+          extra[x + X_TRAP + 1] = trapEnd(text, trap);
+        }
+      }
+    }
+
+    if (restEnd - start > 2 && text.charCodeAt(start) === 48 && (text.charCodeAt(start + 1) | 32) === 120 && isAddressText(text, start + 2, restEnd)) {
+      const extra = this.extraOf(data, base);
+      const x = data[base + F_EXTRA]!;
+      extra[x + X_ADDRESS] = start;
+      extra[x + X_ADDRESS + 1] = restEnd;
+      data[base + F_FLAGS] = flags | ADDRESS;
+      return IS_FRAME;
+    }
+
+    // `+hex` or `+0xhex` (1 to 16 digits) after the last `+`.
+    let digits = restEnd;
+    while (digits > start && restEnd - digits < 17 && HEX[text.charCodeAt(digits - 1)] === 1) digits--;
+    const length = restEnd - digits;
+    if (length >= 1 && length <= 16 && digits > start) {
+      let plus = -1;
+      const before = text.charCodeAt(digits - 1);
+      if (before === 43) plus = digits - 1;
+      else if ((before | 32) === 120 && digits - 3 >= start && text.charCodeAt(digits - 2) === 48 && text.charCodeAt(digits - 3) === 43) plus = digits - 3;
+      if (plus >= 0) {
+        let value = 0;
+        for (let index = digits; index < restEnd; index++) {
+          const code = text.charCodeAt(index) | 32;
+          value = value * 16 + (code <= 57 ? code - 48 : code - 87);
+          if (value > 0x7fffffff) return GIVE_UP;
+        }
+        flags |= OFFSET;
+        data[base + F_OFFSET] = value;
+        restEnd = plus;
+      }
+    }
+
+    // The module runs to the first `!`, and holds no blank, parenthesis, backtick or quote.
+    let bang = -1;
+    for (let index = start; index < restEnd; index++) {
+      const code = text.charCodeAt(index);
+      if (code === 33) {
+        bang = index;
+        break;
+      }
+      if (code === 40 || code === 41 || code === 96 || code === 39 || code === 34 || isTrimSpace(code)) return NOT_FRAME;
+    }
+    const moduleEnd = bang < 0 ? restEnd : bang;
+    if (moduleEnd === start) return NOT_FRAME;
+    flags |= MODULE;
+    data[base + F_MODULE] = start;
+    data[base + F_MODULE + 1] = moduleEnd;
+    if (bang >= 0) {
+      let nameStart = bang + 1;
+      let nameEnd = restEnd;
+      while (nameStart < nameEnd && isTrimSpace(text.charCodeAt(nameStart))) nameStart++;
+      while (nameEnd > nameStart && isTrimSpace(text.charCodeAt(nameEnd - 1))) nameEnd--;
+      if (nameEnd > nameStart && text.charCodeAt(nameEnd - 1) === 41) {
+        const open = matchingOpen(text, nameStart, nameEnd - 1);
+        if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
+          flags |= PARAMS;
+          const extra = this.extraOf(data, base);
+          const x = data[base + F_EXTRA]!;
+          extra[x + X_PARAMS] = open + 1;
+          extra[x + X_PARAMS + 1] = nameEnd - 1;
+          nameEnd = open;
+        }
+      }
+      if (nameEnd > nameStart) {
+        flags |= FUNCTION;
+        data[base + F_FUNCTION] = nameStart;
+        data[base + F_FUNCTION + 1] = nameEnd;
+      }
+    }
+    data[base + F_FLAGS] = flags;
+    return IS_FRAME;
+  }
+
+  // The last `[` in [start, before), or -1: forward searches, remembered, so that a log whose
+  // lines end in `@ 1]` without a `[` is not searched again and again.
+  private lastOpenBefore(text: string, start: number, before: number): number {
+    let found = -1;
+    let from = start;
+    for (;;) {
+      let next: number;
+      if (text === this.openText && from >= this.openFrom && (this.openAt < 0 || from <= this.openAt)) next = this.openAt;
+      else {
+        next = text.indexOf('[', from);
+        this.openText = text;
+        this.openFrom = from;
+        this.openAt = next;
+      }
+      if (next < 0 || next >= before) return found;
+      found = next;
+      from = next + 1;
+    }
+  }
+
   // A call site kd wrapped onto its own line after a frame that had none: read into a scratch
-  // record after the last frame and copied into that frame when it has a module.
-  private wrappedCallSite(text: string, start: number, end: number): boolean {
+  // record after the last frame and, when it has a module, copied into that frame.
+  private wrappedCallSite(text: string, start: number, end: number): number {
     const frames = this.frames;
     const previous = frames.length - FRAME_STRIDE;
     let data = frames.data;
     const flags = data[previous + F_FLAGS]!;
-    if ((flags & (MODULE | ADDRESS | FUNCTION | INLINE)) !== 0) return false;
+    if ((flags & (MODULE | ADDRESS | FUNCTION | INLINE)) !== 0) return NOT_FRAME;
     const scratch = frames.length;
     if (scratch + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
     data[scratch + F_FLAGS] = 0;
+    // The call site's extra fields go straight into the previous frame's extra record.
+    data[scratch + F_EXTRA] = data[previous + F_EXTRA]!;
+    const extraMark = this.extras.length;
     const notesMark = this.notes.length;
-    const read = readCallSite(text, start, end, data, scratch, this.notes);
+    const read = this.readCallSite(text, start, end, data, scratch);
     if (read !== IS_FRAME || (data[scratch + F_FLAGS]! & MODULE) === 0) {
       this.notes.truncate(notesMark);
-      return false;
+      this.extras.truncate(extraMark);
+      return read === GIVE_UP ? GIVE_UP : NOT_FRAME;
     }
     data[previous + F_FLAGS] = flags | (data[scratch + F_FLAGS]! & CALL_SITE);
-    for (let slot = F_MODULE; slot < FRAME_STRIDE; slot++) data[previous + slot] = data[scratch + slot]!;
-    return true;
+    for (let slot = F_MODULE; slot <= F_OFFSET; slot++) data[previous + slot] = data[scratch + slot]!;
+    data[previous + F_EXTRA] = data[scratch + F_EXTRA]!;
+    return IS_FRAME;
   }
 
   /** The result at `row`, equal (key order included) to parseStack's for the same output. */
@@ -248,34 +602,39 @@ export class StackTable implements ColumnTable<StackResult> {
   // The frame of the record at `base`, its keys in the order readFrame and readCallSite set them.
   private frame(text: string, base: number): StackFrame {
     const data = this.frames.data;
+    const extra = this.extras.data;
+    const x = data[base + F_EXTRA]!;
     const flags = data[base + F_FLAGS]!;
     const frame: StackFrame = { module: flags & MODULE ? text.slice(data[base + F_MODULE]!, data[base + F_MODULE + 1]!) : '' };
     if (flags & INDEX) frame.index = data[base + F_INDEX]!;
-    if (flags & MEMORY) frame.memory = data[base + F_MEMORY]!;
+    if (flags & MEMORY) frame.memory = extra[x + X_MEMORY]!;
     if (flags & INLINE) frame.inline = true;
-    if (flags & CHILD_SP) frame.childSp = sliceAddress(text, data[base + F_PTR]!, data[base + F_PTR + 1]!);
-    if (flags & CHILD_EBP) frame.childEbp = sliceAddress(text, data[base + F_PTR]!, data[base + F_PTR + 1]!);
-    if (flags & RET) frame.retAddr = sliceAddress(text, data[base + F_RET]!, data[base + F_RET + 1]!);
+    const pointer = data[base + F_PTR]!;
+    const ret = data[base + F_RET]!;
+    if (flags & CHILD_SP) frame.childSp = sliceAddress(text, pointer, pointer + LENGTHS[(flags >> PTR_SHIFT) & 3]!);
+    if (flags & CHILD_EBP) frame.childEbp = sliceAddress(text, pointer, pointer + LENGTHS[(flags >> PTR_SHIFT) & 3]!);
+    if (flags & RET) frame.retAddr = sliceAddress(text, ret, ret + LENGTHS[(flags >> RET_SHIFT) & 3]!);
     if (flags & ARGS) {
-      const pairs = this.args.data;
+      const starts = this.args.data;
       const firstArg = data[base + F_ARGS]!;
+      let lengths = starts[firstArg]!;
       const args: string[] = [];
-      for (let index = 0; index < data[base + F_ARGS + 1]!; index++) args.push(sliceAddress(text, pairs[firstArg + 2 * index]!, pairs[firstArg + 2 * index + 1]!));
+      for (let index = firstArg + 1; lengths !== 0; index++, lengths >>>= 2) args.push(sliceAddress(text, starts[index]!, starts[index]! + LENGTHS[lengths & 3]!));
       frame.args = args;
     }
-    if (flags & SOURCE) frame.source = { file: text.slice(data[base + F_SOURCE]!, data[base + F_SOURCE + 1]!), line: data[base + F_SOURCE + 2]! };
+    if (flags & SOURCE) frame.source = { file: text.slice(extra[x + X_SOURCE]!, extra[x + X_SOURCE + 1]!), line: extra[x + X_SOURCE + 2]! };
     if (flags & NOTES) {
       // Notes were read from the right; the frame lists them as printed.
       const pairs = this.notes.data;
-      const firstNote = data[base + F_NOTES]!;
+      const firstNote = extra[x + X_NOTES]!;
       const notes: string[] = [];
-      for (let index = data[base + F_NOTES + 1]! - 1; index >= 0; index--) notes.push(text.slice(pairs[firstNote + 2 * index]!, pairs[firstNote + 2 * index + 1]!));
+      for (let index = extra[x + X_NOTES + 1]! - 1; index >= 0; index--) notes.push(text.slice(pairs[firstNote + 2 * index]!, pairs[firstNote + 2 * index + 1]!));
       frame.notes = notes;
     }
-    if (flags & TRAP) frame.trapFrame = sliceAddress(text, data[base + F_TRAP]!, data[base + F_TRAP + 1]!);
-    if (flags & ADDRESS) frame.address = sliceAddress(text, data[base + F_ADDRESS]!, data[base + F_ADDRESS + 1]!);
+    if (flags & TRAP) frame.trapFrame = sliceAddress(text, extra[x + X_TRAP]!, extra[x + X_TRAP + 1]!);
+    if (flags & ADDRESS) frame.address = sliceAddress(text, extra[x + X_ADDRESS]!, extra[x + X_ADDRESS + 1]!);
     if (flags & OFFSET) frame.offset = data[base + F_OFFSET]!;
-    if (flags & PARAMS) frame.parameters = text.slice(data[base + F_PARAMS]!, data[base + F_PARAMS + 1]!);
+    if (flags & PARAMS) frame.parameters = text.slice(extra[x + X_PARAMS]!, extra[x + X_PARAMS + 1]!);
     if (flags & FUNCTION) frame.function = text.slice(data[base + F_FUNCTION]!, data[base + F_FUNCTION + 1]!);
     return frame;
   }
@@ -295,6 +654,16 @@ export class StackTable implements ColumnTable<StackResult> {
     for (let index = 0; index < count; index++) lines.push(text.slice(data[first + 2 * index]!, data[first + 2 * index + 1]!));
     return lines;
   }
+}
+
+// The 2-bit code of an address token's length (8, 16 or 17).
+function lengthCode(length: number): number {
+  return length === 8 ? 1 : length === 16 ? 2 : 3;
+}
+
+// The token at `start` is a lone `:`.
+function isColon(text: string, start: number, limit: number): boolean {
+  return start < limit && text.charCodeAt(start) === 58 && (start + 1 === limit || isBlank(text.charCodeAt(start + 1)));
 }
 
 // An address as normalizeAddress gives it (lowercase, no backtick, no 0x).
@@ -452,10 +821,10 @@ function isBracketDots(text: string, start: number, end: number): boolean {
   return end - start === 5 && text.startsWith('[...]', start);
 }
 
-// The trimmed line is three or more dots.
-function isDots(text: string, start: number, end: number): boolean {
-  if (end - start < 3) return false;
-  for (let index = start; index < end; index++) if (text.charCodeAt(index) !== 46) return false;
+// The trimmed line is `least` or more of one character (dots, `…`).
+function isRun(text: string, start: number, end: number, code: number, least: number): boolean {
+  if (end - start < least) return false;
+  for (let index = start; index < end; index++) if (text.charCodeAt(index) !== code) return false;
   return true;
 }
 
@@ -542,159 +911,6 @@ function hexValue(text: string, start: number, end: number): number {
   return value;
 }
 
-// readFrame of stack.ts on the trimmed line [lineStart, lineEnd), written as the record after the
-// last one in `frames` (kept only for IS_FRAME). GIVE_UP where stack.ts reads the line another
-// way (blanks other than space and TAB where trim() and the token reader disagree, huge numbers).
-function readFrame(text: string, lineStart: number, lineEnd: number, layout: number, frames: Int32Column, args: Int32Column, notes: Int32Column): number {
-  const base = frames.length;
-  let data = frames.data;
-  if (base + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
-  let flags = 0;
-  let start = lineStart;
-  let end: number;
-  const hasLayout = layout !== NO_LAYOUT;
-
-  let numbered: boolean;
-  if (hasLayout) {
-    numbered = (layout & L_NUMBERED) !== 0;
-    end = numbered || (layout & L_MEMORY) !== 0 ? shortTokenEnd(text, start, lineEnd) : start;
-  } else {
-    numbered = false;
-    end = shortTokenEnd(text, start, lineEnd);
-    if (end - start >= 2 && end - start <= 4 && isHexRun(text, start, end)) {
-      const nextStart = skipBlanks(text, end, lineEnd);
-      numbered = addressLength(text, nextStart, lineEnd) > 0 || (nextStart + 7 <= lineEnd && text.startsWith('(Inline', nextStart) && (nextStart + 7 === lineEnd || isBlank(text.charCodeAt(nextStart + 7))));
-    }
-  }
-  if (numbered) {
-    if (end - start < 1 || end - start > 4 || !isHexRun(text, start, end)) return NOT_FRAME;
-    flags |= INDEX;
-    data[base + F_INDEX] = hexValue(text, start, end);
-    start = skipBlanks(text, end, lineEnd);
-    end = (layout & L_MEMORY) !== 0 ? shortTokenEnd(text, start, lineEnd) : start;
-  }
-  if ((layout & L_MEMORY) !== 0 && hasLayout && end - start >= 1 && end - start <= 7 && isHexRun(text, start, end)) {
-    flags |= MEMORY;
-    data[base + F_MEMORY] = hexValue(text, start, end);
-    start = skipBlanks(text, end, lineEnd);
-  }
-
-  let addressCount = 0;
-  let x86 = false;
-  const at = text.charCodeAt(start);
-  if (start < lineEnd && (at < 32 || at >= 0xa0)) return GIVE_UP;
-  if (at === 40 && lineEnd - start >= 17 && text.startsWith('(Inline Function)', start)) {
-    flags |= INLINE;
-    start = skipBlanks(text, start + 17, lineEnd);
-    if (isDashesAt(text, start, lineEnd)) start = skipBlanks(text, shortTokenEnd(text, start, lineEnd), lineEnd);
-  } else if (hasLayout) {
-    if ((layout & (L_CHILD_SP | L_CHILD_EBP)) !== 0) {
-      const length = addressLength(text, start, lineEnd);
-      if (length === 0) return NOT_FRAME;
-      flags |= (layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP;
-      data[base + F_PTR] = start;
-      data[base + F_PTR + 1] = start + length;
-      start = skipBlanks(text, start + length, lineEnd);
-      addressCount++;
-    }
-    if ((layout & L_RET) !== 0) {
-      const length = addressLength(text, start, lineEnd);
-      if (length === 0) return NOT_FRAME;
-      flags |= RET;
-      data[base + F_RET] = start;
-      data[base + F_RET + 1] = start + length;
-      start = skipBlanks(text, start + length, lineEnd);
-      addressCount++;
-    }
-  } else {
-    // Without a header only the common shape counts: frame pointer, then return address.
-    const pointer = addressLength(text, start, lineEnd);
-    if (pointer === 0) return NOT_FRAME;
-    const retStart = skipBlanks(text, start + pointer, lineEnd);
-    const ret = addressLength(text, retStart, lineEnd);
-    if (ret === 0) return NOT_FRAME;
-    flags |= (pointer === 8 ? CHILD_EBP : CHILD_SP) | RET;
-    data[base + F_PTR] = start;
-    data[base + F_PTR + 1] = start + pointer;
-    data[base + F_RET] = retStart;
-    data[base + F_RET + 1] = retStart + ret;
-    start = skipBlanks(text, retStart + ret, lineEnd);
-    addressCount = 2;
-    x86 = pointer === 8 || ret === 8;
-  }
-
-  const colonHere = start < lineEnd && text.charCodeAt(start) === 58 && (start + 1 === lineEnd || isBlank(text.charCodeAt(start + 1)));
-  const argsStyle = hasLayout ? layout & (L_ARGS_COLON | L_ARGS_X86) : colonHere ? L_ARGS_COLON : addressCount > 0 && x86 ? L_ARGS_X86 : 0;
-  const argsMark = args.length;
-  if (argsStyle === L_ARGS_COLON) {
-    if (!colonHere) return NOT_FRAME;
-    let count = 0;
-    let end = start + 1;
-    for (;;) {
-      start = skipBlanks(text, end, lineEnd);
-      if (start >= lineEnd) {
-        args.truncate(argsMark);
-        return NOT_FRAME;
-      }
-      const length = addressLength(text, start, lineEnd);
-      if (length > 0) {
-        args.push(start);
-        args.push(start + length);
-        count++;
-        end = start + length;
-        continue;
-      }
-      end = tokenEnd(text, start, lineEnd);
-      if (end - start === 1 && text.charCodeAt(start) === 58) break;
-      if (!isDashToken(text, start, end)) {
-        args.truncate(argsMark);
-        return NOT_FRAME;
-      }
-    }
-    start = skipBlanks(text, end, lineEnd);
-    if (count > 0) {
-      flags |= ARGS;
-      data[base + F_ARGS] = argsMark;
-      data[base + F_ARGS + 1] = count;
-    }
-  } else if (argsStyle === L_ARGS_X86) {
-    let count = 0;
-    while (count < 3 && start + 8 <= lineEnd && isHex8(text, start) && (start + 8 === lineEnd || isBlank(text.charCodeAt(start + 8)))) {
-      args.push(start);
-      args.push(start + 8);
-      count++;
-      start = skipBlanks(text, start + 8, lineEnd);
-    }
-    if (count > 0) {
-      flags |= ARGS;
-      data[base + F_ARGS] = argsMark;
-      data[base + F_ARGS + 1] = count;
-    }
-  }
-
-  if (start >= lineEnd) {
-    // Only a table with its header may have a frame without a call site.
-    if (!hasLayout || (addressCount === 0 && (flags & ARGS) === 0)) {
-      args.truncate(argsMark);
-      return NOT_FRAME;
-    }
-    data[base + F_FLAGS] = flags;
-    frames.length = base + FRAME_STRIDE;
-    return IS_FRAME;
-  }
-  // stack.ts trims the call site with trim() when it starts with an odd character.
-  if (isTrimSpace(text.charCodeAt(start))) return GIVE_UP;
-  data[base + F_FLAGS] = flags;
-  const notesMark = notes.length;
-  const read = readCallSite(text, start, lineEnd, data, base, notes);
-  if (read !== IS_FRAME || (!hasLayout && addressCount === 0 && (flags & INLINE) === 0)) {
-    args.truncate(argsMark);
-    notes.truncate(notesMark);
-    return read === GIVE_UP ? GIVE_UP : NOT_FRAME;
-  }
-  frames.length = base + FRAME_STRIDE;
-  return IS_FRAME;
-}
 
 // End of the token at `start`: the first blank, or `limit`.
 function tokenEnd(text: string, start: number, limit: number): number {
@@ -726,134 +942,6 @@ function isDashesAt(text: string, start: number, limit: number): boolean {
   return true;
 }
 
-// readCallSite of stack.ts on the trimmed call site [start, end): the fields are written into the
-// record at `base` (flags or-ed into its F_FLAGS), notes pushed to `notes`. IS_FRAME when
-// readCallSite returns a site, NOT_FRAME when it returns undefined, GIVE_UP for a number too big for a column.
-function readCallSite(text: string, start: number, end: number, data: Int32Array, base: number, notes: Int32Column): number {
-  let flags = data[base + F_FLAGS]!;
-  let restEnd = end;
-
-  if (text.charCodeAt(end - 1) === 93) {
-    // `[file @ line]`: digits, ` @ `, then a file without brackets after the last `[`.
-    let digits = end - 1;
-    while (digits > start && isDigit(text.charCodeAt(digits - 1))) digits--;
-    if (digits < end - 1 && digits - 3 >= start && text.charCodeAt(digits - 1) === 32 && text.charCodeAt(digits - 2) === 64 && text.charCodeAt(digits - 3) === 32) {
-      const at = digits - 3;
-      let open = at - 1;
-      while (open >= start) {
-        const code = text.charCodeAt(open);
-        if (code === 91 || code === 93) break;
-        open--;
-      }
-      if (open >= start && text.charCodeAt(open) === 91) {
-        if (end - 1 - digits > 9) return GIVE_UP;
-        flags |= SOURCE;
-        data[base + F_SOURCE] = open + 1;
-        data[base + F_SOURCE + 1] = at;
-        let line = 0;
-        for (let index = digits; index < end - 1; index++) line = line * 10 + text.charCodeAt(index) - 48;
-        data[base + F_SOURCE + 2] = line;
-        restEnd = open;
-        while (restEnd > start && isTrimSpace(text.charCodeAt(restEnd - 1))) restEnd--;
-      }
-    }
-  }
-
-  if (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
-    // Notes are peeled off the end, rightmost first.
-    let count = 0;
-    const first = notes.length;
-    let trap = -1;
-    while (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
-      const open = matchingOpen(text, start, restEnd - 1);
-      if (open < 0 || !isNote(text, open + 1, restEnd - 1)) break;
-      notes.push(open + 1);
-      notes.push(restEnd - 1);
-      count++;
-      const found = trapFrameAt(text, open + 1, restEnd - 1);
-      if (found >= 0) trap = found;
-      restEnd = open;
-      while (restEnd > start && isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
-    }
-    if (count > 0) {
-      flags |= NOTES;
-      data[base + F_NOTES] = first;
-      data[base + F_NOTES + 1] = count;
-      if (trap >= 0) {
-        flags |= TRAP;
-        data[base + F_TRAP] = trap;
-        data[base + F_TRAP + 1] = trapEnd(text, trap);
-      }
-    }
-  }
-
-  if (restEnd - start > 2 && text.charCodeAt(start) === 48 && (text.charCodeAt(start + 1) | 32) === 120 && isAddressText(text, start + 2, restEnd)) {
-    data[base + F_FLAGS] = flags | ADDRESS;
-    data[base + F_ADDRESS] = start;
-    data[base + F_ADDRESS + 1] = restEnd;
-    return IS_FRAME;
-  }
-
-  // `+hex` or `+0xhex` (1 to 16 digits) after the last `+`.
-  let digits = restEnd;
-  while (digits > start && restEnd - digits < 17 && HEX[text.charCodeAt(digits - 1)] === 1) digits--;
-  const length = restEnd - digits;
-  if (length >= 1 && length <= 16 && digits > start) {
-    let plus = -1;
-    const before = text.charCodeAt(digits - 1);
-    if (before === 43) plus = digits - 1;
-    else if ((before | 32) === 120 && digits - 3 >= start && text.charCodeAt(digits - 2) === 48 && text.charCodeAt(digits - 3) === 43) plus = digits - 3;
-    if (plus >= 0) {
-      let value = 0;
-      for (let index = digits; index < restEnd; index++) {
-        const code = text.charCodeAt(index) | 32;
-        value = value * 16 + (code <= 57 ? code - 48 : code - 87);
-        if (value > 0x7fffffff) return GIVE_UP;
-      }
-      flags |= OFFSET;
-      data[base + F_OFFSET] = value;
-      restEnd = plus;
-    }
-  }
-
-  // The module runs to the first `!`, and holds no blank, parenthesis, backtick or quote.
-  let bang = -1;
-  for (let index = start; index < restEnd; index++) {
-    const code = text.charCodeAt(index);
-    if (code === 33) {
-      bang = index;
-      break;
-    }
-    if (code === 40 || code === 41 || code === 96 || code === 39 || code === 34 || isTrimSpace(code)) return NOT_FRAME;
-  }
-  const moduleEnd = bang < 0 ? restEnd : bang;
-  if (moduleEnd === start) return NOT_FRAME;
-  flags |= MODULE;
-  data[base + F_MODULE] = start;
-  data[base + F_MODULE + 1] = moduleEnd;
-  if (bang >= 0) {
-    let nameStart = bang + 1;
-    let nameEnd = restEnd;
-    while (nameStart < nameEnd && isTrimSpace(text.charCodeAt(nameStart))) nameStart++;
-    while (nameEnd > nameStart && isTrimSpace(text.charCodeAt(nameEnd - 1))) nameEnd--;
-    if (nameEnd > nameStart && text.charCodeAt(nameEnd - 1) === 41) {
-      const open = matchingOpen(text, nameStart, nameEnd - 1);
-      if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
-        flags |= PARAMS;
-        data[base + F_PARAMS] = open + 1;
-        data[base + F_PARAMS + 1] = nameEnd - 1;
-        nameEnd = open;
-      }
-    }
-    if (nameEnd > nameStart) {
-      flags |= FUNCTION;
-      data[base + F_FUNCTION] = nameStart;
-      data[base + F_FUNCTION + 1] = nameEnd;
-    }
-  }
-  data[base + F_FLAGS] = flags;
-  return IS_FRAME;
-}
 
 // True when [start, end) is hex digits and backticks.
 function isAddressText(text: string, start: number, end: number): boolean {

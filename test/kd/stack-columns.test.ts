@@ -1,0 +1,317 @@
+// The scanned form of stacks (src/kd/stack-columns.ts) must give, for every output it keeps,
+// exactly what parseStack gives (JSON key order included), and hand everything else back
+// (FALLBACK) with nothing of it kept: on the real fixtures, on thousands of damaged copies of
+// them, on the hostile inputs the reliability tests use, and with many results in one table.
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { FALLBACK } from '../../src/kd/columns.js';
+import { parseStack } from '../../src/kd/stack.js';
+import { StackTable } from '../../src/kd/stack-columns.js';
+import { fixture, fixtureNames } from './fixture-b.js';
+
+// Embed an output in a larger text, so that reading it in place must respect both ends.
+function embedded(output: string): { text: string; from: number; to: number } {
+  const before = 'kd> !process 0 0\nPROCESS 89a5b020  SessionId: none  Cid: 0004\n0: kd> kb\n';
+  const after = '\n0: kd> g\nBreakpoint 0 hit\n00 8fb7f128 83e905f4 nt!Next+0x1\n';
+  return { text: before + output + after, from: before.length, to: before.length + output.length };
+}
+
+// parseStack's answer as JSON, or undefined where it throws.
+function reference(output: string): string | undefined {
+  try {
+    return JSON.stringify(parseStack(output));
+  } catch {
+    return undefined;
+  }
+}
+
+// Scan `text[from, to)` into `table` and check the row against parseStack of the same output:
+// a kept row must equal it (and its complete/unparsed shortcuts agree); where parseStack throws
+// the table must fall back. Returns whether the table fell back.
+function check(table: StackTable, text: string, from: number, to: number): boolean {
+  const output = text.slice(from, to);
+  const size = table.size;
+  const row = table.scan(text, from, to, 'kb');
+  const expected = reference(output);
+  if (row === FALLBACK) {
+    expect(table.size, output).toBe(size);
+    return true;
+  }
+  expect(row, output).toBe(size);
+  expect(expected, `parseStack throws but the table kept a row for:\n${output}`).toBeDefined();
+  expect(JSON.stringify(table.result(text, row)), output).toBe(expected);
+  const parsed = JSON.parse(expected!) as { complete: boolean; unparsed: string[] };
+  expect(table.complete(row)).toBe(parsed.complete);
+  expect(table.unparsed(text, row)).toEqual(parsed.unparsed);
+  return false;
+}
+
+const STACK_FIXTURES = fixtureNames('k-', 'kb', 'kc', 'kn', 'kp', 'kv', 'thread', 'process', 'analyze');
+const COMMAND_FIXTURES = fixtureNames('k-', 'kb', 'kc', 'kn', 'kp', 'kv');
+
+// The outputs of the stack commands of a transcript (`k`, `kb`, `kvL`, also the last of
+// `.thread ; .cxr ; kb`), as a log splits them: the lines after the prompt up to the next prompt.
+// Text before the first prompt counts as the output of `kb` unless it is a stop, as the bench
+// corpus takes it.
+function stackOutputs(text: string): string[] {
+  const prompt = /^\s{0,2}(?:\d{1,3}: ?)?kd> ?(.*)$|^\s{0,2}\d{1,3}:\d{3}> ?(.*)$/;
+  const outputs: string[] = [];
+  const leading = !prompt.test(text.split('\n')[0]!) && !/Fatal System Error|Break instruction exception|Breakpoint \d+ hit/.test(text.split(/\n\s{0,2}(?:\d+: )?kd> /)[0]!);
+  let current: string[] | undefined = leading ? [] : undefined;
+  for (const line of text.split('\n')) {
+    const match = prompt.exec(line);
+    if (match) {
+      if (current && current.join('').trim() !== '') outputs.push(current.join('\n'));
+      const command = (match[1] ?? match[2] ?? '').split(';').pop()!.trim();
+      current = /^k[bcdfLmnpPv]*(?:\s|$)/.test(command) ? [] : undefined;
+    } else current?.push(line);
+  }
+  if (current && current.join('').trim() !== '') outputs.push(current.join('\n'));
+  return outputs;
+}
+
+describe('real transcripts', () => {
+  test.each(STACK_FIXTURES)('%s: the whole transcript, embedded, equals parseStack', (name) => {
+    const { text, from, to } = embedded(fixture(name));
+    check(new StackTable(), text, from, to);
+  });
+
+  test.each(COMMAND_FIXTURES)('%s: every stack command output takes the fast path and equals parseStack', (name) => {
+    const outputs = stackOutputs(fixture(name));
+    expect(outputs.length).toBeGreaterThan(0);
+    const table = new StackTable();
+    for (const output of outputs) {
+      const { text, from, to } = embedded(output);
+      expect(check(table, text, from, to), output).toBe(false);
+    }
+  });
+
+  test.each(fixtureNames('k-', 'kb', 'kc', 'kn', 'kp', 'kv', 'thread', 'process', 'analyze-win7'))('%s: the whole transcript does not fall back', (name) => {
+    const text = fixture(name);
+    expect(new StackTable().scan(text, 0, text.length, 'kb')).not.toBe(FALLBACK);
+  });
+
+  test('the fields of a frame are read from their columns', () => {
+    const text = fixture('kv-nt4-x86-1.txt');
+    const table = new StackTable();
+    const output = stackOutputs(text)[1]!;
+    const row = table.scan(output, 0, output.length, 'kv');
+    const frames = table.result(output, row).frames;
+    expect(frames[2]).toEqual({
+      module: 'NT',
+      childEbp: '8013eecc',
+      retAddr: '00000000',
+      args: ['0000000a', '00000000', '0000001c'],
+      notes: ['FPO: [0,0] TrapFrame @ 8013eee8'],
+      trapFrame: '8013eee8',
+      offset: 0x256,
+      function: '_KiTrap0E',
+    });
+  });
+
+  test('CRLF line ends, a line break at the end and TABs read as parseStack reads them', () => {
+    const base = fixture('k-win10x-x64-1.txt');
+    for (const output of [base.replace(/\n/g, '\r\n'), `${base}\n`, `${base}\r\n`, base.replace(/ {5}/g, '\t'), base.replace(/\n/g, '\r')]) {
+      const { text, from, to } = embedded(output);
+      check(new StackTable(), text, from, to);
+    }
+  });
+});
+
+// One damage done to an output: by line (drop, duplicate, blank, truncate) or by character.
+type Damage =
+  | { op: 'drop' | 'duplicate' | 'blank' | 'truncate' | 'flip' | 'digit' | 'hex' | 'spaces'; at: number }
+  | { op: 'insert' | 'line'; at: number; text: string };
+
+const PIECES = [
+  '...',
+  '[...]',
+  '…',
+  '`',
+  '0x',
+  '+0x',
+  '+0x1f',
+  '!',
+  ':',
+  ' : ',
+  '(',
+  ')',
+  '"',
+  '[',
+  ']',
+  ' @ ',
+  ' @ 12]',
+  '[x.c @ 7]',
+  '(FPO: [0,0,0])',
+  ' (TrapFrame @ 8013eee8)',
+  '(Inline Function) --------`--------',
+  'operator',
+  '\t',
+  '\r',
+  '\u00a0',
+  '\u2028',
+  '\u0000',
+  '0: kd> ',
+  'kd> kb',
+  'C:\\>',
+  'WARNING: Frame IP not in any known module. Following frames may be wrong.',
+  '*** ERROR: Module load completed but symbols could not be loaded for x.sys',
+  '  *** Stack trace for last set context - .thread/.cxr resets it',
+  'Unable to load image x.sys, Win32 error 0n2',
+  'STACK_TEXT:',
+  ' # Child-SP          RetAddr               Call Site',
+  'ChildEBP RetAddr  Args to Child',
+  ' # RetAddr           : Args to Child                                                           : Call Site',
+  '#   Memory  Child-SP          RetAddr           Call Site',
+  ' # Call Site',
+  'ffffffff`ffffffff',
+  '9'.repeat(40),
+  'f'.repeat(20),
+  '-'.repeat(17),
+];
+
+const damage: fc.Arbitrary<Damage> = fc.oneof(
+  fc.record({ op: fc.constantFrom('drop' as const, 'duplicate' as const, 'blank' as const, 'truncate' as const, 'flip' as const, 'digit' as const, 'hex' as const, 'spaces' as const), at: fc.nat() }),
+  fc.record({ op: fc.constantFrom('insert' as const, 'line' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 12 })) }),
+);
+
+// Apply the damage; positions are taken modulo the text's size or line count.
+function damaged(text: string, changes: readonly Damage[]): string {
+  let result = text;
+  for (const change of changes) {
+    const lines = result.split('\n');
+    const line = change.at % lines.length;
+    const at = change.at % (result.length + 1);
+    switch (change.op) {
+      case 'drop':
+        lines.splice(line, 1);
+        result = lines.join('\n');
+        break;
+      case 'duplicate':
+        lines.splice(line, 0, lines[line]!);
+        result = lines.join('\n');
+        break;
+      case 'blank':
+        lines.splice(line, 0, '');
+        result = lines.join('\n');
+        break;
+      case 'line':
+        lines.splice(line, 0, change.text);
+        result = lines.join('\n');
+        break;
+      case 'truncate':
+        result = result.slice(0, at);
+        break;
+      case 'flip':
+        result = result.slice(0, at) + String.fromCharCode((result.charCodeAt(at) || 32) ^ 0x20) + result.slice(at + 1);
+        break;
+      case 'digit':
+      case 'hex': {
+        // Change the next digit (or hex digit) at or after the position.
+        const pattern = change.op === 'digit' ? /[0-9]/g : /[0-9a-f]/g;
+        pattern.lastIndex = at;
+        const found = pattern.exec(result);
+        if (found) result = result.slice(0, found.index) + (change.op === 'digit' ? String((Number(found[0]) + 7) % 10) : 'fedcba9876543210'[Number.parseInt(found[0], 16)]) + result.slice(found.index + 1);
+        break;
+      }
+      case 'spaces':
+        result = `${result.slice(0, at)}   ${result.slice(at)}`;
+        break;
+      case 'insert':
+        result = result.slice(0, at) + change.text + result.slice(at);
+        break;
+    }
+  }
+  return result;
+}
+
+describe('damaged transcripts', () => {
+  const seeds = COMMAND_FIXTURES.flatMap((name) => stackOutputs(fixture(name))).concat(STACK_FIXTURES.map(fixture));
+
+  test('thousands of seeded mutations: every kept row equals parseStack, the rest falls back', () => {
+    let kept = 0;
+    let fellBack = 0;
+    fc.assert(
+      fc.property(fc.nat(seeds.length - 1), fc.array(damage, { minLength: 1, maxLength: 5 }), (index, changes) => {
+        const { text, from, to } = embedded(damaged(seeds[index]!, changes));
+        if (check(new StackTable(), text, from, to)) fellBack++;
+        else kept++;
+      }),
+      { numRuns: 4000, seed: 8 },
+    );
+    // The damage must leave most outputs on the fast path, or the test would prove little.
+    expect(kept).toBeGreaterThan(fellBack * 3);
+  });
+});
+
+describe('hostile inputs', () => {
+  // The shapes parsers-under-attack and properties-b build to catch quadratic or explosive reading.
+  const size = 100 * 1024;
+  const repeat = (unit: string): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+  const realistic = `${STACK_FIXTURES.map(fixture).join('\n')}\n`;
+  const inputs: Record<string, string> = {
+    realistic: repeat(realistic),
+    hexRun: repeat('a'),
+    hexWithBackticks: `fffff800\`00000000  ${repeat('0`')}Z`,
+    promptLike: repeat('0: kd> '),
+    symbols: `${repeat('a!b+0x1')}:`,
+    spaces: `x${repeat(' ')}y`,
+    dots: repeat('.'),
+    manyLines: repeat('fffff801`10bb1410 4883ec48        sub     rsp,48h\n'),
+    sourceWithoutBracket: ` # ChildEBP RetAddr\n${repeat('00 8fb7f128 83e905f4 nt!F+0x1 x @ 1]\n')}`,
+    unbalancedNotes: ` # ChildEBP RetAddr\n${repeat('00 8fb7f128 83e905f4 nt!F ((((FPO: [0]) ')}`,
+    parameters: ` # ChildEBP RetAddr\n00 8fb7f128 83e905f4 nt!F(${repeat('int a = 0x1, ')})+0x1`,
+    colonArgs: ` # Child-SP          RetAddr           : Args to Child : Call Site\n00 00000000\`0015eed0 00000000\`77732ef5 : ${repeat('00000000`00000000 ')}: nt!F`,
+    noHeaderFrames: repeat('8fb7f128 83e905f4 00000001 00000002 00000003 nt!F+0x1\n'),
+  };
+
+  test.each(Object.keys(inputs))('%s: equals parseStack or falls back, in linear time', (shape) => {
+    const output = inputs[shape]!;
+    const { text, from, to } = embedded(output);
+    const started = performance.now();
+    check(new StackTable(), text, from, to);
+    // 100 KB of anything: a few milliseconds when linear, seconds when quadratic.
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  test('realistic bulk takes the fast path', () => {
+    const { text, from, to } = embedded(inputs.realistic!);
+    expect(check(new StackTable(), text, from, to)).toBe(false);
+  });
+});
+
+describe('several results in one table', () => {
+  test('rows stay independent, and a fallback between them keeps the earlier rows intact', () => {
+    const outputs = COMMAND_FIXTURES.flatMap((name) => stackOutputs(fixture(name)));
+    // One log: every output after a prompt, with a few that must fall back in between.
+    const pieces: string[] = [];
+    const spans: { from: number; to: number; output: string }[] = [];
+    let length = 0;
+    const add = (output: string): void => {
+      const prompt = '0: kd> kb\n';
+      pieces.push(prompt, output, '\n');
+      spans.push({ from: length + prompt.length, to: length + prompt.length + output.length, output });
+      length += prompt.length + output.length + 1;
+    };
+    outputs.forEach((output, index) => {
+      add(output);
+      if (index % 5 === 2) add('not a stack at all');
+      if (index % 7 === 3) add(`${output}\n99 8fb7f128 83e905f4 nt!Huge+0x${'f'.repeat(12)}`);
+    });
+    const log = pieces.join('');
+    const table = new StackTable();
+    const rows = spans.map(({ from, to }) => table.scan(log, from, to, 'kb'));
+    spans.forEach(({ output }, index) => {
+      if (output === 'not a stack at all') expect(rows[index]).toBe(FALLBACK);
+    });
+    // An offset too big for a column falls back (where the line is a frame under its header).
+    expect(spans.some(({ output }, index) => output.includes('Huge') && rows[index] === FALLBACK)).toBe(true);
+    const kept = rows.filter((row) => row !== FALLBACK);
+    expect(kept).toEqual(kept.map((_, index) => index));
+    expect(table.size).toBe(kept.length);
+    rows.forEach((row, index) => {
+      if (row === FALLBACK) return;
+      expect(JSON.stringify(table.result(log, row))).toBe(JSON.stringify(parseStack(spans[index]!.output)));
+    });
+  });
+});

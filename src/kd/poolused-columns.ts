@@ -214,7 +214,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     this.columnCount = 0;
     this.firstPool = NONPAGED;
     this.secondPool = PAGED;
-    this.total.fill(0);
+    const total = this.total;
+    total[0] = total[1] = total[2] = total[3] = total[4] = total[5] = 0;
     let flags = RESULT_COMPLETE;
     let recognised = false;
     let seenContent = false;
@@ -362,8 +363,12 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // last number split off where the column ends.
   private readNumbers(bytes: Uint8Array, lineStart: number, lineEnd: number, tagStart: number): boolean {
     const count = this.columnCount;
-    const values = this.values;
-    values[0] = values[1] = values[2] = values[3] = values[4] = values[5] = 0;
+    // The numbers go straight into the next row's six slots; the row counts only once pushed.
+    const column = this.rowValues;
+    reserve(column, 6);
+    const values = column.data;
+    const slots = column.length;
+    values[slots] = values[slots + 1] = values[slots + 2] = values[slots + 3] = values[slots + 4] = values[slots + 5] = 0;
     const columnEnd = this.columnEnd;
     const columnCode = this.columnCode;
     let position = tagStart + 4;
@@ -397,14 +402,15 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       }
       if (position - start > 15) return false;
       const slot = columnCode[index]!;
-      if (slot !== DIFF) values[slot] = value;
+      if (slot !== DIFF) values[slots + slot] = value;
       previousEnd = position;
     }
     let descriptionStart = position;
     let descriptionEnd = lineEnd;
     while (descriptionStart < descriptionEnd && isSpace(bytes[descriptionStart]!)) descriptionStart++;
     while (descriptionEnd > descriptionStart && isSpace(bytes[descriptionEnd - 1]!)) descriptionEnd--;
-    this.pushRow(tagStart, 4, descriptionStart, descriptionEnd);
+    column.length = slots + 6;
+    this.pushSpans(tagStart, 4, descriptionStart, descriptionEnd);
     return true;
   }
 
@@ -485,19 +491,21 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 
   // Append one tag row from `values` and the layout's Frees columns (offsets relative to the output).
   private pushRow(tagStart: number, tagLength: number, descriptionStart: number, descriptionEnd: number): void {
+    const values = this.values;
+    const column = this.rowValues;
+    reserve(column, 6);
+    column.data.set(values, column.length);
+    column.length += 6;
+    this.pushSpans(tagStart, tagLength, descriptionStart, descriptionEnd);
+  }
+
+  // Append a row's tag, Frees bits and description (offsets relative to the output).
+  private pushSpans(tagStart: number, tagLength: number, descriptionStart: number, descriptionEnd: number): void {
     const base = this.base;
     this.rowTag.push(base + tagStart);
     this.rowInfo.push(tagLength | this.layoutFrees);
     this.rowDescriptionStart.push(base + descriptionStart);
     this.rowDescriptionEnd.push(base + descriptionEnd);
-    const values = this.values;
-    const column = this.rowValues;
-    column.push(values[0]!);
-    column.push(values[1]!);
-    column.push(values[2]!);
-    column.push(values[3]!);
-    column.push(values[4]!);
-    column.push(values[5]!);
   }
 
   // readTotal of the reference on the trimmed line [start, end) (`^TOTAL((?:\s+-?\d+)+)\s*$`, one
@@ -589,6 +597,17 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     this.columnEnd.set(this.headerEnd);
     this.columnCode.set(this.headerCode);
     return true;
+  }
+}
+
+// Make room for `count` more values without appending them: Float64Column grows (doubling) only
+// inside push, so one push at full capacity is made and taken back.
+function reserve(column: Float64Column, count: number): void {
+  while (column.length + count > column.data.length) {
+    const length = column.length;
+    column.length = column.data.length;
+    column.push(0);
+    column.length = length;
   }
 }
 
@@ -757,12 +776,14 @@ function poolWordAt(bytes: Uint8Array, at: number, end: number): number {
 
 // The header word at [start, end) (case as kd prints it), 0 for another word.
 function headerWord(bytes: Uint8Array, start: number, end: number): number {
+  // Byte by byte: a header is read once per output, and comparing with strings costs more here.
   const length = end - start;
-  if (length === 6) return isAt(bytes, start, 'Allocs') ? WORD_ALLOCS : 0;
-  if (length === 5) return isAt(bytes, start, 'Frees') ? WORD_FREES : 0;
+  const lead = bytes[start];
+  if (length === 6) return lead === 65 && bytes[start + 1] === 108 && bytes[start + 2] === 108 && bytes[start + 3] === 111 && bytes[start + 4] === 99 && bytes[start + 5] === 115 ? WORD_ALLOCS : 0;
+  if (length === 5) return lead === 70 && bytes[start + 1] === 114 && bytes[start + 2] === 101 && bytes[start + 3] === 101 && bytes[start + 4] === 115 ? WORD_FREES : 0;
   if (length !== 4) return 0;
-  if (isAt(bytes, start, 'Used')) return WORD_USED;
-  return isAt(bytes, start, 'Diff') ? WORD_DIFF : 0;
+  if (lead === 85) return bytes[start + 1] === 115 && bytes[start + 2] === 101 && bytes[start + 3] === 100 ? WORD_USED : 0;
+  return lead === 68 && bytes[start + 1] === 105 && bytes[start + 2] === 102 && bytes[start + 3] === 102 ? WORD_DIFF : 0;
 }
 
 // Whether [start, end) holds a CR, the one ASCII character `.` does not match on a line.

@@ -89,9 +89,11 @@ export class MemoryTable implements ColumnTable<MemoryResult> {
   private lines = 0;
   private addressStart = 0;
   private addressEnd = 0;
-  // The address of the line qwordLine read, as unsigned 32-bit halves.
-  private lineHigh = 0;
-  private lineLow = 0;
+  // Whether a dump line did not continue the one before, and the address the next one should
+  // start at, as unsigned 32-bit halves (the high one may pass 2^32: no line matches then).
+  private gap = false;
+  private nextHigh = 0;
+  private nextLow = 0;
 
   /** How many results the table holds. */
   get size(): number {
@@ -205,31 +207,15 @@ export class MemoryTable implements ColumnTable<MemoryResult> {
   private read(text: string, from: number, to: number, givenUnit: number): number {
     this.unit = givenUnit;
     this.lines = 0;
-    let gap = false;
-    // The address the next line continues at, as two unsigned 32-bit halves (the high one may pass 2^32: no line matches then).
-    let nextHigh = 0;
-    let nextLow = 0;
+    this.gap = false;
+    this.nextHigh = 0;
+    this.nextLow = 0;
     const cells = this.cellValue;
     for (let start = from; start <= to; ) {
       // Most qword lines have kd's own layout, read at fixed positions without a search for the line's end.
       if (givenUnit === 8) {
-        const cellsBefore = cells.length;
-        const lineEnd = this.qwordLine(text, start, to);
-        if (lineEnd >= 0) {
-          const high = this.lineHigh;
-          const low = this.lineLow;
-          if (this.lines === 0) {
-            this.addressStart = start;
-            this.addressEnd = start + 17;
-          } else if (high !== nextHigh || low !== nextLow) gap = true;
-          this.lines++;
-          const sum = low + ((cells.length - cellsBefore) >> 1) * 8;
-          const carry = Math.floor(sum / TWO_TO_32);
-          nextLow = sum - carry * TWO_TO_32;
-          nextHigh = high + carry;
-          start = lineEnd + 1;
-          continue;
-        }
+        start = this.qwordLines(text, start, to);
+        if (start > to) break;
       }
       let end = text.indexOf('\n', start);
       if (end < 0 || end > to) end = to;
@@ -320,48 +306,72 @@ export class MemoryTable implements ColumnTable<MemoryResult> {
         this.unit = unit;
         this.addressStart = lineStart;
         this.addressEnd = addressEnd;
-      } else if (high !== nextHigh || low !== nextLow) gap = true;
+      } else if (high !== this.nextHigh || low !== this.nextLow) this.gap = true;
       this.lines++;
       const sum = low + count * unit;
       const carry = Math.floor(sum / TWO_TO_32);
-      nextLow = sum - carry * TWO_TO_32;
-      nextHigh = high + carry;
+      this.nextLow = sum - carry * TWO_TO_32;
+      this.nextHigh = high + carry;
       if ((unit === 1 || unit === 4) && this.asciiColumn(text, cursor, end, cellsBefore, count * (unit === 4 ? 4 : 1)) === FALLBACK) return FALLBACK;
     }
     if (this.lines === 0) return FALLBACK;
-    return (gap ? 0 : RESULT_COMPLETE) | (this.unit << UNIT_SHIFT);
+    return (this.gap ? 0 : RESULT_COMPLETE) | (this.unit << UNIT_SHIFT);
   }
 
-  // A qword line exactly as kd lays it out — `hhhhhhhh`llllllll  ` and qwords of the same form
-  // split by one space, up to the line's end — read at fixed positions: the cells are appended
-  // and the line's end returned, the address left in lineHigh/lineLow; -1 (nothing appended) for
-  // any other line, which the general reader then takes.
-  private qwordLine(text: string, start: number, to: number): number {
-    if (start + 36 > to || text.charCodeAt(start + 8) !== BACKTICK || text.charCodeAt(start + 17) !== SPACE || text.charCodeAt(start + 18) !== SPACE) return -1;
-    const high = readHex8(text, start);
-    const low = readHex8(text, start + 9);
-    if (high < 0 || low < 0) return -1;
+  // Qword lines exactly as kd lays them out — `hhhhhhhh`llllllll  ` and qwords of the same form
+  // split by one space, up to the line's end — read from `start` at fixed positions, with no
+  // search for line ends: their cells are appended and the dump's state advanced. Returns where
+  // the first line of any other shape starts (the general reader takes it), or past `to`.
+  private qwordLines(text: string, start: number, to: number): number {
     const cells = this.cellValue;
-    const before = cells.length;
-    let at = start + 19;
-    for (;;) {
-      if (at + 17 > to || text.charCodeAt(at + 8) !== BACKTICK) break;
-      const upper = readHex8(text, at);
-      const lower = readHex8(text, at + 9);
-      if (upper < 0 || lower < 0) break;
-      cells.push(upper | 0);
-      cells.push(lower | 0);
-      at += 17;
-      if (at === to || text.charCodeAt(at) === NEWLINE) {
-        this.lineHigh = high;
-        this.lineLow = low;
-        return at;
+    let lines = this.lines;
+    let gap = this.gap;
+    let nextHigh = this.nextHigh;
+    let nextLow = this.nextLow;
+    let line = start;
+    while (line + 36 <= to && text.charCodeAt(line + 8) === BACKTICK && text.charCodeAt(line + 17) === SPACE && text.charCodeAt(line + 18) === SPACE) {
+      const high = readHex8(text, line);
+      const low = readHex8(text, line + 9);
+      if (high < 0 || low < 0) break;
+      const before = cells.length;
+      let at = line + 19;
+      let end = -1;
+      for (;;) {
+        if (at + 17 > to || text.charCodeAt(at + 8) !== BACKTICK) break;
+        const upper = readHex8(text, at);
+        const lower = readHex8(text, at + 9);
+        if (upper < 0 || lower < 0) break;
+        cells.push(upper | 0);
+        cells.push(lower | 0);
+        at += 17;
+        if (at === to || text.charCodeAt(at) === NEWLINE) {
+          end = at;
+          break;
+        }
+        if (text.charCodeAt(at) !== SPACE) break;
+        at++;
       }
-      if (text.charCodeAt(at) !== SPACE) break;
-      at++;
+      if (end < 0) {
+        cells.truncate(before);
+        break;
+      }
+      if (lines === 0) {
+        this.unit = 8;
+        this.addressStart = line;
+        this.addressEnd = line + 17;
+      } else if (high !== nextHigh || low !== nextLow) gap = true;
+      lines++;
+      const sum = low + (cells.length - before) * 4;
+      const carry = sum >= TWO_TO_32 ? 1 : 0;
+      nextLow = sum - carry * TWO_TO_32;
+      nextHigh = high + carry;
+      line = end + 1;
     }
-    cells.truncate(before);
-    return -1;
+    this.lines = lines;
+    this.gap = gap;
+    this.nextHigh = nextHigh;
+    this.nextLow = nextLow;
+    return line;
   }
 
   // The ASCII column after a byte or dword line's cells (from `at` to the line's end): none when

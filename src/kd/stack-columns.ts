@@ -240,7 +240,23 @@ export class StackTable implements ColumnTable<StackResult> {
     const memoryColumn = hasLayout && (layout & L_MEMORY) !== 0;
 
     let numbered: boolean;
-    if (hasLayout) {
+    if (hasLayout && !memoryColumn && (layout & L_NUMBERED) !== 0) {
+      // The frame number under a `#` header, read in one pass: 1 to 4 hex digits, then a blank or the end.
+      let index = 0;
+      let at = start;
+      while (at < lineEnd && at - start < 5) {
+        const code = text.charCodeAt(at);
+        if (HEX[code] !== 1) break;
+        index = index * 16 + ((code | 32) <= 57 ? code - 48 : (code | 32) - 87);
+        at++;
+      }
+      if (at === start || at - start > 4 || (at < lineEnd && !isBlank(text.charCodeAt(at)))) return NOT_FRAME;
+      flags = INDEX;
+      data[base + F_INDEX] = index;
+      start = skipBlanks(text, at, lineEnd);
+      numbered = false;
+      end = start;
+    } else if (hasLayout) {
       numbered = (layout & L_NUMBERED) !== 0;
       end = numbered || memoryColumn ? shortTokenEnd(text, start, lineEnd) : start;
     } else {
@@ -472,8 +488,17 @@ export class StackTable implements ColumnTable<StackResult> {
     }
 
     // `+hex` or `+0xhex` (1 to 16 digits) after the last `+`.
+    // The digits are read (and summed) from the right; 16 digits stay exact as a double.
     let digits = restEnd;
-    while (digits > start && restEnd - digits < 17 && HEX[text.charCodeAt(digits - 1)] === 1) digits--;
+    let value = 0;
+    let scale = 1;
+    while (digits > start && restEnd - digits < 17) {
+      const code = text.charCodeAt(digits - 1);
+      if (HEX[code] !== 1) break;
+      value += ((code | 32) <= 57 ? code - 48 : (code | 32) - 87) * scale;
+      scale *= 16;
+      digits--;
+    }
     const length = restEnd - digits;
     if (length >= 1 && length <= 16 && digits > start) {
       let plus = -1;
@@ -481,12 +506,7 @@ export class StackTable implements ColumnTable<StackResult> {
       if (before === 43) plus = digits - 1;
       else if ((before | 32) === 120 && digits - 3 >= start && text.charCodeAt(digits - 2) === 48 && text.charCodeAt(digits - 3) === 43) plus = digits - 3;
       if (plus >= 0) {
-        let value = 0;
-        for (let index = digits; index < restEnd; index++) {
-          const code = text.charCodeAt(index) | 32;
-          value = value * 16 + (code <= 57 ? code - 48 : code - 87);
-          if (value > 0x7fffffff) return GIVE_UP;
-        }
+        if (value > 0x7fffffff) return GIVE_UP;
         flags |= OFFSET;
         data[base + F_OFFSET] = value;
         restEnd = plus;

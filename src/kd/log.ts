@@ -14,6 +14,8 @@ import { FALLBACK, Int32Column, NO_RESULT, type ColumnTable } from './columns.js
 import { isTrimSpace, KdParseError, StringPool, type ParseResultBase } from './common.js';
 import { matchKdErrorLine, type KdErrorInfo } from './errors.js';
 import { getParser } from './index.js';
+import { MemoryTable } from './memory-columns.js';
+import type { MemoryResult } from './memory.js';
 import { PoolusedTable } from './poolused-columns.js';
 import { parsePoolusedAt, type PoolusedResult } from './poolused.js';
 import { StackTable } from './stack-columns.js';
@@ -34,7 +36,12 @@ export interface KdLogTables {
   stack: ColumnTable<StackResult>;
   poolused: ColumnTable<PoolusedResult>;
   break: ColumnTable<BreakResult>;
+  /** Memory dumps: `db`, `dw`, `dd`, `dc`, `dq` and `dp` (kind `memory`). */
+  memory: ColumnTable<MemoryResult>;
 }
+
+// The table that holds each kind's results.
+const TABLE_OF: Readonly<Record<string, keyof KdLogTables>> = { stack: 'stack', poolused: 'poolused', break: 'break', db: 'memory', dw: 'memory', dd: 'memory', dc: 'memory', dq: 'memory', memory: 'memory' };
 
 /** A kd log scanned into columns; see the module comment. Build one with scanKdLog. */
 export class KdLog {
@@ -63,7 +70,9 @@ export class KdLog {
 
   constructor(source: string, columns = true) {
     this.source = source;
-    this.tables = columns ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable() } : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS };
+    this.tables = columns
+      ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable(), memory: new MemoryTable() }
+      : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS, memory: NO_COLUMNS };
   }
 
   /** Number of entries (commands, and the text before the first prompt when there is any). */
@@ -107,7 +116,7 @@ export class KdLog {
     return this.errors.get(index);
   }
 
-  /** Row of the entry's result in `tables[kind]`, or -1 when the result is not held in a table. */
+  /** Row of the entry's result in its kind's table (`tables.memory` for the dump kinds), or -1 when the result is not held in a table. */
   tableRow(index: number): number {
     return this.resultWhere.at(index) === IN_TABLE ? this.resultRow.at(index) : -1;
   }
@@ -117,7 +126,7 @@ export class KdLog {
     const where = this.resultWhere.at(index);
     if (where === AS_OBJECT) return this.objects[this.resultRow.at(index)] as ParseResultBase;
     if (where !== IN_TABLE) return undefined;
-    return this.tables[this.kinds[index] as keyof KdLogTables].result(this.source, this.resultRow.at(index));
+    return this.tables[TABLE_OF[this.kinds[index]!]!].result(this.source, this.resultRow.at(index));
   }
 
   /** Why the kind's parser rejected the output, when it did. */
@@ -152,7 +161,7 @@ export class KdLog {
     for (let index = 0; index < this.size; index++) {
       const where = this.resultWhere.at(index);
       if (where === AS_OBJECT) lines.push(...(this.objects[this.resultRow.at(index)] as ParseResultBase).unparsed);
-      else if (where === IN_TABLE) lines.push(...this.tables[this.kinds[index] as keyof KdLogTables].unparsed(this.source, this.resultRow.at(index)));
+      else if (where === IN_TABLE) lines.push(...this.tables[TABLE_OF[this.kinds[index]!]!].unparsed(this.source, this.resultRow.at(index)));
     }
     return lines;
   }
@@ -232,6 +241,9 @@ export class KdLog {
           if (result) this.keep(index, result);
           else this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
         }
+      } else if (TABLE_OF[kind] === 'memory') {
+        row = this.tables.memory.scan(source, from, to, command);
+        if (row === FALLBACK) this.keep(index, parser.parse(output));
       } else this.keep(index, parser.parse(output));
     } catch (caught) {
       if (!(caught instanceof KdParseError)) throw caught;
@@ -241,7 +253,7 @@ export class KdLog {
     if (row >= 0) {
       this.resultWhere.set(index, IN_TABLE);
       this.resultRow.set(index, row);
-      if (!this.tables[kind as keyof KdLogTables].complete(row)) this.complete = false;
+      if (!this.tables[TABLE_OF[kind]!].complete(row)) this.complete = false;
     }
   }
 
@@ -271,6 +283,11 @@ const STOP_PIECE = / chance\)|Breakpoint \d+ hit|\*\*\* Fatal System Error: 0x/;
 // True when the output holds a stop line.
 function hasStopLine(output: string): boolean {
   return STOP_PIECE.test(output) && STOP_LINE.test(output);
+}
+
+// True when the text holds a line break other than \n for the stop-line regex (\u2028, \u2029).
+function hasOtherBreaks(text: string): boolean {
+  return text.indexOf('\u2028') >= 0 || text.indexOf('\u2029') >= 0;
 }
 
 // True when [from, to) of the text holds only white space (what /\S/ finds nothing in).
@@ -383,13 +400,15 @@ export interface ScanOptions {
 /** Split a saved kd log into commands and parse each output. Throws KdParseError when the log has no prompt at all. */
 export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
   let source = prepareTranscript(text);
-  if (source.indexOf('\r') >= 0) source = source.replace(/\r\n/g, '\n');
+  const returns = source.indexOf('\r') >= 0;
+  if (returns) source = source.replace(/\r\n/g, '\n');
   const log = new KdLog(source, options.columns ?? true);
   const length = source.length;
   const pool = new StringPool();
-  // Line breaks other than \n end a line for the stop-line regex; with none in the log, a stop
-  // line is a whole line and can be told by its first or last character.
-  const otherBreaks = source.indexOf('\r') >= 0 || source.indexOf('\u2028') >= 0 || source.indexOf('\u2029') >= 0;
+  // Line breaks other than \n end a line for the stop-line regex; where there are none, a stop
+  // line is a whole line and can be told by its first or last character. A lone \r is looked for
+  // here, U+2028 and U+2029 in the outputs that need it (finish).
+  const loneReturns = returns && source.indexOf('\r') >= 0;
   // The entry being read: the text before the first prompt until a prompt is met.
   let line = 1;
   let prompt: string | undefined;
@@ -412,7 +431,7 @@ export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
       if (outputStart < 0 || isBlank(source, outputStart, outputEnd)) return;
       const output = source.slice(outputStart, outputEnd);
       kind = BANNER.test(output) ? 'banner' : hasStopLine(output) ? 'break' : undefined;
-    } else if (kind === undefined && stopSeen) {
+    } else if (kind === undefined && (stopSeen || (outputStart >= 0 && hasOtherBreaks(source.slice(outputStart, outputEnd)) && hasStopLine(source.slice(outputStart, outputEnd))))) {
       kind = 'break';
     }
     const index = log.add(line, prompt, command, processor, repeated, outputStart, outputEnd);
@@ -461,7 +480,7 @@ export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
       // kd's error reply: the first line of the output that is one (parseKdError's rule).
       if (error === undefined && mayBeErrorReply(source, start, end)) error = matchKdErrorLine(source.slice(start, end), prompt === undefined ? lineNumber : lineNumber - line);
       // A stop in the output of a command that has no parser (a break-in during `.sleep`).
-      if (commandKind === undefined && prompt !== undefined && !stopSeen && (otherBreaks || mayBeStopLine(source, start, end))) {
+      if (commandKind === undefined && prompt !== undefined && !stopSeen && (loneReturns || mayBeStopLine(source, start, end))) {
         stopSeen = STOP_LINE.test(source.slice(start, end));
       }
     }

@@ -34,15 +34,54 @@ const KEY_REGISTERS = 7;
 const KEY_COUNT_SHIFT = 24;
 
 // Architectures of a `Connected to` line by code (0: none), in the reference's order of trial.
-const ARCH_WORDS: readonly string[] = ['x86 compatible', 'ARM 64-bit (AArch64)', 'x64', 'x86'];
+const ARCH_WORDS: readonly Uint8Array[] = ['x86 compatible', 'ARM 64-bit (AArch64)', 'x64', 'x86'].map(codes);
 const ARCH_VALUES: readonly KdArch[] = ['x86', 'arm64', 'x64', 'x86'];
 
 // Words disasm.ts refuses as mnemonics, and the prefixes it joins to the next word.
+// Each operand word has its own first letter: OPERAND_WORD_BY_LEAD holds the one a letter may start.
 const OPERAND_WORDS: readonly string[] = ['byte', 'word', 'dword', 'qword', 'tbyte', 'fword', 'xmmword', 'ymmword', 'zmmword', 'ptr', 'st'];
-const PREFIXES: readonly string[] = ['rep', 'repe', 'repz', 'repne', 'repnz', 'lock'];
+const OPERAND_WORD_BY_LEAD: (Uint8Array | undefined)[] = Array.from({ length: 128 }, (_, code) => {
+  const word = OPERAND_WORDS.find((candidate) => candidate.charCodeAt(0) === code);
+  return word === undefined ? undefined : codes(word);
+});
+const PREFIXES: readonly Uint8Array[] = ['rep', 'repe', 'repz', 'repne', 'repnz', 'lock'].map(codes);
+
+// Words the table compares lines with, as codes.
+const W_CTRL_C = codes('CTRL+C');
+const W_KERNEL_VERSION = codes('Kernel Version ');
+const W_CHANCE = codes(' chance)');
+const W_FIRST_CHANCE = codes(' (first chance)');
+const W_SECOND_CHANCE = codes(' (second chance)');
+const W_CODE = codes(' - code ');
+const W_BREAK_CODE = codes('80000003');
+const W_BREAKPOINT = codes('Breakpoint ');
+const W_HIT = codes(' hit');
+const W_BUGCHECK_CODE = codes('Bugcheck code ');
+const W_FATAL = codes('*** Fatal System Error: 0x');
+const W_SHUTDOWN = codes('Shutdown occurred at (');
+const W_WAITING = codes('Waiting to reconnect');
+const W_ESTABLISHED = codes('Kernel Debugger connection established.');
+const W_CONNECTED = codes('Connected to Windows');
+const W_IOPL = codes('iopl=');
+const W_CS = codes('cs=');
+const W_ARGUMENTS = codes('Arguments ');
+const W_TARGET = codes(' target');
+const W_PTR64_TRUE = codes(', ptr64 TRUE');
+const W_PTR64_FALSE = codes(', ptr64 FALSE');
+const W_AT = codes(' at (');
+const W_INT = codes('int');
+const W_PATH_VALIDATION = codes(' Path validation');
+const W_SYMBOL_PATH = codes('Symbol search path is:');
+const W_EXECUTABLE_PATH = codes('Executable search path is:');
+const W_RESPONSE = codes('Response');
+const W_PATH_VALIDATION_SUMMARY = codes(' Path validation summary ');
+const W_UNABLE_ENUMERATE = codes('Unable to enumerate user-mode unloaded modules');
+const W_UNABLE_READ = codes('Unable to read image header for ');
+const W_DEFERRED = codes('Deferred');
+const W_OK = codes('OK');
 
 // Lines tryParseBreak ignores as chatter around a stop (exact lines).
-const NOISE_LINES: readonly string[] = [
+const NOISE_LINES: readonly Uint8Array[] = [
   'A fatal system error has occurred.',
   'Debugger entered on first try; Bugcheck callbacks have not been invoked.',
   'Debugger entered on first try; Bugcheck callbacks have been invoked.',
@@ -51,7 +90,7 @@ const NOISE_LINES: readonly string[] = [
   'Loading Kernel Symbols',
   'Loading User Symbols',
   'Loading unloaded module list',
-];
+].map(codes);
 
 // Starts of lines that may belong to a reboot banner's version block (FIELD_START, KNOWN_NOISE and
 // version lines of src/kd/version.ts, widened): after a `Connected to` line they are left to the reference.
@@ -121,20 +160,28 @@ function isModuleChar(code: number): boolean {
   return (code >= 48 && code <= 57) || ((code | 32) >= 97 && (code | 32) <= 122) || code === 95 || code === 46 || code === 45;
 }
 
-// `word` is at `at` in the text (a compare loop: cheaper than startsWith with a position in V8).
-function matchAt(text: string, at: number, word: string): boolean {
-  if (at < 0 || at + word.length > text.length) return false;
-  for (let index = 0; index < word.length; index++) if (text.charCodeAt(at + index) !== word.charCodeAt(index)) return false;
+// A word as its character codes (ASCII), for the compare loops below.
+function codes(word: string): Uint8Array {
+  const result = new Uint8Array(word.length);
+  for (let index = 0; index < word.length; index++) result[index] = word.charCodeAt(index);
+  return result;
+}
+
+// `word` is at `at` in the text (a compare loop over codes: cheaper than startsWith in V8).
+function matchAt(text: string, at: number, word: Uint8Array): boolean {
+  const length = word.length;
+  if (at < 0 || at + length > text.length) return false;
+  for (let index = 0; index < length; index++) if (text.charCodeAt(at + index) !== word[index]) return false;
   return true;
 }
 
 // `word` starts the trimmed line [ts, te) (never reads past its end).
-function startsAt(text: string, ts: number, te: number, word: string): boolean {
+function startsAt(text: string, ts: number, te: number, word: Uint8Array): boolean {
   return te - ts >= word.length && matchAt(text, ts, word);
 }
 
 // `text[start, end)` equals `word`.
-function spanIs(text: string, start: number, end: number, word: string): boolean {
+function spanIs(text: string, start: number, end: number, word: Uint8Array): boolean {
   return end - start === word.length && matchAt(text, start, word);
 }
 
@@ -145,8 +192,8 @@ function findCode(text: string, code: number, start: number, end: number): numbe
 }
 
 // The first occurrence of `word` inside [start, end), or -1 (never looks past `end`).
-function findWord(text: string, word: string, start: number, end: number): number {
-  const first = word.charCodeAt(0);
+function findWord(text: string, word: Uint8Array, start: number, end: number): number {
+  const first = word[0];
   for (let index = start; index + word.length <= end; index++) if (text.charCodeAt(index) === first && matchAt(text, index, word)) return index;
   return -1;
 }
@@ -160,8 +207,8 @@ function isMnemonicSpan(text: string, start: number, end: number): boolean {
     const code = text.charCodeAt(index);
     if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57))) return false;
   }
-  for (const word of OPERAND_WORDS) if (spanIs(text, start, end, word)) return false;
-  return true;
+  const word = OPERAND_WORD_BY_LEAD[lead];
+  return word === undefined || !spanIs(text, start, end, word);
 }
 
 // Digits [start, end) as a number, or -1 when they might not convert exactly (more than 15 significant digits).
@@ -188,123 +235,140 @@ function hexNumber(text: string, start: number, end: number): number {
   return significant > 13 ? -1 : value;
 }
 
+// Fields of an event record (EVENT_STRIDE values a row in the events column).
+const E_KIND = 0;
+const E_LINE = 1;
+// Key order: 3 bits a group, the count above KEY_COUNT_SHIFT.
+const E_KEYS = 2;
+// Groups present, a bit per group.
+const E_HAS = 3;
+// Exception name span, code start (8 characters), first chance (1/0).
+const E_EXCEPTION_START = 4;
+const E_EXCEPTION_END = 5;
+const E_CODE = 6;
+const E_FIRST_CHANCE = 7;
+// Breakpoint number; bugcheck code (32 bits, read back unsigned).
+const E_BREAKPOINT = 8;
+const E_BUGCHECK = 9;
+// Bugcheck arguments and registers: first row and count.
+const E_ARG_FIRST = 10;
+const E_ARG_COUNT = 11;
+const E_REGISTER_FIRST = 12;
+const E_REGISTER_COUNT = 13;
+// Rows of the location, the instruction and the `Connected to` line (-1: none).
+const E_LOCATION = 14;
+const E_INSTRUCTION = 15;
+const E_CONNECTED = 16;
+const EVENT_STRIDE = 17;
+
+// Bits of E_HAS for the groups the loop asks about.
+const HAS_EXCEPTION = 1 << KEY_EXCEPTION;
+const HAS_BUGCHECK = 1 << KEY_BUGCHECK;
+const HAS_RECONNECT = 1 << KEY_RECONNECT;
+const HAS_LOCATION = 1 << KEY_LOCATION;
+const HAS_INSTRUCTION = 1 << KEY_INSTRUCTION;
+const HAS_REGISTERS = 1 << KEY_REGISTERS;
+
+// Fields of a result record: complete flag, events [first, end), unparsed lines [first, end).
+const R_COMPLETE = 0;
+const R_EVENT_FIRST = 1;
+const R_EVENT_END = 2;
+const R_UNPARSED_FIRST = 3;
+const R_UNPARSED_END = 4;
+const RESULT_STRIDE = 5;
+
+// Fields of a location record: the label (symbol) span, module end, function span (-1: none); the
+// offset is in its own Float64Column.
+const L_START = 0;
+const L_END = 1;
+const L_MODULE_END = 2;
+const L_FUNCTION_START = 3;
+const L_FUNCTION_END = 4;
+const LOCATION_STRIDE = 5;
+
+// Fields of an instruction record: spans of address, bytes, mnemonic, prefixed word (-1), operands,
+// segment (-1, 4 long), effective address (-1) and branch target (-1).
+const I_ADDRESS = 0;
+const I_ADDRESS_END = 1;
+const I_BYTES = 2;
+const I_BYTES_END = 3;
+const I_MNEMONIC = 4;
+const I_MNEMONIC_END = 5;
+const I_WORD = 6;
+const I_WORD_END = 7;
+const I_OPERANDS = 8;
+const I_OPERANDS_END = 9;
+const I_SEGMENT = 10;
+const I_EFFECTIVE = 11;
+const I_EFFECTIVE_END = 12;
+const I_TARGET = 13;
+const I_TARGET_END = 14;
+const INSTRUCTION_STRIDE = 15;
+
+// Fields of a `Connected to` record: name span, arch code (0 none), ptr64 (-1 none), `at` span (-1
+// none); the build is in its own Float64Column.
+const C_NAME = 0;
+const C_NAME_END = 1;
+const C_ARCH = 2;
+const C_PTR64 = 3;
+const C_AT = 4;
+const C_AT_END = 5;
+const CONNECTED_STRIDE = 6;
+
+// Room for `count` more values in a packed column; returns its array (growing replaces it).
+function room(column: Int32Column, count: number): Int32Array {
+  const data = column.data;
+  if (column.length + count <= data.length) return data;
+  const next = new Int32Array(Math.max(data.length * 2, column.length + count));
+  next.set(data);
+  column.data = next;
+  return next;
+}
+
 /** Stop outputs held as columns; equal to tryParseBreak's results through `result(text, row)`. */
 export class BreakTable implements ColumnTable<BreakResult> {
-  // Per result: complete flag, events and unparsed lines (first, end).
-  private readonly resultComplete = new Int32Column(256);
-  private readonly resultEventFirst = new Int32Column(256);
-  private readonly resultEventEnd = new Int32Column(256);
-  private readonly resultUnparsedFirst = new Int32Column(256);
-  private readonly resultUnparsedEnd = new Int32Column(256);
-  // Per unparsed line: its span in the log.
-  private readonly unparsedStart = new Int32Column();
-  private readonly unparsedEnd = new Int32Column();
-  // Per event: kind, 1-based line, key order (3 bits a group, count above), groups present (bit per group).
-  private readonly evKind = new Int32Column(256);
-  private readonly evLine = new Int32Column(256);
-  private readonly evKeys = new Int32Column(256);
-  private readonly evHas = new Int32Column(256);
-  // Per event: exception name span, code start (8 characters), first chance (1/0).
-  private readonly evExceptionStart = new Int32Column(256);
-  private readonly evExceptionEnd = new Int32Column(256);
-  private readonly evCode = new Int32Column(256);
-  private readonly evFirstChance = new Int32Column(256);
-  // Per event: breakpoint number and bugcheck code.
-  private readonly evBreakpoint = new Float64Column(256);
-  private readonly evBugcheck = new Float64Column(256);
-  // Per event: bugcheck arguments, registers (first, count) and rows of location, instruction, connect line (-1: none).
-  private readonly evArgFirst = new Int32Column(256);
-  private readonly evArgCount = new Int32Column(256);
-  private readonly evRegisterFirst = new Int32Column(256);
-  private readonly evRegisterCount = new Int32Column(256);
-  private readonly evLocation = new Int32Column(256);
-  private readonly evInstruction = new Int32Column(256);
-  private readonly evConnected = new Int32Column(256);
-  // Per bugcheck argument: span (without `0x`), lowercased and one backtick dropped in result.
-  private readonly argStart = new Int32Column(256);
-  private readonly argEnd = new Int32Column(256);
-  // Per register: name start, the `=`, value end.
-  private readonly regStart = new Int32Column();
-  private readonly regEquals = new Int32Column();
-  private readonly regEnd = new Int32Column();
-  // Per location: the label (symbol) span, module end, function span (-1: none), offset.
-  private readonly locStart = new Int32Column(256);
-  private readonly locEnd = new Int32Column(256);
-  private readonly locModuleEnd = new Int32Column(256);
-  private readonly locFunctionStart = new Int32Column(256);
-  private readonly locFunctionEnd = new Int32Column(256);
-  private readonly locOffset = new Float64Column(256);
-  // Per instruction: spans of address, bytes, mnemonic, prefixed word (-1), operands, segment (-1, 4 long),
-  // effective address (-1) and branch target (-1).
-  private readonly insAddress = new Int32Column(256);
-  private readonly insAddressEnd = new Int32Column(256);
-  private readonly insBytes = new Int32Column(256);
-  private readonly insBytesEnd = new Int32Column(256);
-  private readonly insMnemonic = new Int32Column(256);
-  private readonly insMnemonicEnd = new Int32Column(256);
-  private readonly insWord = new Int32Column(256);
-  private readonly insWordEnd = new Int32Column(256);
-  private readonly insOperands = new Int32Column(256);
-  private readonly insOperandsEnd = new Int32Column(256);
-  private readonly insSegment = new Int32Column(256);
-  private readonly insEffective = new Int32Column(256);
-  private readonly insEffectiveEnd = new Int32Column(256);
-  private readonly insTarget = new Int32Column(256);
-  private readonly insTargetEnd = new Int32Column(256);
-  // Per `Connected to` line: name span, build, arch code (0 none), ptr64 (-1 none), `at` span (-1 none).
-  private readonly conName = new Int32Column(64);
-  private readonly conNameEnd = new Int32Column(64);
-  private readonly conBuild = new Float64Column(64);
-  private readonly conArch = new Int32Column(64);
-  private readonly conPtr64 = new Int32Column(64);
-  private readonly conAt = new Int32Column(64);
-  private readonly conAtEnd = new Int32Column(64);
+  // Packed records (see the strides above): results, events, unparsed lines (start, end), bugcheck
+  // arguments (start, end; lowercased and one backtick dropped in result), registers (name start,
+  // the `=`, value end), locations, instructions and `Connected to` lines.
+  private readonly results = new Int32Column(RESULT_STRIDE * 64);
+  private readonly events = new Int32Column(EVENT_STRIDE * 64);
+  private readonly unparsedLines = new Int32Column(2 * 64);
+  private readonly args = new Int32Column(2 * 64);
+  private readonly registers = new Int32Column(3 * 64);
+  private readonly locations = new Int32Column(LOCATION_STRIDE * 64);
+  private readonly locationOffsets = new Float64Column(64);
+  private readonly instructions = new Int32Column(INSTRUCTION_STRIDE * 64);
+  private readonly connects = new Int32Column(CONNECTED_STRIDE * 16);
+  private readonly connectBuilds = new Float64Column(16);
 
-  // Every column, for undoing an output that fell back, and their lengths when the scan began.
-  private readonly int32Columns: Int32Column[];
-  private readonly float64Columns: Float64Column[];
-  private readonly int32Lengths: Int32Array;
-  private readonly float64Lengths: Int32Array;
-
-  // Where `Kernel Version ` next occurs in the text last scanned (found at or after kernelVersionFrom; -1: nowhere).
-  private kernelVersionText: string | undefined;
-  private kernelVersionFrom = 0;
-  private kernelVersionAt = -1;
+  // Every column's length when the current scan began (undone when it falls back).
+  private readonly marks = new Int32Array(10);
 
   // The command last seen and what it says: `.breakin` (a break is a break-in) and `t`/`p` (a stop is a step).
   private lastCommand: string | undefined;
   private commandBreakin = false;
   private commandStep = false;
 
-  // The instruction parseInstruction found last: is it `int 3`.
+  // The instruction readInstruction stored last: is it `int 3`.
   private instructionIsInt3 = false;
-
-  constructor() {
-    this.int32Columns = [];
-    this.float64Columns = [];
-    for (const value of Object.values(this)) {
-      if (value instanceof Int32Column) this.int32Columns.push(value);
-      else if (value instanceof Float64Column) this.float64Columns.push(value);
-    }
-    this.int32Lengths = new Int32Array(this.int32Columns.length);
-    this.float64Lengths = new Int32Array(this.float64Columns.length);
-  }
 
   /** How many results the table holds. */
   get size(): number {
-    return this.resultComplete.length;
+    return this.results.length / RESULT_STRIDE;
   }
 
   /** The result's `complete` flag. */
   complete(row: number): boolean {
-    return this.resultComplete.at(row) === 1;
+    return this.results.data[row * RESULT_STRIDE + R_COMPLETE] === 1;
   }
 
   /** The result's unparsed lines. */
   unparsed(text: string, row: number): string[] {
     const lines: string[] = [];
-    for (let index = this.resultUnparsedFirst.at(row); index < this.resultUnparsedEnd.at(row); index++) {
-      lines.push(text.slice(this.unparsedStart.at(index), this.unparsedEnd.at(index)));
+    const result = this.results.data;
+    const spans = this.unparsedLines.data;
+    for (let index = result[row * RESULT_STRIDE + R_UNPARSED_FIRST]!; index < result[row * RESULT_STRIDE + R_UNPARSED_END]!; index++) {
+      lines.push(text.slice(spans[2 * index]!, spans[2 * index + 1]!));
     }
     return lines;
   }
@@ -312,46 +376,53 @@ export class BreakTable implements ColumnTable<BreakResult> {
   /** The result at `row`, as tryParseBreak returns it for the same output. */
   result(text: string, row: number): BreakResult {
     const result: BreakResult = { complete: this.complete(row), unparsed: this.unparsed(text, row), events: [] };
-    for (let event = this.resultEventFirst.at(row); event < this.resultEventEnd.at(row); event++) result.events.push(this.event(text, event));
+    const data = this.results.data;
+    for (let event = data[row * RESULT_STRIDE + R_EVENT_FIRST]!; event < data[row * RESULT_STRIDE + R_EVENT_END]!; event++) result.events.push(this.event(text, event));
     return result;
   }
 
   // Build one event object, its keys in the order the reference assigned them.
   private event(text: string, row: number): StopEvent {
-    const event: StopEvent = { kind: KIND_NAMES[this.evKind.at(row)]!, line: this.evLine.at(row) };
-    const keys = this.evKeys.at(row);
+    const ev = this.events.data;
+    const at = row * EVENT_STRIDE;
+    const event: StopEvent = { kind: KIND_NAMES[ev[at + E_KIND]!]!, line: ev[at + E_LINE]! };
+    const keys = ev[at + E_KEYS]!;
     const count = keys >>> KEY_COUNT_SHIFT;
     for (let slot = 0; slot < count; slot++) {
       const key = (keys >>> (3 * slot)) & 7;
       if (key === KEY_EXCEPTION) {
-        event.exception = text.slice(this.evExceptionStart.at(row), this.evExceptionEnd.at(row));
-        const code = this.evCode.at(row);
+        event.exception = text.slice(ev[at + E_EXCEPTION_START], ev[at + E_EXCEPTION_END]);
+        const code = ev[at + E_CODE]!;
         event.code = text.slice(code, code + 8).toLowerCase();
-        event.firstChance = this.evFirstChance.at(row) === 1;
+        event.firstChance = ev[at + E_FIRST_CHANCE] === 1;
       } else if (key === KEY_BREAKPOINT) {
-        event.breakpoint = this.evBreakpoint.at(row);
+        event.breakpoint = ev[at + E_BREAKPOINT]!;
       } else if (key === KEY_BUGCHECK) {
         const args: string[] = [];
-        const first = this.evArgFirst.at(row);
-        for (let arg = first; arg < first + this.evArgCount.at(row); arg++) args.push(text.slice(this.argStart.at(arg), this.argEnd.at(arg)).replace('`', '').toLowerCase());
-        event.bugcheck = { code: this.evBugcheck.at(row), args };
+        const spans = this.args.data;
+        const first = ev[at + E_ARG_FIRST]!;
+        for (let arg = first; arg < first + ev[at + E_ARG_COUNT]!; arg++) args.push(text.slice(spans[2 * arg], spans[2 * arg + 1]).replace('`', '').toLowerCase());
+        event.bugcheck = { code: ev[at + E_BUGCHECK]! >>> 0, args };
       } else if (key === KEY_RECONNECT) {
-        event.reconnect = { waiting: false, established: false, connected: this.connected(text, this.evConnected.at(row)) };
+        event.reconnect = { waiting: false, established: false, connected: this.connected(text, ev[at + E_CONNECTED]!) };
       } else if (key === KEY_LOCATION) {
-        const at = this.evLocation.at(row);
-        const start = this.locStart.at(at);
-        const location = { module: text.slice(start, this.locModuleEnd.at(at)), offset: this.locOffset.at(at) } as NonNullable<StopEvent['location']>;
-        if (this.locFunctionStart.at(at) >= 0) location.function = text.slice(this.locFunctionStart.at(at), this.locFunctionEnd.at(at));
-        location.symbol = text.slice(start, this.locEnd.at(at));
-        event.location = location;
+        const location = ev[at + E_LOCATION]!;
+        const loc = this.locations.data;
+        const base = location * LOCATION_STRIDE;
+        const start = loc[base + L_START];
+        const value = { module: text.slice(start, loc[base + L_MODULE_END]), offset: this.locationOffsets.data[location]! } as NonNullable<StopEvent['location']>;
+        if (loc[base + L_FUNCTION_START]! >= 0) value.function = text.slice(loc[base + L_FUNCTION_START], loc[base + L_FUNCTION_END]);
+        value.symbol = text.slice(start, loc[base + L_END]);
+        event.location = value;
       } else if (key === KEY_INSTRUCTION) {
-        event.instruction = this.instruction(text, this.evInstruction.at(row));
+        event.instruction = this.instruction(text, ev[at + E_INSTRUCTION]!);
       } else if (key === KEY_REGISTERS) {
         const registers: Record<string, string> = {};
-        const first = this.evRegisterFirst.at(row);
-        for (let reg = first; reg < first + this.evRegisterCount.at(row); reg++) {
-          const equals = this.regEquals.at(reg);
-          registers[text.slice(this.regStart.at(reg), equals)] = text.slice(equals + 1, this.regEnd.at(reg));
+        const spans = this.registers.data;
+        const first = ev[at + E_REGISTER_FIRST]!;
+        for (let reg = first; reg < first + ev[at + E_REGISTER_COUNT]!; reg++) {
+          const equals = spans[3 * reg + 1]!;
+          registers[text.slice(spans[3 * reg], equals)] = text.slice(equals + 1, spans[3 * reg + 2]);
         }
         event.registers = registers;
       }
@@ -361,29 +432,33 @@ export class BreakTable implements ColumnTable<BreakResult> {
 
   // Build an instruction object with disasm.ts's key order.
   private instruction(text: string, row: number): Instruction {
-    const word = this.insWord.at(row);
-    const mnemonic = text.slice(this.insMnemonic.at(row), this.insMnemonicEnd.at(row));
+    const ins = this.instructions.data;
+    const at = row * INSTRUCTION_STRIDE;
+    const word = ins[at + I_WORD]!;
+    const mnemonic = text.slice(ins[at + I_MNEMONIC], ins[at + I_MNEMONIC_END]);
     const instruction: Instruction = {
-      address: text.slice(this.insAddress.at(row), this.insAddressEnd.at(row)).replace('`', '').toLowerCase(),
-      bytes: text.slice(this.insBytes.at(row), this.insBytesEnd.at(row)),
-      mnemonic: word < 0 ? mnemonic : `${mnemonic} ${text.slice(word, this.insWordEnd.at(row))}`,
-      operands: text.slice(this.insOperands.at(row), this.insOperandsEnd.at(row)),
+      address: text.slice(ins[at + I_ADDRESS], ins[at + I_ADDRESS_END]).replace('`', '').toLowerCase(),
+      bytes: text.slice(ins[at + I_BYTES], ins[at + I_BYTES_END]),
+      mnemonic: word < 0 ? mnemonic : `${mnemonic} ${text.slice(word, ins[at + I_WORD_END])}`,
+      operands: text.slice(ins[at + I_OPERANDS], ins[at + I_OPERANDS_END]),
     };
-    const segment = this.insSegment.at(row);
+    const segment = ins[at + I_SEGMENT]!;
     if (segment >= 0) instruction.segment = text.slice(segment, segment + 4);
-    if (this.insEffective.at(row) >= 0) instruction.effectiveAddress = text.slice(this.insEffective.at(row), this.insEffectiveEnd.at(row));
-    if (this.insTarget.at(row) >= 0) instruction.target = text.slice(this.insTarget.at(row), this.insTargetEnd.at(row)).replace('`', '').toLowerCase();
+    if (ins[at + I_EFFECTIVE]! >= 0) instruction.effectiveAddress = text.slice(ins[at + I_EFFECTIVE], ins[at + I_EFFECTIVE_END]);
+    if (ins[at + I_TARGET]! >= 0) instruction.target = text.slice(ins[at + I_TARGET], ins[at + I_TARGET_END]).replace('`', '').toLowerCase();
     return instruction;
   }
 
   // Build a `Connected to` object with version.ts's key order.
   private connected(text: string, row: number): ConnectedTarget {
-    const connected: ConnectedTarget = { name: text.slice(this.conName.at(row), this.conNameEnd.at(row)), build: this.conBuild.at(row) };
-    const arch = this.conArch.at(row);
+    const con = this.connects.data;
+    const at = row * CONNECTED_STRIDE;
+    const connected: ConnectedTarget = { name: text.slice(con[at + C_NAME], con[at + C_NAME_END]), build: this.connectBuilds.data[row]! };
+    const arch = con[at + C_ARCH]!;
     if (arch > 0) connected.arch = ARCH_VALUES[arch - 1]!;
-    const ptr64 = this.conPtr64.at(row);
+    const ptr64 = con[at + C_PTR64]!;
     if (ptr64 >= 0) connected.ptr64 = ptr64 === 1;
-    if (this.conAt.at(row) >= 0) connected.at = text.slice(this.conAt.at(row), this.conAtEnd.at(row));
+    if (con[at + C_AT]! >= 0) connected.at = text.slice(con[at + C_AT], con[at + C_AT_END]);
     return connected;
   }
 
@@ -393,7 +468,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
    */
   scan(text: string, from: number, to: number, command: string): number {
     if (!(from >= 0 && to <= text.length && from <= to)) return FALLBACK;
-    this.readCommand(command);
+    if (command !== this.lastCommand) this.readCommand(command);
     this.mark();
     const outcome = this.read(text, from, to);
     if (outcome < 0) this.undo();
@@ -402,80 +477,91 @@ export class BreakTable implements ColumnTable<BreakResult> {
 
   // Note what the go command says about bare stops (the reference's `.breakin` and `t`/`p` tests).
   private readCommand(command: string): void {
-    if (command === this.lastCommand) return;
     const trimmed = typeof command === 'string' ? command.trim() : '';
     this.lastCommand = command;
     this.commandBreakin = /^\.breakin\b/.test(trimmed);
     this.commandStep = /^[tp]/.test(trimmed);
   }
 
-  // True when `Kernel Version ` occurs inside [ts, te); the search is remembered, so a log read front
-  // to back is searched once however many lines ask.
-  private hasKernelVersion(text: string, ts: number, te: number): boolean {
-    if (text !== this.kernelVersionText || ts < this.kernelVersionFrom || (this.kernelVersionAt >= 0 && this.kernelVersionAt < ts)) {
-      this.kernelVersionAt = text.indexOf('Kernel Version ', ts);
-      this.kernelVersionText = text;
-      this.kernelVersionFrom = ts;
-    }
-    return this.kernelVersionAt >= 0 && this.kernelVersionAt + 15 <= te;
-  }
-
   // Remember every column's length.
   private mark(): void {
-    for (let index = 0; index < this.int32Columns.length; index++) this.int32Lengths[index] = this.int32Columns[index]!.length;
-    for (let index = 0; index < this.float64Columns.length; index++) this.float64Lengths[index] = this.float64Columns[index]!.length;
+    const marks = this.marks;
+    marks[0] = this.results.length;
+    marks[1] = this.events.length;
+    marks[2] = this.unparsedLines.length;
+    marks[3] = this.args.length;
+    marks[4] = this.registers.length;
+    marks[5] = this.locations.length;
+    marks[6] = this.locationOffsets.length;
+    marks[7] = this.instructions.length;
+    marks[8] = this.connects.length;
+    marks[9] = this.connectBuilds.length;
   }
 
   // Cut every column back to its remembered length.
   private undo(): void {
-    for (let index = 0; index < this.int32Columns.length; index++) this.int32Columns[index]!.truncate(this.int32Lengths[index]!);
-    for (let index = 0; index < this.float64Columns.length; index++) this.float64Columns[index]!.truncate(this.float64Lengths[index]!);
+    const marks = this.marks;
+    this.results.truncate(marks[0]!);
+    this.events.truncate(marks[1]!);
+    this.unparsedLines.truncate(marks[2]!);
+    this.args.truncate(marks[3]!);
+    this.registers.truncate(marks[4]!);
+    this.locations.truncate(marks[5]!);
+    this.locationOffsets.truncate(marks[6]!);
+    this.instructions.truncate(marks[7]!);
+    this.connects.truncate(marks[8]!);
+    this.connectBuilds.truncate(marks[9]!);
   }
 
-  // Append an event row (the reference's start()); returns it.
+  // Append an event record (the reference's start()); returns its row.
   private startEvent(kind: number, line: number): number {
-    this.evKind.push(kind);
-    this.evLine.push(line);
-    this.evKeys.push(0);
-    this.evHas.push(0);
-    this.evExceptionStart.push(0);
-    this.evExceptionEnd.push(0);
-    this.evCode.push(0);
-    this.evFirstChance.push(0);
-    this.evBreakpoint.push(0);
-    this.evBugcheck.push(0);
-    this.evArgFirst.push(0);
-    this.evArgCount.push(0);
-    this.evRegisterFirst.push(0);
-    this.evRegisterCount.push(0);
-    this.evLocation.push(-1);
-    this.evInstruction.push(-1);
-    return this.evConnected.push(-1);
+    const column = this.events;
+    const ev = room(column, EVENT_STRIDE);
+    const at = column.length;
+    ev[at + E_KIND] = kind;
+    ev[at + E_LINE] = line;
+    ev[at + E_KEYS] = 0;
+    ev[at + E_HAS] = 0;
+    ev[at + E_EXCEPTION_START] = 0;
+    ev[at + E_EXCEPTION_END] = 0;
+    ev[at + E_CODE] = 0;
+    ev[at + E_FIRST_CHANCE] = 0;
+    ev[at + E_BREAKPOINT] = 0;
+    ev[at + E_BUGCHECK] = 0;
+    ev[at + E_ARG_FIRST] = 0;
+    ev[at + E_ARG_COUNT] = 0;
+    ev[at + E_REGISTER_FIRST] = 0;
+    ev[at + E_REGISTER_COUNT] = 0;
+    ev[at + E_LOCATION] = -1;
+    ev[at + E_INSTRUCTION] = -1;
+    ev[at + E_CONNECTED] = -1;
+    column.length = at + EVENT_STRIDE;
+    return at / EVENT_STRIDE;
   }
 
-  // True when the event has the key group.
-  private has(event: number, key: number): boolean {
-    return (this.evHas.at(event) & (1 << key)) !== 0;
-  }
-
-  // Record that the event got a key group (first assignment fixes its place in the key order).
+  // Record that the event got a key group (its first assignment fixes its place in the key order).
   private addKey(event: number, key: number): void {
-    const has = this.evHas.at(event);
+    const ev = this.events.data;
+    const at = event * EVENT_STRIDE;
+    const has = ev[at + E_HAS]!;
     if ((has & (1 << key)) !== 0) return;
-    this.evHas.set(event, has | (1 << key));
-    const keys = this.evKeys.at(event);
+    ev[at + E_HAS] = has | (1 << key);
+    const keys = ev[at + E_KEYS]!;
     const count = keys >>> KEY_COUNT_SHIFT;
-    this.evKeys.set(event, ((keys & ((1 << KEY_COUNT_SHIFT) - 1)) | (key << (3 * count))) | ((count + 1) << KEY_COUNT_SHIFT));
+    ev[at + E_KEYS] = (keys & ((1 << KEY_COUNT_SHIFT) - 1)) | (key << (3 * count)) | ((count + 1) << KEY_COUNT_SHIFT);
   }
 
-  // The reading itself: tryParseBreak's loop over lines, in place. Returns the row, NO_RESULT or FALLBACK.
+  // The reading itself: tryParseBreak's loop over lines, in place, each line dispatched on its first
+  // and last characters to the checks that can apply, in the reference's order. Returns the row,
+  // NO_RESULT or FALLBACK.
   private read(text: string, from: number, to: number): number {
-    const eventFirst = this.evKind.length;
-    const unparsedFirst = this.unparsedStart.length;
+    const eventFirst = this.events.length / EVENT_STRIDE;
+    const unparsedFirst = this.unparsedLines.length >> 1;
     let current = -1;
     let pendingArgs = false;
     let inBox = false;
-    let boxCtrlC = false;
+    // Where the open box's lines begin.
+    let boxFrom = 0;
     let lineNumber = 0;
     let start = from;
     for (;;) {
@@ -483,16 +569,25 @@ export class BreakTable implements ColumnTable<BreakResult> {
       if (end < 0 || end > to) end = to;
       lineNumber++;
       const lineStart = start;
-      const lineEnd = end;
       start = end + 1;
-      let ts = lineStart;
-      let te = lineEnd;
-      while (ts < te && isBlank(text.charCodeAt(ts))) ts++;
-      if (ts < te) {
-        while (isBlank(text.charCodeAt(te - 1))) te--;
-        const lead = text.charCodeAt(ts);
-        // An odd character at either end may be white space the reference trims.
-        if (isOdd(lead) || isOdd(text.charCodeAt(te - 1))) return FALLBACK;
+      line: if (end > lineStart) {
+        let ts = lineStart;
+        let lead = text.charCodeAt(ts);
+        if (lead === 32 || lead === 9) {
+          do ts++;
+          while (ts < end && isBlank(text.charCodeAt(ts)));
+          if (ts === end) break line;
+          lead = text.charCodeAt(ts);
+        }
+        let te = end;
+        let last = text.charCodeAt(te - 1);
+        if (last === 32 || last === 9) {
+          do te--;
+          while (isBlank(text.charCodeAt(te - 1)));
+          last = text.charCodeAt(te - 1);
+        }
+        // An odd character at either end may be white space the reference trims (neither end is blank).
+        if (lead < 33 || lead > 126 || last < 33 || last > 126) return FALLBACK;
         // A prompt inside the output (mayStartPrompt of prompt.ts, a superset of matchPrompt) is left to the reference.
         if (lead === 107 || lead === 75) {
           if (text.charCodeAt(ts + 1) === 100 && text.charCodeAt(ts + 2) === 62) return FALLBACK;
@@ -505,226 +600,228 @@ export class BreakTable implements ColumnTable<BreakResult> {
             if (code < 48 || code > 57) break;
           }
         }
-        const outcome = this.readLine(text, lineStart, lineEnd, ts, te, lead, lineNumber, current, pendingArgs, inBox, boxCtrlC, to);
-        if (outcome === LINE_FALLBACK) return FALLBACK;
-        // The line's effects on the loop's state come back in fields (no object per line).
-        current = this.lineCurrent;
-        pendingArgs = this.linePendingArgs;
-        inBox = this.lineInBox;
-        boxCtrlC = this.lineBoxCtrlC;
-        if (outcome === LINE_SKIP_NEXT) {
-          // The label's instruction line was read with it.
-          lineNumber++;
-          end = this.lineNextEnd;
-          start = end + 1;
+        const has = current >= 0 ? this.events.data[current * EVENT_STRIDE + E_HAS]! : 0;
+        // `(0x…,0x…)`: the arguments of the bugcheck on the line before.
+        if (pendingArgs) {
+          pendingArgs = false;
+          if (lead === 40 && (has & HAS_BUGCHECK) !== 0 && this.readParenArgs(text, ts, te, current)) break line;
         }
+        // Boxes of asterisks: the Ctrl+C banner (a breakpoint inside it is a break-in) and others.
+        if (lead === 42) {
+          let stars = ts + 1;
+          while (stars < te && text.charCodeAt(stars) === 42) stars++;
+          if (stars === te && te - ts >= 20) {
+            // The box's text is read only when it matters: closing it with a breakpoint current.
+            if (inBox && current >= 0 && this.events.data[current * EVENT_STRIDE + E_KIND] === BREAKPOINT && boxSaysCtrlC(text, boxFrom, lineStart)) this.events.data[current * EVENT_STRIDE + E_KIND] = BREAK_IN;
+            inBox = !inBox;
+            boxFrom = start;
+            break line;
+          }
+          // A line of the box (its text is read when the box closes).
+          if (inBox) break line;
+        }
+        // `<name> - code XXXXXXXX (first|second chance)`.
+        if (last === 41 && te - ts >= 8 && matchAt(text, te - 8, W_CHANCE)) {
+          const first = matchAt(text, te - 15, W_FIRST_CHANCE);
+          const tail = first ? 31 : matchAt(text, te - 16, W_SECOND_CHANCE) ? 32 : 0;
+          if (tail > 0 && te - tail > ts && matchAt(text, te - tail, W_CODE) && isHexRun(text, te - tail + 8, 8)) {
+            const code = te - tail + 8;
+            // `.` of the reference's `(.+?)` stops at CR and the Unicode line separators.
+            for (let index = ts; index < te - tail; index++) if (isOdd(text.charCodeAt(index))) return FALLBACK;
+            let event = current;
+            if (!(current >= 0 && this.events.data[current * EVENT_STRIDE + E_KIND] === BUGCHECK && (has & (HAS_EXCEPTION | HAS_LOCATION)) === 0)) {
+              const kind = matchAt(text, code, W_BREAK_CODE) ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
+              event = current = this.startEvent(kind, lineNumber);
+            }
+            const ev = this.events.data;
+            const at = event * EVENT_STRIDE;
+            ev[at + E_EXCEPTION_START] = ts;
+            ev[at + E_EXCEPTION_END] = te - tail;
+            ev[at + E_CODE] = code;
+            ev[at + E_FIRST_CHANCE] = first ? 1 : 0;
+            this.addKey(event, KEY_EXCEPTION);
+            break line;
+          }
+        }
+        switch (lead) {
+          case 66: // B
+            // `Breakpoint N hit`.
+            if (last === 116 && te - ts > 15 && startsAt(text, ts, te, W_BREAKPOINT) && matchAt(text, te - 4, W_HIT)) {
+              let digits = ts + 11;
+              while (digits < te - 4 && text.charCodeAt(digits) >= 48 && text.charCodeAt(digits) <= 57) digits++;
+              if (digits === te - 4) {
+                const number = decimalValue(text, ts + 11, te - 4);
+                // Numbers past 32 bits are left to the reference.
+                if (number < 0 || number > 0x7fffffff) return FALLBACK;
+                current = this.startEvent(BREAKPOINT, lineNumber);
+                this.events.data[current * EVENT_STRIDE + E_BREAKPOINT] = number;
+                this.addKey(current, KEY_BREAKPOINT);
+                break line;
+              }
+            }
+            // `Bugcheck code XXXXXXXX`.
+            if (te - ts >= 15 && te - ts <= 22 && startsAt(text, ts, te, W_BUGCHECK_CODE) && isHexRun(text, ts + 14, te - ts - 14)) {
+              current = this.startBugcheck(text, ts + 14, te, lineNumber);
+              break line;
+            }
+            break;
+          case 42: // *
+            // `*** Fatal System Error: 0xXXXXXXXX`, its arguments on the next line.
+            if (te - ts >= 27 && te - ts <= 34 && startsAt(text, ts, te, W_FATAL) && isHexRun(text, ts + 26, te - ts - 26)) {
+              current = this.startBugcheck(text, ts + 26, te, lineNumber);
+              pendingArgs = true;
+              break line;
+            }
+            break;
+          case 65: // A
+            // `Arguments a b c d` of a bugcheck that has none yet.
+            if ((has & HAS_BUGCHECK) !== 0 && this.events.data[current * EVENT_STRIDE + E_ARG_COUNT] === 0 && this.readArgumentsLine(text, ts, te, current)) break line;
+            break;
+          // Reboot and reconnect banners other than `Connected to` are left to the reference.
+          case 83: // S
+            if (startsAt(text, ts, te, W_SHUTDOWN)) return FALLBACK;
+            break;
+          case 87: // W
+            if (startsAt(text, ts, te, W_WAITING)) return FALLBACK;
+            break;
+          case 75: // K
+            if (startsAt(text, ts, te, W_ESTABLISHED)) return FALLBACK;
+            break;
+          case 67: // C
+            if (startsAt(text, ts, te, W_CONNECTED)) {
+              const connected = this.readConnected(text, ts, te);
+              if (connected < 0) return FALLBACK;
+              // A previous reconnect event always has its connect line here, so each line starts an event.
+              current = this.startEvent(RECONNECT, lineNumber);
+              this.events.data[current * EVENT_STRIDE + E_CONNECTED] = connected;
+              this.addKey(current, KEY_RECONNECT);
+              break line;
+            }
+            break;
+        }
+        // After a connect line and before the location, version block lines are left to the reference.
+        if ((has & (HAS_RECONNECT | HAS_LOCATION)) === HAS_RECONNECT && (mayStartVersionBlockLine(text, ts, te, lead) || findWord(text, W_KERNEL_VERSION, ts, te) >= 0)) return FALLBACK;
+        // `module!Function+0x1a:` and the instruction line after it.
+        if (last === 58 && te - ts >= 3) {
+          const label = this.readLabel(text, ts, te);
+          if (label === LABEL_FALLBACK) return FALLBACK;
+          if (label >= 0) {
+            let instruction = -1;
+            let nextEnd = end;
+            if (end < to) {
+              nextEnd = text.indexOf('\n', end + 1);
+              if (nextEnd < 0 || nextEnd > to) nextEnd = to;
+              instruction = this.readInstruction(text, end + 1, nextEnd);
+              if (instruction === INSTRUCTION_UNSURE) return FALLBACK;
+            }
+            let event = current >= 0 && (has & HAS_LOCATION) === 0 && this.events.data[current * EVENT_STRIDE + E_KIND] !== STEP ? current : -1;
+            if (event < 0) event = current = this.startEvent(instruction >= 0 && this.instructionIsInt3 && !this.commandStep ? BREAKPOINT : STEP, lineNumber);
+            this.events.data[event * EVENT_STRIDE + E_LOCATION] = label;
+            this.addKey(event, KEY_LOCATION);
+            if (instruction >= 0) {
+              this.events.data[event * EVENT_STRIDE + E_INSTRUCTION] = instruction;
+              this.addKey(event, KEY_INSTRUCTION);
+              // The label's instruction line was read with it.
+              lineNumber++;
+              end = nextEnd;
+              start = end + 1;
+            }
+            break line;
+          }
+        }
+        // Only a lowercase first character can start a register dump, `iopl=` or `cs=`.
+        if (lead >= 97 && lead <= 122) {
+          // Register dump lines (`eax=… ebx=…`), added to the current event.
+          const registers = this.registers.length;
+          const count = this.readRegisters(text, ts, te);
+          if (count < 0) return FALLBACK;
+          if (count > 0) {
+            if (current >= 0) {
+              const ev = this.events.data;
+              const at = current * EVENT_STRIDE;
+              if ((has & HAS_REGISTERS) === 0) ev[at + E_REGISTER_FIRST] = registers / 3;
+              ev[at + E_REGISTER_COUNT] = ev[at + E_REGISTER_COUNT]! + count;
+              this.addKey(current, KEY_REGISTERS);
+              break line;
+            }
+            this.registers.truncate(registers);
+          }
+          if (lead === 105 && startsAt(text, ts, te, W_IOPL)) break line;
+          if (lead === 99 && (has & HAS_REGISTERS) !== 0 && te - ts > 8 && startsAt(text, ts, te, W_CS) && isLowerHexRun4(text, ts + 3)) {
+            if (isBlank(text.charCodeAt(ts + 7))) break line;
+            if (isOdd(text.charCodeAt(ts + 7))) return FALLBACK;
+          }
+        }
+        // A stop without a label: an instruction line alone (after `t`), or the instruction of the current stop.
+        if (isHex(lead)) {
+          const bare = this.readInstruction(text, ts, end);
+          if (bare === INSTRUCTION_UNSURE) return FALLBACK;
+          if (bare >= 0) {
+            if (current < 0 || (has & (HAS_LOCATION | HAS_INSTRUCTION)) !== 0) current = this.startEvent(STEP, lineNumber);
+            this.events.data[current * EVENT_STRIDE + E_INSTRUCTION] = bare;
+            this.addKey(current, KEY_INSTRUCTION);
+            break line;
+          }
+        }
+        const noise = isNoiseLine(text, ts, te, lead);
+        if (noise === NOISE_UNSURE) return FALLBACK;
+        if (noise === NOISE_YES) break line;
+        const spans = room(this.unparsedLines, 2);
+        const at = this.unparsedLines.length;
+        spans[at] = lineStart;
+        spans[at + 1] = end;
+        this.unparsedLines.length = at + 2;
       }
       if (end >= to) break;
     }
-    const eventEnd = this.evKind.length;
+    const eventEnd = this.events.length / EVENT_STRIDE;
     if (eventEnd === eventFirst) return NO_RESULT;
-    const last = eventEnd - 1;
-    const complete =
-      this.has(last, KEY_LOCATION) ||
-      this.has(last, KEY_INSTRUCTION) ||
-      (this.evKind.at(last) === BUGCHECK && this.evArgCount.at(last) > 0 && this.has(last, KEY_EXCEPTION));
-    this.resultEventFirst.push(eventFirst);
-    this.resultEventEnd.push(eventEnd);
-    this.resultUnparsedFirst.push(unparsedFirst);
-    this.resultUnparsedEnd.push(this.unparsedStart.length);
-    return this.resultComplete.push(complete ? 1 : 0);
+    const ev = this.events.data;
+    const last = (eventEnd - 1) * EVENT_STRIDE;
+    const lastHas = ev[last + E_HAS]!;
+    const complete = (lastHas & (HAS_LOCATION | HAS_INSTRUCTION)) !== 0 || (ev[last + E_KIND] === BUGCHECK && ev[last + E_ARG_COUNT]! > 0 && (lastHas & HAS_EXCEPTION) !== 0);
+    const column = this.results;
+    const data = room(column, RESULT_STRIDE);
+    const at = column.length;
+    data[at + R_COMPLETE] = complete ? 1 : 0;
+    data[at + R_EVENT_FIRST] = eventFirst;
+    data[at + R_EVENT_END] = eventEnd;
+    data[at + R_UNPARSED_FIRST] = unparsedFirst;
+    data[at + R_UNPARSED_END] = this.unparsedLines.length >> 1;
+    column.length = at + RESULT_STRIDE;
+    return at / RESULT_STRIDE;
   }
 
-  // State a line hands back to the loop.
-  private lineCurrent = -1;
-  private linePendingArgs = false;
-  private lineInBox = false;
-  private lineBoxCtrlC = false;
-  private lineNextEnd = 0;
-
-  // One non-blank line [lineStart, lineEnd), trimmed to [ts, te), not a prompt: the reference's checks in its order.
-  private readLine(
-    text: string,
-    lineStart: number,
-    lineEnd: number,
-    ts: number,
-    te: number,
-    lead: number,
-    lineNumber: number,
-    current: number,
-    pendingArgs: boolean,
-    inBox: boolean,
-    boxCtrlC: boolean,
-    to: number,
-  ): number {
-    this.lineCurrent = current;
-    this.linePendingArgs = false;
-    this.lineInBox = inBox;
-    this.lineBoxCtrlC = boxCtrlC;
-    // `(0x…,0x…)`: the arguments of the bugcheck on the line before.
-    if (pendingArgs && lead === 40 && current >= 0 && this.has(current, KEY_BUGCHECK) && this.readParenArgs(text, ts, te, current)) return LINE_DONE;
-    // Boxes of asterisks: the Ctrl+C banner (a breakpoint inside it is a break-in) and others.
-    if (lead === 42) {
-      let stars = ts;
-      while (stars < te && text.charCodeAt(stars) === 42) stars++;
-      if (stars === te && te - ts >= 20) {
-        if (inBox && boxCtrlC && current >= 0 && this.evKind.at(current) === BREAKPOINT) this.evKind.set(current, BREAK_IN);
-        this.lineInBox = !inBox;
-        this.lineBoxCtrlC = false;
-        return LINE_DONE;
-      }
-      if (inBox) {
-        if (!boxCtrlC && findWord(text, 'CTRL+C', ts, te) >= 0) this.lineBoxCtrlC = true;
-        return LINE_DONE;
-      }
-    }
-    // `<name> - code XXXXXXXX (first|second chance)`.
-    if (text.charCodeAt(te - 1) === 41 && te - ts >= 8 && matchAt(text, te - 8, ' chance)')) {
-      const first = matchAt(text, te - 15, ' (first chance)');
-      const tail = first ? 31 : matchAt(text, te - 16, ' (second chance)') ? 32 : 0;
-      if (tail > 0 && te - tail > ts && matchAt(text, te - tail, ' - code ') && isHexRun(text, te - tail + 8, 8)) {
-        const code = te - tail + 8;
-        // `.` of the reference's `(.+?)` stops at CR and the Unicode line separators.
-        for (let index = ts; index < te - tail; index++) if (isOdd(text.charCodeAt(index))) return LINE_FALLBACK;
-        const reuse = current >= 0 && this.evKind.at(current) === BUGCHECK && !this.has(current, KEY_EXCEPTION) && !this.has(current, KEY_LOCATION);
-        let event = current;
-        if (!reuse) {
-          const kind = matchAt(text, code, '80000003') ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
-          event = this.startEvent(kind, lineNumber);
-          this.lineCurrent = event;
-        }
-        this.evExceptionStart.set(event, ts);
-        this.evExceptionEnd.set(event, te - tail);
-        this.evCode.set(event, code);
-        this.evFirstChance.set(event, first ? 1 : 0);
-        this.addKey(event, KEY_EXCEPTION);
-        return LINE_DONE;
-      }
-    }
-    if (lead === 66) {
-      // `Breakpoint N hit`.
-      if (startsAt(text, ts, te, 'Breakpoint ') && te - ts > 15 && matchAt(text, te - 4, ' hit')) {
-        let digits = ts + 11;
-        while (digits < te - 4 && text.charCodeAt(digits) >= 48 && text.charCodeAt(digits) <= 57) digits++;
-        if (digits === te - 4) {
-          const number = decimalValue(text, ts + 11, te - 4);
-          if (number < 0) return LINE_FALLBACK;
-          const event = this.startEvent(BREAKPOINT, lineNumber);
-          this.lineCurrent = event;
-          this.evBreakpoint.set(event, number);
-          this.addKey(event, KEY_BREAKPOINT);
-          return LINE_DONE;
-        }
-      }
-      // `Bugcheck code XXXXXXXX`.
-      if (startsAt(text, ts, te, 'Bugcheck code ') && te - ts >= 15 && te - ts <= 22 && isHexRun(text, ts + 14, te - ts - 14)) {
-        this.startBugcheck(text, ts + 14, te, lineNumber);
-        return LINE_DONE;
-      }
-    }
-    // `*** Fatal System Error: 0xXXXXXXXX`, its arguments on the next line.
-    if (lead === 42 && startsAt(text, ts, te, '*** Fatal System Error: 0x') && te - ts >= 27 && te - ts <= 34 && isHexRun(text, ts + 26, te - ts - 26)) {
-      this.startBugcheck(text, ts + 26, te, lineNumber);
-      this.linePendingArgs = true;
-      return LINE_DONE;
-    }
-    // `Arguments a b c d` of a bugcheck that has none yet.
-    if (lead === 65 && current >= 0 && this.has(current, KEY_BUGCHECK) && this.evArgCount.at(current) === 0 && this.readArgumentsLine(text, ts, te, current)) return LINE_DONE;
-    // Reboot and reconnect banners other than `Connected to` are left to the reference.
-    if (lead === 83 && startsAt(text, ts, te, 'Shutdown occurred at (')) return LINE_FALLBACK;
-    if (lead === 87 && startsAt(text, ts, te, 'Waiting to reconnect')) return LINE_FALLBACK;
-    if (lead === 75 && startsAt(text, ts, te, 'Kernel Debugger connection established.')) return LINE_FALLBACK;
-    if (lead === 67 && startsAt(text, ts, te, 'Connected to Windows')) {
-      const connected = this.readConnected(text, ts, te);
-      if (connected < 0) return LINE_FALLBACK;
-      // A previous reconnect event always has its connect line here, so each line starts an event.
-      const event = this.startEvent(RECONNECT, lineNumber);
-      this.lineCurrent = event;
-      this.evConnected.set(event, connected);
-      this.addKey(event, KEY_RECONNECT);
-      return LINE_DONE;
-    }
-    // After a connect line and before the location, version block lines are left to the reference.
-    if (current >= 0 && this.has(current, KEY_RECONNECT) && !this.has(current, KEY_LOCATION) && (mayStartVersionBlockLine(text, ts, te, lead) || this.hasKernelVersion(text, ts, te))) return LINE_FALLBACK;
-    // `module!Function+0x1a:` and the instruction line after it.
-    if (text.charCodeAt(te - 1) === 58 && te - ts >= 3) {
-      const label = this.readLabel(text, ts, te);
-      if (label === LABEL_FALLBACK) return LINE_FALLBACK;
-      if (label >= 0) {
-        let instruction = -1;
-        if (lineEnd < to) {
-          let nextEnd = text.indexOf('\n', lineEnd + 1);
-          if (nextEnd < 0 || nextEnd > to) nextEnd = to;
-          instruction = this.readInstruction(text, lineEnd + 1, nextEnd);
-          if (instruction === INSTRUCTION_UNSURE) return LINE_FALLBACK;
-          this.lineNextEnd = nextEnd;
-        }
-        let event = current >= 0 && !this.has(current, KEY_LOCATION) && this.evKind.at(current) !== STEP ? current : -1;
-        if (event < 0) {
-          const bareKind = instruction >= 0 && this.instructionIsInt3 && !this.commandStep ? BREAKPOINT : STEP;
-          event = this.startEvent(bareKind, lineNumber);
-          this.lineCurrent = event;
-        }
-        this.evLocation.set(event, label);
-        this.addKey(event, KEY_LOCATION);
-        if (instruction >= 0) {
-          this.evInstruction.set(event, instruction);
-          this.addKey(event, KEY_INSTRUCTION);
-          return LINE_SKIP_NEXT;
-        }
-        return LINE_DONE;
-      }
-    }
-    // Register dump lines (`eax=… ebx=…`), added to the current event.
-    const registers = this.regStart.length;
-    const count = this.readRegisters(text, ts, te);
-    if (count < 0) return LINE_FALLBACK;
-    if (count > 0 && current >= 0) {
-      if (!this.has(current, KEY_REGISTERS)) this.evRegisterFirst.set(current, registers);
-      this.evRegisterCount.set(current, this.evRegisterCount.at(current) + count);
-      this.addKey(current, KEY_REGISTERS);
-      return LINE_DONE;
-    }
-    if (count > 0) this.dropRegisters(registers);
-    if (lead === 105 && startsAt(text, ts, te, 'iopl=')) return LINE_DONE;
-    if (lead === 99 && current >= 0 && this.has(current, KEY_REGISTERS) && startsAt(text, ts, te, 'cs=') && te - ts > 8 && isLowerHexRun4(text, ts + 3)) {
-      if (isBlank(text.charCodeAt(ts + 7))) return LINE_DONE;
-      if (isOdd(text.charCodeAt(ts + 7))) return LINE_FALLBACK;
-    }
-    // A stop without a label: an instruction line alone (after `t`), or the instruction of the current stop.
-    const bare = this.readInstruction(text, lineStart, lineEnd);
-    if (bare === INSTRUCTION_UNSURE) return LINE_FALLBACK;
-    if (bare >= 0) {
-      let event = current;
-      if (current < 0 || this.has(current, KEY_LOCATION) || this.has(current, KEY_INSTRUCTION)) {
-        event = this.startEvent(STEP, lineNumber);
-        this.lineCurrent = event;
-      }
-      this.evInstruction.set(event, bare);
-      this.addKey(event, KEY_INSTRUCTION);
-      return LINE_DONE;
-    }
-    const noise = isNoiseLine(text, ts, te, lead);
-    if (noise === NOISE_UNSURE) return LINE_FALLBACK;
-    if (noise === NOISE_YES) return LINE_DONE;
-    this.unparsedStart.push(lineStart);
-    this.unparsedEnd.push(lineEnd);
-    return LINE_DONE;
-  }
-
-  // Start a bugcheck event with the code in hex digits [start, end) (1–8 of them).
-  private startBugcheck(text: string, start: number, end: number, lineNumber: number): void {
+  // Start a bugcheck event with the code in hex digits [start, end) (1–8 of them); returns its row.
+  private startBugcheck(text: string, start: number, end: number, lineNumber: number): number {
     const event = this.startEvent(BUGCHECK, lineNumber);
-    this.lineCurrent = event;
-    this.evBugcheck.set(event, hexNumber(text, start, end));
-    this.evArgFirst.set(event, this.argStart.length);
+    const ev = this.events.data;
+    ev[event * EVENT_STRIDE + E_BUGCHECK] = hexNumber(text, start, end) | 0;
+    ev[event * EVENT_STRIDE + E_ARG_FIRST] = this.args.length >> 1;
     this.addKey(event, KEY_BUGCHECK);
+    return event;
+  }
+
+  // Append a bugcheck argument span.
+  private pushArg(start: number, end: number): void {
+    const spans = room(this.args, 2);
+    const at = this.args.length;
+    spans[at] = start;
+    spans[at + 1] = end;
+    this.args.length = at + 2;
+  }
+
+  // Set the event's arguments to those appended from `first` on.
+  private setArgs(event: number, first: number): void {
+    const ev = this.events.data;
+    ev[event * EVENT_STRIDE + E_ARG_FIRST] = first >> 1;
+    ev[event * EVENT_STRIDE + E_ARG_COUNT] = (this.args.length - first) >> 1;
   }
 
   // `(0x…,0x…)` as the whole trimmed line: store the arguments on the event; false when it is not one.
   private readParenArgs(text: string, ts: number, te: number, event: number): boolean {
     if (text.charCodeAt(te - 1) !== 41) return false;
-    const first = this.argStart.length;
+    const first = this.args.length;
     let at = ts + 1;
     for (;;) {
       if (!(text.charCodeAt(at) === 48 && text.charCodeAt(at + 1) === 120)) break;
@@ -732,49 +829,44 @@ export class BreakTable implements ColumnTable<BreakResult> {
       let end = digits;
       while (end < te - 1 && (isHex(text.charCodeAt(end)) || text.charCodeAt(end) === 96)) end++;
       if (end === digits) break;
-      this.argStart.push(digits);
-      this.argEnd.push(end);
+      this.pushArg(digits, end);
       if (end === te - 1) {
-        this.evArgFirst.set(event, first);
-        this.evArgCount.set(event, this.argStart.length - first);
+        this.setArgs(event, first);
         return true;
       }
       if (text.charCodeAt(end) !== 44) break;
       at = end + 1;
     }
-    this.argStart.truncate(first);
-    this.argEnd.truncate(first);
+    this.args.truncate(first);
     return false;
   }
 
   // `Arguments a b c d` as the whole trimmed line: store the arguments; false when it is not one.
   private readArgumentsLine(text: string, ts: number, te: number, event: number): boolean {
-    if (!startsAt(text, ts, te, 'Arguments ') || te - ts < 11) return false;
+    if (te - ts < 11 || !startsAt(text, ts, te, W_ARGUMENTS)) return false;
     const lead = text.charCodeAt(ts + 10);
     if (!(isHex(lead) || lead === 96)) return false;
     for (let index = ts + 11; index < te; index++) {
       const code = text.charCodeAt(index);
       if (!(isHex(code) || code === 96 || code === 32)) return false;
     }
-    const first = this.argStart.length;
+    const first = this.args.length;
     let at = ts + 10;
     while (at < te) {
       let end = at;
       while (end < te && text.charCodeAt(end) !== 32) end++;
-      this.argStart.push(at);
-      this.argEnd.push(end);
+      this.pushArg(at, end);
       at = end;
       while (at < te && text.charCodeAt(at) === 32) at++;
     }
-    this.evArgFirst.set(event, first);
-    this.evArgCount.set(event, this.argStart.length - first);
+    this.setArgs(event, first);
     return true;
   }
 
   // parseConnectedLine of version.ts on [ts, te) (known to start `Connected to Windows`): its row, or -1.
   private readConnected(text: string, ts: number, te: number): number {
     const rest = ts + 13;
-    const target = findWord(text, ' target', rest, te);
+    const target = findWord(text, W_TARGET, rest, te);
     if (target < 0) return -1;
     let headEnd = target;
     const tail = target + 7;
@@ -796,16 +888,16 @@ export class BreakTable implements ColumnTable<BreakResult> {
     if (build < 0) return -1;
     let ptr64 = -1;
     let ptr64At = -1;
-    if (te - 12 >= tail && matchAt(text, te - 12, ', ptr64 TRUE')) {
+    if (te - 12 >= tail && matchAt(text, te - 12, W_PTR64_TRUE)) {
       ptr64 = 1;
       ptr64At = te - 12;
-    } else if (te - 13 >= tail && matchAt(text, te - 13, ', ptr64 FALSE')) {
+    } else if (te - 13 >= tail && matchAt(text, te - 13, W_PTR64_FALSE)) {
       ptr64 = 0;
       ptr64At = te - 13;
     }
     let atStart = -1;
     let atEnd = -1;
-    if (matchAt(text, tail, ' at (') && tail + 5 <= te) {
+    if (matchAt(text, tail, W_AT) && tail + 5 <= te) {
       atStart = tail + 5;
       atEnd = ptr64At >= 0 ? ptr64At : te;
       if (atEnd < atStart) atEnd = atStart;
@@ -813,14 +905,18 @@ export class BreakTable implements ColumnTable<BreakResult> {
       if (atEnd > atStart && isOdd(text.charCodeAt(atEnd - 1))) return -1;
       if (atEnd > atStart && text.charCodeAt(atEnd - 1) === 41) atEnd--;
     }
-    this.conName.push(rest);
-    this.conNameEnd.push(digits - 1);
-    this.conBuild.push(build);
-    this.conArch.push(arch);
-    this.conPtr64.push(ptr64);
-    this.conAt.push(atStart);
-    this.conAtEnd.push(atEnd);
-    return this.conName.length - 1;
+    const column = this.connects;
+    const con = room(column, CONNECTED_STRIDE);
+    const at = column.length;
+    con[at + C_NAME] = rest;
+    con[at + C_NAME_END] = digits - 1;
+    con[at + C_ARCH] = arch;
+    con[at + C_PTR64] = ptr64;
+    con[at + C_AT] = atStart;
+    con[at + C_AT_END] = atEnd;
+    column.length = at + CONNECTED_STRIDE;
+    this.connectBuilds.push(build);
+    return at / CONNECTED_STRIDE;
   }
 
   // isSymbolLabel and parseSymbolLocation of disasm.ts on a trimmed line ending in `:`: the location's
@@ -839,8 +935,9 @@ export class BreakTable implements ColumnTable<BreakResult> {
       if (code === 33) {
         if (bang < 0) bang = index;
       } else if (code === 43) plus = index;
-      else if (isOdd(code)) return LABEL_FALLBACK;
-      else if (isBlank(code) && isBlank(text.charCodeAt(index + 1)) && index + 1 < end) doubleBlank = true;
+      else if (code === 32 || code === 9) {
+        if (isBlank(text.charCodeAt(index + 1)) && index + 1 < end) doubleBlank = true;
+      } else if (code < 32 || code > 126) return LABEL_FALLBACK;
     }
     // `\+(0x)?([0-9a-fA-F]+)$`: only the last `+` can start it.
     let hexStart = -1;
@@ -861,56 +958,53 @@ export class BreakTable implements ColumnTable<BreakResult> {
     const offset = hexStart < 0 ? 0 : hexNumber(text, hexStart, end);
     if (offset < 0) return LABEL_FALLBACK;
     const baseEnd = hexStart < 0 ? end : plus;
-    this.locStart.push(ts);
-    this.locEnd.push(bodyEnd);
-    this.locModuleEnd.push(bang < 0 ? baseEnd : bang);
-    this.locFunctionStart.push(bang >= 0 && baseEnd > bang + 1 ? bang + 1 : -1);
-    this.locFunctionEnd.push(baseEnd);
-    this.locOffset.push(offset);
-    return this.locStart.length - 1;
+    const column = this.locations;
+    const loc = room(column, LOCATION_STRIDE);
+    const at = column.length;
+    loc[at + L_START] = ts;
+    loc[at + L_END] = bodyEnd;
+    loc[at + L_MODULE_END] = bang < 0 ? baseEnd : bang;
+    loc[at + L_FUNCTION_START] = bang >= 0 && baseEnd > bang + 1 ? bang + 1 : -1;
+    loc[at + L_FUNCTION_END] = baseEnd;
+    column.length = at + LOCATION_STRIDE;
+    this.locationOffsets.push(offset);
+    return at / LOCATION_STRIDE;
   }
 
-  // parseRegisterLine of break.ts on [ts, te): appends the registers and returns how many (0: not a register line).
+  // parseRegisterLine of break.ts on [ts, te): appends the registers and returns how many (0: not a
+  // register line; -1: an odd character, white space to the reference's `\s+`, might make it one).
   private readRegisters(text: string, ts: number, te: number): number {
     // The first `=` must be the line's 3rd to 5th character.
     const firstEquals = findCode(text, 61, ts, Math.min(te, ts + 5));
     if (firstEquals < ts + 2) return 0;
-    const first = this.regStart.length;
+    const column = this.registers;
+    const first = column.length;
     let at = ts;
     while (at < te) {
       let end = at;
       while (end < te && !isBlank(text.charCodeAt(end))) end++;
       // x86 dumps end the eip line with `iopl=0  nv up ei …`.
-      if (matchAt(text, at, 'iopl=') && end - at >= 5) return this.regStart.length - first;
+      if (end - at >= 5 && matchAt(text, at, W_IOPL)) return (column.length - first) / 3;
       const equals = findCode(text, 61, at, end);
-      if (equals < at + 2 || equals > at + 4 || equals + 1 === end || !isRegisterName(text, at, equals)) return this.notRegisters(text, ts, te, first);
-      for (let index = equals + 1; index < end; index++) if (!isLowerHex(text.charCodeAt(index))) return this.notRegisters(text, ts, te, first);
-      this.regStart.push(at);
-      this.regEquals.push(equals);
-      this.regEnd.push(end);
+      if (equals < at + 2 || equals > at + 4 || equals + 1 === end || !isRegisterName(text, at, equals) || !isLowerHexSpan(text, equals + 1, end)) {
+        column.truncate(first);
+        for (let index = ts; index < te; index++) if (isOdd(text.charCodeAt(index))) return -1;
+        return 0;
+      }
+      const spans = room(column, 3);
+      const row = column.length;
+      spans[row] = at;
+      spans[row + 1] = equals;
+      spans[row + 2] = end;
+      column.length = row + 3;
       at = end;
       while (at < te && isBlank(text.charCodeAt(at))) at++;
     }
-    return this.regStart.length - first;
+    return (column.length - first) / 3;
   }
 
-  // A line that is no register line to the table: 0, or -1 when an odd character (white space to the
-  // reference's `\s+`) might make it one.
-  private notRegisters(text: string, ts: number, te: number, first: number): number {
-    this.dropRegisters(first);
-    for (let index = ts; index < te; index++) if (isOdd(text.charCodeAt(index))) return -1;
-    return 0;
-  }
-
-  // Drop registers appended from row `first` on; returns 0.
-  private dropRegisters(first: number): number {
-    this.regStart.truncate(first);
-    this.regEquals.truncate(first);
-    this.regEnd.truncate(first);
-    return 0;
-  }
-
-  // parseInstructionLine of disasm.ts on the raw line [lineStart, lineEnd): the instruction's row, or -1.
+  // parseInstructionLine of disasm.ts on the raw line [lineStart, lineEnd): the instruction's row, -1
+  // when it is none, INSTRUCTION_UNSURE when an odd character leaves the reading to the reference.
   private readInstruction(text: string, lineStart: number, lineEnd: number): number {
     let at = lineStart;
     while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
@@ -918,13 +1012,15 @@ export class BreakTable implements ColumnTable<BreakResult> {
     if (!isHex(text.charCodeAt(at))) return isOdd(text.charCodeAt(at)) ? INSTRUCTION_UNSURE : -1;
     // `^\s*(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?) (?=\S)`
     let segment = -1;
-    if (at + 5 <= lineEnd && text.charCodeAt(at + 4) === 58 && isHexRun(text, at, 4)) {
+    if (text.charCodeAt(at + 4) === 58 && at + 5 <= lineEnd && isHexRun(text, at, 4)) {
       segment = at;
       at += 5;
     }
-    if (at + 8 > lineEnd || !isHexRun(text, at, 8)) return -1;
+    if (at + 8 > lineEnd) return -1;
     let addressEnd = at + 8;
-    if (text.charCodeAt(addressEnd) === 96 && addressEnd + 9 <= lineEnd && isHexRun(text, addressEnd + 1, 8)) addressEnd += 9;
+    const after = text.charCodeAt(addressEnd);
+    if ((after !== 32 && after !== 96) || !isHexRun(text, at, 8)) return -1;
+    if (after === 96 && addressEnd + 9 <= lineEnd && isHexRun(text, addressEnd + 1, 8)) addressEnd += 9;
     if (text.charCodeAt(addressEnd) !== 32 || addressEnd + 1 >= lineEnd || isBlank(text.charCodeAt(addressEnd + 1))) return -1;
     const rest = addressEnd + 1;
     let restEnd = lineEnd;
@@ -993,30 +1089,29 @@ export class BreakTable implements ColumnTable<BreakResult> {
       else if (operandsEnd - operands >= 19 && text.charCodeAt(operandsEnd - 19) === 40 && text.charCodeAt(operandsEnd - 10) === 96 && isHexRun(text, operandsEnd - 18, 8) && isHexRun(text, operandsEnd - 9, 8)) target = operandsEnd - 18;
       if (target >= 0) targetEnd = operandsEnd - 1;
     }
-    this.instructionIsInt3 = word < 0 && spanIs(text, body, mnemonicEnd, 'int') && spanIs(text, operands, operandsEnd, '3');
-    this.insAddress.push(at);
-    this.insAddressEnd.push(addressEnd);
-    this.insBytes.push(bytes);
-    this.insBytesEnd.push(bytesEnd);
-    this.insMnemonic.push(body);
-    this.insMnemonicEnd.push(mnemonicEnd);
-    this.insWord.push(word);
-    this.insWordEnd.push(wordEnd);
-    this.insOperands.push(operands);
-    this.insOperandsEnd.push(operandsEnd);
-    this.insSegment.push(segment);
-    this.insEffective.push(effective);
-    this.insEffectiveEnd.push(effectiveEnd);
-    this.insTarget.push(target);
-    this.insTargetEnd.push(targetEnd);
-    return this.insAddress.length - 1;
+    this.instructionIsInt3 = word < 0 && mnemonicEnd - body === 3 && operandsEnd - operands === 1 && text.charCodeAt(operands) === 51 && matchAt(text, body, W_INT);
+    const column = this.instructions;
+    const ins = room(column, INSTRUCTION_STRIDE);
+    const row = column.length;
+    ins[row + I_ADDRESS] = at;
+    ins[row + I_ADDRESS_END] = addressEnd;
+    ins[row + I_BYTES] = bytes;
+    ins[row + I_BYTES_END] = bytesEnd;
+    ins[row + I_MNEMONIC] = body;
+    ins[row + I_MNEMONIC_END] = mnemonicEnd;
+    ins[row + I_WORD] = word;
+    ins[row + I_WORD_END] = wordEnd;
+    ins[row + I_OPERANDS] = operands;
+    ins[row + I_OPERANDS_END] = operandsEnd;
+    ins[row + I_SEGMENT] = segment;
+    ins[row + I_EFFECTIVE] = effective;
+    ins[row + I_EFFECTIVE_END] = effectiveEnd;
+    ins[row + I_TARGET] = target;
+    ins[row + I_TARGET_END] = targetEnd;
+    column.length = row + INSTRUCTION_STRIDE;
+    return row / INSTRUCTION_STRIDE;
   }
 }
-
-// What readLine tells the loop.
-const LINE_DONE = 0;
-const LINE_SKIP_NEXT = 1;
-const LINE_FALLBACK = 2;
 
 // What readInstruction says when an odd character leaves it unsure.
 const INSTRUCTION_UNSURE = -2;
@@ -1049,7 +1144,9 @@ function isLowerHexRun4(text: string, at: number): boolean {
 
 // A prefix disasm.ts joins to the next word (`rep movsb`).
 function isPrefix(text: string, start: number, end: number): boolean {
-  for (const prefix of PREFIXES) if (spanIs(text, start, end, prefix)) return true;
+  const lead = text.charCodeAt(start);
+  if (lead !== 114 && lead !== 108) return false;
+  for (let index = 0; index < PREFIXES.length; index++) if (spanIs(text, start, end, PREFIXES[index]!)) return true;
   return false;
 }
 
@@ -1085,10 +1182,10 @@ function isEffectiveAddress(text: string, start: number, end: number): boolean {
 }
 
 // VERSION_BLOCK_STARTS by their first character (ASCII code → starts; empty for most).
-const NO_STARTS: readonly string[] = [];
-const VERSION_BLOCK_BY_LEAD: (readonly string[])[] = Array.from({ length: 128 }, (_, code) => {
+const NO_STARTS: readonly Uint8Array[] = [];
+const VERSION_BLOCK_BY_LEAD: (readonly Uint8Array[])[] = Array.from({ length: 128 }, (_, code) => {
   const starts = VERSION_BLOCK_STARTS.filter((start) => start.charCodeAt(0) === code);
-  return starts.length > 0 ? starts : NO_STARTS;
+  return starts.length > 0 ? starts.map(codes) : NO_STARTS;
 });
 
 // True when a line's start may make it part of a reboot banner's version block (widened: false only when surely not).
@@ -1097,7 +1194,7 @@ function mayStartVersionBlockLine(text: string, ts: number, te: number, lead: nu
     // `^\*+ Path validation summary \*+$`
     let stars = ts;
     while (stars < te && text.charCodeAt(stars) === 42) stars++;
-    return matchAt(text, stars, ' Path validation');
+    return matchAt(text, stars, W_PATH_VALIDATION);
   }
   const starts = lead < 128 ? VERSION_BLOCK_BY_LEAD[lead]! : NO_STARTS;
   for (let index = 0; index < starts.length; index++) if (startsAt(text, ts, te, starts[index]!)) return true;
@@ -1116,20 +1213,20 @@ function isNoiseLine(text: string, ts: number, te: number, lead: number): number
     case 76: // L
       return spanIs(text, ts, te, NOISE_LINES[5]!) || spanIs(text, ts, te, NOISE_LINES[6]!) || spanIs(text, ts, te, NOISE_LINES[7]!) ? NOISE_YES : NOISE_NO;
     case 68: // D
-      return spanIs(text, ts, te, NOISE_LINES[1]!) || spanIs(text, ts, te, NOISE_LINES[2]!) ? NOISE_YES : isWordThenMore(text, ts, te, 'Deferred');
+      return spanIs(text, ts, te, NOISE_LINES[1]!) || spanIs(text, ts, te, NOISE_LINES[2]!) ? NOISE_YES : isWordThenMore(text, ts, te, W_DEFERRED);
     case 79: // O
-      return isWordThenMore(text, ts, te, 'OK');
+      return isWordThenMore(text, ts, te, W_OK);
     case 83: // S
-      return startsAt(text, ts, te, 'Symbol search path is:') ? NOISE_YES : NOISE_NO;
+      return startsAt(text, ts, te, W_SYMBOL_PATH) ? NOISE_YES : NOISE_NO;
     case 69: // E
-      return startsAt(text, ts, te, 'Executable search path is:') ? NOISE_YES : NOISE_NO;
+      return startsAt(text, ts, te, W_EXECUTABLE_PATH) ? NOISE_YES : NOISE_NO;
     case 82: // R
-      return startsAt(text, ts, te, 'Response') ? NOISE_UNSURE : NOISE_NO;
+      return startsAt(text, ts, te, W_RESPONSE) ? NOISE_UNSURE : NOISE_NO;
     case 42: {
       // `^\*+ Path validation summary \*+$`
       let stars = ts;
       while (stars < te && text.charCodeAt(stars) === 42) stars++;
-      if (!startsAt(text, stars, te, ' Path validation summary ')) return NOISE_NO;
+      if (!startsAt(text, stars, te, W_PATH_VALIDATION_SUMMARY)) return NOISE_NO;
       let tail = stars + 25;
       if (tail >= te) return NOISE_NO;
       while (tail < te && text.charCodeAt(tail) === 42) tail++;
@@ -1141,15 +1238,32 @@ function isNoiseLine(text: string, ts: number, te: number, lead: number): number
       let at = ts;
       while (at < te && text.charCodeAt(at) === 46) at++;
       if (at === te) return NOISE_YES;
-      return startsAt(text, at, te, 'Unable to enumerate user-mode unloaded modules') || startsAt(text, at, te, 'Unable to read image header for ') ? NOISE_YES : NOISE_NO;
+      return startsAt(text, at, te, W_UNABLE_ENUMERATE) || startsAt(text, at, te, W_UNABLE_READ) ? NOISE_YES : NOISE_NO;
     }
     default:
       return NOISE_NO;
   }
 }
 
+// True when a line of the box [from, to) (all lines that start with `*` inside it) says `CTRL+C`, as
+// the reference's joined box text would.
+function boxSaysCtrlC(text: string, from: number, to: number): boolean {
+  let hit = findWord(text, W_CTRL_C, from, to);
+  while (hit >= 0) {
+    let lineStart = hit;
+    while (lineStart > from && text.charCodeAt(lineStart - 1) !== 10) lineStart--;
+    while (isBlank(text.charCodeAt(lineStart))) lineStart++;
+    if (text.charCodeAt(lineStart) === 42) return true;
+    // Not box text: go on after this line (each line is walked once).
+    const lineEnd = findCode(text, 10, hit, to);
+    if (lineEnd < 0) return false;
+    hit = findWord(text, W_CTRL_C, lineEnd + 1, to);
+  }
+  return false;
+}
+
 // `^(?:Deferred|OK)\s+\S` for one of the words.
-function isWordThenMore(text: string, ts: number, te: number, word: string): number {
+function isWordThenMore(text: string, ts: number, te: number, word: Uint8Array): number {
   if (!startsAt(text, ts, te, word)) return NOISE_NO;
   let at = ts + word.length;
   if (at >= te) return NOISE_NO;

@@ -48,7 +48,6 @@ const PREFIXES: readonly Uint8Array[] = ['rep', 'repe', 'repz', 'repne', 'repnz'
 
 // Words the table compares lines with, as codes.
 const W_CTRL_C = codes('CTRL+C');
-const W_KERNEL_VERSION = codes('Kernel Version ');
 const W_CHANCE = codes(' chance)');
 const W_FIRST_CHANCE = codes(' (first chance)');
 const W_SECOND_CHANCE = codes(' (second chance)');
@@ -122,6 +121,31 @@ const VERSION_BLOCK_STARTS: readonly string[] = [
   'DIA version:',
   'KDTARGET:',
 ];
+
+// Character classes by code, so hot loops test a class with one load and no call (only ever
+// indexed with the code of a character inside the text).
+const C_BLANK = 1;
+const C_HEX = 2;
+const C_LOWER_HEX = 4;
+// [A-Za-z0-9_.-], the characters of a module name.
+const C_MODULE = 8;
+// [a-z0-9], the characters of a mnemonic after its first.
+const C_MNEMONIC = 16;
+const C_LOWER = 32;
+// Control (not tab), CR or non-ASCII: see isOdd.
+const C_ODD = 64;
+const CHAR_CLASS = new Uint8Array(65536);
+for (let code = 0; code < 65536; code++) {
+  let flags = 0;
+  if (code === 32 || code === 9) flags |= C_BLANK;
+  if ((code >= 48 && code <= 57) || (code >= 97 && code <= 102) || (code >= 65 && code <= 70)) flags |= C_HEX;
+  if ((code >= 48 && code <= 57) || (code >= 97 && code <= 102)) flags |= C_LOWER_HEX;
+  if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || code === 95 || code === 46 || code === 45) flags |= C_MODULE;
+  if ((code >= 48 && code <= 57) || (code >= 97 && code <= 122)) flags |= C_MNEMONIC;
+  if (code >= 97 && code <= 122) flags |= C_LOWER;
+  if (code > 126 || (code < 32 && code !== 9)) flags |= C_ODD;
+  CHAR_CLASS[code] = flags;
+}
 
 // Blank as the table reads it; any other white space the reference's trim and `\s` know is odd (below).
 function isBlank(code: number): boolean {
@@ -330,19 +354,24 @@ export class BreakTable implements ColumnTable<BreakResult> {
   // Packed records (see the strides above): results, events, unparsed lines (start, end), bugcheck
   // arguments (start, end; lowercased and one backtick dropped in result), registers (name start,
   // the `=`, value end), locations, instructions and `Connected to` lines.
-  private readonly results = new Int32Column(RESULT_STRIDE * 64);
-  private readonly events = new Int32Column(EVENT_STRIDE * 64);
-  private readonly unparsedLines = new Int32Column(2 * 64);
-  private readonly args = new Int32Column(2 * 64);
-  private readonly registers = new Int32Column(3 * 64);
-  private readonly locations = new Int32Column(LOCATION_STRIDE * 64);
-  private readonly locationOffsets = new Float64Column(64);
-  private readonly instructions = new Int32Column(INSTRUCTION_STRIDE * 64);
+  private readonly results = new Int32Column(RESULT_STRIDE * 1024);
+  private readonly events = new Int32Column(EVENT_STRIDE * 1024);
+  private readonly unparsedLines = new Int32Column(2 * 1024);
+  private readonly args = new Int32Column(2 * 1024);
+  private readonly registers = new Int32Column(3 * 1024);
+  private readonly locations = new Int32Column(LOCATION_STRIDE * 1024);
+  private readonly locationOffsets = new Float64Column(1024);
+  private readonly instructions = new Int32Column(INSTRUCTION_STRIDE * 1024);
   private readonly connects = new Int32Column(CONNECTED_STRIDE * 16);
   private readonly connectBuilds = new Float64Column(16);
 
   // Every column's length when the current scan began (undone when it falls back).
   private readonly marks = new Int32Array(10);
+
+  // Where `Kernel Version ` next occurs in the text last scanned (found at or after kernelVersionFrom; -1: nowhere).
+  private kernelVersionText: string | undefined;
+  private kernelVersionFrom = 0;
+  private kernelVersionAt = -1;
 
   // The command last seen and what it says: `.breakin` (a break is a break-in) and `t`/`p` (a stop is a step).
   private lastCommand: string | undefined;
@@ -481,6 +510,17 @@ export class BreakTable implements ColumnTable<BreakResult> {
     this.lastCommand = command;
     this.commandBreakin = /^\.breakin\b/.test(trimmed);
     this.commandStep = /^[tp]/.test(trimmed);
+  }
+
+  // True when `Kernel Version ` occurs inside [ts, te); the search is remembered, so a log read front
+  // to back is searched once (natively) however many lines ask.
+  private hasKernelVersion(text: string, ts: number, te: number): boolean {
+    if (text !== this.kernelVersionText || ts < this.kernelVersionFrom || (this.kernelVersionAt >= 0 && this.kernelVersionAt < ts)) {
+      this.kernelVersionAt = text.indexOf('Kernel Version ', ts);
+      this.kernelVersionText = text;
+      this.kernelVersionFrom = ts;
+    }
+    return this.kernelVersionAt >= 0 && this.kernelVersionAt + 15 <= te;
   }
 
   // Remember every column's length.
@@ -700,7 +740,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
             break;
         }
         // After a connect line and before the location, version block lines are left to the reference.
-        if ((has & (HAS_RECONNECT | HAS_LOCATION)) === HAS_RECONNECT && (mayStartVersionBlockLine(text, ts, te, lead) || findWord(text, W_KERNEL_VERSION, ts, te) >= 0)) return FALLBACK;
+        if ((has & (HAS_RECONNECT | HAS_LOCATION)) === HAS_RECONNECT && (mayStartVersionBlockLine(text, ts, te, lead) || this.hasKernelVersion(text, ts, te))) return FALLBACK;
         // `module!Function+0x1a:` and the instruction line after it.
         if (last === 58 && te - ts >= 3) {
           const label = this.readLabel(text, ts, te);
@@ -929,15 +969,29 @@ export class BreakTable implements ColumnTable<BreakResult> {
     if (end === ts) return LABEL_NONE;
     let bang = -1;
     let plus = -1;
+    // The first character that cannot be in a module name (`!` and `+` cannot).
+    let notModule = -1;
     let doubleBlank = false;
+    let previousBlank = false;
     for (let index = ts; index < end; index++) {
       const code = text.charCodeAt(index);
+      const flags = CHAR_CLASS[code]!;
+      if ((flags & C_MODULE) !== 0) {
+        previousBlank = false;
+        continue;
+      }
+      if (notModule < 0) notModule = index;
       if (code === 33) {
         if (bang < 0) bang = index;
-      } else if (code === 43) plus = index;
-      else if (code === 32 || code === 9) {
-        if (isBlank(text.charCodeAt(index + 1)) && index + 1 < end) doubleBlank = true;
-      } else if (code < 32 || code > 126) return LABEL_FALLBACK;
+        previousBlank = false;
+      } else if (code === 43) {
+        plus = index;
+        previousBlank = false;
+      } else if ((flags & C_BLANK) !== 0) {
+        if (previousBlank) doubleBlank = true;
+        previousBlank = true;
+      } else if ((flags & C_ODD) !== 0) return LABEL_FALLBACK;
+      else previousBlank = false;
     }
     // `\+(0x)?([0-9a-fA-F]+)$`: only the last `+` can start it.
     let hexStart = -1;
@@ -947,13 +1001,10 @@ export class BreakTable implements ColumnTable<BreakResult> {
     }
     if (bang < 0) {
       // Without `!` the label needs `+offset` right before the colon and a module-name base.
-      if (hexStart < 0 || end !== bodyEnd || doubleBlank) return LABEL_NONE;
-      for (let index = ts; index < plus; index++) if (!isModuleChar(text.charCodeAt(index))) return LABEL_NONE;
-      if (plus === ts) return LABEL_NONE;
+      if (hexStart < 0 || end !== bodyEnd || doubleBlank || notModule !== plus || plus === ts) return LABEL_NONE;
     } else {
       if (doubleBlank) return LABEL_FALLBACK;
-      if (bang === ts) return LABEL_NONE;
-      for (let index = ts; index < bang; index++) if (!isModuleChar(text.charCodeAt(index))) return LABEL_NONE;
+      if (bang === ts || notModule !== bang) return LABEL_NONE;
     }
     const offset = hexStart < 0 ? 0 : hexNumber(text, hexStart, end);
     if (offset < 0) return LABEL_FALLBACK;
@@ -1007,54 +1058,70 @@ export class BreakTable implements ColumnTable<BreakResult> {
   // when it is none, INSTRUCTION_UNSURE when an odd character leaves the reading to the reference.
   private readInstruction(text: string, lineStart: number, lineEnd: number): number {
     let at = lineStart;
-    while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
     if (at >= lineEnd) return -1;
-    if (!isHex(text.charCodeAt(at))) return isOdd(text.charCodeAt(at)) ? INSTRUCTION_UNSURE : -1;
+    let code = text.charCodeAt(at);
+    while (code === 32 || code === 9) {
+      if (++at >= lineEnd) return -1;
+      code = text.charCodeAt(at);
+    }
+    if ((CHAR_CLASS[code]! & C_HEX) === 0) return (CHAR_CLASS[code]! & C_ODD) !== 0 ? INSTRUCTION_UNSURE : -1;
     // `^\s*(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?) (?=\S)`
     let segment = -1;
-    if (text.charCodeAt(at + 4) === 58 && at + 5 <= lineEnd && isHexRun(text, at, 4)) {
+    if (at + 5 <= lineEnd && text.charCodeAt(at + 4) === 58 && isHexRun(text, at, 4)) {
       segment = at;
       at += 5;
     }
-    if (at + 8 > lineEnd) return -1;
+    if (at + 8 >= lineEnd) return -1;
     let addressEnd = at + 8;
     const after = text.charCodeAt(addressEnd);
-    if ((after !== 32 && after !== 96) || !isHexRun(text, at, 8)) return -1;
+    if (after !== 32 && after !== 96) return -1;
+    for (let index = at; index < addressEnd; index++) if ((CHAR_CLASS[text.charCodeAt(index)]! & C_HEX) === 0) return -1;
     if (after === 96 && addressEnd + 9 <= lineEnd && isHexRun(text, addressEnd + 1, 8)) addressEnd += 9;
     if (text.charCodeAt(addressEnd) !== 32 || addressEnd + 1 >= lineEnd || isBlank(text.charCodeAt(addressEnd + 1))) return -1;
     const rest = addressEnd + 1;
     let restEnd = lineEnd;
     while (isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
     // Where the reference trims or looks for `\S`, an odd character may be white space to it.
-    if (isOdd(text.charCodeAt(rest)) || isOdd(text.charCodeAt(restEnd - 1))) return INSTRUCTION_UNSURE;
+    if ((CHAR_CLASS[text.charCodeAt(rest)]! & C_ODD) !== 0 || (CHAR_CLASS[text.charCodeAt(restEnd - 1)]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
+    // The first word (up to a space), and whether it is all lowercase hex.
+    let firstEnd = rest;
+    let lowerHex = C_LOWER_HEX;
+    for (; firstEnd < restEnd; firstEnd++) {
+      const next = text.charCodeAt(firstEnd);
+      if (next === 32) break;
+      lowerHex &= CHAR_CLASS[next]!;
+    }
     // The bytes column is the first word when it is an even run of lowercase hex and a mnemonic follows.
-    const firstEnd = findCode(text, 32, rest, restEnd);
-    let bytes = rest;
-    let bytesEnd = rest;
+    let bytes = 0;
+    let bytesEnd = 0;
     let body = rest;
-    if (firstEnd >= 0) {
-      let afterFirst = firstEnd;
+    let mnemonicEnd = firstEnd;
+    let mnemonicKnown = false;
+    if (firstEnd < restEnd) {
+      let afterFirst = firstEnd + 1;
       while (afterFirst < restEnd && isBlank(text.charCodeAt(afterFirst))) afterFirst++;
-      if (isOdd(text.charCodeAt(afterFirst))) return INSTRUCTION_UNSURE;
-      let secondEnd = findCode(text, 32, afterFirst, restEnd);
-      if (secondEnd < 0) secondEnd = restEnd;
+      if ((CHAR_CLASS[text.charCodeAt(afterFirst)]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
       const length = firstEnd - rest;
-      if (length >= 2 && length % 2 === 0 && isLowerHexSpan(text, rest, firstEnd) && isMnemonicSpan(text, afterFirst, secondEnd)) {
-        bytesEnd = firstEnd;
-        body = afterFirst;
+      if (length >= 2 && (length & 1) === 0 && lowerHex !== 0) {
+        let secondEnd = afterFirst;
+        while (secondEnd < restEnd && text.charCodeAt(secondEnd) !== 32) secondEnd++;
+        if (isMnemonicSpan(text, afterFirst, secondEnd)) {
+          bytes = rest;
+          bytesEnd = firstEnd;
+          body = afterFirst;
+          mnemonicEnd = secondEnd;
+          mnemonicKnown = true;
+        }
       }
     }
-    if (bytesEnd === rest) bytes = bytesEnd = 0;
-    let mnemonicEnd = findCode(text, 32, body, restEnd);
     let operands = restEnd;
     let operandsEnd = restEnd;
-    if (mnemonicEnd < 0) mnemonicEnd = restEnd;
-    else {
-      operands = mnemonicEnd;
+    if (mnemonicEnd < restEnd) {
+      operands = mnemonicEnd + 1;
       while (operands < restEnd && isBlank(text.charCodeAt(operands))) operands++;
-      if (isOdd(text.charCodeAt(operands))) return INSTRUCTION_UNSURE;
+      if ((CHAR_CLASS[text.charCodeAt(operands)]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
     }
-    if (!isMnemonicSpan(text, body, mnemonicEnd)) return -1;
+    if (!mnemonicKnown && !isMnemonicSpan(text, body, mnemonicEnd)) return -1;
     let word = -1;
     let wordEnd = -1;
     if (operands < operandsEnd && isPrefix(text, body, mnemonicEnd)) {
@@ -1071,7 +1138,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
     // ` ([a-z]{2}:[0-9a-f]{4}:[0-9a-fA-F`]+=[0-9a-fA-F?]+)$`: only the last space can start it.
     let effective = -1;
     let effectiveEnd = -1;
-    if (operands < operandsEnd) {
+    const lastOperand = text.charCodeAt(operandsEnd - 1);
+    if (operands < operandsEnd && ((CHAR_CLASS[lastOperand]! & C_HEX) !== 0 || lastOperand === 63)) {
       const space = lastCode(text, 32, operands, operandsEnd);
       if (space >= 0 && isEffectiveAddress(text, space + 1, operandsEnd)) {
         effective = space + 1;

@@ -19,6 +19,7 @@ import { redactSecrets } from '../debuggers/redact.js';
 import { pointerToPath } from './locate.js';
 import type { Plan, PlannedStep } from './plan.js';
 import { planSummary } from './plan.js';
+import { describeSelection } from './select.js';
 import type { PlaybookScope } from './playbook.js';
 import type {
   ConnectedTarget,
@@ -260,7 +261,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         throw errStepFailed(step.id, message, { pluginCode: code, plugin, ...(details.hint && { hint: details.hint }), ...(details.cause !== undefined && { cause: details.cause }) });
       },
     };
-    bus.emit({ event: 'stepStart', time: now(), step: step.id, ...(step.name && { name: step.name }), uses: step.uses, section: step.section, plugin, provider: provider.id, attempt: attemptNo });
+    bus.emit({ event: 'stepStart', time: now(), step: step.id, ...(step.name && { name: step.name }), uses: step.uses, section: step.section, plugin, provider: provider.id, selected: describeSelection(planned.trace, plugin, provider.id), attempt: attemptNo });
     const running = Promise.resolve().then(() => provider.run(params, context));
     const stopped = new Promise<never>((_, reject) => {
       const onAbort = () => reject(controller.signal.reason);

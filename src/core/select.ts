@@ -78,3 +78,19 @@ export function selectProvider(uses: string, facts: Facts, providers: readonly P
   trace.candidates = candidates.map(({ entry: _entry, ...rest }) => rest);
   return { ok: false, error: errAmbiguousProvider(uses, trace, details), trace };
 }
+
+/**
+ * One sentence on why the chosen provider runs on this target, for reports: the version and
+ * architecture it matched, its priority, and how many others were passed over and why.
+ */
+export function describeSelection(trace: SelectionTrace, plugin: string, provider: string): string {
+  const chosen = trace.candidates.find((candidate) => candidate.plugin === plugin && candidate.provider === provider);
+  const target = `Windows ${trace.os.version} (${trace.os.alias}) ${trace.os.arch}`;
+  if (!chosen) return `chosen for ${target}`;
+  const range = chosen.os === undefined ? 'the provider runs on any version' : `matches ${expandOsRange(chosen.os) === chosen.os ? chosen.os : `${chosen.os} (${expandOsRange(chosen.os)})`}`;
+  const others = trace.candidates.filter((candidate) => candidate !== chosen);
+  const rejected = others.filter((candidate) => !candidate.accepted).length;
+  const outranked = others.length - rejected;
+  const passed = [rejected > 0 && `${rejected} other${rejected === 1 ? '' : 's'} not for this target`, outranked > 0 && `${outranked} outranked`].filter(Boolean).join(', ');
+  return `${target}: ${range}${chosen.arch ? ` on ${chosen.arch.join('/')}` : ''}; priority ${chosen.priority}${passed ? `; ${passed}` : ''}`;
+}

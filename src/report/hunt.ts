@@ -189,6 +189,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
 /** Report steps from the run's events.jsonl lines (stepStart names the provider, stepEnd the result). */
 export function stepsFromEvents(events: readonly Record<string, unknown>[]): { steps: ReportStep[]; playbook?: string; startedAt?: string } {
   const providers = new Map<string, string>();
+  const selections = new Map<string, string>();
   const steps: ReportStep[] = [];
   let playbook: string | undefined;
   let startedAt: string | undefined;
@@ -196,8 +197,13 @@ export function stepsFromEvents(events: readonly Record<string, unknown>[]): { s
     if (event.event === 'runStart') {
       playbook = typeof event.playbook === 'string' ? event.playbook : undefined;
       startedAt = typeof event.time === 'string' ? event.time : undefined;
+      // The plan's provider of every step, for steps that end without starting (skipped).
+      for (const planned of Array.isArray(event.steps) ? (event.steps as Record<string, unknown>[]) : []) {
+        if (typeof planned.id === 'string' && typeof planned.plugin === 'string' && typeof planned.provider === 'string') providers.set(planned.id, `${planned.plugin}/${planned.provider}`);
+      }
     } else if (event.event === 'stepStart' && typeof event.step === 'string') {
       providers.set(event.step, `${String(event.plugin ?? '?')}/${String(event.provider ?? '?')}`);
+      if (typeof event.selected === 'string') selections.set(event.step, event.selected);
     } else if (event.event === 'stepEnd' && typeof event.step === 'string') {
       const error = event.error as { code?: string; message?: string } | undefined;
       steps.push({
@@ -206,6 +212,8 @@ export function stepsFromEvents(events: readonly Record<string, unknown>[]): { s
         provider: providers.get(event.step) ?? 'none',
         status: event.status as StepStatus,
         durationMs: typeof event.durationMs === 'number' ? event.durationMs : 0,
+        ...(selections.has(event.step) && { reason: selections.get(event.step) }),
+        ...(event.status === 'skipped' && typeof event.reason === 'string' && { reason: `skipped: ${event.reason}` }),
         ...(error && { error: { code: String(error.code ?? 'UNKNOWN'), message: String(error.message ?? '') } }),
       });
     }

@@ -75,6 +75,14 @@ export function renderMarkdown(data: RunData): string {
     }
   }
 
+  if (report.steps.length > 0) {
+    out.push('## Steps', '', '| step | provider | status | time | why |', '| --- | --- | --- | ---: | --- |');
+    for (const step of report.steps) {
+      out.push(`| \`${step.id.replace(/`/g, "'")}\` | \`${step.provider.replace(/`/g, "'")}\` | ${escapeMarkdown(step.status)} | ${formatDuration(step.durationMs)} | ${escapeMarkdown(step.reason ?? '')} |`);
+    }
+    out.push('');
+  }
+
   const failed = report.steps.filter((step) => step.status === 'failed');
   if (failed.length > 0) {
     out.push('## Failed steps', '');

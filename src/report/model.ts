@@ -15,7 +15,7 @@ export interface ReportStep {
   provider: string;
   status: StepStatus;
   durationMs: number;
-  /** Why the plan chose this provider on this version (from the selection trace). */
+  /** Why the plan chose this provider on this version (from the selection trace), or why the step was skipped. */
   reason?: string;
   error?: { code: string; message: string };
 }

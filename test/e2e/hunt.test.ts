@@ -52,6 +52,9 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(report.culprit).toMatchObject({ module: 'abcflt', function: 'AbcAllocateContext', tag: 'Abc ', pool: 'paged' });
     expect(result.stdout).toMatch(/leaking call site: abcflt!AbcAllocateContext\+0x[0-9a-f]+/);
     expect(report.steps.find((s: { id: string }) => s.id === 'reboot')).toMatchObject({ status: 'changed', provider: 'target/dot-reboot' });
+    // Each step says why its provider was chosen on this target.
+    expect(report.steps.find((s: { id: string }) => s.id === 'collect').reason).toBe('Windows 5.1.2600 (xp) x86: matches <10.0.18362; priority 0; 1 other not for this target');
+    expect(report.steps.find((s: { id: string }) => s.id === 'reboot').reason).toBe('Windows 5.1.2600 (xp) x86: the provider runs on any version; priority 0');
     expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
     // The run renders the readable reports beside report.json, and they name the culprit too.
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/abcflt!AbcAllocateContext\+0x[0-9a-f]+/);

@@ -79,8 +79,12 @@ const W_UNABLE_READ = codes('Unable to read image header for ');
 const W_DEFERRED = codes('Deferred');
 const W_OK = codes('OK');
 
+// kd's box edge (79 asterisks) and most common stop line, read by a fast path.
+const BOX_EDGE = '*'.repeat(79);
+const BREAK_LINE = 'Break instruction exception - code 80000003 (first chance)';
+
 // Lines tryParseBreak ignores as chatter around a stop (exact lines).
-const NOISE_LINES: readonly Uint8Array[] = [
+const NOISE_LINES: readonly string[] = [
   'A fatal system error has occurred.',
   'Debugger entered on first try; Bugcheck callbacks have not been invoked.',
   'Debugger entered on first try; Bugcheck callbacks have been invoked.',
@@ -89,7 +93,7 @@ const NOISE_LINES: readonly Uint8Array[] = [
   'Loading Kernel Symbols',
   'Loading User Symbols',
   'Loading unloaded module list',
-].map(codes);
+];
 
 // Starts of lines that may belong to a reboot banner's version block (FIELD_START, KNOWN_NOISE and
 // version lines of src/kd/version.ts, widened): after a `Connected to` line they are left to the reference.
@@ -189,6 +193,32 @@ function codes(word: string): Uint8Array {
   const result = new Uint8Array(word.length);
   for (let index = 0; index < word.length; index++) result[index] = word.charCodeAt(index);
   return result;
+}
+
+// Where one word next occurs in the text last searched: `text.indexOf(word, from)` remembered, so
+// asking whether the word is at each of many increasing positions searches the text natively
+// (skipping most of it) about once, instead of comparing the word at each position.
+class NextOccurrence {
+  private text: string | undefined = undefined;
+  private from = 0;
+  private at = -1;
+
+  constructor(readonly word: string) {}
+
+  // True when the word occurs at `position` of the text.
+  isAt(text: string, position: number): boolean {
+    if (text !== this.text || position < this.from || (this.at >= 0 && this.at < position)) {
+      this.at = text.indexOf(this.word, position);
+      this.from = position;
+      this.text = text;
+    }
+    return this.at === position;
+  }
+}
+
+// The trimmed line [ts, te) is exactly the word.
+function lineIs(text: string, ts: number, te: number, word: NextOccurrence): boolean {
+  return te - ts === word.word.length && word.isAt(text, ts);
 }
 
 // `word` is at `at` in the text (a compare loop over codes: cheaper than startsWith in V8).
@@ -365,13 +395,13 @@ export class BreakTable implements ColumnTable<BreakResult> {
   private readonly connects = new Int32Column(CONNECTED_STRIDE * 16);
   private readonly connectBuilds = new Float64Column(16);
 
+  // The exact noise lines (NOISE_LINES), the common box edge and the common break line, found by search.
+  private readonly noiseLines = NOISE_LINES.map((line) => new NextOccurrence(line));
+  private readonly boxEdge = new NextOccurrence(BOX_EDGE);
+  private readonly breakLine = new NextOccurrence(BREAK_LINE);
+
   // Every column's length when the current scan began (undone when it falls back).
   private readonly marks = new Int32Array(10);
-
-  // Where `Kernel Version ` next occurs in the text last scanned (found at or after kernelVersionFrom; -1: nowhere).
-  private kernelVersionText: string | undefined;
-  private kernelVersionFrom = 0;
-  private kernelVersionAt = -1;
 
   // The command last seen and what it says: `.breakin` (a break is a break-in) and `t`/`p` (a stop is a step).
   private lastCommand: string | undefined;
@@ -512,17 +542,6 @@ export class BreakTable implements ColumnTable<BreakResult> {
     this.commandStep = /^[tp]/.test(trimmed);
   }
 
-  // True when `Kernel Version ` occurs inside [ts, te); the search is remembered, so a log read front
-  // to back is searched once (natively) however many lines ask.
-  private hasKernelVersion(text: string, ts: number, te: number): boolean {
-    if (text !== this.kernelVersionText || ts < this.kernelVersionFrom || (this.kernelVersionAt >= 0 && this.kernelVersionAt < ts)) {
-      this.kernelVersionAt = text.indexOf('Kernel Version ', ts);
-      this.kernelVersionText = text;
-      this.kernelVersionFrom = ts;
-    }
-    return this.kernelVersionAt >= 0 && this.kernelVersionAt + 15 <= te;
-  }
-
   // Remember every column's length.
   private mark(): void {
     const marks = this.marks;
@@ -649,7 +668,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
         // Boxes of asterisks: the Ctrl+C banner (a breakpoint inside it is a break-in) and others.
         if (lead === 42) {
           let stars = ts + 1;
-          while (stars < te && text.charCodeAt(stars) === 42) stars++;
+          if (te - ts === 79 && last === 42) stars = lineIs(text, ts, te, this.boxEdge) ? te : ts + 1;
+          else while (stars < te && text.charCodeAt(stars) === 42) stars++;
           if (stars === te && te - ts >= 20) {
             // The box's text is read only when it matters: closing it with a breakpoint current.
             if (inBox && current >= 0 && this.events.data[current * EVENT_STRIDE + E_KIND] === BREAKPOINT && boxSaysCtrlC(text, boxFrom, lineStart)) this.events.data[current * EVENT_STRIDE + E_KIND] = BREAK_IN;
@@ -661,16 +681,18 @@ export class BreakTable implements ColumnTable<BreakResult> {
           if (inBox) break line;
         }
         // `<name> - code XXXXXXXX (first|second chance)`.
-        if (last === 41 && te - ts >= 8 && matchAt(text, te - 8, W_CHANCE)) {
-          const first = matchAt(text, te - 15, W_FIRST_CHANCE);
+        if (last === 41 && te - ts >= 8) {
+          // kd's most common stop line is found by search; any other is read in parts.
+          const common = te - ts === BREAK_LINE.length && lead === 66 && lineIs(text, ts, te, this.breakLine);
+          const first = common || (matchAt(text, te - 8, W_CHANCE) && matchAt(text, te - 15, W_FIRST_CHANCE));
           const tail = first ? 31 : matchAt(text, te - 16, W_SECOND_CHANCE) ? 32 : 0;
-          if (tail > 0 && te - tail > ts && matchAt(text, te - tail, W_CODE) && isHexRun(text, te - tail + 8, 8)) {
+          if (common || (tail > 0 && te - tail > ts && matchAt(text, te - tail, W_CODE) && isHexRun(text, te - tail + 8, 8))) {
             const code = te - tail + 8;
             // `.` of the reference's `(.+?)` stops at CR and the Unicode line separators.
-            for (let index = ts; index < te - tail; index++) if (isOdd(text.charCodeAt(index))) return FALLBACK;
+            if (!common) for (let index = ts; index < te - tail; index++) if (isOdd(text.charCodeAt(index))) return FALLBACK;
             let event = current;
             if (!(current >= 0 && this.events.data[current * EVENT_STRIDE + E_KIND] === BUGCHECK && (has & (HAS_EXCEPTION | HAS_LOCATION)) === 0)) {
-              const kind = matchAt(text, code, W_BREAK_CODE) ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
+              const kind = common || matchAt(text, code, W_BREAK_CODE) ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
               event = current = this.startEvent(kind, lineNumber);
             }
             const ev = this.events.data;
@@ -740,7 +762,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
             break;
         }
         // After a connect line and before the location, version block lines are left to the reference.
-        if ((has & (HAS_RECONNECT | HAS_LOCATION)) === HAS_RECONNECT && (mayStartVersionBlockLine(text, ts, te, lead) || this.hasKernelVersion(text, ts, te))) return FALLBACK;
+        if ((has & (HAS_RECONNECT | HAS_LOCATION)) === HAS_RECONNECT && (mayStartVersionBlockLine(text, ts, te, lead) || hasKernelVersion(text, ts, te))) return FALLBACK;
         // `module!Function+0x1a:` and the instruction line after it.
         if (last === 58 && te - ts >= 3) {
           const label = this.readLabel(text, ts, te);
@@ -803,7 +825,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
             break line;
           }
         }
-        const noise = isNoiseLine(text, ts, te, lead);
+        const noise = isNoiseLine(text, ts, te, lead, this.noiseLines);
         if (noise === NOISE_UNSURE) return FALLBACK;
         if (noise === NOISE_YES) break line;
         const spans = room(this.unparsedLines, 2);
@@ -1270,18 +1292,18 @@ function mayStartVersionBlockLine(text: string, ts: number, te: number, lead: nu
 }
 
 // STOP_NOISE of break.ts and isReloadNoiseLine of reload.ts on the trimmed line; unsure for rare shapes.
-function isNoiseLine(text: string, ts: number, te: number, lead: number): number {
+function isNoiseLine(text: string, ts: number, te: number, lead: number, noise: readonly NextOccurrence[]): number {
   switch (lead) {
     case 65: // A
-      return spanIs(text, ts, te, NOISE_LINES[0]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, ts, te, noise[0]!) ? NOISE_YES : NOISE_NO;
     case 70: // F
-      return spanIs(text, ts, te, NOISE_LINES[3]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, ts, te, noise[3]!) ? NOISE_YES : NOISE_NO;
     case 75: // K
-      return spanIs(text, ts, te, NOISE_LINES[4]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, ts, te, noise[4]!) ? NOISE_YES : NOISE_NO;
     case 76: // L
-      return spanIs(text, ts, te, NOISE_LINES[5]!) || spanIs(text, ts, te, NOISE_LINES[6]!) || spanIs(text, ts, te, NOISE_LINES[7]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, ts, te, noise[5]!) || lineIs(text, ts, te, noise[6]!) || lineIs(text, ts, te, noise[7]!) ? NOISE_YES : NOISE_NO;
     case 68: // D
-      return spanIs(text, ts, te, NOISE_LINES[1]!) || spanIs(text, ts, te, NOISE_LINES[2]!) ? NOISE_YES : isWordThenMore(text, ts, te, W_DEFERRED);
+      return lineIs(text, ts, te, noise[1]!) || lineIs(text, ts, te, noise[2]!) ? NOISE_YES : isWordThenMore(text, ts, te, W_DEFERRED);
     case 79: // O
       return isWordThenMore(text, ts, te, W_OK);
     case 83: // S
@@ -1311,6 +1333,23 @@ function isNoiseLine(text: string, ts: number, te: number, lead: number): number
     default:
       return NOISE_NO;
   }
+}
+
+// `Kernel Version ` and, for each character code below 128, how far a Horspool search may skip
+// when that character ends the window (any other character: the whole word).
+const KERNEL_VERSION = codes('Kernel Version ');
+const KERNEL_VERSION_SKIP = new Uint8Array(128).fill(KERNEL_VERSION.length);
+for (let index = 0; index < KERNEL_VERSION.length - 1; index++) KERNEL_VERSION_SKIP[KERNEL_VERSION[index]!] = KERNEL_VERSION.length - 1 - index;
+
+// True when `Kernel Version ` occurs inside [ts, te) (a Horspool search: most windows are skipped whole).
+function hasKernelVersion(text: string, ts: number, te: number): boolean {
+  const length = KERNEL_VERSION.length;
+  for (let at = ts; at + length <= te; ) {
+    const last = text.charCodeAt(at + length - 1);
+    if (last === 32 && matchAt(text, at, KERNEL_VERSION)) return true;
+    at += last < 128 ? KERNEL_VERSION_SKIP[last]! : length;
+  }
+  return false;
 }
 
 // True when a line of the box [from, to) (all lines that start with `*` inside it) says `CTRL+C`, as

@@ -82,6 +82,12 @@ const GIVE_UP = -1;
 // 1 for the hex digits of either case, by character code.
 const HEX = new Uint8Array(65536);
 for (const digit of '0123456789abcdefABCDEF') HEX[digit.charCodeAt(0)] = 1;
+// The value of a hex digit, by character code.
+const HEX_VALUE = new Uint8Array(128);
+for (let digit = 0; digit < 16; digit++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(digit)] = digit;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(digit)] = digit;
+}
 
 /** Backtraces of one log as columns; `result(row)` gives what parseStack gives for the same output. */
 export class StackTable implements ColumnTable<StackResult> {
@@ -129,6 +135,8 @@ export class StackTable implements ColumnTable<StackResult> {
     const firstUnparsed = this.unparsedLines.length;
     const firstWarning = this.warnings.length;
     let layout = NO_LAYOUT;
+    // Whether the layout's frame lines can be read by fastFrame.
+    let fast = false;
     let complete = true;
     let recognised = false;
     let seenContent = false;
@@ -143,6 +151,18 @@ export class StackTable implements ColumnTable<StackResult> {
       let lineEnd = newline < 0 ? to : newline;
       if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
       position = newline < 0 ? to + 1 : newline + 1;
+      if (fast && lineEnd > lineStart) {
+        // A frame line in the header's fixed columns is read at its positions; any other line goes the general way.
+        const read = this.fastFrame(text, lineStart, lineEnd, layout);
+        if (read === IS_FRAME) {
+          seenContent = true;
+          recognised = true;
+          previousWasFrame = true;
+          lastUnparsedLooksCut = false;
+          continue;
+        }
+        if (read === GIVE_UP) return FALLBACK;
+      }
       let start = lineStart;
       let end = lineEnd;
       while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
@@ -167,13 +187,15 @@ export class StackTable implements ColumnTable<StackResult> {
         if (end - start === 11 && lead === 83 && text.startsWith('STACK_TEXT:', start)) {
           recognised = true;
           layout = NO_LAYOUT;
+          fast = false;
           continue;
         }
         if (lead === 35 || lead === 77 || lead === 67 || lead === 82 || lead === 58 || lead === 65) {
-          const header = readHeader(text, start, end);
+          const header = headerLayout(text, start, end);
           if (header !== NO_LAYOUT) {
             recognised = true;
             layout = header;
+            fast = (header & L_MEMORY) === 0;
             continue;
           }
         }
@@ -399,6 +421,344 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
+  // readFrame for a line in kd's own padding under a header without a memory column: a two-digit
+  // frame number, addresses of 8 or 17 characters each followed by one space, `: args :` or x86
+  // arguments, blanks, the call site; every character of the columns read once. NOT_FRAME for
+  // any line of another shape (readFrame then reads it, to the same answer or another).
+  private fastFrame(text: string, lineStart: number, lineEnd: number, layout: number): number {
+    let end = lineEnd;
+    let last = text.charCodeAt(end - 1);
+    while (last === 32 && end > lineStart + 1) last = text.charCodeAt(--end - 1);
+    if (last < 33 || last > 126) return NOT_FRAME;
+    const frames = this.frames;
+    const base = frames.length;
+    let data = frames.data;
+    if (base + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
+    let p = lineStart;
+    let flags = 0;
+    let addresses = false;
+    if ((layout & L_NUMBERED) !== 0) {
+      const high = text.charCodeAt(p);
+      const low = text.charCodeAt(p + 1);
+      if ((HEX[high]! & HEX[low]!) === 0 || p + 3 >= end || text.charCodeAt(p + 2) !== 32) return NOT_FRAME;
+      data[base + F_INDEX] = HEX_VALUE[high]! * 16 + HEX_VALUE[low]!;
+      flags = INDEX;
+      p += 3;
+    }
+    const pointer = (layout & (L_CHILD_SP | L_CHILD_EBP)) !== 0;
+    if (text.charCodeAt(p) === 40) {
+      // `(Inline Function) --------`-------- ` in place of the addresses.
+      if (!text.startsWith(INLINE_COLUMNS, p)) return NOT_FRAME;
+      flags |= INLINE;
+      p += INLINE_COLUMNS.length;
+    } else if (pointer && (layout & L_RET) !== 0) {
+      // Frame pointer and return address, both x64 (8`8) or both x86 (8).
+      const separator = text.charCodeAt(p + 8);
+      if (separator === 96) {
+        if (
+          p + 35 > end ||
+          text.charCodeAt(p + 17) !== 32 ||
+          text.charCodeAt(p + 26) !== 96 ||
+          (p + 35 < end && text.charCodeAt(p + 35) !== 32) ||
+          (HEX[text.charCodeAt(p)]! &
+            HEX[text.charCodeAt(p + 1)]! &
+            HEX[text.charCodeAt(p + 2)]! &
+            HEX[text.charCodeAt(p + 3)]! &
+            HEX[text.charCodeAt(p + 4)]! &
+            HEX[text.charCodeAt(p + 5)]! &
+            HEX[text.charCodeAt(p + 6)]! &
+            HEX[text.charCodeAt(p + 7)]! &
+            HEX[text.charCodeAt(p + 9)]! &
+            HEX[text.charCodeAt(p + 10)]! &
+            HEX[text.charCodeAt(p + 11)]! &
+            HEX[text.charCodeAt(p + 12)]! &
+            HEX[text.charCodeAt(p + 13)]! &
+            HEX[text.charCodeAt(p + 14)]! &
+            HEX[text.charCodeAt(p + 15)]! &
+            HEX[text.charCodeAt(p + 16)]! &
+            HEX[text.charCodeAt(p + 18)]! &
+            HEX[text.charCodeAt(p + 19)]! &
+            HEX[text.charCodeAt(p + 20)]! &
+            HEX[text.charCodeAt(p + 21)]! &
+            HEX[text.charCodeAt(p + 22)]! &
+            HEX[text.charCodeAt(p + 23)]! &
+            HEX[text.charCodeAt(p + 24)]! &
+            HEX[text.charCodeAt(p + 25)]! &
+            HEX[text.charCodeAt(p + 27)]! &
+            HEX[text.charCodeAt(p + 28)]! &
+            HEX[text.charCodeAt(p + 29)]! &
+            HEX[text.charCodeAt(p + 30)]! &
+            HEX[text.charCodeAt(p + 31)]! &
+            HEX[text.charCodeAt(p + 32)]! &
+            HEX[text.charCodeAt(p + 33)]! &
+            HEX[text.charCodeAt(p + 34)]!) ===
+            0
+        ) {
+          return NOT_FRAME;
+        }
+        flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (3 << PTR_SHIFT) | (3 << RET_SHIFT);
+        data[base + F_PTR] = p;
+        data[base + F_RET] = p + 18;
+        p += 36;
+      } else if (separator === 32) {
+        if (
+          p + 17 > end ||
+          (p + 17 < end && text.charCodeAt(p + 17) !== 32) ||
+          (HEX[text.charCodeAt(p)]! &
+            HEX[text.charCodeAt(p + 1)]! &
+            HEX[text.charCodeAt(p + 2)]! &
+            HEX[text.charCodeAt(p + 3)]! &
+            HEX[text.charCodeAt(p + 4)]! &
+            HEX[text.charCodeAt(p + 5)]! &
+            HEX[text.charCodeAt(p + 6)]! &
+            HEX[text.charCodeAt(p + 7)]! &
+            HEX[text.charCodeAt(p + 9)]! &
+            HEX[text.charCodeAt(p + 10)]! &
+            HEX[text.charCodeAt(p + 11)]! &
+            HEX[text.charCodeAt(p + 12)]! &
+            HEX[text.charCodeAt(p + 13)]! &
+            HEX[text.charCodeAt(p + 14)]! &
+            HEX[text.charCodeAt(p + 15)]! &
+            HEX[text.charCodeAt(p + 16)]!) ===
+            0
+        ) {
+          return NOT_FRAME;
+        }
+        flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (1 << PTR_SHIFT) | (1 << RET_SHIFT);
+        data[base + F_PTR] = p;
+        data[base + F_RET] = p + 9;
+        p += 18;
+      } else return NOT_FRAME;
+      addresses = true;
+    } else {
+      if (pointer) {
+        const length = fixedAddress(text, p, end);
+        if (length === 0) return NOT_FRAME;
+        flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | (lengthCode(length) << PTR_SHIFT);
+        data[base + F_PTR] = p;
+        p += length + 1;
+        addresses = true;
+      }
+      if ((layout & L_RET) !== 0) {
+        if (p >= end) return NOT_FRAME;
+        const length = fixedAddress(text, p, end);
+        if (length === 0) return NOT_FRAME;
+        flags |= RET | (lengthCode(length) << RET_SHIFT);
+        data[base + F_RET] = p;
+        p += length + 1;
+        addresses = true;
+      }
+    }
+    const args = this.args;
+    const argsMark = args.length;
+    if ((layout & L_ARGS_COLON) !== 0) {
+      // ` : ` then addresses each followed by one space, then ` : `.
+      while (p < end && text.charCodeAt(p) === 32) p++;
+      if (p + 1 >= end || text.charCodeAt(p) !== 58 || text.charCodeAt(p + 1) !== 32) return NOT_FRAME;
+      p += 2;
+      let argData = args.data;
+      if (argsMark + MAX_ARGS + 1 > argData.length) argData = reserve(args, MAX_ARGS + 1);
+      if (
+        p + 73 < end &&
+        text.charCodeAt(p + 8) === 96 &&
+        text.charCodeAt(p + 17) === 32 &&
+        text.charCodeAt(p + 26) === 96 &&
+        text.charCodeAt(p + 35) === 32 &&
+        text.charCodeAt(p + 44) === 96 &&
+        text.charCodeAt(p + 53) === 32 &&
+        text.charCodeAt(p + 62) === 96 &&
+        text.charCodeAt(p + 71) === 32 &&
+        text.charCodeAt(p + 72) === 58 &&
+        text.charCodeAt(p + 73) === 32 &&
+        (HEX[text.charCodeAt(p)]! &
+          HEX[text.charCodeAt(p + 1)]! &
+          HEX[text.charCodeAt(p + 2)]! &
+          HEX[text.charCodeAt(p + 3)]! &
+          HEX[text.charCodeAt(p + 4)]! &
+          HEX[text.charCodeAt(p + 5)]! &
+          HEX[text.charCodeAt(p + 6)]! &
+          HEX[text.charCodeAt(p + 7)]! &
+          HEX[text.charCodeAt(p + 9)]! &
+          HEX[text.charCodeAt(p + 10)]! &
+          HEX[text.charCodeAt(p + 11)]! &
+          HEX[text.charCodeAt(p + 12)]! &
+          HEX[text.charCodeAt(p + 13)]! &
+          HEX[text.charCodeAt(p + 14)]! &
+          HEX[text.charCodeAt(p + 15)]! &
+          HEX[text.charCodeAt(p + 16)]! &
+          HEX[text.charCodeAt(p + 18)]! &
+          HEX[text.charCodeAt(p + 19)]! &
+          HEX[text.charCodeAt(p + 20)]! &
+          HEX[text.charCodeAt(p + 21)]! &
+          HEX[text.charCodeAt(p + 22)]! &
+          HEX[text.charCodeAt(p + 23)]! &
+          HEX[text.charCodeAt(p + 24)]! &
+          HEX[text.charCodeAt(p + 25)]! &
+          HEX[text.charCodeAt(p + 27)]! &
+          HEX[text.charCodeAt(p + 28)]! &
+          HEX[text.charCodeAt(p + 29)]! &
+          HEX[text.charCodeAt(p + 30)]! &
+          HEX[text.charCodeAt(p + 31)]! &
+          HEX[text.charCodeAt(p + 32)]! &
+          HEX[text.charCodeAt(p + 33)]! &
+          HEX[text.charCodeAt(p + 34)]! &
+          HEX[text.charCodeAt(p + 36)]! &
+          HEX[text.charCodeAt(p + 37)]! &
+          HEX[text.charCodeAt(p + 38)]! &
+          HEX[text.charCodeAt(p + 39)]! &
+          HEX[text.charCodeAt(p + 40)]! &
+          HEX[text.charCodeAt(p + 41)]! &
+          HEX[text.charCodeAt(p + 42)]! &
+          HEX[text.charCodeAt(p + 43)]! &
+          HEX[text.charCodeAt(p + 45)]! &
+          HEX[text.charCodeAt(p + 46)]! &
+          HEX[text.charCodeAt(p + 47)]! &
+          HEX[text.charCodeAt(p + 48)]! &
+          HEX[text.charCodeAt(p + 49)]! &
+          HEX[text.charCodeAt(p + 50)]! &
+          HEX[text.charCodeAt(p + 51)]! &
+          HEX[text.charCodeAt(p + 52)]! &
+          HEX[text.charCodeAt(p + 54)]! &
+          HEX[text.charCodeAt(p + 55)]! &
+          HEX[text.charCodeAt(p + 56)]! &
+          HEX[text.charCodeAt(p + 57)]! &
+          HEX[text.charCodeAt(p + 58)]! &
+          HEX[text.charCodeAt(p + 59)]! &
+          HEX[text.charCodeAt(p + 60)]! &
+          HEX[text.charCodeAt(p + 61)]! &
+          HEX[text.charCodeAt(p + 63)]! &
+          HEX[text.charCodeAt(p + 64)]! &
+          HEX[text.charCodeAt(p + 65)]! &
+          HEX[text.charCodeAt(p + 66)]! &
+          HEX[text.charCodeAt(p + 67)]! &
+          HEX[text.charCodeAt(p + 68)]! &
+          HEX[text.charCodeAt(p + 69)]! &
+          HEX[text.charCodeAt(p + 70)]!) ===
+          1
+      ) {
+        // kd's four x64 arguments.
+        argData[argsMark] = 0xff;
+        argData[argsMark + 1] = p;
+        argData[argsMark + 2] = p + 18;
+        argData[argsMark + 3] = p + 36;
+        argData[argsMark + 4] = p + 54;
+        args.length = argsMark + 5;
+        data[base + F_ARGS] = argsMark;
+        flags |= ARGS;
+        p += 74;
+      } else {
+        let count = 0;
+        let lengths = 0;
+        for (;;) {
+          if (p + 1 >= end) return NOT_FRAME;
+          if (text.charCodeAt(p) === 58 && text.charCodeAt(p + 1) === 32) break;
+          if (count === MAX_ARGS) return NOT_FRAME;
+          const length = fixedAddress(text, p, end);
+          if (length === 0 || p + length >= end) return NOT_FRAME;
+          argData[argsMark + 1 + count] = p;
+          lengths |= lengthCode(length) << (2 * count);
+          count++;
+          p += length + 1;
+        }
+        p += 2;
+        if (count > 0) {
+          flags |= ARGS;
+          argData[argsMark] = lengths;
+          args.length = argsMark + 1 + count;
+          data[base + F_ARGS] = argsMark;
+        }
+      }
+    } else if ((layout & L_ARGS_X86) !== 0) {
+      let count = 0;
+      let argData = args.data;
+      if (argsMark + 4 > argData.length) argData = reserve(args, 4);
+      if (
+        p + 26 < end &&
+        text.charCodeAt(p + 8) === 32 &&
+        text.charCodeAt(p + 17) === 32 &&
+        text.charCodeAt(p + 26) === 32 &&
+        (HEX[text.charCodeAt(p)]! &
+          HEX[text.charCodeAt(p + 1)]! &
+          HEX[text.charCodeAt(p + 2)]! &
+          HEX[text.charCodeAt(p + 3)]! &
+          HEX[text.charCodeAt(p + 4)]! &
+          HEX[text.charCodeAt(p + 5)]! &
+          HEX[text.charCodeAt(p + 6)]! &
+          HEX[text.charCodeAt(p + 7)]! &
+          HEX[text.charCodeAt(p + 9)]! &
+          HEX[text.charCodeAt(p + 10)]! &
+          HEX[text.charCodeAt(p + 11)]! &
+          HEX[text.charCodeAt(p + 12)]! &
+          HEX[text.charCodeAt(p + 13)]! &
+          HEX[text.charCodeAt(p + 14)]! &
+          HEX[text.charCodeAt(p + 15)]! &
+          HEX[text.charCodeAt(p + 16)]! &
+          HEX[text.charCodeAt(p + 18)]! &
+          HEX[text.charCodeAt(p + 19)]! &
+          HEX[text.charCodeAt(p + 20)]! &
+          HEX[text.charCodeAt(p + 21)]! &
+          HEX[text.charCodeAt(p + 22)]! &
+          HEX[text.charCodeAt(p + 23)]! &
+          HEX[text.charCodeAt(p + 24)]! &
+          HEX[text.charCodeAt(p + 25)]!) ===
+          1
+      ) {
+        // kd's three x86 arguments.
+        argData[argsMark + 1] = p;
+        argData[argsMark + 2] = p + 9;
+        argData[argsMark + 3] = p + 18;
+        count = 3;
+        p += 27;
+      } else {
+        while (count < 3 && p + 8 <= end && isHex8(text, p)) {
+          if (p + 8 < end) {
+            const after = text.charCodeAt(p + 8);
+            if (after === 9) return NOT_FRAME;
+            if (after !== 32) break;
+          }
+          argData[argsMark + 1 + count] = p;
+          count++;
+          p += 9;
+          while (p < end && text.charCodeAt(p) === 32) p++;
+        }
+      }
+      if (count > 0) {
+        flags |= ARGS;
+        argData[argsMark] = count === 1 ? 1 : count === 2 ? 5 : 21;
+        args.length = argsMark + 1 + count;
+        data[base + F_ARGS] = argsMark;
+      }
+    }
+    while (p < end && text.charCodeAt(p) === 32) p++;
+    data[base + F_EXTRA] = -1;
+    if (p >= end) {
+      if (!addresses && (flags & ARGS) === 0) {
+        args.length = argsMark;
+        return NOT_FRAME;
+      }
+      data[base + F_FLAGS] = flags;
+      frames.length = base + FRAME_STRIDE;
+      return IS_FRAME;
+    }
+    const first = text.charCodeAt(p);
+    // The call site's first character: what readFrame and trim() agree on (not a `(` that may open `(Inline Function)`).
+    if (first < 33 || first > 126 || (first === 40 && !addresses)) {
+      args.length = argsMark;
+      return NOT_FRAME;
+    }
+    data[base + F_FLAGS] = flags;
+    const notesMark = this.notes.length;
+    const read = this.readCallSite(text, p, end, data, base);
+    if (read !== IS_FRAME) {
+      args.length = argsMark;
+      this.notes.truncate(notesMark);
+      this.dropExtra(data, base);
+      return read;
+    }
+    frames.length = base + FRAME_STRIDE;
+    return IS_FRAME;
+  }
+
   // The extra record of the frame at `base` (made when it has none); the extras' array.
   private extraOf(data: Int32Array, base: number): Int32Array {
     const extras = this.extras;
@@ -554,24 +914,20 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
-  // The last `[` in [start, before), or -1: forward searches, remembered, so that a log whose
-  // lines end in `@ 1]` without a `[` is not searched again and again.
+  // The last `[` in [start, before), or -1. Whether there is one at all is a forward search,
+  // remembered (so that a log whose lines end in `@ 1]` without a `[` is not searched again and
+  // again); where there is one, the backward search for the last stops at it.
   private lastOpenBefore(text: string, start: number, before: number): number {
-    let found = -1;
-    let from = start;
-    for (;;) {
-      let next: number;
-      if (text === this.openText && from >= this.openFrom && (this.openAt < 0 || from <= this.openAt)) next = this.openAt;
-      else {
-        next = text.indexOf('[', from);
-        this.openText = text;
-        this.openFrom = from;
-        this.openAt = next;
-      }
-      if (next < 0 || next >= before) return found;
-      found = next;
-      from = next + 1;
+    let next: number;
+    if (text === this.openText && start >= this.openFrom && (this.openAt < 0 || start <= this.openAt)) next = this.openAt;
+    else {
+      next = text.indexOf('[', start);
+      this.openText = text;
+      this.openFrom = start;
+      this.openAt = next;
     }
+    if (next < 0 || next >= before) return -1;
+    return text.lastIndexOf('[', before - 1);
   }
 
   // A call site kd wrapped onto its own line after a frame that had none: read into a scratch
@@ -763,6 +1119,35 @@ function isWordChar(code: number): boolean {
   return (code >= 48 && code <= 57) || (lower >= 97 && lower <= 122) || code === 95;
 }
 
+// The column headers kd prints (trimmed), compared whole before readHeader reads a line word by word.
+const KNOWN_HEADERS = [
+  '# Child-SP          RetAddr           Call Site',
+  '# Child-SP          RetAddr               Call Site',
+  '# Child-SP          RetAddr           : Args to Child                                                           : Call Site',
+  '# RetAddr           : Args to Child                                                           : Call Site',
+  '# RetAddr               : Args to Child                                                           : Call Site',
+  '#   Memory  Child-SP          RetAddr           Call Site',
+  '# Call Site',
+  'ChildEBP RetAddr  Args to Child',
+  '# ChildEBP RetAddr  Args to Child',
+  'ChildEBP RetAddr',
+  '# ChildEBP RetAddr',
+];
+// KNOWN_HEADERS by length, each with its layout (filled on first use, when readHeader's tables exist).
+const KNOWN_BY_LENGTH: { text: string; layout: number }[][] = [];
+
+// The layout of the trimmed header line [start, end) (see readHeader), a known header found whole.
+function headerLayout(text: string, start: number, end: number): number {
+  if (KNOWN_BY_LENGTH.length === 0) {
+    for (const header of KNOWN_HEADERS) (KNOWN_BY_LENGTH[header.length] ??= []).push({ text: header, layout: readHeader(header, 0, header.length) });
+  }
+  const known = KNOWN_BY_LENGTH[end - start];
+  if (known !== undefined) {
+    for (let index = 0; index < known.length; index++) if (text.startsWith(known[index]!.text, start)) return known[index]!.layout;
+  }
+  return readHeader(text, start, end);
+}
+
 // HEADER of stack.ts on the trimmed line, whose blank runs the regex sees as one space; the
 // layout bits, or NO_LAYOUT when it is no header or names neither RetAddr nor Call Site.
 function readHeader(text: string, start: number, end: number): number {
@@ -919,6 +1304,20 @@ function addressLength(text: string, at: number, limit: number): number {
   }
   if (at + 16 > limit || !isHex8(text, at + 8)) return 0;
   return at + 16 === limit || isBlank(text.charCodeAt(at + 16)) ? 16 : 0;
+}
+
+// What kd prints for an inline frame in place of its two addresses.
+const INLINE_COLUMNS = '(Inline Function) --------`-------- ';
+
+// An address in kd's padding at `at`: 8 hex digits, or 8, a backtick and 8, then a space or the
+// end; its length, or 0 (also for an address addressLength reads but kd does not print, 16 digits or a TAB after it).
+function fixedAddress(text: string, at: number, end: number): number {
+  if (at + 8 > end || !isHex8(text, at)) return 0;
+  if (at + 8 === end) return 8;
+  const next = text.charCodeAt(at + 8);
+  if (next === 32) return 8;
+  if (next !== 96 || at + 17 > end || !isHex8(text, at + 9)) return 0;
+  return at + 17 === end || text.charCodeAt(at + 17) === 32 ? 17 : 0;
 }
 
 // The value of a short hex run (at most 7 digits).

@@ -1054,12 +1054,14 @@ export class BreakTable implements ColumnTable<BreakResult> {
     const first = column.length;
     let at = ts;
     while (at < te) {
-      let end = at;
-      while (end < te && !isBlank(text.charCodeAt(end))) end++;
       // x86 dumps end the eip line with `iopl=0  nv up ei …`.
-      if (end - at >= 5 && matchAt(text, at, W_IOPL)) return (column.length - first) / 3;
-      const equals = findCode(text, 61, at, end);
-      if (equals < at + 2 || equals > at + 4 || equals + 1 === end || !isRegisterName(text, at, equals) || !isLowerHexSpan(text, equals + 1, end)) {
+      if (text.charCodeAt(at) === 105 && matchAt(text, at, W_IOPL)) return (column.length - first) / 3;
+      // `[a-z][a-z0-9]{1,3}=[0-9a-f]+` up to the next blank, in one pass.
+      let end = at + 1;
+      if ((CHAR_CLASS[text.charCodeAt(at)]! & C_LOWER) !== 0) while (end < te && (CHAR_CLASS[text.charCodeAt(end)]! & C_MNEMONIC) !== 0) end++;
+      const equals = end;
+      if (end < te) while (++end < te && (CHAR_CLASS[text.charCodeAt(end)]! & C_LOWER_HEX) !== 0);
+      if (equals >= te || text.charCodeAt(equals) !== 61 || equals < at + 2 || equals > at + 4 || end === equals + 1 || (end < te && !isBlank(text.charCodeAt(end))) || (CHAR_CLASS[text.charCodeAt(at)]! & C_LOWER) === 0) {
         column.truncate(first);
         for (let index = ts; index < te; index++) if (isOdd(text.charCodeAt(index))) return -1;
         return 0;

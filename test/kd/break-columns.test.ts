@@ -365,3 +365,59 @@ describe('several rows in one table', () => {
     expect(JSON.stringify(table.result(text, first))).toBe(JSON.stringify(table.result(text, first)));
   });
 });
+
+describe('lines found by a remembered search', () => {
+  // Near misses of the exact lines the table finds by search (noise lines, the 79-asterisk box edge,
+  // the common break line) placed before the real ones, so a search that looked past the line asked
+  // about would wrongly say yes.
+  const EDGE = '*'.repeat(79);
+  const NEAR_MISSES = [
+    `A fatal system error has occurreX\nBreak instruction exception - code 80000003 (first chancE)\nnt!Foo+0x1:\nA fatal system error has occurred.`,
+    `Break instruction exception - code 80000003 (first chance)x\nBreak instruction exception - code 80000003 (first chance)\n${EDGE.slice(0, 40)}-${EDGE.slice(41)}\n${EDGE}\n*  CTRL+C  *\n${EDGE}`,
+    `Break instruction exception - code 80000003 (first chance)\n${EDGE}\n*  CTRL+C  *\n${EDGE.slice(1)}+\n${EDGE}\nnt!Foo:\nDebugger entered on first try; Bugcheck callbacks have not been invokeD.\nDebugger entered on first try; Bugcheck callbacks have not been invoked.`,
+    'Breakpoint 0 hit\nKDTARGET: Refreshing KD connectioN\nLoading Kernel SymbolS\nLoading User Symbols\nKDTARGET: Refreshing KD connection',
+    'Connected to Windows 10 19041 x64 target at (Mon Jan 1 00:00:00.000 2024 (UTC + 0:00)), ptr64 TRUE\nLoading Kernel Symbols\nLoaded Kernel Versions, Kernel Version\nnt!Foo:',
+  ];
+
+  test('near misses are told from the real lines', () => {
+    for (const output of NEAR_MISSES) {
+      const got = scanned(new BreakTable(), output, 'g');
+      expect(got).not.toBe('fallback');
+      expect(got).toBe(reference(output, 'g'));
+    }
+  });
+
+  test('outputs read backwards, then forwards again, in one table give the reference results', () => {
+    const outputs = [...NEAR_MISSES, ...OUTPUTS.filter((output) => output.bench).map((output) => output.output)];
+    const text = outputs.join('\n');
+    const spans: [number, number][] = [];
+    let at = 0;
+    for (const output of outputs) {
+      spans.push([at, at + output.length]);
+      at += output.length + 1;
+    }
+    const table = new BreakTable();
+    let compared = 0;
+    for (const [from, to] of [...spans.slice().reverse(), ...spans]) {
+      const row = table.scan(text, from, to, 'g');
+      const expected = reference(text.slice(from, to), 'g');
+      if (row === NO_RESULT) expect(expected).toBe(JSON.stringify(undefined));
+      else if (row !== FALLBACK) {
+        expect(JSON.stringify(table.result(text, row))).toBe(expected);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(spans.length);
+  });
+
+  test('an output that ends inside a line reads only up to its end', () => {
+    // The character after the output is `=`: a register word must not take it for its own.
+    const text = 'Breakpoint 1 hit\neax=12 ebx=3';
+    for (const to of [text.length - 1, text.length - 2, text.length]) {
+      const table = new BreakTable();
+      const row = table.scan(text, 0, to, 'g');
+      expect(row).toBeGreaterThanOrEqual(0);
+      expect(JSON.stringify(table.result(text, row))).toBe(reference(text.slice(0, to), 'g'));
+    }
+  });
+});

@@ -100,6 +100,11 @@ export class StackTable implements ColumnTable<StackResult> {
   private readonly warnings = new Int32Column(256);
   // The first `[` at or after openFrom in openText is at openAt (-1: none): the search for a
   // source annotation's bracket goes forward, and never reads the same stretch twice.
+  // The output being read, as bytes (`bytes[position - origin]`), when it is all ASCII: fastFrame
+  // reads them instead of the string's characters.
+  private bytes = new Uint8Array(1 << 16);
+  private origin = 0;
+  private readonly encoder = new TextEncoder();
   private openText = '';
   private openFrom = 0;
   private openAt = -1;
@@ -137,6 +142,7 @@ export class StackTable implements ColumnTable<StackResult> {
     let layout = NO_LAYOUT;
     // Whether the layout's frame lines can be read by fastFrame.
     let fast = false;
+    const ascii = this.encode(text, from, to);
     let complete = true;
     let recognised = false;
     let seenContent = false;
@@ -195,7 +201,7 @@ export class StackTable implements ColumnTable<StackResult> {
           if (header !== NO_LAYOUT) {
             recognised = true;
             layout = header;
-            fast = (header & L_MEMORY) === 0;
+            fast = ascii && (header & L_MEMORY) === 0;
             continue;
           }
         }
@@ -421,130 +427,85 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
+  // Copy text[from, to) into `bytes` (one UTF-8 byte per character only when all of it is ASCII); whether it is.
+  private encode(text: string, from: number, to: number): boolean {
+    const length = to - from;
+    if (length > this.bytes.length) {
+      let size = this.bytes.length * 2;
+      while (size < length) size *= 2;
+      this.bytes = new Uint8Array(size);
+    }
+    this.origin = from;
+    const { read, written } = this.encoder.encodeInto(text.slice(from, to), this.bytes);
+    return read === length && written === length;
+  }
+
   // readFrame for a line in kd's own padding under a header without a memory column: a two-digit
   // frame number, addresses of 8 or 17 characters each followed by one space, `: args :` or x86
   // arguments, blanks, the call site; every character of the columns read once. NOT_FRAME for
   // any line of another shape (readFrame then reads it, to the same answer or another).
   private fastFrame(text: string, lineStart: number, lineEnd: number, layout: number): number {
-    let end = lineEnd;
-    let last = text.charCodeAt(end - 1);
-    while (last === 32 && end > lineStart + 1) last = text.charCodeAt(--end - 1);
+    // Positions in `b` are text positions less `o`.
+    const b = this.bytes;
+    const o = this.origin;
+    const start = lineStart - o;
+    let end = lineEnd - o;
+    let last = b[end - 1]!;
+    while (last === 32 && end > start + 1) last = b[--end - 1]!;
     if (last < 33 || last > 126) return NOT_FRAME;
     const frames = this.frames;
     const base = frames.length;
     let data = frames.data;
     if (base + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
-    let p = lineStart;
+    let p = start;
     let flags = 0;
     let addresses = false;
     if ((layout & L_NUMBERED) !== 0) {
-      const high = text.charCodeAt(p);
-      const low = text.charCodeAt(p + 1);
-      if ((HEX[high]! & HEX[low]!) === 0 || p + 3 >= end || text.charCodeAt(p + 2) !== 32) return NOT_FRAME;
+      const high = b[p]!;
+      const low = b[p + 1]!;
+      if ((HEX[high]! & HEX[low]!) === 0 || p + 3 >= end || b[p + 2] !== 32) return NOT_FRAME;
       data[base + F_INDEX] = HEX_VALUE[high]! * 16 + HEX_VALUE[low]!;
       flags = INDEX;
       p += 3;
     }
     const pointer = (layout & (L_CHILD_SP | L_CHILD_EBP)) !== 0;
-    if (text.charCodeAt(p) === 40) {
+    if (b[p] === 40) {
       // `(Inline Function) --------`-------- ` in place of the addresses.
-      if (!text.startsWith(INLINE_COLUMNS, p)) return NOT_FRAME;
+      if (!text.startsWith(INLINE_COLUMNS, p + o)) return NOT_FRAME;
       flags |= INLINE;
       p += INLINE_COLUMNS.length;
     } else if (pointer && (layout & L_RET) !== 0) {
       // Frame pointer and return address, both x64 (8`8) or both x86 (8).
-      const separator = text.charCodeAt(p + 8);
+      const separator = b[p + 8];
       if (separator === 96) {
-        if (
-          p + 35 > end ||
-          text.charCodeAt(p + 17) !== 32 ||
-          text.charCodeAt(p + 26) !== 96 ||
-          (p + 35 < end && text.charCodeAt(p + 35) !== 32) ||
-          (HEX[text.charCodeAt(p)]! &
-            HEX[text.charCodeAt(p + 1)]! &
-            HEX[text.charCodeAt(p + 2)]! &
-            HEX[text.charCodeAt(p + 3)]! &
-            HEX[text.charCodeAt(p + 4)]! &
-            HEX[text.charCodeAt(p + 5)]! &
-            HEX[text.charCodeAt(p + 6)]! &
-            HEX[text.charCodeAt(p + 7)]! &
-            HEX[text.charCodeAt(p + 9)]! &
-            HEX[text.charCodeAt(p + 10)]! &
-            HEX[text.charCodeAt(p + 11)]! &
-            HEX[text.charCodeAt(p + 12)]! &
-            HEX[text.charCodeAt(p + 13)]! &
-            HEX[text.charCodeAt(p + 14)]! &
-            HEX[text.charCodeAt(p + 15)]! &
-            HEX[text.charCodeAt(p + 16)]! &
-            HEX[text.charCodeAt(p + 18)]! &
-            HEX[text.charCodeAt(p + 19)]! &
-            HEX[text.charCodeAt(p + 20)]! &
-            HEX[text.charCodeAt(p + 21)]! &
-            HEX[text.charCodeAt(p + 22)]! &
-            HEX[text.charCodeAt(p + 23)]! &
-            HEX[text.charCodeAt(p + 24)]! &
-            HEX[text.charCodeAt(p + 25)]! &
-            HEX[text.charCodeAt(p + 27)]! &
-            HEX[text.charCodeAt(p + 28)]! &
-            HEX[text.charCodeAt(p + 29)]! &
-            HEX[text.charCodeAt(p + 30)]! &
-            HEX[text.charCodeAt(p + 31)]! &
-            HEX[text.charCodeAt(p + 32)]! &
-            HEX[text.charCodeAt(p + 33)]! &
-            HEX[text.charCodeAt(p + 34)]!) ===
-            0
-        ) {
-          return NOT_FRAME;
-        }
+        if (p + 35 > end || b[p + 17] !== 32 || b[p + 26] !== 96 || (p + 35 < end && b[p + 35] !== 32) || (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18) & hex8(b, p + 27)) === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (3 << PTR_SHIFT) | (3 << RET_SHIFT);
-        data[base + F_PTR] = p;
-        data[base + F_RET] = p + 18;
+        data[base + F_PTR] = p + o;
+        data[base + F_RET] = p + 18 + o;
         p += 36;
       } else if (separator === 32) {
-        if (
-          p + 17 > end ||
-          (p + 17 < end && text.charCodeAt(p + 17) !== 32) ||
-          (HEX[text.charCodeAt(p)]! &
-            HEX[text.charCodeAt(p + 1)]! &
-            HEX[text.charCodeAt(p + 2)]! &
-            HEX[text.charCodeAt(p + 3)]! &
-            HEX[text.charCodeAt(p + 4)]! &
-            HEX[text.charCodeAt(p + 5)]! &
-            HEX[text.charCodeAt(p + 6)]! &
-            HEX[text.charCodeAt(p + 7)]! &
-            HEX[text.charCodeAt(p + 9)]! &
-            HEX[text.charCodeAt(p + 10)]! &
-            HEX[text.charCodeAt(p + 11)]! &
-            HEX[text.charCodeAt(p + 12)]! &
-            HEX[text.charCodeAt(p + 13)]! &
-            HEX[text.charCodeAt(p + 14)]! &
-            HEX[text.charCodeAt(p + 15)]! &
-            HEX[text.charCodeAt(p + 16)]!) ===
-            0
-        ) {
-          return NOT_FRAME;
-        }
+        if (p + 17 > end || (p + 17 < end && b[p + 17] !== 32) || (hex8(b, p) & hex8(b, p + 9)) === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (1 << PTR_SHIFT) | (1 << RET_SHIFT);
-        data[base + F_PTR] = p;
-        data[base + F_RET] = p + 9;
+        data[base + F_PTR] = p + o;
+        data[base + F_RET] = p + 9 + o;
         p += 18;
       } else return NOT_FRAME;
       addresses = true;
     } else {
       if (pointer) {
-        const length = fixedAddress(text, p, end);
+        const length = fixedAddress(b, p, end);
         if (length === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | (lengthCode(length) << PTR_SHIFT);
-        data[base + F_PTR] = p;
+        data[base + F_PTR] = p + o;
         p += length + 1;
         addresses = true;
       }
       if ((layout & L_RET) !== 0) {
         if (p >= end) return NOT_FRAME;
-        const length = fixedAddress(text, p, end);
+        const length = fixedAddress(b, p, end);
         if (length === 0) return NOT_FRAME;
         flags |= RET | (lengthCode(length) << RET_SHIFT);
-        data[base + F_RET] = p;
+        data[base + F_RET] = p + o;
         p += length + 1;
         addresses = true;
       }
@@ -553,95 +514,31 @@ export class StackTable implements ColumnTable<StackResult> {
     const argsMark = args.length;
     if ((layout & L_ARGS_COLON) !== 0) {
       // ` : ` then addresses each followed by one space, then ` : `.
-      while (p < end && text.charCodeAt(p) === 32) p++;
-      if (p + 1 >= end || text.charCodeAt(p) !== 58 || text.charCodeAt(p + 1) !== 32) return NOT_FRAME;
+      while (p < end && b[p] === 32) p++;
+      if (p + 1 >= end || b[p] !== 58 || b[p + 1] !== 32) return NOT_FRAME;
       p += 2;
       let argData = args.data;
       if (argsMark + MAX_ARGS + 1 > argData.length) argData = reserve(args, MAX_ARGS + 1);
       if (
         p + 73 < end &&
-        text.charCodeAt(p + 8) === 96 &&
-        text.charCodeAt(p + 17) === 32 &&
-        text.charCodeAt(p + 26) === 96 &&
-        text.charCodeAt(p + 35) === 32 &&
-        text.charCodeAt(p + 44) === 96 &&
-        text.charCodeAt(p + 53) === 32 &&
-        text.charCodeAt(p + 62) === 96 &&
-        text.charCodeAt(p + 71) === 32 &&
-        text.charCodeAt(p + 72) === 58 &&
-        text.charCodeAt(p + 73) === 32 &&
-        (HEX[text.charCodeAt(p)]! &
-          HEX[text.charCodeAt(p + 1)]! &
-          HEX[text.charCodeAt(p + 2)]! &
-          HEX[text.charCodeAt(p + 3)]! &
-          HEX[text.charCodeAt(p + 4)]! &
-          HEX[text.charCodeAt(p + 5)]! &
-          HEX[text.charCodeAt(p + 6)]! &
-          HEX[text.charCodeAt(p + 7)]! &
-          HEX[text.charCodeAt(p + 9)]! &
-          HEX[text.charCodeAt(p + 10)]! &
-          HEX[text.charCodeAt(p + 11)]! &
-          HEX[text.charCodeAt(p + 12)]! &
-          HEX[text.charCodeAt(p + 13)]! &
-          HEX[text.charCodeAt(p + 14)]! &
-          HEX[text.charCodeAt(p + 15)]! &
-          HEX[text.charCodeAt(p + 16)]! &
-          HEX[text.charCodeAt(p + 18)]! &
-          HEX[text.charCodeAt(p + 19)]! &
-          HEX[text.charCodeAt(p + 20)]! &
-          HEX[text.charCodeAt(p + 21)]! &
-          HEX[text.charCodeAt(p + 22)]! &
-          HEX[text.charCodeAt(p + 23)]! &
-          HEX[text.charCodeAt(p + 24)]! &
-          HEX[text.charCodeAt(p + 25)]! &
-          HEX[text.charCodeAt(p + 27)]! &
-          HEX[text.charCodeAt(p + 28)]! &
-          HEX[text.charCodeAt(p + 29)]! &
-          HEX[text.charCodeAt(p + 30)]! &
-          HEX[text.charCodeAt(p + 31)]! &
-          HEX[text.charCodeAt(p + 32)]! &
-          HEX[text.charCodeAt(p + 33)]! &
-          HEX[text.charCodeAt(p + 34)]! &
-          HEX[text.charCodeAt(p + 36)]! &
-          HEX[text.charCodeAt(p + 37)]! &
-          HEX[text.charCodeAt(p + 38)]! &
-          HEX[text.charCodeAt(p + 39)]! &
-          HEX[text.charCodeAt(p + 40)]! &
-          HEX[text.charCodeAt(p + 41)]! &
-          HEX[text.charCodeAt(p + 42)]! &
-          HEX[text.charCodeAt(p + 43)]! &
-          HEX[text.charCodeAt(p + 45)]! &
-          HEX[text.charCodeAt(p + 46)]! &
-          HEX[text.charCodeAt(p + 47)]! &
-          HEX[text.charCodeAt(p + 48)]! &
-          HEX[text.charCodeAt(p + 49)]! &
-          HEX[text.charCodeAt(p + 50)]! &
-          HEX[text.charCodeAt(p + 51)]! &
-          HEX[text.charCodeAt(p + 52)]! &
-          HEX[text.charCodeAt(p + 54)]! &
-          HEX[text.charCodeAt(p + 55)]! &
-          HEX[text.charCodeAt(p + 56)]! &
-          HEX[text.charCodeAt(p + 57)]! &
-          HEX[text.charCodeAt(p + 58)]! &
-          HEX[text.charCodeAt(p + 59)]! &
-          HEX[text.charCodeAt(p + 60)]! &
-          HEX[text.charCodeAt(p + 61)]! &
-          HEX[text.charCodeAt(p + 63)]! &
-          HEX[text.charCodeAt(p + 64)]! &
-          HEX[text.charCodeAt(p + 65)]! &
-          HEX[text.charCodeAt(p + 66)]! &
-          HEX[text.charCodeAt(p + 67)]! &
-          HEX[text.charCodeAt(p + 68)]! &
-          HEX[text.charCodeAt(p + 69)]! &
-          HEX[text.charCodeAt(p + 70)]!) ===
-          1
+        b[p + 8] === 96 &&
+        b[p + 17] === 32 &&
+        b[p + 26] === 96 &&
+        b[p + 35] === 32 &&
+        b[p + 44] === 96 &&
+        b[p + 53] === 32 &&
+        b[p + 62] === 96 &&
+        b[p + 71] === 32 &&
+        b[p + 72] === 58 &&
+        b[p + 73] === 32 &&
+        (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18) & hex8(b, p + 27) & hex8(b, p + 36) & hex8(b, p + 45) & hex8(b, p + 54) & hex8(b, p + 63)) === 1
       ) {
-        // kd's four x64 arguments.
+        // kd's four x64 arguments (length code 3 each).
         argData[argsMark] = 0xff;
-        argData[argsMark + 1] = p;
-        argData[argsMark + 2] = p + 18;
-        argData[argsMark + 3] = p + 36;
-        argData[argsMark + 4] = p + 54;
+        argData[argsMark + 1] = p + o;
+        argData[argsMark + 2] = p + 18 + o;
+        argData[argsMark + 3] = p + 36 + o;
+        argData[argsMark + 4] = p + 54 + o;
         args.length = argsMark + 5;
         data[base + F_ARGS] = argsMark;
         flags |= ARGS;
@@ -651,11 +548,11 @@ export class StackTable implements ColumnTable<StackResult> {
         let lengths = 0;
         for (;;) {
           if (p + 1 >= end) return NOT_FRAME;
-          if (text.charCodeAt(p) === 58 && text.charCodeAt(p + 1) === 32) break;
+          if (b[p] === 58 && b[p + 1] === 32) break;
           if (count === MAX_ARGS) return NOT_FRAME;
-          const length = fixedAddress(text, p, end);
+          const length = fixedAddress(b, p, end);
           if (length === 0 || p + length >= end) return NOT_FRAME;
-          argData[argsMark + 1 + count] = p;
+          argData[argsMark + 1 + count] = p + o;
           lengths |= lengthCode(length) << (2 * count);
           count++;
           p += length + 1;
@@ -672,54 +569,24 @@ export class StackTable implements ColumnTable<StackResult> {
       let count = 0;
       let argData = args.data;
       if (argsMark + 4 > argData.length) argData = reserve(args, 4);
-      if (
-        p + 26 < end &&
-        text.charCodeAt(p + 8) === 32 &&
-        text.charCodeAt(p + 17) === 32 &&
-        text.charCodeAt(p + 26) === 32 &&
-        (HEX[text.charCodeAt(p)]! &
-          HEX[text.charCodeAt(p + 1)]! &
-          HEX[text.charCodeAt(p + 2)]! &
-          HEX[text.charCodeAt(p + 3)]! &
-          HEX[text.charCodeAt(p + 4)]! &
-          HEX[text.charCodeAt(p + 5)]! &
-          HEX[text.charCodeAt(p + 6)]! &
-          HEX[text.charCodeAt(p + 7)]! &
-          HEX[text.charCodeAt(p + 9)]! &
-          HEX[text.charCodeAt(p + 10)]! &
-          HEX[text.charCodeAt(p + 11)]! &
-          HEX[text.charCodeAt(p + 12)]! &
-          HEX[text.charCodeAt(p + 13)]! &
-          HEX[text.charCodeAt(p + 14)]! &
-          HEX[text.charCodeAt(p + 15)]! &
-          HEX[text.charCodeAt(p + 16)]! &
-          HEX[text.charCodeAt(p + 18)]! &
-          HEX[text.charCodeAt(p + 19)]! &
-          HEX[text.charCodeAt(p + 20)]! &
-          HEX[text.charCodeAt(p + 21)]! &
-          HEX[text.charCodeAt(p + 22)]! &
-          HEX[text.charCodeAt(p + 23)]! &
-          HEX[text.charCodeAt(p + 24)]! &
-          HEX[text.charCodeAt(p + 25)]!) ===
-          1
-      ) {
+      if (p + 26 < end && b[p + 8] === 32 && b[p + 17] === 32 && b[p + 26] === 32 && (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18)) === 1) {
         // kd's three x86 arguments.
-        argData[argsMark + 1] = p;
-        argData[argsMark + 2] = p + 9;
-        argData[argsMark + 3] = p + 18;
+        argData[argsMark + 1] = p + o;
+        argData[argsMark + 2] = p + 9 + o;
+        argData[argsMark + 3] = p + 18 + o;
         count = 3;
         p += 27;
       } else {
-        while (count < 3 && p + 8 <= end && isHex8(text, p)) {
+        while (count < 3 && p + 8 <= end && hex8(b, p) === 1) {
           if (p + 8 < end) {
-            const after = text.charCodeAt(p + 8);
+            const after = b[p + 8];
             if (after === 9) return NOT_FRAME;
             if (after !== 32) break;
           }
-          argData[argsMark + 1 + count] = p;
+          argData[argsMark + 1 + count] = p + o;
           count++;
           p += 9;
-          while (p < end && text.charCodeAt(p) === 32) p++;
+          while (p < end && b[p] === 32) p++;
         }
       }
       if (count > 0) {
@@ -729,7 +596,7 @@ export class StackTable implements ColumnTable<StackResult> {
         data[base + F_ARGS] = argsMark;
       }
     }
-    while (p < end && text.charCodeAt(p) === 32) p++;
+    while (p < end && b[p] === 32) p++;
     data[base + F_EXTRA] = -1;
     if (p >= end) {
       if (!addresses && (flags & ARGS) === 0) {
@@ -740,7 +607,7 @@ export class StackTable implements ColumnTable<StackResult> {
       frames.length = base + FRAME_STRIDE;
       return IS_FRAME;
     }
-    const first = text.charCodeAt(p);
+    const first = b[p]!;
     // The call site's first character: what readFrame and trim() agree on (not a `(` that may open `(Inline Function)`).
     if (first < 33 || first > 126 || (first === 40 && !addresses)) {
       args.length = argsMark;
@@ -748,7 +615,7 @@ export class StackTable implements ColumnTable<StackResult> {
     }
     data[base + F_FLAGS] = flags;
     const notesMark = this.notes.length;
-    const read = this.readCallSite(text, p, end, data, base);
+    const read = this.readCallSiteBytes(text, b, o, p + o, end + o, data, base);
     if (read !== IS_FRAME) {
       args.length = argsMark;
       this.notes.truncate(notesMark);
@@ -894,6 +761,141 @@ export class StackTable implements ColumnTable<StackResult> {
       while (nameStart < nameEnd && isTrimSpace(text.charCodeAt(nameStart))) nameStart++;
       while (nameEnd > nameStart && isTrimSpace(text.charCodeAt(nameEnd - 1))) nameEnd--;
       if (nameEnd > nameStart && text.charCodeAt(nameEnd - 1) === 41) {
+        const open = matchingOpen(text, nameStart, nameEnd - 1);
+        if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
+          flags |= PARAMS;
+          const extra = this.extraOf(data, base);
+          const x = data[base + F_EXTRA]!;
+          extra[x + X_PARAMS] = open + 1;
+          extra[x + X_PARAMS + 1] = nameEnd - 1;
+          nameEnd = open;
+        }
+      }
+      if (nameEnd > nameStart) {
+        flags |= FUNCTION;
+        data[base + F_FUNCTION] = nameStart;
+        data[base + F_FUNCTION + 1] = nameEnd;
+      }
+    }
+    data[base + F_FLAGS] = flags;
+    return IS_FRAME;
+  }
+
+  // readCallSite on an ASCII output also held as bytes (`b[position - o]`): the same reading, without a string's character lookups.
+  private readCallSiteBytes(text: string, b: Uint8Array, o: number, start: number, end: number, data: Int32Array, base: number): number {
+    let flags = data[base + F_FLAGS]!;
+    let restEnd = end;
+
+    if (b[end - 1 - o]! === 93) {
+      // `[file @ line]`: digits, ` @ `, and before it a file without brackets after the last `[`.
+      let digits = end - 1;
+      while (digits > start && isDigit(b[digits - 1 - o]!)) digits--;
+      if (digits < end - 1 && digits - 3 >= start && b[digits - 1 - o]! === 32 && b[digits - 2 - o]! === 64 && b[digits - 3 - o]! === 32) {
+        const at = digits - 3;
+        const open = this.lastOpenBefore(text, start, at);
+        if (open >= 0 && text.indexOf(']', open + 1) >= at) {
+          if (end - 1 - digits > 9) return GIVE_UP;
+          let line = 0;
+          for (let index = digits; index < end - 1; index++) line = line * 10 + b[index - o]! - 48;
+          flags |= SOURCE;
+          const extra = this.extraOf(data, base);
+          const x = data[base + F_EXTRA]!;
+          extra[x + X_SOURCE] = open + 1;
+          extra[x + X_SOURCE + 1] = at;
+          extra[x + X_SOURCE + 2] = line;
+          restEnd = open;
+          while (restEnd > start && isTrimSpace(b[restEnd - 1 - o]!)) restEnd--;
+        }
+      }
+    }
+
+    if (restEnd > start && b[restEnd - 1 - o]! === 41) {
+      // Notes are peeled off the end, rightmost first.
+      const notes = this.notes;
+      let count = 0;
+      const first = notes.length;
+      let trap = -1;
+      while (restEnd > start && b[restEnd - 1 - o]! === 41) {
+        const open = matchingOpen(text, start, restEnd - 1);
+        if (open < 0 || !isNote(text, open + 1, restEnd - 1)) break;
+        notes.push(open + 1);
+        notes.push(restEnd - 1);
+        count++;
+        const found = trapFrameAt(text, open + 1, restEnd - 1);
+        if (found >= 0) trap = found;
+        restEnd = open;
+        while (restEnd > start && isBlank(b[restEnd - 1 - o]!)) restEnd--;
+      }
+      if (count > 0) {
+        flags |= NOTES;
+        const extra = this.extraOf(data, base);
+        const x = data[base + F_EXTRA]!;
+        extra[x + X_NOTES] = first;
+        extra[x + X_NOTES + 1] = count;
+        if (trap >= 0) {
+          flags |= TRAP;
+          extra[x + X_TRAP] = trap;
+          extra[x + X_TRAP + 1] = trapEnd(text, trap);
+        }
+      }
+    }
+
+    if (restEnd - start > 2 && b[start - o]! === 48 && (b[start + 1 - o]! | 32) === 120 && isAddressText(text, start + 2, restEnd)) {
+      const extra = this.extraOf(data, base);
+      const x = data[base + F_EXTRA]!;
+      extra[x + X_ADDRESS] = start;
+      extra[x + X_ADDRESS + 1] = restEnd;
+      data[base + F_FLAGS] = flags | ADDRESS;
+      return IS_FRAME;
+    }
+
+    // `+hex` or `+0xhex` (1 to 16 digits) after the last `+`.
+    // The digits are read (and summed) from the right; 16 digits stay exact as a double.
+    let digits = restEnd;
+    let value = 0;
+    let scale = 1;
+    while (digits > start && restEnd - digits < 17) {
+      const code = b[digits - 1 - o]!;
+      if (HEX[code] !== 1) break;
+      value += ((code | 32) <= 57 ? code - 48 : (code | 32) - 87) * scale;
+      scale *= 16;
+      digits--;
+    }
+    const length = restEnd - digits;
+    if (length >= 1 && length <= 16 && digits > start) {
+      let plus = -1;
+      const before = b[digits - 1 - o]!;
+      if (before === 43) plus = digits - 1;
+      else if ((before | 32) === 120 && digits - 3 >= start && b[digits - 2 - o]! === 48 && b[digits - 3 - o]! === 43) plus = digits - 3;
+      if (plus >= 0) {
+        if (value > 0x7fffffff) return GIVE_UP;
+        flags |= OFFSET;
+        data[base + F_OFFSET] = value;
+        restEnd = plus;
+      }
+    }
+
+    // The module runs to the first `!`, and holds no blank, parenthesis, backtick or quote.
+    let bang = -1;
+    for (let index = start; index < restEnd; index++) {
+      const code = b[index - o]!;
+      if (code === 33) {
+        bang = index;
+        break;
+      }
+      if (code === 40 || code === 41 || code === 96 || code === 39 || code === 34 || isTrimSpace(code)) return NOT_FRAME;
+    }
+    const moduleEnd = bang < 0 ? restEnd : bang;
+    if (moduleEnd === start) return NOT_FRAME;
+    flags |= MODULE;
+    data[base + F_MODULE] = start;
+    data[base + F_MODULE + 1] = moduleEnd;
+    if (bang >= 0) {
+      let nameStart = bang + 1;
+      let nameEnd = restEnd;
+      while (nameStart < nameEnd && isTrimSpace(b[nameStart - o]!)) nameStart++;
+      while (nameEnd > nameStart && isTrimSpace(b[nameEnd - 1 - o]!)) nameEnd--;
+      if (nameEnd > nameStart && b[nameEnd - 1 - o]! === 41) {
         const open = matchingOpen(text, nameStart, nameEnd - 1);
         if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
           flags |= PARAMS;
@@ -1309,15 +1311,20 @@ function addressLength(text: string, at: number, limit: number): number {
 // What kd prints for an inline frame in place of its two addresses.
 const INLINE_COLUMNS = '(Inline Function) --------`-------- ';
 
-// An address in kd's padding at `at`: 8 hex digits, or 8, a backtick and 8, then a space or the
-// end; its length, or 0 (also for an address addressLength reads but kd does not print, 16 digits or a TAB after it).
-function fixedAddress(text: string, at: number, end: number): number {
-  if (at + 8 > end || !isHex8(text, at)) return 0;
+// An address in kd's padding at `at` in `b`: 8 hex digits, or 8, a backtick and 8, then a space or
+// the end; its length, or 0 (also for an address addressLength reads but kd does not print, 16 digits or a TAB after it).
+function fixedAddress(b: Uint8Array, at: number, end: number): number {
+  if (at + 8 > end || hex8(b, at) === 0) return 0;
   if (at + 8 === end) return 8;
-  const next = text.charCodeAt(at + 8);
+  const next = b[at + 8];
   if (next === 32) return 8;
-  if (next !== 96 || at + 17 > end || !isHex8(text, at + 9)) return 0;
-  return at + 17 === end || text.charCodeAt(at + 17) === 32 ? 17 : 0;
+  if (next !== 96 || at + 17 > end || hex8(b, at + 9) === 0) return 0;
+  return at + 17 === end || b[at + 17] === 32 ? 17 : 0;
+}
+
+// 1 when the eight bytes at `at` are hex digits, else 0.
+function hex8(b: Uint8Array, at: number): number {
+  return HEX[b[at]!]! & HEX[b[at + 1]!]! & HEX[b[at + 2]!]! & HEX[b[at + 3]!]! & HEX[b[at + 4]!]! & HEX[b[at + 5]!]! & HEX[b[at + 6]!]! & HEX[b[at + 7]!]!;
 }
 
 // The value of a short hex run (at most 7 digits).

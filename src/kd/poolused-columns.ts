@@ -36,18 +36,52 @@ const TOTAL_NONPAGED_FREES = 16;
 const TOTAL_PAGED_FREES = 32;
 const SORTS: readonly (PoolusedSort | null)[] = [null, 'tag', 'nonpaged', 'paged'];
 
-// The preamble lines of src/kd/poolused.ts as sticky patterns matched in place, by the trimmed
-// line's first character. WHOLE ones must end exactly at the trimmed line's end (the reference
-// anchors them with `$`); the others only within it (the reference matches a prefix).
-const USING = /Using a machine size of [0-9a-f]+ pages to configure the kd cache/iy;
-const CACHE_SIZE = /\*\*\* CacheSize too low - increasing to \d+ MB/y;
-const PARTIAL_READS = /\d+ full reads broken into \d+ partial reads/y;
-const PTES = /\*\* (?:Transition|Prototype) PTEs are implicitly decoded/y;
-const MAX_CACHE = /Max cache size is\s*:/y;
-const TOTAL_MEMORY = /Total memory in cache\s*:/y;
-const REGIONS = /Number of regions cached:/y;
-const COUNTS = /counts: \d+ cached\/\d+ uncached/y;
-const BYTES = /bytes\s*: \d+ cached\/\d+ uncached/y;
+// Numbers per tag row in rowSpans: tag start, info, description start, description end.
+const ROW_STRIDE = 4;
+// Numbers per result in `results`: first row, end row, first unparsed line, end unparsed line, flags.
+const RESULT_STRIDE = 5;
+
+
+// A run of whole lines of the output (from a line start) that readPoolused, before any header,
+// only counts as recognised: preamble lines (the PREAMBLE patterns of the reference, except the
+// case-blind `Using` one; `\s` is a blank within the line), progress dots, blank lines. Each line
+// is matched trimmed, to its end (patterns with `$`) or as a prefix (the others).
+const BLANK = '[\\t\\v\\f\\r ]';
+const PREAMBLE_BLOCK = new RegExp(
+  `(?:${BLANK}*(?:(?:${[
+    '\\*\\*\\* CacheSize too low - increasing to \\d+ MB',
+    '\\*\\* (?:Transition|Prototype) PTEs are implicitly decoded',
+    '\\d+ full reads broken into \\d+ partial reads',
+    '\\.+',
+  ].join('|')})${BLANK}*|(?:${[
+    `Max cache size is${BLANK}*:`,
+    `Total memory in cache${BLANK}*:`,
+    'Number of regions cached:',
+    'counts: \\d+ cached/\\d+ uncached',
+    `bytes${BLANK}*: \\d+ cached/\\d+ uncached`,
+  ].join('|')})[^\\n]*)(?:\\n|$)(?:${BLANK}*\\n)*)+`,
+  'y',
+);
+// Whether a trimmed line starting with `lead`, `next` may open PREAMBLE_BLOCK (`**`, `..`/`.`, `Ma`,
+// `To`, `Nu`, `co`, `by`, a digit before a digit or blank), so other lines skip the pattern.
+function opensPreamble(lead: number, next: number): boolean {
+  switch (lead) {
+    case 42:
+    case DOT:
+      return true;
+    case 77:
+      return next === 97;
+    case 84:
+    case 99:
+      return next === 111;
+    case 78:
+      return next === 117;
+    case 98:
+      return next === 121;
+    default:
+      return isDigit(lead) && (isDigit(next) || next === SPACE);
+  }
+}
 
 // Header words; 0 is not a header word.
 const WORD_ALLOCS = 1;
@@ -68,22 +102,16 @@ const DOT = 46;
 
 /** `!poolused` results held as columns; equal to parsePoolused's results through `result(text, row)`. */
 export class PoolusedTable implements ColumnTable<PoolusedResult> {
-  // Per tag row: where the tag starts in the log, tag length and Frees bits, the description's span.
-  private readonly rowTag = new Int32Column();
-  private readonly rowInfo = new Int32Column();
-  private readonly rowDescriptionStart = new Int32Column();
-  private readonly rowDescriptionEnd = new Int32Column();
+  // Per tag row, ROW_STRIDE numbers: where the tag starts in the log, tag length and Frees bits,
+  // the description's span (one strided column, so a row is one capacity check).
+  private readonly rowSpans = new Int32Column(ROW_STRIDE * 1024);
   // Per tag row, six numbers: nonpaged allocs, frees, bytes, then paged allocs, frees, bytes.
   private readonly rowValues = new Float64Column(6 * 1024);
-  // Per unparsed line: its span in the log.
-  private readonly unparsedStart = new Int32Column();
-  private readonly unparsedEnd = new Int32Column();
-  // Per result: its rows and unparsed lines (first and end), flags, and the TOTAL line's six numbers.
-  private readonly resultRowFirst = new Int32Column(256);
-  private readonly resultRowEnd = new Int32Column(256);
-  private readonly resultUnparsedFirst = new Int32Column(256);
-  private readonly resultUnparsedEnd = new Int32Column(256);
-  private readonly resultFlags = new Int32Column(256);
+  // Per unparsed line: its span in the log (start, end).
+  private readonly unparsedSpans = new Int32Column(2 * 256);
+  // Per result, RESULT_STRIDE numbers: its rows and unparsed lines (first and end) and flags;
+  // and the TOTAL line's six numbers.
+  private readonly results = new Int32Column(RESULT_STRIDE * 256);
   private readonly resultTotal = new Float64Column(6 * 256);
 
   // The output being read, as bytes (offsets relative to `base`, its start in the log), then LF.
@@ -111,7 +139,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 
   /** How many results the table holds. */
   get size(): number {
-    return this.resultFlags.length;
+    return this.results.length / RESULT_STRIDE;
   }
 
   /** Read the `!poolused` output text[from, to); FALLBACK (nothing kept) where parsePoolused would throw or the shape is not held. */
@@ -120,44 +148,58 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     const length = to - from;
     if (this.bytes.length <= length) this.bytes = new Uint8Array(Math.max(length + 1, this.bytes.length * 2));
     const bytes = this.bytes;
+    // The output as a string of its own (a view into the log, not a copy), for the patterns.
+    const output = text.slice(from, to);
     if (length > 0) {
       // UTF-8 of ASCII is the same offsets; anything longer or cut short was not ASCII.
-      const copied = this.encoder.encodeInto(text.slice(from, to), bytes);
+      const copied = this.encoder.encodeInto(output, bytes);
       if (copied.read !== length || copied.written !== length) return FALLBACK;
     }
     // A line feed after the output stops every run of spaces and digits without a bounds test.
     bytes[length] = LF;
     this.base = from;
-    const rowsBefore = this.rowTag.length;
-    const unparsedBefore = this.unparsedStart.length;
-    const outcome = this.read(text, bytes, length);
+    const rowsBefore = this.rowSpans.length;
+    const unparsedBefore = this.unparsedSpans.length;
+    const outcome = this.read(text, output, bytes, length);
     if (outcome === FALLBACK) {
-      this.truncateRows(rowsBefore, unparsedBefore);
+      this.rowSpans.truncate(rowsBefore);
+      this.rowValues.truncate((rowsBefore / ROW_STRIDE) * 6);
+      this.unparsedSpans.truncate(unparsedBefore);
       return FALLBACK;
     }
-    this.resultRowFirst.push(rowsBefore);
-    this.resultRowEnd.push(this.rowTag.length);
-    this.resultUnparsedFirst.push(unparsedBefore);
-    this.resultUnparsedEnd.push(this.unparsedStart.length);
+    const results = this.results;
+    reserveInt32(results, RESULT_STRIDE);
+    const at = results.length;
+    const data = results.data;
+    data[at] = rowsBefore / ROW_STRIDE;
+    data[at + 1] = this.rowSpans.length / ROW_STRIDE;
+    data[at + 2] = unparsedBefore >> 1;
+    data[at + 3] = this.unparsedSpans.length >> 1;
+    data[at + 4] = outcome;
+    results.length = at + RESULT_STRIDE;
+    const totals = this.resultTotal;
+    reserve(totals, 6);
     const total = this.total;
-    for (let index = 0; index < 6; index++) this.resultTotal.push(total[index]!);
-    return this.resultFlags.push(outcome);
+    for (let index = 0; index < 6; index++) totals.data[totals.length + index] = total[index]!;
+    totals.length += 6;
+    return at / RESULT_STRIDE;
   }
 
   /** The result at `row`, JSON-equal (key order included) to parsePoolused of the same output. */
   result(text: string, row: number): PoolusedResult {
-    const flags = this.resultFlags.at(row);
+    const flags = this.results.at(row * RESULT_STRIDE + 4);
     const result: PoolusedResult = {
       complete: (flags & RESULT_COMPLETE) !== 0,
       unparsed: this.unparsed(text, row),
       sortedBy: SORTS[(flags >> SORT_SHIFT) & SORT_MASK]!,
       rows: [],
     };
-    const end = this.resultRowEnd.at(row);
+    const end = this.results.at(row * RESULT_STRIDE + 1);
     const values = this.rowValues.data;
-    for (let index = this.resultRowFirst.at(row); index < end; index++) {
-      const info = this.rowInfo.at(index);
-      const tagStart = this.rowTag.at(index);
+    const spans = this.rowSpans.data;
+    for (let index = this.results.at(row * RESULT_STRIDE); index < end; index++) {
+      const info = spans[index * ROW_STRIDE + 1]!;
+      const tagStart = spans[index * ROW_STRIDE]!;
       const tagLength = info & TAG_LENGTH_MASK;
       const tag = tagLength === 4 ? text.slice(tagStart, tagStart + 4) : padTag(text.slice(tagStart, tagStart + tagLength));
       const base = index * 6;
@@ -166,8 +208,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
         nonpaged: counts(values, base, (info & ROW_NONPAGED_FREES) !== 0),
         paged: counts(values, base + 3, (info & ROW_PAGED_FREES) !== 0),
       };
-      const descriptionStart = this.rowDescriptionStart.at(index);
-      const descriptionEnd = this.rowDescriptionEnd.at(index);
+      const descriptionStart = spans[index * ROW_STRIDE + 2]!;
+      const descriptionEnd = spans[index * ROW_STRIDE + 3]!;
       if (descriptionEnd > descriptionStart) tagRow.description = text.slice(descriptionStart, descriptionEnd);
       result.rows.push(tagRow);
     }
@@ -183,32 +225,22 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 
   /** The result's `complete` flag. */
   complete(row: number): boolean {
-    return (this.resultFlags.at(row) & RESULT_COMPLETE) !== 0;
+    return (this.results.at(row * RESULT_STRIDE + 4) & RESULT_COMPLETE) !== 0;
   }
 
   /** The result's `unparsed` lines. */
   unparsed(text: string, row: number): string[] {
     const lines: string[] = [];
-    const end = this.resultUnparsedEnd.at(row);
-    for (let index = this.resultUnparsedFirst.at(row); index < end; index++) lines.push(text.slice(this.unparsedStart.at(index), this.unparsedEnd.at(index)));
+    const end = this.results.at(row * RESULT_STRIDE + 3);
+    const spans = this.unparsedSpans.data;
+    for (let index = this.results.at(row * RESULT_STRIDE + 2); index < end; index++) lines.push(text.slice(spans[2 * index]!, spans[2 * index + 1]!));
     return lines;
-  }
-
-  // Undo the rows and unparsed lines a scan appended before it gave up.
-  private truncateRows(rows: number, unparsed: number): void {
-    this.rowTag.truncate(rows);
-    this.rowInfo.truncate(rows);
-    this.rowDescriptionStart.truncate(rows);
-    this.rowDescriptionEnd.truncate(rows);
-    this.rowValues.truncate(rows * 6);
-    this.unparsedStart.truncate(unparsed);
-    this.unparsedEnd.truncate(unparsed);
   }
 
   // readPoolused of src/kd/poolused.ts over bytes[0, length), line by line with the tests in the
   // same order, appending rows and unparsed spans; returns the result's flags, or FALLBACK where
   // the reference would throw.
-  private read(text: string, bytes: Uint8Array, length: number): number {
+  private read(text: string, output: string, bytes: Uint8Array, length: number): number {
     const base = this.base;
     const to = base + length;
     this.columnCount = 0;
@@ -245,6 +277,15 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       seenContent = true;
       lastRowFailed = false;
       const lead = bytes[start]!;
+      if (this.columnCount === 0 && opensPreamble(lead, bytes[start + 1]!)) {
+        // The kd cache preamble and progress dots, with the blank lines between them, in one match.
+        PREAMBLE_BLOCK.lastIndex = lineStart;
+        if (PREAMBLE_BLOCK.test(output)) {
+          recognised = true;
+          position = PREAMBLE_BLOCK.lastIndex;
+          continue;
+        }
+      }
 
       if (isPrompt(bytes, start, end, lead)) {
         // The echoed command opening the output is expected; any later prompt is another command.
@@ -253,7 +294,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       }
       if (this.columnCount > 0) {
         // Rows first: a tag may itself look like an elision (`...X`) or a TOTAL.
-        if (lead === 84 && end - start > 5 && isAt(bytes, start, 'TOTAL') && isSpace(bytes[start + 5]!)) {
+        if (lead === 84 && end - start > 5 && exactAt(bytes, start, end, 'TOTAL') && isSpace(bytes[start + 5]!)) {
           const total = this.readTotal(bytes, start, end);
           if (total !== 0) {
             flags = (flags & ~(TOTAL_NONPAGED_FREES | TOTAL_PAGED_FREES)) | total;
@@ -279,7 +320,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
         recognised = true;
         continue;
       }
-      if (isPreamble(text, base + start, base + end, lead)) {
+      if (isPreamble(bytes, start, end, lead)) {
         recognised = true;
         continue;
       }
@@ -314,8 +355,11 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 
   // Keep a line the reader did not understand, by its span in the log.
   private pushUnparsed(start: number, end: number): void {
-    this.unparsedStart.push(this.base + start);
-    this.unparsedEnd.push(this.base + end);
+    const column = this.unparsedSpans;
+    reserveInt32(column, 2);
+    column.data[column.length] = this.base + start;
+    column.data[column.length + 1] = this.base + end;
+    column.length += 2;
   }
 
   // readRow of the reference: blanks up to the tag under `Tag`, a tag of four characters (not all
@@ -340,20 +384,18 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     const tagStart = lineStart + this.tagColumn;
     if (lineEnd - tagStart < 4) return false;
     for (let index = lineStart; index < tagStart; index++) if (bytes[index] !== SPACE) return false;
-    let lead = -1;
-    let leadAt = 0;
-    for (let index = tagStart; index < tagStart + 4; index++) {
-      const code = bytes[index]!;
-      if (code > 126 || code < SPACE) return false;
-      if (lead < 0 && code !== SPACE) {
-        lead = code;
-        leadAt = index;
-      }
-    }
-    if (lead < 0) return false;
+    const c0 = bytes[tagStart]!;
+    const c1 = bytes[tagStart + 1]!;
+    const c2 = bytes[tagStart + 2]!;
+    const c3 = bytes[tagStart + 3]!;
+    // Printable ASCII only (a negative difference sets the sign bit).
+    if (((c0 - SPACE) | (c1 - SPACE) | (c2 - SPACE) | (c3 - SPACE) | (126 - c0) | (126 - c1) | (126 - c2) | (126 - c3)) < 0) return false;
+    const leadAt = c0 !== SPACE ? 0 : c1 !== SPACE ? 1 : c2 !== SPACE ? 2 : c3 !== SPACE ? 3 : -1;
+    if (leadAt < 0) return false;
+    const lead = bytes[tagStart + leadAt]!;
     if (lead <= 57 ? lead >= 48 : (lead | 32) === 107 || (lead | 32) === 108 || lead === 84) {
       // A digit, k or l may open a prompt, T a TOTAL line: those take the general path.
-      if (lead === 84 ? isAt(bytes, leadAt, 'TOTAL') : isPrompt(bytes, leadAt, lineEnd, lead)) return false;
+      if (lead === 84 ? exactAt(bytes, tagStart + leadAt, lineEnd, 'TOTAL') : isPrompt(bytes, tagStart + leadAt, lineEnd, lead)) return false;
     }
     return this.readNumbers(bytes, lineStart, lineEnd, tagStart);
   }
@@ -365,10 +407,12 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     const count = this.columnCount;
     // The numbers go straight into the next row's six slots; the row counts only once pushed.
     const column = this.rowValues;
-    reserve(column, 6);
+    if (column.length + 6 > column.data.length) reserve(column, 6);
     const values = column.data;
     const slots = column.length;
-    values[slots] = values[slots + 1] = values[slots + 2] = values[slots + 3] = values[slots + 4] = values[slots + 5] = 0;
+    // Allocs and Used of both pools are in every layout; Frees only in some.
+    values[slots + 1] = 0;
+    values[slots + 4] = 0;
     const columnEnd = this.columnEnd;
     const columnCode = this.columnCode;
     let position = tagStart + 4;
@@ -377,8 +421,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     for (let index = 0; index < count; index++) {
       // bytes[lineEnd] is LF or CR, so no run below crosses the line's end.
       if (bytes[position] !== SPACE) return false;
-      position++;
-      let code = bytes[position]!;
+      let code = bytes[++position]!;
       while (code === SPACE) code = bytes[++position]!;
       const start = position;
       const negative = code === MINUS;
@@ -388,7 +431,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
         value = value * 10 + (code - 48);
         code = bytes[++position]!;
       }
-      if (position === start || bytes[position - 1] === MINUS) return false;
+      if (position === start || (negative && position === start + 1)) return false;
       if (negative) value = -value;
       const expectedEnd = lineStart + columnEnd[index]! + shift;
       if (position > expectedEnd) {
@@ -502,10 +545,15 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // Append a row's tag, Frees bits and description (offsets relative to the output).
   private pushSpans(tagStart: number, tagLength: number, descriptionStart: number, descriptionEnd: number): void {
     const base = this.base;
-    this.rowTag.push(base + tagStart);
-    this.rowInfo.push(tagLength | this.layoutFrees);
-    this.rowDescriptionStart.push(base + descriptionStart);
-    this.rowDescriptionEnd.push(base + descriptionEnd);
+    const column = this.rowSpans;
+    if (column.length + ROW_STRIDE > column.data.length) reserveInt32(column, ROW_STRIDE);
+    const data = column.data;
+    const at = column.length;
+    data[at] = base + tagStart;
+    data[at + 1] = tagLength | this.layoutFrees;
+    data[at + 2] = base + descriptionStart;
+    data[at + 3] = base + descriptionEnd;
+    column.length = at + ROW_STRIDE;
   }
 
   // readTotal of the reference on the trimmed line [start, end) (`^TOTAL((?:\s+-?\d+)+)\s*$`, one
@@ -557,7 +605,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // Used words, a repeated word starting the next pool's group; each column ends where its word
   // ends. Both pools need Allocs and Used.
   private readHeader(bytes: Uint8Array, lineStart: number, lineEnd: number, tagAt: number): boolean {
-    if (lineEnd - tagAt < 4 || !isAt(bytes, tagAt, 'Tag') || !isSpace(bytes[tagAt + 3]!)) return false;
+    if (lineEnd - tagAt < 4 || !exactAt(bytes, tagAt, lineEnd, 'Tag') || !isSpace(bytes[tagAt + 3]!)) return false;
     let position = tagAt + 3;
     let count = 0;
     let group = 0;
@@ -594,8 +642,10 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     this.columnCount = count;
     this.tagColumn = tagAt - lineStart;
     this.layoutFrees = frees;
-    this.columnEnd.set(this.headerEnd);
-    this.columnCode.set(this.headerCode);
+    for (let index = 0; index < count; index++) {
+      this.columnEnd[index] = this.headerEnd[index]!;
+      this.columnCode[index] = this.headerCode[index]!;
+    }
     return true;
   }
 }
@@ -603,6 +653,16 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 // Make room for `count` more values without appending them: Float64Column grows (doubling) only
 // inside push, so one push at full capacity is made and taken back.
 function reserve(column: Float64Column, count: number): void {
+  while (column.length + count > column.data.length) {
+    const length = column.length;
+    column.length = column.data.length;
+    column.push(0);
+    column.length = length;
+  }
+}
+
+// reserve for an Int32Column.
+function reserveInt32(column: Int32Column, count: number): void {
   while (column.length + count > column.data.length) {
     const length = column.length;
     column.length = column.data.length;
@@ -639,14 +699,16 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
-// True when bytes[at, …) holds `word` exactly (the caller knows the line is long enough or
-// that a shorter line ends in LF/CR, which no word contains).
-function isAt(bytes: Uint8Array, at: number, word: string): boolean {
+// True when bytes[at, end) starts with `word` exactly (callers pass literals, which the compiler
+// folds into the loop).
+function exactAt(bytes: Uint8Array, at: number, end: number, word: string): boolean {
+  if (end - at < word.length) return false;
   for (let index = 0; index < word.length; index++) if (bytes[at + index] !== word.charCodeAt(index)) return false;
   return true;
 }
 
-// True when bytes[at, end) starts with `word` in any case (as a non-Unicode /i pattern compares ASCII letters).
+// True when bytes[at, end) starts with the lower-case `word` in any case (as a non-Unicode /i
+// pattern compares ASCII letters).
 function spells(bytes: Uint8Array, at: number, end: number, word: string): boolean {
   if (end - at < word.length) return false;
   for (let index = 0; index < word.length; index++) {
@@ -655,6 +717,30 @@ function spells(bytes: Uint8Array, at: number, end: number, word: string): boole
     if (want >= 97 && want <= 122 ? (code | 32) !== want : code !== want) return false;
   }
   return true;
+}
+
+// The end of a run of at least one digit at `at` (before `end`), or -1.
+function digitsEnd(bytes: Uint8Array, at: number, end: number): number {
+  let position = at;
+  while (position < end && isDigit(bytes[position]!)) position++;
+  return position === at ? -1 : position;
+}
+
+// Past `word` at `at` when it is there (before `end`), or -1; -1 in stays -1.
+function after(bytes: Uint8Array, at: number, end: number, word: string): number {
+  return at >= 0 && exactAt(bytes, at, end, word) ? at + word.length : -1;
+}
+
+// The end of a run of at least one digit after `at`, -1 in stays -1.
+function afterDigits(bytes: Uint8Array, at: number, end: number): number {
+  return at >= 0 ? digitsEnd(bytes, at, end) : -1;
+}
+
+// Past blanks at `at` (none needed), then past `:`; -1 when there is no `:`.
+function afterBlanksColon(bytes: Uint8Array, at: number, end: number): number {
+  let position = at;
+  while (position < end && isSpace(bytes[position]!)) position++;
+  return position < end && bytes[position] === 58 ? position + 1 : -1;
 }
 
 // `\b` after a word character, at `at` in a string that ends at `end`.
@@ -696,57 +782,73 @@ function allDots(bytes: Uint8Array, start: number, end: number): boolean {
 // The start of isElision of the reference: `...` or `[...]` opening the trimmed line (`…` is not ASCII).
 function isElision(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
   if (lead === DOT) return end - start >= 3 && bytes[start + 1] === DOT && bytes[start + 2] === DOT;
-  return lead === 91 && end - start >= 5 && isAt(bytes, start, '[...]');
+  return lead === 91 && end - start >= 5 && exactAt(bytes, start, end, '[...]');
 }
 
 // An elision and nothing else (`/^(\.{3,}|…+|\[\.\.\.\])$/`): not kept as unparsed.
 function isBareElision(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
   if (lead === DOT) return end - start >= 3 && allDots(bytes, start, end);
-  return end - start === 5 && isAt(bytes, start, '[...]');
+  return end - start === 5 && exactAt(bytes, start, end, '[...]');
 }
 
 // isInterruption of the reference: `terminating` (after an optional `...`), `^C`, `interrupted`.
 function isInterruption(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
   const lower = lead | 32;
-  if (lead === DOT) return end - start >= 3 && isAt(bytes, start, '...') && spells(bytes, start + 3, end, 'terminating') && wordEndsAt(bytes, start + 14, end);
+  if (lead === DOT) return end - start >= 3 && exactAt(bytes, start, end, '...') && spells(bytes, start + 3, end, 'terminating') && wordEndsAt(bytes, start + 14, end);
   if (lower === 116) return spells(bytes, start, end, 'terminating') && wordEndsAt(bytes, start + 11, end);
   if (lower === 105) return spells(bytes, start, end, 'interrupted') && wordEndsAt(bytes, start + 11, end);
   return lead === 94 && end - start === 2 && bytes[start + 1] === 67;
 }
 
-// One of the kd cache preamble lines, matched in place on the trimmed line [start, end) of the log.
-function isPreamble(text: string, start: number, end: number, lead: number): boolean {
+// One of the kd cache preamble lines (the PREAMBLE patterns of the reference) on the trimmed line
+// [start, end): the ones the reference anchors with `$` must reach `end`, the others only start it.
+function isPreamble(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
   switch (lead) {
     case 85:
-    case 117:
-      return matchesWhole(USING, text, start, end);
+    case 117: {
+      // `Using a machine size of [0-9a-f]+ pages to configure the kd cache`, any case.
+      if (!spells(bytes, start, end, 'using a machine size of ')) return false;
+      let position = start + 24;
+      if (position < 0) return false;
+      const hex = position;
+      while (position < end && isHex(bytes[position]!)) position++;
+      return position > hex && end - position === 32 && spells(bytes, position, end, ' pages to configure the kd cache');
+    }
     case 42:
-      return matchesWhole(CACHE_SIZE, text, start, end) || matchesWhole(PTES, text, start, end);
-    case 77:
-      return matchesPrefix(MAX_CACHE, text, start, end);
-    case 84:
-      return matchesPrefix(TOTAL_MEMORY, text, start, end);
+      if (after(bytes, afterDigits(bytes, after(bytes, start, end, '*** CacheSize too low - increasing to '), end), end, ' MB') === end) return true;
+      return (end - start === 41 && exactAt(bytes, start, end, '** Transition PTEs are implicitly decoded')) || (end - start === 40 && exactAt(bytes, start, end, '** Prototype PTEs are implicitly decoded'));
+    case 77: {
+      const position = after(bytes, start, end, 'Max cache size is');
+      return position >= 0 && afterBlanksColon(bytes, position, end) >= 0;
+    }
+    case 84: {
+      const position = after(bytes, start, end, 'Total memory in cache');
+      return position >= 0 && afterBlanksColon(bytes, position, end) >= 0;
+    }
     case 78:
-      return matchesPrefix(REGIONS, text, start, end);
+      return exactAt(bytes, start, end, 'Number of regions cached:');
     case 99:
-      return matchesPrefix(COUNTS, text, start, end);
-    case 98:
-      return matchesPrefix(BYTES, text, start, end);
+      return cachedCounts(bytes, after(bytes, start, end, 'counts: '), end);
+    case 98: {
+      let position = after(bytes, start, end, 'bytes');
+      if (position < 0) return false;
+      while (position < end && isSpace(bytes[position]!)) position++;
+      return cachedCounts(bytes, after(bytes, position, end, ': '), end);
+    }
     default:
-      return isDigit(lead) && matchesWhole(PARTIAL_READS, text, start, end);
+      return isDigit(lead) && after(bytes, afterDigits(bytes, after(bytes, digitsEnd(bytes, start, end), end, ' full reads broken into '), end), end, ' partial reads') === end;
   }
 }
 
-// A sticky pattern matching text[start, end) exactly.
-function matchesWhole(pattern: RegExp, text: string, start: number, end: number): boolean {
-  pattern.lastIndex = start;
-  return pattern.test(text) && pattern.lastIndex === end;
+// `\d+ cached/\d+ uncached` at `at` (-1: no match).
+function cachedCounts(bytes: Uint8Array, at: number, end: number): boolean {
+  return after(bytes, afterDigits(bytes, after(bytes, afterDigits(bytes, at, end), end, ' cached/'), end), end, ' uncached') >= 0;
 }
 
-// A sticky pattern matching a prefix of text[start, end).
-function matchesPrefix(pattern: RegExp, text: string, start: number, end: number): boolean {
-  pattern.lastIndex = start;
-  return pattern.test(text) && pattern.lastIndex <= end;
+// `[0-9a-f]` under /i.
+function isHex(code: number): boolean {
+  const lower = code | 32;
+  return (code >= 48 && code <= 57) || (lower >= 97 && lower <= 102);
 }
 
 // readSorting's answer for a line that is no `Sorting by` line.

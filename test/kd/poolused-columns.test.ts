@@ -164,6 +164,57 @@ describe('PoolusedTable on shapes beyond the fixtures', () => {
   });
 });
 
+// Near misses of the kd cache preamble and progress dots (read as one block before a header).
+const PREAMBLE_LINES = [
+  '*** CacheSize too low - increasing to 128 MB',
+  '*** CacheSize too low - increasing to 128 MB.',
+  '*** CacheSize too low - increasing to MB',
+  'Max cache size is       : 134217728 bytes (0x20000 KB) ',
+  'Max cache size is:',
+  'Max cache size is \t x:',
+  'Total memory in cache   : 157892 bytes (0x9b KB) ',
+  'Total memory in cache',
+  'Number of regions cached: 292',
+  'Number of regions cached 292',
+  '2257 full reads broken into 2626 partial reads',
+  '2257 full reads broken into 2626 partial reads, more',
+  '22: full reads broken into 2626 partial reads',
+  '    counts: 2241 cached/385 uncached, 85.34% cached',
+  'counts: 2241 cached/ uncached',
+  'counts:  cached/385 uncached',
+  '    bytes : 371524 cached/139204 uncached, 72.74% cached',
+  'bytes: 371524 cached/139204 uncached',
+  'bytes :371524 cached/139204 uncached',
+  '** Transition PTEs are implicitly decoded',
+  '** Prototype PTEs are implicitly decoded\r',
+  '** Prototype PTEs are implicitly decoded now',
+  '..',
+  ' . ',
+  '..x',
+  '...terminating',
+  'Using a machine size of fff7d pages to configure the kd cache',
+  'USING A MACHINE SIZE OF FFF7D PAGES TO CONFIGURE THE KD CACHE',
+  '',
+  '   ',
+  ' Sorting by NonPaged Pool Consumed',
+  '0: kd> !poolused 2',
+];
+
+describe('PoolusedTable on preamble lines', () => {
+  test('runs of preamble lines, near misses and blanks before (and after) a table equal parsePoolused', () => {
+    const table = ' Tag     Allocs         Used     Allocs         Used\n Cont      1094      6525216          0            0\tContiguous';
+    const tableObject = new PoolusedTable();
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...PREAMBLE_LINES), { minLength: 1, maxLength: 8 }), fc.constantFrom(0, 1, 2), (lines, where) => {
+        const preamble = lines.join('\n');
+        const text = where === 0 ? preamble : where === 1 ? `${preamble}\n${table}` : `${table}\n${preamble}`;
+        scanAndCompare(tableObject, text);
+      }),
+      { numRuns: 1500, seed: 0x9003 },
+    );
+  });
+});
+
 describe('several outputs in one table', () => {
   test('results stay independent, and a fallback between them keeps the earlier rows intact', () => {
     const outputs = [...NAMES.flatMap(autoOutputs), "Couldn't resolve error at 'foo'", ...autoOutputs('poolused-win11-x64-1.txt'), OLD_GENERATION];

@@ -9,8 +9,8 @@ import { Int32Column, FALLBACK, type ColumnTable } from './columns.js';
 import { isTrimSpace, normalizeAddress } from './common.js';
 import type { StackFrame, StackResult, StackWarning } from './stack.js';
 
-// One frame is a record of FRAME_STRIDE ints in `frames`; a slot is only meaningful when its flag
-// is set. Fields most frames lack (memory, bare address, parameters, source, notes, trap frame)
+// One frame is a record of FRAME_STRIDE ints in the frame blocks (BLOCK ints each, never copied
+// when the table grows); a slot is only meaningful when its flag is set. Fields most frames lack (memory, bare address, parameters, source, notes, trap frame)
 // live in a record of EXTRA_STRIDE ints in `extras`, made for the frames that need one.
 const F_FLAGS = 0; // flags, and the lengths of the pointer and return address (LENGTH_* codes)
 const F_INDEX = 1;
@@ -22,6 +22,8 @@ const F_OFFSET = 8;
 const F_ARGS = 9; // where the frame's arguments start in `args`: packed lengths, then one start each
 const F_EXTRA = 10; // the frame's record in `extras`, or -1
 const FRAME_STRIDE = 11;
+// Ints in one block of frame records: a whole number of records, so that none straddles two blocks.
+const BLOCK = FRAME_STRIDE * 8192;
 
 const X_MEMORY = 0;
 const X_ADDRESS = 1; // start, end
@@ -92,7 +94,12 @@ for (let digit = 0; digit < 16; digit++) {
 /** Backtraces of one log as columns; `result(row)` gives what parseStack gives for the same output. */
 export class StackTable implements ColumnTable<StackResult> {
   private readonly results = new Int32Column(1024);
-  private readonly frames = new Int32Column(1 << 16);
+  // Frame records: `block` is the block the next record goes into, holding the records from
+  // `blockStart` on; `frameEnd` is where the next record starts (all three in ints over all blocks).
+  private readonly blocks: Int32Array[] = [new Int32Array(BLOCK)];
+  private block = this.blocks[0]!;
+  private blockStart = 0;
+  private frameEnd = 0;
   private readonly extras = new Int32Column(1024);
   private readonly args = new Int32Column(4096);
   private readonly notes = new Int32Column(256);
@@ -116,7 +123,7 @@ export class StackTable implements ColumnTable<StackResult> {
 
   /** Read the backtrace `text[from, to)`; FALLBACK for a shape parseStack must read (nothing of it is kept). */
   scan(text: string, from: number, to: number, _command?: string): number {
-    const frames = this.frames.length;
+    const frames = this.frameEnd;
     const extras = this.extras.length;
     const args = this.args.length;
     const notes = this.notes.length;
@@ -124,7 +131,7 @@ export class StackTable implements ColumnTable<StackResult> {
     const warnings = this.warnings.length;
     const row = this.read(text, from, to);
     if (row >= 0) return row;
-    this.frames.truncate(frames);
+    this.truncateFrames(frames);
     this.extras.truncate(extras);
     this.args.truncate(args);
     this.notes.truncate(notes);
@@ -135,8 +142,7 @@ export class StackTable implements ColumnTable<StackResult> {
 
   // readStack of stack.ts over [from, to), into the columns; the new row, or FALLBACK.
   private read(text: string, from: number, to: number): number {
-    const frames = this.frames;
-    const firstFrame = frames.length;
+    const firstFrame = this.frameEnd;
     const firstUnparsed = this.unparsedLines.length;
     const firstWarning = this.warnings.length;
     let layout = NO_LAYOUT;
@@ -215,7 +221,7 @@ export class StackTable implements ColumnTable<StackResult> {
             const warnings = this.warnings;
             warnings.push(message);
             warnings.push(end);
-            warnings.push((frames.length - firstFrame) / FRAME_STRIDE);
+            warnings.push((this.frameEnd - firstFrame) / FRAME_STRIDE);
             continue;
           }
         }
@@ -227,7 +233,7 @@ export class StackTable implements ColumnTable<StackResult> {
         continue;
       }
       if (read === GIVE_UP) return FALLBACK;
-      if (wasFrame && frames.length > firstFrame) {
+      if (wasFrame && this.frameEnd > firstFrame) {
         const wrapped = this.wrappedCallSite(text, start, end);
         if (wrapped === GIVE_UP) return FALLBACK;
         if (wrapped === IS_FRAME) continue;
@@ -242,7 +248,7 @@ export class StackTable implements ColumnTable<StackResult> {
     const results = this.results;
     const row = results.length / RESULT_STRIDE;
     results.push(firstFrame);
-    results.push((frames.length - firstFrame) / FRAME_STRIDE);
+    results.push((this.frameEnd - firstFrame) / FRAME_STRIDE);
     results.push(complete ? 1 : 0);
     results.push(firstUnparsed);
     results.push((this.unparsedLines.length - firstUnparsed) / 2);
@@ -256,10 +262,8 @@ export class StackTable implements ColumnTable<StackResult> {
   // another way (blanks other than space and TAB where trim() and the token reader disagree) or a
   // number does not fit a column.
   private readFrame(text: string, lineStart: number, lineEnd: number, layout: number): number {
-    const frames = this.frames;
-    const base = frames.length;
-    let data = frames.data;
-    if (base + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
+    const base = this.frameSlot();
+    const data = this.block;
     data[base + F_EXTRA] = -1;
     let flags = 0;
     let start = lineStart;
@@ -409,7 +413,7 @@ export class StackTable implements ColumnTable<StackResult> {
         return NOT_FRAME;
       }
       data[base + F_FLAGS] = flags;
-      frames.length = base + FRAME_STRIDE;
+      this.frameEnd += FRAME_STRIDE;
       return IS_FRAME;
     }
     // stack.ts trims the call site with trim() when it starts with an odd character.
@@ -423,7 +427,7 @@ export class StackTable implements ColumnTable<StackResult> {
       this.dropExtra(data, base);
       return read === GIVE_UP ? GIVE_UP : NOT_FRAME;
     }
-    frames.length = base + FRAME_STRIDE;
+    this.frameEnd += FRAME_STRIDE;
     return IS_FRAME;
   }
 
@@ -453,10 +457,8 @@ export class StackTable implements ColumnTable<StackResult> {
     let last = b[end - 1]!;
     while (last === 32 && end > start + 1) last = b[--end - 1]!;
     if (last < 33 || last > 126) return NOT_FRAME;
-    const frames = this.frames;
-    const base = frames.length;
-    let data = frames.data;
-    if (base + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
+    const base = this.frameSlot();
+    const data = this.block;
     let p = start;
     let flags = 0;
     let addresses = false;
@@ -604,7 +606,7 @@ export class StackTable implements ColumnTable<StackResult> {
         return NOT_FRAME;
       }
       data[base + F_FLAGS] = flags;
-      frames.length = base + FRAME_STRIDE;
+      this.frameEnd += FRAME_STRIDE;
       return IS_FRAME;
     }
     const first = b[p]!;
@@ -622,7 +624,7 @@ export class StackTable implements ColumnTable<StackResult> {
       this.dropExtra(data, base);
       return read;
     }
-    frames.length = base + FRAME_STRIDE;
+    this.frameEnd += FRAME_STRIDE;
     return IS_FRAME;
   }
 
@@ -935,16 +937,16 @@ export class StackTable implements ColumnTable<StackResult> {
   // A call site kd wrapped onto its own line after a frame that had none: read into a scratch
   // record after the last frame and, when it has a module, copied into that frame.
   private wrappedCallSite(text: string, start: number, end: number): number {
-    const frames = this.frames;
-    const previous = frames.length - FRAME_STRIDE;
-    let data = frames.data;
-    const flags = data[previous + F_FLAGS]!;
+    const last = this.frameEnd - FRAME_STRIDE;
+    const record = this.blocks[Math.floor(last / BLOCK)]!;
+    const previous = last % BLOCK;
+    const flags = record[previous + F_FLAGS]!;
     if ((flags & (MODULE | ADDRESS | FUNCTION | INLINE)) !== 0) return NOT_FRAME;
-    const scratch = frames.length;
-    if (scratch + FRAME_STRIDE > data.length) data = reserve(frames, FRAME_STRIDE);
+    const scratch = this.frameSlot();
+    const data = this.block;
     data[scratch + F_FLAGS] = 0;
     // The call site's extra fields go straight into the previous frame's extra record.
-    data[scratch + F_EXTRA] = data[previous + F_EXTRA]!;
+    data[scratch + F_EXTRA] = record[previous + F_EXTRA]!;
     const extraMark = this.extras.length;
     const notesMark = this.notes.length;
     const read = this.readCallSite(text, start, end, data, scratch);
@@ -953,10 +955,31 @@ export class StackTable implements ColumnTable<StackResult> {
       this.extras.truncate(extraMark);
       return read === GIVE_UP ? GIVE_UP : NOT_FRAME;
     }
-    data[previous + F_FLAGS] = flags | (data[scratch + F_FLAGS]! & CALL_SITE);
-    for (let slot = F_MODULE; slot <= F_OFFSET; slot++) data[previous + slot] = data[scratch + slot]!;
-    data[previous + F_EXTRA] = data[scratch + F_EXTRA]!;
+    record[previous + F_FLAGS] = flags | (data[scratch + F_FLAGS]! & CALL_SITE);
+    for (let slot = F_MODULE; slot <= F_OFFSET; slot++) record[previous + slot] = data[scratch + slot]!;
+    record[previous + F_EXTRA] = data[scratch + F_EXTRA]!;
     return IS_FRAME;
+  }
+
+  // Where in `block` the record at frameEnd goes (a new block when this one is full).
+  private frameSlot(): number {
+    let slot = this.frameEnd - this.blockStart;
+    if (slot === BLOCK) {
+      const next = this.blockStart / BLOCK + 1;
+      this.block = this.blocks[next] ??= new Int32Array(BLOCK);
+      this.blockStart += BLOCK;
+      slot = 0;
+    }
+    return slot;
+  }
+
+  // Drop the frame records from `end` on (kept blocks are written over later).
+  private truncateFrames(end: number): void {
+    if (end >= this.frameEnd) return;
+    const index = end === 0 ? 0 : Math.floor((end - 1) / BLOCK);
+    this.frameEnd = end;
+    this.block = this.blocks[index]!;
+    this.blockStart = index * BLOCK;
   }
 
   /** The result at `row`, equal (key order included) to parseStack's for the same output. */
@@ -978,8 +1001,9 @@ export class StackTable implements ColumnTable<StackResult> {
   }
 
   // The frame of the record at `base`, its keys in the order readFrame and readCallSite set them.
-  private frame(text: string, base: number): StackFrame {
-    const data = this.frames.data;
+  private frame(text: string, position: number): StackFrame {
+    const data = this.blocks[Math.floor(position / BLOCK)]!;
+    const base = position % BLOCK;
     const extra = this.extras.data;
     const x = data[base + F_EXTRA]!;
     const flags = data[base + F_FLAGS]!;

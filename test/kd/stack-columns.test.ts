@@ -315,3 +315,98 @@ describe('several results in one table', () => {
     });
   });
 });
+
+describe('fixed columns', () => {
+  // Frame lines in kd's padding under each header, then the same lines moved off their columns:
+  // the positional reading and the general reading must give parseStack's answer either way.
+  const x64 = ' # Child-SP          RetAddr           Call Site\n00 fffff801`6b2d7a80 fffff801`6b3c1b2f     nt!KiSwapContext+0x76\n01 fffff801`6b2d7bc0 fffff801`6b3c0f10     nt!KiSwapThread+0x17d [minkernel\\ntos\\ke\\thredsup.c @ 912]\n02 (Inline Function) --------`--------     nt!KiCommitThreadWait+0x14f';
+  const colon = ' # Child-SP          RetAddr           : Args to Child                                                           : Call Site\n00 fffff801`6b2d7a80 fffff801`6b3c1b2f : 00000000`00000001 00000000`00000002 00000000`00000003 00000000`00000004 : nt!KeBugCheckEx\n01 fffff801`6b2d7bc0 fffff801`6b3c0f10 : 00000000`00000001 00000000`00000002 00000000`00000003 00000000`00000004 : nt!KiPageFault+0x3e9 (TrapFrame @ fffff801`6b2d7c00)';
+  const retOnly = ' # RetAddr               : Args to Child                                                           : Call Site\n00 fffff801`6b3c1b2f     : 00000000`00000001 00000000`00000002 00000000`00000003 00000000`00000004 : nt!KeBugCheckEx';
+  const x86 = 'ChildEBP RetAddr  Args to Child              \n8fb7f128 83e905f4 00000001 00000002 00000003 nt!KiTrap0E+0xdc (FPO: [0,0] TrapFrame @ 8fb7f140)\n8fb7f1a8 83e9ab6c 8fb7f1c0 00000000 00000000 nt!MmAccessFault+0x104\n8fb7f228 83e905f4 00000001 00000002 00000003\n8fb7f2a8 83e9ab6c 00000001 nt!Short+0x1';
+  const x86Numbered = ' # ChildEBP RetAddr  \n00 8fb7f128 83e905f4 nt!KiTrap0E+0xdc\n01 8fb7f1a8 83e9ab6c nt!MmAccessFault+0x104 [d:\\x\\y.c @ 12]';
+  const callSite = ' # Call Site\n00 nt!KiSwapContext+0x76\n01 nt!KiSwapThread+0x17d\n02 (Inline Function) nt!Inlined';
+  const layouts = [x64, colon, retOnly, x86, x86Numbered, callSite];
+  const moves: [RegExp, string][] = [
+    [/ /, '\t'],
+    [/ (?=[0-9a-f]{8})/, '  '],
+    [/`/, ''],
+    [/[0-9a-f]`[0-9a-f]/, '0000'],
+    [/^0(?=\d )/m, '10'],
+    [/^0(?=\d )/m, ''],
+    [/$/m, '   '],
+    [/$/m, '\t'],
+    [/[a-f]/, 'G'],
+    [/[a-f]/, 'F'],
+    [/ : /, ' :  '],
+    [/ : /, ':'],
+    [/ (?=[0-9a-f]{8}`[0-9a-f]{8} :)/, ' 00000000`00000005 '],
+    [/ [0-9a-f]{8}`[0-9a-f]{8} (?=:)/, ' '],
+    [/--------`--------/, '--------'],
+    [/\(Inline Function\)/, '(Inline Functio)'],
+    [/nt!/, 'nt! '],
+    [/nt!/, 'ñt!'],
+    [/\+0x/, '+0x\u00a0'],
+    [/\+0x[0-9a-f]+/, '+0x123456789'],
+    [/ nt!/, ' \u2003nt!'],
+    [/ (?=[0-9a-f]{8} nt)/, ''],
+    [/ nt!/, ' (nt!'],
+  ];
+
+  test.each(layouts.map((layout, index) => [index, layout] as const))('layout %i: kd padding takes the fast path, every move off it equals parseStack', (_, layout) => {
+    const { text, from, to } = embedded(layout);
+    expect(check(new StackTable(), text, from, to)).toBe(false);
+    for (const [pattern, replacement] of moves) {
+      // Each move applied to every frame line in turn.
+      const lines = layout.split('\n');
+      for (let line = 1; line < lines.length; line++) {
+        const moved = [...lines];
+        moved[line] = moved[line]!.replace(pattern, replacement);
+        const { text, from, to } = embedded(moved.join('\n'));
+        check(new StackTable(), text, from, to);
+      }
+    }
+  });
+
+  test('an output with a character beyond ASCII is read by characters, to the same result', () => {
+    const output = x64.replace('KiSwapThread', 'KiSwäpThread');
+    const { text, from, to } = embedded(output);
+    expect(check(new StackTable(), text, from, to)).toBe(false);
+  });
+});
+
+describe('many frames in one table', () => {
+  test('frame records across many blocks, with large outputs falling back across block ends', () => {
+    const outputs = COMMAND_FIXTURES.flatMap((name) => stackOutputs(fixture(name)));
+    const pieces: string[] = [];
+    const spans: { from: number; to: number; output: string }[] = [];
+    let length = 0;
+    const add = (output: string): void => {
+      pieces.push(output, '\n');
+      spans.push({ from: length, to: length + output.length, output });
+      length += output.length + 1;
+    };
+    // A long x64 stack (thousands of frames) whose last line has an offset too big for a column.
+    const frame = (index: number): string => `${(index & 0xff).toString(16).padStart(2, '0')} fffff801\`6b2d${(index & 0xffff).toString(16).padStart(4, '0')} fffff801\`6b3c1b2f     nt!F${index}+0x${index.toString(16)}`;
+    const long = (count: number, huge: boolean): string =>
+      [' # Child-SP          RetAddr           Call Site', ...Array.from({ length: count }, (_, index) => frame(index)), ...(huge ? [`ff fffff801\`6b2d0000 fffff801\`6b3c1b2f     nt!Huge+0x${'f'.repeat(12)}`] : [])].join('\n');
+    for (let round = 0; round < 12; round++) {
+      outputs.forEach((output) => add(output));
+      add(long(3000, round % 3 === 1));
+    }
+    const log = pieces.join('');
+    const table = new StackTable();
+    const rows = spans.map(({ from, to }) => table.scan(log, from, to, 'kb'));
+    const kept = rows.filter((row) => row !== FALLBACK);
+    expect(rows.filter((row) => row === FALLBACK).length).toBe(4);
+    expect(kept).toEqual(kept.map((_, index) => index));
+    let frames = 0;
+    rows.forEach((row, index) => {
+      if (row === FALLBACK) return;
+      const result = table.result(log, row);
+      frames += result.frames.length;
+      expect(JSON.stringify(result)).toBe(JSON.stringify(parseStack(spans[index]!.output)));
+    });
+    // Enough frames for several blocks of records.
+    expect(frames).toBeGreaterThan(3 * 8192);
+  });
+});

@@ -84,6 +84,11 @@ const GIVE_UP = -1;
 // 1 for the hex digits of either case, by character code.
 const HEX = new Uint8Array(65536);
 for (const digit of '0123456789abcdefABCDEF') HEX[digit.charCodeAt(0)] = 1;
+// By ASCII code: 2 for the `!` that ends a module name, 1 for what a module name may not hold
+// (parentheses, backtick, quotes, blanks), 0 for the rest.
+const MODULE_BYTE = new Uint8Array(256);
+for (const code of [40, 41, 96, 39, 34, 9, 10, 11, 12, 13, 32]) MODULE_BYTE[code] = 1;
+MODULE_BYTE[33] = 2;
 // The value of a hex digit, by character code.
 const HEX_VALUE = new Uint8Array(128);
 for (let digit = 0; digit < 16; digit++) {
@@ -110,6 +115,7 @@ export class StackTable implements ColumnTable<StackResult> {
   // The output being read, as bytes (`bytes[position - origin]`), when it is all ASCII: fastFrame
   // reads them instead of the string's characters.
   private bytes = new Uint8Array(1 << 16);
+  private view = new DataView(this.bytes.buffer);
   private origin = 0;
   private readonly encoder = new TextEncoder();
   private openText = '';
@@ -161,10 +167,10 @@ export class StackTable implements ColumnTable<StackResult> {
       if (newline < 0 && position === to) break;
       const lineStart = position;
       let lineEnd = newline < 0 ? to : newline;
-      if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
       position = newline < 0 ? to + 1 : newline + 1;
       if (fast && lineEnd > lineStart) {
-        // A frame line in the header's fixed columns is read at its positions; any other line goes the general way.
+        // A frame line in the header's fixed columns is read at its positions; any other line
+        // (one that ends in `\r` too) goes the general way.
         const read = this.fastFrame(text, lineStart, lineEnd, layout);
         if (read === IS_FRAME) {
           seenContent = true;
@@ -175,6 +181,7 @@ export class StackTable implements ColumnTable<StackResult> {
         }
         if (read === GIVE_UP) return FALLBACK;
       }
+      if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
       let start = lineStart;
       let end = lineEnd;
       while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
@@ -203,7 +210,7 @@ export class StackTable implements ColumnTable<StackResult> {
           continue;
         }
         if (lead === 35 || lead === 77 || lead === 67 || lead === 82 || lead === 58 || lead === 65) {
-          const header = headerLayout(text, start, end);
+          const header = headerLayout(text, start, end, ascii ? this.bytes : undefined, this.origin);
           if (header !== NO_LAYOUT) {
             recognised = true;
             layout = header;
@@ -434,10 +441,12 @@ export class StackTable implements ColumnTable<StackResult> {
   // Copy text[from, to) into `bytes` (one UTF-8 byte per character only when all of it is ASCII); whether it is.
   private encode(text: string, from: number, to: number): boolean {
     const length = to - from;
-    if (length > this.bytes.length) {
+    // Room for a four-byte read at any position of the output.
+    if (length + 4 > this.bytes.length) {
       let size = this.bytes.length * 2;
-      while (size < length) size *= 2;
+      while (size < length + 4) size *= 2;
       this.bytes = new Uint8Array(size);
+      this.view = new DataView(this.bytes.buffer);
     }
     this.origin = from;
     const { read, written } = this.encoder.encodeInto(text.slice(from, to), this.bytes);
@@ -451,6 +460,7 @@ export class StackTable implements ColumnTable<StackResult> {
   private fastFrame(text: string, lineStart: number, lineEnd: number, layout: number): number {
     // Positions in `b` are text positions less `o`.
     const b = this.bytes;
+    const v = this.view;
     const o = this.origin;
     const start = lineStart - o;
     let end = lineEnd - o;
@@ -480,13 +490,13 @@ export class StackTable implements ColumnTable<StackResult> {
       // Frame pointer and return address, both x64 (8`8) or both x86 (8).
       const separator = b[p + 8];
       if (separator === 96) {
-        if (p + 35 > end || b[p + 17] !== 32 || b[p + 26] !== 96 || (p + 35 < end && b[p + 35] !== 32) || (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18) & hex8(b, p + 27)) === 0) return NOT_FRAME;
+        if (p + 35 > end || b[p + 17] !== 32 || b[p + 26] !== 96 || (p + 35 < end && b[p + 35] !== 32) || (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18) & hex8(v, p + 27)) === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (3 << PTR_SHIFT) | (3 << RET_SHIFT);
         data[base + F_PTR] = p + o;
         data[base + F_RET] = p + 18 + o;
         p += 36;
       } else if (separator === 32) {
-        if (p + 17 > end || (p + 17 < end && b[p + 17] !== 32) || (hex8(b, p) & hex8(b, p + 9)) === 0) return NOT_FRAME;
+        if (p + 17 > end || (p + 17 < end && b[p + 17] !== 32) || (hex8(v, p) & hex8(v, p + 9)) === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (1 << PTR_SHIFT) | (1 << RET_SHIFT);
         data[base + F_PTR] = p + o;
         data[base + F_RET] = p + 9 + o;
@@ -495,7 +505,7 @@ export class StackTable implements ColumnTable<StackResult> {
       addresses = true;
     } else {
       if (pointer) {
-        const length = fixedAddress(b, p, end);
+        const length = fixedAddress(b, v, p, end);
         if (length === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | (lengthCode(length) << PTR_SHIFT);
         data[base + F_PTR] = p + o;
@@ -504,7 +514,7 @@ export class StackTable implements ColumnTable<StackResult> {
       }
       if ((layout & L_RET) !== 0) {
         if (p >= end) return NOT_FRAME;
-        const length = fixedAddress(b, p, end);
+        const length = fixedAddress(b, v, p, end);
         if (length === 0) return NOT_FRAME;
         flags |= RET | (lengthCode(length) << RET_SHIFT);
         data[base + F_RET] = p + o;
@@ -533,7 +543,7 @@ export class StackTable implements ColumnTable<StackResult> {
         b[p + 71] === 32 &&
         b[p + 72] === 58 &&
         b[p + 73] === 32 &&
-        (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18) & hex8(b, p + 27) & hex8(b, p + 36) & hex8(b, p + 45) & hex8(b, p + 54) & hex8(b, p + 63)) === 1
+        (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18) & hex8(v, p + 27) & hex8(v, p + 36) & hex8(v, p + 45) & hex8(v, p + 54) & hex8(v, p + 63)) === 1
       ) {
         // kd's four x64 arguments (length code 3 each).
         argData[argsMark] = 0xff;
@@ -552,7 +562,7 @@ export class StackTable implements ColumnTable<StackResult> {
           if (p + 1 >= end) return NOT_FRAME;
           if (b[p] === 58 && b[p + 1] === 32) break;
           if (count === MAX_ARGS) return NOT_FRAME;
-          const length = fixedAddress(b, p, end);
+          const length = fixedAddress(b, v, p, end);
           if (length === 0 || p + length >= end) return NOT_FRAME;
           argData[argsMark + 1 + count] = p + o;
           lengths |= lengthCode(length) << (2 * count);
@@ -571,7 +581,7 @@ export class StackTable implements ColumnTable<StackResult> {
       let count = 0;
       let argData = args.data;
       if (argsMark + 4 > argData.length) argData = reserve(args, 4);
-      if (p + 26 < end && b[p + 8] === 32 && b[p + 17] === 32 && b[p + 26] === 32 && (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18)) === 1) {
+      if (p + 26 < end && b[p + 8] === 32 && b[p + 17] === 32 && b[p + 26] === 32 && (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18)) === 1) {
         // kd's three x86 arguments.
         argData[argsMark + 1] = p + o;
         argData[argsMark + 2] = p + 9 + o;
@@ -579,7 +589,7 @@ export class StackTable implements ColumnTable<StackResult> {
         count = 3;
         p += 27;
       } else {
-        while (count < 3 && p + 8 <= end && hex8(b, p) === 1) {
+        while (count < 3 && p + 8 <= end && hex8(v, p) === 1) {
           if (p + 8 < end) {
             const after = b[p + 8];
             if (after === 9) return NOT_FRAME;
@@ -794,8 +804,10 @@ export class StackTable implements ColumnTable<StackResult> {
       while (digits > start && isDigit(b[digits - 1 - o]!)) digits--;
       if (digits < end - 1 && digits - 3 >= start && b[digits - 1 - o]! === 32 && b[digits - 2 - o]! === 64 && b[digits - 3 - o]! === 32) {
         const at = digits - 3;
-        const open = this.lastOpenBefore(text, start, at);
-        if (open >= 0 && text.indexOf(']', open + 1) >= at) {
+        // The last `[` before ` @ `, with no `]` after it: the first of the two looking back.
+        let open = at - 1;
+        while (open >= start && b[open - o] !== 91 && b[open - o] !== 93) open--;
+        if (open >= start && b[open - o] === 91) {
           if (end - 1 - digits > 9) return GIVE_UP;
           let line = 0;
           for (let index = digits; index < end - 1; index++) line = line * 10 + b[index - o]! - 48;
@@ -880,12 +892,14 @@ export class StackTable implements ColumnTable<StackResult> {
     // The module runs to the first `!`, and holds no blank, parenthesis, backtick or quote.
     let bang = -1;
     for (let index = start; index < restEnd; index++) {
-      const code = b[index - o]!;
-      if (code === 33) {
-        bang = index;
-        break;
+      const kind = MODULE_BYTE[b[index - o]!]!;
+      if (kind !== 0) {
+        if (kind === 2) {
+          bang = index;
+          break;
+        }
+        return NOT_FRAME;
       }
-      if (code === 40 || code === 41 || code === 96 || code === 39 || code === 34 || isTrimSpace(code)) return NOT_FRAME;
     }
     const moduleEnd = bang < 0 ? restEnd : bang;
     if (moduleEnd === start) return NOT_FRAME;
@@ -1160,18 +1174,32 @@ const KNOWN_HEADERS = [
   '# ChildEBP RetAddr',
 ];
 // KNOWN_HEADERS by length, each with its layout (filled on first use, when readHeader's tables exist).
-const KNOWN_BY_LENGTH: { text: string; layout: number }[][] = [];
+const KNOWN_BY_LENGTH: { text: string; bytes: Uint8Array; layout: number }[][] = [];
 
 // The layout of the trimmed header line [start, end) (see readHeader), a known header found whole.
-function headerLayout(text: string, start: number, end: number): number {
+// `b` (when given) holds the output as bytes, `b[position - o]`.
+function headerLayout(text: string, start: number, end: number, b: Uint8Array | undefined, o: number): number {
   if (KNOWN_BY_LENGTH.length === 0) {
-    for (const header of KNOWN_HEADERS) (KNOWN_BY_LENGTH[header.length] ??= []).push({ text: header, layout: readHeader(header, 0, header.length) });
+    for (const header of KNOWN_HEADERS) {
+      const bytes = new Uint8Array(header.length);
+      for (let index = 0; index < header.length; index++) bytes[index] = header.charCodeAt(index);
+      (KNOWN_BY_LENGTH[header.length] ??= []).push({ text: header, bytes, layout: readHeader(header, 0, header.length) });
+    }
   }
   const known = KNOWN_BY_LENGTH[end - start];
   if (known !== undefined) {
-    for (let index = 0; index < known.length; index++) if (text.startsWith(known[index]!.text, start)) return known[index]!.layout;
+    for (let index = 0; index < known.length; index++) {
+      const candidate = known[index]!;
+      if (b === undefined ? text.startsWith(candidate.text, start) : sameBytes(b, start - o, candidate.bytes)) return candidate.layout;
+    }
   }
   return readHeader(text, start, end);
+}
+
+// True when `b` holds `want` at `at`.
+function sameBytes(b: Uint8Array, at: number, want: Uint8Array): boolean {
+  for (let index = 0; index < want.length; index++) if (b[at + index] !== want[index]) return false;
+  return true;
 }
 
 // HEADER of stack.ts on the trimmed line, whose blank runs the regex sees as one space; the
@@ -1337,18 +1365,27 @@ const INLINE_COLUMNS = '(Inline Function) --------`-------- ';
 
 // An address in kd's padding at `at` in `b`: 8 hex digits, or 8, a backtick and 8, then a space or
 // the end; its length, or 0 (also for an address addressLength reads but kd does not print, 16 digits or a TAB after it).
-function fixedAddress(b: Uint8Array, at: number, end: number): number {
-  if (at + 8 > end || hex8(b, at) === 0) return 0;
+function fixedAddress(b: Uint8Array, v: DataView, at: number, end: number): number {
+  if (at + 8 > end || hex8(v, at) === 0) return 0;
   if (at + 8 === end) return 8;
   const next = b[at + 8];
   if (next === 32) return 8;
-  if (next !== 96 || at + 17 > end || hex8(b, at + 9) === 0) return 0;
+  if (next !== 96 || at + 17 > end || hex8(v, at + 9) === 0) return 0;
   return at + 17 === end || b[at + 17] === 32 ? 17 : 0;
 }
 
-// 1 when the eight bytes at `at` are hex digits, else 0.
-function hex8(b: Uint8Array, at: number): number {
-  return HEX[b[at]!]! & HEX[b[at + 1]!]! & HEX[b[at + 2]!]! & HEX[b[at + 3]!]! & HEX[b[at + 4]!]! & HEX[b[at + 5]!]! & HEX[b[at + 6]!]! & HEX[b[at + 7]!]!;
+// 1 when the eight bytes at `at` of the view (of an ASCII output) are hex digits, else 0.
+function hex8(v: DataView, at: number): number {
+  return hex4(v.getUint32(at, true)) & hex4(v.getUint32(at + 4, true));
+}
+
+// 1 when the four ASCII bytes of `word` are hex digits, else 0. Each byte is below 0x80, so adding
+// another below 0x80 carries into its own top bit only: that bit says whether it reached a bound.
+function hex4(word: number): number {
+  const lower = word | 0x20202020;
+  const digit = (word + 0x50505050) & ~(word + 0x46464646); // at least '0', not above '9'
+  const letter = (lower + 0x1f1f1f1f) & ~(lower + 0x19191919); // at least 'a', not above 'f'
+  return ((digit | letter) & 0x80808080) === (0x80808080 | 0) ? 1 : 0;
 }
 
 // The value of a short hex run (at most 7 digits).

@@ -40,6 +40,13 @@ export interface KdLogTables {
   memory: ColumnTable<MemoryResult>;
 }
 
+// Fresh tables for a log (or, with columns off, tables that send every output to the object parsers).
+function createTables(columns: boolean): KdLogTables {
+  return columns
+    ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable(), memory: new MemoryTable() }
+    : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS, memory: NO_COLUMNS };
+}
+
 // The table that holds each kind's results.
 const TABLE_OF: Readonly<Record<string, keyof KdLogTables>> = { stack: 'stack', poolused: 'poolused', break: 'break', db: 'memory', dw: 'memory', dd: 'memory', dc: 'memory', dq: 'memory', memory: 'memory' };
 
@@ -70,9 +77,7 @@ export class KdLog {
 
   constructor(source: string, columns = true) {
     this.source = source;
-    this.tables = columns
-      ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable(), memory: new MemoryTable() }
-      : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS, memory: NO_COLUMNS };
+    this.tables = createTables(columns);
   }
 
   /** Number of entries (commands, and the text before the first prompt when there is any). */
@@ -209,7 +214,7 @@ export class KdLog {
   }
 
   // Parse entry `index`'s output with the parser for `kind` (decided by the scanner), keeping kd's error reply.
-  parse(index: number, kind: string | undefined, error: KdErrorInfo | undefined, previousGo: string | undefined, pool: StringPool): void {
+  parse(index: number, kind: string | undefined, error: KdErrorInfo | undefined, pool: StringPool): void {
     const source = this.source;
     const from = this.outputFrom.at(index);
     const to = from < 0 ? from : this.outputTo.at(index);
@@ -232,7 +237,9 @@ export class KdLog {
         row = this.tables.poolused.scan(source, from, to, command);
         if (row === FALLBACK) this.keep(index, parsePoolusedAt(source, from, to, pool));
       } else if (kind === 'break') {
-        const go = command || previousGo;
+        // parseAuto passed `command || previousGo`, the last go-class command before; but a command
+        // is empty only while none has been typed, so that is `command` or nothing.
+        const go = command === '' ? undefined : command;
         // The table is given a command string; a stop with no command at all is left to the parser.
         if (go !== undefined) row = this.tables.break.scan(source, from, to, go);
         if (row === NO_RESULT) this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
@@ -399,16 +406,30 @@ export interface ScanOptions {
 
 /** Split a saved kd log into commands and parse each output. Throws KdParseError when the log has no prompt at all. */
 export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
-  let source = prepareTranscript(text);
-  const returns = source.indexOf('\r') >= 0;
-  if (returns) source = source.replace(/\r\n/g, '\n');
+  const prepared = prepareTranscript(text);
+  const returns = prepared.indexOf('\r') >= 0;
+  const source = returns ? prepared.replace(/\r\n/g, '\n') : prepared;
   const log = new KdLog(source, options.columns ?? true);
+  // Without any \r in the text there is no lone one to look for.
+  if (scanRange(log, source, source.length, '', returns ? undefined : false).prompts === 0) throw noPrompt();
+  return log;
+}
+
+// The error of a log without any prompt.
+function noPrompt(): KdParseError {
+  return new KdParseError('auto', 'No kd prompt found: expected lines like "kd> command" or "0: kd> command"');
+}
+
+// Scan `source` from its start up to `limit` (the end, or the start of a prompt line) into `log`,
+// whose source it is. `lastCommand` is the last command typed before `source` begins (an empty
+// prompt line repeats it). Returns the prompts and lines read.
+function scanRange(log: KdLog, source: string, limit: number, lastCommand: string, loneReturnsKnown?: boolean): { prompts: number; lines: number } {
   const length = source.length;
   const pool = new StringPool();
   // Line breaks other than \n end a line for the stop-line regex; where there are none, a stop
   // line is a whole line and can be told by its first or last character. A lone \r is looked for
   // here, U+2028 and U+2029 in the outputs that need it (finish).
-  const loneReturns = returns && source.indexOf('\r') >= 0;
+  const loneReturns = loneReturnsKnown ?? source.indexOf('\r') >= 0;
   // The entry being read: the text before the first prompt until a prompt is met.
   let line = 1;
   let prompt: string | undefined;
@@ -420,10 +441,8 @@ export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
   let outputEnd = -1;
   let error: KdErrorInfo | undefined;
   let stopSeen = false;
-  let lastCommand = '';
   let lastTyped = '';
   let otherTyped = '';
-  let previousGo: string | undefined;
   let prompts = 0;
   const finish = (): void => {
     let kind = commandKind;
@@ -435,15 +454,14 @@ export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
       kind = 'break';
     }
     const index = log.add(line, prompt, command, processor, repeated, outputStart, outputEnd);
-    log.parse(index, kind, error, previousGo, pool);
-    if (commandKind === 'break') previousGo = command;
+    log.parse(index, kind, error, pool);
   };
   let lineNumber = 0;
   let start = 0;
   for (;;) {
+    // At the limit, or at the end after a final line break (an empty last line is not kept).
+    if (start >= limit) break;
     const newline = source.indexOf('\n', start);
-    // The last line is kept unless it is empty (the text ended with a line break).
-    if (newline < 0 && start >= length) break;
     const end = newline < 0 ? length : newline;
     lineNumber++;
     const at = promptStart(source, start, end);
@@ -488,8 +506,7 @@ export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
     start = newline + 1;
   }
   finish();
-  if (prompts === 0) throw new KdParseError('auto', 'No kd prompt found: expected lines like "kd> command" or "0: kd> command"');
-  return log;
+  return { prompts, lines: lineNumber };
 }
 
 /**

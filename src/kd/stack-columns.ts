@@ -51,6 +51,10 @@ const NOTES = 8192;
 const TRAP = 16384;
 // The flags a call site sets (what a wrapped call site line adds to the frame before it).
 const CALL_SITE = MODULE | FUNCTION | ADDRESS | OFFSET | PARAMS | SOURCE | NOTES | TRAP;
+// Arguments in kd's own columns, not in `args`: F_ARGS is where the first starts, and the rest
+// follow one column apart (four x64 addresses 18 apart, three x86 ones 9 apart).
+const ARGS_X64 = 1 << 20;
+const ARGS_X86 = 1 << 21;
 // Where the length codes of the pointer and return address sit in F_FLAGS.
 const PTR_SHIFT = 16;
 const RET_SHIFT = 18;
@@ -483,7 +487,7 @@ export class StackTable implements ColumnTable<StackResult> {
     const pointer = (layout & (L_CHILD_SP | L_CHILD_EBP)) !== 0;
     if (b[p] === 40) {
       // `(Inline Function) --------`-------- ` in place of the addresses.
-      if (!text.startsWith(INLINE_COLUMNS, p + o)) return NOT_FRAME;
+      if (p + INLINE_COLUMNS.length > end || !sameBytes(b, p, INLINE_BYTES)) return NOT_FRAME;
       flags |= INLINE;
       p += INLINE_COLUMNS.length;
     } else if (pointer && (layout & L_RET) !== 0) {
@@ -545,15 +549,9 @@ export class StackTable implements ColumnTable<StackResult> {
         b[p + 73] === 32 &&
         (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18) & hex8(v, p + 27) & hex8(v, p + 36) & hex8(v, p + 45) & hex8(v, p + 54) & hex8(v, p + 63)) === 1
       ) {
-        // kd's four x64 arguments (length code 3 each).
-        argData[argsMark] = 0xff;
-        argData[argsMark + 1] = p + o;
-        argData[argsMark + 2] = p + 18 + o;
-        argData[argsMark + 3] = p + 36 + o;
-        argData[argsMark + 4] = p + 54 + o;
-        args.length = argsMark + 5;
-        data[base + F_ARGS] = argsMark;
-        flags |= ARGS;
+        // kd's four x64 arguments.
+        data[base + F_ARGS] = p + o;
+        flags |= ARGS | ARGS_X64;
         p += 74;
       } else {
         let count = 0;
@@ -578,17 +576,15 @@ export class StackTable implements ColumnTable<StackResult> {
         }
       }
     } else if ((layout & L_ARGS_X86) !== 0) {
-      let count = 0;
-      let argData = args.data;
-      if (argsMark + 4 > argData.length) argData = reserve(args, 4);
       if (p + 26 < end && b[p + 8] === 32 && b[p + 17] === 32 && b[p + 26] === 32 && (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18)) === 1) {
         // kd's three x86 arguments.
-        argData[argsMark + 1] = p + o;
-        argData[argsMark + 2] = p + 9 + o;
-        argData[argsMark + 3] = p + 18 + o;
-        count = 3;
+        data[base + F_ARGS] = p + o;
+        flags |= ARGS | ARGS_X86;
         p += 27;
       } else {
+        let count = 0;
+        let argData = args.data;
+        if (argsMark + 4 > argData.length) argData = reserve(args, 4);
         while (count < 3 && p + 8 <= end && hex8(v, p) === 1) {
           if (p + 8 < end) {
             const after = b[p + 8];
@@ -600,12 +596,12 @@ export class StackTable implements ColumnTable<StackResult> {
           p += 9;
           while (p < end && b[p] === 32) p++;
         }
-      }
-      if (count > 0) {
-        flags |= ARGS;
-        argData[argsMark] = count === 1 ? 1 : count === 2 ? 5 : 21;
-        args.length = argsMark + 1 + count;
-        data[base + F_ARGS] = argsMark;
+        if (count > 0) {
+          flags |= ARGS;
+          argData[argsMark] = count === 1 ? 1 : count === 2 ? 5 : 21;
+          args.length = argsMark + 1 + count;
+          data[base + F_ARGS] = argsMark;
+        }
       }
     }
     while (p < end && b[p] === 32) p++;
@@ -830,7 +826,7 @@ export class StackTable implements ColumnTable<StackResult> {
       const first = notes.length;
       let trap = -1;
       while (restEnd > start && b[restEnd - 1 - o]! === 41) {
-        const open = matchingOpen(text, start, restEnd - 1);
+        const open = matchingOpenBytes(b, o, start, restEnd - 1);
         if (open < 0 || !isNote(text, open + 1, restEnd - 1)) break;
         notes.push(open + 1);
         notes.push(restEnd - 1);
@@ -912,7 +908,7 @@ export class StackTable implements ColumnTable<StackResult> {
       while (nameStart < nameEnd && isTrimSpace(b[nameStart - o]!)) nameStart++;
       while (nameEnd > nameStart && isTrimSpace(b[nameEnd - 1 - o]!)) nameEnd--;
       if (nameEnd > nameStart && b[nameEnd - 1 - o]! === 41) {
-        const open = matchingOpen(text, nameStart, nameEnd - 1);
+        const open = matchingOpenBytes(b, o, nameStart, nameEnd - 1);
         if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
           flags |= PARAMS;
           const extra = this.extraOf(data, base);
@@ -1030,7 +1026,13 @@ export class StackTable implements ColumnTable<StackResult> {
     if (flags & CHILD_SP) frame.childSp = sliceAddress(text, pointer, pointer + LENGTHS[(flags >> PTR_SHIFT) & 3]!);
     if (flags & CHILD_EBP) frame.childEbp = sliceAddress(text, pointer, pointer + LENGTHS[(flags >> PTR_SHIFT) & 3]!);
     if (flags & RET) frame.retAddr = sliceAddress(text, ret, ret + LENGTHS[(flags >> RET_SHIFT) & 3]!);
-    if (flags & ARGS) {
+    if (flags & (ARGS_X64 | ARGS_X86)) {
+      const first = data[base + F_ARGS]!;
+      frame.args =
+        flags & ARGS_X64
+          ? [sliceAddress(text, first, first + 17), sliceAddress(text, first + 18, first + 35), sliceAddress(text, first + 36, first + 53), sliceAddress(text, first + 54, first + 71)]
+          : [sliceAddress(text, first, first + 8), sliceAddress(text, first + 9, first + 17), sliceAddress(text, first + 18, first + 26)];
+    } else if (flags & ARGS) {
       const starts = this.args.data;
       const firstArg = data[base + F_ARGS]!;
       let lengths = starts[firstArg]!;
@@ -1362,6 +1364,7 @@ function addressLength(text: string, at: number, limit: number): number {
 
 // What kd prints for an inline frame in place of its two addresses.
 const INLINE_COLUMNS = '(Inline Function) --------`-------- ';
+const INLINE_BYTES = Uint8Array.from(INLINE_COLUMNS, (character) => character.charCodeAt(0));
 
 // An address in kd's padding at `at` in `b`: 8 hex digits, or 8, a backtick and 8, then a space or
 // the end; its length, or 0 (also for an address addressLength reads but kd does not print, 16 digits or a TAB after it).
@@ -1437,6 +1440,23 @@ function isAddressText(text: string, start: number, end: number): boolean {
     if (code !== 96 && HEX[code] !== 1) return false;
   }
   return true;
+}
+
+// matchingOpen on an output held as bytes (`b[position - o]`).
+function matchingOpenBytes(b: Uint8Array, o: number, floor: number, close: number): number {
+  let depth = 0;
+  let quoted = false;
+  for (let index = close; index >= floor; index--) {
+    const code = b[index - o]!;
+    if (code === 34) quoted = !quoted;
+    if (quoted) continue;
+    if (code === 41) depth++;
+    else if (code === 40) {
+      depth--;
+      if (depth === 0) return index;
+    }
+  }
+  return -1;
 }
 
 // Index of the `(` matching the `)` at `close`, not looking before `floor`, ignoring parentheses

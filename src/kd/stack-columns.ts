@@ -93,6 +93,12 @@ for (const digit of '0123456789abcdefABCDEF') HEX[digit.charCodeAt(0)] = 1;
 const MODULE_BYTE = new Uint8Array(256);
 for (const code of [40, 41, 96, 39, 34, 9, 10, 11, 12, 13, 32]) MODULE_BYTE[code] = 1;
 MODULE_BYTE[33] = 2;
+// By ASCII code: a hex digit's value, 255 for any other byte.
+const DIGIT_BYTE = new Uint8Array(256).fill(255);
+for (let digit = 0; digit < 16; digit++) {
+  DIGIT_BYTE['0123456789abcdef'.charCodeAt(digit)] = digit;
+  DIGIT_BYTE['0123456789ABCDEF'.charCodeAt(digit)] = digit;
+}
 // The value of a hex digit, by character code.
 const HEX_VALUE = new Uint8Array(128);
 for (let digit = 0; digit < 16; digit++) {
@@ -801,8 +807,7 @@ export class StackTable implements ColumnTable<StackResult> {
       if (digits < end - 1 && digits - 3 >= start && b[digits - 1 - o]! === 32 && b[digits - 2 - o]! === 64 && b[digits - 3 - o]! === 32) {
         const at = digits - 3;
         // The last `[` before ` @ `, with no `]` after it: the first of the two looking back.
-        let open = at - 1;
-        while (open >= start && b[open - o] !== 91 && b[open - o] !== 93) open--;
+        const open = lastBracket(b, this.view, o, start, at);
         if (open >= start && b[open - o] === 91) {
           if (end - 1 - digits > 9) return GIVE_UP;
           let line = 0;
@@ -861,15 +866,26 @@ export class StackTable implements ColumnTable<StackResult> {
 
     // `+hex` or `+0xhex` (1 to 16 digits) after the last `+`.
     // The digits are read (and summed) from the right; 16 digits stay exact as a double.
+    // Seven digits fit an int; more (rare) go on in floating point.
     let digits = restEnd;
     let value = 0;
-    let scale = 1;
-    while (digits > start && restEnd - digits < 17) {
-      const code = b[digits - 1 - o]!;
-      if (HEX[code] !== 1) break;
-      value += ((code | 32) <= 57 ? code - 48 : (code | 32) - 87) * scale;
-      scale *= 16;
+    let shift = 0;
+    while (digits > start && shift < 28) {
+      const digit = DIGIT_BYTE[b[digits - 1 - o]!]!;
+      if (digit === 255) break;
+      value |= digit << shift;
+      shift += 4;
       digits--;
+    }
+    if (shift === 28) {
+      let scale = 2 ** 28;
+      while (digits > start && restEnd - digits < 17) {
+        const digit = DIGIT_BYTE[b[digits - 1 - o]!]!;
+        if (digit === 255) break;
+        value += digit * scale;
+        scale *= 16;
+        digits--;
+      }
     }
     const length = restEnd - digits;
     if (length >= 1 && length <= 16 && digits > start) {
@@ -1440,6 +1456,23 @@ function isAddressText(text: string, start: number, end: number): boolean {
     if (code !== 96 && HEX[code] !== 1) return false;
   }
   return true;
+}
+
+// The last `[` or `]` in [start, before) of an ASCII output held as bytes (`b[position - o]`,
+// `v` its view), or start - 1: four bytes at a time, each word first asked whether it holds a
+// byte that is `[`, `]`, `Y` or `_` (the bytes that OR 0x06 turns into 0x5f).
+function lastBracket(b: Uint8Array, v: DataView, o: number, start: number, before: number): number {
+  let at = before - 1;
+  while (at - 3 >= start) {
+    const word = (v.getUint32(at - 3 - o, true) | 0x06060606) ^ 0x5f5f5f5f;
+    if (((word - 0x01010101) & ~word & 0x80808080) !== 0) break;
+    at -= 4;
+  }
+  for (; at >= start; at--) {
+    const code = b[at - o]!;
+    if (code === 91 || code === 93) return at;
+  }
+  return start - 1;
 }
 
 // matchingOpen on an output held as bytes (`b[position - o]`).

@@ -101,7 +101,7 @@ const SHAPES: string[] = [
   // near-labels and near-instructions, kept as unparsed lines
   '!Foo:\nDriver+0x:\nDriver+0xg:\n+0x10:\nab:\nfffff801`10bb141 4883ec48 sub rsp,48h\nfffff801`10bb1410  sub rsp,48h\n0033:fffff801 cc int 3\nfffff801 cc byte ptr\nfffff801 cc\nfffff801 9090 ptr x\nwarning: something\n8a2b11b1 cc              int     3',
   // operand words, odd spacing, an upper-case bytes column, an instruction ending in a colon
-  '8a2b11b1 cc byte ptr [eax],al\n8a2b11b2 CC int 3\n8a2b11b3   cc     int     3    \n8a2b11b4 cc nop    \n8a2b11b5 3e ds:\n8a2b11b6 6a50 push 50h ds:0023:00000000=??\n8a2b11b7 e8 call x (8a2b11b7) ds:0023:00000000`00000000=ff',
+  '8a2b11b1 cc byte ptr [eax],al\n8a2b11b2 CC int 3\n8a2b11b3   cc     int     3    \n8a2b11b4 cc nop    \n8a2b11b5 3e ds:\n8a2b11b6 6a50 push 50h ds:0023:00000000=??\n8a2b11b7 e8 call x (8a2b11b7) ds:0023:00000000`00000000=ff\n8a2b11b8 8b00 mov eax,dword ptr [eax] ds:0023:0=1\n8a2b11ba 8b00 mov eax,[eax] ds:0023:=1\n8a2b11bc 8b00 mov eax,[eax]  ds:0023:1=',
   // a prefix set apart by two spaces (left to the reference), a label with a blank
   '82a89111 rep  movs dword ptr es:[edi],dword ptr [esi]',
   'nt! Foo:\n82a89110 int     3',

@@ -350,6 +350,14 @@ describe('fixed columns', () => {
     [/ nt!/, ' \u2003nt!'],
     [/ (?=[0-9a-f]{8} nt)/, ''],
     [/ nt!/, ' (nt!'],
+    [/ @ /, '_Y_Y_Y @ '],
+    [/ @ /, '] @ '],
+    [/\[/, '[a[b_'],
+    [/\[/, ''],
+    [/\+0x[0-9a-f]+/, '+0x0000000012'],
+    [/\+0x[0-9a-f]+/, '+0x7ffffff'],
+    [/\+0x[0-9a-f]+/, '+0x80000000'],
+    [/\+0x[0-9a-f]+/, '+0x00000000000000001'],
   ];
 
   test.each(layouts.map((layout, index) => [index, layout] as const))('layout %i: kd padding takes the fast path, every move off it equals parseStack', (_, layout) => {

@@ -292,6 +292,11 @@ function hasStopLine(output: string): boolean {
   return STOP_PIECE.test(output) && STOP_LINE.test(output);
 }
 
+// A cheap superset of isTrimSpace: control characters, space, and everything from U+00A0 on.
+function mayBeBlank(code: number): boolean {
+  return code <= 32 || code >= 0xa0;
+}
+
 // True when the text holds a line break other than \n for the stop-line regex (\u2028, \u2029).
 function hasOtherBreaks(text: string): boolean {
   return text.indexOf('\u2028') >= 0 || text.indexOf('\u2029') >= 0;
@@ -338,6 +343,9 @@ const NO_COLUMNS: ColumnTable<never> = {
   unparsed: () => [],
   size: 0,
 };
+
+// How many recent commands the scanner compares in place before interning a new one.
+const RECENT = 6;
 
 // What readPrompt found besides the prompt's end: the processor number, or -1.
 let promptProcessor = -1;
@@ -420,6 +428,35 @@ function noPrompt(): KdParseError {
   return new KdParseError('auto', 'No kd prompt found: expected lines like "kd> command" or "0: kd> command"');
 }
 
+// Add the entry the scanner has read to the log and parse its output. (A function of its own
+// rather than a closure, so that the scanner's variables stay out of a shared context.)
+function finishEntry(
+  log: KdLog,
+  source: string,
+  pool: StringPool,
+  line: number,
+  prompt: string | undefined,
+  command: string,
+  commandKind: string | undefined,
+  processor: number,
+  repeated: boolean,
+  outputStart: number,
+  outputEnd: number,
+  error: KdErrorInfo | undefined,
+  stopSeen: boolean,
+): void {
+  let kind = commandKind;
+  if (prompt === undefined) {
+    if (outputStart < 0 || isBlank(source, outputStart, outputEnd)) return;
+    const output = source.slice(outputStart, outputEnd);
+    kind = BANNER.test(output) ? 'banner' : hasStopLine(output) ? 'break' : undefined;
+  } else if (kind === undefined && (stopSeen || (outputStart >= 0 && hasOtherBreaks(source.slice(outputStart, outputEnd)) && hasStopLine(source.slice(outputStart, outputEnd))))) {
+    kind = 'break';
+  }
+  const index = log.add(line, prompt, command, processor, repeated, outputStart, outputEnd);
+  log.parse(index, kind, error, pool);
+}
+
 // Scan `source` from its start up to `limit` (the end, or the start of a prompt line) into `log`,
 // whose source it is. `lastCommand` is the last command typed before `source` begins (an empty
 // prompt line repeats it). Returns the prompts and lines read.
@@ -441,21 +478,13 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
   let outputEnd = -1;
   let error: KdErrorInfo | undefined;
   let stopSeen = false;
-  let lastTyped = '';
-  let otherTyped = '';
+  let lastCommandKind = lastCommand === '' ? undefined : kindForCommand(lastCommand);
+  const recentCommands: string[] = new Array<string>(RECENT).fill('\n');
+  const recentKinds: (string | undefined)[] = new Array<string | undefined>(RECENT).fill(undefined);
+  let nextSlot = 0;
+  let lastPrompt: string | undefined;
+  let otherPrompt: string | undefined;
   let prompts = 0;
-  const finish = (): void => {
-    let kind = commandKind;
-    if (prompt === undefined) {
-      if (outputStart < 0 || isBlank(source, outputStart, outputEnd)) return;
-      const output = source.slice(outputStart, outputEnd);
-      kind = BANNER.test(output) ? 'banner' : hasStopLine(output) ? 'break' : undefined;
-    } else if (kind === undefined && (stopSeen || (outputStart >= 0 && hasOtherBreaks(source.slice(outputStart, outputEnd)) && hasStopLine(source.slice(outputStart, outputEnd))))) {
-      kind = 'break';
-    }
-    const index = log.add(line, prompt, command, processor, repeated, outputStart, outputEnd);
-    log.parse(index, kind, error, pool);
-  };
   let lineNumber = 0;
   let start = 0;
   for (;;) {
@@ -468,26 +497,42 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
     const promptEnd = at < 0 ? -1 : readPrompt(source, at, end);
     if (promptEnd >= 0) {
       prompts++;
-      finish();
+      finishEntry(log, source, pool, line, prompt, command, commandKind, processor, repeated, outputStart, outputEnd, error, stopSeen);
       // The command: the rest of the line, trimmed.
       let commandStart = promptEnd;
       let commandEnd = end;
       while (commandStart < commandEnd && isTrimSpace(source.charCodeAt(commandStart))) commandStart++;
       while (commandEnd > commandStart && isTrimSpace(source.charCodeAt(commandEnd - 1))) commandEnd--;
-      // A log alternates a few commands under one prompt: the last ones seen are checked in place first.
-      const typed = commandStart === commandEnd ? '' : sameText(source, commandStart, commandEnd, lastTyped) ? lastTyped : sameText(source, commandStart, commandEnd, otherTyped) ? otherTyped : pool.take(source, commandStart, commandEnd);
-      if (typed !== lastTyped) {
-        otherTyped = lastTyped;
-        lastTyped = typed;
+      // A log alternates a few commands under a prompt or two: the ones seen last are compared in
+      // place first, and each keeps its kind.
+      let typed = '';
+      let typedKind: string | undefined;
+      if (commandStart < commandEnd) {
+        let slot = 0;
+        while (slot < RECENT && !sameText(source, commandStart, commandEnd, recentCommands[slot]!)) slot++;
+        if (slot === RECENT) {
+          slot = nextSlot;
+          nextSlot = (nextSlot + 1) % RECENT;
+          recentCommands[slot] = pool.take(source, commandStart, commandEnd);
+          recentKinds[slot] = kindForCommand(recentCommands[slot]!);
+        }
+        typed = recentCommands[slot]!;
+        typedKind = recentKinds[slot];
       }
       line = lineNumber;
-      prompt = prompt !== undefined && sameText(source, at, promptEnd, prompt) ? prompt : pool.take(source, at, promptEnd);
+      prompt = prompt !== undefined && sameText(source, at, promptEnd, prompt) ? prompt : otherPrompt !== undefined && sameText(source, at, promptEnd, otherPrompt) ? otherPrompt : pool.take(source, at, promptEnd);
+      if (prompt !== lastPrompt) {
+        otherPrompt = lastPrompt;
+        lastPrompt = prompt;
+      }
       processor = promptProcessor;
       repeated = typed === '' && lastCommand !== '';
-      const next = repeated ? lastCommand : typed;
-      if (next !== command || prompts === 1) commandKind = kindForCommand(next);
-      command = next;
-      if (typed !== '') lastCommand = typed;
+      commandKind = repeated ? lastCommandKind : typedKind;
+      command = repeated ? lastCommand : typed;
+      if (typed !== '') {
+        lastCommand = typed;
+        lastCommandKind = typedKind;
+      }
       outputStart = -1;
       outputEnd = -1;
       error = undefined;
@@ -495,8 +540,15 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
     } else {
       if (outputStart < 0) outputStart = start;
       outputEnd = end;
-      // kd's error reply: the first line of the output that is one (parseKdError's rule).
-      if (error === undefined && mayBeErrorReply(source, start, end)) error = matchKdErrorLine(source.slice(start, end), prompt === undefined ? lineNumber : lineNumber - line);
+      // kd's error reply: the first line of the output that is one (parseKdError's rule). Most
+      // lines are passed over on their first and last characters before mayBeErrorReply runs.
+      if (error === undefined && end > start) {
+        const first = source.charCodeAt(start);
+        const last = source.charCodeAt(end - 1);
+        if ((last === 39 || last === 100 || first === 85 || first === 94 || mayBeBlank(first) || mayBeBlank(last)) && mayBeErrorReply(source, start, end)) {
+          error = matchKdErrorLine(source.slice(start, end), prompt === undefined ? lineNumber : lineNumber - line);
+        }
+      }
       // A stop in the output of a command that has no parser (a break-in during `.sleep`).
       if (commandKind === undefined && prompt !== undefined && !stopSeen && (loneReturns || mayBeStopLine(source, start, end))) {
         stopSeen = STOP_LINE.test(source.slice(start, end));
@@ -505,7 +557,7 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
     if (newline < 0) break;
     start = newline + 1;
   }
-  finish();
+  finishEntry(log, source, pool, line, prompt, command, commandKind, processor, repeated, outputStart, outputEnd, error, stopSeen);
   return { prompts, lines: lineNumber };
 }
 

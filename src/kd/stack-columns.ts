@@ -220,7 +220,7 @@ export class StackTable implements ColumnTable<StackResult> {
           continue;
         }
         if (lead === 35 || lead === 77 || lead === 67 || lead === 82 || lead === 58 || lead === 65) {
-          const header = headerLayout(text, start, end, ascii ? this.bytes : undefined, this.origin);
+          const header = headerLayout(text, start, end, ascii ? this.view : undefined, this.origin);
           if (header !== NO_LAYOUT) {
             recognised = true;
             layout = header;
@@ -1192,26 +1192,35 @@ const KNOWN_HEADERS = [
   '# ChildEBP RetAddr',
 ];
 // KNOWN_HEADERS by length, each with its layout (filled on first use, when readHeader's tables exist).
-const KNOWN_BY_LENGTH: { text: string; bytes: Uint8Array; layout: number }[][] = [];
+const KNOWN_BY_LENGTH: { text: string; words: Int32Array; layout: number }[][] = [];
 
 // The layout of the trimmed header line [start, end) (see readHeader), a known header found whole.
-// `b` (when given) holds the output as bytes, `b[position - o]`.
-function headerLayout(text: string, start: number, end: number, b: Uint8Array | undefined, o: number): number {
+// `v` (when given) views the output as bytes, position - o.
+function headerLayout(text: string, start: number, end: number, v: DataView | undefined, o: number): number {
   if (KNOWN_BY_LENGTH.length === 0) {
     for (const header of KNOWN_HEADERS) {
-      const bytes = new Uint8Array(header.length);
-      for (let index = 0; index < header.length; index++) bytes[index] = header.charCodeAt(index);
-      (KNOWN_BY_LENGTH[header.length] ??= []).push({ text: header, bytes, layout: readHeader(header, 0, header.length) });
+      // The header's characters as little-endian words, the last one padded with zero bytes.
+      const words = new Int32Array(Math.ceil(header.length / 4));
+      for (let index = 0; index < header.length; index++) words[index >> 2]! |= header.charCodeAt(index) << (8 * (index & 3));
+      (KNOWN_BY_LENGTH[header.length] ??= []).push({ text: header, words, layout: readHeader(header, 0, header.length) });
     }
   }
   const known = KNOWN_BY_LENGTH[end - start];
   if (known !== undefined) {
     for (let index = 0; index < known.length; index++) {
       const candidate = known[index]!;
-      if (b === undefined ? text.startsWith(candidate.text, start) : sameBytes(b, start - o, candidate.bytes)) return candidate.layout;
+      if (v === undefined ? text.startsWith(candidate.text, start) : sameWords(v, start - o, end - start, candidate.words)) return candidate.layout;
     }
   }
   return readHeader(text, start, end);
+}
+
+// True when the `length` bytes at `at` in `v` are those of `words` (four to a word, little-endian).
+function sameWords(v: DataView, at: number, length: number, words: Int32Array): boolean {
+  const whole = length >> 2;
+  for (let index = 0; index < whole; index++) if (v.getInt32(at + 4 * index, true) !== words[index]) return false;
+  for (let index = whole * 4; index < length; index++) if (v.getUint8(at + index) !== (words[whole]! >>> (8 * (index & 3))) % 256) return false;
+  return true;
 }
 
 // True when `b` holds `want` at `at`.

@@ -4,6 +4,10 @@
  * parseStack returns only when asked (`result(row)`). The reading is parseStack's, step for step,
  * done by character codes at positions; shapes it does not hold (non-ASCII where a regex would
  * see Unicode spaces, huge numbers, text that is no backtrace) are left to parseStack (FALLBACK).
+ * Frame lines in kd's own padding under a column header (nearly all of them) take a faster road:
+ * an all-ASCII output is copied once into bytes, and such a line is checked at its header's fixed
+ * positions, hex columns four bytes at a time (fastFrame, readCallSiteBytes); any line that does not
+ * fit exactly is read the general way, to the same answer.
  */
 import { Int32Column, FALLBACK, type ColumnTable } from './columns.js';
 import { isTrimSpace, normalizeAddress } from './common.js';
@@ -19,7 +23,7 @@ const F_RET = 3; // start of RetAddr
 const F_MODULE = 4; // start, end
 const F_FUNCTION = 6; // start, end
 const F_OFFSET = 8;
-const F_ARGS = 9; // where the frame's arguments start in `args`: packed lengths, then one start each
+const F_ARGS = 9; // where the frame's arguments start in `args` (packed lengths, then one start each), or in the text (ARGS_X64, ARGS_X86)
 const F_EXTRA = 10; // the frame's record in `extras`, or -1
 const FRAME_STRIDE = 11;
 // Ints in one block of frame records: a whole number of records, so that none straddles two blocks.
@@ -463,10 +467,11 @@ export class StackTable implements ColumnTable<StackResult> {
     return read === length && written === length;
   }
 
-  // readFrame for a line in kd's own padding under a header without a memory column: a two-digit
-  // frame number, addresses of 8 or 17 characters each followed by one space, `: args :` or x86
-  // arguments, blanks, the call site; every character of the columns read once. NOT_FRAME for
-  // any line of another shape (readFrame then reads it, to the same answer or another).
+  // readFrame for a line in kd's own padding under a header without a memory column, read from
+  // the output's bytes: a two-digit frame number, addresses of 8 or 17 characters each followed by
+  // one space, `: args :` or x86 arguments, blanks, the call site; every character of the columns
+  // read once. NOT_FRAME for any line of another shape, which readFrame then reads (nothing of it
+  // is kept here); GIVE_UP only where readFrame gives up on the same line.
   private fastFrame(text: string, lineStart: number, lineEnd: number, layout: number): number {
     // Positions in `b` are text positions less `o`.
     const b = this.bytes;
@@ -795,7 +800,8 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
-  // readCallSite on an ASCII output also held as bytes (`b[position - o]`): the same reading, without a string's character lookups.
+  // readCallSite on an ASCII output also held as bytes (`b[position - o]`): the same reading,
+  // without a string's character lookups (keep the two in step; the tests compare both with parseStack).
   private readCallSiteBytes(text: string, b: Uint8Array, o: number, start: number, end: number, data: Int32Array, base: number): number {
     let flags = data[base + F_FLAGS]!;
     let restEnd = end;

@@ -12,6 +12,8 @@ import { BreakTable } from './break-columns.js';
 import { NO_STOP_MESSAGE, tryParseBreak, type BreakResult } from './break.js';
 import { FALLBACK, Int32Column, NO_RESULT, type ColumnTable } from './columns.js';
 import { isTrimSpace, KdParseError, StringPool, type ParseResultBase } from './common.js';
+import { DisasmTable } from './disasm-columns.js';
+import type { DisasmResult } from './disasm.js';
 import { matchKdErrorLine, type KdErrorInfo } from './errors.js';
 import { getParser } from './index.js';
 import { MemoryTable } from './memory-columns.js';
@@ -38,17 +40,30 @@ export interface KdLogTables {
   break: ColumnTable<BreakResult>;
   /** Memory dumps: `db`, `dw`, `dd`, `dc`, `dq` and `dp` (kind `memory`). */
   memory: ColumnTable<MemoryResult>;
+  /** Disassembly: `u`, `ub`, `uf`. */
+  disasm: ColumnTable<DisasmResult>;
 }
 
 // Fresh tables for a log (or, with columns off, tables that send every output to the object parsers).
 function createTables(columns: boolean): KdLogTables {
   return columns
-    ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable(), memory: new MemoryTable() }
-    : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS, memory: NO_COLUMNS };
+    ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable(), memory: new MemoryTable(), disasm: new DisasmTable() }
+    : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS, memory: NO_COLUMNS, disasm: NO_COLUMNS };
 }
 
 // The table that holds each kind's results.
-const TABLE_OF: Readonly<Record<string, keyof KdLogTables>> = { stack: 'stack', poolused: 'poolused', break: 'break', db: 'memory', dw: 'memory', dd: 'memory', dc: 'memory', dq: 'memory', memory: 'memory' };
+const TABLE_OF: ReadonlyMap<string, keyof KdLogTables> = new Map([
+  ['stack', 'stack'],
+  ['poolused', 'poolused'],
+  ['break', 'break'],
+  ['db', 'memory'],
+  ['dw', 'memory'],
+  ['dd', 'memory'],
+  ['dc', 'memory'],
+  ['dq', 'memory'],
+  ['memory', 'memory'],
+  ['u', 'disasm'],
+]);
 
 /** A kd log scanned into columns; see the module comment. Build one with scanKdLog. */
 export class KdLog {
@@ -131,7 +146,7 @@ export class KdLog {
     const where = this.resultWhere.at(index);
     if (where === AS_OBJECT) return this.objects[this.resultRow.at(index)] as ParseResultBase;
     if (where !== IN_TABLE) return undefined;
-    return this.tables[TABLE_OF[this.kinds[index]!]!].result(this.source, this.resultRow.at(index));
+    return this.tables[TABLE_OF.get(this.kinds[index]!)!].result(this.source, this.resultRow.at(index));
   }
 
   /** Why the kind's parser rejected the output, when it did. */
@@ -166,7 +181,7 @@ export class KdLog {
     for (let index = 0; index < this.size; index++) {
       const where = this.resultWhere.at(index);
       if (where === AS_OBJECT) lines.push(...(this.objects[this.resultRow.at(index)] as ParseResultBase).unparsed);
-      else if (where === IN_TABLE) lines.push(...this.tables[TABLE_OF[this.kinds[index]!]!].unparsed(this.source, this.resultRow.at(index)));
+      else if (where === IN_TABLE) lines.push(...this.tables[TABLE_OF.get(this.kinds[index]!)!].unparsed(this.source, this.resultRow.at(index)));
     }
     return lines;
   }
@@ -248,8 +263,9 @@ export class KdLog {
           if (result) this.keep(index, result);
           else this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
         }
-      } else if (TABLE_OF[kind] === 'memory') {
-        row = this.tables.memory.scan(source, from, to, command);
+      } else if (TABLE_OF.has(kind)) {
+        // Dumps and disassembly: their table, or their object parser for shapes it does not hold.
+        row = this.tables[TABLE_OF.get(kind)!].scan(source, from, to, command);
         if (row === FALLBACK) this.keep(index, parser.parse(output));
       } else this.keep(index, parser.parse(output));
     } catch (caught) {
@@ -260,7 +276,7 @@ export class KdLog {
     if (row >= 0) {
       this.resultWhere.set(index, IN_TABLE);
       this.resultRow.set(index, row);
-      if (!this.tables[TABLE_OF[kind]!].complete(row)) this.complete = false;
+      if (!this.tables[TABLE_OF.get(kind)!].complete(row)) this.complete = false;
     }
   }
 

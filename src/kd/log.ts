@@ -360,8 +360,27 @@ const NO_COLUMNS: ColumnTable<never> = {
   size: 0,
 };
 
-// How many recent commands the scanner compares in place before interning a new one.
-const RECENT = 6;
+// Commands typed in a log, each with its parser kind: a direct-mapped table hashed on the
+// command's characters in place, so a command seen before costs no string and no kind lookup.
+// A collision only costs the slot's string and kind made again.
+class CommandCache {
+  readonly texts: (string | undefined)[] = new Array<string | undefined>(1 << 12).fill(undefined);
+  readonly kinds: (string | undefined)[] = new Array<string | undefined>(1 << 12).fill(undefined);
+
+  // The slot holding source[start, end) (start < end), filled when it held something else.
+  slot(source: string, start: number, end: number): number {
+    let hash = end - start;
+    for (let index = start; index < end; index++) hash = (Math.imul(hash, 31) + source.charCodeAt(index)) | 0;
+    const slot = (hash ^ (hash >>> 13)) & 4095;
+    const known = this.texts[slot];
+    if (known === undefined || !sameText(source, start, end, known)) {
+      const text = source.slice(start, end);
+      this.texts[slot] = text;
+      this.kinds[slot] = kindForCommand(text);
+    }
+    return slot;
+  }
+}
 
 // What readPrompt found besides the prompt's end: the processor number, or -1.
 let promptProcessor = -1;
@@ -495,9 +514,7 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
   let error: KdErrorInfo | undefined;
   let stopSeen = false;
   let lastCommandKind = lastCommand === '' ? undefined : kindForCommand(lastCommand);
-  const recentCommands: string[] = new Array<string>(RECENT).fill('\n');
-  const recentKinds: (string | undefined)[] = new Array<string | undefined>(RECENT).fill(undefined);
-  let nextSlot = 0;
+  const commandCache = new CommandCache();
   let lastPrompt: string | undefined;
   let otherPrompt: string | undefined;
   let prompts = 0;
@@ -524,16 +541,9 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
       let typed = '';
       let typedKind: string | undefined;
       if (commandStart < commandEnd) {
-        let slot = 0;
-        while (slot < RECENT && !sameText(source, commandStart, commandEnd, recentCommands[slot]!)) slot++;
-        if (slot === RECENT) {
-          slot = nextSlot;
-          nextSlot = (nextSlot + 1) % RECENT;
-          recentCommands[slot] = pool.take(source, commandStart, commandEnd);
-          recentKinds[slot] = kindForCommand(recentCommands[slot]!);
-        }
-        typed = recentCommands[slot]!;
-        typedKind = recentKinds[slot];
+        const slot = commandCache.slot(source, commandStart, commandEnd);
+        typed = commandCache.texts[slot]!;
+        typedKind = commandCache.kinds[slot];
       }
       line = lineNumber;
       prompt = prompt !== undefined && sameText(source, at, promptEnd, prompt) ? prompt : otherPrompt !== undefined && sameText(source, at, promptEnd, otherPrompt) ? otherPrompt : pool.take(source, at, promptEnd);

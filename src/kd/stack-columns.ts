@@ -5,10 +5,11 @@
  * done by character codes at positions; shapes it does not hold (non-ASCII where a regex would
  * see Unicode spaces, huge numbers, text that is no backtrace) are left to parseStack (FALLBACK).
  * Frame lines in kd's own padding under a column header (nearly all of them) take a faster road:
- * an all-ASCII output is copied once into bytes, and such a line is checked at its header's fixed
- * positions, hex columns four bytes at a time (fastFrame, readCallSiteBytes); any line that does not
+ * the output is copied once into an array of its UTF-16 code units, and such a line is checked at
+ * its header's fixed positions, hex columns two at a time (fastFrame, readCallSiteUnits); any line that does not
  * fit exactly is read the general way, to the same answer.
  */
+import { Buffer } from 'node:buffer';
 import { Int32Column, FALLBACK, type ColumnTable } from './columns.js';
 import { isTrimSpace, normalizeAddress } from './common.js';
 import type { StackFrame, StackResult, StackWarning } from './stack.js';
@@ -92,17 +93,25 @@ const GIVE_UP = -1;
 // 1 for the hex digits of either case, by character code.
 const HEX = new Uint8Array(65536);
 for (const digit of '0123456789abcdefABCDEF') HEX[digit.charCodeAt(0)] = 1;
-// By ASCII code: 2 for the `!` that ends a module name, 1 for what a module name may not hold
-// (parentheses, backtick, quotes, blanks), 0 for the rest.
-const MODULE_BYTE = new Uint8Array(256);
-for (const code of [40, 41, 96, 39, 34, 9, 10, 11, 12, 13, 32]) MODULE_BYTE[code] = 1;
-MODULE_BYTE[33] = 2;
-// By ASCII code: a hex digit's value, 255 for any other byte.
-const DIGIT_BYTE = new Uint8Array(256).fill(255);
+// By character code: 2 for the `!` that ends a module name, 1 for what a module name may not hold
+// (parentheses, backtick, quotes, what trim() removes), 0 for the rest.
+const MODULE_UNIT = new Uint8Array(65536);
+for (let code = 0; code < 65536; code++) if (isTrimSpace(code)) MODULE_UNIT[code] = 1;
+for (const code of [40, 41, 96, 39, 34]) MODULE_UNIT[code] = 1;
+MODULE_UNIT[33] = 2;
+// By character code: a hex digit's value, 255 for any other character.
+const DIGIT_UNIT = new Uint8Array(65536).fill(255);
 for (let digit = 0; digit < 16; digit++) {
-  DIGIT_BYTE['0123456789abcdef'.charCodeAt(digit)] = digit;
-  DIGIT_BYTE['0123456789ABCDEF'.charCodeAt(digit)] = digit;
+  DIGIT_UNIT['0123456789abcdef'.charCodeAt(digit)] = digit;
+  DIGIT_UNIT['0123456789ABCDEF'.charCodeAt(digit)] = digit;
 }
+// Buffer's own UTF-16LE writer, what `buffer.write(text, 0, 'utf16le')` calls after sorting out
+// its arguments (a cost per output that adds up); write() where a Node lacks it.
+interface Ucs2Writer {
+  ucs2Write(text: string, offset: number, length: number): number;
+}
+// Whether a Uint16Array reads the UTF-16LE that Buffer writes (else the fast road is not taken).
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // The value of a hex digit, by character code.
 const HEX_VALUE = new Uint8Array(128);
 for (let digit = 0; digit < 16; digit++) {
@@ -126,12 +135,12 @@ export class StackTable implements ColumnTable<StackResult> {
   private readonly warnings = new Int32Column(256);
   // The first `[` at or after openFrom in openText is at openAt (-1: none): the search for a
   // source annotation's bracket goes forward, and never reads the same stretch twice.
-  // The output being read, as bytes (`bytes[position - origin]`), when it is all ASCII: fastFrame
-  // reads them instead of the string's characters.
-  private bytes = new Uint8Array(1 << 16);
-  private view = new DataView(this.bytes.buffer);
+  // The output being read as UTF-16 code units (`units[position - origin]`, `view` and `buffer`
+  // over the same memory): fastFrame reads them instead of the string's characters.
+  private units = new Uint16Array(1 << 16);
+  private view = new DataView(this.units.buffer);
+  private buffer = Buffer.from(this.units.buffer);
   private origin = 0;
-  private readonly encoder = new TextEncoder();
   private openText = '';
   private openFrom = 0;
   private openAt = -1;
@@ -168,7 +177,7 @@ export class StackTable implements ColumnTable<StackResult> {
     let layout = NO_LAYOUT;
     // Whether the layout's frame lines can be read by fastFrame.
     let fast = false;
-    const ascii = this.encode(text, from, to);
+    const held = this.encode(text, from, to);
     let complete = true;
     let recognised = false;
     let seenContent = false;
@@ -224,11 +233,11 @@ export class StackTable implements ColumnTable<StackResult> {
           continue;
         }
         if (lead === 35 || lead === 77 || lead === 67 || lead === 82 || lead === 58 || lead === 65) {
-          const header = headerLayout(text, start, end, ascii ? this.view : undefined, this.origin);
+          const header = headerLayout(text, start, end, held ? this.view : undefined, this.origin);
           if (header !== NO_LAYOUT) {
             recognised = true;
             layout = header;
-            fast = ascii && (header & L_MEMORY) === 0;
+            fast = held && (header & L_MEMORY) === 0;
             continue;
           }
         }
@@ -452,30 +461,31 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
-  // Copy text[from, to) into `bytes` (one UTF-8 byte per character only when all of it is ASCII); whether it is.
+  // Copy text[from, to) into `units` (room for an eight-unit read past its end); whether it is there.
   private encode(text: string, from: number, to: number): boolean {
+    if (!LITTLE_ENDIAN) return false;
     const length = to - from;
-    // Room for a four-byte read at any position of the output.
-    if (length + 4 > this.bytes.length) {
-      let size = this.bytes.length * 2;
-      while (size < length + 4) size *= 2;
-      this.bytes = new Uint8Array(size);
-      this.view = new DataView(this.bytes.buffer);
+    if (length + 8 > this.units.length) {
+      let size = this.units.length * 2;
+      while (size < length + 8) size *= 2;
+      this.units = new Uint16Array(size);
+      this.view = new DataView(this.units.buffer);
+      this.buffer = Buffer.from(this.units.buffer);
     }
     this.origin = from;
-    const { read, written } = this.encoder.encodeInto(text.slice(from, to), this.bytes);
-    return read === length && written === length;
+    const slice = text.slice(from, to);
+    const buffer = this.buffer as Buffer & Partial<Ucs2Writer>;
+    return (buffer.ucs2Write === undefined ? buffer.write(slice, 0, 'utf16le') : buffer.ucs2Write(slice, 0, 2 * length)) === 2 * length;
   }
 
   // readFrame for a line in kd's own padding under a header without a memory column, read from
-  // the output's bytes: a two-digit frame number, addresses of 8 or 17 characters each followed by
+  // the output's code units: a two-digit frame number, addresses of 8 or 17 characters each followed by
   // one space, `: args :` or x86 arguments, blanks, the call site; every character of the columns
   // read once. NOT_FRAME for any line of another shape, which readFrame then reads (nothing of it
   // is kept here); GIVE_UP only where readFrame gives up on the same line.
   private fastFrame(text: string, lineStart: number, lineEnd: number, layout: number): number {
     // Positions in `b` are text positions less `o`.
-    const b = this.bytes;
-    const v = this.view;
+    const b = this.units;
     const o = this.origin;
     const start = lineStart - o;
     let end = lineEnd - o;
@@ -498,20 +508,20 @@ export class StackTable implements ColumnTable<StackResult> {
     const pointer = (layout & (L_CHILD_SP | L_CHILD_EBP)) !== 0;
     if (b[p] === 40) {
       // `(Inline Function) --------`-------- ` in place of the addresses.
-      if (p + INLINE_COLUMNS.length > end || !sameBytes(b, p, INLINE_BYTES)) return NOT_FRAME;
+      if (p + INLINE_COLUMNS.length > end || !sameUnits(b, p, INLINE_UNITS)) return NOT_FRAME;
       flags |= INLINE;
       p += INLINE_COLUMNS.length;
     } else if (pointer && (layout & L_RET) !== 0) {
       // Frame pointer and return address, both x64 (8`8) or both x86 (8).
       const separator = b[p + 8];
       if (separator === 96) {
-        if (p + 35 > end || b[p + 17] !== 32 || b[p + 26] !== 96 || (p + 35 < end && b[p + 35] !== 32) || (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18) & hex8(v, p + 27)) === 0) return NOT_FRAME;
+        if (p + 35 > end || b[p + 17] !== 32 || b[p + 26] !== 96 || (p + 35 < end && b[p + 35] !== 32) || (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18) & hex8(b, p + 27)) === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (3 << PTR_SHIFT) | (3 << RET_SHIFT);
         data[base + F_PTR] = p + o;
         data[base + F_RET] = p + 18 + o;
         p += 36;
       } else if (separator === 32) {
-        if (p + 17 > end || (p + 17 < end && b[p + 17] !== 32) || (hex8(v, p) & hex8(v, p + 9)) === 0) return NOT_FRAME;
+        if (p + 17 > end || (p + 17 < end && b[p + 17] !== 32) || (hex8(b, p) & hex8(b, p + 9)) === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | RET | (1 << PTR_SHIFT) | (1 << RET_SHIFT);
         data[base + F_PTR] = p + o;
         data[base + F_RET] = p + 9 + o;
@@ -520,7 +530,7 @@ export class StackTable implements ColumnTable<StackResult> {
       addresses = true;
     } else {
       if (pointer) {
-        const length = fixedAddress(b, v, p, end);
+        const length = fixedAddress(b, p, end);
         if (length === 0) return NOT_FRAME;
         flags |= ((layout & L_CHILD_SP) !== 0 ? CHILD_SP : CHILD_EBP) | (lengthCode(length) << PTR_SHIFT);
         data[base + F_PTR] = p + o;
@@ -529,7 +539,7 @@ export class StackTable implements ColumnTable<StackResult> {
       }
       if ((layout & L_RET) !== 0) {
         if (p >= end) return NOT_FRAME;
-        const length = fixedAddress(b, v, p, end);
+        const length = fixedAddress(b, p, end);
         if (length === 0) return NOT_FRAME;
         flags |= RET | (lengthCode(length) << RET_SHIFT);
         data[base + F_RET] = p + o;
@@ -558,7 +568,7 @@ export class StackTable implements ColumnTable<StackResult> {
         b[p + 71] === 32 &&
         b[p + 72] === 58 &&
         b[p + 73] === 32 &&
-        (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18) & hex8(v, p + 27) & hex8(v, p + 36) & hex8(v, p + 45) & hex8(v, p + 54) & hex8(v, p + 63)) === 1
+        (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18) & hex8(b, p + 27) & hex8(b, p + 36) & hex8(b, p + 45) & hex8(b, p + 54) & hex8(b, p + 63)) === 1
       ) {
         // kd's four x64 arguments.
         data[base + F_ARGS] = p + o;
@@ -571,7 +581,7 @@ export class StackTable implements ColumnTable<StackResult> {
           if (p + 1 >= end) return NOT_FRAME;
           if (b[p] === 58 && b[p + 1] === 32) break;
           if (count === MAX_ARGS) return NOT_FRAME;
-          const length = fixedAddress(b, v, p, end);
+          const length = fixedAddress(b, p, end);
           if (length === 0 || p + length >= end) return NOT_FRAME;
           argData[argsMark + 1 + count] = p + o;
           lengths |= lengthCode(length) << (2 * count);
@@ -587,7 +597,7 @@ export class StackTable implements ColumnTable<StackResult> {
         }
       }
     } else if ((layout & L_ARGS_X86) !== 0) {
-      if (p + 26 < end && b[p + 8] === 32 && b[p + 17] === 32 && b[p + 26] === 32 && (hex8(v, p) & hex8(v, p + 9) & hex8(v, p + 18)) === 1) {
+      if (p + 26 < end && b[p + 8] === 32 && b[p + 17] === 32 && b[p + 26] === 32 && (hex8(b, p) & hex8(b, p + 9) & hex8(b, p + 18)) === 1) {
         // kd's three x86 arguments.
         data[base + F_ARGS] = p + o;
         flags |= ARGS | ARGS_X86;
@@ -596,7 +606,7 @@ export class StackTable implements ColumnTable<StackResult> {
         let count = 0;
         let argData = args.data;
         if (argsMark + 4 > argData.length) argData = reserve(args, 4);
-        while (count < 3 && p + 8 <= end && hex8(v, p) === 1) {
+        while (count < 3 && p + 8 <= end && hex8(b, p) === 1) {
           if (p + 8 < end) {
             const after = b[p + 8];
             if (after === 9) return NOT_FRAME;
@@ -634,7 +644,7 @@ export class StackTable implements ColumnTable<StackResult> {
     }
     data[base + F_FLAGS] = flags;
     const notesMark = this.notes.length;
-    const read = this.readCallSiteBytes(text, b, o, p + o, end + o, data, base);
+    const read = this.readCallSiteUnits(text, b, o, p + o, end + o, data, base);
     if (read !== IS_FRAME) {
       args.length = argsMark;
       this.notes.truncate(notesMark);
@@ -800,9 +810,9 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
-  // readCallSite on an ASCII output also held as bytes (`b[position - o]`): the same reading,
+  // readCallSite on an output also held as code units (`b[position - o]`): the same reading,
   // without a string's character lookups (keep the two in step; the tests compare both with parseStack).
-  private readCallSiteBytes(text: string, b: Uint8Array, o: number, start: number, end: number, data: Int32Array, base: number): number {
+  private readCallSiteUnits(text: string, b: Uint16Array, o: number, start: number, end: number, data: Int32Array, base: number): number {
     let flags = data[base + F_FLAGS]!;
     let restEnd = end;
 
@@ -813,7 +823,7 @@ export class StackTable implements ColumnTable<StackResult> {
       if (digits < end - 1 && digits - 3 >= start && b[digits - 1 - o]! === 32 && b[digits - 2 - o]! === 64 && b[digits - 3 - o]! === 32) {
         const at = digits - 3;
         // The last `[` before ` @ `, with no `]` after it: the first of the two looking back.
-        const open = lastBracket(b, this.view, o, start, at);
+        const open = lastBracket(b, o, start, at);
         if (open >= start && b[open - o] === 91) {
           if (end - 1 - digits > 9) return GIVE_UP;
           let line = 0;
@@ -837,7 +847,7 @@ export class StackTable implements ColumnTable<StackResult> {
       const first = notes.length;
       let trap = -1;
       while (restEnd > start && b[restEnd - 1 - o]! === 41) {
-        const open = matchingOpenBytes(b, o, start, restEnd - 1);
+        const open = matchingOpenUnits(b, o, start, restEnd - 1);
         if (open < 0 || !isNote(text, open + 1, restEnd - 1)) break;
         notes.push(open + 1);
         notes.push(restEnd - 1);
@@ -877,7 +887,7 @@ export class StackTable implements ColumnTable<StackResult> {
     let value = 0;
     let shift = 0;
     while (digits > start && shift < 28) {
-      const digit = DIGIT_BYTE[b[digits - 1 - o]!]!;
+      const digit = DIGIT_UNIT[b[digits - 1 - o]!]!;
       if (digit === 255) break;
       value |= digit << shift;
       shift += 4;
@@ -886,7 +896,7 @@ export class StackTable implements ColumnTable<StackResult> {
     if (shift === 28) {
       let scale = 2 ** 28;
       while (digits > start && restEnd - digits < 17) {
-        const digit = DIGIT_BYTE[b[digits - 1 - o]!]!;
+        const digit = DIGIT_UNIT[b[digits - 1 - o]!]!;
         if (digit === 255) break;
         value += digit * scale;
         scale *= 16;
@@ -910,7 +920,7 @@ export class StackTable implements ColumnTable<StackResult> {
     // The module runs to the first `!`, and holds no blank, parenthesis, backtick or quote.
     let bang = -1;
     for (let index = start; index < restEnd; index++) {
-      const kind = MODULE_BYTE[b[index - o]!]!;
+      const kind = MODULE_UNIT[b[index - o]!]!;
       if (kind !== 0) {
         if (kind === 2) {
           bang = index;
@@ -930,7 +940,7 @@ export class StackTable implements ColumnTable<StackResult> {
       while (nameStart < nameEnd && isTrimSpace(b[nameStart - o]!)) nameStart++;
       while (nameEnd > nameStart && isTrimSpace(b[nameEnd - 1 - o]!)) nameEnd--;
       if (nameEnd > nameStart && b[nameEnd - 1 - o]! === 41) {
-        const open = matchingOpenBytes(b, o, nameStart, nameEnd - 1);
+        const open = matchingOpenUnits(b, o, nameStart, nameEnd - 1);
         if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
           flags |= PARAMS;
           const extra = this.extraOf(data, base);
@@ -1201,13 +1211,13 @@ const KNOWN_HEADERS = [
 const KNOWN_BY_LENGTH: { text: string; words: Int32Array; layout: number }[][] = [];
 
 // The layout of the trimmed header line [start, end) (see readHeader), a known header found whole.
-// `v` (when given) views the output as bytes, position - o.
+// `v` (when given) views the output as UTF-16LE, position - o.
 function headerLayout(text: string, start: number, end: number, v: DataView | undefined, o: number): number {
   if (KNOWN_BY_LENGTH.length === 0) {
     for (const header of KNOWN_HEADERS) {
-      // The header's characters as little-endian words, the last one padded with zero bytes.
-      const words = new Int32Array(Math.ceil(header.length / 4));
-      for (let index = 0; index < header.length; index++) words[index >> 2]! |= header.charCodeAt(index) << (8 * (index & 3));
+      // The header's characters two to a little-endian word, the last one padded with zero.
+      const words = new Int32Array(Math.ceil(header.length / 2));
+      for (let index = 0; index < header.length; index++) words[index >> 1]! |= header.charCodeAt(index) << (16 * (index & 1));
       (KNOWN_BY_LENGTH[header.length] ??= []).push({ text: header, words, layout: readHeader(header, 0, header.length) });
     }
   }
@@ -1221,16 +1231,15 @@ function headerLayout(text: string, start: number, end: number, v: DataView | un
   return readHeader(text, start, end);
 }
 
-// True when the `length` bytes at `at` in `v` are those of `words` (four to a word, little-endian).
+// True when the `length` code units from unit `at` in `v` are those of `words` (two to a word).
 function sameWords(v: DataView, at: number, length: number, words: Int32Array): boolean {
-  const whole = length >> 2;
-  for (let index = 0; index < whole; index++) if (v.getInt32(at + 4 * index, true) !== words[index]) return false;
-  for (let index = whole * 4; index < length; index++) if (v.getUint8(at + index) !== (words[whole]! >>> (8 * (index & 3))) % 256) return false;
-  return true;
+  const whole = length >> 1;
+  for (let index = 0; index < whole; index++) if (v.getInt32(2 * at + 4 * index, true) !== words[index]) return false;
+  return (length & 1) === 0 || v.getUint16(2 * (at + length - 1), true) === (words[whole]! & 0xffff);
 }
 
 // True when `b` holds `want` at `at`.
-function sameBytes(b: Uint8Array, at: number, want: Uint8Array): boolean {
+function sameUnits(b: Uint16Array, at: number, want: Uint16Array): boolean {
   for (let index = 0; index < want.length; index++) if (b[at + index] !== want[index]) return false;
   return true;
 }
@@ -1395,31 +1404,22 @@ function addressLength(text: string, at: number, limit: number): number {
 
 // What kd prints for an inline frame in place of its two addresses.
 const INLINE_COLUMNS = '(Inline Function) --------`-------- ';
-const INLINE_BYTES = Uint8Array.from(INLINE_COLUMNS, (character) => character.charCodeAt(0));
+const INLINE_UNITS = Uint16Array.from(INLINE_COLUMNS, (character) => character.charCodeAt(0));
 
 // An address in kd's padding at `at` in `b`: 8 hex digits, or 8, a backtick and 8, then a space or
 // the end; its length, or 0 (also for an address addressLength reads but kd does not print, 16 digits or a TAB after it).
-function fixedAddress(b: Uint8Array, v: DataView, at: number, end: number): number {
-  if (at + 8 > end || hex8(v, at) === 0) return 0;
+function fixedAddress(b: Uint16Array, at: number, end: number): number {
+  if (at + 8 > end || hex8(b, at) === 0) return 0;
   if (at + 8 === end) return 8;
   const next = b[at + 8];
   if (next === 32) return 8;
-  if (next !== 96 || at + 17 > end || hex8(v, at + 9) === 0) return 0;
+  if (next !== 96 || at + 17 > end || hex8(b, at + 9) === 0) return 0;
   return at + 17 === end || b[at + 17] === 32 ? 17 : 0;
 }
 
-// 1 when the eight bytes at `at` of the view (of an ASCII output) are hex digits, else 0.
-function hex8(v: DataView, at: number): number {
-  return hex4(v.getUint32(at, true)) & hex4(v.getUint32(at + 4, true));
-}
-
-// 1 when the four ASCII bytes of `word` are hex digits, else 0. Each byte is below 0x80, so adding
-// another below 0x80 carries into its own top bit only: that bit says whether it reached a bound.
-function hex4(word: number): number {
-  const lower = word | 0x20202020;
-  const digit = (word + 0x50505050) & ~(word + 0x46464646); // at least '0', not above '9'
-  const letter = (lower + 0x1f1f1f1f) & ~(lower + 0x19191919); // at least 'a', not above 'f'
-  return ((digit | letter) & 0x80808080) === (0x80808080 | 0) ? 1 : 0;
+// 1 when the eight code units from `at` are hex digits, else 0.
+function hex8(b: Uint16Array, at: number): number {
+  return HEX[b[at]!]! & HEX[b[at + 1]!]! & HEX[b[at + 2]!]! & HEX[b[at + 3]!]! & HEX[b[at + 4]!]! & HEX[b[at + 5]!]! & HEX[b[at + 6]!]! & HEX[b[at + 7]!]!;
 }
 
 // The value of a short hex run (at most 7 digits).
@@ -1473,25 +1473,19 @@ function isAddressText(text: string, start: number, end: number): boolean {
   return true;
 }
 
-// The last `[` or `]` in [start, before) of an ASCII output held as bytes (`b[position - o]`,
-// `v` its view), or start - 1: four bytes at a time, each word first asked whether it holds a
-// byte that is `[`, `]`, `Y` or `_` (the bytes that OR 0x06 turns into 0x5f).
-function lastBracket(b: Uint8Array, v: DataView, o: number, start: number, before: number): number {
+// The last `[` or `]` in [start, before) of an output held as code units (`b[position - o]`), or start - 1.
+function lastBracket(b: Uint16Array, o: number, start: number, before: number): number {
   let at = before - 1;
-  while (at - 3 >= start) {
-    const word = (v.getUint32(at - 3 - o, true) | 0x06060606) ^ 0x5f5f5f5f;
-    if (((word - 0x01010101) & ~word & 0x80808080) !== 0) break;
-    at -= 4;
-  }
-  for (; at >= start; at--) {
+  while (at >= start) {
     const code = b[at - o]!;
     if (code === 91 || code === 93) return at;
+    at--;
   }
   return start - 1;
 }
 
-// matchingOpen on an output held as bytes (`b[position - o]`).
-function matchingOpenBytes(b: Uint8Array, o: number, floor: number, close: number): number {
+// matchingOpen on an output held as code units (`b[position - o]`).
+function matchingOpenUnits(b: Uint16Array, o: number, floor: number, close: number): number {
   let depth = 0;
   let quoted = false;
   for (let index = close; index >= floor; index--) {

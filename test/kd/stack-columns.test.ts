@@ -375,10 +375,25 @@ describe('fixed columns', () => {
     }
   });
 
-  test('an output with a character beyond ASCII is read by characters, to the same result', () => {
-    const output = x64.replace('KiSwapThread', 'KiSwäpThread');
-    const { text, from, to } = embedded(output);
-    expect(check(new StackTable(), text, from, to)).toBe(false);
+  test('characters beyond ASCII, in the output or only around it, give the same result', () => {
+    const outputs = [
+      x64.replace('KiSwapThread', 'KiSwäpThread'),
+      x64.replace('nt!KiSwapThread', 'nt!\u3000KiSwapThread'),
+      x64.replace('KiSwapContext+0x76', 'KiSwapContext+0x76\u00a0'),
+      x86.replace('nt!MmAccessFault', 'n\u2003t!MmAccessFault'),
+      x86Numbered.replace('y.c', 'ÿ\u0130.c'),
+    ];
+    for (const output of outputs) {
+      const { text, from, to } = embedded(output);
+      check(new StackTable(), text, from, to);
+    }
+    // A log that holds `…` elsewhere (a string of two-byte characters) around plain outputs.
+    const table = new StackTable();
+    for (const layout of layouts) {
+      const { text, from, to } = embedded(layout);
+      const wide = `… ${text}`;
+      expect(check(table, wide, from + 2, to + 2)).toBe(false);
+    }
   });
 });
 

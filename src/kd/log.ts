@@ -239,7 +239,6 @@ export class KdLog {
       if (kind !== undefined) this.kinds[index] = kind;
       return;
     }
-    const output = source.slice(from, to);
     const parser = getParser(kind);
     if (!parser) return;
     this.kinds[index] = kind;
@@ -259,15 +258,15 @@ export class KdLog {
         if (go !== undefined) row = this.tables.break.scan(source, from, to, go);
         if (row === NO_RESULT) this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
         else if (row === FALLBACK) {
-          const result = tryParseBreak(output, { command: go });
+          const result = tryParseBreak(source.slice(from, to), { command: go });
           if (result) this.keep(index, result);
           else this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
         }
       } else if (TABLE_OF.has(kind)) {
         // Dumps and disassembly: their table, or their object parser for shapes it does not hold.
         row = this.tables[TABLE_OF.get(kind)!].scan(source, from, to, command);
-        if (row === FALLBACK) this.keep(index, parser.parse(output));
-      } else this.keep(index, parser.parse(output));
+        if (row === FALLBACK) this.keep(index, parser.parse(source.slice(from, to)));
+      } else this.keep(index, parser.parse(source.slice(from, to)));
     } catch (caught) {
       if (!(caught instanceof KdParseError)) throw caught;
       this.fail(index, { code: caught.code, message: caught.message });
@@ -589,22 +588,28 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
 
 /**
  * A necessary condition for matchKdErrorLine (src/kd/errors.ts) on the line [start, end): every
- * reply ends, once trimmed, with a quote (`... error in 'x'`) or a d (`found`, `command`), or
- * begins with the U of `Unable to get` (after an optional caret `^ `). Most lines fail on two reads.
+ * reply ends, once trimmed, with a quote (`... error in 'x'`), `found` or `command`, or begins
+ * with `Unable to get ` (after an optional caret `^ `). Most lines fail on two reads.
  */
 export function mayBeErrorReply(text: string, start: number, end: number): boolean {
   let last = end - 1;
   while (last >= start && isTrimSpace(text.charCodeAt(last))) last--;
   if (last < start) return false;
   const final = text.charCodeAt(last);
-  if (final === 39 || final === 100) return true;
+  if (final === 39) return true;
+  if (final === 100 && (endsAt(text, last + 1, start, 'found') || endsAt(text, last + 1, start, 'command'))) return true;
   let first = start;
   while (isTrimSpace(text.charCodeAt(first))) first++;
   if (text.charCodeAt(first) === 94 && text.charCodeAt(first + 1) === 32) {
     first += 2;
     while (first < last && isTrimSpace(text.charCodeAt(first))) first++;
   }
-  return text.charCodeAt(first) === 85;
+  return text.charCodeAt(first) === 85 && text.startsWith('Unable to get ', first);
+}
+
+// True when text[.., end) ends with `word`, not reaching before `start`.
+function endsAt(text: string, end: number, start: number, word: string): boolean {
+  return end - word.length >= start && text.startsWith(word, end - word.length);
 }
 
 /**

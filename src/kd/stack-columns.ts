@@ -823,7 +823,7 @@ export class StackTable implements ColumnTable<StackResult> {
       if (digits < end - 1 && digits - 3 >= start && b[digits - 1 - o]! === 32 && b[digits - 2 - o]! === 64 && b[digits - 3 - o]! === 32) {
         const at = digits - 3;
         // The last `[` before ` @ `, with no `]` after it: the first of the two looking back.
-        const open = lastBracket(b, o, start, at);
+        const open = lastBracket(b, this.view, o, start, at);
         if (open >= start && b[open - o] === 91) {
           if (end - 1 - digits > 9) return GIVE_UP;
           let line = 0;
@@ -1473,9 +1473,17 @@ function isAddressText(text: string, start: number, end: number): boolean {
   return true;
 }
 
-// The last `[` or `]` in [start, before) of an output held as code units (`b[position - o]`), or start - 1.
-function lastBracket(b: Uint16Array, o: number, start: number, before: number): number {
+// The last `[` or `]` in [start, before) of an output held as code units (`b[position - o]`, `v`
+// its view), or start - 1. Two units at a time while both are below 0x80 and neither is `[`, `]`,
+// `Y` or `_` (the units that OR 0x06 turns into 0x5f: a zero unit after the XOR), then one by one.
+function lastBracket(b: Uint16Array, v: DataView, o: number, start: number, before: number): number {
   let at = before - 1;
+  while (at - 1 >= start) {
+    const word = v.getUint32(2 * (at - 1 - o), true);
+    const marked = (word | 0x00060006) ^ 0x005f005f;
+    if ((word & 0xff80ff80) !== 0 || ((marked - 0x00010001) & ~marked & 0x00800080) !== 0) break;
+    at -= 2;
+  }
   while (at >= start) {
     const code = b[at - o]!;
     if (code === 91 || code === 93) return at;

@@ -15,24 +15,14 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { seededRandom } from '../dist/src/sim/random.js';
 import { runWorker } from './lib/child.mjs';
 import { cpuMs, nowMs, summarize } from './lib/stats.mjs';
 
-// A small seeded generator (mulberry32), so every run aggregates the same stacks.
-function rng(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The call sites of the workload: per site its tag, alloc frames, free frames, leak fraction, size. */
 export function workloadSites() {
-  const random = rng(4);
+  const random = seededRandom(4);
   const sites = [];
   const tags = ['Abc ', 'Lea2', 'Ddk '];
   for (let index = 0; index < 24; index++) {
@@ -61,7 +51,7 @@ export function workloadSites() {
  * A block's address goes back to a free list when it is freed, as the pool reuses blocks.
  */
 export function generateStacks(count, seed = 1) {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const sites = workloadSites();
   const op = new Uint8Array(count);
   const site = new Uint16Array(count);

@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { seededRandom } from '../dist/src/sim/random.js';
 import { runWorker } from './lib/child.mjs';
 import { cpuMs, nowMs, summarize } from './lib/stats.mjs';
 
@@ -24,18 +25,6 @@ const kinds = [
   { kind: 'stack', pattern: /^(?:k|kb|kc|kn|kp|kv)-/, command: 'kb' },
   { kind: 'break', pattern: /^(?:bphit|break|breakin|step)-/, command: 'g' },
 ];
-
-// A small seeded generator (mulberry32): the same corpus on every run and machine.
-function rng(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // New digits of the same width for addresses and counts (hex stays hex, decimal stays decimal);
 // exception codes (`code 80000003`) are kept, since they name the kind of stop.
@@ -68,7 +57,7 @@ export async function fixtureBodies() {
 
 /** A kd log of about `bytes` bytes: fixtures in random order, each copy with fresh numbers. */
 export async function buildCorpus(bytes, seed = 8) {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const bodies = await fixtureBodies();
   const parts = [];
   let size = 0;

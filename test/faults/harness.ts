@@ -75,17 +75,8 @@ export const playbook = join(root, 'playbooks/find-pool-leak.yaml');
 export const huntInputs = ['samples=2', 'interval=500ms', 'stacks=10', 'collect-timeout=5s', 'retag-duration=1s'];
 export const commandTimeout = '1500ms';
 
-/** A small seeded generator (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator (mulberry32), the simulator's own. */
+export { seededRandom as random } from '../../src/sim/random.js';
 
 const kinds: FaultKind[] = ['exit-after', 'garbage', 'truncate', 'stall', 'reboot', 'sigint', 'sigterm', 'dir-gone', 'disk-full'];
 const runFiles = ['transcript.jsonl', 'events.jsonl', 'stacks.jsonl', 'undo.jsonl'];

@@ -7,19 +7,8 @@ import { parseAuto } from '../../src/kd/auto.js';
 import { matchKdErrorLine, parseKdError } from '../../src/kd/errors.js';
 import { mayBeErrorReply, mayBeStopLine, scanKdLog, STOP_LINE } from '../../src/kd/log.js';
 import { matchPrompt } from '../../src/kd/prompt.js';
+import { seededRandom } from '../../src/sim/random.js';
 import { fixture, fixtureNames } from './fixture-b.js';
-
-// A seeded generator (mulberry32), so a failing log can be rebuilt.
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Every fixture that is a log of commands (it has a prompt), header removed.
 const LOGS = fixtureNames('')
@@ -30,7 +19,8 @@ const LOGS = fixtureNames('')
 // A log made of fixtures in random order, each damaged a little: lines dropped, doubled, cut,
 // characters replaced with ones kd's formats care about.
 function mutatedLog(seed: number, pieces: number): string {
-  const random = rng(seed);
+  // Seeded, so a failing log can be rebuilt.
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const noise = ['', ' ', '  ', '...', '^ Syntax error in \'kb x\'', 'Unable to get thread context', 'Breakpoint 3 hit', '*** Fatal System Error: 0x000000d1', 'Break instruction exception - code 80000003 (first chance)', 'kd> ', '0: kd> g', 'WARNING: Stack unwind information not available. Following frames may be wrong.', '\t', 'No export poolused found', 'Couldn\'t resolve error at \'nt!Foo\''];
   const parts: string[] = [];

@@ -7,6 +7,7 @@
  */
 import type { ConsoleOutput, KdConsole } from './console.js';
 import type { FaultSpec } from './faults.js';
+import { seededRandom } from '../random.js';
 
 /** Settings of a runtime. */
 export interface RuntimeOptions {
@@ -29,18 +30,6 @@ export interface RuntimeOptions {
 
 // Lines a noisy link or kd itself throws in (the first is kd's own, step-win10-x64-1.txt).
 const GARBAGE_PREFIXES = ['KDTARGET: Refreshing KD connection', '\u00ff\u00fe\u0000\u0013'];
-
-// A small deterministic generator for the garbage fault.
-function createRandom(seed: number): () => number {
-  let state = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Wait real time.
 function sleep(milliseconds: number): Promise<void> {
@@ -65,7 +54,8 @@ export class ConsoleRuntime {
     private readonly console: KdConsole,
     private readonly options: RuntimeOptions,
   ) {
-    this.random = createRandom(options.seed ?? 1);
+    // Seed 0 stands for a fixed constant (the golden ratio's bits), as it always has here.
+    this.random = seededRandom((options.seed ?? 1) >>> 0 || 0x9e3779b9);
   }
 
   /** Commands read so far. */

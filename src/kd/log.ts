@@ -15,7 +15,7 @@ import { isTrimSpace, KdParseError, StringPool, type ParseResultBase } from './c
 import { DisasmTable } from './disasm-columns.js';
 import type { DisasmResult } from './disasm.js';
 import { matchKdErrorLine, type KdErrorInfo } from './errors.js';
-import { getParser } from './index.js';
+import { getParser, type KdParserInfo } from './index.js';
 import { MemoryTable } from './memory-columns.js';
 import type { MemoryResult } from './memory.js';
 import { PoolusedTable } from './poolused-columns.js';
@@ -214,83 +214,77 @@ export class KdLog {
     yield (indent ? `\n${' '.repeat(indent)}` : '') + head.slice(close + 1);
   }
 
-  // Append an entry (called by the scanner); returns its index.
-  add(line: number, prompt: string | undefined, command: string, processor: number, repeated: boolean, from: number, to: number): number {
+  // Add an entry the scanner has read and parse its output with the parser for `kind` (decided by
+  // the scanner), keeping kd's error reply. Its columns are written once, with the result's place.
+  addEntry(line: number, prompt: string | undefined, command: string, processor: number, repeated: boolean, from: number, to: number, kind: string | undefined, error: KdErrorInfo | undefined, pool: StringPool): void {
+    const index = this.lines.length;
+    if (error) this.errors.set(index, error);
+    let where = NO_PARSE;
+    let row = 0;
+    let kept = kind;
+    if (kind !== undefined && !isBlank(this.source, from, from < 0 ? from : to)) {
+      const table = TABLE_OF.get(kind);
+      const parser = table === undefined ? getParser(kind) : undefined;
+      if (table === undefined && parser === undefined) kept = undefined;
+      else {
+        const outcome = this.parseOutput(kind, table, parser, command, from, to, pool);
+        where = outcome >= 0 ? IN_TABLE : outcome === FALLBACK ? AS_OBJECT : PARSE_FAILED;
+        row = outcome >= 0 ? outcome : this.objects.length - 1;
+        if (outcome >= 0 && !this.tables[table!].complete(outcome)) this.complete = false;
+      }
+    }
     this.prompts.push(prompt);
     this.commands.push(command);
-    this.kinds.push(undefined);
+    this.kinds.push(kept);
     this.processors.push(processor);
     this.flags.push(repeated ? REPEATED : 0);
     this.outputFrom.push(from);
     this.outputTo.push(to);
-    this.resultWhere.push(NO_PARSE);
-    this.resultRow.push(0);
-    return this.lines.push(line);
+    this.resultWhere.push(where);
+    this.resultRow.push(row);
+    this.lines.push(line);
   }
 
-  // Parse entry `index`'s output with the parser for `kind` (decided by the scanner), keeping kd's error reply.
-  parse(index: number, kind: string | undefined, error: KdErrorInfo | undefined, pool: StringPool): void {
+  // Parse one output: its table's row, or FALLBACK after keeping the object parser's result (the
+  // last of `objects`), or NO_RESULT after keeping why the parser rejected it (likewise).
+  private parseOutput(kind: string, table: keyof KdLogTables | undefined, parser: KdParserInfo | undefined, command: string, from: number, to: number, pool: StringPool): number {
     const source = this.source;
-    const from = this.outputFrom.at(index);
-    const to = from < 0 ? from : this.outputTo.at(index);
-    if (error) this.errors.set(index, error);
-    const command = this.commands[index]!;
-    if (kind === undefined || isBlank(source, from, to)) {
-      if (kind !== undefined) this.kinds[index] = kind;
-      return;
-    }
-    const parser = getParser(kind);
-    if (!parser) return;
-    this.kinds[index] = kind;
-    let row = FALLBACK;
     try {
-      if (kind === 'stack') {
-        row = this.tables.stack.scan(source, from, to, command);
-        if (row === FALLBACK) this.keep(index, parseStackAt(source, from, to, pool));
-      } else if (kind === 'poolused') {
-        row = this.tables.poolused.scan(source, from, to, command);
-        if (row === FALLBACK) this.keep(index, parsePoolusedAt(source, from, to, pool));
-      } else if (kind === 'break') {
+      if (kind === 'break') {
         // parseAuto passed `command || previousGo`, the last go-class command before; but a command
         // is empty only while none has been typed, so that is `command` or nothing.
         const go = command === '' ? undefined : command;
         // The table is given a command string; a stop with no command at all is left to the parser.
-        if (go !== undefined) row = this.tables.break.scan(source, from, to, go);
-        if (row === NO_RESULT) this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
-        else if (row === FALLBACK) {
-          const result = tryParseBreak(source.slice(from, to), { command: go });
-          if (result) this.keep(index, result);
-          else this.fail(index, { code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
-        }
-      } else if (TABLE_OF.has(kind)) {
-        // Dumps and disassembly: their table, or their object parser for shapes it does not hold.
-        row = this.tables[TABLE_OF.get(kind)!].scan(source, from, to, command);
-        if (row === FALLBACK) this.keep(index, parser.parse(source.slice(from, to)));
-      } else this.keep(index, parser.parse(source.slice(from, to)));
+        const row = go === undefined ? FALLBACK : this.tables.break.scan(source, from, to, go);
+        if (row !== FALLBACK && row !== NO_RESULT) return row;
+        const result = row === FALLBACK ? tryParseBreak(source.slice(from, to), { command: go }) : undefined;
+        if (result) return this.keep(result);
+        return this.fail({ code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
+      }
+      const row = table === undefined ? FALLBACK : this.tables[table].scan(source, from, to, command);
+      if (row !== FALLBACK) return row;
+      // Shapes the table does not hold (and kinds without one) go to the object parsers.
+      if (kind === 'stack') return this.keep(parseStackAt(source, from, to, pool));
+      if (kind === 'poolused') return this.keep(parsePoolusedAt(source, from, to, pool));
+      return this.keep((parser ?? getParser(kind)!).parse(source.slice(from, to)));
     } catch (caught) {
       if (!(caught instanceof KdParseError)) throw caught;
-      this.fail(index, { code: caught.code, message: caught.message });
-      return;
-    }
-    if (row >= 0) {
-      this.resultWhere.set(index, IN_TABLE);
-      this.resultRow.set(index, row);
-      if (!this.tables[TABLE_OF.get(kind)!].complete(row)) this.complete = false;
+      return this.fail({ code: caught.code, message: caught.message });
     }
   }
 
-  // Keep an object parser's result.
-  private keep(index: number, result: ParseResultBase): void {
-    this.resultWhere.set(index, AS_OBJECT);
-    this.resultRow.set(index, this.objects.push(result) - 1);
+  // Keep an object parser's result; FALLBACK, for parseOutput.
+  private keep(result: ParseResultBase): number {
+    this.objects.push(result);
     if (!result.complete) this.complete = false;
+    return FALLBACK;
   }
 
-  // Keep a parser's rejection.
-  private fail(index: number, reason: { code: string; message: string }): void {
-    this.resultWhere.set(index, PARSE_FAILED);
-    this.resultRow.set(index, this.objects.push(reason) - 1);
+  // Keep a parser's rejection; NO_RESULT, for parseOutput.
+  private fail(reason: { code: string; message: string }): number {
+    this.objects.push(reason);
     this.complete = false;
+    return NO_RESULT;
   }
 }
 
@@ -487,8 +481,7 @@ function finishEntry(
   } else if (kind === undefined && (stopSeen || (outputStart >= 0 && hasOtherBreaks(source.slice(outputStart, outputEnd)) && hasStopLine(source.slice(outputStart, outputEnd))))) {
     kind = 'break';
   }
-  const index = log.add(line, prompt, command, processor, repeated, outputStart, outputEnd);
-  log.parse(index, kind, error, pool);
+  log.addEntry(line, prompt, command, processor, repeated, outputStart, outputEnd, kind, error, pool);
 }
 
 // Scan `source` from its start up to `limit` (the end, or the start of a prompt line) into `log`,

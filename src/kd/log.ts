@@ -353,18 +353,23 @@ const NO_COLUMNS: ColumnTable<never> = {
   size: 0,
 };
 
+// Slots of the command table: a log of tens of thousands of distinct commands still mostly hits.
+const COMMAND_SLOTS = 1 << 14;
+
 // Commands typed in a log, each with its parser kind: a direct-mapped table hashed on the
 // command's characters in place, so a command seen before costs no string and no kind lookup.
 // A collision only costs the slot's string and kind made again.
 class CommandCache {
-  readonly texts: (string | undefined)[] = new Array<string | undefined>(1 << 12).fill(undefined);
-  readonly kinds: (string | undefined)[] = new Array<string | undefined>(1 << 12).fill(undefined);
+  readonly texts: (string | undefined)[] = new Array<string | undefined>(COMMAND_SLOTS).fill(undefined);
+  readonly kinds: (string | undefined)[] = new Array<string | undefined>(COMMAND_SLOTS).fill(undefined);
 
-  // The slot holding source[start, end) (start < end), filled when it held something else.
+  // The slot holding source[start, end) (start < end), filled when it held something else. The
+  // hash reads the length, the last character and at most the first 24: enough to spread commands.
   slot(source: string, start: number, end: number): number {
-    let hash = end - start;
-    for (let index = start; index < end; index++) hash = (Math.imul(hash, 31) + source.charCodeAt(index)) | 0;
-    const slot = (hash ^ (hash >>> 13)) & 4095;
+    let hash = Math.imul(end - start, 31) + source.charCodeAt(end - 1);
+    const stop = Math.min(end, start + 24);
+    for (let index = start; index < stop; index++) hash = (Math.imul(hash, 31) + source.charCodeAt(index)) | 0;
+    const slot = (hash ^ (hash >>> 15)) & (COMMAND_SLOTS - 1);
     const known = this.texts[slot];
     if (known === undefined || !sameText(source, start, end, known)) {
       const text = source.slice(start, end);

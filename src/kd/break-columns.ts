@@ -16,6 +16,7 @@
  * search (NextOccurrence) rather than compared character by character; a box's text is read only
  * when the box closes on a breakpoint.
  */
+import { Buffer } from 'node:buffer';
 import { FALLBACK, Float64Column, Int32Column, NO_RESULT, type ColumnTable } from './columns.js';
 import type { BreakResult, StopEvent, StopKind } from './break.js';
 import type { Instruction } from './disasm.js';
@@ -185,8 +186,8 @@ function hexValue(code: number): number {
 }
 
 // `count` hex digits (either case) at `at`.
-function isHexRun(text: string, at: number, count: number): boolean {
-  for (let index = at; index < at + count; index++) if (!isHex(text.charCodeAt(index))) return false;
+function isHexRun(b: Uint16Array, at: number, count: number): boolean {
+  for (let index = at; index < at + count; index++) if (!isHex(b[index])) return false;
   return true;
 }
 
@@ -223,61 +224,61 @@ class NextOccurrence {
   }
 }
 
-// The trimmed line [ts, te) is exactly the word.
-function lineIs(text: string, ts: number, te: number, word: NextOccurrence): boolean {
-  return te - ts === word.word.length && word.isAt(text, ts);
+// The trimmed line [ts, te) of the output at `o` in the text is exactly the word.
+function lineIs(text: string, o: number, ts: number, te: number, word: NextOccurrence): boolean {
+  return te - ts === word.word.length && word.isAt(text, o + ts);
 }
 
 // `word` is at `at` in the text (a compare loop over codes: cheaper than startsWith in V8).
-function matchAt(text: string, at: number, word: Uint8Array): boolean {
+function matchAt(b: Uint16Array, at: number, word: Uint8Array): boolean {
   const length = word.length;
-  if (at < 0 || at + length > text.length) return false;
-  for (let index = 0; index < length; index++) if (text.charCodeAt(at + index) !== word[index]) return false;
+  if (at < 0 || at + length > b.length) return false;
+  for (let index = 0; index < length; index++) if (b[at + index] !== word[index]) return false;
   return true;
 }
 
 // `word` starts the trimmed line [ts, te) (never reads past its end).
-function startsAt(text: string, ts: number, te: number, word: Uint8Array): boolean {
-  return te - ts >= word.length && matchAt(text, ts, word);
+function startsAt(b: Uint16Array, ts: number, te: number, word: Uint8Array): boolean {
+  return te - ts >= word.length && matchAt(b, ts, word);
 }
 
 // `text[start, end)` equals `word`.
-function spanIs(text: string, start: number, end: number, word: Uint8Array): boolean {
-  return end - start === word.length && matchAt(text, start, word);
+function spanIs(b: Uint16Array, start: number, end: number, word: Uint8Array): boolean {
+  return end - start === word.length && matchAt(b, start, word);
 }
 
 // The first `code` in [start, end), or -1.
-function findCode(text: string, code: number, start: number, end: number): number {
-  for (let index = start; index < end; index++) if (text.charCodeAt(index) === code) return index;
+function findCode(b: Uint16Array, code: number, start: number, end: number): number {
+  for (let index = start; index < end; index++) if (b[index] === code) return index;
   return -1;
 }
 
 // The first occurrence of `word` inside [start, end), or -1 (never looks past `end`).
-function findWord(text: string, word: Uint8Array, start: number, end: number): number {
+function findWord(b: Uint16Array, word: Uint8Array, start: number, end: number): number {
   const first = word[0];
-  for (let index = start; index + word.length <= end; index++) if (text.charCodeAt(index) === first && matchAt(text, index, word)) return index;
+  for (let index = start; index + word.length <= end; index++) if (b[index] === first && matchAt(b, index, word)) return index;
   return -1;
 }
 
 // isMnemonic of disasm.ts on a span: /^[a-z][a-z0-9]*$/ and not an operand word.
-function isMnemonicSpan(text: string, start: number, end: number): boolean {
+function isMnemonicSpan(b: Uint16Array, start: number, end: number): boolean {
   if (end <= start) return false;
-  const lead = text.charCodeAt(start);
+  const lead = b[start];
   if (lead < 97 || lead > 122) return false;
   for (let index = start + 1; index < end; index++) {
-    const code = text.charCodeAt(index);
+    const code = b[index];
     if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57))) return false;
   }
   const word = OPERAND_WORD_BY_LEAD[lead];
-  return word === undefined || !spanIs(text, start, end, word);
+  return word === undefined || !spanIs(b, start, end, word);
 }
 
 // Digits [start, end) as a number, or -1 when they might not convert exactly (more than 15 significant digits).
-function decimalValue(text: string, start: number, end: number): number {
+function decimalValue(b: Uint16Array, start: number, end: number): number {
   let value = 0;
   let significant = 0;
   for (let index = start; index < end; index++) {
-    const digit = text.charCodeAt(index) - 48;
+    const digit = b[index] - 48;
     if (significant > 0 || digit !== 0) significant++;
     value = value * 10 + digit;
   }
@@ -285,16 +286,27 @@ function decimalValue(text: string, start: number, end: number): number {
 }
 
 // Hex digits [start, end) as a number, or -1 when more than 52 bits (parseInt may round them).
-function hexNumber(text: string, start: number, end: number): number {
+function hexNumber(b: Uint16Array, start: number, end: number): number {
   let value = 0;
   let significant = 0;
   for (let index = start; index < end; index++) {
-    const digit = hexValue(text.charCodeAt(index));
+    const digit = hexValue(b[index]);
     if (significant > 0 || digit !== 0) significant++;
     value = value * 16 + digit;
   }
   return significant > 13 ? -1 : value;
 }
+
+// Buffer's own UTF-16LE writer (what `buffer.write(text, 0, 'utf16le')` calls after sorting out its
+// arguments); write() where a Node lacks it.
+interface Ucs2Writer {
+  ucs2Write(text: string, offset: number, length: number): number;
+}
+// Whether a Uint16Array reads the UTF-16LE that Buffer writes (else every output falls back).
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+// Units kept after an output's copy: a `\n` and zeros, longer than any word compared (no compare
+// near the end reads what an earlier output left there).
+const SLACK = 64;
 
 // Fields of an event record (EVENT_STRIDE values a row in the events column).
 const E_KIND = 0;
@@ -336,7 +348,9 @@ const R_EVENT_FIRST = 1;
 const R_EVENT_END = 2;
 const R_UNPARSED_FIRST = 3;
 const R_UNPARSED_END = 4;
-const RESULT_STRIDE = 5;
+// Where the output starts in the log: every span of its records is stored from there.
+const R_ORIGIN = 5;
+const RESULT_STRIDE = 6;
 
 // Fields of a location record: the label (symbol) span, module end, function span (-1: none); the
 // offset is in its own Float64Column.
@@ -415,6 +429,11 @@ export class BreakTable implements ColumnTable<BreakResult> {
   private commandBreakin = false;
   private commandStep = false;
 
+  // The output being read as UTF-16 code units (`units[position - from]`), with `buffer` over the
+  // same memory; after its end one `\n` (what the log holds there) and then zeros up to SLACK.
+  private units = new Uint16Array(1 << 16);
+  private buffer = Buffer.from(this.units.buffer);
+
   // The instruction readInstruction stored last: is it `int 3`.
   private instructionIsInt3 = false;
 
@@ -433,8 +452,9 @@ export class BreakTable implements ColumnTable<BreakResult> {
     const lines: string[] = [];
     const result = this.results.data;
     const spans = this.unparsedLines.data;
+    const o = result[row * RESULT_STRIDE + R_ORIGIN]!;
     for (let index = result[row * RESULT_STRIDE + R_UNPARSED_FIRST]!; index < result[row * RESULT_STRIDE + R_UNPARSED_END]!; index++) {
-      lines.push(text.slice(spans[2 * index]!, spans[2 * index + 1]!));
+      lines.push(text.slice(o + spans[2 * index]!, o + spans[2 * index + 1]!));
     }
     return lines;
   }
@@ -443,12 +463,13 @@ export class BreakTable implements ColumnTable<BreakResult> {
   result(text: string, row: number): BreakResult {
     const result: BreakResult = { complete: this.complete(row), unparsed: this.unparsed(text, row), events: [] };
     const data = this.results.data;
-    for (let event = data[row * RESULT_STRIDE + R_EVENT_FIRST]!; event < data[row * RESULT_STRIDE + R_EVENT_END]!; event++) result.events.push(this.event(text, event));
+    const o = data[row * RESULT_STRIDE + R_ORIGIN]!;
+    for (let event = data[row * RESULT_STRIDE + R_EVENT_FIRST]!; event < data[row * RESULT_STRIDE + R_EVENT_END]!; event++) result.events.push(this.event(text, o, event));
     return result;
   }
 
   // Build one event object, its keys in the order the reference assigned them.
-  private event(text: string, row: number): StopEvent {
+  private event(text: string, o: number, row: number): StopEvent {
     const ev = this.events.data;
     const at = row * EVENT_STRIDE;
     const event: StopEvent = { kind: KIND_NAMES[ev[at + E_KIND]!]!, line: ev[at + E_LINE]! };
@@ -457,8 +478,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
     for (let slot = 0; slot < count; slot++) {
       const key = (keys >>> (3 * slot)) & 7;
       if (key === KEY_EXCEPTION) {
-        event.exception = text.slice(ev[at + E_EXCEPTION_START], ev[at + E_EXCEPTION_END]);
-        const code = ev[at + E_CODE]!;
+        event.exception = text.slice(o + ev[at + E_EXCEPTION_START]!, o + ev[at + E_EXCEPTION_END]!);
+        const code = o + ev[at + E_CODE]!;
         event.code = text.slice(code, code + 8).toLowerCase();
         event.firstChance = ev[at + E_FIRST_CHANCE] === 1;
       } else if (key === KEY_BREAKPOINT) {
@@ -467,28 +488,28 @@ export class BreakTable implements ColumnTable<BreakResult> {
         const args: string[] = [];
         const spans = this.args.data;
         const first = ev[at + E_ARG_FIRST]!;
-        for (let arg = first; arg < first + ev[at + E_ARG_COUNT]!; arg++) args.push(text.slice(spans[2 * arg], spans[2 * arg + 1]).replace('`', '').toLowerCase());
+        for (let arg = first; arg < first + ev[at + E_ARG_COUNT]!; arg++) args.push(text.slice(o + spans[2 * arg]!, o + spans[2 * arg + 1]!).replace('`', '').toLowerCase());
         event.bugcheck = { code: ev[at + E_BUGCHECK]! >>> 0, args };
       } else if (key === KEY_RECONNECT) {
-        event.reconnect = { waiting: false, established: false, connected: this.connected(text, ev[at + E_CONNECTED]!) };
+        event.reconnect = { waiting: false, established: false, connected: this.connected(text, o, ev[at + E_CONNECTED]!) };
       } else if (key === KEY_LOCATION) {
         const location = ev[at + E_LOCATION]!;
         const loc = this.locations.data;
         const base = location * LOCATION_STRIDE;
-        const start = loc[base + L_START];
-        const value = { module: text.slice(start, loc[base + L_MODULE_END]), offset: this.locationOffsets.data[location]! } as NonNullable<StopEvent['location']>;
-        if (loc[base + L_FUNCTION_START]! >= 0) value.function = text.slice(loc[base + L_FUNCTION_START], loc[base + L_FUNCTION_END]);
-        value.symbol = text.slice(start, loc[base + L_END]);
+        const start = o + loc[base + L_START]!;
+        const value = { module: text.slice(start, o + loc[base + L_MODULE_END]!), offset: this.locationOffsets.data[location]! } as NonNullable<StopEvent['location']>;
+        if (loc[base + L_FUNCTION_START]! >= 0) value.function = text.slice(o + loc[base + L_FUNCTION_START]!, o + loc[base + L_FUNCTION_END]!);
+        value.symbol = text.slice(start, o + loc[base + L_END]!);
         event.location = value;
       } else if (key === KEY_INSTRUCTION) {
-        event.instruction = this.instruction(text, ev[at + E_INSTRUCTION]!);
+        event.instruction = this.instruction(text, o, ev[at + E_INSTRUCTION]!);
       } else if (key === KEY_REGISTERS) {
         const registers: Record<string, string> = {};
         const spans = this.registers.data;
         const first = ev[at + E_REGISTER_FIRST]!;
         for (let reg = first; reg < first + ev[at + E_REGISTER_COUNT]!; reg++) {
-          const equals = spans[3 * reg + 1]!;
-          registers[text.slice(spans[3 * reg], equals)] = text.slice(equals + 1, spans[3 * reg + 2]);
+          const equals = o + spans[3 * reg + 1]!;
+          registers[text.slice(o + spans[3 * reg]!, equals)] = text.slice(equals + 1, o + spans[3 * reg + 2]!);
         }
         event.registers = registers;
       }
@@ -497,34 +518,34 @@ export class BreakTable implements ColumnTable<BreakResult> {
   }
 
   // Build an instruction object with disasm.ts's key order.
-  private instruction(text: string, row: number): Instruction {
+  private instruction(text: string, o: number, row: number): Instruction {
     const ins = this.instructions.data;
     const at = row * INSTRUCTION_STRIDE;
     const word = ins[at + I_WORD]!;
-    const mnemonic = text.slice(ins[at + I_MNEMONIC], ins[at + I_MNEMONIC_END]);
+    const mnemonic = text.slice(o + ins[at + I_MNEMONIC]!, o + ins[at + I_MNEMONIC_END]!);
     const instruction: Instruction = {
-      address: text.slice(ins[at + I_ADDRESS], ins[at + I_ADDRESS_END]).replace('`', '').toLowerCase(),
-      bytes: text.slice(ins[at + I_BYTES], ins[at + I_BYTES_END]),
-      mnemonic: word < 0 ? mnemonic : `${mnemonic} ${text.slice(word, ins[at + I_WORD_END])}`,
-      operands: text.slice(ins[at + I_OPERANDS], ins[at + I_OPERANDS_END]),
+      address: text.slice(o + ins[at + I_ADDRESS]!, o + ins[at + I_ADDRESS_END]!).replace('`', '').toLowerCase(),
+      bytes: text.slice(o + ins[at + I_BYTES]!, o + ins[at + I_BYTES_END]!),
+      mnemonic: word < 0 ? mnemonic : `${mnemonic} ${text.slice(o + word, o + ins[at + I_WORD_END]!)}`,
+      operands: text.slice(o + ins[at + I_OPERANDS]!, o + ins[at + I_OPERANDS_END]!),
     };
     const segment = ins[at + I_SEGMENT]!;
-    if (segment >= 0) instruction.segment = text.slice(segment, segment + 4);
-    if (ins[at + I_EFFECTIVE]! >= 0) instruction.effectiveAddress = text.slice(ins[at + I_EFFECTIVE], ins[at + I_EFFECTIVE_END]);
-    if (ins[at + I_TARGET]! >= 0) instruction.target = text.slice(ins[at + I_TARGET], ins[at + I_TARGET_END]).replace('`', '').toLowerCase();
+    if (segment >= 0) instruction.segment = text.slice(o + segment, o + segment + 4);
+    if (ins[at + I_EFFECTIVE]! >= 0) instruction.effectiveAddress = text.slice(o + ins[at + I_EFFECTIVE]!, o + ins[at + I_EFFECTIVE_END]!);
+    if (ins[at + I_TARGET]! >= 0) instruction.target = text.slice(o + ins[at + I_TARGET]!, o + ins[at + I_TARGET_END]!).replace('`', '').toLowerCase();
     return instruction;
   }
 
   // Build a `Connected to` object with version.ts's key order.
-  private connected(text: string, row: number): ConnectedTarget {
+  private connected(text: string, o: number, row: number): ConnectedTarget {
     const con = this.connects.data;
     const at = row * CONNECTED_STRIDE;
-    const connected: ConnectedTarget = { name: text.slice(con[at + C_NAME], con[at + C_NAME_END]), build: this.connectBuilds.data[row]! };
+    const connected: ConnectedTarget = { name: text.slice(o + con[at + C_NAME]!, o + con[at + C_NAME_END]!), build: this.connectBuilds.data[row]! };
     const arch = con[at + C_ARCH]!;
     if (arch > 0) connected.arch = ARCH_VALUES[arch - 1]!;
     const ptr64 = con[at + C_PTR64]!;
     if (ptr64 >= 0) connected.ptr64 = ptr64 === 1;
-    if (con[at + C_AT]! >= 0) connected.at = text.slice(con[at + C_AT], con[at + C_AT_END]);
+    if (con[at + C_AT]! >= 0) connected.at = text.slice(o + con[at + C_AT]!, o + con[at + C_AT_END]!);
     return connected;
   }
 
@@ -535,10 +556,30 @@ export class BreakTable implements ColumnTable<BreakResult> {
   scan(text: string, from: number, to: number, command: string): number {
     if (!(from >= 0 && to <= text.length && from <= to)) return FALLBACK;
     if (command !== this.lastCommand) this.readCommand(command);
+    if (!this.encode(text, from, to)) return FALLBACK;
     this.mark();
-    const outcome = this.read(text, from, to);
+    const outcome = this.read(text, this.units, from, to - from);
     if (outcome < 0) this.undo();
     return outcome;
+  }
+
+  // Copy text[from, to) into `units`; false where the copy is not exact (a big-endian machine).
+  private encode(text: string, from: number, to: number): boolean {
+    if (!LITTLE_ENDIAN) return false;
+    const length = to - from;
+    if (length + SLACK > this.units.length) {
+      let size = this.units.length * 2;
+      while (size < length + SLACK) size *= 2;
+      this.units = new Uint16Array(size);
+      this.buffer = Buffer.from(this.units.buffer);
+    }
+    const buffer = this.buffer as Buffer & Partial<Ucs2Writer>;
+    const slice = text.slice(from, to);
+    const written = buffer.ucs2Write === undefined ? buffer.write(slice, 0, 'utf16le') : buffer.ucs2Write(slice, 0, 2 * length);
+    const units = this.units;
+    units[length] = 10;
+    units.fill(0, length + 1, length + SLACK);
+    return written === 2 * length;
   }
 
   // Note what the go command says about bare stops (the reference's `.breakin` and `t`/`p` tests).
@@ -620,7 +661,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
   // The reading itself: tryParseBreak's loop over lines, in place, each line dispatched on its first
   // and last characters to the checks that can apply, in the reference's order. Returns the row,
   // NO_RESULT or FALLBACK.
-  private read(text: string, from: number, to: number): number {
+  private read(text: string, b: Uint16Array, o: number, to: number): number {
     const eventFirst = this.events.length / EVENT_STRIDE;
     const unparsedFirst = this.unparsedLines.length >> 1;
     let current = -1;
@@ -629,39 +670,39 @@ export class BreakTable implements ColumnTable<BreakResult> {
     // Where the open box's lines begin.
     let boxFrom = 0;
     let lineNumber = 0;
-    let start = from;
+    let start = 0;
     for (;;) {
-      let end = start < to ? text.indexOf('\n', start) : to;
+      let end = start < to ? text.indexOf('\n', o + start) - o : to;
       if (end < 0 || end > to) end = to;
       lineNumber++;
       const lineStart = start;
       start = end + 1;
       line: if (end > lineStart) {
         let ts = lineStart;
-        let lead = text.charCodeAt(ts);
+        let lead = b[ts];
         if (lead === 32 || lead === 9) {
           do ts++;
-          while (ts < end && isBlank(text.charCodeAt(ts)));
+          while (ts < end && isBlank(b[ts]));
           if (ts === end) break line;
-          lead = text.charCodeAt(ts);
+          lead = b[ts];
         }
         let te = end;
-        let last = text.charCodeAt(te - 1);
+        let last = b[te - 1];
         if (last === 32 || last === 9) {
           do te--;
-          while (isBlank(text.charCodeAt(te - 1)));
-          last = text.charCodeAt(te - 1);
+          while (isBlank(b[te - 1]));
+          last = b[te - 1];
         }
         // An odd character at either end may be white space the reference trims (neither end is blank).
         if (lead < 33 || lead > 126 || last < 33 || last > 126) return FALLBACK;
         // A prompt inside the output (mayStartPrompt of prompt.ts, a superset of matchPrompt) is left to the reference.
         if (lead === 107 || lead === 75) {
-          if (text.charCodeAt(ts + 1) === 100 && text.charCodeAt(ts + 2) === 62) return FALLBACK;
+          if (b[ts + 1] === 100 && b[ts + 2] === 62) return FALLBACK;
         } else if (lead === 108) {
-          if (text.charCodeAt(ts + 2) === 100 && text.charCodeAt(ts + 3) === 62) return FALLBACK;
+          if (b[ts + 2] === 100 && b[ts + 3] === 62) return FALLBACK;
         } else if (lead >= 48 && lead <= 57) {
           for (let index = ts + 1; index <= ts + 3 && index < te; index++) {
-            const code = text.charCodeAt(index);
+            const code = b[index];
             if (code === 58) return FALLBACK;
             if (code < 48 || code > 57) break;
           }
@@ -670,16 +711,16 @@ export class BreakTable implements ColumnTable<BreakResult> {
         // `(0x…,0x…)`: the arguments of the bugcheck on the line before.
         if (pendingArgs) {
           pendingArgs = false;
-          if (lead === 40 && (has & HAS_BUGCHECK) !== 0 && this.readParenArgs(text, ts, te, current)) break line;
+          if (lead === 40 && (has & HAS_BUGCHECK) !== 0 && this.readParenArgs(b, ts, te, current)) break line;
         }
         // Boxes of asterisks: the Ctrl+C banner (a breakpoint inside it is a break-in) and others.
         if (lead === 42) {
           let stars = ts + 1;
-          if (te - ts === 79 && last === 42) stars = lineIs(text, ts, te, this.boxEdge) ? te : ts + 1;
-          else while (stars < te && text.charCodeAt(stars) === 42) stars++;
+          if (te - ts === 79 && last === 42) stars = lineIs(text, o, ts, te, this.boxEdge) ? te : ts + 1;
+          else while (stars < te && b[stars] === 42) stars++;
           if (stars === te && te - ts >= 20) {
             // The box's text is read only when it matters: closing it with a breakpoint current.
-            if (inBox && current >= 0 && this.events.data[current * EVENT_STRIDE + E_KIND] === BREAKPOINT && boxSaysCtrlC(text, boxFrom, lineStart)) this.events.data[current * EVENT_STRIDE + E_KIND] = BREAK_IN;
+            if (inBox && current >= 0 && this.events.data[current * EVENT_STRIDE + E_KIND] === BREAKPOINT && boxSaysCtrlC(b, boxFrom, lineStart)) this.events.data[current * EVENT_STRIDE + E_KIND] = BREAK_IN;
             inBox = !inBox;
             boxFrom = start;
             break line;
@@ -690,16 +731,16 @@ export class BreakTable implements ColumnTable<BreakResult> {
         // `<name> - code XXXXXXXX (first|second chance)`.
         if (last === 41 && te - ts >= 8) {
           // kd's most common stop line is found by search; any other is read in parts.
-          const common = te - ts === BREAK_LINE.length && lead === 66 && lineIs(text, ts, te, this.breakLine);
-          const first = common || (matchAt(text, te - 8, W_CHANCE) && matchAt(text, te - 15, W_FIRST_CHANCE));
-          const tail = first ? 31 : matchAt(text, te - 16, W_SECOND_CHANCE) ? 32 : 0;
-          if (common || (tail > 0 && te - tail > ts && matchAt(text, te - tail, W_CODE) && isHexRun(text, te - tail + 8, 8))) {
+          const common = te - ts === BREAK_LINE.length && lead === 66 && lineIs(text, o, ts, te, this.breakLine);
+          const first = common || (matchAt(b, te - 8, W_CHANCE) && matchAt(b, te - 15, W_FIRST_CHANCE));
+          const tail = first ? 31 : matchAt(b, te - 16, W_SECOND_CHANCE) ? 32 : 0;
+          if (common || (tail > 0 && te - tail > ts && matchAt(b, te - tail, W_CODE) && isHexRun(b, te - tail + 8, 8))) {
             const code = te - tail + 8;
             // `.` of the reference's `(.+?)` stops at CR and the Unicode line separators.
-            if (!common) for (let index = ts; index < te - tail; index++) if (isOdd(text.charCodeAt(index))) return FALLBACK;
+            if (!common) for (let index = ts; index < te - tail; index++) if (isOdd(b[index])) return FALLBACK;
             let event = current;
             if (!(current >= 0 && this.events.data[current * EVENT_STRIDE + E_KIND] === BUGCHECK && (has & (HAS_EXCEPTION | HAS_LOCATION)) === 0)) {
-              const kind = common || matchAt(text, code, W_BREAK_CODE) ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
+              const kind = common || matchAt(b, code, W_BREAK_CODE) ? (this.commandBreakin ? BREAK_IN : BREAKPOINT) : EXCEPTION;
               event = current = this.startEvent(kind, lineNumber);
             }
             const ev = this.events.data;
@@ -715,11 +756,11 @@ export class BreakTable implements ColumnTable<BreakResult> {
         switch (lead) {
           case 66: // B
             // `Breakpoint N hit`.
-            if (last === 116 && te - ts > 15 && startsAt(text, ts, te, W_BREAKPOINT) && matchAt(text, te - 4, W_HIT)) {
+            if (last === 116 && te - ts > 15 && startsAt(b, ts, te, W_BREAKPOINT) && matchAt(b, te - 4, W_HIT)) {
               let digits = ts + 11;
-              while (digits < te - 4 && text.charCodeAt(digits) >= 48 && text.charCodeAt(digits) <= 57) digits++;
+              while (digits < te - 4 && b[digits] >= 48 && b[digits] <= 57) digits++;
               if (digits === te - 4) {
-                const number = decimalValue(text, ts + 11, te - 4);
+                const number = decimalValue(b, ts + 11, te - 4);
                 // Numbers past 32 bits are left to the reference.
                 if (number < 0 || number > 0x7fffffff) return FALLBACK;
                 current = this.startEvent(BREAKPOINT, lineNumber);
@@ -729,36 +770,36 @@ export class BreakTable implements ColumnTable<BreakResult> {
               }
             }
             // `Bugcheck code XXXXXXXX`.
-            if (te - ts >= 15 && te - ts <= 22 && startsAt(text, ts, te, W_BUGCHECK_CODE) && isHexRun(text, ts + 14, te - ts - 14)) {
-              current = this.startBugcheck(text, ts + 14, te, lineNumber);
+            if (te - ts >= 15 && te - ts <= 22 && startsAt(b, ts, te, W_BUGCHECK_CODE) && isHexRun(b, ts + 14, te - ts - 14)) {
+              current = this.startBugcheck(b, ts + 14, te, lineNumber);
               break line;
             }
             break;
           case 42: // *
             // `*** Fatal System Error: 0xXXXXXXXX`, its arguments on the next line.
-            if (te - ts >= 27 && te - ts <= 34 && startsAt(text, ts, te, W_FATAL) && isHexRun(text, ts + 26, te - ts - 26)) {
-              current = this.startBugcheck(text, ts + 26, te, lineNumber);
+            if (te - ts >= 27 && te - ts <= 34 && startsAt(b, ts, te, W_FATAL) && isHexRun(b, ts + 26, te - ts - 26)) {
+              current = this.startBugcheck(b, ts + 26, te, lineNumber);
               pendingArgs = true;
               break line;
             }
             break;
           case 65: // A
             // `Arguments a b c d` of a bugcheck that has none yet.
-            if ((has & HAS_BUGCHECK) !== 0 && this.events.data[current * EVENT_STRIDE + E_ARG_COUNT] === 0 && this.readArgumentsLine(text, ts, te, current)) break line;
+            if ((has & HAS_BUGCHECK) !== 0 && this.events.data[current * EVENT_STRIDE + E_ARG_COUNT] === 0 && this.readArgumentsLine(b, ts, te, current)) break line;
             break;
           // Reboot and reconnect banners other than `Connected to` are left to the reference.
           case 83: // S
-            if (startsAt(text, ts, te, W_SHUTDOWN)) return FALLBACK;
+            if (startsAt(b, ts, te, W_SHUTDOWN)) return FALLBACK;
             break;
           case 87: // W
-            if (startsAt(text, ts, te, W_WAITING)) return FALLBACK;
+            if (startsAt(b, ts, te, W_WAITING)) return FALLBACK;
             break;
           case 75: // K
-            if (startsAt(text, ts, te, W_ESTABLISHED)) return FALLBACK;
+            if (startsAt(b, ts, te, W_ESTABLISHED)) return FALLBACK;
             break;
           case 67: // C
-            if (startsAt(text, ts, te, W_CONNECTED)) {
-              const connected = this.readConnected(text, ts, te);
+            if (startsAt(b, ts, te, W_CONNECTED)) {
+              const connected = this.readConnected(b, ts, te);
               if (connected < 0) return FALLBACK;
               // A previous reconnect event always has its connect line here, so each line starts an event.
               current = this.startEvent(RECONNECT, lineNumber);
@@ -769,18 +810,18 @@ export class BreakTable implements ColumnTable<BreakResult> {
             break;
         }
         // After a connect line and before the location, version block lines are left to the reference.
-        if ((has & (HAS_RECONNECT | HAS_LOCATION)) === HAS_RECONNECT && (mayStartVersionBlockLine(text, ts, te, lead) || hasKernelVersion(text, ts, te))) return FALLBACK;
+        if ((has & (HAS_RECONNECT | HAS_LOCATION)) === HAS_RECONNECT && (mayStartVersionBlockLine(b, ts, te, lead) || hasKernelVersion(b, ts, te))) return FALLBACK;
         // `module!Function+0x1a:` and the instruction line after it.
         if (last === 58 && te - ts >= 3) {
-          const label = this.readLabel(text, ts, te);
+          const label = this.readLabel(b, ts, te);
           if (label === LABEL_FALLBACK) return FALLBACK;
           if (label >= 0) {
             let instruction = -1;
             let nextEnd = end;
             if (end < to) {
-              nextEnd = text.indexOf('\n', end + 1);
+              nextEnd = text.indexOf('\n', o + end + 1) - o;
               if (nextEnd < 0 || nextEnd > to) nextEnd = to;
-              instruction = this.readInstruction(text, end + 1, nextEnd);
+              instruction = this.readInstruction(b, end + 1, nextEnd);
               if (instruction === INSTRUCTION_UNSURE) return FALLBACK;
             }
             let event = current >= 0 && (has & HAS_LOCATION) === 0 && this.events.data[current * EVENT_STRIDE + E_KIND] !== STEP ? current : -1;
@@ -802,7 +843,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
         if (lead >= 97 && lead <= 122) {
           // Register dump lines (`eax=… ebx=…`), added to the current event.
           const registers = this.registers.length;
-          const count = this.readRegisters(text, ts, te);
+          const count = this.readRegisters(b, ts, te);
           if (count < 0) return FALLBACK;
           if (count > 0) {
             if (current >= 0) {
@@ -815,15 +856,15 @@ export class BreakTable implements ColumnTable<BreakResult> {
             }
             this.registers.truncate(registers);
           }
-          if (lead === 105 && startsAt(text, ts, te, W_IOPL)) break line;
-          if (lead === 99 && (has & HAS_REGISTERS) !== 0 && te - ts > 8 && startsAt(text, ts, te, W_CS) && isLowerHexRun4(text, ts + 3)) {
-            if (isBlank(text.charCodeAt(ts + 7))) break line;
-            if (isOdd(text.charCodeAt(ts + 7))) return FALLBACK;
+          if (lead === 105 && startsAt(b, ts, te, W_IOPL)) break line;
+          if (lead === 99 && (has & HAS_REGISTERS) !== 0 && te - ts > 8 && startsAt(b, ts, te, W_CS) && isLowerHexRun4(b, ts + 3)) {
+            if (isBlank(b[ts + 7])) break line;
+            if (isOdd(b[ts + 7])) return FALLBACK;
           }
         }
         // A stop without a label: an instruction line alone (after `t`), or the instruction of the current stop.
         if (isHex(lead)) {
-          const bare = this.readInstruction(text, ts, end);
+          const bare = this.readInstruction(b, ts, end);
           if (bare === INSTRUCTION_UNSURE) return FALLBACK;
           if (bare >= 0) {
             if (current < 0 || (has & (HAS_LOCATION | HAS_INSTRUCTION)) !== 0) current = this.startEvent(STEP, lineNumber);
@@ -832,7 +873,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
             break line;
           }
         }
-        const noise = isNoiseLine(text, ts, te, lead, this.noiseLines);
+        const noise = isNoiseLine(b, text, o, ts, te, lead, this.noiseLines);
         if (noise === NOISE_UNSURE) return FALLBACK;
         if (noise === NOISE_YES) break line;
         const spans = room(this.unparsedLines, 2);
@@ -857,15 +898,16 @@ export class BreakTable implements ColumnTable<BreakResult> {
     data[at + R_EVENT_END] = eventEnd;
     data[at + R_UNPARSED_FIRST] = unparsedFirst;
     data[at + R_UNPARSED_END] = this.unparsedLines.length >> 1;
+    data[at + R_ORIGIN] = o;
     column.length = at + RESULT_STRIDE;
     return at / RESULT_STRIDE;
   }
 
   // Start a bugcheck event with the code in hex digits [start, end) (1–8 of them); returns its row.
-  private startBugcheck(text: string, start: number, end: number, lineNumber: number): number {
+  private startBugcheck(b: Uint16Array, start: number, end: number, lineNumber: number): number {
     const event = this.startEvent(BUGCHECK, lineNumber);
     const ev = this.events.data;
-    ev[event * EVENT_STRIDE + E_BUGCHECK] = hexNumber(text, start, end) | 0;
+    ev[event * EVENT_STRIDE + E_BUGCHECK] = hexNumber(b, start, end) | 0;
     ev[event * EVENT_STRIDE + E_ARG_FIRST] = this.args.length >> 1;
     this.addKey(event, KEY_BUGCHECK);
     return event;
@@ -888,22 +930,22 @@ export class BreakTable implements ColumnTable<BreakResult> {
   }
 
   // `(0x…,0x…)` as the whole trimmed line: store the arguments on the event; false when it is not one.
-  private readParenArgs(text: string, ts: number, te: number, event: number): boolean {
-    if (text.charCodeAt(te - 1) !== 41) return false;
+  private readParenArgs(b: Uint16Array, ts: number, te: number, event: number): boolean {
+    if (b[te - 1] !== 41) return false;
     const first = this.args.length;
     let at = ts + 1;
     for (;;) {
-      if (!(text.charCodeAt(at) === 48 && text.charCodeAt(at + 1) === 120)) break;
+      if (!(b[at] === 48 && b[at + 1] === 120)) break;
       const digits = at + 2;
       let end = digits;
-      while (end < te - 1 && (isHex(text.charCodeAt(end)) || text.charCodeAt(end) === 96)) end++;
+      while (end < te - 1 && (isHex(b[end]) || b[end] === 96)) end++;
       if (end === digits) break;
       this.pushArg(digits, end);
       if (end === te - 1) {
         this.setArgs(event, first);
         return true;
       }
-      if (text.charCodeAt(end) !== 44) break;
+      if (b[end] !== 44) break;
       at = end + 1;
     }
     this.args.truncate(first);
@@ -911,31 +953,31 @@ export class BreakTable implements ColumnTable<BreakResult> {
   }
 
   // `Arguments a b c d` as the whole trimmed line: store the arguments; false when it is not one.
-  private readArgumentsLine(text: string, ts: number, te: number, event: number): boolean {
-    if (te - ts < 11 || !startsAt(text, ts, te, W_ARGUMENTS)) return false;
-    const lead = text.charCodeAt(ts + 10);
+  private readArgumentsLine(b: Uint16Array, ts: number, te: number, event: number): boolean {
+    if (te - ts < 11 || !startsAt(b, ts, te, W_ARGUMENTS)) return false;
+    const lead = b[ts + 10];
     if (!(isHex(lead) || lead === 96)) return false;
     for (let index = ts + 11; index < te; index++) {
-      const code = text.charCodeAt(index);
+      const code = b[index];
       if (!(isHex(code) || code === 96 || code === 32)) return false;
     }
     const first = this.args.length;
     let at = ts + 10;
     while (at < te) {
       let end = at;
-      while (end < te && text.charCodeAt(end) !== 32) end++;
+      while (end < te && b[end] !== 32) end++;
       this.pushArg(at, end);
       at = end;
-      while (at < te && text.charCodeAt(at) === 32) at++;
+      while (at < te && b[at] === 32) at++;
     }
     this.setArgs(event, first);
     return true;
   }
 
   // parseConnectedLine of version.ts on [ts, te) (known to start `Connected to Windows`): its row, or -1.
-  private readConnected(text: string, ts: number, te: number): number {
+  private readConnected(b: Uint16Array, ts: number, te: number): number {
     const rest = ts + 13;
-    const target = findWord(text, W_TARGET, rest, te);
+    const target = findWord(b, W_TARGET, rest, te);
     if (target < 0) return -1;
     let headEnd = target;
     const tail = target + 7;
@@ -943,7 +985,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     for (let index = 0; index < ARCH_WORDS.length; index++) {
       const word = ARCH_WORDS[index]!;
       const at = headEnd - word.length - 1;
-      if (at >= rest && text.charCodeAt(at) === 32 && matchAt(text, at + 1, word)) {
+      if (at >= rest && b[at] === 32 && matchAt(b, at + 1, word)) {
         arch = index + 1;
         headEnd = at;
         break;
@@ -951,28 +993,28 @@ export class BreakTable implements ColumnTable<BreakResult> {
     }
     // `/ (\d+)$/` on the head: the digits after its last space.
     let digits = headEnd;
-    while (digits > rest && text.charCodeAt(digits - 1) >= 48 && text.charCodeAt(digits - 1) <= 57) digits--;
-    if (digits === headEnd || digits - 1 < rest || text.charCodeAt(digits - 1) !== 32) return -1;
-    const build = decimalValue(text, digits, headEnd);
+    while (digits > rest && b[digits - 1] >= 48 && b[digits - 1] <= 57) digits--;
+    if (digits === headEnd || digits - 1 < rest || b[digits - 1] !== 32) return -1;
+    const build = decimalValue(b, digits, headEnd);
     if (build < 0) return -1;
     let ptr64 = -1;
     let ptr64At = -1;
-    if (te - 12 >= tail && matchAt(text, te - 12, W_PTR64_TRUE)) {
+    if (te - 12 >= tail && matchAt(b, te - 12, W_PTR64_TRUE)) {
       ptr64 = 1;
       ptr64At = te - 12;
-    } else if (te - 13 >= tail && matchAt(text, te - 13, W_PTR64_FALSE)) {
+    } else if (te - 13 >= tail && matchAt(b, te - 13, W_PTR64_FALSE)) {
       ptr64 = 0;
       ptr64At = te - 13;
     }
     let atStart = -1;
     let atEnd = -1;
-    if (matchAt(text, tail, W_AT) && tail + 5 <= te) {
+    if (matchAt(b, tail, W_AT) && tail + 5 <= te) {
       atStart = tail + 5;
       atEnd = ptr64At >= 0 ? ptr64At : te;
       if (atEnd < atStart) atEnd = atStart;
-      while (atEnd > atStart && isBlank(text.charCodeAt(atEnd - 1))) atEnd--;
-      if (atEnd > atStart && isOdd(text.charCodeAt(atEnd - 1))) return -1;
-      if (atEnd > atStart && text.charCodeAt(atEnd - 1) === 41) atEnd--;
+      while (atEnd > atStart && isBlank(b[atEnd - 1])) atEnd--;
+      if (atEnd > atStart && isOdd(b[atEnd - 1])) return -1;
+      if (atEnd > atStart && b[atEnd - 1] === 41) atEnd--;
     }
     const column = this.connects;
     const con = room(column, CONNECTED_STRIDE);
@@ -990,11 +1032,11 @@ export class BreakTable implements ColumnTable<BreakResult> {
 
   // isSymbolLabel and parseSymbolLocation of disasm.ts on a trimmed line ending in `:`: the location's
   // row, LABEL_NONE when the line is no label, LABEL_FALLBACK for labels the table does not hold.
-  private readLabel(text: string, ts: number, te: number): number {
+  private readLabel(b: Uint16Array, ts: number, te: number): number {
     const bodyEnd = te - 1;
     // parseSymbolLocation trims the label; the symbol keeps what kd printed before the colon.
     let end = bodyEnd;
-    while (end > ts && isBlank(text.charCodeAt(end - 1))) end--;
+    while (end > ts && isBlank(b[end - 1])) end--;
     if (end === ts) return LABEL_NONE;
     let bang = -1;
     let plus = -1;
@@ -1003,7 +1045,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     let doubleBlank = false;
     let previousBlank = false;
     for (let index = ts; index < end; index++) {
-      const code = text.charCodeAt(index);
+      const code = b[index];
       const flags = CHAR_CLASS[code]!;
       if ((flags & C_MODULE) !== 0) {
         previousBlank = false;
@@ -1025,8 +1067,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
     // `\+(0x)?([0-9a-fA-F]+)$`: only the last `+` can start it.
     let hexStart = -1;
     if (plus >= 0) {
-      if (text.charCodeAt(plus + 1) === 48 && text.charCodeAt(plus + 2) === 120 && plus + 3 < end && isHexRun(text, plus + 3, end - plus - 3)) hexStart = plus + 3;
-      else if (plus + 1 < end && isHexRun(text, plus + 1, end - plus - 1)) hexStart = plus + 1;
+      if (b[plus + 1] === 48 && b[plus + 2] === 120 && plus + 3 < end && isHexRun(b, plus + 3, end - plus - 3)) hexStart = plus + 3;
+      else if (plus + 1 < end && isHexRun(b, plus + 1, end - plus - 1)) hexStart = plus + 1;
     }
     if (bang < 0) {
       // Without `!` the label needs `+offset` right before the colon and a module-name base.
@@ -1035,7 +1077,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
       if (doubleBlank) return LABEL_FALLBACK;
       if (bang === ts || notModule !== bang) return LABEL_NONE;
     }
-    const offset = hexStart < 0 ? 0 : hexNumber(text, hexStart, end);
+    const offset = hexStart < 0 ? 0 : hexNumber(b, hexStart, end);
     if (offset < 0) return LABEL_FALLBACK;
     const baseEnd = hexStart < 0 ? end : plus;
     const column = this.locations;
@@ -1053,24 +1095,24 @@ export class BreakTable implements ColumnTable<BreakResult> {
 
   // parseRegisterLine of break.ts on [ts, te): appends the registers and returns how many (0: not a
   // register line; -1: an odd character, white space to the reference's `\s+`, might make it one).
-  private readRegisters(text: string, ts: number, te: number): number {
+  private readRegisters(b: Uint16Array, ts: number, te: number): number {
     // The first `=` must be the line's 3rd to 5th character.
-    const firstEquals = findCode(text, 61, ts, Math.min(te, ts + 5));
+    const firstEquals = findCode(b, 61, ts, Math.min(te, ts + 5));
     if (firstEquals < ts + 2) return 0;
     const column = this.registers;
     const first = column.length;
     let at = ts;
     while (at < te) {
       // x86 dumps end the eip line with `iopl=0  nv up ei …`.
-      if (text.charCodeAt(at) === 105 && matchAt(text, at, W_IOPL)) return (column.length - first) / 3;
+      if (b[at] === 105 && matchAt(b, at, W_IOPL)) return (column.length - first) / 3;
       // `[a-z][a-z0-9]{1,3}=[0-9a-f]+` up to the next blank, in one pass.
       let end = at + 1;
-      if ((CHAR_CLASS[text.charCodeAt(at)]! & C_LOWER) !== 0) while (end < te && (CHAR_CLASS[text.charCodeAt(end)]! & C_MNEMONIC) !== 0) end++;
+      if ((CHAR_CLASS[b[at]]! & C_LOWER) !== 0) while (end < te && (CHAR_CLASS[b[end]]! & C_MNEMONIC) !== 0) end++;
       const equals = end;
-      if (end < te) while (++end < te && (CHAR_CLASS[text.charCodeAt(end)]! & C_LOWER_HEX) !== 0);
-      if (equals >= te || text.charCodeAt(equals) !== 61 || equals < at + 2 || equals > at + 4 || end === equals + 1 || (end < te && !isBlank(text.charCodeAt(end))) || (CHAR_CLASS[text.charCodeAt(at)]! & C_LOWER) === 0) {
+      if (end < te) while (++end < te && (CHAR_CLASS[b[end]]! & C_LOWER_HEX) !== 0);
+      if (equals >= te || b[equals] !== 61 || equals < at + 2 || equals > at + 4 || end === equals + 1 || (end < te && !isBlank(b[end])) || (CHAR_CLASS[b[at]]! & C_LOWER) === 0) {
         column.truncate(first);
-        for (let index = ts; index < te; index++) if (isOdd(text.charCodeAt(index))) return -1;
+        for (let index = ts; index < te; index++) if (isOdd(b[index])) return -1;
         return 0;
       }
       const spans = room(column, 3);
@@ -1080,45 +1122,45 @@ export class BreakTable implements ColumnTable<BreakResult> {
       spans[row + 2] = end;
       column.length = row + 3;
       at = end;
-      while (at < te && isBlank(text.charCodeAt(at))) at++;
+      while (at < te && isBlank(b[at])) at++;
     }
     return (column.length - first) / 3;
   }
 
   // parseInstructionLine of disasm.ts on the raw line [lineStart, lineEnd): the instruction's row, -1
   // when it is none, INSTRUCTION_UNSURE when an odd character leaves the reading to the reference.
-  private readInstruction(text: string, lineStart: number, lineEnd: number): number {
+  private readInstruction(b: Uint16Array, lineStart: number, lineEnd: number): number {
     let at = lineStart;
     if (at >= lineEnd) return -1;
-    let code = text.charCodeAt(at);
+    let code = b[at];
     while (code === 32 || code === 9) {
       if (++at >= lineEnd) return -1;
-      code = text.charCodeAt(at);
+      code = b[at];
     }
     if ((CHAR_CLASS[code]! & C_HEX) === 0) return (CHAR_CLASS[code]! & C_ODD) !== 0 ? INSTRUCTION_UNSURE : -1;
     // `^\s*(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?) (?=\S)`
     let segment = -1;
-    if (at + 5 <= lineEnd && text.charCodeAt(at + 4) === 58 && isHexRun(text, at, 4)) {
+    if (at + 5 <= lineEnd && b[at + 4] === 58 && isHexRun(b, at, 4)) {
       segment = at;
       at += 5;
     }
     if (at + 8 >= lineEnd) return -1;
     let addressEnd = at + 8;
-    const after = text.charCodeAt(addressEnd);
+    const after = b[addressEnd];
     if (after !== 32 && after !== 96) return -1;
-    for (let index = at; index < addressEnd; index++) if ((CHAR_CLASS[text.charCodeAt(index)]! & C_HEX) === 0) return -1;
-    if (after === 96 && addressEnd + 9 <= lineEnd && isHexRun(text, addressEnd + 1, 8)) addressEnd += 9;
-    if (text.charCodeAt(addressEnd) !== 32 || addressEnd + 1 >= lineEnd || isBlank(text.charCodeAt(addressEnd + 1))) return -1;
+    for (let index = at; index < addressEnd; index++) if ((CHAR_CLASS[b[index]]! & C_HEX) === 0) return -1;
+    if (after === 96 && addressEnd + 9 <= lineEnd && isHexRun(b, addressEnd + 1, 8)) addressEnd += 9;
+    if (b[addressEnd] !== 32 || addressEnd + 1 >= lineEnd || isBlank(b[addressEnd + 1])) return -1;
     const rest = addressEnd + 1;
     let restEnd = lineEnd;
-    while (isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
+    while (isBlank(b[restEnd - 1])) restEnd--;
     // Where the reference trims or looks for `\S`, an odd character may be white space to it.
-    if ((CHAR_CLASS[text.charCodeAt(rest)]! & C_ODD) !== 0 || (CHAR_CLASS[text.charCodeAt(restEnd - 1)]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
+    if ((CHAR_CLASS[b[rest]]! & C_ODD) !== 0 || (CHAR_CLASS[b[restEnd - 1]]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
     // The first word (up to a space), and whether it is all lowercase hex.
     let firstEnd = rest;
     let lowerHex = C_LOWER_HEX;
     for (; firstEnd < restEnd; firstEnd++) {
-      const next = text.charCodeAt(firstEnd);
+      const next = b[firstEnd];
       if (next === 32) break;
       lowerHex &= CHAR_CLASS[next]!;
     }
@@ -1130,13 +1172,13 @@ export class BreakTable implements ColumnTable<BreakResult> {
     let mnemonicKnown = false;
     if (firstEnd < restEnd) {
       let afterFirst = firstEnd + 1;
-      while (afterFirst < restEnd && isBlank(text.charCodeAt(afterFirst))) afterFirst++;
-      if ((CHAR_CLASS[text.charCodeAt(afterFirst)]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
+      while (afterFirst < restEnd && isBlank(b[afterFirst])) afterFirst++;
+      if ((CHAR_CLASS[b[afterFirst]]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
       const length = firstEnd - rest;
       if (length >= 2 && (length & 1) === 0 && lowerHex !== 0) {
         let secondEnd = afterFirst;
-        while (secondEnd < restEnd && text.charCodeAt(secondEnd) !== 32) secondEnd++;
-        if (isMnemonicSpan(text, afterFirst, secondEnd)) {
+        while (secondEnd < restEnd && b[secondEnd] !== 32) secondEnd++;
+        if (isMnemonicSpan(b, afterFirst, secondEnd)) {
           bytes = rest;
           bytesEnd = firstEnd;
           body = afterFirst;
@@ -1149,46 +1191,46 @@ export class BreakTable implements ColumnTable<BreakResult> {
     let operandsEnd = restEnd;
     if (mnemonicEnd < restEnd) {
       operands = mnemonicEnd + 1;
-      while (operands < restEnd && isBlank(text.charCodeAt(operands))) operands++;
-      if ((CHAR_CLASS[text.charCodeAt(operands)]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
+      while (operands < restEnd && isBlank(b[operands])) operands++;
+      if ((CHAR_CLASS[b[operands]]! & C_ODD) !== 0) return INSTRUCTION_UNSURE;
     }
-    if (!mnemonicKnown && !isMnemonicSpan(text, body, mnemonicEnd)) return -1;
+    if (!mnemonicKnown && !isMnemonicSpan(b, body, mnemonicEnd)) return -1;
     let word = -1;
     let wordEnd = -1;
-    if (operands < operandsEnd && isPrefix(text, body, mnemonicEnd)) {
-      let next = findCode(text, 32, operands, operandsEnd);
+    if (operands < operandsEnd && isPrefix(b, body, mnemonicEnd)) {
+      let next = findCode(b, 32, operands, operandsEnd);
       if (next < 0) next = operandsEnd;
-      if (isMnemonicSpan(text, operands, next)) {
+      if (isMnemonicSpan(b, operands, next)) {
         word = operands;
         wordEnd = next;
         operands = next;
-        while (operands < operandsEnd && isBlank(text.charCodeAt(operands))) operands++;
-        if (operands < operandsEnd && isOdd(text.charCodeAt(operands))) return INSTRUCTION_UNSURE;
+        while (operands < operandsEnd && isBlank(b[operands])) operands++;
+        if (operands < operandsEnd && isOdd(b[operands])) return INSTRUCTION_UNSURE;
       }
     }
     // ` ([a-z]{2}:[0-9a-f]{4}:[0-9a-fA-F`]+=[0-9a-fA-F?]+)$`: only the last space can start it.
     let effective = -1;
     let effectiveEnd = -1;
-    const lastOperand = text.charCodeAt(operandsEnd - 1);
+    const lastOperand = b[operandsEnd - 1];
     if (operands < operandsEnd && ((CHAR_CLASS[lastOperand]! & C_HEX) !== 0 || lastOperand === 63)) {
-      const space = lastCode(text, 32, operands, operandsEnd);
-      if (space >= 0 && isEffectiveAddress(text, space + 1, operandsEnd)) {
+      const space = lastCode(b, 32, operands, operandsEnd);
+      if (space >= 0 && isEffectiveAddress(b, space + 1, operandsEnd)) {
         effective = space + 1;
         effectiveEnd = operandsEnd;
         operandsEnd = space;
-        while (operandsEnd > operands && isBlank(text.charCodeAt(operandsEnd - 1))) operandsEnd--;
-        if (operandsEnd > operands && isOdd(text.charCodeAt(operandsEnd - 1))) return INSTRUCTION_UNSURE;
+        while (operandsEnd > operands && isBlank(b[operandsEnd - 1])) operandsEnd--;
+        if (operandsEnd > operands && isOdd(b[operandsEnd - 1])) return INSTRUCTION_UNSURE;
       }
     }
     // `\(([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?)\)$` on the operands left.
     let target = -1;
     let targetEnd = -1;
-    if (operandsEnd - operands >= 10 && text.charCodeAt(operandsEnd - 1) === 41) {
-      if (text.charCodeAt(operandsEnd - 10) === 40 && isHexRun(text, operandsEnd - 9, 8)) target = operandsEnd - 9;
-      else if (operandsEnd - operands >= 19 && text.charCodeAt(operandsEnd - 19) === 40 && text.charCodeAt(operandsEnd - 10) === 96 && isHexRun(text, operandsEnd - 18, 8) && isHexRun(text, operandsEnd - 9, 8)) target = operandsEnd - 18;
+    if (operandsEnd - operands >= 10 && b[operandsEnd - 1] === 41) {
+      if (b[operandsEnd - 10] === 40 && isHexRun(b, operandsEnd - 9, 8)) target = operandsEnd - 9;
+      else if (operandsEnd - operands >= 19 && b[operandsEnd - 19] === 40 && b[operandsEnd - 10] === 96 && isHexRun(b, operandsEnd - 18, 8) && isHexRun(b, operandsEnd - 9, 8)) target = operandsEnd - 18;
       if (target >= 0) targetEnd = operandsEnd - 1;
     }
-    this.instructionIsInt3 = word < 0 && mnemonicEnd - body === 3 && operandsEnd - operands === 1 && text.charCodeAt(operands) === 51 && matchAt(text, body, W_INT);
+    this.instructionIsInt3 = word < 0 && mnemonicEnd - body === 3 && operandsEnd - operands === 1 && b[operands] === 51 && matchAt(b, body, W_INT);
     const column = this.instructions;
     const ins = room(column, INSTRUCTION_STRIDE);
     const row = column.length;
@@ -1225,56 +1267,56 @@ const NOISE_YES = 1;
 const NOISE_UNSURE = 2;
 
 // The last `code` in [start, end), or -1.
-function lastCode(text: string, code: number, start: number, end: number): number {
-  for (let index = end - 1; index >= start; index--) if (text.charCodeAt(index) === code) return index;
+function lastCode(b: Uint16Array, code: number, start: number, end: number): number {
+  for (let index = end - 1; index >= start; index--) if (b[index] === code) return index;
   return -1;
 }
 
 // Lowercase hex digits only, [start, end).
-function isLowerHexSpan(text: string, start: number, end: number): boolean {
-  for (let index = start; index < end; index++) if (!isLowerHex(text.charCodeAt(index))) return false;
+function isLowerHexSpan(b: Uint16Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (!isLowerHex(b[index])) return false;
   return true;
 }
 
 // Four lowercase hex digits at `at`.
-function isLowerHexRun4(text: string, at: number): boolean {
-  return isLowerHexSpan(text, at, at + 4);
+function isLowerHexRun4(b: Uint16Array, at: number): boolean {
+  return isLowerHexSpan(b, at, at + 4);
 }
 
 // A prefix disasm.ts joins to the next word (`rep movsb`).
-function isPrefix(text: string, start: number, end: number): boolean {
-  const lead = text.charCodeAt(start);
+function isPrefix(b: Uint16Array, start: number, end: number): boolean {
+  const lead = b[start];
   if (lead !== 114 && lead !== 108) return false;
-  for (let index = 0; index < PREFIXES.length; index++) if (spanIs(text, start, end, PREFIXES[index]!)) return true;
+  for (let index = 0; index < PREFIXES.length; index++) if (spanIs(b, start, end, PREFIXES[index]!)) return true;
   return false;
 }
 
 // /^[a-z][a-z0-9]{1,3}$/ on [start, end) (its length is known to be 2–4).
-function isRegisterName(text: string, start: number, end: number): boolean {
-  const lead = text.charCodeAt(start);
+function isRegisterName(b: Uint16Array, start: number, end: number): boolean {
+  const lead = b[start];
   if (lead < 97 || lead > 122) return false;
   for (let index = start + 1; index < end; index++) {
-    const code = text.charCodeAt(index);
+    const code = b[index];
     if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57))) return false;
   }
   return true;
 }
 
 // `[a-z]{2}:[0-9a-f]{4}:[0-9a-fA-F`]+=[0-9a-fA-F?]+` as all of [start, end).
-function isEffectiveAddress(text: string, start: number, end: number): boolean {
+function isEffectiveAddress(b: Uint16Array, start: number, end: number): boolean {
   if (end - start < 11) return false;
   for (let index = start; index < start + 2; index++) {
-    const code = text.charCodeAt(index);
+    const code = b[index];
     if (code < 97 || code > 122) return false;
   }
-  if (text.charCodeAt(start + 2) !== 58 || !isLowerHexRun4(text, start + 3) || text.charCodeAt(start + 7) !== 58) return false;
+  if (b[start + 2] !== 58 || !isLowerHexRun4(b, start + 3) || b[start + 7] !== 58) return false;
   let at = start + 8;
-  while (at < end && (isHex(text.charCodeAt(at)) || text.charCodeAt(at) === 96)) at++;
-  if (at === start + 8 || at >= end || text.charCodeAt(at) !== 61) return false;
+  while (at < end && (isHex(b[at]) || b[at] === 96)) at++;
+  if (at === start + 8 || at >= end || b[at] !== 61) return false;
   at++;
   if (at >= end) return false;
   for (; at < end; at++) {
-    const code = text.charCodeAt(at);
+    const code = b[at];
     if (!(isHex(code) || code === 63)) return false;
   }
   return true;
@@ -1288,56 +1330,56 @@ const VERSION_BLOCK_BY_LEAD: (readonly Uint8Array[])[] = Array.from({ length: 12
 });
 
 // True when a line's start may make it part of a reboot banner's version block (widened: false only when surely not).
-function mayStartVersionBlockLine(text: string, ts: number, te: number, lead: number): boolean {
+function mayStartVersionBlockLine(b: Uint16Array, ts: number, te: number, lead: number): boolean {
   if (lead === 42) {
     // `^\*+ Path validation summary \*+$`
     let stars = ts;
-    while (stars < te && text.charCodeAt(stars) === 42) stars++;
-    return matchAt(text, stars, W_PATH_VALIDATION);
+    while (stars < te && b[stars] === 42) stars++;
+    return matchAt(b, stars, W_PATH_VALIDATION);
   }
   const starts = lead < 128 ? VERSION_BLOCK_BY_LEAD[lead]! : NO_STARTS;
-  for (let index = 0; index < starts.length; index++) if (startsAt(text, ts, te, starts[index]!)) return true;
+  for (let index = 0; index < starts.length; index++) if (startsAt(b, ts, te, starts[index]!)) return true;
   return false;
 }
 
 // STOP_NOISE of break.ts and isReloadNoiseLine of reload.ts on the trimmed line; unsure for rare shapes.
-function isNoiseLine(text: string, ts: number, te: number, lead: number, noise: readonly NextOccurrence[]): number {
+function isNoiseLine(b: Uint16Array, text: string, o: number, ts: number, te: number, lead: number, noise: readonly NextOccurrence[]): number {
   switch (lead) {
     case 65: // A
-      return lineIs(text, ts, te, noise[0]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, o, ts, te, noise[0]!) ? NOISE_YES : NOISE_NO;
     case 70: // F
-      return lineIs(text, ts, te, noise[3]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, o, ts, te, noise[3]!) ? NOISE_YES : NOISE_NO;
     case 75: // K
-      return lineIs(text, ts, te, noise[4]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, o, ts, te, noise[4]!) ? NOISE_YES : NOISE_NO;
     case 76: // L
-      return lineIs(text, ts, te, noise[5]!) || lineIs(text, ts, te, noise[6]!) || lineIs(text, ts, te, noise[7]!) ? NOISE_YES : NOISE_NO;
+      return lineIs(text, o, ts, te, noise[5]!) || lineIs(text, o, ts, te, noise[6]!) || lineIs(text, o, ts, te, noise[7]!) ? NOISE_YES : NOISE_NO;
     case 68: // D
-      return lineIs(text, ts, te, noise[1]!) || lineIs(text, ts, te, noise[2]!) ? NOISE_YES : isWordThenMore(text, ts, te, W_DEFERRED);
+      return lineIs(text, o, ts, te, noise[1]!) || lineIs(text, o, ts, te, noise[2]!) ? NOISE_YES : isWordThenMore(b, ts, te, W_DEFERRED);
     case 79: // O
-      return isWordThenMore(text, ts, te, W_OK);
+      return isWordThenMore(b, ts, te, W_OK);
     case 83: // S
-      return startsAt(text, ts, te, W_SYMBOL_PATH) ? NOISE_YES : NOISE_NO;
+      return startsAt(b, ts, te, W_SYMBOL_PATH) ? NOISE_YES : NOISE_NO;
     case 69: // E
-      return startsAt(text, ts, te, W_EXECUTABLE_PATH) ? NOISE_YES : NOISE_NO;
+      return startsAt(b, ts, te, W_EXECUTABLE_PATH) ? NOISE_YES : NOISE_NO;
     case 82: // R
-      return startsAt(text, ts, te, W_RESPONSE) ? NOISE_UNSURE : NOISE_NO;
+      return startsAt(b, ts, te, W_RESPONSE) ? NOISE_UNSURE : NOISE_NO;
     case 42: {
       // `^\*+ Path validation summary \*+$`
       let stars = ts;
-      while (stars < te && text.charCodeAt(stars) === 42) stars++;
-      if (!startsAt(text, stars, te, W_PATH_VALIDATION_SUMMARY)) return NOISE_NO;
+      while (stars < te && b[stars] === 42) stars++;
+      if (!startsAt(b, stars, te, W_PATH_VALIDATION_SUMMARY)) return NOISE_NO;
       let tail = stars + 25;
       if (tail >= te) return NOISE_NO;
-      while (tail < te && text.charCodeAt(tail) === 42) tail++;
+      while (tail < te && b[tail] === 42) tail++;
       return tail === te ? NOISE_YES : NOISE_NO;
     }
     case 46: // .
     case 85: {
       // Progress dots, alone or before `Unable to …`.
       let at = ts;
-      while (at < te && text.charCodeAt(at) === 46) at++;
+      while (at < te && b[at] === 46) at++;
       if (at === te) return NOISE_YES;
-      return startsAt(text, at, te, W_UNABLE_ENUMERATE) || startsAt(text, at, te, W_UNABLE_READ) ? NOISE_YES : NOISE_NO;
+      return startsAt(b, at, te, W_UNABLE_ENUMERATE) || startsAt(b, at, te, W_UNABLE_READ) ? NOISE_YES : NOISE_NO;
     }
     default:
       return NOISE_NO;
@@ -1351,11 +1393,11 @@ const KERNEL_VERSION_SKIP = new Uint8Array(128).fill(KERNEL_VERSION.length);
 for (let index = 0; index < KERNEL_VERSION.length - 1; index++) KERNEL_VERSION_SKIP[KERNEL_VERSION[index]!] = KERNEL_VERSION.length - 1 - index;
 
 // True when `Kernel Version ` occurs inside [ts, te) (a Horspool search: most windows are skipped whole).
-function hasKernelVersion(text: string, ts: number, te: number): boolean {
+function hasKernelVersion(b: Uint16Array, ts: number, te: number): boolean {
   const length = KERNEL_VERSION.length;
   for (let at = ts; at + length <= te; ) {
-    const last = text.charCodeAt(at + length - 1);
-    if (last === 32 && matchAt(text, at, KERNEL_VERSION)) return true;
+    const last = b[at + length - 1];
+    if (last === 32 && matchAt(b, at, KERNEL_VERSION)) return true;
     at += last < 128 ? KERNEL_VERSION_SKIP[last]! : length;
   }
   return false;
@@ -1363,29 +1405,29 @@ function hasKernelVersion(text: string, ts: number, te: number): boolean {
 
 // True when a line of the box [from, to) (all lines that start with `*` inside it) says `CTRL+C`, as
 // the reference's joined box text would.
-function boxSaysCtrlC(text: string, from: number, to: number): boolean {
-  let hit = findWord(text, W_CTRL_C, from, to);
+function boxSaysCtrlC(b: Uint16Array, from: number, to: number): boolean {
+  let hit = findWord(b, W_CTRL_C, from, to);
   while (hit >= 0) {
     let lineStart = hit;
-    while (lineStart > from && text.charCodeAt(lineStart - 1) !== 10) lineStart--;
-    while (isBlank(text.charCodeAt(lineStart))) lineStart++;
-    if (text.charCodeAt(lineStart) === 42) return true;
+    while (lineStart > from && b[lineStart - 1] !== 10) lineStart--;
+    while (isBlank(b[lineStart])) lineStart++;
+    if (b[lineStart] === 42) return true;
     // Not box text: go on after this line (each line is walked once).
-    const lineEnd = findCode(text, 10, hit, to);
+    const lineEnd = findCode(b, 10, hit, to);
     if (lineEnd < 0) return false;
-    hit = findWord(text, W_CTRL_C, lineEnd + 1, to);
+    hit = findWord(b, W_CTRL_C, lineEnd + 1, to);
   }
   return false;
 }
 
 // `^(?:Deferred|OK)\s+\S` for one of the words.
-function isWordThenMore(text: string, ts: number, te: number, word: Uint8Array): number {
-  if (!startsAt(text, ts, te, word)) return NOISE_NO;
+function isWordThenMore(b: Uint16Array, ts: number, te: number, word: Uint8Array): number {
+  if (!startsAt(b, ts, te, word)) return NOISE_NO;
   let at = ts + word.length;
   if (at >= te) return NOISE_NO;
-  const next = text.charCodeAt(at);
+  const next = b[at];
   if (isOdd(next)) return NOISE_UNSURE;
   if (!isBlank(next)) return NOISE_NO;
-  while (at < te && isBlank(text.charCodeAt(at))) at++;
+  while (at < te && isBlank(b[at])) at++;
   return at < te ? NOISE_YES : NOISE_NO;
 }

@@ -304,9 +304,12 @@ interface Ucs2Writer {
 }
 // Whether a Uint16Array reads the UTF-16LE that Buffer writes (else every output falls back).
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-// Units kept after an output's copy: a `\n` and zeros, longer than any word compared (no compare
-// near the end reads what an earlier output left there).
+// Units of the log copied past an output's end: longer than any word compared, so every read past
+// the end sees what the log holds there (or zeros past the log's end), never an earlier copy.
 const SLACK = 64;
+// Units copied past an output's end beyond SLACK: kd's next stop (after `t`, a prompt and a command
+// away) is often inside them, and its scan then copies nothing.
+const LOOKAHEAD = 4096;
 
 // Fields of an event record (EVENT_STRIDE values a row in the events column).
 const E_KIND = 0;
@@ -400,6 +403,15 @@ function room(column: Int32Column, count: number): Int32Array {
   return next;
 }
 
+// Make a column's array hold at least `capacity` values (at most 1 << 24 reserved ahead).
+function reserve(column: Int32Column, capacity: number): void {
+  const wanted = Math.min(capacity, 1 << 24);
+  if (wanted <= column.data.length) return;
+  const next = new Int32Array(wanted);
+  next.set(column.data.subarray(0, column.length));
+  column.data = next;
+}
+
 /** Stop outputs held as columns; equal to tryParseBreak's results through `result(text, row)`. */
 export class BreakTable implements ColumnTable<BreakResult> {
   // Packed records (see the strides above): results, events, unparsed lines (start, end), bugcheck
@@ -429,10 +441,15 @@ export class BreakTable implements ColumnTable<BreakResult> {
   private commandBreakin = false;
   private commandStep = false;
 
-  // The output being read as UTF-16 code units (`units[position - from]`), with `buffer` over the
-  // same memory; after its end one `\n` (what the log holds there) and then zeros up to SLACK.
+  // A stretch of the log, [windowFrom, windowTo) of windowText, as UTF-16 code units
+  // (`units[position - windowFrom]`; zeros after the log's end), with `buffer` over the same memory.
   private units = new Uint16Array(1 << 16);
   private buffer = Buffer.from(this.units.buffer);
+  private windowText = '';
+  private windowFrom = 0;
+  private windowTo = 0;
+  // The log the columns were last sized for.
+  private reservedFor = '';
 
   // The instruction readInstruction stored last: is it `int 3`.
   private instructionIsInt3 = false;
@@ -556,17 +573,22 @@ export class BreakTable implements ColumnTable<BreakResult> {
   scan(text: string, from: number, to: number, command: string): number {
     if (!(from >= 0 && to <= text.length && from <= to)) return FALLBACK;
     if (command !== this.lastCommand) this.readCommand(command);
-    if (!this.encode(text, from, to)) return FALLBACK;
+    if (text !== this.reservedFor) this.reserve(text);
+    if ((text !== this.windowText || from < this.windowFrom || to + SLACK > this.windowTo) && !this.encode(text, from, to)) return FALLBACK;
     this.mark();
-    const outcome = this.read(text, this.units, from, to - from);
+    const o = this.windowFrom;
+    const outcome = this.read(text, this.units, o, from - o, to - o);
     if (outcome < 0) this.undo();
     return outcome;
   }
 
-  // Copy text[from, to) into `units`; false where the copy is not exact (a big-endian machine).
+  // Copy text[from, to) and what follows (SLACK and LOOKAHEAD, or up to the log's end and then
+  // zeros) into `units`; false where the copy is not exact (a big-endian machine).
   private encode(text: string, from: number, to: number): boolean {
+    this.windowText = '';
     if (!LITTLE_ENDIAN) return false;
-    const length = to - from;
+    const end = Math.min(text.length, to + SLACK + LOOKAHEAD);
+    const length = end - from;
     if (length + SLACK > this.units.length) {
       let size = this.units.length * 2;
       while (size < length + SLACK) size *= 2;
@@ -574,20 +596,43 @@ export class BreakTable implements ColumnTable<BreakResult> {
       this.buffer = Buffer.from(this.units.buffer);
     }
     const buffer = this.buffer as Buffer & Partial<Ucs2Writer>;
-    const slice = text.slice(from, to);
+    const slice = text.slice(from, end);
     const written = buffer.ucs2Write === undefined ? buffer.write(slice, 0, 'utf16le') : buffer.ucs2Write(slice, 0, 2 * length);
-    const units = this.units;
-    units[length] = 10;
-    units.fill(0, length + 1, length + SLACK);
-    return written === 2 * length;
+    if (written !== 2 * length) return false;
+    if (end === text.length) for (let index = length; index < length + SLACK; index++) this.units[index] = 0;
+    this.windowText = text;
+    this.windowFrom = from;
+    this.windowTo = end === text.length ? end + SLACK : end;
+    return true;
   }
 
   // Note what the go command says about bare stops (the reference's `.breakin` and `t`/`p` tests).
   private readCommand(command: string): void {
-    const trimmed = typeof command === 'string' ? command.trim() : '';
     this.lastCommand = command;
-    this.commandBreakin = /^\.breakin\b/.test(trimmed);
-    this.commandStep = /^[tp]/.test(trimmed);
+    let trimmed = typeof command === 'string' ? command : '';
+    // Most commands have nothing to trim (printable ASCII at both ends).
+    const first = trimmed.charCodeAt(0);
+    const last = trimmed.charCodeAt(trimmed.length - 1);
+    if (!(first > 32 && first < 127 && last > 32 && last < 127)) trimmed = trimmed.trim();
+    const lead = trimmed.charCodeAt(0);
+    this.commandStep = lead === 116 || lead === 112;
+    // `^\.breakin\b`: the word ends the command or a non-word character follows it.
+    const after = trimmed.charCodeAt(8);
+    this.commandBreakin = trimmed.startsWith('.breakin') && !(after === 95 || (after >= 48 && after <= 57) || ((after | 32) >= 97 && (after | 32) <= 122));
+  }
+
+  // Size the columns for a log of this length (the bench corpus's proportions, about the most a log
+  // of stops holds): most logs then never copy a column, and untouched room costs no page.
+  private reserve(text: string): void {
+    this.reservedFor = text;
+    const length = text.length;
+    reserve(this.results, length >> 9);
+    reserve(this.events, length >> 7);
+    reserve(this.unparsedLines, length >> 10);
+    reserve(this.args, length >> 10);
+    reserve(this.registers, length >> 10);
+    reserve(this.locations, length >> 9);
+    reserve(this.instructions, length >> 7);
   }
 
   // Remember every column's length.
@@ -661,7 +706,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
   // The reading itself: tryParseBreak's loop over lines, in place, each line dispatched on its first
   // and last characters to the checks that can apply, in the reference's order. Returns the row,
   // NO_RESULT or FALLBACK.
-  private read(text: string, b: Uint16Array, o: number, to: number): number {
+  private read(text: string, b: Uint16Array, o: number, first: number, to: number): number {
     const eventFirst = this.events.length / EVENT_STRIDE;
     const unparsedFirst = this.unparsedLines.length >> 1;
     let current = -1;
@@ -670,7 +715,7 @@ export class BreakTable implements ColumnTable<BreakResult> {
     // Where the open box's lines begin.
     let boxFrom = 0;
     let lineNumber = 0;
-    let start = 0;
+    let start = first;
     for (;;) {
       let end = start < to ? text.indexOf('\n', o + start) - o : to;
       if (end < 0 || end > to) end = to;

@@ -421,3 +421,59 @@ describe('lines found by a remembered search', () => {
     }
   });
 });
+
+describe('the copy of the log the table reads from', () => {
+  test('a go command is read as the reference reads it (trimmed; `.breakin` as a word; `t`/`p` first)', () => {
+    const outputs = ['Break instruction exception - code 80000003 (first chance)\nnt!A:\n80528bec cc int 3', 'nt!DbgBreakPoint:\n80528bec cc int 3'];
+    const commands = [' .breakin', '.breakin ', '\t.breakin\u00a0', '.breakinx', '.breakin_1', '.breakin9', '.breakin;g', '.breakin-', '.break', 'T', ' t', 'p 3', '\u00a0t', 'tc', '', 'g'];
+    const table = new BreakTable();
+    for (const output of outputs) {
+      for (const command of commands) {
+        // In one table (the command remembered between scans) and in a fresh one.
+        expect(scanned(table, output, command), JSON.stringify(command)).toBe(reference(output, command));
+        expect(scanned(new BreakTable(), output, command), JSON.stringify(command)).toBe(reference(output, command));
+      }
+    }
+  });
+
+  test('another log with the same spans is read afresh, not from the copy of the last one', () => {
+    const first = 'Breakpoint 1 hit\nnt!A+0x1:\n80528bec cc int 3\n0: kd> t\nnt!B+0x2:\n80528bed 90 nop';
+    const second = 'Breakpoint 7 hit\nnt!C+0x9:\n80528bef cc int 3\n0: kd> t\nnt!D+0x4:\n80528bf0 90 nop';
+    const spans: [number, number, string][] = [
+      [0, first.indexOf('\n0: kd>'), 'g'],
+      [first.indexOf('nt!B'), first.length, 't'],
+    ];
+    const table = new BreakTable();
+    for (const text of [first, second, first]) {
+      for (const [from, to, command] of spans) {
+        const row = table.scan(text, from, to, command);
+        expect(row).toBeGreaterThanOrEqual(0);
+        expect(JSON.stringify(table.result(text, row))).toBe(reference(text.slice(from, to), command));
+      }
+    }
+  });
+
+  test('outputs far apart, near each other and at the very end of a long log read the same', () => {
+    const filler = 'PROCESS 89a5b020  SessionId: none  Cid: 0004\n'.repeat(300);
+    const outputs = OUTPUTS.filter((output) => output.bench).slice(0, 12);
+    const pieces: string[] = [];
+    const spans: [number, number, string][] = [];
+    let at = 0;
+    outputs.forEach((output, index) => {
+      // Every other output right after the last one, the rest after a long stretch of other text.
+      const gap = index % 2 === 0 ? filler : '0: kd> t\n';
+      pieces.push(gap, output.output, '\n');
+      at += gap.length;
+      spans.push([at, at + output.output.length, output.command]);
+      at += output.output.length + 1;
+    });
+    const text = pieces.join('').slice(0, -1);
+    const table = new BreakTable();
+    for (const [from, to, command] of spans) {
+      const row = table.scan(text, from, to, command);
+      expect(row).not.toBe(FALLBACK);
+      if (row >= 0) expect(JSON.stringify(table.result(text, row))).toBe(reference(text.slice(from, to), command));
+    }
+    expect(spans[spans.length - 1]![1]).toBe(text.length);
+  });
+});

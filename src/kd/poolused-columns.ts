@@ -10,7 +10,8 @@
  * Any other character makes the output fall back to the object parser.
  */
 import { FALLBACK, Float64Column, Int32Column, type ColumnTable } from './columns.js';
-import { padTag } from './common.js';
+import { Buffer } from 'node:buffer';
+import { isTrimSpace, padTag } from './common.js';
 import type { PoolCounts, PoolusedResult, PoolusedRow, PoolusedSort } from './poolused.js';
 
 // Where a header column's number goes: pool * 3 + slot (0 allocs, 1 frees, 2 bytes); Diff is not kept.
@@ -100,6 +101,14 @@ const SPACE = 32;
 const MINUS = 45;
 const DOT = 46;
 
+// Buffer's own UTF-16LE writer, what `buffer.write(text, 0, 'utf16le')` calls after sorting out
+// its arguments; write() where a Node lacks it.
+interface Ucs2Writer {
+  ucs2Write(text: string, offset: number, length: number): number;
+}
+// Whether a Uint16Array reads the UTF-16LE that Buffer writes (else every output falls back).
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** `!poolused` results held as columns; equal to parsePoolused's results through `result(text, row)`. */
 export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // Per tag row, ROW_STRIDE numbers: where the tag starts in the log, tag length and Frees bits,
@@ -115,8 +124,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   private readonly resultTotal = new Float64Column(6 * 256);
 
   // The output being read, as bytes (offsets relative to `base`, its start in the log), then LF.
-  private bytes = new Uint8Array(1 << 16);
-  private readonly encoder = new TextEncoder();
+  private bytes = new Uint16Array(1 << 16);
+  private buffer = Buffer.from(this.bytes.buffer);
   private base = 0;
   // The layout of the header being read (reused across scans, so no object per output).
   private columnCount = 0;
@@ -146,14 +155,20 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   scan(text: string, from: number, to: number, _command: string): number {
     if (!(from >= 0 && to <= text.length && from <= to)) return FALLBACK;
     const length = to - from;
-    if (this.bytes.length <= length) this.bytes = new Uint8Array(Math.max(length + 1, this.bytes.length * 2));
+    if (!LITTLE_ENDIAN) return FALLBACK;
+    // Room for the LF after the output and a tag read past it (see readRows).
+    if (this.bytes.length < length + 8) {
+      this.bytes = new Uint16Array(Math.max(length + 8, this.bytes.length * 2));
+      this.buffer = Buffer.from(this.bytes.buffer);
+    }
     const bytes = this.bytes;
     // The output as a string of its own (a view into the log, not a copy), for the patterns.
     const output = text.slice(from, to);
     if (length > 0) {
-      // UTF-8 of ASCII is the same offsets; anything longer or cut short was not ASCII.
-      const copied = this.encoder.encodeInto(output, bytes);
-      if (copied.read !== length || copied.written !== length) return FALLBACK;
+      // The code units as they are: a plain copy for a log held as two-byte string.
+      const buffer = this.buffer as Buffer & Partial<Ucs2Writer>;
+      const written = buffer.ucs2Write === undefined ? buffer.write(output, 0, 'utf16le') : buffer.ucs2Write(output, 0, 2 * length);
+      if (written !== 2 * length) return FALLBACK;
     }
     // A line feed after the output stops every run of spaces and digits without a bounds test.
     bytes[length] = LF;
@@ -240,7 +255,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // readPoolused of src/kd/poolused.ts over bytes[0, length), line by line with the tests in the
   // same order, appending rows and unparsed spans; returns the result's flags, or FALLBACK where
   // the reference would throw.
-  private read(text: string, output: string, bytes: Uint8Array, length: number): number {
+  private read(text: string, output: string, bytes: Uint16Array, length: number): number {
     const base = this.base;
     const to = base + length;
     this.columnCount = 0;
@@ -254,6 +269,16 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     let lastRowFailed = false;
 
     for (let position = 0; position <= length; ) {
+      if (this.columnCount > 0) {
+        // Most lines are rows of the table: read a run of them before the tests the other lines need.
+        const next = this.readRows(bytes, position, length);
+        if (next !== position) {
+          seenContent = true;
+          lastRowFailed = false;
+          position = next;
+          continue;
+        }
+      }
       const found = text.indexOf('\n', base + position);
       const newline = found < 0 || found >= to ? -1 : found - base;
       // The last line is dropped when empty (text ending in a line break), as splitLines does.
@@ -262,12 +287,10 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       let lineEnd = newline < 0 ? length : newline;
       if (newline >= 0 && lineEnd > lineStart && bytes[lineEnd - 1] === CR) lineEnd -= 1;
       position = newline < 0 ? length + 1 : newline + 1;
-      // Most lines are rows of the table: read them before the tests the other lines need.
-      if (this.columnCount > 0 && this.readPlainRow(bytes, lineStart, lineEnd)) {
-        seenContent = true;
-        lastRowFailed = false;
-        continue;
-      }
+      // Only a plain row is read with non-ASCII characters in it (its description's, trimmed as the
+      // reference trims); any other line with one is left to the object parser. Lines taken by a
+      // test that accepts ASCII only (blank, TOTAL, dots, `Pool Used:`, pool order, header) are
+      // known to be ASCII, so every test before was exact; the others look (hasNonAscii) first.
       let start = lineStart;
       let end = lineEnd;
       while (start < end && isSpace(bytes[start]!)) start++;
@@ -280,7 +303,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       if (this.columnCount === 0 && opensPreamble(lead, bytes[start + 1]!)) {
         // The kd cache preamble and progress dots, with the blank lines between them, in one match.
         PREAMBLE_BLOCK.lastIndex = lineStart;
-        if (PREAMBLE_BLOCK.test(output)) {
+        if (PREAMBLE_BLOCK.test(output) && !hasNonAscii(bytes, lineStart, PREAMBLE_BLOCK.lastIndex)) {
           recognised = true;
           position = PREAMBLE_BLOCK.lastIndex;
           continue;
@@ -288,6 +311,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       }
 
       if (isPrompt(bytes, start, end, lead)) {
+        if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
         // The echoed command opening the output is expected; any later prompt is another command.
         if (!(first && namesPoolused(bytes, lineStart, lineEnd))) this.pushUnparsed(lineStart, lineEnd);
         continue;
@@ -301,6 +325,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
             continue;
           }
         }
+        if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
         if (this.readRow(bytes, lineStart, lineEnd)) continue;
         if (this.readRowLoosely(bytes, lineStart, lineEnd)) continue;
       }
@@ -311,21 +336,25 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       }
       const interruption = isInterruption(bytes, start, end, lead);
       if (!interruption && isElision(bytes, start, end, lead)) {
+        if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
         flags &= ~RESULT_COMPLETE;
         if (!isBareElision(bytes, start, end, lead)) this.pushUnparsed(lineStart, lineEnd);
         continue;
       }
       if (interruption) {
+        if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
         flags &= ~RESULT_COMPLETE;
         recognised = true;
         continue;
       }
       if (isPreamble(bytes, start, end, lead)) {
+        if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
         recognised = true;
         continue;
       }
       const sort = readSorting(bytes, start, end, lead);
       if (sort !== NOT_SORTING) {
+        if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
         recognised = true;
         flags = (flags & ~(SORT_MASK << SORT_SHIFT)) | (sort << SORT_SHIFT);
         if (sort === 0) this.pushUnparsed(lineStart, lineEnd);
@@ -343,6 +372,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
         recognised = true;
         continue;
       }
+      if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
       if (this.columnCount > 0) lastRowFailed = true;
       this.pushUnparsed(lineStart, lineEnd);
     }
@@ -364,7 +394,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 
   // readRow of the reference: blanks up to the tag under `Tag`, a tag of four characters (not all
   // blank, no TAB), then the numbers.
-  private readRow(bytes: Uint8Array, lineStart: number, lineEnd: number): boolean {
+  private readRow(bytes: Uint16Array, lineStart: number, lineEnd: number): boolean {
     const tagStart = lineStart + this.tagColumn;
     if (lineEnd - tagStart < 4) return false;
     for (let index = lineStart; index < tagStart; index++) if (!isSpace(bytes[index]!)) return false;
@@ -378,32 +408,118 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     return this.readNumbers(bytes, lineStart, lineEnd, tagStart);
   }
 
-  // A row as most are printed: spaces up to the tag, a tag of printable characters opening neither
-  // a prompt nor `TOTAL` (which the reference tests before rows), then what readRow reads.
-  private readPlainRow(bytes: Uint8Array, lineStart: number, lineEnd: number): boolean {
-    const tagStart = lineStart + this.tagColumn;
-    if (lineEnd - tagStart < 4) return false;
-    for (let index = lineStart; index < tagStart; index++) if (bytes[index] !== SPACE) return false;
-    const c0 = bytes[tagStart]!;
-    const c1 = bytes[tagStart + 1]!;
-    const c2 = bytes[tagStart + 2]!;
-    const c3 = bytes[tagStart + 3]!;
-    // Printable ASCII only (a negative difference sets the sign bit).
-    if (((c0 - SPACE) | (c1 - SPACE) | (c2 - SPACE) | (c3 - SPACE) | (126 - c0) | (126 - c1) | (126 - c2) | (126 - c3)) < 0) return false;
-    const leadAt = c0 !== SPACE ? 0 : c1 !== SPACE ? 1 : c2 !== SPACE ? 2 : c3 !== SPACE ? 3 : -1;
-    if (leadAt < 0) return false;
-    const lead = bytes[tagStart + leadAt]!;
-    if (lead <= 57 ? lead >= 48 : (lead | 32) === 107 || (lead | 32) === 108 || lead === 84) {
-      // A digit, k or l may open a prompt, T a TOTAL line: those take the general path.
-      if (lead === 84 ? exactAt(bytes, tagStart + leadAt, lineEnd, 'TOTAL') : isPrompt(bytes, tagStart + leadAt, lineEnd, lead)) return false;
+  // Rows as most are printed, one after another from the line at `lineStart`: spaces up to the
+  // tag, a tag of printable characters opening neither a prompt nor `TOTAL` (which the reference
+  // tests before rows), then what readNumbers reads, all in one pass over the line with the row
+  // stored straight into the columns. Returns where the first line it does not take starts
+  // (`lineStart` when it takes none), or `length + 1` when the last row ends the output.
+  private readRows(bytes: Uint16Array, lineStart: number, length: number): number {
+    const tagColumn = this.tagColumn;
+    const count = this.columnCount;
+    const last = count - 1;
+    const columnEnd = this.columnEnd;
+    const columnCode = this.columnCode;
+    const info = 4 | this.layoutFrees;
+    const base = this.base;
+    const spanColumn = this.rowSpans;
+    const valueColumn = this.rowValues;
+    let spans = spanColumn.data;
+    let values = valueColumn.data;
+    let spanAt = spanColumn.length;
+    let valueAt = valueColumn.length;
+    let next = lineStart;
+    rows: while (next < length) {
+      const rowStart = next;
+      const tagStart = rowStart + tagColumn;
+      for (let index = rowStart; index < tagStart; index++) if (bytes[index] !== SPACE) break rows;
+      const c0 = bytes[tagStart]!;
+      const c1 = bytes[tagStart + 1]!;
+      const c2 = bytes[tagStart + 2]!;
+      const c3 = bytes[tagStart + 3]!;
+      // Printable ASCII only (a negative difference sets the sign bit); a line end is not printable.
+      if (((c0 - SPACE) | (c1 - SPACE) | (c2 - SPACE) | (c3 - SPACE) | (126 - c0) | (126 - c1) | (126 - c2) | (126 - c3)) < 0) break;
+      const leadAt = c0 !== SPACE ? 0 : c1 !== SPACE ? 1 : c2 !== SPACE ? 2 : c3 !== SPACE ? 3 : -1;
+      if (leadAt < 0) break;
+      if (valueAt + 6 > values.length) {
+        valueColumn.length = valueAt;
+        reserve(valueColumn, 6);
+        values = valueColumn.data;
+      }
+      // Allocs and Used of both pools are in every layout; Frees only in some.
+      values[valueAt + 1] = 0;
+      values[valueAt + 4] = 0;
+      let position = tagStart + 4;
+      let shift = 0;
+      let previousEnd = position;
+      let code = 0;
+      for (let index = 0; index < count; index++) {
+        // A line end (or the LF after the output) stops every run below.
+        if (bytes[position] !== SPACE) break rows;
+        code = bytes[++position]!;
+        while (code === SPACE) code = bytes[++position]!;
+        const start = position;
+        const negative = code === MINUS;
+        if (negative) code = bytes[++position]!;
+        const digits = position;
+        let value = 0;
+        while (code >= 48 && code <= 57) {
+          value = value * 10 + (code - 48);
+          code = bytes[++position]!;
+        }
+        if (position === digits) break rows;
+        if (negative) value = -value;
+        const expectedEnd = rowStart + columnEnd[index]! + shift;
+        if (position > expectedEnd) {
+          // Whether the number is followed by more of the line: not its LF, nor a CR just before that LF.
+          const more = code !== LF && !(code === CR && position + 1 < length && bytes[position + 1] === LF);
+          if (index === last && start < expectedEnd && start > previousEnd + 1 && more && code !== TAB) {
+            // Old generation: a description starting with a digit is glued onto a padded last number.
+            position = expectedEnd;
+            value = numberAt(bytes, start, position);
+          } else {
+            shift += position - expectedEnd;
+          }
+        }
+        if (position - start > 15) break rows;
+        const slot = columnCode[index]!;
+        if (slot !== DIFF) values[valueAt + slot] = value;
+        previousEnd = position;
+      }
+      let newline = position;
+      while (bytes[newline] !== LF) newline++;
+      let lineEnd = newline;
+      if (newline < length && lineEnd > rowStart && bytes[lineEnd - 1] === CR) lineEnd--;
+      const lead = leadAt === 0 ? c0 : leadAt === 1 ? c1 : leadAt === 2 ? c2 : c3;
+      if (lead <= 57 ? lead >= 48 : (lead | 32) === 107 || (lead | 32) === 108 || lead === 84) {
+        // A digit, k or l may open a prompt, T a TOTAL line: those take the general path.
+        if (lead === 84 ? exactAt(bytes, tagStart + leadAt, lineEnd, 'TOTAL') : isPrompt(bytes, tagStart + leadAt, lineEnd, lead)) break;
+      }
+      let descriptionStart = position;
+      let descriptionEnd = lineEnd;
+      while (descriptionStart < descriptionEnd && isTrimSpace(bytes[descriptionStart]!)) descriptionStart++;
+      while (descriptionEnd > descriptionStart && isTrimSpace(bytes[descriptionEnd - 1]!)) descriptionEnd--;
+      if (spanAt + ROW_STRIDE > spans.length) {
+        spanColumn.length = spanAt;
+        reserveInt32(spanColumn, ROW_STRIDE);
+        spans = spanColumn.data;
+      }
+      spans[spanAt] = base + tagStart;
+      spans[spanAt + 1] = info;
+      spans[spanAt + 2] = base + descriptionStart;
+      spans[spanAt + 3] = base + descriptionEnd;
+      spanAt += ROW_STRIDE;
+      valueAt += 6;
+      next = newline + 1;
     }
-    return this.readNumbers(bytes, lineStart, lineEnd, tagStart);
+    spanColumn.length = spanAt;
+    valueColumn.length = valueAt;
+    return next;
   }
 
   // The numbers and description of readRow after the tag at `tagStart`: each number right-aligned
   // under its header word (shifted by wider numbers before it), a description glued onto a padded
   // last number split off where the column ends.
-  private readNumbers(bytes: Uint8Array, lineStart: number, lineEnd: number, tagStart: number): boolean {
+  private readNumbers(bytes: Uint16Array, lineStart: number, lineEnd: number, tagStart: number): boolean {
     const count = this.columnCount;
     // The numbers go straight into the next row's six slots; the row counts only once pushed.
     const column = this.rowValues;
@@ -450,8 +566,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     }
     let descriptionStart = position;
     let descriptionEnd = lineEnd;
-    while (descriptionStart < descriptionEnd && isSpace(bytes[descriptionStart]!)) descriptionStart++;
-    while (descriptionEnd > descriptionStart && isSpace(bytes[descriptionEnd - 1]!)) descriptionEnd--;
+    while (descriptionStart < descriptionEnd && isTrimSpace(bytes[descriptionStart]!)) descriptionStart++;
+    while (descriptionEnd > descriptionStart && isTrimSpace(bytes[descriptionEnd - 1]!)) descriptionEnd--;
     column.length = slots + 6;
     this.pushSpans(tagStart, 4, descriptionStart, descriptionEnd);
     return true;
@@ -461,7 +577,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // number per header column), for rows whose leading blanks a publisher stripped. The pattern
   // takes as many numbers as it can and then gives them back one by one until what follows is a
   // TAB and a description without CR, or blanks only.
-  private readRowLoosely(bytes: Uint8Array, lineStart: number, lineEnd: number): boolean {
+  private readRowLoosely(bytes: Uint16Array, lineStart: number, lineEnd: number): boolean {
     let position = lineStart;
     while (position < lineEnd && isSpace(bytes[position]!)) position++;
     const tagStart = position;
@@ -558,7 +674,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
 
   // readTotal of the reference on the trimmed line [start, end) (`^TOTAL((?:\s+-?\d+)+)\s*$`, one
   // number per column): the numbers go to `total`; returns the result's TOTAL flags, or 0.
-  private readTotal(bytes: Uint8Array, start: number, end: number): number {
+  private readTotal(bytes: Uint16Array, start: number, end: number): number {
     const count = this.columnCount;
     const numbers = this.values;
     numbers[0] = numbers[1] = numbers[2] = numbers[3] = numbers[4] = numbers[5] = 0;
@@ -587,7 +703,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   }
 
   // `/^(NonPaged|Paged)\s+(NonPaged|Paged)$/i` on the trimmed line: which pool each group of columns is.
-  private readPoolOrder(bytes: Uint8Array, start: number, end: number): boolean {
+  private readPoolOrder(bytes: Uint16Array, start: number, end: number): boolean {
     const firstLength = poolWordAt(bytes, start, end);
     if (firstLength === 0) return false;
     let position = start + firstLength;
@@ -604,7 +720,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // readHeader of the reference (the line's first word at `tagAt`): `Tag`, then Allocs/Frees/Diff/
   // Used words, a repeated word starting the next pool's group; each column ends where its word
   // ends. Both pools need Allocs and Used.
-  private readHeader(bytes: Uint8Array, lineStart: number, lineEnd: number, tagAt: number): boolean {
+  private readHeader(bytes: Uint16Array, lineStart: number, lineEnd: number, tagAt: number): boolean {
     if (lineEnd - tagAt < 4 || !exactAt(bytes, tagAt, lineEnd, 'Tag') || !isSpace(bytes[tagAt + 3]!)) return false;
     let position = tagAt + 3;
     let count = 0;
@@ -679,7 +795,7 @@ function counts(values: Float64Array, base: number, frees: boolean): PoolCounts 
 }
 
 // Number() of an optionally signed run of at most 15 digits, as the reference's numberAt.
-function numberAt(bytes: Uint8Array, start: number, end: number): number {
+function numberAt(bytes: Uint16Array, start: number, end: number): number {
   let index = start;
   const negative = bytes[index] === MINUS;
   if (negative) index++;
@@ -701,7 +817,7 @@ function isDigit(code: number): boolean {
 
 // True when bytes[at, end) starts with `word` exactly (callers pass literals, which the compiler
 // folds into the loop).
-function exactAt(bytes: Uint8Array, at: number, end: number, word: string): boolean {
+function exactAt(bytes: Uint16Array, at: number, end: number, word: string): boolean {
   if (end - at < word.length) return false;
   for (let index = 0; index < word.length; index++) if (bytes[at + index] !== word.charCodeAt(index)) return false;
   return true;
@@ -709,7 +825,7 @@ function exactAt(bytes: Uint8Array, at: number, end: number, word: string): bool
 
 // True when bytes[at, end) starts with the lower-case `word` in any case (as a non-Unicode /i
 // pattern compares ASCII letters).
-function spells(bytes: Uint8Array, at: number, end: number, word: string): boolean {
+function spells(bytes: Uint16Array, at: number, end: number, word: string): boolean {
   if (end - at < word.length) return false;
   for (let index = 0; index < word.length; index++) {
     const want = word.charCodeAt(index);
@@ -720,38 +836,38 @@ function spells(bytes: Uint8Array, at: number, end: number, word: string): boole
 }
 
 // The end of a run of at least one digit at `at` (before `end`), or -1.
-function digitsEnd(bytes: Uint8Array, at: number, end: number): number {
+function digitsEnd(bytes: Uint16Array, at: number, end: number): number {
   let position = at;
   while (position < end && isDigit(bytes[position]!)) position++;
   return position === at ? -1 : position;
 }
 
 // Past `word` at `at` when it is there (before `end`), or -1; -1 in stays -1.
-function after(bytes: Uint8Array, at: number, end: number, word: string): number {
+function after(bytes: Uint16Array, at: number, end: number, word: string): number {
   return at >= 0 && exactAt(bytes, at, end, word) ? at + word.length : -1;
 }
 
 // The end of a run of at least one digit after `at`, -1 in stays -1.
-function afterDigits(bytes: Uint8Array, at: number, end: number): number {
+function afterDigits(bytes: Uint16Array, at: number, end: number): number {
   return at >= 0 ? digitsEnd(bytes, at, end) : -1;
 }
 
 // Past blanks at `at` (none needed), then past `:`; -1 when there is no `:`.
-function afterBlanksColon(bytes: Uint8Array, at: number, end: number): number {
+function afterBlanksColon(bytes: Uint16Array, at: number, end: number): number {
   let position = at;
   while (position < end && isSpace(bytes[position]!)) position++;
   return position < end && bytes[position] === 58 ? position + 1 : -1;
 }
 
 // `\b` after a word character, at `at` in a string that ends at `end`.
-function wordEndsAt(bytes: Uint8Array, at: number, end: number): boolean {
+function wordEndsAt(bytes: Uint16Array, at: number, end: number): boolean {
   if (at >= end) return true;
   const code = bytes[at]!;
   return !((code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95);
 }
 
 // PROMPT of the reference (`^\s*(?:\d{1,3}:\s?)?l?kd>`, any case) on the trimmed line [start, end).
-function isPrompt(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+function isPrompt(bytes: Uint16Array, start: number, end: number, lead: number): boolean {
   let position = start;
   if (isDigit(lead)) {
     let digits = 1;
@@ -766,7 +882,7 @@ function isPrompt(bytes: Uint8Array, start: number, end: number, lead: number): 
 }
 
 // `/!poolused\b/i` anywhere in the line [start, end).
-function namesPoolused(bytes: Uint8Array, start: number, end: number): boolean {
+function namesPoolused(bytes: Uint16Array, start: number, end: number): boolean {
   for (let index = start; index + 9 <= end; index++) {
     if (bytes[index] === 33 && spells(bytes, index + 1, end, 'poolused') && wordEndsAt(bytes, index + 9, end)) return true;
   }
@@ -774,25 +890,25 @@ function namesPoolused(bytes: Uint8Array, start: number, end: number): boolean {
 }
 
 // `/^\.+$/` on the trimmed line.
-function allDots(bytes: Uint8Array, start: number, end: number): boolean {
+function allDots(bytes: Uint16Array, start: number, end: number): boolean {
   for (let index = start; index < end; index++) if (bytes[index] !== DOT) return false;
   return true;
 }
 
 // The start of isElision of the reference: `...` or `[...]` opening the trimmed line (`…` is not ASCII).
-function isElision(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+function isElision(bytes: Uint16Array, start: number, end: number, lead: number): boolean {
   if (lead === DOT) return end - start >= 3 && bytes[start + 1] === DOT && bytes[start + 2] === DOT;
   return lead === 91 && end - start >= 5 && exactAt(bytes, start, end, '[...]');
 }
 
 // An elision and nothing else (`/^(\.{3,}|…+|\[\.\.\.\])$/`): not kept as unparsed.
-function isBareElision(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+function isBareElision(bytes: Uint16Array, start: number, end: number, lead: number): boolean {
   if (lead === DOT) return end - start >= 3 && allDots(bytes, start, end);
   return end - start === 5 && exactAt(bytes, start, end, '[...]');
 }
 
 // isInterruption of the reference: `terminating` (after an optional `...`), `^C`, `interrupted`.
-function isInterruption(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+function isInterruption(bytes: Uint16Array, start: number, end: number, lead: number): boolean {
   const lower = lead | 32;
   if (lead === DOT) return end - start >= 3 && exactAt(bytes, start, end, '...') && spells(bytes, start + 3, end, 'terminating') && wordEndsAt(bytes, start + 14, end);
   if (lower === 116) return spells(bytes, start, end, 'terminating') && wordEndsAt(bytes, start + 11, end);
@@ -802,7 +918,7 @@ function isInterruption(bytes: Uint8Array, start: number, end: number, lead: num
 
 // One of the kd cache preamble lines (the PREAMBLE patterns of the reference) on the trimmed line
 // [start, end): the ones the reference anchors with `$` must reach `end`, the others only start it.
-function isPreamble(bytes: Uint8Array, start: number, end: number, lead: number): boolean {
+function isPreamble(bytes: Uint16Array, start: number, end: number, lead: number): boolean {
   switch (lead) {
     case 85:
     case 117: {
@@ -841,7 +957,7 @@ function isPreamble(bytes: Uint8Array, start: number, end: number, lead: number)
 }
 
 // `\d+ cached/\d+ uncached` at `at` (-1: no match).
-function cachedCounts(bytes: Uint8Array, at: number, end: number): boolean {
+function cachedCounts(bytes: Uint16Array, at: number, end: number): boolean {
   return after(bytes, afterDigits(bytes, after(bytes, afterDigits(bytes, at, end), end, ' cached/'), end), end, ' uncached') >= 0;
 }
 
@@ -856,7 +972,7 @@ const NOT_SORTING = -1;
 
 // `/^Sorting by\s+(.*)$/i` on the trimmed line, then readSort of the words: the SORTS index
 // (0 for words kd never printed), or NOT_SORTING.
-function readSorting(bytes: Uint8Array, start: number, end: number, lead: number): number {
+function readSorting(bytes: Uint16Array, start: number, end: number, lead: number): number {
   if ((lead | 32) !== 115 || !spells(bytes, start, end, 'sorting by')) return NOT_SORTING;
   let position = start + 10;
   if (position >= end || !isSpace(bytes[position]!)) return NOT_SORTING;
@@ -870,14 +986,14 @@ function readSorting(bytes: Uint8Array, start: number, end: number, lead: number
 }
 
 // The length of `NonPaged` (8) or `Paged` (5), any case, at `at`; 0 for neither.
-function poolWordAt(bytes: Uint8Array, at: number, end: number): number {
+function poolWordAt(bytes: Uint16Array, at: number, end: number): number {
   if (spells(bytes, at, end, 'nonpaged')) return 8;
   if (spells(bytes, at, end, 'paged')) return 5;
   return 0;
 }
 
 // The header word at [start, end) (case as kd prints it), 0 for another word.
-function headerWord(bytes: Uint8Array, start: number, end: number): number {
+function headerWord(bytes: Uint16Array, start: number, end: number): number {
   // Byte by byte: a header is read once per output, and comparing with strings costs more here.
   const length = end - start;
   const lead = bytes[start];
@@ -889,13 +1005,19 @@ function headerWord(bytes: Uint8Array, start: number, end: number): number {
 }
 
 // Whether [start, end) holds a CR, the one ASCII character `.` does not match on a line.
-function hasCarriageReturn(bytes: Uint8Array, start: number, end: number): boolean {
+function hasCarriageReturn(bytes: Uint16Array, start: number, end: number): boolean {
   for (let index = start; index < end; index++) if (bytes[index] === CR) return true;
   return false;
 }
 
+// Whether [start, end) holds a character beyond ASCII.
+function hasNonAscii(bytes: Uint16Array, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (bytes[index]! > 127) return true;
+  return false;
+}
+
 // Whether [start, end) is blanks only.
-function allBlank(bytes: Uint8Array, start: number, end: number): boolean {
+function allBlank(bytes: Uint16Array, start: number, end: number): boolean {
   for (let index = start; index < end; index++) if (!isSpace(bytes[index]!)) return false;
   return true;
 }

@@ -8,11 +8,11 @@ import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { FALLBACK } from '../../src/kd/columns.js';
-import { KdParseError } from '../../src/kd/common.js';
 import { isSymbolLabel, parseDisasm, parseInstructionLine } from '../../src/kd/disasm.js';
 import { DisasmTable } from '../../src/kd/disasm-columns.js';
 import { matchPrompt } from '../../src/kd/prompt.js';
 import { kindForCommand } from '../../src/kd/transcript.js';
+import { damaged, damages, embedder, equalOrFallback, hostileInserts, inserted, referenceOf, scanChecked } from './columns-harness.js';
 import { fixture, fixtureNames } from './fixture-b.js';
 
 // The `u` outputs of a kd text, split at its prompts as the log scanner splits them.
@@ -33,42 +33,21 @@ function disassemblies(text: string): string[] {
   return found;
 }
 
-// What parseDisasm gives for an output: the result's JSON, or `throws` and the message.
-function reference(output: string): string {
-  try {
-    return JSON.stringify(parseDisasm(output));
-  } catch (error) {
-    if (!(error instanceof KdParseError)) throw error;
-    return `throws ${error.message}`;
-  }
-}
+// What parseDisasm gives for an output: the result's JSON, or undefined where it throws a
+// KdParseError (any other error is a bug and fails the test).
+const reference = referenceOf(parseDisasm, { coded: true });
 
-const BEFORE = 'kd> !process 0 0\nfffff801`10bb1410 4883ec48        sub     rsp,48h\n0: kd> u rip\n';
-const AFTER = '\nfffff801`10bb1414 83f901          cmp     ecx,1\n0: kd> g\n';
+// A disassembly placed in a larger log, with instructions on both sides.
+const embedded = embedder('kd> !process 0 0\nfffff801`10bb1410 4883ec48        sub     rsp,48h\n0: kd> u rip\n', '\nfffff801`10bb1414 83f901          cmp     ecx,1\n0: kd> g\n');
 
-// Scan an output embedded in a larger log (instructions on both sides); the result's JSON, or FALLBACK.
+// Scan an output embedded in a larger log; the result's JSON, or FALLBACK.
 function scanned(output: string, table = new DisasmTable()): string | typeof FALLBACK {
-  const text = BEFORE + output + AFTER;
-  const size = table.size;
-  const row = table.scan(text, BEFORE.length, BEFORE.length + output.length, 'u rip');
-  if (row === FALLBACK) {
-    expect(table.size).toBe(size);
-    return FALLBACK;
-  }
-  expect(row).toBe(size);
-  const result = table.result(text, row);
-  expect(table.complete(row)).toBe(result.complete);
-  expect(table.unparsed(text, row)).toEqual(result.unparsed);
-  return JSON.stringify(result);
+  return scanChecked(table, embedded(output), 'u rip');
 }
 
 // The table agrees with the reference: equal JSON, or FALLBACK (always where the reference throws).
-function agrees(output: string, table?: DisasmTable): boolean {
-  const got = scanned(output, table);
-  const want = reference(output);
-  if (want.startsWith('throws')) expect(got).toBe(FALLBACK);
-  else if (got !== FALLBACK) expect(got, JSON.stringify(output.slice(0, 300))).toBe(want);
-  return got !== FALLBACK;
+function agrees(output: string, table = new DisasmTable()): boolean {
+  return equalOrFallback(table, embedded(output), 'u rip', reference(output));
 }
 
 const ALL_FIXTURES = fixtureNames('');
@@ -171,7 +150,7 @@ describe('real disassembly', () => {
 
 describe('several outputs in one table', () => {
   test('results stay independent, and a fallback between them keeps the earlier ones intact', () => {
-    const outputs = [...REAL.map(({ output }) => output), SHAPES[1]!, "Couldn't resolve error at 'nt!Nope'", SHAPES[2]!, ...BLOCKS.filter((block) => !reference(block).startsWith('throws')).slice(0, 20), SHAPES[7]!, REAL[0]!.output];
+    const outputs = [...REAL.map(({ output }) => output), SHAPES[1]!, "Couldn't resolve error at 'nt!Nope'", SHAPES[2]!, ...BLOCKS.filter((block) => reference(block) !== undefined).slice(0, 20), SHAPES[7]!, REAL[0]!.output];
     let log = '';
     const spans: [number, number][] = [];
     for (const output of outputs) {
@@ -190,13 +169,7 @@ describe('several outputs in one table', () => {
   });
 });
 
-// One damage done to an output: line edits, character edits and the insertions kd logs show.
-type Damage =
-  | { op: 'drop' | 'duplicate' | 'blank' | 'strip' | 'spaces' | 'crlf'; at: number }
-  | { op: 'truncate' | 'flip' | 'hex'; at: number; value: number }
-  | { op: 'insert' | 'line'; at: number; text: string }
-  | { op: 'swap'; at: number; other: number };
-
+// Pieces and whole lines kd logs show, for the damage to insert.
 const PIECES = ['`', ' ', '  ', ':', '!', '+0x', '+', '(', ')', '(fffff801`10bb1449)', '(8a2b11b7)', ' ds:002b:00000000`002cfd40=42', '=', '?', 'rep ', 'lock ', 'ptr ', 'byte ', '0033:', 'kd> ', '0: kd> ', '\t', '\r', 'é', 'A', '9'];
 const LINES = [
   '',
@@ -213,47 +186,14 @@ const LINES = [
   '^ Syntax error in \'u foo\'',
 ];
 
-const damage: fc.Arbitrary<Damage> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('drop' as const, 'duplicate' as const, 'blank' as const, 'strip' as const, 'spaces' as const, 'crlf' as const), at: fc.nat() }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('truncate' as const, 'flip' as const, 'hex' as const), at: fc.nat(), value: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 6 })) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('line' as const), at: fc.nat(), text: fc.constantFrom(...LINES) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('swap' as const), at: fc.nat(), other: fc.nat() }) },
+// One damage done to an output: line edits, character edits and the insertions kd logs show.
+const damage = damages(
+  { weight: 3, ops: ['drop', 'duplicate', 'blank', 'strip', 'widen', 'crlf'] },
+  { weight: 4, ops: ['truncateAtValue', 'printable', 'hex'], value: true },
+  { weight: 3, ops: ['insert'], text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 6 })) },
+  { weight: 2, ops: ['line'], text: fc.constantFrom(...LINES) },
+  { weight: 1, ops: ['swap'], other: true },
 );
-
-// Apply damage to an output.
-function mutate(text: string, changes: readonly Damage[]): string {
-  let result = text;
-  for (const change of changes) {
-    const at = change.at % (result.length + 1);
-    if (change.op === 'truncate') result = result.slice(0, change.value % (result.length + 1));
-    else if (change.op === 'flip') result = result.slice(0, at) + String.fromCharCode(32 + (change.value % 95)) + result.slice(at + 1);
-    else if (change.op === 'hex') {
-      // Change the next hex digit from `at` on, as the bench corpus varies addresses.
-      const pattern = /[0-9a-fA-F]/g;
-      pattern.lastIndex = at;
-      const found = pattern.exec(result);
-      if (found) result = result.slice(0, found.index) + '0123456789abcdefABCDEF'[change.value % 22] + result.slice(found.index + 1);
-    } else if (change.op === 'insert') result = result.slice(0, at) + change.text + result.slice(at);
-    else {
-      const lines = result.split('\n');
-      const line = change.at % Math.max(lines.length, 1);
-      if (change.op === 'drop') lines.splice(line, 1);
-      else if (change.op === 'duplicate') lines.splice(line, 0, lines[line] ?? '');
-      else if (change.op === 'blank') lines.splice(line, 0, '');
-      else if (change.op === 'line') lines.splice(line, 0, change.text);
-      else if (change.op === 'strip') lines[line] = (lines[line] ?? '').trimStart();
-      else if (change.op === 'spaces') lines[line] = (lines[line] ?? '').replace(/ /g, '  ');
-      else if (change.op === 'crlf') lines[line] = `${lines[line] ?? ''}\r`;
-      else {
-        const other = change.other % Math.max(lines.length, 1);
-        [lines[line], lines[other]] = [lines[other]!, lines[line]!];
-      }
-      result = lines.join('\n');
-    }
-  }
-  return result;
-}
 
 const SEEDS = [...REAL.map(({ output }) => output), ...BLOCKS.filter((block) => block.includes('\n')).slice(0, 40), ...SHAPES.slice(0, 6)];
 
@@ -265,7 +205,7 @@ describe('damaged and hostile disassembly', () => {
     fc.assert(
       fc.property(fc.constantFrom(...SEEDS), fc.array(damage, { minLength: 1, maxLength: 4 }), (seed, changes) => {
         runs++;
-        if (agrees(mutate(seed, changes), table)) kept++;
+        if (agrees(damaged(seed, changes), table)) kept++;
       }),
       { numRuns: 4000, seed: 0x7001 },
     );
@@ -274,17 +214,10 @@ describe('damaged and hostile disassembly', () => {
   });
 
   test('the hostile edits of the reliability tests (random bytes, graphemes, control characters): equal or fallback', () => {
-    const hostile = fc.oneof(
-      fc.uint8Array({ maxLength: 24 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
-      fc.string({ unit: 'grapheme', maxLength: 24 }),
-      fc.constantFrom('`', '0x', 'ffffffff`ffffffff', '9'.repeat(40), ' kd> ', '0: kd> ', '\r\n', '\t', '...', '!', '+0x', ' : ', 'TOTAL', '\u0000', '\uFFFD', '-'.repeat(30)),
-    );
     const table = new DisasmTable();
     fc.assert(
-      fc.property(fc.constantFrom(...SEEDS), fc.array(fc.record({ at: fc.nat(), text: hostile }), { minLength: 1, maxLength: 4 }), (seed, inserts) => {
-        let text = seed;
-        for (const { at, text: piece } of inserts) text = text.slice(0, at % (text.length + 1)) + piece + text.slice(at % (text.length + 1));
-        agrees(text, table);
+      fc.property(fc.constantFrom(...SEEDS), hostileInserts, (seed, inserts) => {
+        agrees(inserted(seed, inserts), table);
       }),
       { numRuns: 800, seed: 0x7002 },
     );

@@ -7,43 +7,19 @@ import { describe, expect, test } from 'vitest';
 import { FALLBACK } from '../../src/kd/columns.js';
 import { parseStack } from '../../src/kd/stack.js';
 import { StackTable } from '../../src/kd/stack-columns.js';
+import { damaged, damages, embedder, equalOrFallback, referenceOf } from './columns-harness.js';
 import { fixture, fixtureNames } from './fixture-b.js';
 
-// Embed an output in a larger text, so that reading it in place must respect both ends.
-function embedded(output: string): { text: string; from: number; to: number } {
-  const before = 'kd> !process 0 0\nPROCESS 89a5b020  SessionId: none  Cid: 0004\n0: kd> kb\n';
-  const after = '\n0: kd> g\nBreakpoint 0 hit\n00 8fb7f128 83e905f4 nt!Next+0x1\n';
-  return { text: before + output + after, from: before.length, to: before.length + output.length };
-}
+// A stack output placed in a log, between a process listing and the next stop.
+const embedded = embedder('kd> !process 0 0\nPROCESS 89a5b020  SessionId: none  Cid: 0004\n0: kd> kb\n', '\n0: kd> g\nBreakpoint 0 hit\n00 8fb7f128 83e905f4 nt!Next+0x1\n');
 
 // parseStack's answer as JSON, or undefined where it throws.
-function reference(output: string): string | undefined {
-  try {
-    return JSON.stringify(parseStack(output));
-  } catch {
-    return undefined;
-  }
-}
+const reference = referenceOf(parseStack);
 
-// Scan `text[from, to)` into `table` and check the row against parseStack of the same output:
-// a kept row must equal it (and its complete/unparsed shortcuts agree); where parseStack throws
-// the table must fall back. Returns whether the table fell back.
+// Scan `text[from, to)` into `table` as a `kb` output and hold it to parseStack of the same output
+// (equal, or FALLBACK where parseStack throws). Returns whether the table fell back.
 function check(table: StackTable, text: string, from: number, to: number): boolean {
-  const output = text.slice(from, to);
-  const size = table.size;
-  const row = table.scan(text, from, to, 'kb');
-  const expected = reference(output);
-  if (row === FALLBACK) {
-    expect(table.size, output).toBe(size);
-    return true;
-  }
-  expect(row, output).toBe(size);
-  expect(expected, `parseStack throws but the table kept a row for:\n${output}`).toBeDefined();
-  expect(JSON.stringify(table.result(text, row)), output).toBe(expected);
-  const parsed = JSON.parse(expected!) as { complete: boolean; unparsed: string[] };
-  expect(table.complete(row)).toBe(parsed.complete);
-  expect(table.unparsed(text, row)).toEqual(parsed.unparsed);
-  return false;
+  return !equalOrFallback(table, { text, from, to }, 'kb', reference(text.slice(from, to)));
 }
 
 const STACK_FIXTURES = fixtureNames('k-', 'kb', 'kc', 'kn', 'kp', 'kv', 'thread', 'process', 'analyze');
@@ -118,11 +94,7 @@ describe('real transcripts', () => {
   });
 });
 
-// One damage done to an output: by line (drop, duplicate, blank, truncate) or by character.
-type Damage =
-  | { op: 'drop' | 'duplicate' | 'blank' | 'truncate' | 'flip' | 'digit' | 'hex' | 'spaces'; at: number }
-  | { op: 'insert' | 'line'; at: number; text: string };
-
+// Fragments of stack output and of the text kd prints around it, for the damage to insert.
 const PIECES = [
   '...',
   '[...]',
@@ -170,60 +142,12 @@ const PIECES = [
   '-'.repeat(17),
 ];
 
-const damage: fc.Arbitrary<Damage> = fc.oneof(
-  fc.record({ op: fc.constantFrom('drop' as const, 'duplicate' as const, 'blank' as const, 'truncate' as const, 'flip' as const, 'digit' as const, 'hex' as const, 'spaces' as const), at: fc.nat() }),
-  fc.record({ op: fc.constantFrom('insert' as const, 'line' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 12 })) }),
+// Line damage (drop, duplicate, blank, a line inserted) and character damage (cut, case flip,
+// digits changed, spaces or a piece inserted).
+const damage = damages(
+  { ops: ['drop', 'duplicate', 'blank', 'truncate', 'flip', 'bumpDigit', 'mirrorHex', 'spaces'] },
+  { ops: ['insert', 'line'], text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 12 })) },
 );
-
-// Apply the damage; positions are taken modulo the text's size or line count.
-function damaged(text: string, changes: readonly Damage[]): string {
-  let result = text;
-  for (const change of changes) {
-    const lines = result.split('\n');
-    const line = change.at % lines.length;
-    const at = change.at % (result.length + 1);
-    switch (change.op) {
-      case 'drop':
-        lines.splice(line, 1);
-        result = lines.join('\n');
-        break;
-      case 'duplicate':
-        lines.splice(line, 0, lines[line]!);
-        result = lines.join('\n');
-        break;
-      case 'blank':
-        lines.splice(line, 0, '');
-        result = lines.join('\n');
-        break;
-      case 'line':
-        lines.splice(line, 0, change.text);
-        result = lines.join('\n');
-        break;
-      case 'truncate':
-        result = result.slice(0, at);
-        break;
-      case 'flip':
-        result = result.slice(0, at) + String.fromCharCode((result.charCodeAt(at) || 32) ^ 0x20) + result.slice(at + 1);
-        break;
-      case 'digit':
-      case 'hex': {
-        // Change the next digit (or hex digit) at or after the position.
-        const pattern = change.op === 'digit' ? /[0-9]/g : /[0-9a-f]/g;
-        pattern.lastIndex = at;
-        const found = pattern.exec(result);
-        if (found) result = result.slice(0, found.index) + (change.op === 'digit' ? String((Number(found[0]) + 7) % 10) : 'fedcba9876543210'[Number.parseInt(found[0], 16)]) + result.slice(found.index + 1);
-        break;
-      }
-      case 'spaces':
-        result = `${result.slice(0, at)}   ${result.slice(at)}`;
-        break;
-      case 'insert':
-        result = result.slice(0, at) + change.text + result.slice(at);
-        break;
-    }
-  }
-  return result;
-}
 
 describe('damaged transcripts', () => {
   const seeds = COMMAND_FIXTURES.flatMap((name) => stackOutputs(fixture(name))).concat(STACK_FIXTURES.map(fixture));

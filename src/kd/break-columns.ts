@@ -309,7 +309,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const SLACK = 64;
 // Units copied past an output's end beyond SLACK: kd's next stop (after `t`, a prompt and a command
 // away) is often inside them, and its scan then copies nothing.
-const LOOKAHEAD = 4096;
+const LOOKAHEAD = 2048;
 
 // Fields of an event record (EVENT_STRIDE values a row in the events column).
 const E_KIND = 0;
@@ -717,7 +717,8 @@ export class BreakTable implements ColumnTable<BreakResult> {
     let lineNumber = 0;
     let start = first;
     for (;;) {
-      let end = start < to ? text.indexOf('\n', o + start) - o : to;
+      // A blank line (a fifth of kd's lines around stops) is told without a search.
+      let end = start >= to ? to : b[start] === 10 ? start : text.indexOf('\n', o + start) - o;
       if (end < 0 || end > to) end = to;
       lineNumber++;
       const lineStart = start;

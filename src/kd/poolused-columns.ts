@@ -60,7 +60,7 @@ const PREAMBLE_BLOCK = new RegExp(
     'Number of regions cached:',
     'counts: \\d+ cached/\\d+ uncached',
     `bytes${BLANK}*: \\d+ cached/\\d+ uncached`,
-  ].join('|')})[^\\n]*)(?:\\n|$)(?:${BLANK}*\\n)*)+`,
+  ].join('|')})[\\x00-\\x09\\x0b-\\x7f]*)(?:\\n|$)(?:${BLANK}*\\n)*)+`,
   'y',
 );
 // Whether a trimmed line starting with `lead`, `next` may open PREAMBLE_BLOCK (`**`, `..`/`.`, `Ma`,
@@ -92,6 +92,23 @@ const WORD_USED = 8;
 
 // The most numeric columns a header can name: four words in each of two pools.
 const MAX_COLUMNS = 8;
+
+// Prologues remembered, and the longest one (in code units) worth remembering.
+const PROLOGUES = 8;
+const PROLOGUE_LIMIT = 4096;
+// A remembered prologue's state: its length, the result flags, lastRowFailed, the layout
+// (columns, tag column, Frees bits, pool order), then column ends and codes.
+const P_LENGTH = 0;
+const P_FLAGS = 1;
+const P_LAST_ROW_FAILED = 2;
+const P_COLUMNS = 3;
+const P_TAG_COLUMN = 4;
+const P_FREES = 5;
+const P_FIRST_POOL = 6;
+const P_SECOND_POOL = 7;
+const P_ENDS = 8;
+const P_CODES = P_ENDS + MAX_COLUMNS;
+const PROLOGUE_STRIDE = P_CODES + MAX_COLUMNS;
 
 // Character codes read by name.
 const TAB = 9;
@@ -126,6 +143,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // The output being read, as bytes (offsets relative to `base`, its start in the log), then LF.
   private bytes = new Uint16Array(1 << 16);
   private buffer = Buffer.from(this.bytes.buffer);
+  // The same code units four at a time (comparing prologues).
+  private blocks = new Float64Array(this.bytes.buffer);
   private base = 0;
   // The layout of the header being read (reused across scans, so no object per output).
   private columnCount = 0;
@@ -145,6 +164,14 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   private readonly numberEnd = new Int32Array(MAX_COLUMNS);
   // The TOTAL line's numbers while the output is read.
   private readonly total = new Float64Array(6);
+  // Prologues seen before (the lines up to an output's first row, which kd prints the same each
+  // time): their code units, four to a block, and the reader's state after them, so an output
+  // that opens with one skips to its rows. `prologueState` holds PROLOGUE_STRIDE numbers a slot.
+  private readonly prologueUnits: Uint16Array[] = [];
+  private readonly prologueBlocks: Float64Array[] = [];
+  private readonly prologueState = new Int32Array(PROLOGUES * PROLOGUE_STRIDE);
+  private readonly prologueTotal = new Float64Array(PROLOGUES * 6);
+  private readonly prologueHits = new Float64Array(PROLOGUES);
 
   /** How many results the table holds. */
   get size(): number {
@@ -158,8 +185,9 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     if (!LITTLE_ENDIAN) return FALLBACK;
     // Room for the LF after the output and a tag read past it (see readRows).
     if (this.bytes.length < length + 8) {
-      this.bytes = new Uint16Array(Math.max(length + 8, this.bytes.length * 2));
+      this.bytes = new Uint16Array(Math.max((length + 11) & ~3, this.bytes.length * 2));
       this.buffer = Buffer.from(this.bytes.buffer);
+      this.blocks = new Float64Array(this.bytes.buffer);
     }
     const bytes = this.bytes;
     // The output as a string of its own (a view into the log, not a copy), for the patterns.
@@ -267,11 +295,38 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     let recognised = false;
     let seenContent = false;
     let lastRowFailed = false;
+    let start0 = 0;
+    // An output that opens with a prologue read before continues from the state after it.
+    const slot = this.findPrologue(length);
+    if (slot >= 0) {
+      const state = this.prologueState;
+      const at = slot * PROLOGUE_STRIDE;
+      start0 = state[at + P_LENGTH]!;
+      flags = state[at + P_FLAGS]!;
+      lastRowFailed = state[at + P_LAST_ROW_FAILED] !== 0;
+      recognised = true;
+      seenContent = true;
+      this.columnCount = state[at + P_COLUMNS]!;
+      this.tagColumn = state[at + P_TAG_COLUMN]!;
+      this.layoutFrees = state[at + P_FREES]!;
+      this.firstPool = state[at + P_FIRST_POOL]!;
+      this.secondPool = state[at + P_SECOND_POOL]!;
+      for (let index = 0; index < MAX_COLUMNS; index++) {
+        this.columnEnd[index] = state[at + P_ENDS + index]!;
+        this.columnCode[index] = state[at + P_CODES + index]!;
+      }
+      for (let index = 0; index < 6; index++) total[index] = this.prologueTotal[slot * 6 + index]!;
+    }
+    // Whether the lines read so far may be remembered as a prologue: none was kept (row or unparsed).
+    let remember = slot < 0;
+    const unparsedAtStart = this.unparsedSpans.length;
 
-    for (let position = 0; position <= length; ) {
+    for (let position = start0; position <= length; ) {
       if (this.columnCount > 0) {
         // Most lines are rows of the table: read a run of them before the tests the other lines need.
-        const next = this.readRows(bytes, position, length);
+        if (remember && position <= PROLOGUE_LIMIT && this.unparsedSpans.length === unparsedAtStart) this.rememberPrologue(position, flags, lastRowFailed);
+        const next = this.readRows(text, bytes, position, length);
+        remember = false;
         if (next !== position) {
           seenContent = true;
           lastRowFailed = false;
@@ -303,7 +358,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       if (this.columnCount === 0 && opensPreamble(lead, bytes[start + 1]!)) {
         // The kd cache preamble and progress dots, with the blank lines between them, in one match.
         PREAMBLE_BLOCK.lastIndex = lineStart;
-        if (PREAMBLE_BLOCK.test(output) && !hasNonAscii(bytes, lineStart, PREAMBLE_BLOCK.lastIndex)) {
+        if (PREAMBLE_BLOCK.test(output)) {
           recognised = true;
           position = PREAMBLE_BLOCK.lastIndex;
           continue;
@@ -353,8 +408,8 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
         continue;
       }
       const sort = readSorting(bytes, start, end, lead);
+      if (sort === SORT_NOT_ASCII) return FALLBACK;
       if (sort !== NOT_SORTING) {
-        if (hasNonAscii(bytes, lineStart, lineEnd)) return FALLBACK;
         recognised = true;
         flags = (flags & ~(SORT_MASK << SORT_SHIFT)) | (sort << SORT_SHIFT);
         if (sort === 0) this.pushUnparsed(lineStart, lineEnd);
@@ -381,6 +436,67 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     // A table that never started, or whose last line is not a row, was cut off.
     if (this.columnCount === 0 || lastRowFailed) flags &= ~RESULT_COMPLETE;
     return flags;
+  }
+
+  // The slot of a remembered prologue the output bytes[0, length) opens with, or -1; the blocks
+  // compare four code units at once (equal blocks are equal units, but for a block of four NULs,
+  // +0, equal to -0: such a block is compared by its units).
+  private findPrologue(length: number): number {
+    const bytes = this.bytes;
+    const blocks = this.blocks;
+    const state = this.prologueState;
+    for (let slot = 0; slot < this.prologueUnits.length; slot++) {
+      const size = state[slot * PROLOGUE_STRIDE + P_LENGTH]!;
+      if (size > length) continue;
+      const known = this.prologueBlocks[slot]!;
+      const whole = size >> 2;
+      let index = 0;
+      for (; index < whole; index++) {
+        const block = known[index]!;
+        if (blocks[index] !== block || (block === 0 && !sameUnits(bytes, this.prologueUnits[slot]!, index << 2))) break;
+      }
+      if (index < whole) continue;
+      const units = this.prologueUnits[slot]!;
+      let unit = whole << 2;
+      while (unit < size && bytes[unit] === units[unit]) unit++;
+      if (unit < size) continue;
+      this.prologueHits[slot]!++;
+      return slot;
+    }
+    return -1;
+  }
+
+  // Remember bytes[0, size) as a prologue with the reader's state after it, in a free slot or
+  // the one found least often.
+  private rememberPrologue(size: number, flags: number, lastRowFailed: boolean): void {
+    let slot = this.prologueUnits.length;
+    if (slot === PROLOGUES) {
+      slot = 0;
+      for (let index = 1; index < PROLOGUES; index++) if (this.prologueHits[index]! < this.prologueHits[slot]!) slot = index;
+    }
+    let units = this.prologueUnits[slot];
+    if (units === undefined || units.length < size) {
+      units = new Uint16Array(Math.max(256, (size * 2 + 3) & ~3));
+      this.prologueUnits[slot] = units;
+      this.prologueBlocks[slot] = new Float64Array(units.buffer);
+    }
+    units.set(this.bytes.subarray(0, size));
+    const state = this.prologueState;
+    const at = slot * PROLOGUE_STRIDE;
+    state[at + P_LENGTH] = size;
+    state[at + P_FLAGS] = flags;
+    state[at + P_LAST_ROW_FAILED] = lastRowFailed ? 1 : 0;
+    state[at + P_COLUMNS] = this.columnCount;
+    state[at + P_TAG_COLUMN] = this.tagColumn;
+    state[at + P_FREES] = this.layoutFrees;
+    state[at + P_FIRST_POOL] = this.firstPool;
+    state[at + P_SECOND_POOL] = this.secondPool;
+    for (let index = 0; index < MAX_COLUMNS; index++) {
+      state[at + P_ENDS + index] = this.columnEnd[index]!;
+      state[at + P_CODES + index] = this.columnCode[index]!;
+    }
+    for (let index = 0; index < 6; index++) this.prologueTotal[slot * 6 + index] = this.total[index]!;
+    this.prologueHits[slot] = 0;
   }
 
   // Keep a line the reader did not understand, by its span in the log.
@@ -413,7 +529,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // tests before rows), then what readNumbers reads, all in one pass over the line with the row
   // stored straight into the columns. Returns where the first line it does not take starts
   // (`lineStart` when it takes none), or `length + 1` when the last row ends the output.
-  private readRows(bytes: Uint16Array, lineStart: number, length: number): number {
+  private readRows(text: string, bytes: Uint16Array, lineStart: number, length: number): number {
     const tagColumn = this.tagColumn;
     const count = this.columnCount;
     const last = count - 1;
@@ -485,8 +601,9 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
         if (slot !== DIFF) values[valueAt + slot] = value;
         previousEnd = position;
       }
-      let newline = position;
-      while (bytes[newline] !== LF) newline++;
+      // The line's end, searched in the log (faster than a loop over the description).
+      const found = text.indexOf('\n', base + position) - base;
+      const newline = found < 0 || found > length ? length : found;
       let lineEnd = newline;
       if (newline < length && lineEnd > rowStart && bytes[lineEnd - 1] === CR) lineEnd--;
       const lead = leadAt === 0 ? c0 : leadAt === 1 ? c1 : leadAt === 2 ? c2 : c3;
@@ -969,6 +1086,8 @@ function isHex(code: number): boolean {
 
 // readSorting's answer for a line that is no `Sorting by` line.
 const NOT_SORTING = -1;
+// readSorting's answer for a `Sorting by` line with a character beyond ASCII (left to the object parser).
+const SORT_NOT_ASCII = -2;
 
 // `/^Sorting by\s+(.*)$/i` on the trimmed line, then readSort of the words: the SORTS index
 // (0 for words kd never printed), or NOT_SORTING.
@@ -977,8 +1096,16 @@ function readSorting(bytes: Uint16Array, start: number, end: number, lead: numbe
   let position = start + 10;
   if (position >= end || !isSpace(bytes[position]!)) return NOT_SORTING;
   while (position < end && isSpace(bytes[position]!)) position++;
-  // `.` matches no CR, and the words run to the end of the line.
-  if (hasCarriageReturn(bytes, position, end)) return NOT_SORTING;
+  // `.` matches no CR, and the words run to the end of the line; the rest of the line is ASCII.
+  let any = 0;
+  let carriageReturn = false;
+  for (let index = position; index < end; index++) {
+    const code = bytes[index]!;
+    any |= code;
+    if (code === CR) carriageReturn = true;
+  }
+  if (any > 127) return SORT_NOT_ASCII;
+  if (carriageReturn) return NOT_SORTING;
   if (spells(bytes, position, end, 'nonpaged') && wordEndsAt(bytes, position + 8, end)) return 2;
   if (spells(bytes, position, end, 'paged') && wordEndsAt(bytes, position + 5, end)) return 3;
   if (spells(bytes, position, end, 'tag') && wordEndsAt(bytes, position + 3, end)) return 1;
@@ -1008,6 +1135,11 @@ function headerWord(bytes: Uint16Array, start: number, end: number): number {
 function hasCarriageReturn(bytes: Uint16Array, start: number, end: number): boolean {
   for (let index = start; index < end; index++) if (bytes[index] === CR) return true;
   return false;
+}
+
+// Whether the four code units at `at` are the same in both.
+function sameUnits(a: Uint16Array, b: Uint16Array, at: number): boolean {
+  return a[at] === b[at] && a[at + 1] === b[at + 1] && a[at + 2] === b[at + 2] && a[at + 3] === b[at + 3];
 }
 
 // Whether [start, end) holds a character beyond ASCII.

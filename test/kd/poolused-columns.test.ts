@@ -156,6 +156,29 @@ describe('PoolusedTable on shapes beyond the fixtures', () => {
     expect(table.size).toBe(0);
   });
 
+  test('an output opening with lines read before (a remembered prologue) reads as a fresh table reads it', () => {
+    const table = new PoolusedTable();
+    const output = autoOutputs('poolused-win10x-x64-1.txt')[0]!;
+    const firstRow = output.indexOf('\n amda') + 1;
+    expect(firstRow).toBeGreaterThan(0);
+    // A NUL block (+0 as four code units) and a block equal to it as a number (-0), both in a `Sorting by` line.
+    const nuls = `Sorting by Paged\0\0\0\0\n${output.slice(output.indexOf('\n', output.indexOf('Sorting')) + 1)}`;
+    const variants = [output, nuls, nuls.replace('\0\0\0\0', '\0\0\0\u8000')];
+    for (let at = 0; at < firstRow; at++) {
+      for (const piece of ['x', ' ', '\u8000', '\0']) variants.push(output.slice(0, at) + piece + output.slice(at + 1));
+    }
+    variants.push(output.slice(0, firstRow), output.slice(0, firstRow - 1), `${output}\n${output}`);
+    for (const variant of variants) {
+      // The remembered prologue is read again between variants, so each variant is compared with it.
+      for (const text of [output, nuls, variant]) {
+        const kept = scanAndCompare(table, text);
+        const { text: log, from, to } = embedded(text);
+        expect(kept, JSON.stringify(text.slice(0, 200))).toBe(new PoolusedTable().scan(log, from, to, '') !== FALLBACK);
+      }
+    }
+    expect(table.size).toBeGreaterThan(variants.length * 2);
+  });
+
   test('a range outside the text falls back instead of throwing', () => {
     const table = new PoolusedTable();
     expect(table.scan('abc', 2, 1, '')).toBe(FALLBACK);

@@ -117,6 +117,8 @@ const CR = 13;
 const SPACE = 32;
 const MINUS = 45;
 const DOT = 46;
+// Two spaces as one little-endian 32-bit read of two code units.
+const SPACE_PAIR = 0x00200020;
 
 // Buffer's own UTF-16LE writer, what `buffer.write(text, 0, 'utf16le')` calls after sorting out
 // its arguments; write() where a Node lacks it.
@@ -143,8 +145,9 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
   // The output being read, as bytes (offsets relative to `base`, its start in the log), then LF.
   private bytes = new Uint16Array(1 << 16);
   private buffer = Buffer.from(this.bytes.buffer);
-  // The same code units four at a time (comparing prologues).
+  // The same code units four at a time (comparing prologues) and two at a time (skipping spaces).
   private blocks = new Float64Array(this.bytes.buffer);
+  private pairs = new Uint32Array(this.bytes.buffer);
   private base = 0;
   // The layout of the header being read (reused across scans, so no object per output).
   private columnCount = 0;
@@ -188,6 +191,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       this.bytes = new Uint16Array(Math.max((length + 11) & ~3, this.bytes.length * 2));
       this.buffer = Buffer.from(this.bytes.buffer);
       this.blocks = new Float64Array(this.bytes.buffer);
+      this.pairs = new Uint32Array(this.bytes.buffer);
     }
     const bytes = this.bytes;
     // The output as a string of its own (a view into the log, not a copy), for the patterns.
@@ -537,6 +541,7 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
     const columnCode = this.columnCode;
     const info = 4 | this.layoutFrees;
     const base = this.base;
+    const pairs = this.pairs;
     const spanColumn = this.rowSpans;
     const valueColumn = this.rowValues;
     let spans = spanColumn.data;
@@ -571,8 +576,14 @@ export class PoolusedTable implements ColumnTable<PoolusedResult> {
       for (let index = 0; index < count; index++) {
         // A line end (or the LF after the output) stops every run below.
         if (bytes[position] !== SPACE) break rows;
-        code = bytes[++position]!;
-        while (code === SPACE) code = bytes[++position]!;
+        // The padding, two spaces at a time from an even position (a little-endian pair).
+        position++;
+        if ((position & 1) !== 0 && bytes[position] === SPACE) position++;
+        if ((position & 1) === 0) {
+          while (pairs[position >> 1] === SPACE_PAIR) position += 2;
+          if (bytes[position] === SPACE) position++;
+        }
+        code = bytes[position]!;
         const start = position;
         const negative = code === MINUS;
         if (negative) code = bytes[++position]!;

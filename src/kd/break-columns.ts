@@ -13,8 +13,15 @@
  * apply (in the reference's order); events, instructions, locations and the rest are packed
  * records in one Int32Column each; character classes come from a table; kd's exact noise lines,
  * its 79-asterisk box edge and its most common break line are found by a remembered native
- * search (NextOccurrence) rather than compared character by character; a box's text is read only
- * when the box closes on a breakpoint.
+ * search (NextOccurrence) rather than compared character by character (a compare over the code
+ * units below measured slower); a box's text is read only when the box closes on a breakpoint.
+ * Characters are read from a copy of the log as UTF-16 code units (Buffer's ucs2 writer), not by
+ * charCodeAt; one copy call costs about as much as copying a few thousand units, so each copy
+ * takes 2048 units past the output and the next stops (after `t`, a prompt and a command away)
+ * are usually read from it. Line ends are found by the string's native indexOf (a loop over the
+ * units, even two at a time, measured slower), blank lines without it. Spans are stored from the
+ * start of the copy (R_ORIGIN). The columns are sized once from the log's length, so they are
+ * not copied as they grow.
  */
 import { Buffer } from 'node:buffer';
 import { FALLBACK, Float64Column, Int32Column, NO_RESULT, type ColumnTable } from './columns.js';

@@ -5,9 +5,13 @@
  * glued descriptions, loose rows, `TOTAL`, preamble, elisions and interruptions — storing offsets
  * and values; `result` only slices at stored offsets and builds the objects.
  *
- * The output is read as bytes: it is copied once into a reused buffer as UTF-8, which for ASCII
- * text is one byte per character at the same offsets, and byte reads cost half of `charCodeAt`.
- * Any other character makes the output fall back to the object parser.
+ * The output is read as UTF-16 code units: it is copied once into a reused buffer (a plain copy
+ * for a log held as a two-byte string), at the same offsets as the string, and typed-array reads
+ * cost far less than `charCodeAt`. Runs of rows are read in one loop that stores straight into
+ * the columns; the lines before an output's first row, which kd prints the same each time, are
+ * remembered with the reader's state after them, so a repeated prologue costs one comparison.
+ * A character beyond ASCII is read only in a row's description (trimmed as the reference trims);
+ * on any other line it makes the output fall back to the object parser.
  */
 import { FALLBACK, Float64Column, Int32Column, type ColumnTable } from './columns.js';
 import { Buffer } from 'node:buffer';
@@ -1101,7 +1105,7 @@ const NOT_SORTING = -1;
 const SORT_NOT_ASCII = -2;
 
 // `/^Sorting by\s+(.*)$/i` on the trimmed line, then readSort of the words: the SORTS index
-// (0 for words kd never printed), or NOT_SORTING.
+// (0 for words kd never printed), NOT_SORTING, or SORT_NOT_ASCII.
 function readSorting(bytes: Uint16Array, start: number, end: number, lead: number): number {
   if ((lead | 32) !== 115 || !spells(bytes, start, end, 'sorting by')) return NOT_SORTING;
   let position = start + 10;

@@ -301,6 +301,20 @@ function hasStopLine(output: string): boolean {
   return STOP_PIECE.test(output) && STOP_LINE.test(output);
 }
 
+// mayBeErrorReply for a line that is not empty, by its commonest cases first: a line ending in
+// another character than a blank can only be a reply by its last word or by `Unable to get `.
+function mayBeErrorLine(source: string, start: number, end: number): boolean {
+  const last = source.charCodeAt(end - 1);
+  if (mayBeBlank(last)) return mayBeErrorReply(source, start, end);
+  if (last === 39 || (last === 100 && (endsAt(source, end, start, 'found') || endsAt(source, end, start, 'command')))) return true;
+  let first = start;
+  let code = source.charCodeAt(first);
+  // The line ends in a non-blank, so this stops inside it.
+  while (code === 32) code = source.charCodeAt(++first);
+  if (code === 85) return source.startsWith('Unable to get ', first);
+  return code === 94 || mayBeBlank(code) ? mayBeErrorReply(source, start, end) : false;
+}
+
 // A cheap superset of isTrimSpace: control characters, space, and everything from U+00A0 on.
 function mayBeBlank(code: number): boolean {
   return code <= 32 || code >= 0xa0;
@@ -565,12 +579,8 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
       outputEnd = end;
       // kd's error reply: the first line of the output that is one (parseKdError's rule). Most
       // lines are passed over on their first and last characters before mayBeErrorReply runs.
-      if (error === undefined && end > start) {
-        const first = source.charCodeAt(start);
-        const last = source.charCodeAt(end - 1);
-        if ((last === 39 || last === 100 || first === 85 || first === 94 || mayBeBlank(first) || mayBeBlank(last)) && mayBeErrorReply(source, start, end)) {
-          error = matchKdErrorLine(source.slice(start, end), prompt === undefined ? lineNumber : lineNumber - line);
-        }
+      if (error === undefined && end > start && mayBeErrorLine(source, start, end)) {
+        error = matchKdErrorLine(source.slice(start, end), prompt === undefined ? lineNumber : lineNumber - line);
       }
       // A stop in the output of a command that has no parser (a break-in during `.sleep`).
       if (commandKind === undefined && prompt !== undefined && !stopSeen && (loneReturns || mayBeStopLine(source, start, end))) {

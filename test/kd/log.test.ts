@@ -162,6 +162,17 @@ describe('the cheap line tests never miss what the regexes find', () => {
     for (const stop of ['Breakpoint 0 hit', '*** Fatal System Error: 0x000000d1', 'Access violation - code c0000005 (first chance)']) expect(mayBeStopLine(stop, 0, stop.length)).toBe(true);
   });
 
+  test('the scanner finds an error reply in a one-line output exactly when parseKdError does', () => {
+    fc.assert(
+      fc.property(lines, (line) => {
+        const output = line.replace(/\r/g, '');
+        const log = scanKdLog(`kd> x\n${output}\nkd> g`);
+        return JSON.stringify(log.error(0)) === JSON.stringify(parseKdError(log.output(0)));
+      }),
+      { numRuns: 20000, seed: 12 },
+    );
+  });
+
   test('errors found line by line are the ones parseKdError finds in the whole output', () => {
     for (const seed of [31, 32, 33]) {
       const log = scanKdLog(mutatedLog(seed, 30));

@@ -7,11 +7,11 @@ import { parseAuto } from '../../src/kd/auto.js';
 import { BreakTable } from '../../src/kd/break-columns.js';
 import { tryParseBreak } from '../../src/kd/break.js';
 import { FALLBACK, NO_RESULT } from '../../src/kd/columns.js';
+import { damaged, embedder } from './columns-harness.js';
 import { fixtureNames, preparedFixture } from './fixture-b.js';
 
-// Text around an output, so reading it in place must respect both ends.
-const BEFORE = 'kd> !process 0 0\nPROCESS 89a5b020  SessionId: none  Cid: 0004\n0: kd> g\n';
-const AFTER = '\n0: kd> g\nBreakpoint 0 hit\nnt!Foo+0x1:\n';
+// Every output is read in place between a process listing and the next stop.
+const embedded = embedder('kd> !process 0 0\nPROCESS 89a5b020  SessionId: none  Cid: 0004\n0: kd> g\n', '\n0: kd> g\nBreakpoint 0 hit\nnt!Foo+0x1:\n');
 
 interface Output {
   name: string;
@@ -47,8 +47,8 @@ function stopOutputs(): Output[] {
 
 // What the table makes of an output embedded in a larger text: 'fallback', or the JSON of its result (or of undefined).
 function scanned(table: BreakTable, output: string, command: string): string {
-  const text = BEFORE + output + AFTER;
-  const row = table.scan(text, BEFORE.length, BEFORE.length + output.length, command);
+  const { text, from, to } = embedded(output);
+  const row = table.scan(text, from, to, command);
   if (row === FALLBACK) return 'fallback';
   if (row === NO_RESULT) return JSON.stringify(undefined);
   const result = table.result(text, row);
@@ -87,8 +87,8 @@ describe('real stop outputs', () => {
   test('the results carry the fixtures’ values (spot checks)', () => {
     const table = new BreakTable();
     const step = OUTPUTS.find((output) => output.name.startsWith('step') && output.output.includes('KeQueryIntervalProfile+0x7:'))!;
-    const text = BEFORE + step.output + AFTER;
-    const row = table.scan(text, BEFORE.length, BEFORE.length + step.output.length, 't');
+    const { text, from, to } = embedded(step.output);
+    const row = table.scan(text, from, to, 't');
     const event = table.result(text, row).events[0]!;
     expect(event.kind).toBe('step');
     expect(event.location).toEqual({ module: 'nt', offset: 7, function: 'KeQueryIntervalProfile', symbol: 'nt!KeQueryIntervalProfile+0x7' });
@@ -180,7 +180,7 @@ const change: fc.Arbitrary<Change> = fc.oneof(
   fc.record({ op: fc.constantFrom('replace' as const, 'insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...INSERTS), fc.string({ maxLength: 6 })) }),
 );
 
-// Apply the changes in order, positions taken modulo the current size.
+// Apply the changes in order, positions taken modulo the current size (drop, duplicate, blank and truncate mean what they mean in the harness, so it does them).
 function damage(text: string, changes: readonly Change[]): string {
   let result = text;
   for (const item of changes) {
@@ -189,23 +189,17 @@ function damage(text: string, changes: readonly Change[]): string {
     const at = item.at % (result.length + 1);
     switch (item.op) {
       case 'drop':
-        lines.splice(line, 1);
-        break;
       case 'duplicate':
-        lines.splice(line, 0, lines[line]!);
-        break;
       case 'blank':
-        lines.splice(line, 0, '');
-        break;
+      case 'truncate':
+        result = damaged(result, [{ op: item.op, at: item.at }]);
+        continue;
       case 'indent':
         lines[line] = `   ${lines[line]}  `;
         break;
       case 'elide':
         lines.splice(line, 0, '...');
         break;
-      case 'truncate':
-        result = result.slice(0, at);
-        continue;
       case 'digit':
       case 'hex': {
         // Change one digit (or hex letter) of the text into another of its kind.

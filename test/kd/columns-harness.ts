@@ -91,6 +91,8 @@ export type DamageOp =
   | 'strip'
   /** Every space of the line doubled. */
   | 'widen'
+  /** Every run of two or more spaces in the line replaced by one tab. */
+  | 'tabs'
   /** A carriage return appended to the line. */
   | 'crlf'
   /** The line exchanged with line `other`. */
@@ -109,6 +111,10 @@ export type DamageOp =
   | 'mirrorHex'
   /** The next hex digit (either case) at or after the position becomes the decimal digit `value` % 10. */
   | 'digit'
+  /** The next decimal digit at or after the position becomes the decimal digit `value` % 10. */
+  | 'decimalDigit'
+  /** The next lower-case hex digit at or after the position becomes the lower-case hex digit `value` % 16. */
+  | 'lowerHexDigit'
   /** The next hex digit (either case) at or after the position becomes one of 0-9, a-f, A-F chosen by `value`. */
   | 'hex'
   /** Three spaces inserted at the position. */
@@ -208,6 +214,9 @@ export function damaged(text: string, changes: readonly Damage[]): string {
       case 'widen':
         lines[line] = lines[line]!.replace(/ /g, '  ');
         break;
+      case 'tabs':
+        lines[line] = lines[line]!.replace(/ {2,}/g, '\t');
+        break;
       case 'crlf':
         lines[line] = `${lines[line]}\r`;
         break;
@@ -243,6 +252,16 @@ export function damaged(text: string, changes: readonly Damage[]): string {
         const index = nextMatch(result, /[0-9a-fA-F]/, at);
         const alphabet = change.op === 'digit' ? '0123456789' : '0123456789abcdefABCDEF';
         if (index >= 0) result = replaceAt(result, index, alphabet[value % alphabet.length]!);
+        continue;
+      }
+      case 'decimalDigit': {
+        const index = nextMatch(result, /[0-9]/, at);
+        if (index >= 0) result = replaceAt(result, index, String(value % 10));
+        continue;
+      }
+      case 'lowerHexDigit': {
+        const index = nextMatch(result, /[0-9a-f]/, at);
+        if (index >= 0) result = replaceAt(result, index, (value % 16).toString(16));
         continue;
       }
       case 'spaces':

@@ -7,43 +7,20 @@ import { describe, expect, test } from 'vitest';
 import { FALLBACK } from '../../src/kd/columns.js';
 import { parsePoolused } from '../../src/kd/poolused.js';
 import { PoolusedTable } from '../../src/kd/poolused-columns.js';
+import { damaged, damages, embedder, equalOrFallback, hostileInserts, inserted, referenceOf } from './columns-harness.js';
 import { fixture, fixtureNames, preparedFixture } from './fixture-b.js';
 
 const NAMES = fixtureNames('poolused');
 
-// Embed an output in a larger text, so that reading it in place must respect both ends.
-function embedded(output: string): { text: string; from: number; to: number } {
-  const before = 'kd> !process 0 0\nPROCESS 89a5b020  SessionId: none  Cid: 0004\n0: kd> !poolused 2\n';
-  const after = '\n0: kd> g\n 1234 Tag 99\tBreakpoint 0 hit\n';
-  return { text: before + output + after, from: before.length, to: before.length + output.length };
-}
+// Every output is read in place between a process listing and the next prompt.
+const embedded = embedder('kd> !process 0 0\nPROCESS 89a5b020  SessionId: none  Cid: 0004\n0: kd> !poolused 2\n', '\n0: kd> g\n 1234 Tag 99\tBreakpoint 0 hit\n');
 
-// What the object parser makes of an output, as JSON; undefined where it throws.
-function reference(output: string): string | undefined {
-  try {
-    return JSON.stringify(parsePoolused(output));
-  } catch {
-    return undefined;
-  }
-}
+// Any error of the object parser counts as a refusal here (not only KdParseError).
+const reference = referenceOf(parsePoolused);
 
 // Scan one output in place and compare with the object parser; returns whether it was kept.
 function scanAndCompare(table: PoolusedTable, output: string): boolean {
-  const { text, from, to } = embedded(output);
-  const sizeBefore = table.size;
-  const row = table.scan(text, from, to, '!poolused 2');
-  const want = reference(output);
-  if (row === FALLBACK) {
-    expect(table.size).toBe(sizeBefore);
-    return false;
-  }
-  expect(want, `kept an output the parser rejects: ${JSON.stringify(output.slice(0, 300))}`).toBeDefined();
-  expect(row).toBe(sizeBefore);
-  const result = table.result(text, row);
-  expect(JSON.stringify(result), JSON.stringify(output.slice(0, 400))).toBe(want);
-  expect(table.complete(row)).toBe(result.complete);
-  expect(table.unparsed(text, row)).toEqual(result.unparsed);
-  return true;
+  return equalOrFallback(table, embedded(output), '!poolused 2', reference(output));
 }
 
 // The `!poolused` outputs of a fixture as a log is cut into commands: the lines after each
@@ -261,13 +238,6 @@ describe('several outputs in one table', () => {
   });
 });
 
-// One damage done to an output: line edits, character edits and the insertions kd logs show.
-type Damage =
-  | { op: 'drop' | 'duplicate' | 'blank' | 'strip' | 'tabs' | 'spaces' | 'crlf'; at: number }
-  | { op: 'truncate' | 'flip' | 'digit' | 'hex'; at: number; value: number }
-  | { op: 'insert' | 'line'; at: number; text: string }
-  | { op: 'swap'; at: number; other: number };
-
 const PIECES = ['...', '……', '[...]', ' : ', '\t', '\r\n', '\r', '-', '0', '99999999999999999', 'TOTAL ', ' TOTAL', 'Tag Allocs Used', 'kd> ', '0: kd> ', '!', '^C', 'terminating', '\u00a0', '\u2028', 'é'];
 const LINES = [
   '...',
@@ -295,48 +265,14 @@ const LINES = [
   'Number of regions cached: 12',
 ];
 
-const damage: fc.Arbitrary<Damage> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ op: fc.constantFrom('drop' as const, 'duplicate' as const, 'blank' as const, 'strip' as const, 'tabs' as const, 'spaces' as const, 'crlf' as const), at: fc.nat() }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('truncate' as const, 'flip' as const, 'digit' as const, 'hex' as const), at: fc.nat(), value: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 6 }), fc.stringMatching(/^[ \d-]{1,12}$/)) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('line' as const), at: fc.nat(), text: fc.constantFrom(...LINES) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('swap' as const), at: fc.nat(), other: fc.nat() }) },
+// Line edits, character edits and the insertions kd logs show.
+const damage = damages(
+  { weight: 3, ops: ['drop', 'duplicate', 'blank', 'strip', 'tabs', 'widen', 'crlf'] },
+  { weight: 4, ops: ['truncateAtValue', 'printable', 'decimalDigit', 'lowerHexDigit'], value: true },
+  { weight: 2, ops: ['insert'], text: fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 6 }), fc.stringMatching(/^[ \d-]{1,12}$/)) },
+  { weight: 2, ops: ['line'], text: fc.constantFrom(...LINES) },
+  { weight: 1, ops: ['swap'], other: true },
 );
-
-// Apply damage to an output.
-function mutate(text: string, changes: readonly Damage[]): string {
-  let result = text;
-  for (const change of changes) {
-    const at = change.at % (result.length + 1);
-    if (change.op === 'truncate') result = result.slice(0, change.value % (result.length + 1));
-    else if (change.op === 'flip') result = result.slice(0, at) + String.fromCharCode(32 + (change.value % 95)) + result.slice(at + 1);
-    else if (change.op === 'digit' || change.op === 'hex') {
-      // Change the next digit (or hex digit) from `at` on, as the bench corpus varies its numbers.
-      const pattern = change.op === 'digit' ? /\d/g : /[0-9a-f]/g;
-      pattern.lastIndex = at;
-      const found = pattern.exec(result);
-      if (found) result = result.slice(0, found.index) + (change.op === 'digit' ? String(change.value % 10) : (change.value % 16).toString(16)) + result.slice(found.index + 1);
-    } else if (change.op === 'insert') result = result.slice(0, at) + change.text + result.slice(at);
-    else {
-      const lines = result.split('\n');
-      const line = change.at % Math.max(lines.length, 1);
-      if (change.op === 'drop') lines.splice(line, 1);
-      else if (change.op === 'duplicate') lines.splice(line, 0, lines[line] ?? '');
-      else if (change.op === 'blank') lines.splice(line, 0, '');
-      else if (change.op === 'line') lines.splice(line, 0, change.text);
-      else if (change.op === 'strip') lines[line] = (lines[line] ?? '').trimStart();
-      else if (change.op === 'tabs') lines[line] = (lines[line] ?? '').replace(/ {2,}/g, '\t');
-      else if (change.op === 'spaces') lines[line] = (lines[line] ?? '').replace(/ /g, '  ');
-      else if (change.op === 'crlf') lines[line] = `${lines[line] ?? ''}\r`;
-      else {
-        const other = change.other % Math.max(lines.length, 1);
-        [lines[line], lines[other]] = [lines[other]!, lines[line]!];
-      }
-      result = lines.join('\n');
-    }
-  }
-  return result;
-}
 
 const SEEDS = [...NAMES.map(fixture), ...NAMES.flatMap(autoOutputs), OLD_GENERATION];
 
@@ -348,7 +284,7 @@ describe('PoolusedTable on mutated fixtures', () => {
     fc.assert(
       fc.property(fc.constantFrom(...SEEDS), fc.array(damage, { minLength: 1, maxLength: 4 }), (seed, changes) => {
         runs++;
-        if (scanAndCompare(table, mutate(seed, changes))) kept++;
+        if (scanAndCompare(table, damaged(seed, changes))) kept++;
       }),
       { numRuns: 4000, seed: 0x9001 },
     );
@@ -357,17 +293,10 @@ describe('PoolusedTable on mutated fixtures', () => {
   });
 
   test('the hostile edits of the reliability tests (random bytes, graphemes, control characters): equal or fallback', () => {
-    const hostile = fc.oneof(
-      fc.uint8Array({ maxLength: 24 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
-      fc.string({ unit: 'grapheme', maxLength: 24 }),
-      fc.constantFrom('`', '0x', 'ffffffff`ffffffff', '9'.repeat(40), ' kd> ', '0: kd> ', '\r\n', '\t', '...', '!', '+0x', ' : ', 'TOTAL', '\u0000', '\uFFFD', '-'.repeat(30)),
-    );
     const table = new PoolusedTable();
     fc.assert(
-      fc.property(fc.constantFrom(...SEEDS), fc.array(fc.record({ at: fc.nat(), text: hostile }), { minLength: 1, maxLength: 4 }), (seed, inserts) => {
-        let text = seed;
-        for (const { at, text: piece } of inserts) text = text.slice(0, at % (text.length + 1)) + piece + text.slice(at % (text.length + 1));
-        scanAndCompare(table, text);
+      fc.property(fc.constantFrom(...SEEDS), hostileInserts, (seed, inserts) => {
+        scanAndCompare(table, inserted(seed, inserts));
       }),
       { numRuns: 800, seed: 0x9002 },
     );

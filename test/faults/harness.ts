@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { loadPendingUndo } from '../../src/debuggers/memory.js';
+import { seededRandom } from '../../src/sim/random.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const cli = join(root, 'dist/src/cli/main.js');
@@ -76,7 +77,7 @@ export const huntInputs = ['samples=2', 'interval=500ms', 'stacks=10', 'collect-
 export const commandTimeout = '1500ms';
 
 /** A small seeded generator (mulberry32), the simulator's own. */
-export { seededRandom as random } from '../../src/sim/random.js';
+export const random = seededRandom;
 
 const kinds: FaultKind[] = ['exit-after', 'garbage', 'truncate', 'stall', 'reboot', 'sigint', 'sigterm', 'dir-gone', 'disk-full'];
 const runFiles = ['transcript.jsonl', 'events.jsonl', 'stacks.jsonl', 'undo.jsonl'];

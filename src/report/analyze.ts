@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { aliasForVersion } from '../core/versions.js';
 import { errUsage } from '../core/errors.js';
-import { parseAuto, type AutoEntry } from '../kd/auto.js';
+import type { ParseResultBase } from '../kd/common.js';
+import { scanKdLog, type KdLog } from '../kd/log.js';
 import type { BreakResult } from '../kd/break.js';
 import { KdParseError, padTag } from '../kd/common.js';
 import type { PoolusedResult } from '../kd/poolused.js';
@@ -73,8 +74,36 @@ function argumentsOf(frames: readonly StackFrame[], parsed: readonly Frame[], ki
   return {};
 }
 
+// One command of the scanned log, as far as the analysis reads it: its result is built from the
+// log's columns the first time it is asked for (most entries' never are), not the whole log's up front.
+class LogEntry {
+  private built: ParseResultBase | undefined | null = null;
+
+  constructor(
+    private readonly log: KdLog,
+    private readonly index: number,
+  ) {}
+
+  get kind(): string | undefined {
+    return this.log.kind(this.index);
+  }
+
+  get command(): string {
+    return this.log.command(this.index);
+  }
+
+  get line(): number {
+    return this.log.line(this.index);
+  }
+
+  get result(): ParseResultBase | undefined {
+    if (this.built === null) this.built = this.log.result(this.index);
+    return this.built;
+  }
+}
+
 // Rank samples from the `!poolused` outputs, in order.
-function samplesOf(entries: readonly AutoEntry[]): RankSample[] {
+function samplesOf(entries: readonly LogEntry[]): RankSample[] {
   const samples: RankSample[] = [];
   for (const entry of entries) {
     if (entry.kind !== 'poolused' || !entry.result) continue;
@@ -113,7 +142,7 @@ function rankingOf(samples: readonly RankSample[], descriptions: Map<string, str
 }
 
 // Facts from the banner or vertarget in the log; unknown fields say so.
-function factsOf(entries: readonly AutoEntry[], source: string): Facts {
+function factsOf(entries: readonly LogEntry[], source: string): Facts {
   const version = entries.map((entry) => (entry.kind === 'banner' || entry.kind === 'vertarget' || entry.kind === 'version' ? (entry.result as VersionResult | undefined)?.os : undefined)).find(Boolean);
   const pointerSize = version?.pointerSize ?? (version?.arch === 'x64' || version?.arch === 'arm64' ? 8 : 4);
   const versionText = version?.version ?? '0.0.0';
@@ -138,9 +167,10 @@ function factsOf(entries: readonly AutoEntry[], source: string): Facts {
 
 /** Analyze the text of a saved kd log. `source` names it in the report. */
 export function analyzeKdLog(text: string, source = 'kd log'): Analysis {
-  let entries: AutoEntry[];
+  let entries: LogEntry[];
   try {
-    entries = parseAuto(text).entries;
+    const log = scanKdLog(text);
+    entries = Array.from({ length: log.size }, (_, index) => new LogEntry(log, index));
   } catch (error) {
     if (error instanceof KdParseError) throw errUsage(`${source}: ${error.message}`, 'pass a kd session log (.logopen) or a run\'s transcript.jsonl');
     throw error;

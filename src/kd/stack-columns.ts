@@ -450,7 +450,7 @@ export class StackTable implements ColumnTable<StackResult> {
     if (isTrimSpace(text.charCodeAt(start))) return GIVE_UP;
     data[base + F_FLAGS] = flags;
     const notesMark = this.notes.length;
-    const read = this.readCallSite(text, start, lineEnd, data, base);
+    const read = this.readCallSiteUnits(text, this.units, this.origin, start, lineEnd, data, base);
     if (read !== IS_FRAME || (!hasLayout && addressCount === 0 && (flags & INLINE) === 0)) {
       args.truncate(argsMark);
       this.notes.truncate(notesMark);
@@ -461,9 +461,10 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
-  // Copy text[from, to) into `units` (room for an eight-unit read past its end); whether it is there.
+  // Copy text[from, to) into `units` (room for an eight-unit read past its end). True when Buffer's
+  // writer made the copy, which the fast road needs (it reads units four at a time as bytes);
+  // otherwise the units are copied one by one, for the call-site reader every line uses.
   private encode(text: string, from: number, to: number): boolean {
-    if (!LITTLE_ENDIAN) return false;
     const length = to - from;
     if (length + 8 > this.units.length) {
       let size = this.units.length * 2;
@@ -473,9 +474,14 @@ export class StackTable implements ColumnTable<StackResult> {
       this.buffer = Buffer.from(this.units.buffer);
     }
     this.origin = from;
-    const slice = text.slice(from, to);
-    const buffer = this.buffer as Buffer & Partial<Ucs2Writer>;
-    return (buffer.ucs2Write === undefined ? buffer.write(slice, 0, 'utf16le') : buffer.ucs2Write(slice, 0, 2 * length)) === 2 * length;
+    if (LITTLE_ENDIAN) {
+      const slice = text.slice(from, to);
+      const buffer = this.buffer as Buffer & Partial<Ucs2Writer>;
+      if ((buffer.ucs2Write === undefined ? buffer.write(slice, 0, 'utf16le') : buffer.ucs2Write(slice, 0, 2 * length)) === 2 * length) return true;
+    }
+    const units = this.units;
+    for (let index = 0; index < length; index++) units[index] = text.charCodeAt(from + index);
+    return false;
   }
 
   // readFrame for a line in kd's own padding under a header without a memory column, read from
@@ -673,145 +679,10 @@ export class StackTable implements ColumnTable<StackResult> {
     data[base + F_EXTRA] = -1;
   }
 
-  // readCallSite of stack.ts on the trimmed call site [start, end): the fields go into the frame
-  // record at `base` (flags or-ed into its F_FLAGS), notes to `notes`. IS_FRAME when readCallSite
-  // returns a site, NOT_FRAME when it returns undefined, GIVE_UP for a number too big for a column.
-  private readCallSite(text: string, start: number, end: number, data: Int32Array, base: number): number {
-    let flags = data[base + F_FLAGS]!;
-    let restEnd = end;
-
-    if (text.charCodeAt(end - 1) === 93) {
-      // `[file @ line]`: digits, ` @ `, and before it a file without brackets after the last `[`.
-      let digits = end - 1;
-      while (digits > start && isDigit(text.charCodeAt(digits - 1))) digits--;
-      if (digits < end - 1 && digits - 3 >= start && text.charCodeAt(digits - 1) === 32 && text.charCodeAt(digits - 2) === 64 && text.charCodeAt(digits - 3) === 32) {
-        const at = digits - 3;
-        const open = this.lastOpenBefore(text, start, at);
-        if (open >= 0 && text.indexOf(']', open + 1) >= at) {
-          if (end - 1 - digits > 9) return GIVE_UP;
-          let line = 0;
-          for (let index = digits; index < end - 1; index++) line = line * 10 + text.charCodeAt(index) - 48;
-          flags |= SOURCE;
-          const extra = this.extraOf(data, base);
-          const x = data[base + F_EXTRA]!;
-          extra[x + X_SOURCE] = open + 1;
-          extra[x + X_SOURCE + 1] = at;
-          extra[x + X_SOURCE + 2] = line;
-          restEnd = open;
-          while (restEnd > start && isTrimSpace(text.charCodeAt(restEnd - 1))) restEnd--;
-        }
-      }
-    }
-
-    if (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
-      // Notes are peeled off the end, rightmost first.
-      const notes = this.notes;
-      let count = 0;
-      const first = notes.length;
-      let trap = -1;
-      while (restEnd > start && text.charCodeAt(restEnd - 1) === 41) {
-        const open = matchingOpen(text, start, restEnd - 1);
-        if (open < 0 || !isNote(text, open + 1, restEnd - 1)) break;
-        notes.push(open + 1);
-        notes.push(restEnd - 1);
-        count++;
-        const found = trapFrameAt(text, open + 1, restEnd - 1);
-        if (found >= 0) trap = found;
-        restEnd = open;
-        while (restEnd > start && isBlank(text.charCodeAt(restEnd - 1))) restEnd--;
-      }
-      if (count > 0) {
-        flags |= NOTES;
-        const extra = this.extraOf(data, base);
-        const x = data[base + F_EXTRA]!;
-        extra[x + X_NOTES] = first;
-        extra[x + X_NOTES + 1] = count;
-        if (trap >= 0) {
-          flags |= TRAP;
-          extra[x + X_TRAP] = trap;
-          extra[x + X_TRAP + 1] = trapEnd(text, trap);
-        }
-      }
-    }
-
-    if (restEnd - start > 2 && text.charCodeAt(start) === 48 && (text.charCodeAt(start + 1) | 32) === 120 && isAddressText(text, start + 2, restEnd)) {
-      const extra = this.extraOf(data, base);
-      const x = data[base + F_EXTRA]!;
-      extra[x + X_ADDRESS] = start;
-      extra[x + X_ADDRESS + 1] = restEnd;
-      data[base + F_FLAGS] = flags | ADDRESS;
-      return IS_FRAME;
-    }
-
-    // `+hex` or `+0xhex` (1 to 16 digits) after the last `+`.
-    // The digits are read (and summed) from the right; 16 digits stay exact as a double.
-    let digits = restEnd;
-    let value = 0;
-    let scale = 1;
-    while (digits > start && restEnd - digits < 17) {
-      const code = text.charCodeAt(digits - 1);
-      if (HEX[code] !== 1) break;
-      value += ((code | 32) <= 57 ? code - 48 : (code | 32) - 87) * scale;
-      scale *= 16;
-      digits--;
-    }
-    const length = restEnd - digits;
-    if (length >= 1 && length <= 16 && digits > start) {
-      let plus = -1;
-      const before = text.charCodeAt(digits - 1);
-      if (before === 43) plus = digits - 1;
-      else if ((before | 32) === 120 && digits - 3 >= start && text.charCodeAt(digits - 2) === 48 && text.charCodeAt(digits - 3) === 43) plus = digits - 3;
-      if (plus >= 0) {
-        if (value > 0x7fffffff) return GIVE_UP;
-        flags |= OFFSET;
-        data[base + F_OFFSET] = value;
-        restEnd = plus;
-      }
-    }
-
-    // The module runs to the first `!`, and holds no blank, parenthesis, backtick or quote.
-    let bang = -1;
-    for (let index = start; index < restEnd; index++) {
-      const code = text.charCodeAt(index);
-      if (code === 33) {
-        bang = index;
-        break;
-      }
-      if (code === 40 || code === 41 || code === 96 || code === 39 || code === 34 || isTrimSpace(code)) return NOT_FRAME;
-    }
-    const moduleEnd = bang < 0 ? restEnd : bang;
-    if (moduleEnd === start) return NOT_FRAME;
-    flags |= MODULE;
-    data[base + F_MODULE] = start;
-    data[base + F_MODULE + 1] = moduleEnd;
-    if (bang >= 0) {
-      let nameStart = bang + 1;
-      let nameEnd = restEnd;
-      while (nameStart < nameEnd && isTrimSpace(text.charCodeAt(nameStart))) nameStart++;
-      while (nameEnd > nameStart && isTrimSpace(text.charCodeAt(nameEnd - 1))) nameEnd--;
-      if (nameEnd > nameStart && text.charCodeAt(nameEnd - 1) === 41) {
-        const open = matchingOpen(text, nameStart, nameEnd - 1);
-        if (open > nameStart && !endsWithOperator(text, nameStart, open)) {
-          flags |= PARAMS;
-          const extra = this.extraOf(data, base);
-          const x = data[base + F_EXTRA]!;
-          extra[x + X_PARAMS] = open + 1;
-          extra[x + X_PARAMS + 1] = nameEnd - 1;
-          nameEnd = open;
-        }
-      }
-      if (nameEnd > nameStart) {
-        flags |= FUNCTION;
-        data[base + F_FUNCTION] = nameStart;
-        data[base + F_FUNCTION + 1] = nameEnd;
-      }
-    }
-    data[base + F_FLAGS] = flags;
-    return IS_FRAME;
-  }
-
-  // readCallSite on an output also held as code units (`b[position - o]`): the same reading,
-  // without a string's character lookups (keep the two in step; the tests compare both with parseStack).
+  // readCallSite of stack.ts on the trimmed call site [start, end) of the output held as code
+  // units (`b[position - o]`): the fields go into the frame record at `base` (flags or-ed into its
+  // F_FLAGS), notes to `notes`. IS_FRAME when readCallSite returns a site, NOT_FRAME when it
+  // returns undefined, GIVE_UP for a number too big for a column.
   private readCallSiteUnits(text: string, b: Uint16Array, o: number, start: number, end: number, data: Int32Array, base: number): number {
     let flags = data[base + F_FLAGS]!;
     let restEnd = end;
@@ -991,7 +862,7 @@ export class StackTable implements ColumnTable<StackResult> {
     data[scratch + F_EXTRA] = record[previous + F_EXTRA]!;
     const extraMark = this.extras.length;
     const notesMark = this.notes.length;
-    const read = this.readCallSite(text, start, end, data, scratch);
+    const read = this.readCallSiteUnits(text, this.units, this.origin, start, end, data, scratch);
     if (read !== IS_FRAME || (data[scratch + F_FLAGS]! & MODULE) === 0) {
       this.notes.truncate(notesMark);
       this.extras.truncate(extraMark);

@@ -198,11 +198,6 @@ function isHexRun(b: Uint16Array, at: number, count: number): boolean {
   return true;
 }
 
-// A character of the module names parseSymbolLocation accepts ([A-Za-z0-9_.-]).
-function isModuleChar(code: number): boolean {
-  return (code >= 48 && code <= 57) || ((code | 32) >= 97 && (code | 32) <= 122) || code === 95 || code === 46 || code === 45;
-}
-
 // A word as its character codes (ASCII), for the compare loops below.
 function codes(word: string): Uint8Array {
   const result = new Uint8Array(word.length);
@@ -1342,17 +1337,6 @@ function isPrefix(b: Uint16Array, start: number, end: number): boolean {
   if (lead !== 114 && lead !== 108) return false;
   for (let index = 0; index < PREFIXES.length; index++) if (spanIs(b, start, end, PREFIXES[index]!)) return true;
   return false;
-}
-
-// /^[a-z][a-z0-9]{1,3}$/ on [start, end) (its length is known to be 2–4).
-function isRegisterName(b: Uint16Array, start: number, end: number): boolean {
-  const lead = b[start];
-  if (lead < 97 || lead > 122) return false;
-  for (let index = start + 1; index < end; index++) {
-    const code = b[index];
-    if (!((code >= 97 && code <= 122) || (code >= 48 && code <= 57))) return false;
-  }
-  return true;
 }
 
 // `[a-z]{2}:[0-9a-f]{4}:[0-9a-fA-F`]+=[0-9a-fA-F?]+` as all of [start, end).

@@ -133,17 +133,12 @@ export class StackTable implements ColumnTable<StackResult> {
   private readonly notes = new Int32Column(256);
   private readonly unparsedLines = new Int32Column(256);
   private readonly warnings = new Int32Column(256);
-  // The first `[` at or after openFrom in openText is at openAt (-1: none): the search for a
-  // source annotation's bracket goes forward, and never reads the same stretch twice.
   // The output being read as UTF-16 code units (`units[position - origin]`, `view` and `buffer`
-  // over the same memory): fastFrame reads them instead of the string's characters.
+  // over the same memory): fastFrame and the call-site reader read them instead of the string.
   private units = new Uint16Array(1 << 16);
   private view = new DataView(this.units.buffer);
   private buffer = Buffer.from(this.units.buffer);
   private origin = 0;
-  private openText = '';
-  private openFrom = 0;
-  private openAt = -1;
 
   /** How many results the table holds. */
   get size(): number {
@@ -831,22 +826,6 @@ export class StackTable implements ColumnTable<StackResult> {
     return IS_FRAME;
   }
 
-  // The last `[` in [start, before), or -1. Whether there is one at all is a forward search,
-  // remembered (so that a log whose lines end in `@ 1]` without a `[` is not searched again and
-  // again); where there is one, the backward search for the last stops at it.
-  private lastOpenBefore(text: string, start: number, before: number): number {
-    let next: number;
-    if (text === this.openText && start >= this.openFrom && (this.openAt < 0 || start <= this.openAt)) next = this.openAt;
-    else {
-      next = text.indexOf('[', start);
-      this.openText = text;
-      this.openFrom = start;
-      this.openAt = next;
-    }
-    if (next < 0 || next >= before) return -1;
-    return text.lastIndexOf('[', before - 1);
-  }
-
   // A call site kd wrapped onto its own line after a frame that had none: read into a scratch
   // record after the last frame and, when it has a module, copied into that frame.
   private wrappedCallSite(text: string, start: number, end: number): number {
@@ -1363,30 +1342,14 @@ function lastBracket(b: Uint16Array, v: DataView, o: number, start: number, befo
   return start - 1;
 }
 
-// matchingOpen on an output held as code units (`b[position - o]`).
+// Index of the `(` matching the `)` at `close`, not looking before `floor`, ignoring parentheses
+// inside double quotes; -1 when unbalanced (stack.ts's matchingOpen), on an output held as code
+// units (`b[position - o]`).
 function matchingOpenUnits(b: Uint16Array, o: number, floor: number, close: number): number {
   let depth = 0;
   let quoted = false;
   for (let index = close; index >= floor; index--) {
     const code = b[index - o]!;
-    if (code === 34) quoted = !quoted;
-    if (quoted) continue;
-    if (code === 41) depth++;
-    else if (code === 40) {
-      depth--;
-      if (depth === 0) return index;
-    }
-  }
-  return -1;
-}
-
-// Index of the `(` matching the `)` at `close`, not looking before `floor`, ignoring parentheses
-// inside double quotes; -1 when unbalanced (stack.ts's matchingOpen on the cut-out text).
-function matchingOpen(text: string, floor: number, close: number): number {
-  let depth = 0;
-  let quoted = false;
-  for (let index = close; index >= floor; index--) {
-    const code = text.charCodeAt(index);
     if (code === 34) quoted = !quoted;
     if (quoted) continue;
     if (code === 41) depth++;

@@ -20,6 +20,7 @@ import { MemoryTable } from './memory-columns.js';
 import type { MemoryResult } from './memory.js';
 import { PoolusedTable } from './poolused-columns.js';
 import { parsePoolusedAt, type PoolusedResult } from './poolused.js';
+import { mayStartPromptAt } from './prompt.js';
 import { StackTable } from './stack-columns.js';
 import { parseStackAt, type StackResult } from './stack.js';
 import { kindForCommand, prepareTranscript } from './transcript.js';
@@ -341,19 +342,7 @@ function promptStart(text: string, start: number, end: number): number {
     if (text.charCodeAt(at) === 32) at++;
     if (at >= end || isTrimSpace(text.charCodeAt(at))) return -1;
   }
-  if (at >= end) return -1;
-  const code = text.charCodeAt(at);
-  // `kd>`, `Kd>`, `lkd>`: the letter must be followed by the rest of the word.
-  if (code === 107 || code === 75) return text.charCodeAt(at + 1) === 100 && text.charCodeAt(at + 2) === 62 ? at : -1;
-  if (code === 108) return text.charCodeAt(at + 2) === 100 && text.charCodeAt(at + 3) === 62 ? at : -1;
-  // `0: kd>`, `12: kd>`, `0:000>`: one to three digits, then a colon.
-  if (code < 48 || code > 57) return -1;
-  for (let index = at + 1; index < end && index <= at + 3; index++) {
-    const next = text.charCodeAt(index);
-    if (next === 58) return at;
-    if (next < 48 || next > 57) return -1;
-  }
-  return -1;
+  return at < end && mayStartPromptAt(text, at, end) ? at : -1;
 }
 
 // A table that holds nothing: every output goes to the object parser (ScanOptions.columns false).
@@ -466,7 +455,7 @@ export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
   const source = returns ? prepared.replace(/\r\n/g, '\n') : prepared;
   const log = new KdLog(source, options.columns ?? true);
   // Without any \r in the text there is no lone one to look for.
-  if (scanRange(log, source, source.length, '', returns ? undefined : false).prompts === 0) throw noPrompt();
+  if (scanLines(log, returns && source.indexOf('\r') >= 0) === 0) throw noPrompt();
   return log;
 }
 
@@ -497,22 +486,22 @@ function finishEntry(
     if (outputStart < 0 || isBlank(source, outputStart, outputEnd)) return;
     const output = source.slice(outputStart, outputEnd);
     kind = BANNER.test(output) ? 'banner' : hasStopLine(output) ? 'break' : undefined;
-  } else if (kind === undefined && (stopSeen || (outputStart >= 0 && hasOtherBreaks(source.slice(outputStart, outputEnd)) && hasStopLine(source.slice(outputStart, outputEnd))))) {
-    kind = 'break';
+  } else if (kind === undefined && outputStart >= 0) {
+    // A stop line the scanner's line test could not see: one ended by U+2028 or U+2029.
+    const output = stopSeen ? '' : source.slice(outputStart, outputEnd);
+    if (stopSeen || (hasOtherBreaks(output) && hasStopLine(output))) kind = 'break';
   }
   log.addEntry(line, prompt, command, processor, repeated, outputStart, outputEnd, kind, error, pool);
 }
 
-// Scan `source` from its start up to `limit` (the end, or the start of a prompt line) into `log`,
-// whose source it is. `lastCommand` is the last command typed before `source` begins (an empty
-// prompt line repeats it). Returns the prompts and lines read.
-function scanRange(log: KdLog, source: string, limit: number, lastCommand: string, loneReturnsKnown?: boolean): { prompts: number; lines: number } {
+// Read the lines of the log's source into entries; returns the prompts met. `loneReturns` says
+// whether the source holds a \r: line breaks other than \n end a line for the stop-line regex,
+// and where there are none a stop line is a whole line, told by its first or last character
+// (U+2028 and U+2029 are looked for in the outputs that need it, in finishEntry).
+function scanLines(log: KdLog, loneReturns: boolean): number {
+  const source = log.source;
   const length = source.length;
   const pool = new StringPool();
-  // Line breaks other than \n end a line for the stop-line regex; where there are none, a stop
-  // line is a whole line and can be told by its first or last character. A lone \r is looked for
-  // here, U+2028 and U+2029 in the outputs that need it (finish).
-  const loneReturns = loneReturnsKnown ?? source.indexOf('\r') >= 0;
   // The entry being read: the text before the first prompt until a prompt is met.
   let line = 1;
   let prompt: string | undefined;
@@ -524,7 +513,9 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
   let outputEnd = -1;
   let error: KdErrorInfo | undefined;
   let stopSeen = false;
-  let lastCommandKind = lastCommand === '' ? undefined : kindForCommand(lastCommand);
+  // The last command typed, which an empty prompt line repeats, and its kind.
+  let lastCommand = '';
+  let lastCommandKind: string | undefined;
   const commandCache = new CommandCache();
   let lastPrompt: string | undefined;
   let otherPrompt: string | undefined;
@@ -532,8 +523,8 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
   let lineNumber = 0;
   let start = 0;
   for (;;) {
-    // At the limit, or at the end after a final line break (an empty last line is not kept).
-    if (start >= limit) break;
+    // At the end after a final line break (an empty last line is not kept).
+    if (start >= length) break;
     const newline = source.indexOf('\n', start);
     const end = newline < 0 ? length : newline;
     lineNumber++;
@@ -591,7 +582,7 @@ function scanRange(log: KdLog, source: string, limit: number, lastCommand: strin
     start = newline + 1;
   }
   finishEntry(log, source, pool, line, prompt, command, commandKind, processor, repeated, outputStart, outputEnd, error, stopSeen);
-  return { prompts, lines: lineNumber };
+  return prompts;
 }
 
 /**

@@ -11,6 +11,7 @@
 import { FALLBACK, Int32Column, type ColumnTable } from './columns.js';
 import { normalizeAddress } from './common.js';
 import type { MemoryResult, MemoryUnit } from './memory.js';
+import { mayStartPromptAt } from './prompt.js';
 import { kindForCommand } from './transcript.js';
 
 // Hex digit value by character code (every UTF-16 code unit, so no range test), -1 for anything else.
@@ -457,21 +458,6 @@ function readHex8(text: string, at: number): number {
   const d7 = HEX[text.charCodeAt(at + 7)]!;
   if ((d0 | d1 | d2 | d3 | d4 | d5 | d6 | d7) < 0) return -1;
   return ((d0 << 28) | (d1 << 24) | (d2 << 20) | (d3 << 16) | (d4 << 12) | (d5 << 8) | (d6 << 4) | d7) >>> 0;
-}
-
-// mayStartPrompt of src/kd/prompt.ts at a position of a line ending at `end`.
-function mayStartPromptAt(text: string, at: number, end: number): boolean {
-  const code = text.charCodeAt(at);
-  const charAt = (offset: number): number => (at + offset < end ? text.charCodeAt(at + offset) : -1);
-  if (code === 107 || code === 75) return charAt(1) === 100 && charAt(2) === 62;
-  if (code === 108) return charAt(2) === 100 && charAt(3) === 62;
-  if (code < 48 || code > 57) return false;
-  for (let offset = 1; offset <= 3 && at + offset < end; offset++) {
-    const next = charAt(offset);
-    if (next === 58) return true;
-    if (next < 48 || next > 57) return false;
-  }
-  return false;
 }
 
 // Lowercase hex of an int32 read as unsigned, zero-padded to `width`.

@@ -10,6 +10,7 @@
  */
 import { isTrimSpace, KdParseError, padTag, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
+import { digitsThenColon } from './prompt.js';
 
 /** Outstanding allocations of one tag in one pool. */
 export interface PoolCounts {
@@ -192,14 +193,7 @@ function readPoolused(text: string, from: number, to: number, pool: StringPool |
 
 // Whether PROMPT can match the trimmed line [start, end): digits then a colon, or `kd>`/`lkd>` in any case.
 function mayBePrompt(text: string, start: number, end: number, lead: number): boolean {
-  if (lead >= 48 && lead <= 57) {
-    for (let index = start + 1; index <= start + 3 && index < end; index++) {
-      const code = text.charCodeAt(index);
-      if (code === 58) return true;
-      if (code < 48 || code > 57) return false;
-    }
-    return false;
-  }
+  if (lead >= 48 && lead <= 57) return digitsThenColon(text, start, end);
   const lower = lead | 32;
   return lower === 107 || lower === 108;
 }

@@ -53,12 +53,21 @@ export function matchPrompt(line: string): PromptMatch | undefined {
  * three digits and a colon. Parsers call matchPrompt on every line; most fail here on a few reads.
  */
 export function mayStartPrompt(line: string): boolean {
-  const code = line.charCodeAt(0);
-  if (code === 107 || code === 75) return line.charCodeAt(1) === 100 && line.charCodeAt(2) === 62;
-  if (code === 108) return line.charCodeAt(2) === 100 && line.charCodeAt(3) === 62;
-  if (code < 48 || code > 57) return false;
-  for (let index = 1; index <= 3 && index < line.length; index++) {
-    const next = line.charCodeAt(index);
+  return mayStartPromptAt(line, 0, line.length);
+}
+
+/** mayStartPrompt for the line of `text` that starts at `at` and ends before `end`, read in place. */
+export function mayStartPromptAt(text: string, at: number, end: number): boolean {
+  const code = text.charCodeAt(at);
+  if (code === 107 || code === 75) return at + 2 < end && text.charCodeAt(at + 1) === 100 && text.charCodeAt(at + 2) === 62;
+  if (code === 108) return at + 3 < end && text.charCodeAt(at + 2) === 100 && text.charCodeAt(at + 3) === 62;
+  return code >= 48 && code <= 57 && digitsThenColon(text, at, end);
+}
+
+/** Whether the digit at `at` starts one to three digits followed by a colon, before `end` (`0: kd>`, `12:000>`). */
+export function digitsThenColon(text: string, at: number, end: number): boolean {
+  for (let index = at + 1; index <= at + 3 && index < end; index++) {
+    const next = text.charCodeAt(index);
     if (next === 58) return true;
     if (next < 48 || next > 57) return false;
   }

@@ -12,6 +12,7 @@
 import { Buffer } from 'node:buffer';
 import { Int32Column, FALLBACK, type ColumnTable } from './columns.js';
 import { isTrimSpace, normalizeAddress } from './common.js';
+import { digitsThenColon } from './prompt.js';
 import type { StackFrame, StackResult, StackWarning } from './stack.js';
 
 // One frame is a record of FRAME_STRIDE ints in the frame blocks (BLOCK ints each, never copied
@@ -985,15 +986,8 @@ function reserve(column: Int32Column, extra: number): Int32Array {
 // a character no prompt, header, `STACK_TEXT:`, elision or warning starts with (a hex digit that
 // is not followed by a prompt's colon, or `(`).
 function mayBeOther(text: string, start: number, end: number, lead: number): boolean {
-  if (lead >= 48 && lead <= 57) {
-    // `0: kd>`, `0:000>`: one to three digits, then a colon.
-    for (let index = start + 1; index <= start + 3 && index < end; index++) {
-      const code = text.charCodeAt(index);
-      if (code === 58) return true;
-      if (code < 48 || code > 57) return false;
-    }
-    return false;
-  }
+  // `0: kd>`, `0:000>`: one to three digits, then a colon.
+  if (lead >= 48 && lead <= 57) return digitsThenColon(text, start, end);
   if (lead >= 97 && lead <= 102) return start + 1 < end && text.charCodeAt(start + 1) === 58;
   return lead !== 40;
 }

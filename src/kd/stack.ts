@@ -8,6 +8,7 @@
  */
 import { isTrimSpace, KdParseError, normalizeAddress, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
+import { digitsThenColon } from './prompt.js';
 
 /** Source file and line of a frame, from a private-symbol `[file @ line]` annotation. */
 export interface StackSource {
@@ -193,14 +194,7 @@ function isHeaderLead(lead: number): boolean {
 
 // Whether PROMPT can match the trimmed line: digits then a colon, `kd>`/`lkd>` in any case, or `C:\>`.
 function mayBePrompt(text: string, start: number, end: number, lead: number): boolean {
-  if (lead >= 48 && lead <= 57) {
-    for (let index = start + 1; index <= start + 3 && index < end; index++) {
-      const code = text.charCodeAt(index);
-      if (code === 58) return true;
-      if (code < 48 || code > 57) return false;
-    }
-    return false;
-  }
+  if (lead >= 48 && lead <= 57) return digitsThenColon(text, start, end);
   const lower = lead | 32;
   if (lower === 107 || lower === 108) return true;
   return lower >= 97 && lower <= 122 && start + 1 < end && text.charCodeAt(start + 1) === 58;

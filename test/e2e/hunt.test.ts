@@ -55,9 +55,13 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     // Each step says why its provider was chosen on this target.
     expect(report.steps.find((s: { id: string }) => s.id === 'collect').reason).toBe('Windows 5.1.2600 (xp) x86: matches <10.0.18362; priority 0; 1 other not for this target');
     expect(report.steps.find((s: { id: string }) => s.id === 'reboot').reason).toBe('Windows 5.1.2600 (xp) x86: the provider runs on any version; priority 0');
+    // A skipped step names the plan's provider and why it did not run.
+    expect(report.steps.find((s: { id: string }) => s.id === 'retag')).toMatchObject({ status: 'skipped', provider: 'pool/immediate-x86', reason: expect.stringMatching(/^skipped: when: .* is false$/) });
     expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
     // The run renders the readable reports beside report.json, and they name the culprit too.
-    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/abcflt!AbcAllocateContext\+0x[0-9a-f]+/);
+    const markdown = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(markdown).toMatch(/abcflt!AbcAllocateContext\+0x[0-9a-f]+/);
+    expect(markdown).toMatch(/^\| `collect` \| `pool\/classic` \| ok \| [^|]+ \| Windows 5\.1\.2600 \(xp\) x86: matches &lt;10\.0\.18362; priority 0; 1 other not for this target \|$/m);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('AbcAllocateContext');
     expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toMatch(/<testsuite[^>]*failures="[1-9]/);
   }, 180_000);

@@ -5,14 +5,13 @@
  *
  *   node bench/run.mjs [--runs N] [--only id,id] [--no-docs]
  *
- * Ids: startup, parse, aggregate, sim, roundtrips, slowlink, hunt. Every figure is the median
+ * Ids: startup, aggregate, sim, roundtrips, slowlink, hunt. Every figure is the median
  * of at least 5 runs with its min and max.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import aggregate from './aggregate.mjs';
 import hunt from './hunt.mjs';
-import parse from './parse-throughput.mjs';
 import roundtrips from './round-trips.mjs';
 import sim from './simulator.mjs';
 import slowlink from './slow-link.mjs';
@@ -24,7 +23,7 @@ const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)
 const MIN_RUNS = 5;
 
 // Start-up first, while nothing of ours has warmed or loaded the machine; the hunt last.
-const benchmarks = [startup, roundtrips, slowlink, parse, aggregate, sim, hunt];
+const benchmarks = [startup, roundtrips, slowlink, aggregate, sim, hunt];
 
 // --runs, --only, --no-docs.
 function parseArgs(argv) {

@@ -1,88 +1,42 @@
 /**
- * Scan a saved kd log (prompt + command + output, again and again) into columns: for every
- * command its line, prompt, command text, the span of its output in the log, kd's error reply and
- * what the parser for its kind made of the output. Stacks, `!poolused` tables and stops — nearly
- * all of a hunt's log — are parsed into column tables (src/kd/columns.ts) that hold offsets and
- * numbers instead of objects; any other output, and any output of those kinds with a shape their
- * table does not hold, is parsed by the kind's object parser as it is met. Every output is parsed
- * during the scan; `entry(i)` only builds the object form (AutoEntry) of what was found.
+ * Scan a saved kd log (prompt + command + output, again and again): for every command its line,
+ * prompt, command text, the span of its output in the log, kd's error reply and what the parser
+ * for its kind made of the output. Every output is parsed during the scan; `entry(i)` only builds
+ * the object form (AutoEntry) of what was found.
  */
 import type { AutoEntry, AutoResult } from './auto.js';
-import { BreakTable } from './break-columns.js';
-import { NO_STOP_MESSAGE, tryParseBreak, type BreakResult } from './break.js';
-import { FALLBACK, Int32Column, NO_RESULT, type ColumnTable } from './columns.js';
+import { NO_STOP_MESSAGE, tryParseBreak } from './break.js';
 import { isTrimSpace, KdParseError, StringPool, type ParseResultBase } from './common.js';
-import { DisasmTable } from './disasm-columns.js';
-import type { DisasmResult } from './disasm.js';
 import { matchKdErrorLine, type KdErrorInfo } from './errors.js';
 import { getParser, type KdParserInfo } from './index.js';
-import { MemoryTable } from './memory-columns.js';
-import type { MemoryResult } from './memory.js';
-import { PoolusedTable } from './poolused-columns.js';
-import { parsePoolusedAt, type PoolusedResult } from './poolused.js';
+import { parsePoolusedAt } from './poolused.js';
 import { mayStartPromptAt } from './prompt.js';
-import { StackTable } from './stack-columns.js';
-import { parseStackAt, type StackResult } from './stack.js';
+import { parseStackAt } from './stack.js';
 import { kindForCommand, prepareTranscript } from './transcript.js';
 
 // Where an entry's result lives.
 const NO_PARSE = 0;
-const IN_TABLE = 1;
 const AS_OBJECT = 2;
 const PARSE_FAILED = 3;
 
 // Entry flags.
 const REPEATED = 1;
 
-/** The column tables of one log, by kind. */
-export interface KdLogTables {
-  stack: ColumnTable<StackResult>;
-  poolused: ColumnTable<PoolusedResult>;
-  break: ColumnTable<BreakResult>;
-  /** Memory dumps: `db`, `dw`, `dd`, `dc`, `dq` and `dp` (kind `memory`). */
-  memory: ColumnTable<MemoryResult>;
-  /** Disassembly: `u`, `ub`, `uf`. */
-  disasm: ColumnTable<DisasmResult>;
-}
-
-// Fresh tables for a log (or, with columns off, tables that send every output to the object parsers).
-function createTables(columns: boolean): KdLogTables {
-  return columns
-    ? { stack: new StackTable(), poolused: new PoolusedTable(), break: new BreakTable(), memory: new MemoryTable(), disasm: new DisasmTable() }
-    : { stack: NO_COLUMNS, poolused: NO_COLUMNS, break: NO_COLUMNS, memory: NO_COLUMNS, disasm: NO_COLUMNS };
-}
-
-// The table that holds each kind's results.
-const TABLE_OF: ReadonlyMap<string, keyof KdLogTables> = new Map([
-  ['stack', 'stack'],
-  ['poolused', 'poolused'],
-  ['break', 'break'],
-  ['db', 'memory'],
-  ['dw', 'memory'],
-  ['dd', 'memory'],
-  ['dc', 'memory'],
-  ['dq', 'memory'],
-  ['memory', 'memory'],
-  ['u', 'disasm'],
-]);
-
-/** A kd log scanned into columns; see the module comment. Build one with scanKdLog. */
+/** A kd log scanned into entries; see the module comment. Build one with scanKdLog. */
 export class KdLog {
   /** The log as scanned: transcript header and quoting removed, `\r\n` turned into `\n`. */
   readonly source: string;
-  /** Stacks, `!poolused` tables and stops of the log, as columns. */
-  readonly tables: KdLogTables;
   /** False when some output was cut, elided or not understood (the `complete` of parseAuto). */
   complete = true;
 
   // One row per entry.
-  private readonly lines = new Int32Column(4096);
-  private readonly processors = new Int32Column(4096);
-  private readonly flags = new Int32Column(4096);
-  private readonly outputFrom = new Int32Column(4096);
-  private readonly outputTo = new Int32Column(4096);
-  private readonly resultWhere = new Int32Column(4096);
-  private readonly resultRow = new Int32Column(4096);
+  private readonly lines: number[] = [];
+  private readonly processors: number[] = [];
+  private readonly flags: number[] = [];
+  private readonly outputFrom: number[] = [];
+  private readonly outputTo: number[] = [];
+  private readonly resultWhere: number[] = [];
+  private readonly resultRow: number[] = [];
   // Interned strings: a log repeats a handful of prompts, commands and kinds.
   private readonly prompts: (string | undefined)[] = [];
   private readonly commands: string[] = [];
@@ -91,9 +45,8 @@ export class KdLog {
   private readonly objects: unknown[] = [];
   private readonly errors = new Map<number, KdErrorInfo>();
 
-  constructor(source: string, columns = true) {
+  constructor(source: string) {
     this.source = source;
-    this.tables = createTables(columns);
   }
 
   /** Number of entries (commands, and the text before the first prompt when there is any). */
@@ -103,7 +56,7 @@ export class KdLog {
 
   /** 1-based line of entry `index`'s prompt. */
   line(index: number): number {
-    return this.lines.at(index);
+    return this.lines[index]!;
   }
 
   /** The prompt as printed; undefined for the text before the first prompt. */
@@ -123,13 +76,13 @@ export class KdLog {
 
   /** The output's span [from, to) in `source`; from is -1 when the command printed nothing. */
   outputSpan(index: number): [number, number] {
-    return [this.outputFrom.at(index), this.outputTo.at(index)];
+    return [this.outputFrom[index]!, this.outputTo[index]!];
   }
 
   /** The output, lines joined with `\n`. */
   output(index: number): string {
-    const from = this.outputFrom.at(index);
-    return from < 0 ? '' : this.source.slice(from, this.outputTo.at(index));
+    const from = this.outputFrom[index]!;
+    return from < 0 ? '' : this.source.slice(from, this.outputTo[index]!);
   }
 
   /** kd's error reply in the output, when the command failed. */
@@ -137,22 +90,15 @@ export class KdLog {
     return this.errors.get(index);
   }
 
-  /** Row of the entry's result in its kind's table (`tables.memory` for the dump kinds), or -1 when the result is not held in a table. */
-  tableRow(index: number): number {
-    return this.resultWhere.at(index) === IN_TABLE ? this.resultRow.at(index) : -1;
-  }
-
   /** The parsed output as the kind's parser returns it; undefined when there is none. */
   result(index: number): ParseResultBase | undefined {
-    const where = this.resultWhere.at(index);
-    if (where === AS_OBJECT) return this.objects[this.resultRow.at(index)] as ParseResultBase;
-    if (where !== IN_TABLE) return undefined;
-    return this.tables[TABLE_OF.get(this.kinds[index]!)!].result(this.source, this.resultRow.at(index));
+    const where = this.resultWhere[index]!;
+    return where === AS_OBJECT ? (this.objects[this.resultRow[index]!] as ParseResultBase) : undefined;
   }
 
   /** Why the kind's parser rejected the output, when it did. */
   parseError(index: number): { code: string; message: string } | undefined {
-    return this.resultWhere.at(index) === PARSE_FAILED ? (this.objects[this.resultRow.at(index)] as { code: string; message: string }) : undefined;
+    return this.resultWhere[index]! === PARSE_FAILED ? (this.objects[this.resultRow[index]!] as { code: string; message: string }) : undefined;
   }
 
   /** Entry `index` as parseAuto returns it. */
@@ -160,11 +106,11 @@ export class KdLog {
     const prompt = this.prompts[index];
     const entry: AutoEntry =
       prompt === undefined
-        ? { line: this.lines.at(index), command: this.commands[index]!, output: this.output(index) }
-        : { line: this.lines.at(index), prompt, command: this.commands[index]!, output: this.output(index) };
-    const processor = this.processors.at(index);
+        ? { line: this.lines[index]!, command: this.commands[index]!, output: this.output(index) }
+        : { line: this.lines[index]!, prompt, command: this.commands[index]!, output: this.output(index) };
+    const processor = this.processors[index]!;
     if (processor >= 0) entry.processor = processor;
-    if (this.flags.at(index) & REPEATED) entry.repeated = true;
+    if (this.flags[index]! & REPEATED) entry.repeated = true;
     const error = this.errors.get(index);
     if (error) entry.error = error;
     const kind = this.kinds[index];
@@ -180,9 +126,8 @@ export class KdLog {
   unparsed(): string[] {
     const lines: string[] = [];
     for (let index = 0; index < this.size; index++) {
-      const where = this.resultWhere.at(index);
-      if (where === AS_OBJECT) lines.push(...(this.objects[this.resultRow.at(index)] as ParseResultBase).unparsed);
-      else if (where === IN_TABLE) lines.push(...this.tables[TABLE_OF.get(this.kinds[index]!)!].unparsed(this.source, this.resultRow.at(index)));
+      const where = this.resultWhere[index]!;
+      if (where === AS_OBJECT) lines.push(...(this.objects[this.resultRow[index]!] as ParseResultBase).unparsed);
     }
     return lines;
   }
@@ -216,7 +161,7 @@ export class KdLog {
   }
 
   // Add an entry the scanner has read and parse its output with the parser for `kind` (decided by
-  // the scanner), keeping kd's error reply. Its columns are written once, with the result's place.
+  // the scanner), keeping kd's error reply.
   addEntry(line: number, prompt: string | undefined, command: string, processor: number, repeated: boolean, from: number, to: number, kind: string | undefined, error: KdErrorInfo | undefined, pool: StringPool): void {
     const index = this.lines.length;
     if (error) this.errors.set(index, error);
@@ -224,14 +169,11 @@ export class KdLog {
     let row = 0;
     let kept = kind;
     if (kind !== undefined && !isBlank(this.source, from, from < 0 ? from : to)) {
-      const table = TABLE_OF.get(kind);
-      const parser = table === undefined ? getParser(kind) : undefined;
-      if (table === undefined && parser === undefined) kept = undefined;
+      const parser = getParser(kind);
+      if (parser === undefined) kept = undefined;
       else {
-        const outcome = this.parseOutput(kind, table, parser, command, from, to, pool);
-        where = outcome >= 0 ? IN_TABLE : outcome === FALLBACK ? AS_OBJECT : PARSE_FAILED;
-        row = outcome >= 0 ? outcome : this.objects.length - 1;
-        if (outcome >= 0 && !this.tables[table!].complete(outcome)) this.complete = false;
+        where = this.parseOutput(kind, parser, command, from, to, pool) ? AS_OBJECT : PARSE_FAILED;
+        row = this.objects.length - 1;
       }
     }
     this.prompts.push(prompt);
@@ -246,46 +188,36 @@ export class KdLog {
     this.lines.push(line);
   }
 
-  // Parse one output: its table's row, or FALLBACK after keeping the object parser's result (the
-  // last of `objects`), or NO_RESULT after keeping why the parser rejected it (likewise).
-  private parseOutput(kind: string, table: keyof KdLogTables | undefined, parser: KdParserInfo | undefined, command: string, from: number, to: number, pool: StringPool): number {
+  // Parse one output and keep the parser's result (true) or why it rejected the output (false) as the last of `objects`.
+  private parseOutput(kind: string, parser: KdParserInfo, command: string, from: number, to: number, pool: StringPool): boolean {
     const source = this.source;
     try {
       if (kind === 'break') {
         // parseAuto passed `command || previousGo`, the last go-class command before; but a command
         // is empty only while none has been typed, so that is `command` or nothing.
-        const go = command === '' ? undefined : command;
-        // The table is given a command string; a stop with no command at all is left to the parser.
-        const row = go === undefined ? FALLBACK : this.tables.break.scan(source, from, to, go);
-        if (row !== FALLBACK && row !== NO_RESULT) return row;
-        const result = row === FALLBACK ? tryParseBreak(source.slice(from, to), { command: go }) : undefined;
+        const result = tryParseBreak(source.slice(from, to), { command: command === '' ? undefined : command });
         if (result) return this.keep(result);
         return this.fail({ code: 'KD_PARSE_ERROR', message: NO_STOP_MESSAGE });
       }
-      const row = table === undefined ? FALLBACK : this.tables[table].scan(source, from, to, command);
-      if (row !== FALLBACK) return row;
-      // Shapes the table does not hold (and kinds without one) go to the object parsers.
       if (kind === 'stack') return this.keep(parseStackAt(source, from, to, pool));
       if (kind === 'poolused') return this.keep(parsePoolusedAt(source, from, to, pool));
-      return this.keep((parser ?? getParser(kind)!).parse(source.slice(from, to)));
+      return this.keep(parser.parse(source.slice(from, to)));
     } catch (caught) {
       if (!(caught instanceof KdParseError)) throw caught;
       return this.fail({ code: caught.code, message: caught.message });
     }
   }
 
-  // Keep an object parser's result; FALLBACK, for parseOutput.
-  private keep(result: ParseResultBase): number {
+  private keep(result: ParseResultBase): true {
     this.objects.push(result);
     if (!result.complete) this.complete = false;
-    return FALLBACK;
+    return true;
   }
 
-  // Keep a parser's rejection; NO_RESULT, for parseOutput.
-  private fail(reason: { code: string; message: string }): number {
+  private fail(reason: { code: string; message: string }): false {
     this.objects.push(reason);
     this.complete = false;
-    return NO_RESULT;
+    return false;
   }
 }
 
@@ -344,17 +276,6 @@ function promptStart(text: string, start: number, end: number): number {
   }
   return at < end && mayStartPromptAt(text, at, end) ? at : -1;
 }
-
-// A table that holds nothing: every output goes to the object parser (ScanOptions.columns false).
-const NO_COLUMNS: ColumnTable<never> = {
-  scan: () => FALLBACK,
-  result: () => {
-    throw new Error('NO_COLUMNS holds no results');
-  },
-  complete: () => true,
-  unparsed: () => [],
-  size: 0,
-};
 
 // Slots of the command table: a log of tens of thousands of distinct commands still mostly hits.
 const COMMAND_SLOTS = 1 << 14;
@@ -439,21 +360,12 @@ function isAlphanumeric(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
-/** How scanKdLog parses. */
-export interface ScanOptions {
-  /**
-   * False to parse every output with its kind's object parser instead of the column tables: the
-   * same results, several times slower; for checking the tables against the parsers they stand for.
-   */
-  columns?: boolean;
-}
-
 /** Split a saved kd log into commands and parse each output. Throws KdParseError when the log has no prompt at all. */
-export function scanKdLog(text: string, options: ScanOptions = {}): KdLog {
+export function scanKdLog(text: string): KdLog {
   const prepared = prepareTranscript(text);
   const returns = prepared.indexOf('\r') >= 0;
   const source = returns ? prepared.replace(/\r\n/g, '\n') : prepared;
-  const log = new KdLog(source, options.columns ?? true);
+  const log = new KdLog(source);
   // Without any \r in the text there is no lone one to look for.
   if (scanLines(log, returns && source.indexOf('\r') >= 0) === 0) throw noPrompt();
   return log;

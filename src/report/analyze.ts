@@ -74,8 +74,7 @@ function argumentsOf(frames: readonly StackFrame[], parsed: readonly Frame[], ki
   return {};
 }
 
-// One command of the scanned log, as far as the analysis reads it: its result is built from the
-// log's columns the first time it is asked for (most entries' never are), not the whole log's up front.
+// One command of the scanned log, as far as the analysis reads it.
 class LogEntry {
   private built: ParseResultBase | undefined | null = null;
 

@@ -80,7 +80,7 @@ are removed first. Exit codes: 0 parsed, 1 the text is not that kind of output, 
       const source = file === '-' ? '<stdin>' : file;
       try {
         if (kind === 'auto') {
-          // A log is printed entry by entry from its columns, so a large one never exists as one object tree.
+          // A log is printed entry by entry, so a large one never exists as one JSON string.
           await writeJson(scanKdLog(prepareTranscript(text)).json(options.compact ? undefined : 2));
           process.exitCode = exitCodes.ok;
           return;

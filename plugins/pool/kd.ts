@@ -2,8 +2,7 @@
  * The pool plugins' one door to kd: send a command, fail with kd's own words when kd refused
  * it, and read the reply with the kd layer's parsers (src/kd), never with ad-hoc text matching.
  */
-import type { CommandResult, StepContext } from '../../src/core/types.js';
-import { parseKdError } from '../../src/kd/errors.js';
+import type { CommandResult, KdCommandOptions, StepContext } from '../../src/core/types.js';
 import { parsePoolused } from '../../src/kd/poolused.js';
 import { parsePoolfind } from '../../src/kd/poolfind.js';
 import { parseStack } from '../../src/kd/stack.js';
@@ -16,25 +15,11 @@ import type { FrameLike } from './classify.js';
 import type { TagCount } from './growth.js';
 
 /** Options of one kd command. */
-export interface KdOptions {
-  timeoutMs?: number;
-  /** Keep a reply cut by the timeout instead of failing (`!poolfind` within a budget). */
-  allowIncomplete?: boolean;
-}
+export type KdOptions = Pick<KdCommandOptions, 'timeoutMs' | 'allowIncomplete'>;
 
-/** Run one non-go command; fail the step with code KD_COMMAND_FAILED when kd answered with an error. */
-export async function kd(ctx: StepContext, command: string, options: KdOptions = {}): Promise<CommandResult> {
-  const result = await ctx.session.execute(command, { timeoutMs: options.timeoutMs, signal: ctx.signal });
-  const error = parseKdError(result.output);
-  if (error) {
-    ctx.fail('KD_COMMAND_FAILED', `kd refused "${command}": ${error.message}`, {
-      hint: error.kind === 'resolve' ? 'check that nt symbols are loaded (symbols.reload) and the expression is spelled right' : undefined,
-    });
-  }
-  if (!result.complete && !options.allowIncomplete) {
-    ctx.fail('KD_COMMAND_INCOMPLETE', `"${command}" did not finish within ${options.timeoutMs ?? 'the session'}'s timeout`);
-  }
-  return result;
+/** Run one non-go command through the public `ctx.kd` (KD_COMMAND_FAILED / KD_COMMAND_INCOMPLETE); the pool readers below parse the reply. */
+export function kd(ctx: StepContext, command: string, options: KdOptions = {}): Promise<CommandResult> {
+  return ctx.kd(command, { ...options, parse: false });
 }
 
 /** Tag counters from `!poolused` text, per pool, outstanding = allocs − frees when kd shows frees. */

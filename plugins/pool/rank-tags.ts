@@ -4,6 +4,7 @@
  * target run `interval` between snapshots and ranks by bytes per minute and allocs − frees.
  */
 import { defineProvider } from '../../src/core/plugin.js';
+import { poolTagsUnavailable } from '../../src/api/plugin.js';
 import type { StepContext } from '../../src/core/types.js';
 import { KdParseError } from '../../src/kd/common.js';
 import { rankSnapshots, type Snapshot } from './growth.js';
@@ -79,20 +80,14 @@ export const rankTags = defineProvider<RankTagsParams>({
         read = readPoolused(reply.output);
       } catch (error) {
         if (!(error instanceof KdParseError)) throw error;
-        return ctx.fail('POOLUSED_UNAVAILABLE', `!poolused printed no tag table: "${reply.output.trim().split('\n')[0] ?? ''}"`, {
-          hint: ctx.facts.pool.taggingEnabled ? 'check nt symbols (symbols.reload)' : 'pool tagging is off in this boot: enable it (pool-tagging.enable) and reboot',
-        });
+        throw poolTagsUnavailable(ctx.facts, `it printed no tag table ("${reply.output.trim().split('\n')[0] ?? ''}")`);
       }
       const { counts, complete } = read;
       if (!complete) ctx.log.warn(`!poolused output was incomplete in sample ${i + 1}`);
       snapshots.push({ atMs: time.ms, counts });
       ctx.progress.update(i + 1, samples, `sample ${i + 1}/${samples}: ${counts.length} tag counters`);
     }
-    if (snapshots.every((s) => s.counts.length === 0)) {
-      ctx.fail('POOLUSED_EMPTY', '!poolused listed no tags: pool tagging is off or nt symbols are missing', {
-        hint: 'on Windows 2000/XP run pool-tagging.enable and reboot; otherwise run symbols.reload first',
-      });
-    }
+    if (snapshots.every((s) => s.counts.length === 0)) throw poolTagsUnavailable(ctx.facts, 'it listed no tags');
     const result = rankSnapshots(snapshots, poolsOf(pool), { minTrend: params.minTrend, minGrowthAllocs: params.minGrowthAllocs });
     const base = snapshots[0]!.atMs;
     return {

@@ -5,6 +5,7 @@
  * @see ../../docs/errors.md
  */
 import { redactSecrets } from '../debuggers/redact.js';
+import type { KdErrorInfo } from '../kd/errors.js';
 import type { SourceLocation } from './types.js';
 
 /** Every stable error code leakhunt reports (sorted; each one documented in docs/errors.md). */
@@ -18,10 +19,14 @@ export type ErrorCode =
   | 'INVALID_INPUT'
   | 'INVALID_PLAYBOOK'
   | 'INVALID_WITH'
+  | 'KD_COMMAND_FAILED'
+  | 'KD_COMMAND_INCOMPLETE'
+  | 'KD_OUTPUT_UNREADABLE'
   | 'NO_PROVIDER'
   | 'PLAYBOOK_NOT_FOUND'
   | 'PLUGIN_ERROR'
   | 'PLUGIN_LOAD_FAILED'
+  | 'POOL_TAGS_UNAVAILABLE'
   | 'RUN_ABORTED'
   | 'SESSION_FAILED'
   | 'STEP_FAILED'
@@ -46,10 +51,14 @@ export const errorCodes: Readonly<Record<ErrorCode, 1>> = {
   INVALID_INPUT: 1,
   INVALID_PLAYBOOK: 1,
   INVALID_WITH: 1,
+  KD_COMMAND_FAILED: 1,
+  KD_COMMAND_INCOMPLETE: 1,
+  KD_OUTPUT_UNREADABLE: 1,
   NO_PROVIDER: 1,
   PLAYBOOK_NOT_FOUND: 1,
   PLUGIN_ERROR: 1,
   PLUGIN_LOAD_FAILED: 1,
+  POOL_TAGS_UNAVAILABLE: 1,
   RUN_ABORTED: 1,
   SESSION_FAILED: 1,
   STEP_FAILED: 1,
@@ -94,6 +103,8 @@ export interface ErrorDetails {
   /** The plugin's own code when a plugin error was re-coded as PLUGIN_ERROR or STEP_FAILED. */
   pluginCode?: string;
   trace?: SelectionTrace;
+  /** kd's error reply, for KD_COMMAND_FAILED. */
+  kdReply?: KdErrorInfo;
   cause?: unknown;
 }
 
@@ -109,6 +120,7 @@ export class PlaybookError extends Error {
   step?: string;
   pluginCode?: string;
   trace?: SelectionTrace;
+  kdReply?: KdErrorInfo;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -199,6 +211,32 @@ export function errInvalidWith(uses: string, message: string, details: ErrorDeta
   return new PlaybookError('INVALID_WITH', `"${uses}" with: ${message}`, details);
 }
 
+/** kd answered a command with an error reply (`Couldn't resolve error at 'nt!Foo'`); the reply is kept as `kdReply`. */
+export function errKdCommandFailed(command: string, reply: KdErrorInfo, details: ErrorDetails = {}): PlaybookError {
+  return new PlaybookError('KD_COMMAND_FAILED', `kd refused "${command}": ${reply.message}`, {
+    kdReply: reply,
+    ...(reply.kind === 'resolve' && { hint: 'check that nt symbols are loaded (symbols.reload) and the expression is spelled right' }),
+    ...(reply.kind === 'no-export' && { hint: `the debugger extension that provides "${reply.subject}" is not loaded (kdexts for this Windows version)` }),
+    ...details,
+  });
+}
+
+/** A command's output was cut by its timeout (or a break-in) before kd's prompt came back. */
+export function errKdCommandIncomplete(command: string, timeoutMs: number | undefined, details: ErrorDetails = {}): PlaybookError {
+  return new PlaybookError('KD_COMMAND_INCOMPLETE', `"${command}" did not finish within ${timeoutMs === undefined ? "the session's timeout" : `${timeoutMs} ms`}`, {
+    hint: 'give the command a longer timeout (ctx.kd(command, { timeoutMs })), or accept a partial reply with allowIncomplete',
+    ...details,
+  });
+}
+
+/** A command's output is not what its kind's parser reads (`u` printing no instructions). */
+export function errKdOutputUnreadable(command: string, kind: string, reason: string, details: ErrorDetails = {}): PlaybookError {
+  return new PlaybookError('KD_OUTPUT_UNREADABLE', `The output of "${command}" is not ${kind} output: ${reason}`, {
+    hint: 'run the command at a kd prompt to see what it prints; `leakhunt parse ' + kind + ' <file>` reads a saved copy',
+    ...details,
+  });
+}
+
 /** No provider applies to a step on this target. */
 export function errNoProvider(uses: string, trace: SelectionTrace, details: ErrorDetails = {}): PlaybookError {
   const n = trace.candidates.length;
@@ -223,6 +261,17 @@ export function errPlugin(plugin: string, step: string, cause: unknown, details:
 /** A plugin module cannot be loaded or does not describe a valid plugin. */
 export function errPluginLoad(where: string, reason: string, cause?: unknown): PlaybookError {
   return new PlaybookError('PLUGIN_LOAD_FAILED', `Plugin at ${where}: ${reason}`, { cause });
+}
+
+/**
+ * `!poolused` showed no tag counters. Why depends on the target: pool tagging off in this boot
+ * (Windows 2000/XP without GlobalFlag 0x400 at boot) or nt symbols missing; the hint says which.
+ */
+export function errPoolTagsUnavailable(reason: string, taggingEnabled: boolean, details: ErrorDetails = {}): PlaybookError {
+  return new PlaybookError('POOL_TAGS_UNAVAILABLE', `!poolused showed no pool tags: ${reason}`, {
+    hint: taggingEnabled ? 'check nt symbols (run symbols.reload first)' : 'pool tagging is off in this boot: run pool-tagging.enable, then target.reboot',
+    ...details,
+  });
 }
 
 /** The run was stopped by SIGINT / SIGTERM. */

@@ -10,7 +10,7 @@ import type { PlaybookError, SelectionTrace } from './errors.js';
 import type { Playbook, PlaybookStep } from './playbook.js';
 import type { Registry } from './registry.js';
 import { selectProvider } from './select.js';
-import type { Facts, StepProvider } from './types.js';
+import type { Facts, Plugin, StepProvider } from './types.js';
 import { pointerToPath } from './locate.js';
 import type { ValidateFunction } from './ajv.js';
 import type { PlannedStepSummary } from './events.js';
@@ -31,6 +31,8 @@ export interface Plan {
   always: PlannedStep[];
   /** The compiled `with` validator of a provider (from the registry's cache). */
   withValidator(provider: StepProvider<any>): ValidateFunction;
+  /** The error codes a plugin declares; undefined when it declares none (or is not loaded). */
+  errorsOf?(plugin: string): Plugin['errors'];
 }
 
 /** Plan a playbook for these facts; returns every selection problem at once. */
@@ -57,7 +59,7 @@ export function planPlaybook(playbook: Playbook, facts: Facts, registry: Registr
   const steps = planSection(playbook.steps);
   const always = planSection(playbook.always);
   if (errors.length > 0) return { errors, traces };
-  return { plan: { playbook, facts, steps, always, withValidator: (provider) => registry.withValidator(provider) }, errors, traces };
+  return { plan: { playbook, facts, steps, always, withValidator: (provider) => registry.withValidator(provider), errorsOf: (name) => registry.plugins.find((loaded) => loaded.plugin.name === name)?.plugin.errors }, errors, traces };
 }
 
 // The chosen provider's schema over the parts of `with` that are not expressions.

@@ -71,6 +71,20 @@ function providerProblems(provider: StepProvider<any>, compiler: SchemaCompiler)
   return problems;
 }
 
+// Check a plugin's error declarations; returns the problems found.
+function errorDeclarationProblems(errors: unknown): string[] {
+  if (errors === undefined) return [];
+  if (typeof errors !== 'object' || errors === null || Array.isArray(errors)) return ['errors must be an object of code → { description, remedy }'];
+  const problems: string[] = [];
+  for (const [code, declaration] of Object.entries(errors)) {
+    if (!/^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/.test(code)) problems.push(`error code "${code}" must be UPPER_SNAKE_CASE`);
+    const { description, remedy } = (declaration ?? {}) as Record<string, unknown>;
+    if (typeof description !== 'string' || description.trim() === '') problems.push(`error code "${code}" needs a description`);
+    if (typeof remedy !== 'string' || remedy.trim() === '') problems.push(`error code "${code}" needs a remedy (what the user should do)`);
+  }
+  return problems;
+}
+
 /** Build a registry from loaded plugins; throws the first PLUGIN_LOAD_FAILED / DUPLICATE_PLUGIN problem. */
 export function createRegistry(loaded: readonly LoadedPlugin[]): Registry {
   const compiler = createSchemaCompiler();
@@ -83,6 +97,8 @@ export function createRegistry(loaded: readonly LoadedPlugin[]): Registry {
     const earlier = byName.get(plugin.name);
     if (earlier) throw errDuplicatePlugin(plugin.name, earlier.source, source);
     byName.set(plugin.name, entry);
+    const errorProblems = errorDeclarationProblems(plugin.errors);
+    if (errorProblems.length) throw errPluginLoad(source, `plugin "${plugin.name}": ${errorProblems.join('; ')}`);
     const ids = new Set<string>();
     for (const provider of plugin.steps) {
       const problems = providerProblems(provider, compiler);
@@ -146,6 +162,8 @@ export interface DiscoverOptions {
   dirs?: readonly string[];
   /** Plugins handed over in code (tests, embedders). */
   extra?: readonly LoadedPlugin[];
+  /** Where relative folders and package names resolve from (default: the working directory). */
+  cwd?: string;
 }
 
 /** Find, import and register plugins from the package and the user's folders. */
@@ -161,7 +179,7 @@ export async function loadRegistry(options: DiscoverOptions = {}): Promise<Regis
     }
   }
   for (const dir of options.dirs ?? []) {
-    const absolute = resolve(dir);
+    const absolute = resolve(options.cwd ?? process.cwd(), dir);
     if (!existsSync(absolute)) throw errPluginLoad(dir, 'the folder does not exist');
     const entries = pluginEntries(absolute, ['.js', '.mjs', '.ts']);
     if (entries.length === 0) throw errPluginLoad(dir, 'holds no index.js (nor plugin folders with one)');

@@ -20,6 +20,7 @@ import { pointerToPath } from './locate.js';
 import type { Plan, PlannedStep } from './plan.js';
 import { planSummary } from './plan.js';
 import { describeSelection } from './select.js';
+import { bindKdCommand } from './kd-command.js';
 import type { PlaybookScope } from './playbook.js';
 import type {
   ConnectedTarget,
@@ -243,6 +244,14 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         return facts;
       },
       session: target.session,
+      kd: bindKdCommand({
+        session: target.session,
+        signal: controller.signal,
+        step: definition,
+        get facts() {
+          return facts;
+        },
+      }),
       memory,
       files,
       checkMode: false,
@@ -258,7 +267,9 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         return facts;
       },
       fail(code, message, details = {}) {
-        throw errStepFailed(step.id, message, { pluginCode: code, plugin, ...(details.hint && { hint: details.hint }), ...(details.cause !== undefined && { cause: details.cause }) });
+        const declared = plan.errorsOf?.(plugin);
+        if (declared && !Object.hasOwn(declared, code)) bus.emit({ event: 'log', time: now(), level: 'warn', step: step.id, message: `plugin ${plugin} failed with code ${code}, which it does not declare in its errors` });
+        throw errStepFailed(step.id, message, { pluginCode: `${plugin}/${code}`, plugin, ...(details.hint && { hint: details.hint }), ...(details.cause !== undefined && { cause: details.cause }) });
       },
     };
     bus.emit({ event: 'stepStart', time: now(), step: step.id, ...(step.name && { name: step.name }), uses: step.uses, section: step.section, plugin, provider: provider.id, selected: describeSelection(planned.trace, plugin, provider.id), attempt: attemptNo });

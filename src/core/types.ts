@@ -6,6 +6,9 @@
  * reachable from a provider.
  */
 
+import type { KdKind, KdResultByKind } from '../kd/index.js';
+import type { ParseResultBase } from '../kd/common.js';
+
 // ─── Positions ──────────────────────────────────────────────────────────────────────────
 
 /** A 1-based position in a playbook or scenario file. */
@@ -202,12 +205,25 @@ export interface StepProvider<Params = Record<string, unknown>> {
   run(params: Params, context: StepContext): Promise<StepOutcome>;
 }
 
+/** One error code a plugin's providers may fail with (`ctx.fail(code, …)`), documented for users. */
+export interface PluginErrorDeclaration {
+  /** What happened, one sentence (`!poolused listed no tags`). */
+  description: string;
+  /** What the user should do about it, one sentence. */
+  remedy: string;
+}
+
 /** A plugin is a plain object: a unique name plus what it contributes. */
 export interface Plugin {
   name: string;
   version?: string;
   description?: string;
   steps: readonly StepProvider<any>[];
+  /**
+   * Every code its providers pass to `ctx.fail`, UPPER_SNAKE_CASE, with a remedy. Runs record
+   * them namespaced by the plugin (`pool/NO_FREE_TAGS`); `leakhunt plugins --errors` lists them.
+   */
+  errors?: Readonly<Record<string, PluginErrorDeclaration>>;
 }
 
 /** What a provider returns; the engine turns it into a StepResult. */
@@ -277,6 +293,32 @@ export interface RunFiles {
   writeJson(file: string, value: unknown): void;
 }
 
+/** Options of one `ctx.kd(command)`. */
+export interface KdCommandOptions {
+  /** Give up on the command after this long (default: the session's command timeout). */
+  timeoutMs?: number;
+  /** Keep a reply cut by the timeout instead of failing with KD_COMMAND_INCOMPLETE (`!poolfind` within a budget). */
+  allowIncomplete?: boolean;
+  /**
+   * The parser to read the reply with; by default the one the command calls for (`kb` → `stack`,
+   * `!poolused 4` → `poolused`), none when no parser applies; `false` reads nothing.
+   */
+  parse?: KdKind | false;
+}
+
+/** What `ctx.kd(command)` returns: the framed output and, when a parser applies, what it read. */
+export interface KdReply<Parsed = ParseResultBase | undefined> extends CommandResult {
+  /** The parser used; undefined when none applied. */
+  kind?: KdKind;
+  parsed: Parsed;
+}
+
+/** `ctx.kd`: one non-go kd command with kd's error replies turned into coded errors and the reply parsed by kind. */
+export interface KdCommand {
+  <K extends KdKind>(command: string, options: KdCommandOptions & { parse: K }): Promise<KdReply<KdResultByKind[K]>>;
+  (command: string, options?: KdCommandOptions): Promise<KdReply>;
+}
+
 /** Progress of long work, shown by the reporter (counts, elapsed, estimate). */
 export interface Progress {
   update(done: number, total?: number, message?: string): void;
@@ -287,6 +329,12 @@ export interface StepContext {
   readonly step: StepDefinition;
   readonly facts: Facts;
   readonly session: DebuggerSession;
+  /**
+   * Run one non-go command: kd's error replies fail with KD_COMMAND_FAILED (the reply kept as
+   * `kdReply`), a reply cut short with KD_COMMAND_INCOMPLETE, output its parser cannot read with
+   * KD_OUTPUT_UNREADABLE (POOL_TAGS_UNAVAILABLE for `!poolused`); otherwise the parsed reply.
+   */
+  readonly kd: KdCommand;
   readonly memory: TargetMemory;
   readonly files: RunFiles;
   readonly checkMode: boolean;
@@ -303,7 +351,7 @@ export interface StepContext {
   readonly confirm?: (question: string) => Promise<boolean>;
   /** Reconnect after a reboot and gather facts again; returns the new facts. */
   readonly refreshFacts: () => Promise<Facts>;
-  /** Throw an error attributed to this step. */
+  /** Throw an error attributed to this step, with one of the codes the plugin declares in `errors`. */
   fail(code: string, message: string, details?: { hint?: string; cause?: unknown }): never;
 }
 

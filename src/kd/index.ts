@@ -2,59 +2,93 @@
  * The registry of kd output parsers: kind name → parser. `leakhunt parse <kind>` and `parse
  * auto` look parsers up here; each kind's JSON shape is public.
  */
-import { parseAuto } from './auto.js';
-import { parseBreak, type BreakOptions } from './break.js';
+import { parseAuto, type AutoResult } from './auto.js';
+import { parseBreak, type BreakOptions, type BreakResult } from './break.js';
 import type { ParseResultBase } from './common.js';
-import { parseDisasm } from './disasm.js';
-import { parseGflag } from './gflag.js';
-import { parseGflags } from './gflags.js';
-import { parseLm } from './lm.js';
-import { parseMemory } from './memory.js';
-import { parsePoolfind } from './poolfind.js';
-import { parsePoolused } from './poolused.js';
-import { parseReload } from './reload.js';
-import { parseStack } from './stack.js';
-import { parseVersion } from './version.js';
+import { parseDisasm, type DisasmResult } from './disasm.js';
+import { parseGflag, type GflagResult } from './gflag.js';
+import { parseGflags, type GflagsResult } from './gflags.js';
+import { parseLm, type LmResult } from './lm.js';
+import { parseMemory, type MemoryResult } from './memory.js';
+import { parsePoolfind, type PoolfindResult } from './poolfind.js';
+import { parsePoolused, type PoolusedResult } from './poolused.js';
+import { parseReload, type ReloadResult } from './reload.js';
+import { parseStack, type StackResult } from './stack.js';
+import { parseVersion, type VersionResult } from './version.js';
 
 /** Options a parser may take (only `break` uses any: the go command that led to the output). */
 export type ParseOptions = BreakOptions;
 
-/** One registered kind of kd output. */
-export interface KdParserInfo {
-  kind: string;
-  /** One line for `leakhunt parse --help`. */
-  description: string;
-  parse(text: string, options?: ParseOptions): ParseResultBase;
+/** What each kind's parser returns (`parseKind('poolused', …)` is a PoolusedResult). */
+export interface KdResultByKind {
+  banner: VersionResult;
+  vertarget: VersionResult;
+  version: VersionResult;
+  poolused: PoolusedResult;
+  poolfind: PoolfindResult;
+  stack: StackResult;
+  db: MemoryResult;
+  dw: MemoryResult;
+  dd: MemoryResult;
+  dc: MemoryResult;
+  dq: MemoryResult;
+  memory: MemoryResult;
+  u: DisasmResult;
+  gflag: GflagResult;
+  gflags: GflagsResult;
+  break: BreakResult;
+  reload: ReloadResult;
+  lm: LmResult;
+  auto: AutoResult;
 }
 
-/** Every kind `leakhunt parse` knows, in the order help lists them. */
-export const KD_PARSERS: readonly KdParserInfo[] = [
-  { kind: 'banner', description: 'connect banner (debugger version, Connected to …, version block)', parse: (text) => parseVersion(text, 'banner') },
-  { kind: 'vertarget', description: 'vertarget: OS version, build, arch, kernel base, uptime', parse: (text) => parseVersion(text, 'vertarget') },
-  { kind: 'version', description: 'version: target block, debugger and extension DLLs', parse: (text) => parseVersion(text, 'version') },
-  { kind: 'poolused', description: '!poolused: per-tag paged/nonpaged allocations and bytes', parse: (text) => parsePoolused(text) },
-  { kind: 'poolfind', description: '!poolfind: pool blocks carrying a tag', parse: (text) => parsePoolfind(text) },
-  { kind: 'stack', description: 'k, kb, kn, kv, kp, kc: stack frames', parse: (text) => parseStack(text) },
-  { kind: 'db', description: 'db: bytes and ASCII', parse: (text) => parseMemory(text, 1) },
-  { kind: 'dw', description: 'dw: words', parse: (text) => parseMemory(text, 2) },
-  { kind: 'dd', description: 'dd: dwords', parse: (text) => parseMemory(text, 4) },
-  { kind: 'dc', description: 'dc: dwords and ASCII', parse: (text) => parseMemory(text, 4) },
-  { kind: 'dq', description: 'dq: qwords', parse: (text) => parseMemory(text, 8) },
-  { kind: 'memory', description: 'any d* dump, unit taken from the cell width', parse: (text) => parseMemory(text) },
-  { kind: 'u', description: 'u/ub/uf: disassembly', parse: (text) => parseDisasm(text) },
-  { kind: 'gflag', description: '!gflag (and GFlags reports): global flags value and abbreviations', parse: (text) => parseGflag(text) },
-  { kind: 'gflags', description: 'gflags /r or /k run on the target (value required)', parse: (text) => parseGflags(text) },
-  { kind: 'break', description: 'stops: break instruction, breakpoint hit, bugcheck, step, reconnect', parse: (text, options) => parseBreak(text, options) },
-  { kind: 'reload', description: '.reload: phases, unreadable image headers, symbol problems', parse: (text) => parseReload(text) },
-  { kind: 'lm', description: 'lm: loaded modules and their symbol state', parse: (text) => parseLm(text) },
-  { kind: 'auto', description: 'a saved kd log: split into commands, each parsed by its kind', parse: (text) => parseAuto(text) },
-];
+/** A kind of kd output a parser is registered for. */
+export type KdKind = keyof KdResultByKind;
 
-const BY_KIND = new Map(KD_PARSERS.map((info) => [info.kind, info]));
+/** One registered kind of kd output. */
+export interface KdParserInfo<K extends KdKind = KdKind> {
+  kind: K;
+  /** One line for `leakhunt parse --help`. */
+  description: string;
+  parse(text: string, options?: ParseOptions): KdResultByKind[K];
+}
+
+// One entry per kind, checked against KdResultByKind: a kind added there fails compilation until listed here.
+type KdParserTable = { readonly [K in KdKind]: KdParserInfo<K> };
+
+const PARSERS_BY_KIND: KdParserTable = {
+  banner: { kind: 'banner', description: 'connect banner (debugger version, Connected to …, version block)', parse: (text) => parseVersion(text, 'banner') },
+  vertarget: { kind: 'vertarget', description: 'vertarget: OS version, build, arch, kernel base, uptime', parse: (text) => parseVersion(text, 'vertarget') },
+  version: { kind: 'version', description: 'version: target block, debugger and extension DLLs', parse: (text) => parseVersion(text, 'version') },
+  poolused: { kind: 'poolused', description: '!poolused: per-tag paged/nonpaged allocations and bytes', parse: (text) => parsePoolused(text) },
+  poolfind: { kind: 'poolfind', description: '!poolfind: pool blocks carrying a tag', parse: (text) => parsePoolfind(text) },
+  stack: { kind: 'stack', description: 'k, kb, kn, kv, kp, kc: stack frames', parse: (text) => parseStack(text) },
+  db: { kind: 'db', description: 'db: bytes and ASCII', parse: (text) => parseMemory(text, 1) },
+  dw: { kind: 'dw', description: 'dw: words', parse: (text) => parseMemory(text, 2) },
+  dd: { kind: 'dd', description: 'dd: dwords', parse: (text) => parseMemory(text, 4) },
+  dc: { kind: 'dc', description: 'dc: dwords and ASCII', parse: (text) => parseMemory(text, 4) },
+  dq: { kind: 'dq', description: 'dq: qwords', parse: (text) => parseMemory(text, 8) },
+  memory: { kind: 'memory', description: 'any d* dump, unit taken from the cell width', parse: (text) => parseMemory(text) },
+  u: { kind: 'u', description: 'u/ub/uf: disassembly', parse: (text) => parseDisasm(text) },
+  gflag: { kind: 'gflag', description: '!gflag (and GFlags reports): global flags value and abbreviations', parse: (text) => parseGflag(text) },
+  gflags: { kind: 'gflags', description: 'gflags /r or /k run on the target (value required)', parse: (text) => parseGflags(text) },
+  break: { kind: 'break', description: 'stops: break instruction, breakpoint hit, bugcheck, step, reconnect', parse: (text, options) => parseBreak(text, options) },
+  reload: { kind: 'reload', description: '.reload: phases, unreadable image headers, symbol problems', parse: (text) => parseReload(text) },
+  lm: { kind: 'lm', description: 'lm: loaded modules and their symbol state', parse: (text) => parseLm(text) },
+  auto: { kind: 'auto', description: 'a saved kd log: split into commands, each parsed by its kind', parse: (text) => parseAuto(text) },
+};
+
+/** Every kind `leakhunt parse` knows, in the order help lists them. */
+export const KD_PARSERS: readonly KdParserInfo[] = Object.values(PARSERS_BY_KIND);
+
+/** True when a kd parser is registered for `kind`. */
+export function isKdKind(kind: string): kind is KdKind {
+  return Object.hasOwn(PARSERS_BY_KIND, kind);
+}
 
 /** The parser registered for a kind; undefined when the kind is unknown. */
 export function getParser(kind: string): KdParserInfo | undefined {
-  return BY_KIND.get(kind);
+  return isKdKind(kind) ? (PARSERS_BY_KIND[kind] as KdParserInfo) : undefined;
 }
 
 /** The registered kind names. */
@@ -72,6 +106,8 @@ export class UnknownKindError extends Error {
 }
 
 /** Parse text as the given kind. Throws UnknownKindError for an unknown kind, KdParseError for text that is not that kind. */
+export function parseKind<K extends KdKind>(kind: K, text: string, options?: ParseOptions): KdResultByKind[K];
+export function parseKind(kind: string, text: string, options?: ParseOptions): ParseResultBase;
 export function parseKind(kind: string, text: string, options?: ParseOptions): ParseResultBase {
   const info = getParser(kind);
   if (!info) throw new UnknownKindError(kind);

@@ -87,7 +87,7 @@ describe('always runs on every exit path', () => {
           with: { message: never }
     ` + cleanup);
     expect(h.result.status).toBe('failed');
-    expect(h.result.error).toMatchObject({ code: 'STEP_FAILED', pluginCode: 'TAGGING_OFF', step: 'boom', plugin: 'fx' });
+    expect(h.result.error).toMatchObject({ code: 'STEP_FAILED', pluginCode: 'fx/TAGGING_OFF', step: 'boom', plugin: 'fx' });
     expect(h.result.steps.map((s) => [s.id, s.result.status])).toEqual([['boom', 'failed'], ['after', 'skipped'], ['clear', 'ok']]);
     const after = h.result.steps.find((s) => s.id === 'after')!.result;
     expect(after.status === 'skipped' && after.reason).toBe('an earlier step failed');

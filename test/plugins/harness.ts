@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSchemaCompiler } from '../../src/core/ajv.js';
+import { bindKdCommand } from '../../src/core/kd-command.js';
 import { createRunFiles } from '../../src/core/run-files.js';
 import type { Facts, RunFiles, StepContext, StepOutcome, StepProvider, TargetMemory } from '../../src/core/types.js';
 import { gatherFacts } from '../../src/debuggers/facts.js';
@@ -88,10 +89,12 @@ export async function openBench(
       if (errors.length) throw new StepFailure('INVALID_WITH', errors.join('; '));
       current = runOptions.id ?? provider.uses;
       const controller = new AbortController();
+      const step = { id: current, uses: provider.uses, location: { file: 'bench', line: 1, column: 1 } };
       const context: StepContext = {
-        step: { id: current, uses: provider.uses, location: { file: 'bench', line: 1, column: 1 } },
+        step,
         facts,
         session,
+        kd: bindKdCommand({ session, signal: controller.signal, step, facts }),
         memory,
         files,
         checkMode: false,

@@ -2,8 +2,8 @@
  * `with` schema fragments every pool step shares (tags, pools, durations), and their conversions.
  * A value that reaches a kd command is typed here first (DESIGN.md, safety invariant 6).
  */
-import ms from 'ms';
 import { padTag } from '../../src/kd/common.js';
+import { durationForms, durationPattern, parseDuration } from '../../src/core/duration.js';
 import type { JsonSchema } from '../../src/core/types.js';
 
 /**
@@ -15,15 +15,17 @@ export const tagSchema: JsonSchema = {
   minLength: 1,
   maxLength: 4,
   pattern: '^(?=.*[^ ])[ !#-&(-:<-_a-~]{1,4}$',
+  title: 'a pool tag: 1 to 4 printable ASCII characters, not all spaces, none of ; " \' or `',
   description: 'Pool tag, 1–4 printable characters (`Abc` means `Abc `).',
 };
 
-/** A duration: `30s`, `2m`, `500ms`, or a number of milliseconds. */
+/** A duration (src/core/duration.ts): `30s`, `2m`, `500ms`, `2 minutes`, or a number of milliseconds. */
 export const durationSchema: JsonSchema = {
   oneOf: [
     { type: 'integer', minimum: 0 },
-    { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)?\\s*$' },
+    { type: 'string', pattern: durationPattern },
   ],
+  title: durationForms,
   description: 'Duration: `30s`, `2m`, `500ms`, or milliseconds.',
 };
 
@@ -36,10 +38,8 @@ export type PoolName = 'paged' | 'nonpaged';
 /** Milliseconds of a schema-checked duration. */
 export function toMs(value: string | number | undefined, fallbackMs: number): number {
   if (value === undefined) return fallbackMs;
-  if (typeof value === 'number') return value;
-  const trimmed = value.trim();
-  const parsed = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : ms(trimmed as ms.StringValue);
-  if (typeof parsed !== 'number' || !Number.isFinite(parsed)) throw new Error(`"${value}" is not a duration`);
+  const parsed = parseDuration(value);
+  if (parsed === undefined) throw new Error(`"${value}" is not ${durationForms}`);
   return parsed;
 }
 

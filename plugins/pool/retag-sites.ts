@@ -28,7 +28,7 @@ export interface RetagParams {
 
 // A host-side label (a frame, a function name): kd prints C++ names with spaces, quotes and
 // backticks (`anonymous namespace'), so only control characters are refused; none is sent to kd.
-const labelSchema: JsonSchema = { type: 'string', pattern: '^[^\\u0000-\\u001f\\u007f]{1,512}$' };
+const labelSchema: JsonSchema = { type: 'string', pattern: '^[^\\u0000-\\u001f\\u007f]{1,512}$', title: 'text of 1 to 512 characters without control characters' };
 
 // A count collect-stacks keeps per site.
 const countSchema: JsonSchema = { type: 'integer', minimum: 0 };
@@ -43,11 +43,11 @@ export const siteSchema: JsonSchema = {
   required: ['frame', 'module', 'offset', 'kind'],
   properties: {
     frame: { ...labelSchema, description: 'module!function+0xoffset, as kb printed it.' },
-    module: { type: 'string', pattern: '^[^\\s;"\'`\\u0000-\\u001f\\u007f]{1,256}$', description: 'Module name, as kb printed it.' },
+    module: { type: 'string', pattern: '^[^\\s;"\'`\\u0000-\\u001f\\u007f]{1,256}$', title: 'a module name of 1 to 256 characters without spaces, control characters, ; " \' or `', description: 'Module name, as kb printed it.' },
     function: { ...labelSchema, description: 'Function name, as kb printed it.' },
     offset: { type: 'integer', minimum: 0, description: 'Offset of the return address in the function.' },
     kind: { type: 'string', enum: ['alloc', 'free'], description: 'Allocation or free site.' },
-    returnAddress: { type: 'string', pattern: '^[0-9a-f]{1,16}$', description: 'Return address into the site, lowercase hex without 0x or backtick.' },
+    returnAddress: { type: 'string', pattern: '^[0-9a-f]{1,16}$', title: 'an address of 1 to 16 lowercase hex digits (no 0x, no backtick)', description: 'Return address into the site, lowercase hex without 0x or backtick.' },
     api: { ...labelSchema, description: 'The allocator function the site calls.' },
     allocs: countSchema,
     frees: countSchema,

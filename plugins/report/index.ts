@@ -54,12 +54,12 @@ export const verdict = defineProvider<VerdictParams>({
     type: 'object',
     additionalProperties: false,
     properties: {
-      rank: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'Id of the pool.rank-tags step (default rank).' },
-      collect: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'Id of the pool.collect-stacks step (default collect).' },
-      retag: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', description: 'Id of the pool.retag-sites step (default retag).' },
+      rank: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', title: 'a step id (a letter or _, then letters, digits, _ or -)', description: 'Id of the pool.rank-tags step (default rank).' },
+      collect: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', title: 'a step id (a letter or _, then letters, digits, _ or -)', description: 'Id of the pool.collect-stacks step (default collect).' },
+      retag: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]*$', title: 'a step id (a letter or _, then letters, digits, _ or -)', description: 'Id of the pool.retag-sites step (default retag).' },
       tag: { ...tagSchema, description: 'The tag hunted when no ranking ran.' },
       pool: { type: 'string', enum: ['paged', 'nonpaged'], description: 'Its pool when no ranking ran.' },
-      file: { type: 'string', pattern: '^[A-Za-z0-9_.-]+\\.json$', description: 'File name in the run directory (default report.json).' },
+      file: { type: 'string', pattern: '^[A-Za-z0-9_.-]+\\.json$', title: 'a file name of letters, digits, _ . or - ending in .json', description: 'File name in the run directory (default report.json).' },
     },
   },
   outputs: {

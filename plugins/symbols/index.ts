@@ -29,7 +29,7 @@ export const reload = defineProvider<ReloadParams>({
     additionalProperties: false,
     properties: {
       force: { type: 'boolean', description: 'Load symbols now (/f) instead of deferring (default true).' },
-      modules: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.]{0,63}$' }, maxItems: 64, description: 'Module names to reload (default: all).' },
+      modules: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.]{0,63}$', title: 'a module name of up to 64 letters, digits, _ or . (not starting with .)' }, maxItems: 64, description: 'Module names to reload (default: all).' },
     },
   },
   outputs: {

@@ -9,10 +9,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ms from 'ms';
 import { LineCounter, isScalar, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { createSchemaCompiler } from './ajv.js';
+import { parseDuration } from './duration.js';
 import { deepestNodeOffset, deepTextOffset, isStackOverflow, maxNestingDepth, tooDeepMessage } from './depth.js';
 import type { ErrorObject, ValidateFunction } from './ajv.js';
 import {
@@ -41,7 +41,7 @@ import { preflightWith } from './preflight.js';
 import type { Registry } from './registry.js';
 import { decodeUtf8, invalidUtf8Message } from './utf8.js';
 import { describePath, mapSchemaErrors } from './schema-errors.js';
-import { didYouMean } from './suggest.js';
+import { closestMatch, didYouMean } from './suggest.js';
 import type { JsonSchema, SourceLocation, StepProvider } from './types.js';
 
 /** Check one value against an input declaration (kept here for callers of the loader). */
@@ -187,15 +187,6 @@ function yamlHint(code: string): string | undefined {
     default:
       return undefined;
   }
-}
-
-// Parse a duration: number of ms, or "500ms", "30s", "5m", "1h".
-function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value !== 'string') return undefined;
-  const trimmed = value.trim();
-  const parsed = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : ms(trimmed.replace(/\s+/g, '') as ms.StringValue);
-  return typeof parsed === 'number' && Number.isFinite(parsed) ? parsed : undefined;
 }
 
 // Normalize the declared inputs of a file.
@@ -464,7 +455,12 @@ function loadInclude(state: LoadState, fc: FileContext, path: readonly string[],
   for (const [name, value] of Object.entries(bindings)) {
     const decl = loaded.scope.inputs[name];
     if (!decl) {
-      state.errors.push(errUnknownInput(name, { ...at(fc, [...path, 'with', name], 'key'), hint: `${includePath} declares ${didYouMean(name, Object.keys(loaded.scope.inputs), 'input')}` }));
+      const declared = Object.keys(loaded.scope.inputs);
+      const close = closestMatch(name, declared);
+      const hint = close !== undefined ? `did you mean "${close}"? ${includePath} declares the inputs ${declared.join(', ')}`
+        : declared.length === 0 ? `${includePath} declares no inputs`
+        : `${includePath} declares the inputs ${declared.join(', ')}`;
+      state.errors.push(errUnknownInput(name, { ...at(fc, [...path, 'with', name], 'key'), hint }));
     } else if (!hasTemplate(value)) {
       const problem = inputProblem(decl, value);
       if (problem) state.errors.push(errInvalidInput(name, problem, at(fc, [...path, 'with', name])));

@@ -7,10 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isPair, isScalar, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
-import Ajv2020Module from 'ajv/dist/2020.js';
-import type { ErrorObject, ValidateFunction } from 'ajv';
-import ms from 'ms';
+import { createAjv } from '../core/ajv.js';
+import type { ValidateFunction } from '../core/ajv.js';
+import { durationForms, parseDuration as parseDurationText } from '../core/duration.js';
 import { deepestNodeOffset, deepTextOffset, isStackOverflow, tooDeepMessage } from '../core/depth.js';
+import { pointerToPath } from '../core/locate.js';
+import { mapSchemaErrors } from '../core/schema-errors.js';
 import { decodeUtf8, invalidUtf8Message } from '../core/utf8.js';
 import { findProfile, listProfiles } from './profiles.js';
 import type { PoolKind } from './kernel-api.js';
@@ -131,16 +133,11 @@ export function formatProblem(problem: ScenarioProblem): string {
   return `${problem.file}:${problem.line}:${problem.column} ${problem.code}: ${problem.message}`;
 }
 
-// ajv ships CommonJS with a `default` export; under NodeNext the class may sit on `.default`.
-const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as typeof Ajv2020Module.default;
 let compiledSchema: ValidateFunction | undefined;
 
 // Compile the public schema once (strict, every error).
 function scenarioValidator(): ValidateFunction {
-  if (!compiledSchema) {
-    const ajv = new Ajv2020({ strict: true, allErrors: true });
-    compiledSchema = ajv.compile(scenarioSchemaJson);
-  }
+  compiledSchema ??= createAjv().compile(scenarioSchemaJson);
   return compiledSchema;
 }
 
@@ -180,20 +177,37 @@ export function validateScenario(text: string, file: string): { scenario?: Scena
     problems.push({ code: 'SCENARIO_YAML_SYNTAX', message: `Cannot expand aliases: ${(error as Error).message}`, ...at(offset, []) });
     return { problems };
   }
-  const validate = scenarioValidator();
-  if (!validate(raw)) {
-    for (const error of collapseSchemaErrors(validate.errors ?? [])) {
-      const { offset, path } = schemaErrorTarget(doc, error);
-      problems.push({ code: 'SCENARIO_SCHEMA', message: schemaMessage(error), ...at(offset, path) });
-    }
-    return { problems };
-  }
-
   const place = (path: (string | number)[], key = false) => at(nodeOffset(doc, path, key), path);
-  const scenario = normalizeScenario(raw as RawScenario, file, (code, message, path, key) =>
-    problems.push({ code, message, ...place(path, key) }),
-  );
-  return problems.length > 0 ? { problems } : { scenario, problems };
+  const validate = scenarioValidator();
+  const schemaValid = validate(raw);
+  const schemaPaths: string[] = [];
+  if (!schemaValid) {
+    const located = (path: readonly (string | number)[], which?: 'value' | 'key') => {
+      const where = place(path.map((part) => toPathSegment(String(part))), which === 'key');
+      return { location: { file, line: where.line, column: where.column } };
+    };
+    problems.push(...mapSchemaErrors(validate.errors ?? [], located, [], (message, _details, unknownKey, error) => {
+      const path = [...pointerToPath(error.instancePath), ...(unknownKey === undefined ? [] : [unknownKey])].map(toPathSegment);
+      // A missing key is a problem of that key: checks of its siblings still run.
+      const missing = error.keyword === 'required' ? String((error.params as { missingProperty: string }).missingProperty) : undefined;
+      schemaPaths.push([...path, ...(missing === undefined ? [] : [missing])].join('/'));
+      return { code: 'SCENARIO_SCHEMA' as const, message, ...place(path, unknownKey !== undefined) };
+    }, 'the scenario'));
+  }
+  // The checks the schema cannot express (unknown profile, duplicate ids, min > max) run in the
+  // same pass, so a user sees every problem at once; a value the schema already refused is not
+  // reported twice, and a shape the schema refused ends the checks, not the validation.
+  const inSchemaProblem = (path: (string | number)[]) => schemaPaths.some((bad) => path.join('/') === bad || path.join('/').startsWith(`${bad}/`));
+  let scenario: Scenario | undefined;
+  try {
+    scenario = normalizeScenario(raw as RawScenario, file, (code, message, path, key) => {
+      if (!inSchemaProblem(path)) problems.push({ code, message, ...place(path, key) });
+    });
+  } catch (error) {
+    if (schemaValid) throw error;
+  }
+  problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  return problems.length > 0 || !scenario ? { problems } : { scenario, problems };
 }
 
 /** Parse and validate a scenario's text; throws a ScenarioError listing every problem. */
@@ -288,7 +302,7 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
           }
         : toRange(parseDuration(rawSite.lifetime, [...sitePath, 'lifetime'], report));
       if (lifetimeMs.min > lifetimeMs.max) {
-        report('SCENARIO_BAD_RANGE', `Expected lifetime [min, max] with min <= max`, [...sitePath, 'lifetime']);
+        report('SCENARIO_BAD_RANGE', `Expected lifetime [min, max] with min <= max, got ${JSON.stringify(rawSite.lifetime)}`, [...sitePath, 'lifetime']);
       }
       const site: ScenarioSite = {
         id: rawSite.id,
@@ -340,13 +354,11 @@ function checkTag(tag: string, path: (string | number)[], report: Report): strin
   return tag.padEnd(4, ' ');
 }
 
-// `500ms`, `2h`, `1.5s` through the ms package; bare numbers are milliseconds.
+// A duration in the one grammar of src/core/duration.ts; bare numbers are milliseconds.
 function parseDuration(value: number | string, path: (string | number)[], report: Report): number {
-  if (typeof value === 'number') return value;
-  const text = value.trim();
-  const parsed = /^\d+(\.\d+)?$/.test(text) ? Number(text) : ms(text as ms.StringValue);
-  if (typeof parsed !== 'number' || !Number.isFinite(parsed) || parsed < 0) {
-    report('SCENARIO_BAD_DURATION', `Expected a duration such as "500ms", "30s" or "2h", got "${value}"`, path);
+  const parsed = parseDurationText(value);
+  if (parsed === undefined) {
+    report('SCENARIO_BAD_DURATION', `Expected ${durationForms}, got ${JSON.stringify(value)}`, path);
     return 0;
   }
   return parsed;
@@ -372,45 +384,6 @@ function firstLine(message: string): string {
   return message.split('\n')[0] ?? message;
 }
 
-// anyOf failures come with one error per branch; keep the anyOf error alone at its path.
-function collapseSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
-  const anyOfPaths = errors.filter((error) => error.keyword === 'anyOf').map((error) => error.schemaPath);
-  return errors.filter(
-    (error) => error.keyword === 'anyOf' || !anyOfPaths.some((schemaPath) => error.schemaPath.startsWith(schemaPath.slice(0, -'/anyOf'.length) + '/anyOf/')),
-  );
-}
-
-// Readable message of one schema error, naming the property and what was expected.
-function schemaMessage(error: ErrorObject): string {
-  const where = error.instancePath === '' ? 'scenario' : `"${error.instancePath.slice(1).split('/').map(unescapePointer).join('.')}"`;
-  switch (error.keyword) {
-    case 'additionalProperties':
-      return `Unknown property "${String(error.params.additionalProperty)}" in ${where}`;
-    case 'required':
-      return `Missing required property "${String(error.params.missingProperty)}" in ${where}`;
-    case 'anyOf':
-      if (error.schemaPath.includes('duration')) return `Expected ${where} to be a duration such as "500ms" or "2h", a number of ms, or a [min, max] pair`;
-      if (error.schemaPath.includes('size')) return `Expected ${where} to be a size in bytes (integer >= 1) or a [min, max] pair`;
-      return `Expected ${where} to match one of its allowed forms`;
-    case 'pattern':
-      return `Expected ${where} to match ${String(error.params.pattern)}, got ${JSON.stringify(error.data ?? undefined) ?? 'a different value'}`;
-    case 'enum':
-      return `Expected ${where} to be one of ${(error.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')}`;
-    default:
-      return `Expected ${where} ${error.message ?? 'to be valid'}`;
-  }
-}
-
-// The node an ajv error is about: the extra key, the parent of a missing key, or the value.
-function schemaErrorTarget(doc: Document, error: ErrorObject): { offset: number; path: (string | number)[] } {
-  const path = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map(unescapePointer).map(toPathSegment);
-  if (error.keyword === 'additionalProperties') {
-    const extra = String(error.params.additionalProperty);
-    return { offset: nodeOffset(doc, [...path, extra], true), path: [...path, extra] };
-  }
-  return { offset: nodeOffset(doc, path, false), path };
-}
-
 // Start offset of the node at a path; `key` points at the key of a map entry instead.
 function nodeOffset(doc: Document, path: (string | number)[], key: boolean): number {
   if (key && path.length > 0) {
@@ -426,11 +399,6 @@ function nodeOffset(doc: Document, path: (string | number)[], key: boolean): num
     if (node && typeof node === 'object' && 'range' in node && node.range) return node.range[0];
   }
   return 0;
-}
-
-// JSON Pointer unescaping (~1 is '/', ~0 is '~').
-function unescapePointer(segment: string): string {
-  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
 // Array indices in a pointer are numbers for yaml's getIn.

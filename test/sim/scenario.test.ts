@@ -156,8 +156,18 @@ const broken: { name: string; text: string; expect: { code: string; line: number
     name: 'bad duration and reversed size range',
     text: `profile: winxp-sp3-x86\npreload: 2 fortnights\nmodules:\n  - name: d\n    sites:\n${site('').replace('size: 10', 'size: [64, 8]')}\n`,
     expect: [
-      { code: 'SCENARIO_BAD_DURATION', line: 2, column: 10 },
+      { code: 'SCENARIO_SCHEMA', line: 2, column: 10 },
       { code: 'SCENARIO_BAD_RANGE', line: 10, column: 15 },
+    ],
+  },
+  {
+    name: 'schema and semantic problems in one pass: unknown profile, bad tag, min > max, duplicate site',
+    text: `profile: winxp-sp9-x86\nmodules:\n  - name: d\n    sites:\n${site('').replace('tag: "Abc "', 'tag: ABCDE').replace('size: 10', 'size: [64, 8]')}\n${site('')}\n`,
+    expect: [
+      { code: 'SCENARIO_UNKNOWN_PROFILE', line: 1, column: 10 },
+      { code: 'SCENARIO_SCHEMA', line: 7, column: 14 },
+      { code: 'SCENARIO_BAD_RANGE', line: 9, column: 15 },
+      { code: 'SCENARIO_DUPLICATE_SITE', line: 12, column: 13 },
     ],
   },
   {
@@ -199,5 +209,13 @@ describe('validation errors with positions', () => {
 
   test('an unreadable file is a coded error', () => {
     expect(() => loadScenario(join(root, 'scenarios', 'does-not-exist.yaml'))).toThrow(/SCENARIO_FILE_UNREADABLE/);
+  });
+});
+
+describe('scenario messages say what was found and what is accepted', () => {
+  test('a bad tag shows the value found, in words', () => {
+    const text = `profile: winxp-sp3-x86\nmodules:\n  - name: d\n    sites:\n${site('').replace('tag: "Abc "', 'tag: ABCDE')}\n`;
+    const { problems } = validateScenario(text, 'x.yaml');
+    expect(problems.map((problem) => problem.message)).toEqual(['Expected modules[0].sites[0].tag to be a pool tag: 1 to 4 printable ASCII characters, got "ABCDE" (5 characters)']);
   });
 });

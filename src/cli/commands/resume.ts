@@ -6,11 +6,11 @@
  * @see ../../../docs/reliability-faults.md
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import ms from 'ms';
 import { errUsage } from '../../core/errors.js';
 import { readRunRecord } from '../../core/resume.js';
 import { exitCodes, reportFailure } from '../output.js';
 import { runHunt } from './run.js';
+import { durationForms, parseDuration } from '../../core/duration.js';
 
 /** Options of `leakhunt resume`. */
 interface ResumeCommandOptions {
@@ -21,8 +21,8 @@ interface ResumeCommandOptions {
 
 // A duration option (`30s`, `1500ms`, a bare number of ms), or a usage error.
 function durationOption(value: string): number {
-  const parsed = /^\d+$/.test(value) ? Number(value) : (ms as (text: string) => number | undefined)(value);
-  if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a duration such as 30s or 1500ms, got "${value}"`);
+  const parsed = parseDuration(value);
+  if (parsed === undefined || parsed <= 0) throw new InvalidArgumentError(`expected ${durationForms}, got "${value}"`);
   return parsed;
 }
 

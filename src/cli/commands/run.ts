@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import ms from 'ms';
 import { checkPlan } from '../../core/check.js';
 import { errRunAborted, errSession, errUsage, PlaybookError } from '../../core/errors.js';
 import { EventBus, now } from '../../core/events.js';
@@ -24,6 +23,7 @@ import { guardRunFiles, runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
 import type { ConnectedTarget, StepResult, UndoRecord } from '../../core/types.js';
 import { collect, exitCodes, loadPlugins, printErrors, reportFailure } from '../output.js';
+import { durationForms, parseDuration } from '../../core/duration.js';
 
 /** Options of `leakhunt run`. */
 interface RunCommandOptions {
@@ -60,8 +60,8 @@ export interface HuntOptions {
 
 // A duration option (`30s`, `1500ms`, a bare number of ms), or a usage error.
 function durationOption(value: string): number {
-  const parsed = /^\d+$/.test(value) ? Number(value) : (ms as (text: string) => number | undefined)(value);
-  if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) throw new InvalidArgumentError(`expected a duration such as 30s or 1500ms, got "${value}"`);
+  const parsed = parseDuration(value);
+  if (parsed === undefined || parsed <= 0) throw new InvalidArgumentError(`expected ${durationForms}, got "${value}"`);
   return parsed;
 }
 

@@ -2,7 +2,7 @@
  * Fault injection for `leakhunt sim --fault <spec>` (grammar in docs/simulator.md):
  * `exit-after:N`, `garbage:P`, `truncate:N`, `stall:N@S`, `reboot-at:T`, `reboot-at-hit:N`.
  */
-import ms from 'ms';
+import { parseDuration } from '../../core/duration.js';
 
 /** One injected fault. */
 export type FaultSpec =
@@ -58,8 +58,9 @@ export function parseFault(spec: string): FaultSpec {
       return { kind, afterCommands: Number(parts[1]), seconds: Number(parts[2]) };
     }
     case 'reboot-at': {
-      const targetMs = /^\d+(?:\.\d+)?$/.test(value) ? Number(value) * 1000 : (ms as (text: string) => number | undefined)(value);
-      if (targetMs === undefined || !Number.isFinite(targetMs)) throw new FaultSpecError(spec, `expected a target time such as 30s or 2m, got "${value}"`);
+      // A bare number here is seconds of target time (docs/simulator.md); units follow the one grammar.
+      const targetMs = /^\d+(?:\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDuration(value);
+      if (targetMs === undefined) throw new FaultSpecError(spec, `expected a target time such as 30s or 2m (a bare number is seconds), got "${value}"`);
       return { kind, targetMs };
     }
     default:

@@ -38,7 +38,28 @@ export const DEFAULT_TIME_SCALE = 600;
 export interface SimProcessIo {
   stdin: NodeJS.ReadableStream;
   write(text: string): void;
-  onSignal(signal: 'SIGINT' | 'SIGTERM', handler: () => void): void;
+  onSignal(signal: 'SIGINT' | 'SIGTERM' | 'SIGUSR2', handler: () => void): void;
+}
+
+/** Where a hold-at fault says the machine is held: `<host-state>/held.json`. */
+export function heldFilePath(dir: string): string {
+  return join(dir, 'held.json');
+}
+
+/**
+ * Say that a hold-at fault holds the machine (`<dir>/held.json`: the holding process's pid and
+ * where it holds; SIGUSR2 to that pid releases it), or on stderr without a host-state folder.
+ */
+export function announceHold(dir: string | undefined, where: string): void {
+  const notice = { pid: process.pid, where, time: new Date().toISOString() };
+  if (!dir) {
+    process.stderr.write(`held at ${where} (SIGUSR2 to ${process.pid} releases)\n`);
+    return;
+  }
+  const file = heldFilePath(dir);
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(notice)}\n`);
+  renameSync(temporary, file);
 }
 
 /** The scenario `leakhunt sim` runs: the file, else the profile's default leak, else the default scenario. */
@@ -149,6 +170,7 @@ export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Pro
       bandwidth: options.bandwidth,
       faults,
       seed: scenario.seed,
+      onHold: (where) => announceHold(hostState, where),
       onEnd: (reason, error) => {
         if (reason === 'error') process.stderr.write(`internal error in the simulator (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
         finish(reason === 'quit' ? 0 : reason === 'fault' ? 3 : 1);
@@ -161,6 +183,7 @@ export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Pro
     });
     io.onSignal('SIGINT', () => runtime.interrupt());
     io.onSignal('SIGTERM', () => finish(143));
+    if (faults.some((fault) => fault.kind === 'hold-at' || fault.kind === 'hold-at-hit')) io.onSignal('SIGUSR2', () => runtime.release());
     runtime.start();
   });
 }

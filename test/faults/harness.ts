@@ -16,16 +16,26 @@ export const POOL_HIT_TAG_DEFAULT = 0xffffff0f;
 /** The fault kinds of the matrix. */
 export type FaultKind = 'exit-after' | 'garbage' | 'truncate' | 'stall' | 'reboot' | 'sigint' | 'sigterm' | 'dir-gone' | 'disk-full';
 
+/**
+ * A moment of the run, as the simulator's hold fault names it (`hold-at:TEXT#N`: before the N-th
+ * command containing TEXT; `hold-at-hit:N`: at the N-th PoolHitTag break). The target holds there
+ * until the harness has acted, so the fault lands at that moment however fast the host is.
+ */
+export type Moment = string;
+
+/** The moment leakhunt's process has been spawned, before any of its code ran (no simulator yet). */
+export const atSpawn: Moment = 'spawn';
+
 /** One seeded trial. */
 export interface Trial {
   id: number;
   kind: FaultKind;
   /** Simulator fault specs (LEAKHUNT_SIM_FAULTS). */
   faults: string[];
-  /** Signals to leakhunt: when (ms after start) and how many (1 runs cleanup, 2 skips it, 3 exits). */
-  signal?: { name: 'SIGINT' | 'SIGTERM'; atMs: number; count: number };
-  /** The run directory stops taking writes at this moment. */
-  unwritable?: { atMs: number; file?: string };
+  /** Signals to leakhunt at a moment of the run, and how many (1 runs cleanup, 2 skips it, 3 exits). */
+  signal?: { name: 'SIGINT' | 'SIGTERM'; at: Moment; count: number };
+  /** The run directory stops taking writes at a moment of the run. */
+  unwritable?: { at: Moment; file?: string };
   seed: number;
 }
 
@@ -57,6 +67,10 @@ export interface TrialOutcome {
   fired: boolean;
   /** Signals actually sent (0 when leakhunt had ended before the moment came). */
   signalsSent: number;
+  /** Where the simulator held for the trial's moment (held.json), if it got there. */
+  heldAt?: string;
+  /** The step that was running at the fault (signal, broken run directory, reboot). */
+  faultStep?: string;
   /** The run directory was broken while leakhunt ran. */
   brokeRunDir: boolean;
   durationMs: number;
@@ -111,17 +125,37 @@ export function makeTrial(id: number, seed: number, kind: FaultKind = kinds[id %
     case 'sigint':
     case 'sigterm': {
       const count = [1, 1, 1, 2, 3][int(0, 4)]!;
-      trial.signal = { name: kind === 'sigint' ? 'SIGINT' : 'SIGTERM', atMs: int(600, 11_000), count };
+      trial.signal = { name: kind === 'sigint' ? 'SIGINT' : 'SIGTERM', at: pick(next), count };
       break;
     }
     case 'dir-gone':
-      trial.unwritable = { atMs: int(800, 11_000) };
+      trial.unwritable = { at: pick(next) };
       break;
     case 'disk-full':
-      trial.unwritable = { atMs: int(800, 11_000), file: runFiles[int(0, runFiles.length - 1)]! };
+      trial.unwritable = { at: pick(next), file: runFiles[int(0, runFiles.length - 1)]! };
       break;
   }
   return trial;
+}
+
+/**
+ * Moments of a hunt on two-sites-one-tag.yaml, by the step they fall in (the commands each step
+ * sends: docs/reliability-faults.md). Each one is reached in every run that gets that far.
+ */
+export const moments: Readonly<Record<string, readonly Moment[]>> = {
+  symbols: ['hold-at:.reload'],
+  rank: ['hold-at:!poolused#1', 'hold-at:!poolused#2'],
+  'hit-tag': ['hold-at:nt!PoolHitTag#2'],
+  collect: ['hold-at:sxe#1', 'hold-at-hit:1', 'hold-at-hit:4', 'hold-at-hit:9'],
+  'unset-hit-tag': ['hold-at:nt!poolhittag#2'],
+  retag: ['hold-at:!poolused#3', 'hold-at:L10#2', 'hold-at:Xyz2#1'],
+  cleanup: ['hold-at:nt!poolhittag#3'],
+};
+const allMoments = Object.values(moments).flat();
+
+// A moment drawn from the seeded generator.
+function pick(next: () => number): Moment {
+  return allMoments[Math.floor(next() * allMoments.length)]!;
 }
 
 /** The target spec of a machine: the simulator process with its state in `machineDir`. */
@@ -138,6 +172,58 @@ function readState(machineDir: string): SimState | undefined {
 
 // Wait real time.
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What the simulator wrote when it held for a moment (src/sim/process.ts announceHold). */
+export interface HeldNotice {
+  pid: number;
+  where: string;
+  time: string;
+}
+
+/**
+ * Resolves with the hold notice once `<dir>/held.json` appears, or undefined once `done` settles
+ * first (the run ended before the moment came). Polled: the target waits while held.
+ */
+export async function waitForHold(dir: string, done: Promise<unknown>): Promise<HeldNotice | undefined> {
+  let finished = false;
+  void done.finally(() => (finished = true));
+  const file = join(dir, 'held.json');
+  for (;;) {
+    if (existsSync(file)) {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as HeldNotice;
+      } catch {
+        // written atomically; a failed read is a file being replaced: read again
+      }
+    }
+    if (finished) return undefined;
+    await sleep(20);
+  }
+}
+
+/** Let a held simulator go on (SIGUSR2); nothing when it has ended. */
+export function releaseHold(notice: HeldNotice): void {
+  if (notice.pid < 0) return;
+  try {
+    process.kill(notice.pid, 'SIGUSR2');
+  } catch {
+    // it ended
+  }
+}
+
+/** Resolves true once `text()` matches, false once `done` settles first. */
+export async function waitForText(text: () => string, pattern: RegExp, done: Promise<unknown>): Promise<boolean> {
+  let finished = false;
+  void done.finally(() => (finished = true));
+  for (;;) {
+    if (pattern.test(text())) return true;
+    if (finished) return false;
+    await sleep(20);
+  }
+}
+
+/** What leakhunt prints when it takes its n-th signal (src/cli/commands/run.ts), or exits at one. */
+export const signalAcknowledged = [/stopping the current step|before the (?:run|resume) started/, / again: skipping/, /a third time: exiting/];
 
 // Make the run directory refuse writes, as root (chmod does not stop root): the whole directory
 // replaced by a file (ENOTDIR), or one file turned into a link to /dev/full (ENOSPC). What was
@@ -177,44 +263,43 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
   const runDir = join(runsDir, 'hunt');
   const spec = targetSpec(machineDir, trial.seed);
   const args = [cli, 'run', playbook, '--out', runDir, '--target', spec, '--command-timeout', commandTimeout, ...huntInputs.flatMap((i) => ['--input', i])];
-  const child = execa(process.execPath, args, { reject: false, cwd: root, timeout: 120_000, forceKillAfterDelay: false, env: { LEAKHUNT_SIM_FAULTS: trial.faults.join(' ') } });
+  const moment = trial.signal?.at ?? trial.unwritable?.at;
+  const faults = [...trial.faults, ...(moment && moment !== atSpawn ? [moment] : [])];
+  const child = execa(process.execPath, args, { reject: false, cwd: root, timeout: 120_000, forceKillAfterDelay: false, env: { LEAKHUNT_SIM_FAULTS: faults.join(' ') } });
+  let stderrSoFar = '';
+  child.stderr?.on('data', (chunk: Buffer | string) => (stderrSoFar += String(chunk)));
+  const ended = child.then(() => undefined);
   let filesDir = runDir;
   let signalsSent = 0;
   let brokeRunDir = false;
-  const timers: Promise<void>[] = [];
-  if (trial.signal) {
-    const { name, atMs, count } = trial.signal;
-    timers.push(
-      (async () => {
-        await sleep(atMs);
-        for (let i = 0; i < count && child.exitCode === null; i++) {
-          // process.kill, not child.kill: execa follows a SIGTERM with SIGKILL after 5 s.
-          try {
-            process.kill(child.pid!, name);
-            signalsSent++;
-          } catch {
-            break; // it ended in between
-          }
-          await sleep(150);
+  let held: HeldNotice | undefined;
+  const acting = (async () => {
+    if (!moment) return;
+    held = moment === atSpawn ? await new Promise<HeldNotice>((resolve) => child.once('spawn', () => resolve({ pid: -1, where: 'spawn', time: new Date().toISOString() }))) : await waitForHold(machineDir, ended);
+    if (!held) return;
+    if (trial.signal) {
+      const { name, count } = trial.signal;
+      for (let i = 0; i < count && child.exitCode === null; i++) {
+        // process.kill, not child.kill: execa follows a SIGTERM with SIGKILL after 5 s.
+        try {
+          process.kill(child.pid!, name);
+          signalsSent++;
+        } catch {
+          break; // it ended in between
         }
-      })(),
-    );
-  }
-  if (trial.unwritable) {
-    const { atMs, file } = trial.unwritable;
-    timers.push(
-      (async () => {
-        await sleep(atMs);
-        if (child.exitCode === null && existsSync(runDir)) {
-          filesDir = breakRunDir(runDir, file);
-          brokeRunDir = true;
-        }
-      })(),
-    );
-  }
+        // The next signal (and the target going on) only once leakhunt has taken this one.
+        if (!(await waitForText(() => stderrSoFar, signalAcknowledged[i]!, ended))) break;
+      }
+    }
+    if (trial.unwritable && child.exitCode === null && existsSync(runDir)) {
+      filesDir = breakRunDir(runDir, trial.unwritable.file);
+      brokeRunDir = true;
+    }
+    releaseHold(held);
+  })();
   const result = await child;
   if (result.exitCode === undefined) process.stderr.write(`trial ${trial.id}: leakhunt ended by ${result.signal ?? 'unknown'}\n`);
-  await Promise.all(timers);
+  await acting;
   // The disk comes back (space freed, the drive mounted again) with what was written before the fault.
   if (brokeRunDir) filesDir = healRunDir(runDir, trial.unwritable?.file);
   const transcript = readJsonLines(join(filesDir, 'transcript.jsonl')).values;
@@ -235,6 +320,7 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
     connected: transcript.some((e) => e['event'] === 'banner') || existsSync(join(machineDir, 'sim-state.json')),
     signalsSent,
     brokeRunDir,
+    ...(held && { heldAt: held.where }),
     fired: false,
     preStart: result.exitCode === undefined && result.signal === trial.signal?.name && !existsSync(runDir) && !/RUN_ABORTED/.test(String(result.stderr)),
     postExit:
@@ -245,6 +331,7 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
     durationMs: 0,
   };
   if (trial.kind === 'reboot') outcome.rebootDuring = stepAtReboot(filesDir, transcript);
+  outcome.faultStep = trial.kind === 'reboot' ? outcome.rebootDuring : held ? stepAt(filesDir, Date.parse(held.time)) : undefined;
   outcome.fired = faultFired(outcome, transcript);
   // The next run against the same machine must put back what a dead debugger left.
   if (debuggerDied || pendingAfterRun !== 0) {
@@ -266,15 +353,20 @@ function faultFired(outcome: TrialOutcome, transcript: Record<string, unknown>[]
       return outputs().some((text) => text.includes('KDTARGET: Refreshing KD connection') || text.includes('\u00ff\u00fe'));
     case 'truncate':
       return true;
-    case 'stall':
-      return transcript.some((e) => e['complete'] === false) || /TIMEOUT|INCOMPLETE/.test(outcome.stderr);
+    case 'stall': {
+      // A command that timed out, or (a stall while the target ran) a reply that came S seconds late.
+      const seconds = Number(/@([\d.]+)$/.exec(outcome.trial.faults[0] ?? '')?.[1] ?? Infinity);
+      const times = transcript.map((e) => Date.parse(String(e['ts'])));
+      const late = times.some((time, i) => i > 0 && time - times[i - 1]! >= seconds * 1000 - 50);
+      return late || transcript.some((e) => e['complete'] === false) || /TIMEOUT|INCOMPLETE/.test(outcome.stderr);
+    }
     case 'reboot':
       return outcome.rebootDuring !== undefined;
     case 'sigint':
     case 'sigterm':
-      return outcome.signalsSent > 0;
+      return outcome.heldAt !== undefined && outcome.signalsSent > 0;
     default:
-      return outcome.brokeRunDir;
+      return outcome.heldAt !== undefined && outcome.brokeRunDir;
   }
 }
 
@@ -309,10 +401,13 @@ export function readJsonLines(file: string): { values: Record<string, unknown>[]
 // Which step was running when the target rebooted: the last stepStart before the reconnect.
 function stepAtReboot(dir: string, transcript: Record<string, unknown>[]): string | undefined {
   const reconnect = transcript.find((e) => e['event'] === 'break' && e['kind'] === 'reconnect');
-  if (!reconnect) return undefined;
-  const at = Date.parse(String(reconnect['ts']));
+  return reconnect ? stepAt(dir, Date.parse(String(reconnect['ts']))) : undefined;
+}
+
+/** The step running at a moment: the last stepStart at or before it (events.jsonl); `connect` before the first. */
+export function stepAt(dir: string, at: number): string {
   const events = readJsonLines(join(dir, 'events.jsonl')).values.filter((e) => e['event'] === 'stepStart' && Date.parse(String(e['time'])) <= at);
-  return events.length ? String(events[events.length - 1]!['step']) : undefined;
+  return events.length ? String(events[events.length - 1]!['step']) : 'connect';
 }
 
 /** Every violation of issue 7 §1's after-trial checks (empty when the trial passed). */

@@ -19,7 +19,7 @@ test(`${count} seeded fault trials (seed ${seed})`, async () => {
     done++;
     problems.push(...found);
     const t = outcome.trial;
-    process.stdout.write(`[${done}/${count}] #${t.id} ${t.kind} ${t.faults.join(' ')}${t.signal ? ` ${t.signal.name}×${t.signal.count}@${t.signal.atMs}ms` : ''}${t.unwritable ? ` ${t.unwritable.file ?? 'dir'}@${t.unwritable.atMs}ms` : ''} → ${outcome.fired ? '' : '(fault not reached) '}exit ${outcome.exitCode}${outcome.debuggerDied ? ', debugger died, next run exit ' + outcome.recovery?.exitCode : ''}${outcome.rebootDuring ? `, reboot during ${outcome.rebootDuring}` : ''} ${found.length ? 'FAILED' : 'ok'} (${outcome.durationMs} ms)\n`);
+    process.stdout.write(`[${done}/${count}] #${t.id} ${t.kind} ${t.faults.join(' ')}${t.signal ? ` ${t.signal.name}×${t.signal.count} at ${t.signal.at}` : ''}${t.unwritable ? ` ${t.unwritable.file ?? 'dir'} at ${t.unwritable.at}` : ''} → ${outcome.fired ? `fired in ${outcome.faultStep ?? '?'}, ` : 'FAULT NOT FIRED, '}exit ${outcome.exitCode}${outcome.debuggerDied ? ', debugger died, next run exit ' + outcome.recovery?.exitCode : ''}${outcome.rebootDuring ? `, reboot during ${outcome.rebootDuring}` : ''} ${found.length ? 'FAILED' : 'ok'} (${outcome.durationMs} ms)\n`);
   });
   // The figures for docs/reliability-faults.md.
   const byKind: Record<string, { trials: number; fired: number; failedRun: number; succeeded: number; debuggerDied: number; recovered: number; problems: number }> = {};
@@ -33,9 +33,15 @@ test(`${count} seeded fault trials (seed ${seed})`, async () => {
     if (o.recovery?.exitCode === 0) k.recovered++;
     if (checkTrial(o).length) k.problems++;
   });
+  // Fired/total per fault kind and per step the fault landed in (a fault that did not fire is a failure).
+  const firedByKind: Record<string, string> = {};
+  for (const [kind, k] of Object.entries(byKind)) firedByKind[kind] = `${k.fired}/${k.trials}`;
+  const byStep: Record<string, number> = {};
+  for (const o of outcomes) if (o.fired) byStep[o.faultStep ?? 'unknown'] = (byStep[o.faultStep ?? 'unknown'] ?? 0) + 1;
+  const notFired = outcomes.filter((o) => !o.fired && !o.preStart).map((o) => `trial ${o.trial.id} (${o.trial.kind}): the fault did not fire`);
   const rebootSteps: Record<string, number> = {};
   for (const o of outcomes) if (o.trial.kind === 'reboot') rebootSteps[o.rebootDuring ?? 'none (after the run)'] = (rebootSteps[o.rebootDuring ?? 'none (after the run)'] ?? 0) + 1;
-  const summary = { seed, trials: outcomes.length, preStart: outcomes.filter((o) => o.preStart).length, postExit: outcomes.filter((o) => o.postExit).length, fired: outcomes.filter((o) => o.fired).length, survived: outcomes.filter((o) => checkTrial(o).length === 0).length, byKind, rebootSteps, problems };
+  const summary = { seed, trials: outcomes.length, preStart: outcomes.filter((o) => o.preStart).length, postExit: outcomes.filter((o) => o.postExit).length, fired: outcomes.filter((o) => o.fired).length, firedByKind, firedByStep: byStep, survived: outcomes.filter((o) => checkTrial(o).length === 0).length, byKind, rebootSteps, problems };
   const file = join(tmpdir(), `leakhunt-faults-summary-${seed}.json`);
   writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`summary: ${file}\n${JSON.stringify({ ...summary, problems: problems.length }, null, 2)}\n`);
@@ -44,4 +50,5 @@ test(`${count} seeded fault trials (seed ${seed})`, async () => {
   expect(rebootSteps['collect'] ?? 0).toBeGreaterThan(0);
   expect(rebootSteps['retag'] ?? 0).toBeGreaterThan(0);
   expect(problems).toEqual([]);
+  expect(notFired).toEqual([]);
 }, 4 * 60 * 60_000);

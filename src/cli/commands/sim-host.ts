@@ -5,7 +5,20 @@
  * @see ../../../docs/simulator.md
  */
 import type { Command } from 'commander';
+import { parseFault } from '../../sim/console/faults.js';
 import { runHostCommand } from '../../sim/host.js';
+import { announceHold, environmentFaults } from '../../sim/process.js';
+
+// A hold-at fault naming this command (LEAKHUNT_SIM_FAULTS, as for the simulator): wait for SIGUSR2
+// before running it; a Ctrl+C meanwhile ends the command unrun, as it ends a remote command.
+async function holdIfAsked(state: string, line: string): Promise<void> {
+  const hold = environmentFaults().map(parseFault).find((fault) => fault.kind === 'hold-at' && fault.nth === 1 && line.includes(fault.text));
+  if (!hold) return;
+  await new Promise<void>((resolve) => {
+    process.once('SIGUSR2', () => resolve());
+    announceHold(state, `host command ${JSON.stringify(line)}`);
+  });
+}
 
 /** Add the sim-host command. */
 export function register(program: Command): void {
@@ -18,7 +31,8 @@ export function register(program: Command): void {
 Examples:
   $ leakhunt sim-host --state run/host -- gflags /r +ptg
   $ leakhunt sim-host --state run/host -- reg query "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager" /v GlobalFlag`)
-    .action((command: string[], options: { state: string }) => {
+    .action(async (command: string[], options: { state: string }) => {
+      await holdIfAsked(options.state, command.join(' '));
       const result = runHostCommand(options.state, command);
       process.stdout.write(result.stdout);
       process.exitCode = result.exitCode;

@@ -43,7 +43,10 @@ export function createListrReporter(options: { renderer?: 'default' | 'simple' |
           else task.title = `${task.title}  ${ending.text}`;
         },
       }));
-      const list = new Listr(tasks, { concurrent: false, exitOnError: false, renderer: options.renderer ?? 'default', rendererOptions: { collapseSubtasks: false } } as never);
+      // registerSignalListeners: false — listr2's own SIGINT listener ends the process, which
+      // would skip the run's cleanup (PoolHitTag, patched bytes, a halted target); the hunt
+      // takes the signals itself (src/cli/commands/run.ts).
+      const list = new Listr(tasks, { concurrent: false, exitOnError: false, registerSignalListeners: false, renderer: options.renderer ?? 'default', rendererOptions: { collapseSubtasks: false } } as never);
       running = list.run().catch(() => undefined);
     },
     onStepStart(e: EventOf<'stepStart'>) {

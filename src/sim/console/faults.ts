@@ -1,6 +1,7 @@
 /**
  * Fault injection for `leakhunt sim --fault <spec>` (grammar in docs/simulator.md):
- * `exit-after:N`, `garbage:P`, `truncate:N`, `stall:N@S`, `reboot-at:T`, `reboot-at-hit:N`.
+ * `exit-after:N`, `garbage:P`, `truncate:N`, `stall:N@S`, `reboot-at:T`, `reboot-at-hit:N`,
+ * `hold-at:TEXT[#N]`, `hold-at-hit:N`.
  */
 import { parseDuration } from '../../core/duration.js';
 
@@ -17,7 +18,15 @@ export type FaultSpec =
   /** The target reboots on its own when its clock reaches T (target ms since boot), once. */
   | { kind: 'reboot-at'; targetMs: number }
   /** The target reboots on its own when it is continued after its N-th PoolHitTag break, once. */
-  | { kind: 'reboot-at-hit'; hits: number };
+  | { kind: 'reboot-at-hit'; hits: number }
+  /**
+   * The target stops answering before the N-th command whose line contains `text` runs, until it
+   * is released (SIGUSR2) or interrupted (Ctrl+C): a moment of the run a test can act at, however
+   * fast the host.
+   */
+  | { kind: 'hold-at'; text: string; nth: number }
+  /** Likewise at the N-th PoolHitTag break, before kd shows it. */
+  | { kind: 'hold-at-hit'; hits: number };
 
 /** A fault spec that does not follow the grammar. */
 export class FaultSpecError extends Error {
@@ -42,10 +51,17 @@ export function parseFault(spec: string): FaultSpec {
   switch (kind) {
     case 'exit-after': return { kind, commands: integer(spec, value) };
     case 'truncate': return { kind, characters: integer(spec, value) };
-    case 'reboot-at-hit': {
+    case 'reboot-at-hit':
+    case 'hold-at-hit': {
       const hits = integer(spec, value);
       if (hits < 1) throw new FaultSpecError(spec, 'expected a break count of 1 or more');
       return { kind, hits };
+    }
+    case 'hold-at': {
+      const parts = /^(.+?)(?:#(\d+))?$/.exec(value)!;
+      const nth = parts[2] === undefined ? 1 : Number(parts[2]);
+      if (nth < 1) throw new FaultSpecError(spec, 'expected hold-at:TEXT#N with N of 1 or more');
+      return { kind, text: parts[1]!, nth };
     }
     case 'garbage': {
       const probability = Number(value);
@@ -64,6 +80,18 @@ export function parseFault(spec: string): FaultSpec {
       return { kind, targetMs };
     }
     default:
-      throw new FaultSpecError(spec, `unknown fault "${kind}" (exit-after, garbage, truncate, stall, reboot-at, reboot-at-hit)`);
+      throw new FaultSpecError(spec, `unknown fault "${kind}" (exit-after, garbage, truncate, stall, reboot-at, reboot-at-hit, hold-at, hold-at-hit)`);
   }
+}
+
+/** The hold-at faults that stop a command line, counting how often each text was seen (`seen` is updated). */
+export function holdsAtCommand(faults: readonly FaultSpec[], line: string, seen: Map<FaultSpec, number>): Extract<FaultSpec, { kind: 'hold-at' }>[] {
+  const due: Extract<FaultSpec, { kind: 'hold-at' }>[] = [];
+  for (const fault of faults) {
+    if (fault.kind !== 'hold-at' || !line.includes(fault.text)) continue;
+    const count = (seen.get(fault) ?? 0) + 1;
+    seen.set(fault, count);
+    if (count === fault.nth) due.push(fault);
+  }
+  return due;
 }

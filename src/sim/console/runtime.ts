@@ -6,7 +6,7 @@
  * and by the in-process channel.
  */
 import type { ConsoleOutput, KdConsole } from './console.js';
-import type { FaultSpec } from './faults.js';
+import { holdsAtCommand, type FaultSpec } from './faults.js';
 import { seededRandom } from '../random.js';
 
 /** Settings of a runtime. */
@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   seed?: number;
   /** Called once when the console ends: `quit` (q), `fault` (exit-after), or `error` (a simulator bug). */
   onEnd?(reason: 'quit' | 'fault' | 'error', error?: unknown): void;
+  /** A hold-at / hold-at-hit fault stopped the target here (until release() or interrupt()). */
+  onHold?(where: string): void;
 }
 
 // Lines a noisy link or kd itself throws in (the first is kd's own, step-win10-x64-1.txt).
@@ -48,6 +50,9 @@ export class ConsoleRuntime {
   private hitsSeen = 0;
   private commands = 0;
   private startTimeMs = 0;
+  /** Ends the current hold (hold-at faults); set while one lasts. */
+  private releaseHold: (() => void) | undefined;
+  private readonly holdCounts = new Map<FaultSpec, number>();
   private readonly random: () => number;
 
   constructor(
@@ -94,7 +99,13 @@ export class ConsoleRuntime {
   interrupt(): void {
     if (this.ended) return;
     this.interruptRequested = true;
+    this.release();
     void this.pump();
+  }
+
+  /** End a hold-at fault's hold: the held command runs, the held break is shown. */
+  release(): void {
+    this.releaseHold?.();
   }
 
   /** Resolves once every queued line that can be read now has been answered (none can while the target runs). */
@@ -105,6 +116,18 @@ export class ConsoleRuntime {
   /** Stop processing (the process is ending). */
   stop(): void {
     this.ended = true;
+    this.release();
+  }
+
+  // Stop here until released (hold-at faults).
+  private hold(where: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.releaseHold = () => {
+        this.releaseHold = undefined;
+        resolve();
+      };
+      this.options.onHold?.(where);
+    });
   }
 
   // Deliver an output, then continue the loop.
@@ -132,6 +155,7 @@ export class ConsoleRuntime {
           const line = this.lines.shift();
           if (line === undefined) break;
           this.commands++;
+          for (const fault of holdsAtCommand(this.options.faults ?? [], line, this.holdCounts)) await this.hold(`command ${this.commands} ${JSON.stringify(line)} (#${fault.nth} containing ${JSON.stringify(fault.text)})`);
           const output = this.console.execute(line);
           await this.deliver(output, true);
           if (output.state === 'quit') {
@@ -172,7 +196,10 @@ export class ConsoleRuntime {
     const now = this.console.kernel.now();
     if (reboot && !this.rebootDone && now + budget >= due) budget = Math.max(0, due - now);
     const output = this.console.run(Math.max(budget, 0.001));
-    if (output.state === 'halted' && this.console.kernel.currentStop() !== undefined) this.hitsSeen++;
+    if (output.state === 'halted' && this.console.kernel.currentStop() !== undefined) {
+      this.hitsSeen++;
+      if (this.options.faults?.some((fault) => fault.kind === 'hold-at-hit' && fault.hits === this.hitsSeen)) await this.hold(`PoolHitTag break ${this.hitsSeen}`);
+    }
     await this.deliver(output, false);
     if (reboot && !this.rebootDone && output.state === 'running' && this.console.kernel.now() >= due) {
       this.rebootDone = true;

@@ -96,5 +96,11 @@ export default definePlugin({
   name: 'pool-tagging',
   version: '0.1.0',
   description: 'Turn on per-tag pool accounting (Windows 2000/XP need GFlags and a reboot).',
+  errors: {
+    GFLAGS_FAILED: { description: '`gflags /r +ptg` run through the host channel exited with an error.', remedy: 'Run it on the target by hand as an administrator and read its message; check the host channel (winrs) works.' },
+    GFLAGS_NOT_SET: { description: '`gflags /r +ptg` ran but the registry flags still lack ptg (0x400).', remedy: 'Run gflags on the target as an administrator, or set HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager GlobalFlag by hand.' },
+    TAGGING_NOT_ENABLED: { description: 'The operator answered no when asked to enable pool tagging with GFlags.', remedy: 'Enable pool tagging as the message describes (GFlags, System Registry, Enable Pool Tagging), then run again.' },
+    TAGGING_OFF: { description: 'Pool tagging is off (Windows 2000/XP) and there is neither a host channel nor a terminal to ask on.', remedy: 'Enable it with GFlags on the target and reboot, or run leakhunt on a TTY, or give the target a host channel.' },
+  },
   steps: [enableGflags, enableAlwaysOn],
 });

@@ -65,5 +65,9 @@ export default definePlugin({
   name: 'symbols',
   version: '0.1.0',
   description: 'Reload symbols and prove nt has them.',
+  errors: {
+    NT_SYMBOLS_MISSING: { description: 'After .reload, nt!PoolHitTag still does not resolve: nt has no usable symbols.', remedy: 'Set the symbol path (.sympath srv*C:\\symbols*https://msdl.microsoft.com/download/symbols or _NT_SYMBOL_PATH) and run .reload /f nt.' },
+    RELOAD_FAILED: { description: 'kd answered `.reload` with an error reply.', remedy: 'Check the module names given to symbols.reload and the symbol path.' },
+  },
   steps: [reload],
 });

@@ -77,5 +77,9 @@ export default definePlugin({
   name: 'target',
   version: '0.1.0',
   description: 'Reboot the target under the debugger and prove it.',
+  errors: {
+    REBOOT_FAILED: { description: 'After `.reboot` the debugger did not reconnect (it stopped or exited instead).', remedy: 'Check the kd connection survives a reboot (KDNET key and port, serial settings) and reconnect.' },
+    REBOOT_UNPROVEN: { description: 'The debugger reconnected, but neither the boot time nor the uptime shows the target rebooted.', remedy: 'Reboot the target by hand and run again; a GlobalFlag change takes effect only after a real boot.' },
+  },
   steps: [reboot],
 });

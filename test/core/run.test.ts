@@ -93,6 +93,22 @@ describe('always runs on every exit path', () => {
     expect(after.status === 'skipped' && after.reason).toBe('an earlier step failed');
   });
 
+  test('a code the plugin does not declare still fails the step, with a warning', async () => {
+    const declared = await runYaml(yaml`
+      name: declared
+      steps:
+        - { id: boom, uses: fx.fail, with: { code: TAGGING_OFF } }
+    `);
+    expect(declared.lines.filter((line) => line.includes('"level":"warn"'))).toEqual([]);
+    const undeclared = await runYaml(yaml`
+      name: undeclared
+      steps:
+        - { id: boom, uses: fx.fail, with: { code: NOT_DECLARED } }
+    `);
+    expect(undeclared.result.error).toMatchObject({ code: 'STEP_FAILED', pluginCode: 'fx/NOT_DECLARED' });
+    expect(undeclared.lines).toContain('{"event":"log","step":"boom","level":"warn"}');
+  });
+
   test('a thrown plain Error becomes PLUGIN_ERROR with the cause kept', async () => {
     const h = await runYaml(yaml`
       name: throws

@@ -9,7 +9,7 @@
  */
 import { defineProvider } from '../../src/core/plugin.js';
 import type { BreakEvent, StepContext, StepProvider } from '../../src/core/types.js';
-import { argValue, classifyStack, classicAllocator, segmentHeapAllocator, type AllocatorFrames, type Classification } from './classify.js';
+import { argValue, checkWrapperPattern, classifyStack, classicAllocator, frameText, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
 import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
 import { kd, readGoOutput, readStack, splitBreaks } from './kd.js';
@@ -26,6 +26,8 @@ export interface CollectParams {
   sampleEvery?: number;
   addresses?: boolean;
   pairFrees?: boolean;
+  /** More `module!function` patterns of wrappers to look through (an array, or a comma-separated string). */
+  wrappers?: string[] | string;
 }
 
 // A collected allocation stack waiting for its block's address.
@@ -33,6 +35,16 @@ interface PendingAllocation {
   line: Record<string, unknown>;
   key: SiteKey;
   size?: number;
+}
+
+// The look-through list: the defaults plus the step's patterns (empty strings, as an unset input gives, are none).
+function wrappersOf(params: CollectParams, ctx: StepContext): WrapperList {
+  const extra = (typeof params.wrappers === 'string' ? params.wrappers.split(',') : params.wrappers ?? []).map((p) => p.trim()).filter((p) => p !== '');
+  for (const pattern of extra) {
+    const problem = checkWrapperPattern(pattern);
+    if (problem) ctx.fail('BAD_WRAPPER_PATTERN', `wrapper pattern "${pattern}" ${problem}`, { hint: 'write module!function with * wildcards, e.g. vendorlib!* or vendorlib!VlAlloc*' });
+  }
+  return wrapperList(extra);
 }
 
 /** Stack lines appended to stacks.jsonl. */
@@ -48,6 +60,7 @@ function siteKeyOf(c: Classification): SiteKey {
     ...(c.returnAddress !== undefined && { returnAddress: c.returnAddress }),
     ...(c.api !== undefined && { api: c.api }),
     callers: c.callers.slice(0, 8),
+    ...(c.wrapped && { culprit: { frame: c.culprit!.frame, module: c.culprit!.module, ...(c.culprit!.function !== undefined && { function: c.culprit!.function }), offset: c.culprit!.offset, ...(c.culprit!.returnAddress !== undefined && { returnAddress: c.culprit!.returnAddress }) } }),
   };
 }
 
@@ -135,10 +148,14 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         sampleEvery: { type: 'integer', minimum: 1, description: 'Read the stack at every k-th hit only (default 1).' },
         addresses: { type: 'boolean', description: 'per-hit: read each allocation\'s block with a breakpoint at its site\'s return address (default true).' },
         pairFrees: { type: 'boolean', description: 'per-hit: after `count` stacks, keep reading frees until every free site seen is paired with its allocation site (default true; bounded by timeout and budget).' },
+        wrappers: {
+          description: 'More allocator wrappers and frameworks to look through when naming the culprit, as module!function patterns with * (a list, or one comma-separated string), added to the defaults (WDF, NDIS, storport, ks/portcls, FltMgr helpers): e.g. vendorlib!*.',
+          anyOf: [{ type: 'array', items: { type: 'string', minLength: 1 } }, { type: 'string' }],
+        },
       },
     },
     outputs: {
-      sites: { type: 'array', description: 'Per call site: frame, module, function, offset, kind (alloc|free), allocs, frees, outstanding, outstandingBytes, returnAddress.' },
+      sites: { type: 'array', description: 'Per call site: frame, module, function, offset, kind (alloc|free), allocs, frees, outstanding, outstandingBytes, returnAddress; for a wrapper site, paths: the same counts per calling driver frame (culprit).' },
       allocSites: { type: 'integer', description: 'Distinct allocation call sites seen.' },
       stacks: { type: 'integer', description: 'Stacks read.' },
       hits: { type: 'integer', description: 'PoolHitTag breaks in all (sampled or not).' },
@@ -165,6 +182,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       const budget = params.budget ?? count * 10;
       const sampleEvery = params.sampleEvery ?? 1;
       const mode = chooseMode(params, ctx);
+      const wrappers = wrappersOf(params, ctx);
       const book = new SiteBook();
       const started = Date.now();
       let stacks = 0;
@@ -175,9 +193,9 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       // comes later waits for settle()).
       const record = (text: string, extra: { deferAddress?: boolean } = {}): PendingAllocation | undefined => {
         const frames = readStack(text);
-        const c = classifyStack(frames, allocator);
+        const c = classifyStack(frames, allocator, wrappers);
         stacks++;
-        const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, frames: frames.map((f) => (f.function ? `${f.module}!${f.function}+0x${(f.offset ?? 0).toString(16)}` : f.module)) };
+        const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), frames: frames.map(frameText) };
         if (c.operation === 'alloc') {
           const size = argValue(frames[c.allocatorIndex], 1);
           const sizeNumber = size !== undefined && size < 0x10000000n ? Number(size) : undefined;
@@ -273,7 +291,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
             if (output.stop === undefined) continue;
             hits++;
             const frames = readStack(output.stop);
-            const c = classifyStack(frames, allocator);
+            const c = classifyStack(frames, allocator, wrappers);
             const sampled = pairing ? c.operation === 'free' : (hits - 1) % sampleEvery === 0;
             let pending: PendingAllocation | null = null;
             if (sampled) pending = record(output.stop, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;

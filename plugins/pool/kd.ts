@@ -5,13 +5,12 @@
 import type { CommandResult, KdCommandOptions, StepContext } from '../../src/core/types.js';
 import { parsePoolused } from '../../src/kd/poolused.js';
 import { parsePoolfind } from '../../src/kd/poolfind.js';
-import { parseStack } from '../../src/kd/stack.js';
+import { parseStack, type StackFrame } from '../../src/kd/stack.js';
 import { parseMemory } from '../../src/kd/memory.js';
 import { parseDisasm, type Instruction } from '../../src/kd/disasm.js';
 import { parseVertarget } from '../../src/kd/vertarget.js';
 import { parseBreak } from '../../src/kd/break.js';
 import { parseRegisterValues, splitLines } from '../../src/kd/common.js';
-import type { FrameLike } from './classify.js';
 import type { TagCount } from './growth.js';
 
 /** Options of one kd command. */
@@ -49,15 +48,9 @@ export function readPoolfind(text: string): { hits: { address: string; tag: stri
   return { hits: parsed.hits.map((h) => ({ address: h.address, tag: h.tag, size: h.size, pool: h.pool, ...(h.state && { state: h.state }) })), complete: parsed.complete };
 }
 
-/** Frames of `kb`/`kn`/`k`, innermost first. */
-export function readStack(text: string): FrameLike[] {
-  return parseStack(text).frames.map((f) => ({
-    module: f.module,
-    ...(f.function !== undefined && { function: f.function }),
-    ...(f.offset !== undefined && { offset: f.offset }),
-    ...(f.retAddr !== undefined && { retAddr: f.retAddr }),
-    ...(f.args !== undefined && { args: f.args }),
-  }));
+/** Frames of `kb`/`kn`/`k`, innermost first, as src/kd parses them (src/evidence classifies these objects). */
+export function readStack(text: string): StackFrame[] {
+  return parseStack(text).frames;
 }
 
 /** Bytes of a `db` reply. */

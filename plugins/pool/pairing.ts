@@ -26,6 +26,20 @@ export interface SiteTally {
   /** Allocation sites: frees of its allocations by free site (by frame). */
   freedBy?: Record<string, number>;
   callers: string[];
+  /**
+   * When the site is a wrapper's (WDF, NDIS…): its allocations and frees per calling path, by the
+   * culprit frame of the driver that called it (src/evidence/classify.ts attributes each stack).
+   */
+  paths?: Record<string, PathTally>;
+}
+
+/** One calling path of a wrapper site: the calling driver's frame and what came through it. */
+export interface PathTally {
+  culprit: { frame: string; module: string; function?: string; offset: number; returnAddress?: string };
+  allocs: number;
+  frees: number;
+  outstanding: number;
+  outstandingBytes: number;
 }
 
 /** Site identity as the collector sees it. */
@@ -37,12 +51,14 @@ export interface SiteKey {
   returnAddress?: string;
   api?: string;
   callers: string[];
+  /** The culprit when it is not the site (the site is a wrapper's): its calling path. */
+  culprit?: PathTally['culprit'];
 }
 
 /** Accumulates hits into site tallies. */
 export class SiteBook {
   private readonly sites = new Map<string, SiteTally>();
-  private readonly live = new Map<string, { site: string; size: number }>();
+  private readonly live = new Map<string, { site: string; size: number; path?: PathTally }>();
   /** Frees whose allocation was not seen (made before collection began, or not sampled). */
   unpairedFrees = 0;
 
@@ -77,9 +93,15 @@ export class SiteBook {
     site.allocs++;
     site.outstanding++;
     site.outstandingBytes += size ?? 0;
+    const path = key.culprit ? pathOf(site, key.culprit) : undefined;
+    if (path) {
+      path.allocs++;
+      path.outstanding++;
+      path.outstandingBytes += size ?? 0;
+    }
     if (address) {
       site.addressed++;
-      this.live.set(address, { site: `alloc ${key.frame}`, size: size ?? 0 });
+      this.live.set(address, { site: `alloc ${key.frame}`, size: size ?? 0, ...(path && { path }) });
     }
   }
 
@@ -97,6 +119,11 @@ export class SiteBook {
     allocSite.frees++;
     allocSite.outstanding--;
     allocSite.outstandingBytes -= allocation.size;
+    if (allocation.path) {
+      allocation.path.frees++;
+      allocation.path.outstanding--;
+      allocation.path.outstandingBytes -= allocation.size;
+    }
     countUp((allocSite.freedBy ??= {}), freeSite.frame);
     countUp((freeSite.freesOf ??= {}), allocSite.frame);
     return 'paired';
@@ -114,6 +141,15 @@ export class SiteBook {
       (a, b) => (a.kind === b.kind ? 0 : a.kind === 'alloc' ? -1 : 1) || b.outstandingBytes - a.outstandingBytes || b.outstanding - a.outstanding || b.allocs - a.allocs || b.frees - a.frees,
     );
   }
+}
+
+// The tally of one calling path of a wrapper site, created on first sight.
+function pathOf(site: SiteTally, culprit: PathTally['culprit']): PathTally {
+  const paths = (site.paths ??= {});
+  if (!Object.hasOwn(paths, culprit.frame)) {
+    Object.defineProperty(paths, culprit.frame, { value: { culprit, allocs: 0, frees: 0, outstanding: 0, outstandingBytes: 0 }, writable: true, enumerable: true, configurable: true });
+  }
+  return paths[culprit.frame]!;
 }
 
 // Add one to a frame's count in place (a frame named like `__proto__` stays an own key, as in a literal).

@@ -1,9 +1,7 @@
-// Stack classification on real PoolHitTag breaks, and the growth ranking's decisions.
+// The growth ranking's decisions and the retag helpers (stack classification: test/evidence/classify.test.ts).
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { classicAllocator, classifyStack, segmentHeapAllocator } from '../../plugins/pool/classify.js';
 import { rankSnapshots, type Snapshot } from '../../plugins/pool/growth.js';
-import { readStack } from '../../plugins/pool/kd.js';
 import { chooseTags } from '../../plugins/pool/retag-sites.js';
 import { endsAt } from '../../plugins/pool/immediate.js';
 import { parseDisasm } from '../../src/kd/disasm.js';
@@ -13,46 +11,6 @@ function fixture(name: string): string {
   const text = readFileSync(new URL(`../fixtures/kd/${name}`, import.meta.url), 'utf8');
   return text.slice(text.indexOf('# ---\n') + 6);
 }
-
-describe('classifyStack', () => {
-  test('a real Win7 x86 PoolHitTag break: the call site is the first frame past the verifier chain', () => {
-    const text = fixture('poolhittag-win7-x86-1.txt');
-    const frames = readStack(text.slice(text.indexOf('kvn')));
-    const c = classifyStack(frames, classicAllocator);
-    expect(c.operation).toBe('alloc');
-    expect(c.api).toBe('VerifierExAllocatePoolWithTag');
-    expect(c.siteFrame).toBe('Sample!DriverEntry+0x27');
-    expect(c.returnAddress).toBe('a04c3057');
-    expect(c.callers[0]).toBe('nt!IopLoadDriver+0x7ed');
-  });
-
-  test('a stack without allocator frames is not attributed', () => {
-    const frames = readStack(fixture('kn-win10-x64-1.txt'));
-    expect(frames.length).toBeGreaterThan(3);
-    expect(classifyStack(frames, segmentHeapAllocator)).toMatchObject({ operation: 'unknown', callers: [] });
-  });
-
-  test.each([
-    [classicAllocator, 'ExFreePoolWithTag', 'free'],
-    [segmentHeapAllocator, 'ExFreeHeapPool', 'free'],
-    [segmentHeapAllocator, 'ExAllocateHeapPool', 'alloc'],
-  ] as const)('%s: a break in nt!%s is a %s', (allocator, fn, operation) => {
-    const frames = [
-      { module: 'nt', function: fn, offset: 0x51, retAddr: 'fffff80122a4f0b1' },
-      { module: 'abcflt', function: 'AbcFreeContext', offset: 0x1c, retAddr: 'fffff80122a4f222' },
-      { module: 'nt', function: 'IofCallDriver', offset: 0x55 },
-    ];
-    const c = classifyStack(frames, allocator);
-    expect(c.operation).toBe(operation);
-    expect(c.siteFrame).toBe('abcflt!AbcFreeContext+0x1c');
-    expect(c.returnAddress).toBe('fffff80122a4f0b1');
-  });
-
-  test('segment-heap frames are not allocator frames of the classic pool', () => {
-    const frames = [{ module: 'nt', function: 'ExAllocateHeapPool', offset: 1 }, { module: 'abcflt', function: 'F', offset: 2 }];
-    expect(classifyStack(frames, classicAllocator).operation).toBe('unknown');
-  });
-});
 
 // Snapshots of named tags: counts[tag] = [outstanding, bytes] per sample, one minute apart.
 function series(tags: Record<string, [number, number][]>): Snapshot[] {

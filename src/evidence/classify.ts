@@ -1,0 +1,425 @@
+/**
+ * One classification of PoolHitTag stacks, shared by the live hunt (pool.collect-stacks) and
+ * offline analysis (`leakhunt analyze`, `leakhunt report` over stacks.jsonl). Pure: no I/O.
+ *
+ * API
+ * - `allocatorFor(build?)` → the allocator frames of the target's pool: `classicAllocator`
+ *   (2000 – Windows 10 1809), `segmentHeapAllocator` (1903+), or both lists when the build is
+ *   unknown (a saved log without a banner).
+ * - `wrapperList(extra?)` → the look-through list: `defaultWrappers` (documented below) plus a
+ *   playbook's own `module!function` patterns (`vendorlib!*`).
+ * - `classifyStack(frames, allocator, wrappers?)` → `Classification`: `operation` (alloc, free
+ *   or unknown) from the allocator frames at the top of the stack; `site`, the first frame
+ *   outside the allocator (possibly a wrapper), with the return address into it; `culprit`, the
+ *   calling driver's frame found by looking through wrappers and frameworks (the site itself
+ *   when the site is the driver's own code); `callers` below the site.
+ * - `callingPath(c)` / `groupByPath(items, classificationOf)`: allocations grouped by site, then
+ *   by calling path (culprit frame), so a verdict can compare leak rates per path.
+ * - `frameText(frame)`, `argValue(frame, index)`: kd's spelling of a frame; an argument as a bigint.
+ *
+ * Frames are parsed `StackFrame`s (src/kd/stack.ts), innermost first; nothing here reads text.
+ *
+ * @see ../../docs/steps.md#poolcollect-stacks
+ */
+import type { StackFrame } from '../kd/stack.js';
+
+/** The fields of a parsed stack frame this module reads; a `StackFrame` is one. */
+export type FrameLike = Pick<StackFrame, 'module'> & Partial<Pick<StackFrame, 'function' | 'offset' | 'retAddr' | 'args' | 'address' | 'inline'>>;
+
+/** The allocator functions of one pool implementation, in nt, by operation. */
+export interface AllocatorFrames {
+  /** `classic`, `segment-heap`, or `any` (both lists, for a target of unknown version). */
+  name: 'classic' | 'segment-heap' | 'any';
+  alloc: readonly string[];
+  free: readonly string[];
+  /** nt frames that may sit among the allocator frames at a break: break stubs, pool trackers, BBT chunks. */
+  internals: readonly RegExp[];
+}
+
+// Driver-facing allocation entry points every version exports (ExAllocatePool2/3 from 2004), verifier thunks included.
+const publicAlloc = [
+  'ExAllocatePoolWithTag',
+  'ExAllocatePoolWithQuotaTag',
+  'ExAllocatePoolWithTagPriority',
+  'ExAllocatePool',
+  'ExAllocatePoolWithQuota',
+  'ExAllocatePool2',
+  'ExAllocatePool3',
+  'ExAllocatePoolZero',
+  'VerifierExAllocatePoolWithTag',
+  'VerifierExAllocatePoolWithTagPriority',
+  'VerifierExAllocatePoolWithQuotaTag',
+  'VerifierExAllocatePool',
+  'VeAllocatePoolWithTagPriority',
+  'VerifierExAllocatePool2',
+  'VerifierExAllocatePool3',
+];
+const publicFree = ['ExFreePoolWithTag', 'ExFreePool', 'ExFreePool2', 'VerifierExFreePoolWithTag', 'VerifierFreePoolWithTag', 'VerifierExFreePool'];
+
+/**
+ * nt frames that are neither an allocation nor a free by themselves: the break stubs a PoolHitTag
+ * match stops in (2000–Vista), the pool tracker that calls them, and the cold chunks of BBT-split
+ * nt code that Windows 7 x64 symbols name ``nt! ?? ::FNODOBFM::`string'+0x…`` (the int 3 of a
+ * PoolHitTag match sits in one). Such a chunk is nt's own code: never a call site's culprit.
+ */
+const ntInternals = [/^DbgBreakPoint/, /^RtlpBreakWithStatusInstruction$/, /^\s*\?\? /, /^Exp(?:Insert|Remove)PoolTracker/];
+
+/** The classic NT pool (2000 through Windows 10 1809). */
+export const classicAllocator: AllocatorFrames = {
+  name: 'classic',
+  alloc: [...publicAlloc, 'ExpAllocateBigPool', 'ExpAllocatePoolWithTagFromNode'],
+  free: [...publicFree, 'ExpFreePoolChecks', 'ExFreeLargePool'],
+  internals: ntInternals,
+};
+
+/** The kernel segment heap pool (Windows 10 1903 and later). */
+export const segmentHeapAllocator: AllocatorFrames = {
+  name: 'segment-heap',
+  alloc: [...publicAlloc, 'ExAllocateHeapPool', 'ExpAllocatePoolWithTagFromNode', 'RtlpHpAllocateHeap', 'ExpAllocateBigPool'],
+  free: [...publicFree, 'ExFreeHeapPool', 'ExFreeLargePool', 'RtlpHpFreeHeap'],
+  internals: ntInternals,
+};
+
+/** Both pools' frames: for a saved log whose Windows version is unknown (no stack holds frames of both). */
+export const anyAllocator: AllocatorFrames = {
+  name: 'any',
+  alloc: [...new Set([...classicAllocator.alloc, ...segmentHeapAllocator.alloc])],
+  free: [...new Set([...classicAllocator.free, ...segmentHeapAllocator.free])],
+  internals: ntInternals,
+};
+
+/** The allocator frames of a Windows build (the segment heap from 1903, build 18362); both when unknown. */
+export function allocatorFor(build: number | undefined): AllocatorFrames {
+  if (build === undefined || !(build > 0)) return anyAllocator;
+  return build >= 18362 ? segmentHeapAllocator : classicAllocator;
+}
+
+/**
+ * Frames to look through when naming the culprit, as `module!function` patterns (`*` matches any
+ * run of characters, case is ignored, a pattern without `!` names a whole module). Each names a
+ * framework or allocation helper that allocates on behalf of the driver that called it, so the
+ * driver's frame below it is the one to blame. A playbook extends the list (`wrappers:` of
+ * pool.collect-stacks), e.g. with a vendor's shared library (`vendorlib!*`).
+ */
+export const defaultWrappers: readonly string[] = [
+  // KMDF: objects, memory, requests and work items are allocated by the framework for its client
+  // driver (Wdf01000!FxPoolAllocator, Wdf01000!MxMemory::MxAllocatePool2, FxObjectHandleAlloc…).
+  'Wdf01000!*',
+  'WdfLdr!*',
+  // wdm.h inline helpers compiled into each driver; their caller is the driver's call site.
+  '*!ExAllocatePoolZero',
+  '*!ExAllocatePoolQuotaZero',
+  '*!ExAllocatePoolPriorityZero',
+  '*!ExAllocatePoolUninitialized',
+  '*!ExAllocatePoolQuotaUninitialized',
+  '*!ExAllocatePoolPriorityUninitialized',
+  '*!ExAllocateFromNPagedLookasideList',
+  '*!ExAllocateFromPagedLookasideList',
+  '*!ExAllocateFromLookasideListEx',
+  '*!ExFreeToNPagedLookasideList',
+  '*!ExFreeToPagedLookasideList',
+  '*!ExFreeToLookasideListEx',
+  // NDIS: memory, NET_BUFFER_LISTs, NET_BUFFERs, MDLs and shared memory for miniports, filters, protocols.
+  'ndis!NdisAllocate*',
+  'ndis!NdisMAllocate*',
+  'ndis!NdisFree*',
+  'ndis!NdisMFree*',
+  // Storport: pool, MDLs and contiguous memory for miniports.
+  'storport!StorPortAllocate*',
+  'storport!StorPortFree*',
+  'storport!StorPortExtendedFunction',
+  // Kernel streaming and the audio port class driver: object headers and bags, ports and resource lists.
+  'ks!KsAllocate*',
+  'ks!KsFree*',
+  'ks!operator new*',
+  'portcls!PcNew*',
+  'portcls!operator new*',
+  // Filter Manager: contexts, callback data, aligned pool and file locks for minifilters.
+  'FltMgr!FltAllocate*',
+  'FltMgr!FltFree*',
+  'FltMgr!FltReleaseContext*',
+  'FltMgr!FltDeleteContext',
+  // nt services that allocate for the driver calling them (IRPs, MDLs, work items, objects).
+  'nt!IoAllocateIrp*',
+  'nt!IopAllocateIrp*',
+  'nt!IoAllocateMdl',
+  'nt!IoAllocateWorkItem',
+  'nt!IoFreeIrp*',
+  'nt!IopFreeIrp*',
+  'nt!IoFreeMdl',
+  'nt!IoFreeWorkItem',
+  'nt!ObCreateObject*',
+  'nt!ObpAllocateObject',
+];
+
+/** A compiled look-through list: `matches(frame)` says whether the frame is a wrapper's. */
+export interface WrapperList {
+  /** The patterns as given (defaults first). */
+  patterns: readonly string[];
+  matches(frame: FrameLike): boolean;
+}
+
+/** Is this a usable wrapper pattern (`module!function`, `module`, `*` wildcards)? The reason when not. */
+export function checkWrapperPattern(pattern: string): string | undefined {
+  if (pattern.trim() === '') return 'is empty';
+  if (/[\x00-\x1f\x7f]/.test(pattern)) return 'holds a control character';
+  const bang = pattern.indexOf('!');
+  const module = bang < 0 ? pattern : pattern.slice(0, bang);
+  if (module === '' || /\s/.test(module)) return 'needs a module name before "!" (no spaces), e.g. "vendorlib!*"';
+  if (bang >= 0 && pattern.slice(bang + 1) === '') return 'needs a function after "!" (use "*" for every function of the module)';
+  return undefined;
+}
+
+// A glob (only `*` is special) as an anchored, case-insensitive regular expression source.
+function globSource(glob: string): string {
+  return glob
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+}
+
+// Case-folded module name of the kernel image, whatever kd calls it.
+const kernelModule = /^(?:nt|ntoskrnl|ntkrnlmp|ntkrnlpa|ntkrpamp)$/i;
+
+/** Is this frame in the kernel image (`nt`, `ntkrnlpa`, …)? */
+export function isKernelFrame(frame: FrameLike): boolean {
+  return kernelModule.test(frame.module);
+}
+
+/**
+ * The default look-through list extended with `extra` patterns. Patterns naming `nt!…` also match
+ * the kernel under its image names (`ntkrnlpa!…`). Throws a TypeError naming a bad pattern (a
+ * playbook's input is checked by its schema before it gets here).
+ */
+export function wrapperList(extra: readonly string[] = []): WrapperList {
+  const patterns = [...defaultWrappers, ...extra];
+  const sources = patterns.map((pattern) => {
+    const problem = checkWrapperPattern(pattern);
+    if (problem) throw new TypeError(`Wrapper pattern "${pattern}" ${problem}`);
+    const bang = pattern.indexOf('!');
+    const module = bang < 0 ? pattern : pattern.slice(0, bang);
+    const fn = bang < 0 ? '*' : pattern.slice(bang + 1);
+    const moduleSource = /^nt$/i.test(module) ? kernelModule.source.slice(1, -1) : globSource(module);
+    return `(?:${moduleSource})!(?:${globSource(fn)})`;
+  });
+  const combined = new RegExp(`^(?:${sources.join('|')})$`, 'i');
+  return {
+    patterns,
+    matches: (frame) => frame.module !== '' && combined.test(`${frame.module}!${frame.function ?? ''}`),
+  };
+}
+
+const defaultList = wrapperList();
+
+/** A frame the classification names (the site or the culprit). */
+export interface NamedFrame {
+  /** Index into the stack's frames (innermost first). */
+  index: number;
+  /** kd's spelling, `abcflt!AbcAllocateContext+0x2a`. */
+  frame: string;
+  module: string;
+  function?: string;
+  offset: number;
+  /** Return address into this frame (the RetAddr of the physical frame above it), lowercase hex. */
+  returnAddress?: string;
+}
+
+/** What one stack at a PoolHitTag break says. */
+export interface Classification {
+  operation: 'alloc' | 'free' | 'unknown';
+  /** Index of the outermost allocator API frame (the function the driver called); -1 when none. */
+  allocatorIndex: number;
+  /** The allocator API the site called (`ExAllocatePoolWithTag`). */
+  api?: string;
+  /** The first frame outside the allocator: where the allocator was called from (a wrapper, possibly). */
+  site?: NamedFrame;
+  /**
+   * The driver's frame to blame: the site, unless the site is a wrapper or framework, then the
+   * first frame of the calling driver below it. A culprit is named by a physical frame (an
+   * inlined frame gives way to the function it was inlined into), so it has a return address.
+   */
+  culprit?: NamedFrame;
+  /** True when the culprit is not the site (the site is a wrapper's). */
+  wrapped: boolean;
+  /** `site.frame`, kept for the consumers that read it flat. */
+  siteFrame?: string;
+  /** `site.returnAddress`: where the allocator returns to (the tag immediate precedes the call there). */
+  returnAddress?: string;
+  /** Frames under the site, as text, innermost first. */
+  callers: string[];
+}
+
+/** kd's spelling of a frame: `module!function+0x2a`, `module+0x11efb`, `0xfa1075`; BBT chunks as `nt! ?? ::…`. */
+export function frameText(frame: FrameLike): string {
+  if (!frame.module) return frame.address ? `0x${frame.address}` : '<unknown>';
+  const offset = frame.offset ? `+0x${frame.offset.toString(16)}` : '';
+  if (!frame.function) return `${frame.module}${offset}`;
+  // kd prints a space between `!` and a BBT chunk's `??`.
+  return `${frame.module}!${frame.function.startsWith('??') ? ' ' : ''}${frame.function}${offset}`;
+}
+
+// Return address into frames[index]: the RetAddr of the nearest physical (not inlined) frame above it.
+function returnAddressInto(frames: readonly FrameLike[], index: number): string | undefined {
+  for (let above = index - 1; above >= 0; above--) {
+    const frame = frames[above]!;
+    if (frame.inline) continue;
+    return frame.retAddr ? frame.retAddr.replace(/`/g, '').toLowerCase() : undefined;
+  }
+  return undefined;
+}
+
+// The NamedFrame of frames[index].
+function named(frames: readonly FrameLike[], index: number): NamedFrame {
+  const frame = frames[index]!;
+  const returnAddress = returnAddressInto(frames, index);
+  return {
+    index,
+    frame: frameText(frame),
+    module: frame.module,
+    ...(frame.function !== undefined && { function: frame.function }),
+    offset: frame.offset ?? 0,
+    ...(returnAddress !== undefined && { returnAddress }),
+  };
+}
+
+// What an nt frame is to the allocator: an API or internal that allocates or frees, an internal, or nothing.
+function allocatorRole(frame: FrameLike, allocator: AllocatorFrames): 'alloc' | 'free' | 'internal' | undefined {
+  if (!frame.function || !isKernelFrame(frame)) return undefined;
+  if (allocator.alloc.includes(frame.function)) return 'alloc';
+  if (allocator.free.includes(frame.function)) return 'free';
+  if (allocator.internals.some((pattern) => pattern.test(frame.function!))) return 'internal';
+  return undefined;
+}
+
+// Is frames[index] a BBT chunk of nt (never a culprit)?
+function isKernelChunk(frame: FrameLike): boolean {
+  return isKernelFrame(frame) && frame.function !== undefined && /^\s*\?\? /.test(frame.function);
+}
+
+// Same module, as kd names modules (case varies between debugger versions: NDIS, ndis).
+function sameModule(a: FrameLike, b: FrameLike): boolean {
+  return a.module.toLowerCase() === b.module.toLowerCase();
+}
+
+/**
+ * The culprit's index from the site's: walk the stack in runs of one module; in a run that holds
+ * a wrapper frame (or an nt BBT chunk), the frames up to its last such frame are looked through
+ * and a frame after it in the same run is the caller; a run without one is the calling driver.
+ * A framework reached from nt itself (no driver called it) keeps the site as the culprit.
+ */
+function culpritIndex(frames: readonly FrameLike[], siteIndex: number, wrappers: WrapperList): number {
+  let start = siteIndex;
+  let found = -1;
+  while (start < frames.length) {
+    let end = start + 1;
+    while (end < frames.length && sameModule(frames[end]!, frames[start]!)) end++;
+    let lastLookThrough = -1;
+    for (let index = start; index < end; index++) {
+      const frame = frames[index]!;
+      if (wrappers.matches(frame) || isKernelChunk(frame)) lastLookThrough = index;
+    }
+    if (lastLookThrough < 0) {
+      found = start;
+      break;
+    }
+    if (lastLookThrough + 1 < end) {
+      found = lastLookThrough + 1;
+      break;
+    }
+    start = end;
+  }
+  if (found < 0) return siteIndex;
+  if (found !== siteIndex && isKernelFrame(frames[found]!) && !isKernelFrame(frames[siteIndex]!)) return siteIndex;
+  // An inlined frame has no return address of its own: name the function it was inlined into.
+  let physical = found;
+  while (frames[physical]!.inline && physical + 1 < frames.length && sameModule(frames[physical + 1]!, frames[found]!)) physical++;
+  return frames[physical]!.inline ? found : physical;
+}
+
+/**
+ * Classify a PoolHitTag break's stack (innermost frame first) and attribute it. The allocator
+ * frames are the nt frames at the top of the stack that `allocator` names: internals (break
+ * stubs, trackers, BBT chunks), then APIs; the outermost API decides alloc or free. A stack whose top is
+ * not the allocator's, or that has nothing below the allocator, is `unknown`.
+ */
+export function classifyStack(frames: readonly FrameLike[], allocator: AllocatorFrames, wrappers: WrapperList = defaultList): Classification {
+  let operation: Classification['operation'] = 'unknown';
+  let allocatorIndex = -1;
+  let siteIndex = 0;
+  for (; siteIndex < frames.length; siteIndex++) {
+    const role = allocatorRole(frames[siteIndex]!, allocator);
+    // Internals sit above the API frames only: below them, nt code is the allocator's caller.
+    if (role === undefined || (role === 'internal' && allocatorIndex >= 0)) break;
+    if (role !== 'internal') {
+      operation = role;
+      allocatorIndex = siteIndex;
+    }
+  }
+  if (operation === 'unknown' || siteIndex >= frames.length) return { operation: 'unknown', allocatorIndex, wrapped: false, callers: [] };
+  const site = named(frames, siteIndex);
+  const culpritAt = culpritIndex(frames, siteIndex, wrappers);
+  const culprit = culpritAt === siteIndex ? site : named(frames, culpritAt);
+  return {
+    operation,
+    allocatorIndex,
+    api: frames[allocatorIndex]!.function,
+    site,
+    culprit,
+    wrapped: culprit !== site,
+    siteFrame: site.frame,
+    ...(site.returnAddress !== undefined && { returnAddress: site.returnAddress }),
+    callers: frames.slice(siteIndex + 1).map(frameText),
+  };
+}
+
+/** One calling path of a site: the site and the culprit frame its allocations came through. */
+export interface CallingPath {
+  site: NamedFrame;
+  culprit: NamedFrame;
+  /** `site <- culprit` (just the site's frame when the culprit is the site): one key per path. */
+  key: string;
+}
+
+/** The calling path of a classified stack; undefined when the stack was not attributed. */
+export function callingPath(c: Classification): CallingPath | undefined {
+  if (!c.site || !c.culprit) return undefined;
+  return { site: c.site, culprit: c.culprit, key: c.wrapped ? `${c.site.frame} <- ${c.culprit.frame}` : c.site.frame };
+}
+
+/** Items of one site, grouped by calling path. */
+export interface SitePaths<T> {
+  site: NamedFrame;
+  paths: { culprit: NamedFrame; key: string; items: T[] }[];
+}
+
+/**
+ * Group items (stacks, allocations) by site, then by calling path, in order of first sight;
+ * items whose classification has no site are left out. A verdict compares the paths' leak rates
+ * and names the culprit of the path that leaks.
+ */
+export function groupByPath<T>(items: Iterable<T>, classificationOf: (item: T) => Classification): SitePaths<T>[] {
+  const sites = new Map<string, SitePaths<T>>();
+  const paths = new Map<string, SitePaths<T>['paths'][number]>();
+  for (const item of items) {
+    const path = callingPath(classificationOf(item));
+    if (!path) continue;
+    let site = sites.get(path.site.frame);
+    if (!site) sites.set(path.site.frame, (site = { site: path.site, paths: [] }));
+    let entry = paths.get(path.key);
+    if (!entry) {
+      entry = { culprit: path.culprit, key: path.key, items: [] };
+      paths.set(path.key, entry);
+      site.paths.push(entry);
+    }
+    entry.items.push(item);
+  }
+  return [...sites.values()];
+}
+
+/** An argument of a frame as a bigint (kd prints them as hex, 64-bit ones split by a backtick). */
+export function argValue(frame: FrameLike | undefined, index: number): bigint | undefined {
+  const value = frame?.args?.[index];
+  if (value === undefined) return undefined;
+  const text = value.replace(/`/g, '').replace(/^0x/i, '');
+  return /^[0-9a-f]+$/i.test(text) ? BigInt(`0x${text}`) : undefined;
+}

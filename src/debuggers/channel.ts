@@ -22,8 +22,11 @@ export interface ConsoleChannel {
   onData(listener: (chunk: string) => void): void;
   /** Register the receiver of the end of the console. */
   onExit(listener: (exit: ChannelExit) => void): void;
-  /** Ctrl+C: break into the target (SIGINT for a POSIX child; a console control event on Windows). */
-  interrupt(): void;
+  /**
+   * Ctrl+C: break into the target (SIGINT for a POSIX child; a console control event on Windows).
+   * Throws or rejects when the interrupt could not be delivered; resolving only means it was sent.
+   */
+  interrupt(): void | Promise<void>;
   /** End the console (close stdin, then terminate if it lingers). */
   end(): Promise<ChannelExit>;
 }

@@ -7,15 +7,16 @@
  *
  * @see ../../docs/targets.md
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, posix, resolve, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import type { ConnectOptions, ConnectedTarget, DebuggerSession, Facts } from '../core/types.js';
 import { DebuggerError, isDebuggerError } from './errors.js';
 import { gatherFacts, type TargetDescription } from './facts.js';
 import { KdConsoleSession } from './kd-console.js';
-import { ProcessChannel } from './process-channel.js';
+import { machineArch, ProcessChannel } from './process-channel.js';
 import { redactSecrets } from './redact.js';
 import { ReplaySession } from './replay.js';
 import { TranscriptWriter, transcriptPath, type TranscriptSink } from './transcript.js';
@@ -64,21 +65,109 @@ export function splitCommandLine(line: string): string[] {
   return words;
 }
 
-/** Where kd.exe usually is: the Windows Kits debuggers folder for this machine's architecture. */
-export function defaultKdCandidates(env: NodeJS.ProcessEnv = process.env, arch: string = process.arch): string[] {
-  const folder = arch === 'arm64' ? 'arm64' : arch === 'ia32' ? 'x86' : 'x64';
-  const roots = [env['ProgramFiles(x86)'], env['ProgramFiles'], 'C:\\Program Files (x86)'].filter((root): root is string => typeof root === 'string' && root !== '');
-  return [...new Set(roots.map((root) => `${root}\\Windows Kits\\10\\Debuggers\\${folder}\\kd.exe`))];
+/** A place kd.exe was looked for, and why it was a candidate. */
+export interface KdCandidate {
+  path: string;
+  /** `PATH`, `KitsRoot10`, `Windows Kits`, `Debugging Tools for Windows`. */
+  source: string;
 }
 
-/** The kd.exe to run: `--kd`, then LEAKHUNT_KD, then the first Windows Kits candidate that exists. */
-export function resolveKdPath(kdPath: string | undefined, env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = existsSync): string {
-  if (kdPath) return kdPath;
-  if (env['LEAKHUNT_KD']) return env['LEAKHUNT_KD'];
-  const candidates = defaultKdCandidates(env);
-  const found = candidates.find((candidate) => exists(candidate));
-  if (found) return found;
-  throw new DebuggerError('DEBUGGER_NOT_FOUND', 'kd.exe was not found', { hint: `pass --kd <path>, set LEAKHUNT_KD, or install the Debugging Tools for Windows (looked in ${candidates.join('; ')})` });
+/** What kd.exe discovery reads from the machine (each replaceable in tests). */
+export interface KdLookup {
+  env?: NodeJS.ProcessEnv;
+  exists?: (path: string) => boolean;
+  /** The Windows Kits roots from the registry (`KitsRoot10`); default: `reg query` on Windows, none elsewhere. */
+  kitsRoots?: () => string[];
+  /** How PATH is split and joined; default process.platform. */
+  platform?: NodeJS.Platform;
+}
+
+// The folders of PATH (`;`-separated on Windows, `:` elsewhere), quotes removed, each joined with `file`.
+function inPathFolders(file: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): string[] {
+  const [separator, joinPath] = platform === 'win32' ? [';', win32.join] : [':', posix.join];
+  return (env['PATH'] ?? env['Path'] ?? '')
+    .split(separator)
+    .map((folder) => folder.trim().replace(/^"(.*)"$/, '$1'))
+    .filter((folder) => folder !== '')
+    .map((folder) => joinPath(folder, file));
+}
+
+// The registry keys where the Windows SDK / WDK installer records the Kits root (64- and 32-bit views).
+const kitsRootKeys = ['HKLM\\SOFTWARE\\Microsoft\\Windows Kits\\Installed Roots', 'HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows Kits\\Installed Roots'];
+
+/** `KitsRoot10` from `reg query` output (`    KitsRoot10    REG_SZ    C:\Program Files (x86)\Windows Kits\10\`), if present. */
+export function parseKitsRoot(regQueryOutput: string): string | undefined {
+  return /^\s*KitsRoot10\s+REG_(?:EXPAND_)?SZ\s+(.+?)\s*$/m.exec(regQueryOutput)?.[1];
+}
+
+/** The Windows Kits roots the registry names (64-bit view first), read with reg.exe; empty where there is no registry. */
+export function registryKitsRoots(platform: NodeJS.Platform = process.platform): string[] {
+  if (platform !== 'win32') return [];
+  const roots: string[] = [];
+  for (const key of kitsRootKeys) {
+    try {
+      const output = execFileSync('reg.exe', ['query', key, '/v', 'KitsRoot10'], { encoding: 'utf8', windowsHide: true, stdio: ['ignore', 'pipe', 'ignore'], timeout: 15_000 });
+      const root = parseKitsRoot(output);
+      if (root) roots.push(root);
+    } catch {
+      // No such key (no SDK installed, or not in this view).
+    }
+  }
+  return roots;
+}
+
+/**
+ * Where kd.exe is looked for, in order: each folder of PATH; `Debuggers\<arch>` under each Windows
+ * Kits root the registry names (`KitsRoot10`, an SDK on another drive); `Windows Kits\10\Debuggers\<arch>`
+ * under `%ProgramFiles(x86)%` and `%ProgramFiles%`; the older `Debugging Tools for Windows (x64)` and
+ * `(x86)` folders. `<arch>` is the machine's own architecture (see machineArch), not Node's.
+ */
+export function kdCandidates(lookup: KdLookup = {}): KdCandidate[] {
+  const env = lookup.env ?? process.env;
+  const arch = machineArch(env);
+  const candidates: KdCandidate[] = [];
+  for (const path of inPathFolders('kd.exe', env, lookup.platform ?? process.platform)) candidates.push({ path, source: 'PATH' });
+  for (const root of (lookup.kitsRoots ?? registryKitsRoots)()) candidates.push({ path: win32.join(root, 'Debuggers', arch, 'kd.exe'), source: 'KitsRoot10' });
+  const programFiles = [env['ProgramFiles(x86)'], env['ProgramFiles'], env['ProgramW6432'], 'C:\\Program Files (x86)', 'C:\\Program Files'].filter((root): root is string => typeof root === 'string' && root !== '');
+  for (const root of programFiles) candidates.push({ path: win32.join(root, 'Windows Kits', '10', 'Debuggers', arch, 'kd.exe'), source: 'Windows Kits' });
+  const older = arch === 'x86' ? ['x86'] : ['x64', 'x86'];
+  for (const flavour of older) {
+    for (const root of programFiles) candidates.push({ path: win32.join(root, `Debugging Tools for Windows (${flavour})`, 'kd.exe'), source: 'Debugging Tools for Windows' });
+  }
+  const seen = new Set<string>();
+  return candidates.filter((candidate) => {
+    const key = candidate.path.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * The kd.exe to run: `--kd`, then LEAKHUNT_KD, then the first candidate of kdCandidates that
+ * exists. A path given explicitly must exist (checked here, before anything is spawned); a bare
+ * name (`kd`, `cdb.exe`) is looked up in PATH. Every place tried is named in the error.
+ */
+export function resolveKdPath(kdPath: string | undefined, lookup: KdLookup = {}): string {
+  const env = lookup.env ?? process.env;
+  const exists = lookup.exists ?? existsSync;
+  const explicit = kdPath ? { value: kdPath, from: '--kd' } : env['LEAKHUNT_KD'] ? { value: env['LEAKHUNT_KD'], from: 'LEAKHUNT_KD' } : undefined;
+  if (explicit) {
+    const platform = lookup.platform ?? process.platform;
+    const bareName = platform === 'win32' && !/\.[a-z0-9]+$/i.test(explicit.value) ? `${explicit.value}.exe` : explicit.value;
+    const tried = /[\\/]/.test(explicit.value) ? [explicit.value] : inPathFolders(bareName, env, platform);
+    const found = tried.find((path) => exists(path));
+    if (found) return found;
+    throw new DebuggerError('DEBUGGER_NOT_FOUND', `The debugger given by ${explicit.from} was not found: ${tried.length === 1 ? `"${tried[0]}" does not exist` : `"${explicit.value}" is in no PATH folder (tried ${tried.join('; ')})`}`, {
+      hint: `give the full path of kd.exe (quoted if it has spaces), e.g. --kd "C:\\Program Files (x86)\\Windows Kits\\10\\Debuggers\\x64\\kd.exe", or leave ${explicit.from} out to search PATH and the Windows Kits folders`,
+    });
+  }
+  const candidates = kdCandidates(lookup);
+  const found = candidates.find((candidate) => exists(candidate.path));
+  if (found) return found.path;
+  throw new DebuggerError('DEBUGGER_NOT_FOUND', `kd.exe was not found; tried ${candidates.map((candidate) => `${candidate.path} (${candidate.source})`).join('; ')}`, {
+    hint: 'install the Debugging Tools for Windows (part of the Windows SDK or WDK), or pass --kd <path> or set LEAKHUNT_KD',
+  });
 }
 
 // The package root (where package.json is), from this module's own location in src/ or dist/src/.
@@ -142,6 +231,10 @@ export async function connectTarget(spec: string, options: ConnectOptions): Prom
   } else {
     const words = splitCommandLine(parsed.rest);
     if (words.length === 0) throw new DebuggerError('INVALID_TARGET_SPEC', 'process: needs a command line');
+    // A path (not a bare name found through PATH) must exist: on Windows a missing program is otherwise run through cmd.exe and ends with exit code 9009.
+    if (/[\\/]/.test(words[0]!) && !existsSync(words[0]!)) {
+      throw new DebuggerError('DEBUGGER_NOT_FOUND', `Cannot start "${words[0]}": no such program`, { hint: 'check the path in the target spec (quote paths with spaces)' });
+    }
     plan = { file: words[0]!, args: words.slice(1), description: { kind: 'process', spec: redactedSpec } };
   }
   const transcript = options.runDir ? guardedTranscript(new TranscriptWriter(transcriptPath(options.runDir)), options.onWriteError) : undefined;

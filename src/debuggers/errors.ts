@@ -8,6 +8,7 @@ import { redactSecrets } from './redact.js';
 
 /** Every code the debugger layer throws (sorted). */
 export type DebuggerErrorCode =
+  | 'BREAK_IN_FAILED'
   | 'BREAK_IN_UNSUPPORTED'
   | 'DEBUGGER_EXITED'
   | 'DEBUGGER_NOT_FOUND'
@@ -28,6 +29,7 @@ export type DebuggerErrorCode =
 
 /** Runtime list of the codes; a Record so a new code fails compilation until listed. */
 export const debuggerErrorCodes: Readonly<Record<DebuggerErrorCode, 1>> = {
+  BREAK_IN_FAILED: 1,
   BREAK_IN_UNSUPPORTED: 1,
   DEBUGGER_EXITED: 1,
   DEBUGGER_NOT_FOUND: 1,

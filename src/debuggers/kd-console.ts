@@ -253,8 +253,15 @@ export class KdConsoleSession implements DebuggerSession {
     if (this.state === 'halted') return { kind: 'break-in', output: '', ...(this.currentPrompt !== undefined && { prompt: this.currentPrompt }) };
     this.breakInRequested = true;
     this.transcript?.append({ seq: ++this.sequence, direction: 'send', event: 'break-in', command: '<ctrl-c>' });
-    this.channel.interrupt();
-    return this.awaitStop(options, 'breaking in');
+    try {
+      await this.channel.interrupt();
+    } catch (error) {
+      // Nothing was interrupted: a later stop (a breakpoint, a bugcheck) must not be labelled a break-in.
+      this.breakInRequested = false;
+      throw breakInFailed(error);
+    }
+    // The stop may have come while the interrupt was reporting back.
+    return this.takeUnconsumedStop() ?? this.awaitStop(options, 'breaking in');
   }
 
   async close(options: { resume?: boolean } = {}): Promise<void> {
@@ -489,11 +496,8 @@ export class KdConsoleSession implements DebuggerSession {
         if (timedOut) return;
         timedOut = true;
         clearTimeout(timer);
-        try {
-          this.channel.interrupt();
-        } catch {
-          // No break-in on this platform: the grace period alone decides.
-        }
+        // Without a break-in (none on this platform, or it failed) the grace period alone decides.
+        void (async () => this.channel.interrupt())().catch(() => undefined);
         graceTimer = setTimeout(() => {
           if (this.markerWaiter?.marker !== marker) return;
           this.markerWaiter = undefined;
@@ -675,4 +679,14 @@ export class KdConsoleSession implements DebuggerSession {
     clearTimeout(this.settleTimer);
     this.settleTimer = undefined;
   }
+}
+
+// A break-in that could not be sent, as a coded error: the channel's own when it gave one, else BREAK_IN_FAILED.
+function breakInFailed(error: unknown): DebuggerError {
+  if (isDebuggerError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DebuggerError('BREAK_IN_FAILED', `Could not break in: ${message}`, {
+    hint: 'the target is still running and the debugger still attached; try again, or stop the target from the debugger yourself',
+    cause: error,
+  });
 }

@@ -3,9 +3,20 @@
  * spawned with execa: stdin/stdout/stderr pipes, no shell, break-in by SIGINT on POSIX and by a
  * console control event on Windows.
  *
+ * Windows break-in: the child is started with `windowsHide` and all-pipe stdio, which makes Node
+ * create it with CREATE_NO_WINDOW: it gets a console of its own, without a window, that leakhunt
+ * is not attached to. To break in, leakhunt runs the `process-killer.exe` helper shipped in the
+ * optional `ctrlc-windows` package with the child's pid: the helper leaves its own console,
+ * attaches to the child's, ignores Ctrl+C itself and generates CTRL_C_EVENT for every process on
+ * that console, that is the child alone. leakhunt itself never receives the event and never
+ * changes its own Ctrl+C handling (the package's in-process `ctrlc()` does, for the duration of the
+ * call, and blocks the event loop while the helper runs).
+ *
  * @see ../../docs/targets.md
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { ChannelExit, ConsoleChannel } from './channel.js';
 import { DebuggerError } from './errors.js';
@@ -20,6 +31,14 @@ export interface ProcessChannelOptions {
   endGraceMs?: number;
   /** Platform to behave as (tests only; defaults to process.platform). */
   platform?: NodeJS.Platform;
+  /**
+   * Start the child without a console window (default true). On Windows this is what gives the
+   * child a console of its own, so that a break-in reaches the child and not leakhunt; false
+   * exists only for the test that shows it.
+   */
+  windowsHide?: boolean;
+  /** The Windows break-in helper to run instead of ctrlc-windows' process-killer.exe (tests only). */
+  breakInHelper?: string;
 }
 
 // The most stderr text kept for diagnostics.
@@ -52,6 +71,7 @@ export class ProcessChannel implements ConsoleChannel {
   private stderrTail = '';
   private readonly endGraceMs: number;
   private readonly platform: NodeJS.Platform;
+  private readonly breakInHelper: string | undefined;
 
   constructor(
     readonly file: string,
@@ -60,6 +80,7 @@ export class ProcessChannel implements ConsoleChannel {
   ) {
     this.endGraceMs = options.endGraceMs ?? 2000;
     this.platform = options.platform ?? process.platform;
+    this.breakInHelper = options.breakInHelper;
     this.subprocess = execa(file, args, {
       stdin: 'pipe',
       stdout: 'pipe',
@@ -67,7 +88,7 @@ export class ProcessChannel implements ConsoleChannel {
       buffer: false,
       reject: false,
       stripFinalNewline: false,
-      windowsHide: true,
+      windowsHide: options.windowsHide ?? true,
       cleanup: true,
       ...(options.cwd !== undefined && { cwd: options.cwd }),
       ...(options.env !== undefined && { env: options.env }),
@@ -121,13 +142,15 @@ export class ProcessChannel implements ConsoleChannel {
     if (this.exitInfo) listener(this.exitInfo);
   }
 
-  interrupt(): void {
+  /** Break in: SIGINT at once on POSIX; on Windows resolves once the helper has sent CTRL_C_EVENT, rejects with a coded error when it could not. */
+  async interrupt(): Promise<void> {
     if (this.exitInfo) return;
-    if (this.platform === 'win32') {
-      sendConsoleControlC(this.pid);
+    if (this.platform !== 'win32') {
+      this.subprocess.kill('SIGINT');
       return;
     }
-    this.subprocess.kill('SIGINT');
+    if (this.pid === undefined) throw new DebuggerError('BREAK_IN_UNSUPPORTED', 'Cannot break in: the debugger process has no id');
+    await sendConsoleControlC(this.pid, this.breakInHelper ?? breakInHelperPath());
   }
 
   async end(): Promise<ChannelExit> {
@@ -154,17 +177,51 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   }
 }
 
-// On Windows kd.exe takes Ctrl+C as a console control event, which the optional ctrlc-windows package sends.
-function sendConsoleControlC(pid: number | undefined): void {
-  if (pid === undefined) throw new DebuggerError('BREAK_IN_UNSUPPORTED', 'Cannot break in: the debugger process has no id');
-  let module: { ctrlc(pid: number): void };
+// How long the break-in helper may take (it makes four system calls; this is a safety bound, not a tuning).
+const breakInHelperTimeoutMs = 30_000;
+
+/** The process-killer.exe of the optional ctrlc-windows package for this machine (arm64 or x64), or a BREAK_IN_UNSUPPORTED error saying what is missing. */
+export function breakInHelperPath(env: NodeJS.ProcessEnv = process.env, resolvePackage: (request: string) => string = createRequire(import.meta.url).resolve, exists: (path: string) => boolean = existsSync): string {
+  let packageJson: string;
   try {
-    module = createRequire(import.meta.url)('ctrlc-windows') as { ctrlc(pid: number): void };
+    packageJson = resolvePackage('ctrlc-windows/package.json');
   } catch (error) {
     throw new DebuggerError('BREAK_IN_UNSUPPORTED', 'Cannot break in on Windows: the optional package "ctrlc-windows" is not installed', {
-      hint: 'install it (npm install ctrlc-windows) or break in from the kd window yourself; see docs/targets.md',
+      hint: 'kd.exe runs without a console window, so only a console control event sent by that package\'s helper can break in: run npm install ctrlc-windows beside leakhunt; see docs/targets.md',
       cause: error,
     });
   }
-  module.ctrlc(pid);
+  const helper = join(dirname(packageJson), 'dist', machineArch(env) === 'arm64' ? 'arm64' : 'x64', 'process-killer.exe');
+  if (!exists(helper)) {
+    throw new DebuggerError('BREAK_IN_UNSUPPORTED', `Cannot break in on Windows: ${helper} is missing`, {
+      hint: 'reinstall the optional package ctrlc-windows (npm install ctrlc-windows); see docs/targets.md',
+    });
+  }
+  return helper;
+}
+
+/**
+ * The machine's own architecture on Windows (`x64`, `arm64`, `x86`), not Node's: an x64 Node runs
+ * emulated on an arm64 machine and a 32-bit one under WOW64. From PROCESSOR_ARCHITEW6432 (set for a
+ * WOW64 process), PROCESSOR_IDENTIFIER (names the ARM processor even to an emulated process) and
+ * PROCESSOR_ARCHITECTURE; Node's own architecture when none says.
+ */
+export function machineArch(env: NodeJS.ProcessEnv = process.env, nodeArch: string = process.arch): 'x64' | 'arm64' | 'x86' {
+  const identifier = env['PROCESSOR_IDENTIFIER'] ?? '';
+  const architecture = (env['PROCESSOR_ARCHITEW6432'] ?? env['PROCESSOR_ARCHITECTURE'] ?? '').toUpperCase();
+  if (architecture === 'ARM64' || /^ARM/i.test(identifier)) return 'arm64';
+  if (architecture === 'AMD64') return 'x64';
+  if (architecture === 'X86') return 'x86';
+  return nodeArch === 'arm64' ? 'arm64' : nodeArch === 'ia32' ? 'x86' : 'x64';
+}
+
+// Run the helper with the child's pid; it exits 0 once CTRL_C_EVENT was generated on the child's console.
+async function sendConsoleControlC(pid: number, helper: string): Promise<void> {
+  const result = await execa(helper, [String(pid)], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', reject: false, windowsHide: true, timeout: breakInHelperTimeoutMs });
+  if (result.exitCode === 0) return;
+  const said = lastWords(`${String(result.stderr ?? '')}\n${String(result.stdout ?? '')}`);
+  const how = result.timedOut ? `did not finish within ${breakInHelperTimeoutMs} ms` : result.exitCode === undefined ? `could not run (${result.shortMessage})` : `exited with code ${result.exitCode}`;
+  throw new DebuggerError('BREAK_IN_FAILED', `Could not break in: ${helper} ${how}${said ? `: ${said}` : ''}`, {
+    hint: 'the target is still running and the debugger still attached; the console control event needs kd.exe started by leakhunt (it has a console of its own); check that the kd process is alive and try again',
+  });
 }

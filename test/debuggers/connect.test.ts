@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { connectTarget, defaultKdCandidates, parseTargetSpec, resolveKdPath, splitCommandLine } from '../../src/debuggers/connect.js';
+import { connectTarget, kdCandidates, parseTargetSpec, resolveKdPath, splitCommandLine } from '../../src/debuggers/connect.js';
 import { redactSecrets } from '../../src/debuggers/redact.js';
 import { fakeEnvironment, fakeKdPath } from './fake-kd-helper.js';
 
@@ -19,12 +19,13 @@ describe('target specs', () => {
   });
 
   test('finds kd from --kd, LEAKHUNT_KD, then the Windows Kits folder for the architecture', () => {
-    const env = { 'ProgramFiles(x86)': 'D:\\PF86' };
-    expect(defaultKdCandidates(env, 'arm64')[0]).toBe('D:\\PF86\\Windows Kits\\10\\Debuggers\\arm64\\kd.exe');
-    expect(resolveKdPath('X:\\kd.exe', env)).toBe('X:\\kd.exe');
-    expect(resolveKdPath(undefined, { ...env, LEAKHUNT_KD: 'Y:\\kd.exe' })).toBe('Y:\\kd.exe');
-    expect(resolveKdPath(undefined, env, (path) => path.startsWith('D:\\PF86'))).toBe(`D:\\PF86\\Windows Kits\\10\\Debuggers\\${process.arch === 'arm64' ? 'arm64' : process.arch === 'ia32' ? 'x86' : 'x64'}\\kd.exe`);
-    expect(() => resolveKdPath(undefined, env, () => false)).toThrow(expect.objectContaining({ code: 'DEBUGGER_NOT_FOUND' }));
+    const env = { 'ProgramFiles(x86)': 'D:\\PF86', PROCESSOR_ARCHITECTURE: 'ARM64' };
+    const exists = (path: string) => path.startsWith('X:') || path.startsWith('Y:') || path.startsWith('D:\\PF86');
+    expect(kdCandidates({ env, kitsRoots: () => [] })[0]?.path).toBe('D:\\PF86\\Windows Kits\\10\\Debuggers\\arm64\\kd.exe');
+    expect(resolveKdPath('X:\\kd.exe', { env, exists })).toBe('X:\\kd.exe');
+    expect(resolveKdPath(undefined, { env: { ...env, LEAKHUNT_KD: 'Y:\\kd.exe' }, exists })).toBe('Y:\\kd.exe');
+    expect(resolveKdPath(undefined, { env, exists, kitsRoots: () => [] })).toBe('D:\\PF86\\Windows Kits\\10\\Debuggers\\arm64\\kd.exe');
+    expect(() => resolveKdPath(undefined, { env, exists: () => false, kitsRoots: () => [] })).toThrow(expect.objectContaining({ code: 'DEBUGGER_NOT_FOUND' }));
   });
 });
 

@@ -1,9 +1,10 @@
 /**
  * Rank pool tags from `!poolused` snapshots: by size with one snapshot, by growth with several.
- * A tag is a suspect only when its outstanding count rises steadily (a slope that stands out
- * from the tag's own fluctuation), so a large stable tag never outranks a small growing one and
- * a busy but balanced system has no suspect.
+ * A tag is a suspect only when it passes the growth test of src/evidence/growth.ts (count or
+ * bytes rising beyond the tag's own noise, corrected over all tags, and still rising), so a large
+ * stable tag never outranks a small growing one and a busy but balanced system has no suspect.
  */
+import { testGrowth, type GrowthPoint, type GrowthRule } from '../../src/evidence/growth.js';
 import type { PoolName } from './params.js';
 
 /** One tag's counters in one snapshot and pool. */
@@ -34,51 +35,37 @@ export interface RankEntry {
   growthBytesPerMinute?: number;
   /** Outstanding allocations gained between the first and the last snapshot. */
   growthOutstanding?: number;
+  /** Outstanding allocations per minute over the samples (least squares). */
+  growthAllocsPerMinute?: number;
   /** Slope of the outstanding count divided by its standard error (Infinity for a perfect line). */
   trend?: number;
-  /** Does this tag grow beyond its own noise? */
+  /** The tag's p-value (count or bytes rising), before the correction over all tags. */
+  p?: number;
+  /** Rising significantly after the correction over all tags tested. */
+  significant?: boolean;
+  /** Still rising over the recent samples. */
+  continuing?: boolean;
+  /** Does this tag grow beyond its own noise, and keep growing? */
   growing?: boolean;
+  /** Why it does or does not, in words. */
+  why?: string;
 }
 
 /** What the ranking decides. */
 export interface Ranking {
   basis: 'size' | 'growth';
   ranking: RankEntry[];
-  suspect: { tag: string; pool: PoolName; bytes: number; growthBytesPerMinute: number | null } | null;
+  suspect: { tag: string; pool: PoolName; bytes: number; growthBytesPerMinute: number | null; growthAllocsPerMinute?: number; p?: number } | null;
   /** Why the suspect was (or was not) chosen. */
   reason: string;
+  /** The growth test: method, family-wise error rate, tags tested. */
+  test?: { method: string; alpha: number; tested: number };
+  /** Would more samples change nothing (a suspect found, or nothing rising at all)? */
+  decisive?: boolean;
 }
 
-/** Thresholds of the growth test. */
-export interface GrowthOptions {
-  /** Minimum slope/standard-error of the outstanding count (default 4). */
-  minTrend?: number;
-  /** Minimum outstanding allocations gained over the samples (default 3). */
-  minGrowthAllocs?: number;
-  /** Minimum growth in bytes per minute (default 1). */
-  minBytesPerMinute?: number;
-}
-
-// Least-squares slope of y over x, and its t statistic (slope / standard error).
-function fitLine(xs: readonly number[], ys: readonly number[]): { slope: number; trend: number } {
-  const n = xs.length;
-  const meanX = xs.reduce((a, b) => a + b, 0) / n;
-  const meanY = ys.reduce((a, b) => a + b, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    sxx += (xs[i]! - meanX) ** 2;
-    sxy += (xs[i]! - meanX) * (ys[i]! - meanY);
-  }
-  if (sxx === 0) return { slope: 0, trend: 0 };
-  const slope = sxy / sxx;
-  if (n < 3) return { slope, trend: slope > 0 ? Infinity : slope < 0 ? -Infinity : 0 };
-  let residual = 0;
-  for (let i = 0; i < n; i++) residual += (ys[i]! - (meanY + slope * (xs[i]! - meanX))) ** 2;
-  const standardError = Math.sqrt(residual / (n - 2) / sxx);
-  if (standardError === 0) return { slope, trend: slope > 0 ? Infinity : slope < 0 ? -Infinity : 0 };
-  return { slope, trend: slope / standardError };
-}
+/** Thresholds of the growth test (src/evidence/growth.ts). */
+export type GrowthOptions = GrowthRule;
 
 // The key of a tag in one pool.
 function keyOf(count: { tag: string; pool: PoolName }): string {
@@ -106,56 +93,68 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
     };
   }
 
-  const minTrend = options.minTrend ?? 4;
-  const minGrowthAllocs = options.minGrowthAllocs ?? 3;
-  const minBytesPerMinute = options.minBytesPerMinute ?? 1;
   const keys = new Map<string, { tag: string; pool: PoolName }>();
   for (const snapshot of snapshots) for (const c of snapshot.counts) if (wanted(c)) keys.set(keyOf(c), { tag: c.tag, pool: c.pool });
-  const minutes = snapshots.map((s) => (s.atMs - snapshots[0]!.atMs) / 60_000);
-
-  const entries: RankEntry[] = [];
-  for (const [key, { tag, pool }] of keys) {
-    const series = snapshots.map((s) => s.counts.find((c) => keyOf(c) === key));
-    const bytes = series.map((c) => c?.bytes ?? 0);
-    const outstanding = series.map((c) => c?.outstanding ?? 0);
-    const bytesLine = fitLine(minutes, bytes);
-    const countLine = fitLine(minutes, outstanding);
-    const growthOutstanding = outstanding[outstanding.length - 1]! - outstanding[0]!;
-    const growing =
-      countLine.trend >= minTrend && growthOutstanding >= minGrowthAllocs && bytesLine.slope >= minBytesPerMinute;
-    const latest = series[series.length - 1];
-    entries.push({
-      tag,
-      pool,
-      bytes: bytes[bytes.length - 1]!,
-      allocs: outstanding[outstanding.length - 1]!,
+  const indexed = snapshots.map((s) => new Map(s.counts.map((c) => [keyOf(c), c])));
+  const series = [...keys].map(([key, id]) => ({
+    key: id,
+    points: snapshots.map((s, i): GrowthPoint => {
+      const c = indexed[i]!.get(key);
+      return { atMs: s.atMs, count: c?.outstanding ?? 0, bytes: c?.bytes ?? 0 };
+    }),
+    latest: indexed[indexed.length - 1]!.get(key),
+  }));
+  const test = testGrowth(series, options);
+  const entries: RankEntry[] = test.entries.map(({ key, growth }, i) => {
+    const latest = series[i]!.latest;
+    return {
+      tag: key.tag,
+      pool: key.pool,
+      bytes: latest?.bytes ?? 0,
+      allocs: latest?.outstanding ?? 0,
       ...(latest?.frees !== undefined && { frees: latest.frees }),
-      growthBytesPerMinute: Math.round(bytesLine.slope),
-      growthOutstanding,
-      trend: countLine.trend,
-      growing,
-    });
-  }
+      growthBytesPerMinute: Math.round(growth.bytes.slope),
+      growthAllocsPerMinute: Math.round(growth.count.slope * 100) / 100,
+      growthOutstanding: growth.gainedAllocs,
+      trend: growth.count.t,
+      p: growth.p,
+      significant: growth.significant,
+      continuing: growth.continuing,
+      growing: growth.growing,
+      why: growth.why,
+    };
+  });
   entries.sort(
     (a, b) =>
       Number(b.growing) - Number(a.growing) ||
-      (a.growing ? b.growthBytesPerMinute! - a.growthBytesPerMinute! : b.bytes - a.bytes) ||
+      (a.growing ? b.growthBytesPerMinute! - a.growthBytesPerMinute! : Number(b.significant) - Number(a.significant) || a.p! - b.p! || b.bytes - a.bytes) ||
       a.tag.localeCompare(b.tag),
   );
   const top = entries[0];
   const spanSeconds = Math.round((snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs) / 1000);
+  const testSaid = { method: test.method, alpha: test.alpha, tested: test.tested };
+  // A tag that rose significantly but stopped, or one that rises but not yet beyond the
+  // correction (p < 0.05 on its own): more samples may decide.
+  const undecided = entries.filter((e) => !e.growing && (e.significant || e.p! < 0.05));
   if (!top || !top.growing) {
+    const stopped = undecided.find((e) => e.significant);
     return {
       basis: 'growth',
       ranking: entries,
       suspect: null,
-      reason: `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time)`,
+      test: testSaid,
+      decisive: undecided.length === 0 && snapshots.length >= 4,
+      reason: stopped
+        ? `no tag kept growing over ${snapshots.length} samples (${spanSeconds} s of target time): tag "${stopped.tag}" ${stopped.why}`
+        : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${test.alpha})`,
     };
   }
   return {
     basis: 'growth',
     ranking: entries,
-    suspect: { tag: top.tag, pool: top.pool, bytes: top.bytes, growthBytesPerMinute: top.growthBytesPerMinute! },
-    reason: `tag "${top.tag}" grew by ${top.growthOutstanding} allocations (${top.growthBytesPerMinute} bytes/min of ${top.pool} pool) over ${snapshots.length} samples (${spanSeconds} s of target time)`,
+    suspect: { tag: top.tag, pool: top.pool, bytes: top.bytes, growthBytesPerMinute: top.growthBytesPerMinute!, growthAllocsPerMinute: top.growthAllocsPerMinute!, p: top.p! },
+    test: testSaid,
+    decisive: true,
+    reason: `tag "${top.tag}" grew by ${top.growthOutstanding} allocations (${top.growthBytesPerMinute} bytes/min of ${top.pool} pool) over ${snapshots.length} samples (${spanSeconds} s of target time): ${top.why}`,
   };
 }

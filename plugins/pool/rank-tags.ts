@@ -7,7 +7,7 @@ import { defineProvider } from '../../src/core/plugin.js';
 import { poolTagsUnavailable } from '../../src/api/plugin.js';
 import type { StepContext } from '../../src/core/types.js';
 import { KdParseError } from '../../src/kd/common.js';
-import { rankSnapshots, type Snapshot } from './growth.js';
+import { rankSnapshots, type Ranking, type Snapshot } from './growth.js';
 import { kd, readPoolused, runFor, targetClockMs } from './kd.js';
 import { durationSchema, poolSchema, poolsOf, toMs, type PoolChoice } from './params.js';
 
@@ -17,7 +17,9 @@ export interface RankTagsParams {
   samples?: number;
   interval?: string | number;
   top?: number;
-  minTrend?: number;
+  maxSamples?: number;
+  budget?: string | number;
+  alpha?: number;
   minGrowthAllocs?: number;
   timeout?: string | number;
 }
@@ -37,10 +39,12 @@ export const rankTags = defineProvider<RankTagsParams>({
     additionalProperties: false,
     properties: {
       pool: { ...poolSchema, description: 'Pool(s) to rank: paged, nonpaged or both (default both).' },
-      samples: { type: 'integer', minimum: 1, maximum: 100, description: 'Snapshots to take (default 1: rank by size).' },
+      samples: { type: 'integer', minimum: 1, maximum: 100, description: 'Snapshots to take at least (default 1: rank by size). With 2 or more, sampling goes on until the growth test is decisive or `budget` is spent.' },
+      maxSamples: { type: 'integer', minimum: 1, maximum: 1000, description: 'Snapshots to take at most (default: `samples` when no budget is given, else 30).' },
+      budget: { ...durationSchema, description: 'Target time the growth decision may use, first snapshot to last (default: `samples` − 1 intervals, a fixed schedule).' },
+      alpha: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, description: 'Family-wise error rate over all tags tested (Holm), default 0.01.' },
       interval: { ...durationSchema, description: 'Target running time between snapshots (default 30s).' },
       top: { type: 'integer', minimum: 1, maximum: 1000, description: 'Entries kept in the ranking output (default 20).' },
-      minTrend: { type: 'number', minimum: 0, description: 'Slope/standard error a growing tag must reach (default 4).' },
       minGrowthAllocs: { type: 'integer', minimum: 1, description: 'Allocations a growing tag must gain over the samples (default 3).' },
       timeout: { ...durationSchema, description: 'Time budget of one `!poolused` (default 5m; it is slow over serial links).' },
     },
@@ -52,6 +56,9 @@ export const rankTags = defineProvider<RankTagsParams>({
     reason: { type: 'string', description: 'Why the suspect was or was not chosen.' },
     samples: { type: 'array', description: 'Every snapshot: atMs and tag counters, for charts.' },
     clock: { type: 'string', description: '`target` (uptime from vertarget) or `host`: what atMs measures.' },
+    test: { type: 'object', description: 'The growth test: method (holm), alpha (family-wise error rate), tested (tags).' },
+    decisive: { type: 'boolean', description: 'The growth test decided (a suspect, or nothing rising at all) before the budget ran out.' },
+    targetTimeMs: { type: 'integer', description: 'Target time the decision used, first snapshot to last.' },
   },
   checkCommands(params) {
     const samples = params.samples ?? 1;
@@ -68,10 +75,25 @@ export const rankTags = defineProvider<RankTagsParams>({
     const samples = params.samples ?? 1;
     const intervalMs = toMs(params.interval, 30_000);
     const timeoutMs = toMs(params.timeout, 300_000);
+    const budgetMs = params.budget === undefined ? undefined : toMs(params.budget, 0);
+    const maxSamples = params.maxSamples ?? (budgetMs === undefined ? samples : Math.max(samples, 30));
+    const rule = { ...(params.alpha !== undefined && { alpha: params.alpha }), ...(params.minGrowthAllocs !== undefined && { minGrowthAllocs: params.minGrowthAllocs }) };
     const snapshots: Snapshot[] = [];
     let clock: 'target' | 'host' = 'target';
-    for (let i = 0; i < samples; i++) {
-      if (i > 0) await runFor(ctx, intervalMs);
+    let result: Ranking | undefined;
+    for (let i = 0; i < maxSamples; i++) {
+      if (i > 0) {
+        // Adaptive sampling: past the minimum, stop once the test is decisive or the next
+        // interval would overrun the target-time budget.
+        if (i >= samples) {
+          result = rankSnapshots(snapshots, poolsOf(pool), rule);
+          if (result.decisive) break;
+          const used = snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs;
+          const perInterval = used / (snapshots.length - 1);
+          if (budgetMs === undefined || used + perInterval > budgetMs) break;
+        }
+        await runFor(ctx, intervalMs);
+      }
       const time = samples > 1 ? await targetClockMs(ctx) : { ms: 0, source: 'target' as const };
       if (time.source === 'host') clock = 'host';
       const reply = await kd(ctx, poolusedCommand(pool), { timeoutMs });
@@ -85,10 +107,11 @@ export const rankTags = defineProvider<RankTagsParams>({
       const { counts, complete } = read;
       if (!complete) ctx.log.warn(`!poolused output was incomplete in sample ${i + 1}`);
       snapshots.push({ atMs: time.ms, counts });
-      ctx.progress.update(i + 1, samples, `sample ${i + 1}/${samples}: ${counts.length} tag counters`);
+      result = undefined;
+      ctx.progress.update(i + 1, Math.max(samples, Math.min(maxSamples, snapshots.length + 1)), `sample ${i + 1}${i + 1 < samples ? `/${samples}` : ''}: ${counts.length} tag counters`);
     }
     if (snapshots.every((s) => s.counts.length === 0)) throw poolTagsUnavailable(ctx.facts, 'it listed no tags');
-    const result = rankSnapshots(snapshots, poolsOf(pool), { minTrend: params.minTrend, minGrowthAllocs: params.minGrowthAllocs });
+    result ??= rankSnapshots(snapshots, poolsOf(pool), rule);
     const base = snapshots[0]!.atMs;
     return {
       status: 'ok',
@@ -99,6 +122,9 @@ export const rankTags = defineProvider<RankTagsParams>({
         reason: result.reason,
         samples: snapshots.map((s) => ({ atMs: s.atMs - base, tags: s.counts.map(({ tag, pool: p, bytes, outstanding, frees }) => ({ tag, pool: p, bytes, allocs: outstanding, ...(frees !== undefined && { frees }) })) })),
         clock,
+        ...(result.test && { test: result.test }),
+        decisive: result.decisive ?? true,
+        targetTimeMs: snapshots[snapshots.length - 1]!.atMs - base,
       },
       summary: result.reason,
     };

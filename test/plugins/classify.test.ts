@@ -58,7 +58,8 @@ describe('rankSnapshots', () => {
   });
 
   test('only the asked pool is ranked', () => {
-    const snapshots: Snapshot[] = [0, 1, 2].map((i) => ({
+    // Four snapshots: the fewest that can show a rise goes on.
+    const snapshots: Snapshot[] = [0, 1, 2, 3].map((i) => ({
       atMs: i * 60_000,
       counts: [
         { tag: 'Np  ', pool: 'nonpaged', outstanding: 10 + 100 * i, bytes: 1000 + 10_000 * i },

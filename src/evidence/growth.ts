@@ -1,0 +1,158 @@
+/**
+ * Does a pool tag grow? The growth test the ranking and the retag measurements share.
+ *
+ * For each tag, two least-squares lines over target time: outstanding allocations and bytes.
+ * Each slope is tested against 0 (one-sided t test); the tag's p-value is the smaller of the
+ * two, doubled (Bonferroni over the two measures), so either rising significantly counts. Over
+ * all tags tested at once, Holm's step-down procedure keeps the family-wise error rate (the
+ * chance that any balanced tag is called growing) at `alpha` (default 1%). A significant tag
+ * is growing only when the rise goes on: over the most recent half of the samples (at least 3)
+ * the same measure still rises significantly (at `continueAlpha`, default 5%) and at no less
+ * than `continueRatio` (default ½) of the whole window's slope — a cache that filled and
+ * stopped is not a leak. A tag must also have gained `minGrowthAllocs` allocations (default 3).
+ * Pure functions: no I/O.
+ */
+import { fitLine, holm, type LineFit } from './stats.js';
+
+/** One measurement of one tag (or retagged site) at a point of target time. */
+export interface GrowthPoint {
+  atMs: number;
+  /** Outstanding allocations (allocs − frees). */
+  count: number;
+  bytes: number;
+}
+
+/** The thresholds of the growth test. */
+export interface GrowthRule {
+  /** Family-wise error rate over all series tested at once (default 0.01). */
+  alpha?: number;
+  /** Level of the continued-growth test on the recent samples (default 0.05). */
+  continueAlpha?: number;
+  /** The recent slope must be at least this share of the whole window's (default 0.5). */
+  continueRatio?: number;
+  /** Allocations a growing count must have gained over the window (default 3). */
+  minGrowthAllocs?: number;
+}
+
+/** The defaults, for reports and docs. */
+export const GROWTH_DEFAULTS: Required<GrowthRule> = { alpha: 0.01, continueAlpha: 0.05, continueRatio: 0.5, minGrowthAllocs: 3 };
+
+/** What the test found for one series. */
+export interface SeriesGrowth {
+  points: number;
+  spanMs: number;
+  /** Outstanding allocations per minute (least squares) and its test. */
+  count: LineFit;
+  /** Bytes per minute (least squares) and its test. */
+  bytes: LineFit;
+  /** Which measure carries the evidence (the smaller p). */
+  measure: 'count' | 'bytes';
+  /** The series' p-value: 2 × the smaller of the two one-sided p-values, at most 1. */
+  p: number;
+  gainedAllocs: number;
+  gainedBytes: number;
+  /** The recent half of the samples (at least 3), on the measure that carries the evidence. */
+  recent?: { points: number; fit: LineFit; ratio: number };
+  /** Significant after the correction over all series (set by testGrowth). */
+  significant: boolean;
+  /** The rise goes on over the recent samples. */
+  continuing: boolean;
+  /** significant ∧ continuing ∧ gained enough: this series grows. */
+  growing: boolean;
+  /** Why it does or does not grow, in words. */
+  why: string;
+}
+
+// Minutes since the first point.
+function minutesOf(points: readonly GrowthPoint[]): number[] {
+  const first = points[0]?.atMs ?? 0;
+  return points.map((p) => (p.atMs - first) / 60_000);
+}
+
+/** Test one series without the multiple-testing correction (testGrowth applies it). */
+export function seriesGrowth(points: readonly GrowthPoint[], rule: GrowthRule = {}): SeriesGrowth {
+  const r = { ...GROWTH_DEFAULTS, ...rule };
+  const minutes = minutesOf(points);
+  const count = fitLine(minutes, points.map((p) => p.count));
+  const bytes = fitLine(minutes, points.map((p) => p.bytes));
+  const measure = count.pRising <= bytes.pRising ? 'count' : 'bytes';
+  const p = Math.min(1, 2 * Math.min(count.pRising, bytes.pRising));
+  const first = points[0];
+  const last = points[points.length - 1];
+  const gainedAllocs = first && last ? last.count - first.count : 0;
+  const gainedBytes = first && last ? last.bytes - first.bytes : 0;
+  let recent: SeriesGrowth['recent'];
+  const recentPoints = Math.max(3, Math.ceil(points.length / 2));
+  if (points.length >= 4) {
+    const tail = points.slice(points.length - recentPoints);
+    const fit = fitLine(minutesOf(tail), tail.map((pt) => (measure === 'count' ? pt.count : pt.bytes)));
+    const whole = measure === 'count' ? count : bytes;
+    recent = { points: tail.length, fit, ratio: whole.slope > 0 ? fit.slope / whole.slope : 0 };
+  }
+  const continuing = recent !== undefined && recent.fit.pRising < r.continueAlpha && recent.ratio >= r.continueRatio;
+  return {
+    points: points.length,
+    spanMs: first && last ? last.atMs - first.atMs : 0,
+    count,
+    bytes,
+    measure,
+    p,
+    gainedAllocs,
+    gainedBytes,
+    ...(recent && { recent }),
+    significant: false,
+    continuing,
+    growing: false,
+    why: '',
+  };
+}
+
+/** The outcome of testing many series at once. */
+export interface GrowthTest<K> {
+  method: 'holm';
+  alpha: number;
+  /** Series tested (the family the correction covers). */
+  tested: number;
+  entries: { key: K; growth: SeriesGrowth }[];
+}
+
+/** Test every series, correct over all of them (Holm), then apply the continued-growth rule. */
+export function testGrowth<K>(series: readonly { key: K; points: readonly GrowthPoint[] }[], rule: GrowthRule = {}): GrowthTest<K> {
+  const r = { ...GROWTH_DEFAULTS, ...rule };
+  const entries = series.map((s) => ({ key: s.key, growth: seriesGrowth(s.points, r) }));
+  const significant = holm(entries.map((e) => e.growth.p), r.alpha);
+  entries.forEach((e, i) => {
+    const g = e.growth;
+    g.significant = significant[i]!;
+    const enough = g.measure === 'bytes' ? g.gainedBytes > 0 : g.gainedAllocs >= r.minGrowthAllocs;
+    g.growing = g.significant && g.continuing && enough;
+    g.why = whyOf(g, r);
+  });
+  return { method: 'holm', alpha: r.alpha, tested: entries.length, entries };
+}
+
+// Words for one series' outcome.
+function whyOf(g: SeriesGrowth, r: Required<GrowthRule>): string {
+  const rate = g.measure === 'count' ? `${round(g.count.slope)} allocations/min` : `${round(g.bytes.slope)} bytes/min`;
+  if (g.points < 3) return `${g.points} point(s): a trend needs at least 3`;
+  if (!g.significant) return `no significant rise (p = ${formatP(g.p)}, needs Holm-corrected ${r.alpha})`;
+  if (g.measure === 'count' && g.gainedAllocs < r.minGrowthAllocs) return `rise of ${g.gainedAllocs} allocation(s) only`;
+  if (!g.recent) return `rises ${rate} (p = ${formatP(g.p)}) but ${g.points} points cannot show the rise goes on (needs 4)`;
+  if (!g.continuing) {
+    return `rose ${rate} (p = ${formatP(g.p)}) but the rise stopped: the last ${g.recent.points} points climb ${round(g.recent.ratio * 100)}% of that (p = ${formatP(g.recent.fit.pRising)}); a cache filling is not a leak`;
+  }
+  return `grows ${rate} (p = ${formatP(g.p)}), still rising over the last ${g.recent.points} points`;
+}
+
+/** A p-value for people: `0.003`, `< 1e-6`. */
+export function formatP(p: number): string {
+  if (p < 1e-6) return '< 1e-6';
+  return p < 0.001 ? p.toExponential(1) : String(Math.round(p * 1000) / 1000);
+}
+
+// Three significant figures.
+function round(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}

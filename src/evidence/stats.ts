@@ -1,0 +1,165 @@
+/**
+ * The few statistics the hunt's reasoning needs, written out so their behaviour is plain: a
+ * least-squares line with its t statistic and one-sided p-value (Student's t), Holm's step-down
+ * correction for testing many tags at once, and Wilson's interval for a proportion.
+ */
+
+/** A least-squares line of y over x. */
+export interface LineFit {
+  /** Points fitted. */
+  n: number;
+  slope: number;
+  intercept: number;
+  /** Standard error of the slope (0 for a perfect line). */
+  standardError: number;
+  /** slope / standardError; ±Infinity for a perfect rising or falling line, 0 for a flat one. */
+  t: number;
+  /** Degrees of freedom of t (n − 2). */
+  df: number;
+  /** One-sided p-value of "the slope is above 0". */
+  pRising: number;
+}
+
+/** Fit y = intercept + slope·x by least squares and test the slope against 0 (one-sided, rising). */
+export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit {
+  const n = Math.min(xs.length, ys.length);
+  if (n === 0) return { n, slope: 0, intercept: 0, standardError: 0, t: 0, df: 0, pRising: 1 };
+  let meanX = 0;
+  let meanY = 0;
+  for (let i = 0; i < n; i++) {
+    meanX += xs[i]!;
+    meanY += ys[i]!;
+  }
+  meanX /= n;
+  meanY /= n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (xs[i]! - meanX) ** 2;
+    sxy += (xs[i]! - meanX) * (ys[i]! - meanY);
+  }
+  if (sxx === 0) return { n, slope: 0, intercept: meanY, standardError: 0, t: 0, df: Math.max(0, n - 2), pRising: 1 };
+  const slope = sxy / sxx;
+  const intercept = meanY - slope * meanX;
+  const df = n - 2;
+  const sign = slope > 0 ? 1 : slope < 0 ? -1 : 0;
+  if (df < 1) return { n, slope, intercept, standardError: 0, t: sign * Infinity || 0, df: 0, pRising: 1 };
+  let residual = 0;
+  for (let i = 0; i < n; i++) residual += (ys[i]! - (intercept + slope * xs[i]!)) ** 2;
+  // A residual below rounding noise of the values is a perfect line.
+  const scale = Math.max(1, ...ys.slice(0, n).map((y) => Math.abs(y)));
+  const standardError = residual <= (scale * 1e-12) ** 2 * n ? 0 : Math.sqrt(residual / df / sxx);
+  if (standardError === 0) return { n, slope, intercept, standardError: 0, t: sign * Infinity || 0, df, pRising: sign > 0 ? 0 : 1 };
+  const t = slope / standardError;
+  return { n, slope, intercept, standardError, t, df, pRising: studentTUpper(t, df) };
+}
+
+/** P(T > t) for Student's t with `df` degrees of freedom. */
+export function studentTUpper(t: number, df: number): number {
+  if (Number.isNaN(t) || df <= 0) return 1;
+  if (t === Infinity) return 0;
+  if (t === -Infinity) return 1;
+  const x = df / (df + t * t);
+  const tail = 0.5 * regularizedBeta(x, df / 2, 0.5);
+  return t >= 0 ? tail : 1 - tail;
+}
+
+/** The t value with P(T > t) = p (bisection; for reports and thresholds, not hot paths). */
+export function studentTQuantile(p: number, df: number): number {
+  let lo = -1e3;
+  let hi = 1e6;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTUpper(mid, df) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+// ln Γ(x), Lanczos approximation (g = 7, n = 9).
+function logGamma(x: number): number {
+  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let sum = c[0]!;
+  for (let i = 1; i < 9; i++) sum += c[i]! / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/** I_x(a, b), the regularized incomplete beta function (continued fraction, Lentz's method). */
+export function regularizedBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+  // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use symmetry otherwise.
+  if (x > (a + 1) / (a + b + 2)) return 1 - regularizedBeta(1 - x, b, a);
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  if (Math.abs(d) < tiny) d = tiny;
+  d = 1 / d;
+  let f = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let num = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + num * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + num / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    f *= d * c;
+    num = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + num * d;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = 1 + num / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-14) break;
+  }
+  return (front * f) / a;
+}
+
+/**
+ * Holm's step-down procedure: which of the p-values are significant with the family-wise error
+ * rate (the chance that any true null is rejected) at most `alpha`, whatever their dependence.
+ */
+export function holm(pValues: readonly number[], alpha: number): boolean[] {
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
+  const significant = new Array<boolean>(pValues.length).fill(false);
+  const m = pValues.length;
+  for (let k = 0; k < m; k++) {
+    const { p, i } = order[k]!;
+    if (p > alpha / (m - k)) break;
+    significant[i] = true;
+  }
+  return significant;
+}
+
+/** Wilson's score interval of a proportion `successes / trials` at `z` (1.96: 95%). */
+export function wilson(successes: number, trials: number, z = 1.96): { low: number; high: number } {
+  if (trials <= 0) return { low: 0, high: 1 };
+  const p = successes / trials;
+  const z2 = z * z;
+  const denominator = 1 + z2 / trials;
+  const centre = (p + z2 / (2 * trials)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denominator;
+  return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** The median of numbers (NaN for none). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The q-quantile (0..1) of numbers, nearest rank (NaN for none). */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}

@@ -1,0 +1,100 @@
+// The growth test: count or bytes rising, corrected over all tags, and still rising.
+import { describe, expect, test } from 'vitest';
+import { seriesGrowth, testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
+import { fitLine, holm, studentTUpper, wilson } from '../../src/evidence/stats.js';
+import { seededRandom } from '../../src/sim/random.js';
+
+// Points one interval (10 minutes) apart.
+function points(counts: readonly number[], bytes?: readonly number[]): GrowthPoint[] {
+  return counts.map((count, i) => ({ atMs: i * 600_000, count, bytes: bytes?.[i] ?? count * 100 }));
+}
+
+// A normal deviate (Box–Muller) from a seeded uniform stream.
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+describe('stats', () => {
+  test("Student's t tail matches tables", () => {
+    expect(studentTUpper(0, 5)).toBeCloseTo(0.5, 10);
+    expect(studentTUpper(2.015, 5)).toBeCloseTo(0.05, 3);
+    expect(studentTUpper(6.314, 1)).toBeCloseTo(0.05, 3);
+    expect(studentTUpper(2.764, 10)).toBeCloseTo(0.01, 3);
+    expect(studentTUpper(-2.015, 5)).toBeCloseTo(0.95, 3);
+  });
+
+  test('a perfect rising line has p = 0, a flat one p = 1', () => {
+    expect(fitLine([0, 1, 2, 3], [1, 3, 5, 7])).toMatchObject({ slope: 2, pRising: 0 });
+    expect(fitLine([0, 1, 2, 3], [4, 4, 4, 4])).toMatchObject({ slope: 0, pRising: 1 });
+  });
+
+  test('Holm rejects step-down', () => {
+    expect(holm([0.001, 0.04, 0.03, 0.5], 0.05)).toEqual([true, false, false, false]);
+    expect(holm([0.001, 0.012, 0.02, 0.5], 0.05)).toEqual([true, true, true, false]);
+  });
+
+  test('Wilson interval holds the proportion and stays in [0, 1]', () => {
+    const w = wilson(3, 10);
+    expect(w.low).toBeGreaterThan(0.1);
+    expect(w.high).toBeLessThan(0.61);
+    expect(wilson(0, 20).low).toBe(0);
+    expect(wilson(20, 20).high).toBe(1);
+  });
+});
+
+describe('growth test', () => {
+  test('a rising count counts even when the bytes of large, varied blocks hide it', () => {
+    const random = seededRandom(4);
+    const counts = [100, 160, 221, 279, 341, 400];
+    // Bytes: a large stable population swinging by megabytes, plus the small growing blocks.
+    const bytes = counts.map((c) => 50_000_000 + Math.round((random() - 0.5) * 8_000_000) + c * 64);
+    const g = testGrowth([{ key: 'Leak', points: points(counts, bytes) }]).entries[0]!.growth;
+    expect(g.measure).toBe('count');
+    expect(g.bytes.pRising).toBeGreaterThan(0.01);
+    expect(g.growing).toBe(true);
+  });
+
+  test('a cache that filled and stopped is not growing', () => {
+    const g = testGrowth([{ key: 'Cach', points: points([100, 200, 300, 400, 500, 600, 700, 702, 699, 701]) }]).entries[0]!.growth;
+    expect(g.significant).toBe(true);
+    expect(g.continuing).toBe(false);
+    expect(g.growing).toBe(false);
+    expect(g.why).toMatch(/rise stopped/);
+  });
+
+  test('a steady leak keeps growing', () => {
+    const g = testGrowth([{ key: 'Leak', points: points([100, 130, 162, 191, 220, 251]) }]).entries[0]!.growth;
+    expect(g).toMatchObject({ significant: true, continuing: true, growing: true });
+  });
+
+  test('three points cannot show that a rise goes on', () => {
+    const g = seriesGrowth(points([100, 200, 300]));
+    expect(g.recent).toBeUndefined();
+    expect(g.continuing).toBe(false);
+  });
+
+  test('over many balanced noisy tags, the chance that any is called growing stays near alpha', () => {
+    const random = seededRandom(12);
+    let falseAlarms = 0;
+    const trials = 300;
+    for (let trial = 0; trial < trials; trial++) {
+      const series = Array.from({ length: 40 }, (_, tag) => ({
+        key: tag,
+        points: points(Array.from({ length: 5 }, () => Math.round(1000 + 30 * gaussian(random)))),
+      }));
+      if (testGrowth(series, { alpha: 0.01 }).entries.some((e) => e.growth.growing)) falseAlarms++;
+    }
+    // Holm keeps the family-wise rate at 1%; 300 trials give a few at most.
+    expect(falseAlarms / trials).toBeLessThan(0.03);
+  });
+
+  test('a slow leak in a noisy tag shows with more samples', () => {
+    const random = seededRandom(7);
+    const leak = (n: number) => points(Array.from({ length: n }, (_, i) => Math.round(1000 + 8 * i + 20 * gaussian(random))));
+    const others = (n: number) => Array.from({ length: 20 }, (_, k) => ({ key: `B${k}`, points: points(Array.from({ length: n }, () => Math.round(500 + 20 * gaussian(random)))) }));
+    const few = testGrowth([{ key: 'Slow', points: leak(4) }, ...others(4)]).entries[0]!.growth;
+    const many = testGrowth([{ key: 'Slow', points: leak(30) }, ...others(30)]).entries[0]!.growth;
+    expect(few.growing).toBe(false);
+    expect(many.growing).toBe(true);
+  });
+});

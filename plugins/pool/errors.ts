@@ -6,6 +6,10 @@ import type { Plugin } from '../../src/core/types.js';
 
 /** Error codes of the pool plugin. */
 export const poolErrors = {
+  BAD_WRAPPER_PATTERN: {
+    description: 'A `wrappers` pattern of pool.collect-stacks is not `module!function` (an empty part, a space in the module, a control character).',
+    remedy: 'Write module!function with * wildcards, e.g. vendorlib!* or vendorlib!VlAlloc*; separate several with commas.',
+  },
   DEBUGGER_EXITED: {
     description: 'The debugger process exited while stacks were being collected.',
     remedy: 'Reconnect and run again; the next run restores PoolHitTag and patched bytes from the undo log.',

@@ -6,6 +6,7 @@
  */
 import { isPlaybookError } from '../core/errors.js';
 import type { PlaybookError } from '../core/errors.js';
+import { configPlaybooks, findPlaybook, loadProjectConfig } from '../core/config.js';
 import { loadRegistry } from '../core/registry.js';
 import type { Registry } from '../core/registry.js';
 
@@ -40,15 +41,35 @@ export function reportFailure(error: unknown, exitCode: number = exitCodes.inval
   return exitCodes.runFailed;
 }
 
+/** A playbook argument as given, or found by name in the project configuration's playbook folders. */
+export function projectPlaybook(argument: string): string {
+  return findPlaybook(argument, loadProjectConfig().config);
+}
+
+/** Every playbook in the project configuration's playbook folders (none without a configuration). */
+export function projectPlaybooks(): string[] {
+  const { config } = loadProjectConfig();
+  return config ? configPlaybooks(config) : [];
+}
+
 /** Collect a repeatable option's values. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Load the package's plugins plus the `--plugins` folders; prints and returns undefined on failure. */
+/**
+ * Load the package's plugins, the project configuration's (leakhunt.config.yaml in the working
+ * directory) and the `--plugins` folders or packages; prints and returns undefined on failure.
+ */
 export async function loadPlugins(dirs: readonly string[] | undefined): Promise<Registry | undefined> {
+  const { config, errors } = loadProjectConfig();
+  if (errors.length > 0) {
+    printErrors(errors);
+    process.exitCode = exitCodes.invalid;
+    return undefined;
+  }
   try {
-    return await loadRegistry({ dirs: dirs ?? [] });
+    return await loadRegistry({ dirs: [...(config?.plugins ?? []), ...(dirs ?? [])] });
   } catch (error) {
     process.exitCode = reportFailure(error, exitCodes.invalid);
     return undefined;

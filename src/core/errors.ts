@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'EXPRESSION_ERROR'
   | 'INCLUDE_CYCLE'
   | 'INCLUDE_NOT_FOUND'
+  | 'INVALID_CONFIG'
   | 'INVALID_INPUT'
   | 'INVALID_PLAYBOOK'
   | 'INVALID_WITH'
@@ -48,6 +49,7 @@ export const errorCodes: Readonly<Record<ErrorCode, 1>> = {
   EXPRESSION_ERROR: 1,
   INCLUDE_CYCLE: 1,
   INCLUDE_NOT_FOUND: 1,
+  INVALID_CONFIG: 1,
   INVALID_INPUT: 1,
   INVALID_PLAYBOOK: 1,
   INVALID_WITH: 1,
@@ -193,7 +195,12 @@ export function errIncludeCycle(chain: readonly string[], details: ErrorDetails 
 
 /** An included playbook file does not exist or cannot be read. */
 export function errIncludeNotFound(path: string, details: ErrorDetails = {}): PlaybookError {
-  return new PlaybookError('INCLUDE_NOT_FOUND', `Included playbook "${path}" cannot be read`, { hint: 'include paths are relative to the including file', ...details });
+  return new PlaybookError('INCLUDE_NOT_FOUND', `Included playbook "${path}" cannot be read`, { hint: 'an include is a path relative to the including file, or a file of an installed package (@team/leak-recipes/nic.yaml)', ...details });
+}
+
+/** `leakhunt.config.yaml` breaks its schema. */
+export function errInvalidConfig(message: string, details: ErrorDetails = {}): PlaybookError {
+  return new PlaybookError('INVALID_CONFIG', message, { hint: 'schemas/leakhunt-config.schema.json describes the file: plugins and playbooks, lists of strings', ...details });
 }
 
 /** A playbook input is missing, unknown, or of the wrong type. */

@@ -40,6 +40,7 @@ import type { InputDeclaration, InputType, Playbook, PlaybookScope, PlaybookStep
 import { preflightWith } from './preflight.js';
 import type { Registry } from './registry.js';
 import { decodeUtf8, invalidUtf8Message } from './utf8.js';
+import { isExplicitPath, resolvePackageSpecifier } from './resolve.js';
 import { describePath, mapSchemaErrors } from './schema-errors.js';
 import { closestMatch, didYouMean } from './suggest.js';
 import type { JsonSchema, SourceLocation, StepProvider } from './types.js';
@@ -434,17 +435,34 @@ function loadFile(state: LoadState, fc: FileContext, scopeKey: string, parent: {
   return { scope, steps, always, ...(typeof root.description === 'string' && { description: root.description }) };
 }
 
+/**
+ * Where an `include:` points, from the including file: a path relative to it (`./cleanup.yaml`,
+ * or a bare `cleanup.yaml` that exists beside it), else a file of an installed package
+ * (`@team/leak-recipes/nic.yaml`, `leakhunt/playbooks/find-pool-leak.yaml`) found as Node finds
+ * modules (node_modules upward, the package's `exports`); undefined when neither exists.
+ */
+export function resolveInclude(includePath: string, fromFile: string): string | undefined {
+  const local = resolve(dirname(fromFile), includePath);
+  if (existsSync(local)) return local;
+  if (isExplicitPath(includePath)) return undefined;
+  try {
+    return resolvePackageSpecifier(includePath, fromFile);
+  } catch {
+    return undefined;
+  }
+}
+
 // Resolve, load and check one include; its cleanup joins the run's always list.
 function loadInclude(state: LoadState, fc: FileContext, path: readonly string[], step: RawMap, parentScope: PlaybookScope, key: string, chain: readonly string[]): { scope: PlaybookScope; steps: PlaybookStep[] } | undefined {
   const includePath = step.include as string;
-  const abs = resolve(dirname(fc.abs), includePath);
   const where = at(fc, [...path, 'include']);
-  if (chain.includes(abs)) {
-    state.errors.push(errIncludeCycle([...chain, abs].map((file) => relative(state.cwd, file) || file), where));
+  const abs = resolveInclude(includePath, fc.abs);
+  if (abs === undefined) {
+    state.errors.push(errIncludeNotFound(includePath, where));
     return undefined;
   }
-  if (!existsSync(abs)) {
-    state.errors.push(errIncludeNotFound(includePath, where));
+  if (chain.includes(abs)) {
+    state.errors.push(errIncludeCycle([...chain, abs].map((file) => relative(state.cwd, file) || file), where));
     return undefined;
   }
   const child = parseFile(state, abs, () => errIncludeNotFound(includePath, where));

@@ -14,6 +14,7 @@ import type { SchemaCompiler, ValidateFunction } from './ajv.js';
 import { errDuplicatePlugin, errPluginLoad, isPlaybookError, PlaybookError } from './errors.js';
 import type { ProviderEntry } from './select.js';
 import { expandOsRange } from './versions.js';
+import { isExplicitPath, resolvePackageSpecifier } from './resolve.js';
 
 /** A plugin and where it came from. */
 export interface LoadedPlugin {
@@ -141,8 +142,38 @@ function pluginEntries(dir: string, extensions: readonly string[]): string[] {
   return entries;
 }
 
+/**
+ * The plugin entry files a `--plugins` value names: a folder (a plugin folder, or a folder of
+ * plugin folders), or an installed package's name, resolved from `cwd` as Node resolves
+ * modules (node_modules upward, the package's `exports` or `main`).
+ */
+export function pluginFiles(source: string, cwd: string): string[] {
+  const absolute = resolve(cwd, source);
+  if (existsSync(absolute) || isExplicitPath(source)) {
+    if (!existsSync(absolute)) throw errPluginLoad(source, 'the folder does not exist');
+    const entries = pluginEntries(absolute, ['.js', '.mjs', '.ts']);
+    if (entries.length === 0) throw errPluginLoad(source, 'holds no index.js (nor plugin folders with one)');
+    return entries;
+  }
+  try {
+    return [resolvePackageSpecifier(source, join(cwd, 'package.json'))];
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw errPluginLoad(source, 'the package exports no entry Node can require or import by default (give its "exports" a "default" condition)', error);
+    throw errPluginLoad(source, `is neither a folder nor an installed package (npm install ${source}, or give a path such as ./${source})`, error);
+  }
+}
+
+// Node strips types itself from 22.18 / 23.6 on (process.features.typescript); older Nodes cannot import .ts.
+function canImportTypeScript(): boolean {
+  return Boolean((process.features as { typescript?: string | false }).typescript);
+}
+
 // Import one plugin module and take its default export (or a named `plugin` export).
-async function importPlugin(file: string): Promise<LoadedPlugin> {
+async function importPlugin(file: string, builtin = false): Promise<LoadedPlugin> {
+  if (!builtin && /\.[cm]?ts$/.test(file) && !canImportTypeScript()) {
+    throw errPluginLoad(file, `is TypeScript, which Node ${process.version} cannot import: compile it to JavaScript (tsc) and load the .js, or use Node 22.18+ / 23.6+, which strip types`);
+  }
   let module: Record<string, unknown>;
   try {
     module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
@@ -158,7 +189,7 @@ async function importPlugin(file: string): Promise<LoadedPlugin> {
 export interface DiscoverOptions {
   /** Load the package's own plugins (default true). */
   builtin?: boolean;
-  /** Folders named with `--plugins`: a plugin folder, or a folder of plugin folders. */
+  /** What `--plugins` names: a plugin folder, a folder of plugin folders, or an installed package's name. */
   dirs?: readonly string[];
   /** Plugins handed over in code (tests, embedders). */
   extra?: readonly LoadedPlugin[];
@@ -169,6 +200,7 @@ export interface DiscoverOptions {
 /** Find, import and register plugins from the package and the user's folders. */
 export async function loadRegistry(options: DiscoverOptions = {}): Promise<Registry> {
   const files: string[] = [];
+  let builtinCount = 0;
   if (options.builtin !== false) {
     const { dir, extension } = builtinPluginFolder();
     if (existsSync(dir)) {
@@ -177,17 +209,12 @@ export async function loadRegistry(options: DiscoverOptions = {}): Promise<Regis
         if (existsSync(file)) files.push(file);
       }
     }
+    builtinCount = files.length;
   }
-  for (const dir of options.dirs ?? []) {
-    const absolute = resolve(options.cwd ?? process.cwd(), dir);
-    if (!existsSync(absolute)) throw errPluginLoad(dir, 'the folder does not exist');
-    const entries = pluginEntries(absolute, ['.js', '.mjs', '.ts']);
-    if (entries.length === 0) throw errPluginLoad(dir, 'holds no index.js (nor plugin folders with one)');
-    files.push(...entries);
-  }
+  for (const source of options.dirs ?? []) files.push(...pluginFiles(source, options.cwd ?? process.cwd()));
   // Imported side by side (their module graphs load in parallel, start-up time); the first
   // failure in discovery order is the one reported, as when they loaded one by one.
-  const settled = await Promise.allSettled(files.map((file) => importPlugin(file)));
+  const settled = await Promise.allSettled(files.map((file, index) => importPlugin(file, index < builtinCount)));
   const failed = settled.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
   const loaded = settled.map((result) => (result as PromiseFulfilledResult<LoadedPlugin>).value);

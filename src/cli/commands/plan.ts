@@ -9,7 +9,7 @@ import type { PlannedStep } from '../../core/plan.js';
 import { errUsage, isPlaybookError } from '../../core/errors.js';
 import type { Arch } from '../../core/types.js';
 import { factsForOs, listAliases, profileIds } from '../../core/versions.js';
-import { collect, exitCodes, loadPlugins, printErrors, reportFailure } from '../output.js';
+import { collect, exitCodes, loadPlugins, printErrors, projectPlaybook, reportFailure } from '../output.js';
 
 const arches: readonly Arch[] = ['x86', 'x64', 'arm64'];
 
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option('--arch <arch>', 'x86, x64 or arm64 (default: the profile\'s, x86 before 5.2, else x64)')
     .option('--explain', 'list every candidate provider and why it was or was not chosen')
     .option('--json', 'print the plan as JSON')
-    .option('--plugins <dir>', 'also load plugins from this folder (repeatable)', collect, [])
+    .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
     .addHelpText('after', () => `
 Examples:
   $ leakhunt plan playbooks/find-pool-leak.yaml --os xp
@@ -57,7 +57,7 @@ Profiles: ${profileIds().join(', ')}`)
       }
       const registry = await loadPlugins(options.plugins);
       if (!registry) return;
-      const loaded = loadPlaybook(file, { registry });
+      const loaded = loadPlaybook(projectPlaybook(file), { registry });
       if (!loaded.playbook) {
         printErrors(sortErrors(loaded.errors));
         process.exitCode = exitCodes.invalid;

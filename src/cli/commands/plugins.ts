@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--schemas', 'print each provider\'s with: schema')
     .option('--errors', 'list the error codes each plugin declares, with what to do about each')
     .option('--markdown', 'with --errors: print them as the Markdown of docs/plugin-errors.md')
-    .option('--plugins <dir>', 'also load plugins from this folder (repeatable)', collect, [])
+    .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
     .addHelpText('after', `
 Examples:
   $ leakhunt plugins

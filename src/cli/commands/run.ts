@@ -19,10 +19,11 @@ import { createListrReporter } from '../../core/reporters/listr.js';
 import { createPlainReporter } from '../../core/reporters/plain.js';
 import { createRunFiles, defaultRunDir, recordEvents } from '../../core/run-files.js';
 import { findPendingRuns, finishedSteps, readRunRecord, recoverPendingWrites, reusableSteps, runRecordName, writeRunRecord, writesUndoneByCleanup, type PendingLookup } from '../../core/resume.js';
+import { isExplicitPath } from '../../core/resolve.js';
 import { guardRunFiles, runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
 import type { ConnectedTarget, StepResult, UndoRecord } from '../../core/types.js';
-import { collect, exitCodes, loadPlugins, printErrors, reportFailure } from '../output.js';
+import { collect, exitCodes, loadPlugins, printErrors, projectPlaybook, reportFailure } from '../output.js';
 import { durationForms, parseDuration } from '../../core/duration.js';
 
 /** Options of `leakhunt run`. */
@@ -113,7 +114,7 @@ export function register(program: Command): void {
     .option('--out <run-dir>', 'run directory (default runs/<timestamp>-<playbook>/)')
     .option('--check', 'connect for facts only, then print the debugger commands each step would send; send none that changes the target')
     .option('--json', 'print one JSON event per line instead of progress')
-    .option('--plugins <dir>', 'also load plugins from this folder (repeatable)', collect, [])
+    .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
     .option('--kd <path>', 'kd.exe or cdb.exe for kd: targets (default: LEAKHUNT_KD, then the Windows Kits Debuggers folders)')
     .option('--command-timeout <duration>', 'give up on one debugger command after this long (default 2m); kd is broken into and framing resynchronised', durationOption)
     .option('--restore-from <run-dir>', 'restore the memory writes this earlier run left on the target before the first step (repeatable; earlier runs in the same parent folder against the same target are found without it)', collect, [])
@@ -213,9 +214,11 @@ function installLateSignalExit(): void {
 }
 
 // The hunt itself, under runHunt's signal handlers.
-async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announceRunDir: (dir: string) => void): Promise<number> {
-  const registry = await loadPlugins(options.plugins);
+async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announceRunDir: (dir: string) => void): Promise<number> {
+  const registry = await loadPlugins(given.plugins);
   if (!registry) return exitCodes.invalid;
+  // A playbook named without its folder is looked for in leakhunt.config.yaml's playbook folders.
+  const options = { ...given, playbook: projectPlaybook(given.playbook) };
   const loaded = loadPlaybook(options.playbook, { registry });
   if (!loaded.playbook) {
     printErrors(sortErrors(loaded.errors));
@@ -265,7 +268,8 @@ async function hunt(options: HuntOptions, abort: AbortController, cleanupAbort: 
       playbook: resolve(options.playbook),
       inputs: options.inputs,
       target: options.target,
-      plugins: options.plugins.map((dir) => resolve(dir)),
+      // Folders made absolute for `leakhunt resume` from elsewhere; package names stay names.
+      plugins: options.plugins.map((source) => (existsSync(resolve(source)) || isExplicitPath(source) ? resolve(source) : source)),
       ...(options.kd !== undefined && { kd: options.kd }),
       ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
       startedAt: new Date().toISOString(),

@@ -11,7 +11,7 @@ export function register(program: Command): void {
   program
     .command('schema')
     .description('Print the playbook JSON Schema with every installed provider\'s with: folded in')
-    .option('--plugins <dir>', 'also load plugins from this folder (repeatable)', collect, [])
+    .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
     .addHelpText('after', `
 Examples:
   $ leakhunt schema > playbook.schema.json

@@ -3,15 +3,16 @@
  */
 import type { Command } from 'commander';
 import { loadPlaybook, sortErrors } from '../../core/load.js';
-import { collect, exitCodes, formatError, loadPlugins, printErrors } from '../output.js';
+import { errUsage } from '../../core/errors.js';
+import { collect, exitCodes, formatError, loadPlugins, printErrors, projectPlaybook, projectPlaybooks, reportFailure } from '../output.js';
 
 /** Add the validate command. */
 export function register(program: Command): void {
   program
     .command('validate')
     .description('Check playbooks (YAML, schema, step names, with:, expressions, includes) without a target')
-    .argument('<playbook...>', 'playbook files')
-    .option('--plugins <dir>', 'also load plugins from this folder (repeatable)', collect, [])
+    .argument('[playbook...]', 'playbook files (default: every playbook in leakhunt.config.yaml\'s playbook folders)')
+    .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
     .option('--json', 'print the problems as JSON')
     .addHelpText('after', `
 Examples:
@@ -20,9 +21,14 @@ Examples:
 
 Every problem is reported at once with file:line:col, a code frame and a hint.
 Exit code 2 when any playbook is invalid.`)
-    .action(async (files: string[], options: { plugins: string[]; json?: boolean }) => {
+    .action(async (given: string[], options: { plugins: string[]; json?: boolean }) => {
       const registry = await loadPlugins(options.plugins);
       if (!registry) return;
+      const files = given.length > 0 ? given.map(projectPlaybook) : projectPlaybooks();
+      if (files.length === 0) {
+        process.exitCode = reportFailure(errUsage('Expected playbook files to validate, got none', 'name them, or list playbook folders under playbooks: in leakhunt.config.yaml'));
+        return;
+      }
       let invalid = false;
       const report: unknown[] = [];
       for (const file of files) {

@@ -286,11 +286,14 @@ export function errRunAborted(reason: string): PlaybookError {
   return new PlaybookError('RUN_ABORTED', `Run aborted (${reason}); cleanup steps ran`);
 }
 
-/** Connecting to the target failed. */
+/** Connecting to the target failed; a coded cause (DEBUGGER_NOT_FOUND, BREAK_IN_FAILED, …) keeps its code in the message and its hint. */
 export function errSession(spec: string, cause: unknown): PlaybookError {
   const text = cause instanceof Error ? cause.message : String(cause);
+  const coded = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown; hint?: unknown }) : {};
+  const code = typeof coded.code === 'string' && /^[A-Z][A-Z_]+$/.test(coded.code) ? `${coded.code}: ` : '';
+  const hint = typeof coded.hint === 'string' ? coded.hint : 'check --target; `sim:` runs the built-in simulator';
   // A kd: or process: spec may carry a KDNET key; the message never shows it.
-  return new PlaybookError('SESSION_FAILED', redactSecrets(`Cannot connect to target "${spec}": ${text}`), { cause, hint: 'check --target; `sim:` runs the built-in simulator' });
+  return new PlaybookError('SESSION_FAILED', redactSecrets(`Cannot connect to target "${spec}": ${code}${text}`), { cause, hint: redactSecrets(hint) });
 }
 
 /** A provider reported failure through ctx.fail(). */

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { ChannelExit, ConsoleChannel } from '../../src/debuggers/channel.js';
-import { kdCandidates, parseKitsRoot, resolveKdPath } from '../../src/debuggers/connect.js';
+import { errSession } from '../../src/core/errors.js';
+import { connectTarget, kdCandidates, parseKitsRoot, resolveKdPath } from '../../src/debuggers/connect.js';
 import { DebuggerError } from '../../src/debuggers/errors.js';
 import { KdConsoleSession } from '../../src/debuggers/kd-console.js';
 import { breakInHelperPath, machineArch, ProcessChannel } from '../../src/debuggers/process-channel.js';
@@ -182,5 +183,16 @@ describe('a failed break-in', () => {
     const session = await opening;
     await session.resume('g');
     await expect(session.breakIn()).rejects.toMatchObject({ code: 'BREAK_IN_UNSUPPORTED' });
+  });
+});
+
+describe('connecting with a wrong kd path', () => {
+  test('is DEBUGGER_NOT_FOUND before anything starts, and the run error keeps that code and its hint', async () => {
+    const error = await connectTarget(`kd:-k net:port=50000,key=${'k3y'}`, { kdPath: join(tmpdir(), 'no such folder', 'kd.exe') }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'DEBUGGER_NOT_FOUND', message: expect.stringContaining('no such folder') });
+    const wrapped = errSession('kd:-k net:port=50000,key=k3y', error);
+    expect(wrapped.message).toContain('DEBUGGER_NOT_FOUND: The debugger given by --kd was not found');
+    expect(wrapped.message).not.toContain('k3y');
+    expect(wrapped.hint).toBe((error as DebuggerError).hint);
   });
 });

@@ -10,7 +10,8 @@
  *   - on `g` reads nothing more and runs until a console control event (Ctrl+C or Ctrl+Break)
  *     arrives, then prints kd's break-in text and the prompt;
  *   - exits on `q`.
- * Its output goes through the C runtime in text mode, so every line ends in CRLF as kd's do.
+ * Every line it prints ends in CRLF, as kd's do (stdout is in binary mode and the CR is written
+ * out, so the C runtime's newline translation, which differs between Windows and Wine, plays no part).
  *
  * Environment:
  *   FAKE_KD_FIXTURES  folder of the fixture files (required)
@@ -21,11 +22,14 @@
  * Build: x86_64-w64-mingw32-gcc -O2 -o kd.exe fake-kd.c   (or gcc from MinGW on Windows)
  */
 #include <windows.h>
+#include <fcntl.h>
+#include <io.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PROMPT "0: kd> "
+#define EOL "\r\n"
 
 static const char *fixtures_dir;
 static FILE *log_file;
@@ -93,7 +97,7 @@ static void print_lines(const char *body, const char *from) {
     if (!printing && strncmp(line, from, strlen(from)) == 0) printing = 1;
     if (printing) {
       if (after_prompt(line)) break;
-      if (!(length >= 2 && line[0] == '#' && line[1] == ' ')) printf("%.*s\n", (int)length, line);
+      if (!(length >= 2 && line[0] == '#' && line[1] == ' ')) printf("%.*s" EOL, (int)length, line);
     }
     if (!end) break;
     line = end + 1;
@@ -141,6 +145,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fake kd: set FAKE_KD_FIXTURES to the folder of the kd transcripts\n");
     return 2;
   }
+  _setmode(_fileno(stdout), _O_BINARY);
   const char *log_path = getenv("FAKE_KD_LOG");
   if (log_path) log_file = fopen(log_path, "a");
   for (int i = 1; i < argc; i++) log_line("arg", argv[i]);
@@ -170,7 +175,7 @@ int main(int argc, char **argv) {
       char *tail = rest + strlen(rest);
       while (tail > rest && tail[-1] == ' ') *--tail = '\0';
       if (strncmp(rest, ".echo", 5) == 0 && (rest[5] == ' ' || rest[5] == '\0')) {
-        printf("%s\n", rest[5] ? rest + 6 : "");
+        printf("%s" EOL, rest[5] ? rest + 6 : "");
       } else if (strcmp(rest, "vertarget") == 0) {
         print_answer(vertarget, "vertarget");
       } else if (strcmp(rest, ".reload") == 0) {
@@ -187,7 +192,7 @@ int main(int argc, char **argv) {
       } else if (strcmp(rest, "q") == 0) {
         quit = 1;
       } else if (*rest != '\0') {
-        printf("Couldn't resolve error at '%s'\n", rest);
+        printf("Couldn't resolve error at '%s'" EOL, rest);
       }
       rest = next;
     }

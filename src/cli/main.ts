@@ -29,8 +29,8 @@ export interface CommandEntry {
 export const commands: readonly CommandEntry[] = [
   { name: 'run', term: 'run [options] <playbook>', description: 'Run a playbook against a target (default: the built-in simulator)', load: () => import('./commands/run.js') },
   { name: 'resume', term: 'resume [options] <run-dir>', description: 'Continue an interrupted run after its last finished step, reusing what it collected', load: () => import('./commands/resume.js') },
-  { name: 'validate', term: 'validate [options] [playbook...]', description: 'Check playbooks (YAML, schema, step names, with:, expressions, includes) without a target', load: () => import('./commands/validate.js') },
-  { name: 'plan', term: 'plan [options] <playbook>', description: 'Show which plugin/provider runs each step on a Windows version, without a target', load: () => import('./commands/plan.js') },
+  { name: 'validate', term: 'validate [options] [file...]', description: 'Check playbooks (YAML, schema, step names, with:, expressions, includes) and simulator scenarios without a target', load: () => import('./commands/validate.js') },
+  { name: 'plan', term: 'plan [options] [playbook]', description: 'Show which plugin/provider runs each step on a Windows version, without a target', load: () => import('./commands/plan.js') },
   { name: 'plugins', term: 'plugins [options]', description: 'List plugins, their steps, version ranges, outputs and with: schemas', load: () => import('./commands/plugins.js') },
   { name: 'schema', term: 'schema [options]', description: "Print the playbook JSON Schema with every installed provider's with: folded in", load: () => import('./commands/schema.js') },
   { name: 'report', term: 'report [options] <run-dir>', description: 'Rebuild report.md, report.html and junit.xml from a run directory (report.json, stacks.jsonl, transcript.jsonl)', load: () => import('./commands/report.js') },

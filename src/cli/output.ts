@@ -75,3 +75,8 @@ export async function loadPlugins(dirs: readonly string[] | undefined): Promise<
     return undefined;
   }
 }
+
+/** `1 step`, `3 steps`: a count with its noun (plural by adding s). */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

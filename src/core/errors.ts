@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'INVALID_INPUT'
   | 'INVALID_PLAYBOOK'
+  | 'INVALID_SCENARIO'
   | 'INVALID_WITH'
   | 'KD_COMMAND_FAILED'
   | 'KD_COMMAND_INCOMPLETE'
@@ -52,6 +53,7 @@ export const errorCodes: Readonly<Record<ErrorCode, 1>> = {
   INVALID_CONFIG: 1,
   INVALID_INPUT: 1,
   INVALID_PLAYBOOK: 1,
+  INVALID_SCENARIO: 1,
   INVALID_WITH: 1,
   KD_COMMAND_FAILED: 1,
   KD_COMMAND_INCOMPLETE: 1,
@@ -211,6 +213,11 @@ export function errInvalidInput(name: string, problem: string, details: ErrorDet
 /** The playbook's structure breaks the playbook schema. */
 export function errInvalidPlaybook(message: string, details: ErrorDetails = {}): PlaybookError {
   return new PlaybookError('INVALID_PLAYBOOK', message, details);
+}
+
+/** A simulator scenario file has a problem (`scenarioCode` is its SCENARIO_* code). */
+export function errInvalidScenario(message: string, scenarioCode: string, details: ErrorDetails = {}): PlaybookError {
+  return new PlaybookError('INVALID_SCENARIO', `${message} (${scenarioCode})`, details);
 }
 
 /** A step's `with:` fails its provider's schema. */

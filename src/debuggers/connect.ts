@@ -8,10 +8,11 @@
  * @see ../../docs/targets.md
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, posix, resolve, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { parseSimTarget, type SimTarget } from '../sim/target-spec.js';
 import type { ConnectOptions, ConnectedTarget, DebuggerSession, Facts } from '../core/types.js';
 import { DebuggerError, isDebuggerError } from './errors.js';
 import { gatherFacts, type TargetDescription } from './facts.js';
@@ -193,17 +194,25 @@ interface LaunchPlan {
   host?: ConnectedTarget['host'];
 }
 
-// A simulator launch: `node dist/src/cli/main.js sim --scenario <file> | --profile <id> --state-out <runDir>/sim-state.json --host-state <runDir>`;
-// the host channel writes the registry into the same folder, which the simulator reads at each boot.
+// A simulator launch: `node dist/src/cli/main.js sim --scenario <file> | --profile <id> --state-out <runDir>/sim-state.json --host-state <machine>`;
+// the host channel writes the registry into the machine folder (the run directory unless the spec
+// names one with `machine=`), which the simulator reads at each boot, with the machine's memory.
 function planSimulator(rest: string, spec: string, runDir: string): LaunchPlan {
   const cli = cliEntry();
   if (!existsSync(cli)) throw new DebuggerError('DEBUGGER_NOT_FOUND', `The simulator is not built (${cli} is missing)`, { hint: 'run npm run build' });
-  const selector = rest === '' ? [] : /\.ya?ml$/i.test(rest) || existsSync(rest) ? ['--scenario', resolve(rest)] : ['--profile', rest];
-  const stateDir = resolve(runDir);
+  let target: SimTarget;
+  try {
+    target = parseSimTarget(rest);
+  } catch (error) {
+    throw new DebuggerError('INVALID_TARGET_SPEC', (error as Error).message, { hint: 'sim:[<scenario.yaml>|<profile>][,machine=<folder>]' });
+  }
+  const selector = target.scenario !== undefined ? ['--scenario', target.scenario] : target.profile !== undefined ? ['--profile', target.profile] : [];
+  const stateDir = target.machine ?? resolve(runDir);
+  mkdirSync(stateDir, { recursive: true });
   const hostChannel = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} sim-host --state ${JSON.stringify(stateDir)} -- {cmd}`;
   return {
     file: process.execPath,
-    args: [cli, 'sim', ...selector, '--state-out', join(stateDir, 'sim-state.json'), '--host-state', stateDir],
+    args: [cli, 'sim', ...selector, '--state-out', join(resolve(runDir), 'sim-state.json'), '--host-state', stateDir],
     description: { kind: 'sim', spec, hostChannel },
     host: async (command) => {
       const result = await execa(process.execPath, [cli, 'sim-host', '--state', stateDir, '--', ...splitCommandLine(command)], { reject: false, stripFinalNewline: false });

@@ -12,7 +12,7 @@ describe('lazy command modules', () => {
     expect(lazy.commands.every((command) => command.options.length === 0 && command.registeredArguments.length === 0)).toBe(true);
     expect(eager.commands.filter((command) => command.options.length > 0).length).toBeGreaterThan(5);
     expect(lazy.helpInformation()).toBe(eager.helpInformation());
-    expect(lazy.helpInformation()).toContain('validate [options] [playbook...]  Check playbooks');
+    expect(lazy.helpInformation()).toContain('validate [options] [file...]     Check playbooks');
   });
 
   test('every table entry names a command its module registers, with the same description', async () => {

@@ -66,6 +66,21 @@ function durationOption(value: string): number {
   return parsed;
 }
 
+// Every problem of the scenario a sim: target names (none for other targets; a bad spec is left to connect).
+async function targetScenarioErrors(spec: string): Promise<PlaybookError[]> {
+  const { parseTargetSpec } = await import('../../debuggers/connect.js');
+  const { parseSimTarget, simScenarioErrors } = await import('../../sim/target-spec.js');
+  let target;
+  try {
+    const parsed = parseTargetSpec(spec);
+    if (parsed.kind !== 'sim') return [];
+    target = parseSimTarget(parsed.rest);
+  } catch {
+    return [];
+  }
+  return simScenarioErrors(target);
+}
+
 // The kd layer's TargetMemory (src/debuggers/memory.ts), loaded when present; a refusing one otherwise.
 async function memoryFactory(): Promise<MemoryFactory> {
   const specifier = '../../debuggers/memory.js';
@@ -238,6 +253,12 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
     return exitCodes.invalid;
   }
   if (options.target.trim() === '') return reportFailure(errUsage('Expected --target to name a target, got an empty string', 'sim: runs the built-in simulator'));
+  // A scenario named by sim:<file> is checked like the playbook, before the run starts.
+  const scenarioErrors = await targetScenarioErrors(options.target);
+  if (scenarioErrors.length) {
+    printErrors(scenarioErrors);
+    return exitCodes.invalid;
+  }
 
   const runDir = resolve(options.out ?? defaultRunDir(playbook.name));
   announceRunDir(runDir);

@@ -8,6 +8,7 @@
  */
 import { KdParseError, normalizeAddress, padTag, splitLines } from './common.js';
 import type { ParseResultBase } from './common.js';
+import { readPrompt } from './prompt.js';
 
 /** The pool a block lives in; `unknown` where kd did not say (old-form large pool table hits). */
 export type PoolName = 'nonpaged' | 'paged' | 'session' | 'special' | 'unknown';
@@ -48,8 +49,6 @@ export interface PoolfindResult extends ParseResultBase {
   stoppedAt?: string;
 }
 
-// kd prompts (`kd>`, `0: kd>`, `lkd>`) at the start of a line, after optional blanks.
-const PROMPT = /^\s*(?:\d{1,3}:\s?)?l?kd>/i;
 const OLD_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s+size:\s*([0-9a-f]{1,12})\s+previous size:\s*([0-9a-f]{1,12})\s+\(([A-Za-z ]+)\)/i;
 const NEW_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s*:\s*tag (.{1,4}?), size\s+(?:0x)?([0-9a-f]{1,12}), (.*)$/i;
 const LARGE_TABLE = /^Scanning large pool allocation table for (?:Tag: (.{1,4})|tag (0x[0-9a-f]+)(?: \((.{1,4})\))?) \(([0-9a-f`]+) : ([0-9a-f`]+)\)/i;
@@ -70,7 +69,7 @@ export function parsePoolfind(text: string): PoolfindResult {
     const first = !seenContent;
     seenContent = true;
 
-    if (PROMPT.test(line)) {
+    if (readPrompt(trimmed)) {
       const echo = first ? /!poolfind\s+"?([^"\s]+)"?/i.exec(line) : null;
       if (echo) commandTag = readCommandTag(echo[1]);
       else result.unparsed.push(line);

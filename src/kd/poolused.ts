@@ -10,7 +10,7 @@
  */
 import { isTrimSpace, KdParseError, padTag, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
-import { digitsThenColon } from './prompt.js';
+import { readPrompt } from './prompt.js';
 
 /** Outstanding allocations of one tag in one pool. */
 export interface PoolCounts {
@@ -58,8 +58,6 @@ interface TableLayout {
 }
 
 const NUMERIC_NAMES = new Set(['Allocs', 'Frees', 'Diff', 'Used']);
-// kd prompts (`kd>`, `0: kd>`, `lkd>`) at the start of a line, after optional blanks.
-const PROMPT = /^\s*(?:\d{1,3}:\s?)?l?kd>/i;
 // Lines of the kd cache preamble that `!poolused` triggers on a live or local target.
 const PREAMBLE = [
   /^Using a machine size of [0-9a-f]+ pages to configure the kd cache$/i,
@@ -115,7 +113,7 @@ function readPoolused(text: string, from: number, to: number, pool: StringPool |
     lastRowFailed = false;
     const lead = text.charCodeAt(start);
 
-    if (mayBePrompt(text, start, end, lead) && PROMPT.test(text.slice(start, end))) {
+    if (readPrompt(text, start, end)) {
       // The echoed command opening the output is expected; any later prompt is another command.
       const line = text.slice(lineStart, lineEnd);
       if (!(first && /!poolused\b/i.test(line))) result.unparsed.push(line);
@@ -189,13 +187,6 @@ function readPoolused(text: string, from: number, to: number, pool: StringPool |
   // A table that never started, or whose last line is not a row, was cut off.
   if (!layout || lastRowFailed) result.complete = false;
   return result;
-}
-
-// Whether PROMPT can match the trimmed line [start, end): digits then a colon, or `kd>`/`lkd>` in any case.
-function mayBePrompt(text: string, start: number, end: number, lead: number): boolean {
-  if (lead >= 48 && lead <= 57) return digitsThenColon(text, start, end);
-  const lower = lead | 32;
-  return lower === 107 || lower === 108;
 }
 
 // Map the words after `Sorting by` to the sort key; null when kd said something new.

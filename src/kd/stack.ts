@@ -8,7 +8,7 @@
  */
 import { isTrimSpace, KdParseError, normalizeAddress, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
-import { digitsThenColon } from './prompt.js';
+import { readPrompt } from './prompt.js';
 
 /** Source file and line of a frame, from a private-symbol `[file @ line]` annotation. */
 export interface StackSource {
@@ -70,8 +70,6 @@ interface StackLayout {
   args: 'colon' | 'x86' | null;
 }
 
-// Prompts of kd (`kd>`, `0: kd>`, `lkd>`), of a user-mode debugger (`0:000>`) and of ntsd via a console (`C:\>`).
-const PROMPT = /^\s*(?:(?:\d{1,3}:\s?)?l?kd>|\d{1,3}:\d{3}(?::\w+)?>|[A-Z]:\\>)/i;
 const HEADER =
   /^(#\s*)?(Memory\s+)?(?:(ChildEBP|Child-SP)\s*)?(RetAddr\s*)?(:\s*)?(Args to Child\s*)?(:\s*)?(Call Site)?$/;
 const ADDRESS = /^[0-9a-f]{8}(?:`?[0-9a-f]{8})?$/i;
@@ -128,7 +126,7 @@ function readStack(text: string, from: number, to: number, pool: StringPool | un
     // Every test below is guarded by the first character it needs, so a frame line meets no regex.
     const lead = text.charCodeAt(start);
 
-    if (mayBePrompt(text, start, end, lead) && PROMPT.test(text.slice(start, end))) {
+    if (readPrompt(text, start, end)) {
       // The echoed command opening the output is expected; any later prompt is another command.
       if (!first) result.unparsed.push(text.slice(lineStart, lineEnd));
       continue;
@@ -190,14 +188,6 @@ const WARNING = /^\*{0,3}\s*(WARNING|ERROR):|^\*{3}\s*Stack trace for last set c
 // First characters a column header can start with (`#`, `Memory`, `Child…`, `RetAddr`, `:`, `Args`).
 function isHeaderLead(lead: number): boolean {
   return lead === 35 || lead === 77 || lead === 67 || lead === 82 || lead === 58 || lead === 65;
-}
-
-// Whether PROMPT can match the trimmed line: digits then a colon, `kd>`/`lkd>` in any case, or `C:\>`.
-function mayBePrompt(text: string, start: number, end: number, lead: number): boolean {
-  if (lead >= 48 && lead <= 57) return digitsThenColon(text, start, end);
-  const lower = lead | 32;
-  if (lower === 107 || lower === 108) return true;
-  return lower >= 97 && lower <= 122 && start + 1 < end && text.charCodeAt(start + 1) === 58;
 }
 
 // Read a column header such as ` # Child-SP          RetAddr           : Args to Child … : Call Site`.

@@ -71,63 +71,93 @@ const NO_KIND = '';
 const KIND_CACHE = new Map<string, string>();
 
 /**
- * Remove a transcript header: leading `# key: value` lines closed by a `# ---` line (the form
- * leakhunt's kd fixtures carry their source notes in). Text without one is returned as is.
+ * Where a transcript header ends among the first lines of a text: the index of the line after
+ * its closing `# ---`, 0 when the text has no header (leading `# key: value` lines closed by a
+ * `# ---` line within the first 64, the form leakhunt's kd fixtures carry their source notes
+ * in), undefined while the lines so far cannot tell and more may come (`final` false).
  */
-export function stripTranscriptHeader(text: string): string {
-  // Only the first 64 lines can matter, so the log is not split as a whole.
-  let start = 0;
-  for (let index = 0; index < 64 && start <= text.length; index++) {
-    const newline = text.indexOf('\n', start);
-    const end = newline < 0 ? text.length : newline;
-    const raw = text.slice(start, end);
-    if (index === 0 && !/^# [a-z]+:/.test(raw)) return text;
+export function transcriptHeaderEnd(lines: readonly string[], final: boolean): number | undefined {
+  for (let index = 0; index < lines.length && index < HEADER_LINES; index++) {
+    const raw = lines[index]!;
+    if (index === 0 && !/^# [a-z]+:/.test(raw)) return 0;
     const line = raw.replace(/\r$/, '');
-    if (line === '# ---') return newline < 0 ? '' : text.slice(newline + 1);
-    if (!line.startsWith('#')) return text;
-    if (newline < 0) break;
-    start = newline + 1;
+    if (line === '# ---') return index + 1;
+    if (!line.startsWith('#')) return 0;
   }
-  return text;
+  return final || lines.length >= HEADER_LINES ? 0 : undefined;
+}
+
+const HEADER_LINES = 64;
+
+/** Remove a transcript header (see transcriptHeaderEnd). Text without one is returned as is. */
+export function stripTranscriptHeader(text: string): string {
+  // Only the first lines can matter, so the log is not split as a whole.
+  const lines = text.split('\n', HEADER_LINES);
+  const end = transcriptHeaderEnd(lines, true)!;
+  if (end === 0) return text;
+  let offset = 0;
+  for (let index = 0; index < end; index++) offset += lines[index]!.length + 1;
+  return text.slice(offset);
 }
 
 /**
- * Remove a quoting prefix every non-blank line shares (`    // `, `> `, `; `), as when kd
- * output is pasted into a source comment or a mail quote. Other text is returned as is.
+ * Finds the quoting prefix every non-blank line shares (`    // `, `> `, `; `), as when kd
+ * output is pasted into a source comment or a mail quote, fed one line at a time. `push` returns
+ * false once it is known that there is none (most logs: at their first line of content).
  */
-export function unquoteTranscript(text: string): string {
-  if (!firstContentLineQuoted(text)) return text;
-  const lines = text.split('\n');
-  let prefix: string | undefined;
-  for (const line of lines) {
-    if (line.trim() === '') continue;
-    const match = /^(\s*(?:\/\/|>|;) ?)/.exec(line);
-    if (!match) return text;
-    if (prefix === undefined) prefix = match[1];
-    else if (!line.startsWith(prefix)) {
-      // Lines may differ only in the optional space after the marker.
-      const bare = prefix.trimEnd();
-      if (!line.startsWith(bare)) return text;
-      prefix = bare;
+export class QuotePrefixFinder {
+  private prefix: string | undefined;
+  private failed = false;
+
+  push(line: string): boolean {
+    if (this.failed) return false;
+    if (line.trim() === '') return true;
+    const match = QUOTE_PREFIX.exec(line);
+    if (!match) {
+      this.failed = true;
+      return false;
     }
+    if (this.prefix === undefined) this.prefix = match[1];
+    else if (!line.startsWith(this.prefix)) {
+      // Lines may differ only in the optional space after the marker.
+      const bare = this.prefix.trimEnd();
+      if (!line.startsWith(bare)) {
+        this.failed = true;
+        return false;
+      }
+      this.prefix = bare;
+    }
+    return true;
   }
-  if (prefix === undefined) return text;
-  const cut = prefix;
-  return lines.map((line) => (line.startsWith(cut) ? line.slice(cut.length) : line.trimStart())).join('\n');
+
+  /** The prefix every line read had; undefined when there is none. */
+  result(): string | undefined {
+    return this.failed ? undefined : this.prefix;
+  }
 }
 
-// The loop in unquoteTranscript gives up at the first non-blank line without a quote marker; this
-// finds that line without splitting the whole log.
-function firstContentLineQuoted(text: string): boolean {
+/** A line with the quoting prefix (from QuotePrefixFinder) removed. */
+export function unquoteLine(line: string, prefix: string): string {
+  return line.startsWith(prefix) ? line.slice(prefix.length) : line.trimStart();
+}
+
+/** Remove a quoting prefix every non-blank line shares (see QuotePrefixFinder). Other text is returned as is. */
+export function unquoteTranscript(text: string): string {
+  const finder = new QuotePrefixFinder();
   let start = 0;
-  while (start <= text.length) {
+  while (start < text.length) {
     const newline = text.indexOf('\n', start);
-    const line = text.slice(start, newline < 0 ? text.length : newline);
-    if (line.trim() !== '') return QUOTE_PREFIX.test(line);
-    if (newline < 0) return false;
+    const end = newline < 0 ? text.length : newline;
+    if (!finder.push(text.slice(start, end))) return text;
+    if (newline < 0) break;
     start = newline + 1;
   }
-  return false;
+  const prefix = finder.result();
+  if (prefix === undefined) return text;
+  return text
+    .split('\n')
+    .map((line) => unquoteLine(line, prefix))
+    .join('\n');
 }
 
 const QUOTE_PREFIX = /^(\s*(?:\/\/|>|;) ?)/;

@@ -4,12 +4,12 @@
  * with the stack printed after it becomes a classified stack, paired and aggregated by call
  * site, and the whole becomes a report.json the renderers turn into the usual reports.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { aliasForVersion } from '../core/versions.js';
 import { errUsage } from '../core/errors.js';
-import type { ParseResultBase } from '../kd/common.js';
-import { scanKdLog, type KdLog } from '../kd/log.js';
+import type { AutoEntry } from '../kd/auto.js';
+import { readFileLines, readKdLogLines, readKdLogText } from '../kd/log.js';
 import type { BreakResult } from '../kd/break.js';
 import { KdParseError, padTag } from '../kd/common.js';
 import type { PoolusedResult } from '../kd/poolused.js';
@@ -20,14 +20,24 @@ import type { HuntReport, PoolName, RankSample, RankedTag, SiteReport } from './
 import { renderReports, type RenderOptions, type RenderResult } from './render.js';
 import { classifyStack, parseFrame, StackAggregator, type Frame, type StackRecord } from './stacks.js';
 
-/** What analyzeKdLog found besides the report. */
-export interface Analysis {
+/** What an analysis found besides the report. */
+export interface AnalysisSummary {
   report: HuntReport;
-  /** The stacks, one stacks.jsonl line each. */
-  stacks: (StackRecord & { line: number })[];
   /** Commands of the log that were read, by kind (`poolused`, `stack`, `break`, …). */
   counts: Record<string, number>;
+  /** PoolHitTag stacks found (the lines of stacks.jsonl). */
+  stackCount: number;
 }
+
+/** What analyzeKdLog found: the summary and the stacks themselves. */
+export interface Analysis extends AnalysisSummary {
+  /** The stacks, one stacks.jsonl line each. */
+  stacks: (StackRecord & { line: number })[];
+}
+
+// The kinds whose results the analysis reads; other outputs are only counted, not parsed.
+const READ_KINDS = new Set(['poolused', 'break', 'stack', 'banner', 'vertarget', 'version']);
+const LOG_OPTIONS = { parse: (kind: string) => READ_KINDS.has(kind), keepUnparsed: false };
 
 // `kd> ed nt!PoolHitTag ' cbA'` or `ed nt!poolhittag 0x20636241` → the tag, or null when cleared.
 function hitTagFromCommand(command: string): string | null | undefined {
@@ -74,51 +84,18 @@ function argumentsOf(frames: readonly StackFrame[], parsed: readonly Frame[], ki
   return {};
 }
 
-// One command of the scanned log, as far as the analysis reads it.
-class LogEntry {
-  private built: ParseResultBase | undefined | null = null;
-
-  constructor(
-    private readonly log: KdLog,
-    private readonly index: number,
-  ) {}
-
-  get kind(): string | undefined {
-    return this.log.kind(this.index);
-  }
-
-  get command(): string {
-    return this.log.command(this.index);
-  }
-
-  get line(): number {
-    return this.log.line(this.index);
-  }
-
-  get result(): ParseResultBase | undefined {
-    if (this.built === null) this.built = this.log.result(this.index);
-    return this.built;
-  }
-}
-
-// Rank samples from the `!poolused` outputs, in order.
-function samplesOf(entries: readonly LogEntry[]): RankSample[] {
-  const samples: RankSample[] = [];
-  for (const entry of entries) {
-    if (entry.kind !== 'poolused' || !entry.result) continue;
-    const result = entry.result as PoolusedResult;
-    const tags: RankSample['tags'] = [];
-    for (const row of result.rows) {
-      for (const pool of ['nonpaged', 'paged'] as const) {
-        const counts = row[pool];
-        if (counts.bytes === 0 && counts.allocs === 0) continue;
-        tags.push({ tag: padTag(row.tag), pool, bytes: counts.bytes, allocs: counts.allocs, ...(counts.frees !== undefined && { frees: counts.frees }) });
-      }
+// A rank sample from a `!poolused` output. Without timestamps in the log the samples are placed
+// one "minute" apart, in order; sampleAxis says so.
+function sampleOf(result: PoolusedResult, index: number): RankSample {
+  const tags: RankSample['tags'] = [];
+  for (const row of result.rows) {
+    for (const pool of ['nonpaged', 'paged'] as const) {
+      const counts = row[pool];
+      if (counts.bytes === 0 && counts.allocs === 0) continue;
+      tags.push({ tag: padTag(row.tag), pool, bytes: counts.bytes, allocs: counts.allocs, ...(counts.frees !== undefined && { frees: counts.frees }) });
     }
-    // Without timestamps in the log the samples are placed one "minute" apart, in order; sampleAxis says so.
-    samples.push({ atMs: samples.length * 60_000, tags });
   }
-  return samples;
+  return { atMs: index * 60_000, tags };
 }
 
 // Tags of the last sample, ranked by growth since the first sample (bytes), then by size.
@@ -141,8 +118,7 @@ function rankingOf(samples: readonly RankSample[], descriptions: Map<string, str
 }
 
 // Facts from the banner or vertarget in the log; unknown fields say so.
-function factsOf(entries: readonly LogEntry[], source: string): Facts {
-  const version = entries.map((entry) => (entry.kind === 'banner' || entry.kind === 'vertarget' || entry.kind === 'version' ? (entry.result as VersionResult | undefined)?.os : undefined)).find(Boolean);
+function factsOf(version: VersionResult['os'] | undefined, source: string): Facts {
   const pointerSize = version?.pointerSize ?? (version?.arch === 'x64' || version?.arch === 'arm64' ? 8 : 4);
   const versionText = version?.version ?? '0.0.0';
   return {
@@ -164,144 +140,239 @@ function factsOf(entries: readonly LogEntry[], source: string): Facts {
   };
 }
 
-/** Analyze the text of a saved kd log. `source` names it in the report. */
-export function analyzeKdLog(text: string, source = 'kd log'): Analysis {
-  let entries: LogEntry[];
-  try {
-    const log = scanKdLog(text);
-    entries = Array.from({ length: log.size }, (_, index) => new LogEntry(log, index));
-  } catch (error) {
-    if (error instanceof KdParseError) throw errUsage(`${source}: ${error.message}`, 'pass a kd session log (.logopen) or a run\'s transcript.jsonl');
-    throw error;
-  }
-  const counts: Record<string, number> = {};
-  const aggregator = new StackAggregator();
-  const stacks: Analysis['stacks'] = [];
-  const descriptions = new Map<string, string>();
-  let hitTag: string | undefined;
-  let pendingBreak: { line: number; symbol?: string } | undefined;
+/**
+ * The analysis of a kd log, fed one command at a time (`add`) as the log is read: what it keeps
+ * is the aggregates (samples, descriptions, the call-site tables), never the log; each PoolHitTag
+ * stack goes to `onStack` as it is found.
+ */
+class LogAnalyzer {
+  private readonly counts: Record<string, number> = {};
+  private readonly aggregator = new StackAggregator();
+  private readonly samples: RankSample[] = [];
+  private readonly descriptions = new Map<string, string>();
+  private version: VersionResult['os'] | undefined;
+  private hitTag: string | undefined;
+  private firstStackTag: string | undefined;
+  private stackCount = 0;
+  private pendingBreak: { line: number; symbol?: string } | undefined;
 
-  for (const entry of entries) {
-    if (entry.kind) counts[entry.kind] = (counts[entry.kind] ?? 0) + 1;
+  constructor(private readonly onStack: (stack: StackRecord & { line: number }) => void) {}
+
+  add(entry: AutoEntry): void {
+    if (entry.kind) this.counts[entry.kind] = (this.counts[entry.kind] ?? 0) + 1;
     const tag = hitTagFromCommand(entry.command);
-    if (tag !== undefined) hitTag = tag ?? undefined;
-    if (entry.kind === 'poolused' && entry.result) {
-      for (const row of (entry.result as PoolusedResult).rows) if (row.description) descriptions.set(padTag(row.tag), row.description.trim());
+    if (tag !== undefined) this.hitTag = tag ?? undefined;
+    if (!entry.result) return;
+    if ((entry.kind === 'banner' || entry.kind === 'vertarget' || entry.kind === 'version') && !this.version) this.version = (entry.result as VersionResult).os;
+    if (entry.kind === 'poolused') {
+      const result = entry.result as PoolusedResult;
+      for (const row of result.rows) if (row.description) this.descriptions.set(padTag(row.tag), row.description.trim());
+      this.samples.push(sampleOf(result, this.samples.length));
     }
-    if (entry.kind === 'break' && entry.result) {
+    if (entry.kind === 'break') {
       const stop = (entry.result as BreakResult).events.find((event) => event.kind === 'breakpoint');
-      pendingBreak = stop ? { line: entry.line, symbol: stop.location?.symbol } : undefined;
-      continue;
+      this.pendingBreak = stop ? { line: entry.line, symbol: stop.location?.symbol } : undefined;
+      return;
     }
-    if (entry.kind === 'stack' && entry.result && pendingBreak) {
+    if (entry.kind === 'stack' && this.pendingBreak) {
       const kdFrames = (entry.result as StackResult).frames;
       const frames = kdFrames.map((frame) => parseFrame(frameText(frame)));
       const kind = classifyStack(frames);
       // Only a stack in the allocator (a PoolHitTag stop) is a pool stack; other breaks are ignored.
       if (kind !== 'unknown') {
-        const stackTag = hitTag ?? tagFromArg(kdFrames.find((frame) => frame.args?.length === 3)?.args?.[kind === 'alloc' ? 2 : 1]);
+        const stackTag = this.hitTag ?? tagFromArg(kdFrames.find((frame) => frame.args?.length === 3)?.args?.[kind === 'alloc' ? 2 : 1]);
         const record: StackRecord = { kind, frames, ...(stackTag && { tag: padTag(stackTag) }), ...argumentsOf(kdFrames, frames, kind, stackTag && padTag(stackTag)) };
-        aggregator.add(record);
-        stacks.push({ ...record, line: entry.line });
+        this.aggregator.add(record);
+        this.stackCount++;
+        this.firstStackTag ??= record.tag;
+        this.onStack({ ...record, line: entry.line });
       }
-      pendingBreak = undefined;
+      this.pendingBreak = undefined;
     }
   }
 
-  const samples = samplesOf(entries);
-  const ranking = rankingOf(samples, descriptions);
-  const summary = aggregator.summary();
-  const suspectTag = hitTag ?? stacks.find((stack) => stack.tag)?.tag;
+  /** The report of everything added. */
+  finish(source: string): AnalysisSummary {
+    const { samples, stackCount } = this;
+    const ranking = rankingOf(samples, this.descriptions);
+    const summary = this.aggregator.summary();
+    const suspectTag = this.hitTag ?? this.firstStackTag;
   const suspectRank = suspectTag ? ranking.find((ranked) => ranked.tag === suspectTag) : ranking[0];
-  const suspect = suspectRank
-    ? { tag: suspectRank.tag, pool: suspectRank.pool, bytes: suspectRank.bytes, growthBytesPerMinute: null }
-    : suspectTag
-      ? { tag: suspectTag, pool: 'paged' as PoolName, bytes: 0, growthBytesPerMinute: null }
-      : null;
-  const sites: SiteReport[] = summary.sites.map((site) => ({
-    frame: site.site.text,
-    module: site.site.module ?? '',
-    ...(site.site.function && { function: site.site.function }),
-    offset: site.site.offset,
-    tag: site.tag,
-    allocs: site.allocs,
-    frees: site.frees,
-    outstanding: site.outstanding,
-    outstandingBytes: site.outstandingBytes,
-    method: summary.paired ? 'pairing' : 'counts',
-    callers: site.callers,
-  }));
-  const top = suspect ? sites.find((site) => site.tag === suspect.tag || site.tag === '????') : undefined;
-  const culprit = top && top.outstanding > 0 && top.module ? { module: top.module, ...(top.function && { function: top.function }), offset: top.offset, frame: top.frame, tag: suspect!.tag, pool: suspect!.pool } : null;
-  const grew = suspectRank?.growthOutstanding !== undefined && suspectRank.growthOutstanding > 0;
+    const suspect = suspectRank
+      ? { tag: suspectRank.tag, pool: suspectRank.pool, bytes: suspectRank.bytes, growthBytesPerMinute: null }
+      : suspectTag
+        ? { tag: suspectTag, pool: 'paged' as PoolName, bytes: 0, growthBytesPerMinute: null }
+        : null;
+    const sites: SiteReport[] = summary.sites.map((site) => ({
+      frame: site.site.text,
+      module: site.site.module ?? '',
+      ...(site.site.function && { function: site.site.function }),
+      offset: site.site.offset,
+      tag: site.tag,
+      allocs: site.allocs,
+      frees: site.frees,
+      outstanding: site.outstanding,
+      outstandingBytes: site.outstandingBytes,
+      method: summary.paired ? 'pairing' : 'counts',
+      callers: site.callers,
+    }));
+    const top = suspect ? sites.find((site) => site.tag === suspect.tag || site.tag === '????') : undefined;
+    const culprit = top && top.outstanding > 0 && top.module ? { module: top.module, ...(top.function && { function: top.function }), offset: top.offset, frame: top.frame, tag: suspect!.tag, pool: suspect!.pool } : null;
+    const grew = suspectRank?.growthOutstanding !== undefined && suspectRank.growthOutstanding > 0;
 
-  let verdict: HuntReport['verdict'] = 'inconclusive';
-  let reason: string;
-  if (culprit && grew) {
-    verdict = 'leak';
-    reason = `Tag '${suspect!.tag}' gained ${suspectRank!.growthOutstanding} allocations over ${samples.length} !poolused samples; ${top!.outstanding} of ${top!.allocs} allocations at ${top!.frame} were not seen freed (${stacks.length} PoolHitTag stacks in the log)`;
-  } else if (culprit) {
-    reason = `${top!.frame} made ${top!.allocs} of the ${stacks.length} PoolHitTag allocations seen, but the log has ${samples.length < 2 ? 'fewer than two !poolused samples' : `no growth of '${suspect!.tag}' between its !poolused samples`} to show a leak`;
-  } else if (samples.length > 1 && ranking.every((ranked) => (ranked.growthOutstanding ?? 0) <= 0)) {
-    verdict = 'no-leak';
-    reason = `No tag gained allocations over ${samples.length} !poolused samples`;
-  } else {
-    reason = `The log has ${samples.length} !poolused sample${samples.length === 1 ? '' : 's'} and ${stacks.length} PoolHitTag stack${stacks.length === 1 ? '' : 's'}: not enough to name a call site`;
+    let verdict: HuntReport['verdict'] = 'inconclusive';
+    let reason: string;
+    if (culprit && grew) {
+      verdict = 'leak';
+      reason = `Tag '${suspect!.tag}' gained ${suspectRank!.growthOutstanding} allocations over ${samples.length} !poolused samples; ${top!.outstanding} of ${top!.allocs} allocations at ${top!.frame} were not seen freed (${stackCount} PoolHitTag stacks in the log)`;
+    } else if (culprit) {
+      reason = `${top!.frame} made ${top!.allocs} of the ${stackCount} PoolHitTag allocations seen, but the log has ${samples.length < 2 ? 'fewer than two !poolused samples' : `no growth of '${suspect!.tag}' between its !poolused samples`} to show a leak`;
+    } else if (samples.length > 1 && ranking.every((ranked) => (ranked.growthOutstanding ?? 0) <= 0)) {
+      verdict = 'no-leak';
+      reason = `No tag gained allocations over ${samples.length} !poolused samples`;
+    } else {
+      reason = `The log has ${samples.length} !poolused sample${samples.length === 1 ? '' : 's'} and ${stackCount} PoolHitTag stack${stackCount === 1 ? '' : 's'}: not enough to name a call site`;
+    }
+
+    const report: HuntReport = {
+      schemaVersion: 1,
+      playbook: `analyze ${source}`,
+      startedAt: new Date(0).toISOString(),
+      durationMs: 0,
+      target: factsOf(this.version, source),
+      steps: [],
+      ranking,
+      samples,
+      sampleAxis: 'order',
+      suspect,
+      sites,
+      culprit,
+      verdict,
+      reason,
+    };
+    return { report, counts: this.counts, stackCount };
   }
-
-  const report: HuntReport = {
-    schemaVersion: 1,
-    playbook: `analyze ${source}`,
-    startedAt: new Date(0).toISOString(),
-    durationMs: 0,
-    target: factsOf(entries, source),
-    steps: [],
-    ranking,
-    samples,
-    sampleAxis: 'order',
-    suspect,
-    sites,
-    culprit,
-    verdict,
-    reason,
-  };
-  return { report, stacks, counts };
 }
 
-// A run's transcript.jsonl as the kd log it records: prompts, commands, outputs.
-function transcriptToLog(text: string): string {
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+/** Analyze the text of a saved kd log. `source` names it in the report. */
+export function analyzeKdLog(text: string, source = 'kd log'): Analysis {
+  const stacks: Analysis['stacks'] = [];
+  const analyzer = new LogAnalyzer((stack) => stacks.push(stack));
+  try {
+    readKdLogText(text, (entry) => analyzer.add(entry), LOG_OPTIONS);
+  } catch (error) {
+    throw usageError(error, source);
+  }
+  return { ...analyzer.finish(source), stacks };
+}
+
+// A log without a prompt, or a file that cannot be read, as a usage error naming the file; other errors as they are.
+function usageError(error: unknown, source: string): unknown {
+  if (error instanceof KdParseError) return errUsage(`${source}: ${error.message}`, 'pass a kd session log (.logopen) or a run\'s transcript.jsonl');
+  if (error instanceof Error && 'syscall' in error) return errUsage(`Cannot read kd log "${source}": ${error.message}`, 'pass the file kd wrote with .logopen');
+  return error;
+}
+
+// The kd log a run's transcript.jsonl records (prompts, commands, outputs), one log line at a
+// time: `push` takes a line of the transcript, `finish` ends the log.
+class TranscriptLog {
+  // The last log line, held back: the log's final line is not one when it is empty.
+  private held: string | undefined;
+
+  constructor(private readonly onLine: (line: string) => boolean) {}
+
+  push(json: string): boolean {
+    if (!json.trim()) return true;
     let value: Record<string, unknown>;
     try {
-      value = JSON.parse(line) as Record<string, unknown>;
+      value = JSON.parse(json) as Record<string, unknown>;
     } catch {
-      continue;
+      return true;
     }
     const prompt = typeof value.prompt === 'string' ? value.prompt : 'kd> ';
-    if (value.event === 'banner' && typeof value.output === 'string') out.push(value.output);
-    else if (value.direction === 'send' && value.event === 'resume' && typeof value.command === 'string') out.push(`kd> ${value.command}`);
-    else if (value.direction === 'receive' && value.event === 'break' && typeof value.output === 'string') out.push(value.output);
-    else if (value.direction === 'receive' && value.event === 'command' && typeof value.command === 'string') out.push(`${prompt.trimEnd()} ${value.command}`, ...(typeof value.output === 'string' && value.output ? [value.output] : []));
+    if (value.event === 'banner' && typeof value.output === 'string') return this.piece(value.output);
+    if (value.direction === 'send' && value.event === 'resume' && typeof value.command === 'string') return this.piece(`kd> ${value.command}`);
+    if (value.direction === 'receive' && value.event === 'break' && typeof value.output === 'string') return this.piece(value.output);
+    if (value.direction === 'receive' && value.event === 'command' && typeof value.command === 'string') {
+      return this.piece(`${prompt.trimEnd()} ${value.command}`) && (typeof value.output === 'string' && value.output ? this.piece(value.output) : true);
+    }
+    return true;
   }
-  return out.join('\n');
+
+  finish(): void {
+    if (this.held) this.onLine(this.held);
+    this.held = undefined;
+  }
+
+  // One piece of the log (pieces are joined by line breaks), split into its lines.
+  private piece(text: string): boolean {
+    for (const line of text.split('\n')) {
+      if (this.held !== undefined && !this.onLine(this.held)) return false;
+      this.held = line;
+    }
+    return true;
+  }
 }
 
-/** Read a kd log (or a transcript.jsonl), analyze it, write report.json and stacks.jsonl into runDir, and render the reports. */
-export async function analyzeToRunDir(logPath: string, runDir: string, options: RenderOptions = {}): Promise<RenderResult & { analysis: Analysis }> {
-  let text: string;
+// Collects stacks.jsonl lines and writes them in blocks, so a log of any size is written as it is read.
+class StacksFile {
+  private readonly fd: number;
+  private batch = '';
+
+  // Written under a temporary name, renamed when the analysis succeeds.
+  constructor(private readonly path: string) {
+    this.fd = openSync(`${path}.partial`, 'w');
+  }
+
+  add({ frames, ...rest }: StackRecord & { line: number }): void {
+    this.batch += `${JSON.stringify({ ...rest, frames: frames.map((frame) => frame.text) })}\n`;
+    if (this.batch.length >= 1 << 16) this.flush();
+  }
+
+  close(complete: boolean): void {
+    this.flush();
+    closeSync(this.fd);
+    if (complete) renameSync(`${this.path}.partial`, this.path);
+    else rmSync(`${this.path}.partial`, { force: true });
+  }
+
+  private flush(): void {
+    if (this.batch) writeSync(this.fd, this.batch);
+    this.batch = '';
+  }
+}
+
+/**
+ * Read a kd log (or a transcript.jsonl) as a stream, analyze it, write report.json and
+ * stacks.jsonl into runDir, and render the reports. Memory is bounded by the largest command
+ * output and the aggregates, not by the log.
+ */
+export async function analyzeToRunDir(logPath: string, runDir: string, options: RenderOptions = {}): Promise<RenderResult & { analysis: AnalysisSummary }> {
   try {
-    text = readFileSync(logPath, 'latin1');
+    accessSync(logPath, constants.R_OK);
   } catch (error) {
     throw errUsage(`Cannot read kd log "${logPath}": ${(error as Error).message}`, 'pass the file kd wrote with .logopen');
   }
-  if (/\.jsonl$/i.test(logPath)) text = transcriptToLog(text);
-  const analysis = analyzeKdLog(text, logPath);
   mkdirSync(runDir, { recursive: true });
+  const stacksFile = new StacksFile(join(runDir, 'stacks.jsonl'));
+  const analyzer = new LogAnalyzer((stack) => stacksFile.add(stack));
+  try {
+    // A .logopen log is written in the console's code page: latin1 keeps every byte as one character.
+    const each = /\.jsonl$/i.test(logPath)
+      ? async (onLine: (line: string) => boolean) => {
+          const log = new TranscriptLog(onLine);
+          await readFileLines(logPath, 'latin1', (json) => log.push(json));
+          log.finish();
+        }
+      : (onLine: (line: string) => boolean) => readFileLines(logPath, 'latin1', onLine);
+    await readKdLogLines(each, (entry) => analyzer.add(entry), LOG_OPTIONS);
+    stacksFile.close(true);
+  } catch (error) {
+    stacksFile.close(false);
+    throw usageError(error, logPath);
+  }
+  const analysis = analyzer.finish(logPath);
   writeFileSync(join(runDir, 'report.json'), `${JSON.stringify(analysis.report, null, 2)}\n`);
-  const lines = analysis.stacks.map(({ frames, ...rest }) => JSON.stringify({ ...rest, frames: frames.map((frame) => frame.text) }));
-  writeFileSync(join(runDir, 'stacks.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
   const rendered = await renderReports(runDir, options);
   return { ...rendered, analysis };
 }

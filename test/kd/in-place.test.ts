@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { NO_STOP_MESSAGE, parseBreak, tryParseBreak } from '../../src/kd/break.js';
 import { isTrimSpace, KdParseError, normalizeAddress, splitLines, StringPool } from '../../src/kd/common.js';
 import { parsePoolused, parsePoolusedAt } from '../../src/kd/poolused.js';
-import { mayStartPrompt, matchPrompt } from '../../src/kd/prompt.js';
+import { matchPrompt, readPrompt } from '../../src/kd/prompt.js';
 import { parseStack, parseStackAt } from '../../src/kd/stack.js';
 import { fixture, fixtureNames } from './fixture-b.js';
 
@@ -103,14 +103,12 @@ describe('helpers agree with the built-ins they replace', () => {
     expect(splitLines('')).toEqual([]);
   });
 
-  test('mayStartPrompt accepts every prompt matchPrompt knows and rejects frame and row lines', () => {
-    for (const line of ['kd> g', 'Kd> g', 'lkd> !process', '0: kd> kb', '12: kd>', '0:000> k', '1:002:x86> r']) {
-      expect(mayStartPrompt(line), line).toBe(true);
-      expect(matchPrompt(line), line).toBeDefined();
-    }
-    for (const line of ['00 826fb38c 82aed083 00000003', 'fffff801`10bb1410 4883ec48', ' Abc     12  1024', 'nt!KiSwapContext+0x76']) {
-      expect(mayStartPrompt(line), line).toBe(false);
-      expect(matchPrompt(line), line).toBeUndefined();
+  test('readPrompt reads a prompt in place inside a larger text as matchPrompt reads the line alone', () => {
+    for (const line of ['kd> g', 'Kd> g', 'lkd> !process', '0: kd> kb', '12: kd>', '0:000> k', '1:002:x86> r', '00 826fb38c 82aed083 00000003', 'fffff801`10bb1410 4883ec48', ' Abc     12  1024', 'nt!KiSwapContext+0x76', '123: kd> g', 'kd>x']) {
+      const text = `before\n${line}\nafter`;
+      const read = readPrompt(text, 7, 7 + line.length);
+      const match = matchPrompt(line);
+      expect(read && { prompt: text.slice(7, read.end), flavor: read.flavor, processor: read.processor }, line).toEqual(match && { prompt: match.prompt, flavor: match.flavor, processor: match.processor });
     }
   });
 });

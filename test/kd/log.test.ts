@@ -7,7 +7,10 @@ import { parseAuto } from '../../src/kd/auto.js';
 import { tryParseBreak } from '../../src/kd/break.js';
 import { matchKdErrorLine, parseKdError } from '../../src/kd/errors.js';
 import { getParser } from '../../src/kd/index.js';
-import { mayBeErrorReply, mayBeStopLine, scanKdLog, STOP_LINE } from '../../src/kd/log.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { autoResultJson, mayBeErrorReply, readKdLogFile, scanKdLog } from '../../src/kd/log.js';
 import { matchPrompt } from '../../src/kd/prompt.js';
 import { seededRandom } from '../../src/sim/random.js';
 import { fixture, fixtureNames } from './fixture-b.js';
@@ -45,6 +48,11 @@ function mutatedLog(seed: number, pieces: number): string {
   return parts.join('\n');
 }
 
+// Every line quoted with `prefix` (a final empty line, after the last line break, is not a line).
+function quoted(text: string, prefix: string): string {
+  return text.split('\n').map((line, index, all) => (index === all.length - 1 && line === '' ? line : prefix + line)).join('\n');
+}
+
 // Every entry of the scanned log against its kind's parser run on the entry's output alone.
 function entriesAgreeWithParsers(text: string): number {
   const log = scanKdLog(text);
@@ -71,10 +79,11 @@ describe('scanKdLog: every result is what its kind\'s parser makes of the output
   });
 
   test('a CRLF log and one quoted as a mail reply read as the plain log', () => {
-    const log = mutatedLog(11, 10);
+    // A log without carriage returns of its own, so that CRLF line ends are the only ones.
+    const log = mutatedLog(11, 10).replace(/\r/g, '');
     const plain = JSON.stringify(scanKdLog(log).toAutoResult());
     expect(JSON.stringify(scanKdLog(log.replace(/\n/g, '\r\n')).toAutoResult())).toBe(plain);
-    expect(JSON.stringify(scanKdLog(log.split('\n').map((line) => `> ${line}`).join('\n')).toAutoResult())).toBe(plain);
+    expect(JSON.stringify(scanKdLog(quoted(log, '> ')).toAutoResult())).toBe(plain);
   });
 
   test('parseAuto is the scanned log in object form', () => {
@@ -83,11 +92,45 @@ describe('scanKdLog: every result is what its kind\'s parser makes of the output
   });
 });
 
-describe('KdLog.json', () => {
+describe('autoResultJson', () => {
   test.each([2, undefined, 4])('pieces joined are JSON.stringify of the object form (indent %s)', (indent) => {
     for (const text of [mutatedLog(41, 12), fixture('kb-win7-x86-1.txt'), 'kd> g']) {
-      const log = scanKdLog(text);
-      expect([...log.json(indent)].join('')).toBe(JSON.stringify(log.toAutoResult(), null, indent));
+      const result = scanKdLog(text).toAutoResult();
+      const json = autoResultJson(result, indent);
+      const pieces = [json.open, ...result.entries.map((entry, index) => json.entry(entry, index === 0)), json.close(result.entries.length === 0)];
+      expect(pieces.join('')).toBe(JSON.stringify(result, null, indent));
+    }
+  });
+
+  test('an empty result', () => {
+    const json = autoResultJson({ complete: true, unparsed: [] }, 2);
+    expect(json.open + json.close(true)).toBe(JSON.stringify({ complete: true, unparsed: [], entries: [] }, null, 2));
+  });
+});
+
+describe('readKdLogFile', () => {
+  test('a file read as a stream in small pieces gives what scanKdLog gives for its text', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakhunt-log-'));
+    try {
+      for (const [name, text] of [['plain', mutatedLog(51, 30)], ['crlf', mutatedLog(52, 10).replace(/\r/g, '').replace(/\n/g, '\r\n')], ['quoted', quoted(mutatedLog(53, 10), '// ')], ['header', `# source: somewhere\n# ---\n${mutatedLog(54, 5)}`]] as const) {
+        const path = join(dir, `${name}.log`);
+        writeFileSync(path, text);
+        const entries: unknown[] = [];
+        const summary = await readKdLogFile(path, (entry) => entries.push(entry));
+        expect(JSON.stringify({ ...summary, entries }), name).toBe(JSON.stringify(scanKdLog(text).toAutoResult()));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a file without any prompt is rejected as scanKdLog rejects it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakhunt-log-'));
+    try {
+      writeFileSync(join(dir, 'notes.txt'), 'just some text\n');
+      await expect(readKdLogFile(join(dir, 'notes.txt'), () => {})).rejects.toThrow(/No kd prompt found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
@@ -103,11 +146,9 @@ describe('scanKdLog: entries', () => {
     expect([log.prompt(2), log.command(2), log.entry(2).repeated, log.entry(2).processor]).toEqual(['1: kd> ', 'kb', true, 1]);
   });
 
-  test('outputs are spans of the log, an error reply carries its line in the output', () => {
-    const [from, to] = log.outputSpan(1);
-    expect(log.source.slice(from, to)).toBe('ChildEBP RetAddr  Args to Child\nf7a3bc44 804f9c39 00000000 00000000 00000000 nt!KeBugCheckEx+0x1b');
+  test('outputs are the lines between prompts, an error reply carries its line in the output', () => {
+    expect(log.output(1)).toBe('ChildEBP RetAddr  Args to Child\nf7a3bc44 804f9c39 00000000 00000000 00000000 nt!KeBugCheckEx+0x1b');
     expect(log.error(3)).toEqual({ kind: 'resolve', subject: 'nt!Nothing', message: "Couldn't resolve error at 'nt!Nothing'", line: 1 });
-    expect(log.outputSpan(5)).toEqual([-1, -1]);
     expect(log.output(5)).toBe('');
   });
 
@@ -154,14 +195,6 @@ describe('the cheap line tests never miss what the regexes find', () => {
       expect(matchKdErrorLine(reply)).toBeDefined();
       expect(mayBeErrorReply(reply, 0, reply.length)).toBe(true);
     }
-  });
-
-  test('mayBeStopLine holds for every line the stop-line regex accepts', () => {
-    fc.assert(
-      fc.property(lines, (line) => line.includes('\r') || !STOP_LINE.test(line) || mayBeStopLine(line, 0, line.length)),
-      { numRuns: 20000, seed: 10 },
-    );
-    for (const stop of ['Breakpoint 0 hit', '*** Fatal System Error: 0x000000d1', 'Access violation - code c0000005 (first chance)']) expect(mayBeStopLine(stop, 0, stop.length)).toBe(true);
   });
 
   test('the scanner finds an error reply in a one-line output exactly when parseKdError does', () => {

@@ -33,7 +33,7 @@ pool allocator.`)
         const out = options.out ?? join('runs', `analyze-${basename(log, extname(log))}`);
         const result = await analyzeToRunDir(log, out, { pooltag: options.pooltag, localtags: options.localtag, maxGrowthBytesPerMinute: parseMaxGrowth(options.maxGrowth) });
         const counts = result.analysis.counts;
-        process.stdout.write(`Read ${counts.poolused ?? 0} !poolused, ${counts.break ?? 0} stops, ${counts.stack ?? 0} stacks (${result.analysis.stacks.length} in the pool allocator)\n`);
+        process.stdout.write(`Read ${counts.poolused ?? 0} !poolused, ${counts.break ?? 0} stops, ${counts.stack ?? 0} stacks (${result.analysis.stackCount} in the pool allocator)\n`);
         process.stdout.write(`${formatSummary(result.data.report, { ownerOf: result.data.ownerOf, files: result.files })}\n`);
         process.exitCode = exitCodes.ok;
       } catch (error) {

@@ -48,7 +48,7 @@ function options(argv) {
   return o;
 }
 
-/** The truth file: `{ file: { verdict, tag?, culprit?, accept?[] } }`, under a `scenarios:` key or at the top. */
+/** The truth file: `{ file: { verdict, tag?, culprit?, also?[] } }` (scenarios/accuracy/README.md), under a `scenarios:` key or at the top. */
 export function readTruth(dir) {
   const file = ['expected.yaml', 'expected.yml'].map((f) => join(dir, f)).find((f) => existsSync(f));
   const truth = new Map();
@@ -58,7 +58,7 @@ export function readTruth(dir) {
   const list = Array.isArray(entries) ? entries.map((e) => [e.file ?? e.scenario, e]) : Object.entries(entries);
   for (const [name, entry] of list) {
     if (!name || !entry || typeof entry !== 'object') continue;
-    const accept = [entry.culprit, ...asList(entry.accept ?? entry.alternatives ?? entry.acceptable)].filter(Boolean).map(normalFrame);
+    const accept = [entry.culprit, ...asList(entry.also ?? entry.accept ?? entry.alternatives ?? entry.acceptable)].filter(Boolean).map(normalFrame);
     truth.set(basename(name), { verdict: entry.verdict, tag: entry.tag, culprit: entry.culprit, accept });
   }
   return truth;

@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command, Help } from 'commander';
 import { dropOutputOnBrokenPipe } from './broken-pipe.js';
+import { onStopSignals } from './signals.js';
 
 /** A command module: adds its subcommand to the program. */
 export interface CommandModule {
@@ -117,7 +118,7 @@ const invokedDirectly = (() => {
   }
 })();
 
-/** Where `run` and `resume` find the handler that took signals while they loaded, to replace it with their own. */
+/** Where `run` and `resume` find how to remove the handler that took signals while they loaded, to replace it with their own. */
 export const earlySignalHandler = Symbol.for('leakhunt.earlySignal');
 
 if (invokedDirectly) {
@@ -132,9 +133,7 @@ if (invokedDirectly) {
       process.stderr.write(`error RUN_ABORTED: ${signal} before the ${command} started; nothing was sent to a target\n`);
       process.exit(1);
     };
-    process.on('SIGINT', early);
-    process.on('SIGTERM', early);
-    (process as unknown as Record<symbol, unknown>)[earlySignalHandler] = early;
+    (process as unknown as Record<symbol, unknown>)[earlySignalHandler] = onStopSignals(early);
   }
   main().then(
     (code) => {

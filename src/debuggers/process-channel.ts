@@ -90,6 +90,10 @@ export class ProcessChannel implements ConsoleChannel {
       stripFinalNewline: false,
       windowsHide: options.windowsHide ?? true,
       cleanup: true,
+      // POSIX: its own process group, so the terminal's Ctrl+C and hangup reach leakhunt alone,
+      // which breaks in and runs cleanup through a debugger that is still there (a hangup would
+      // kill it). Its stdin is leakhunt's pipe, so it still ends when leakhunt does.
+      detached: this.platform !== 'win32',
       ...(options.cwd !== undefined && { cwd: options.cwd }),
       ...(options.env !== undefined && { env: options.env }),
     });

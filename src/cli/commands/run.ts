@@ -24,6 +24,7 @@ import { guardRunFiles, runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
 import type { ConnectedTarget, StepResult, UndoRecord } from '../../core/types.js';
 import { collect, exitCodes, loadPlugins, printErrors, projectPlaybook, reportFailure } from '../output.js';
+import { leaveClosedTerminal, onStopSignals, signalText, stopSignalListeners, stopSignals } from '../signals.js';
 import { durationForms, parseDuration } from '../../core/duration.js';
 
 /** Options of `leakhunt run`. */
@@ -179,38 +180,46 @@ export async function runHunt(options: HuntOptions): Promise<number> {
   const abort = new AbortController();
   const cleanupAbort = new AbortController();
   let runDir: string | undefined;
+  let bus: EventBus | undefined;
   let signals = 0;
+  // Each signal is said on stderr and, once the run has its events.jsonl, recorded there too
+  // (a closed terminal shows nothing; the run directory keeps why the run stopped).
+  const say = (text: string) => {
+    bus?.emit({ event: 'log', time: now(), level: 'warn', message: text });
+    try {
+      process.stderr.write(`\n${text}\n`);
+    } catch {
+      // A terminal that closed (SIGHUP) may refuse the write at once; the run goes on to its cleanup.
+    }
+  };
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGHUP') leaveClosedTerminal();
     signals++;
     if (signals === 1) {
-      process.stderr.write(`\n${signal}: stopping the current step, then running cleanup (press Ctrl+C again to skip cleanup — unsafe)\n`);
+      say(`${signalText(signal)}: stopping the current step, then running cleanup (press Ctrl+C again to skip cleanup — unsafe)`);
       abort.abort(new Error(signal));
     } else if (signals === 2) {
-      process.stderr.write(`\n${signal} again: skipping the remaining cleanup steps; still restoring what leakhunt wrote to the target (Ctrl+C once more to exit at once — unsafe)\n`);
+      say(`${signalText(signal)} again: skipping the remaining cleanup steps; still restoring what leakhunt wrote to the target (Ctrl+C once more to exit at once — unsafe)`);
       cleanupAbort.abort(new Error(signal));
     } else {
-      process.stderr.write(`\n${signal} a third time: exiting now; the target may keep PoolHitTag or patched bytes — the next run restores them from ${runDir ?? 'the run directory'}/undo.jsonl\n`);
+      say(`${signalText(signal)} a third time: exiting now; the target may keep PoolHitTag or patched bytes — the next run restores them from ${runDir ?? 'the run directory'}/undo.jsonl`);
       // The hunt may have printed its cause already (a third signal while the target was being closed).
       if (!causePrinted) process.stderr.write(`error RUN_ABORTED: exited on the third ${signal}; cleanup did not finish\n`);
       process.exit(exitCodes.runFailed);
     }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   // main.ts took signals while this module loaded (Symbol.for('leakhunt.earlySignal')); from here on they are ours.
-  const early = (process as unknown as Record<symbol, ((signal: NodeJS.Signals) => void) | undefined>)[Symbol.for('leakhunt.earlySignal')];
-  if (early) {
-    process.off('SIGINT', early);
-    process.off('SIGTERM', early);
-  }
+  (process as unknown as Record<symbol, (() => void) | undefined>)[Symbol.for('leakhunt.earlySignal')]?.();
   try {
-    return await hunt(options, abort, cleanupAbort, (dir) => {
-      runDir = dir;
+    return await hunt(options, abort, cleanupAbort, {
+      runDir: (dir) => (runDir = dir),
+      bus: (events) => (bus = events),
     });
   } finally {
+    bus = undefined;
     installLateSignalExit();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
   }
 }
 
@@ -220,16 +229,21 @@ let lateSignalExit = false;
 function installLateSignalExit(): void {
   if (lateSignalExit) return;
   lateSignalExit = true;
-  const exit = () => {
-    if (process.listenerCount('SIGINT') + process.listenerCount('SIGTERM') > 2) return;
+  onStopSignals(() => {
+    // Another hunt in this process still has its handlers on: the signal is its to take.
+    if (stopSignalListeners() > 2 * stopSignals.length) return;
     process.exit(typeof process.exitCode === 'number' ? process.exitCode : exitCodes.runFailed);
-  };
-  process.on('SIGINT', exit);
-  process.on('SIGTERM', exit);
+  });
+}
+
+/** What the hunt tells runHunt's signal handler as it goes: the run directory, the event bus. */
+interface HuntAnnouncements {
+  runDir(dir: string): void;
+  bus(bus: EventBus): void;
 }
 
 // The hunt itself, under runHunt's signal handlers.
-async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announceRunDir: (dir: string) => void): Promise<number> {
+async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announce: HuntAnnouncements): Promise<number> {
   const registry = await loadPlugins(given.plugins);
   if (!registry) return exitCodes.invalid;
   // A playbook named without its folder is looked for in leakhunt.config.yaml's playbook folders.
@@ -261,7 +275,7 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
   }
 
   const runDir = resolve(options.out ?? defaultRunDir(playbook.name));
-  announceRunDir(runDir);
+  announce.runDir(runDir);
   if (abort.signal.aborted) return reportFailure(errRunAborted('signal before connecting; nothing was sent to the target'), exitCodes.runFailed);
   // Steps the interrupted run finished, read before this run appends to events.jsonl.
   const finished = options.resume ? finishedSteps(runDir) : new Map<string, StepResult>();
@@ -298,6 +312,7 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
   }
   const bus = new EventBus([chooseReporter(options.json)]);
   recordEvents(bus, files);
+  announce.bus(bus);
 
 
   let target: ConnectedTarget | undefined;

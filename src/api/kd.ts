@@ -6,7 +6,7 @@
  */
 export { getParser, isKdKind, KD_PARSERS, listKinds, parseKind, UnknownKindError } from '../kd/index.js';
 export type { KdKind, KdParserInfo, KdResultByKind, ParseOptions } from '../kd/index.js';
-export { KdParseError, normalizeAddress, parseRegisterValues } from '../kd/common.js';
+export { KdParseError, normalizeAddress, padTag, parseRegisterValues } from '../kd/common.js';
 export type { ParseResultBase } from '../kd/common.js';
 export { findKdErrors, parseKdError } from '../kd/errors.js';
 export type { KdErrorInfo, KdErrorKind } from '../kd/errors.js';

@@ -81,6 +81,9 @@ check('the plugin example imports only leakhunt/plugin and leakhunt/kd', importe
 const examples = ['leakhunt-plugin-snapshot', 'team-leak-recipes'].map((name) => npmPack(join(packages, name), tarballs));
 installed = npmInstall(project, [leakhunt, ...examples]);
 check(`npm install the examples (${installed.mode})`, installed.status === 0, installed.text);
+// The plugin's own tests, as its author runs them: on simulator profiles, through the installed leakhunt.
+const pluginTests = run(node, ['--test', join('test', 'snapshot.test.mjs')], join(packages, 'leakhunt-plugin-snapshot'));
+check('the plugin example\'s tests pass on simulator profiles (node --test)', pluginTests.status === 0, pluginTests.text.slice(-4000));
 rmSync(packages, { recursive: true });
 
 writeFileSync(join(project, 'leakhunt.config.yaml'), 'plugins: [leakhunt-plugin-snapshot]\nplaybooks: ["@example-team/leak-recipes"]\n');

@@ -5,7 +5,7 @@
  *
  * @see ../../docs/plugins.md
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Arch, Plugin, StepProvider } from './types.js';
@@ -127,11 +127,35 @@ function builtinPluginFolder(): { dir: string; extension: '.ts' | '.js' } {
   return { dir: fileURLToPath(new URL('../../plugins/', here)), extension };
 }
 
-// Plugin entry files in a folder: the folder itself when it has an index, else its subfolders'.
+// The entry of a package folder (a plugin package being developed, `--plugins .`): its own name
+// resolved from inside it (Node's self-reference, through `exports`), else its `main`.
+function packageEntry(dir: string): string | undefined {
+  const manifest = join(dir, 'package.json');
+  if (!existsSync(manifest)) return undefined;
+  let name: unknown;
+  try {
+    name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name;
+  } catch {
+    return undefined;
+  }
+  for (const spec of [typeof name === 'string' ? name : undefined, dir]) {
+    if (spec === undefined) continue;
+    try {
+      return resolvePackageSpecifier(spec, manifest);
+    } catch {
+      // no exports for this name, or no main: try the next way
+    }
+  }
+  return undefined;
+}
+
+// Plugin entry files in a folder: its index, or a package folder's entry, else its subfolders' indexes.
 function pluginEntries(dir: string, extensions: readonly string[]): string[] {
   const own = extensions.map((ext) => join(dir, `index${ext}`)).find((file) => existsSync(file));
   if (own) return [own];
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
+  const entry = packageEntry(dir);
+  if (entry) return [entry];
   const entries: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const sub = join(dir, name);

@@ -4,6 +4,7 @@
  *
  * @see ../../docs/errors.md
  */
+import { relative } from 'node:path';
 import { isPlaybookError } from '../core/errors.js';
 import type { PlaybookError } from '../core/errors.js';
 import { configPlaybooks, findPlaybook, loadProjectConfig } from '../core/config.js';
@@ -49,7 +50,8 @@ export function projectPlaybook(argument: string): string {
 /** Every playbook in the project configuration's playbook folders (none without a configuration). */
 export function projectPlaybooks(): string[] {
   const { config } = loadProjectConfig();
-  return config ? configPlaybooks(config) : [];
+  // Shown as the user would type them: relative to the working directory when inside it.
+  return config ? configPlaybooks(config).map((file) => (relative(process.cwd(), file).startsWith('..') ? file : relative(process.cwd(), file))) : [];
 }
 
 /** Collect a repeatable option's values. */

@@ -118,8 +118,8 @@ describe('leakhunt.config.yaml', () => {
     });
     const validated = await leakhunt(dir, 'validate');
     expect(validated.stderr).toBe('');
-    expect(validated.stdout).toMatch(/ok {2}.*recipes\/hi\.yaml: 1 steps/);
-    expect(validated.stdout).toMatch(/ok {2}.*recipes\/team\.yaml: 1 steps/);
+    expect(validated.stdout).toMatch(/ok {2}.*recipes\/hi\.yaml: 1 steps?/);
+    expect(validated.stdout).toMatch(/ok {2}.*recipes\/team\.yaml: 1 steps?/);
     expect(validated.code).toBe(0);
     const plugins = await leakhunt(dir, 'plugins');
     expect(plugins.stdout).toMatch(/hello\.hello/);

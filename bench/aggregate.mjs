@@ -2,7 +2,7 @@
  * Benchmark 4: aggregation of 1,000,000 PoolHitTag stacks into per-site tables, time and peak
  * memory, each run in a fresh process. Two paths are measured:
  *
- * - `report`: `readStacksFile` (src/report/stacks.ts) streams a 1M-line stacks.jsonl, written in
+ * - `report`: `readStacksFile` (src/report/stacks-file.ts) streams a 1M-line stacks.jsonl, written in
  *   the shape pool.collect-stacks writes it, into StackAggregator and sums it up with call trees
  *   (what `leakhunt report` does with a run directory);
  * - `collector`: the collect-stacks plugin's SiteBook (plugins/pool/pairing.ts), fed the same
@@ -115,7 +115,7 @@ export const tasks = {
   },
   // leakhunt report's path: stream, parse, normalise, aggregate, sum up with call trees.
   async report({ path }) {
-    const { readStacksFile } = await import(new URL('../dist/src/report/stacks.js', import.meta.url));
+    const { readStacksFile } = await import(new URL('../dist/src/report/stacks-file.js', import.meta.url));
     const baseRss = process.memoryUsage().rss;
     const wall = nowMs();
     const cpu = cpuMs();

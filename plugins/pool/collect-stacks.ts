@@ -9,7 +9,7 @@
  */
 import { defineProvider } from '../../src/core/plugin.js';
 import type { BreakEvent, StepContext, StepProvider } from '../../src/core/types.js';
-import { argValue, checkWrapperPattern, classifyStack, classicAllocator, frameText, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
+import { blockArguments, checkWrapperPattern, classifyStack, classicAllocator, frameText, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
 import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
 import { kd, readGoOutput, readStack, splitBreaks } from './kd.js';
@@ -197,16 +197,14 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         stacks++;
         const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), frames: frames.map(frameText) };
         if (c.operation === 'alloc') {
-          const size = argValue(frames[c.allocatorIndex], 1);
-          const sizeNumber = size !== undefined && size < 0x10000000n ? Number(size) : undefined;
+          const sizeNumber = blockArguments(frames, c, params.tag).size;
           const pending: PendingAllocation = { line, key: siteKeyOf(c), ...(sizeNumber !== undefined && { size: sizeNumber }) };
           if (extra.deferAddress) return pending;
           settle(pending, undefined);
           return undefined;
         }
         if (c.operation === 'free') {
-          const address = argValue(frames[c.allocatorIndex], 0);
-          const hex = address !== undefined ? address.toString(16) : undefined;
+          const hex = blockArguments(frames, c, params.tag).address;
           Object.assign(line, { address: hex ?? null, paired: book.free(siteKeyOf(c), hex) === 'paired' });
         }
         ctx.files.appendJsonLine(STACKS_FILE, line);

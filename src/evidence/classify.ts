@@ -15,6 +15,7 @@
  *   when the site is the driver's own code); `callers` below the site.
  * - `callingPath(c)` / `groupByPath(items, classificationOf)`: allocations grouped by site, then
  *   by calling path (culprit frame), so a verdict can compare leak rates per path.
+ * - `blockArguments(frames, c, tag?)`: the block's size (alloc) or address (free) from the API's arguments.
  * - `frameText(frame)`, `argValue(frame, index)`: kd's spelling of a frame; an argument as a bigint.
  *
  * Frames are parsed `StackFrame`s (src/kd/stack.ts), innermost first; nothing here reads text.
@@ -268,8 +269,8 @@ function returnAddressInto(frames: readonly FrameLike[], index: number): string 
   return undefined;
 }
 
-// The NamedFrame of frames[index].
-function named(frames: readonly FrameLike[], index: number): NamedFrame {
+/** frames[index] as a NamedFrame (its kd spelling, and the return address into it). */
+export function namedFrame(frames: readonly FrameLike[], index: number): NamedFrame {
   const frame = frames[index]!;
   const returnAddress = returnAddressInto(frames, index);
   return {
@@ -356,9 +357,9 @@ export function classifyStack(frames: readonly FrameLike[], allocator: Allocator
     }
   }
   if (operation === 'unknown' || siteIndex >= frames.length) return { operation: 'unknown', allocatorIndex, wrapped: false, callers: [] };
-  const site = named(frames, siteIndex);
+  const site = namedFrame(frames, siteIndex);
   const culpritAt = culpritIndex(frames, siteIndex, wrappers);
-  const culprit = culpritAt === siteIndex ? site : named(frames, culpritAt);
+  const culprit = culpritAt === siteIndex ? site : namedFrame(frames, culpritAt);
   return {
     operation,
     allocatorIndex,
@@ -414,6 +415,55 @@ export function groupByPath<T>(items: Iterable<T>, classificationOf: (item: T) =
     entry.items.push(item);
   }
   return [...sites.values()];
+}
+
+// Where the tag is among each allocator API's arguments (size first-but-one, address first).
+const tagArgument: Readonly<Record<string, number | null>> = {
+  ExAllocatePoolWithTag: 2,
+  ExAllocatePoolWithQuotaTag: 2,
+  ExAllocatePoolWithTagPriority: 2,
+  ExAllocatePool2: 2,
+  ExAllocatePool3: 2,
+  VerifierExAllocatePoolWithTag: 2,
+  VerifierExAllocatePoolWithTagPriority: 2,
+  VerifierExAllocatePoolWithQuotaTag: 2,
+  VeAllocatePoolWithTagPriority: 2,
+  VerifierExAllocatePool2: 2,
+  VerifierExAllocatePool3: 2,
+  ExAllocatePool: null,
+  ExAllocatePoolWithQuota: null,
+  VerifierExAllocatePool: null,
+  ExFreePoolWithTag: 1,
+  ExFreePool2: 1,
+  VerifierExFreePoolWithTag: 1,
+  VerifierFreePoolWithTag: 1,
+  ExFreePool: null,
+  VerifierExFreePool: null,
+};
+
+/**
+ * The block's size (allocation) or address (free) from the `Args to Child` of the allocator API
+ * the site called: (PoolType or Flags, NumberOfBytes, Tag, …) and (P, Tag, …). On x86 these are
+ * the stack arguments; on x64 kd shows the callee's home space, which holds the arguments only
+ * when they were spilled there. So when the API takes a tag and the hunted tag is known, the
+ * values are read only if the tag argument holds that tag. Address: lowercase hex, no zeros in front.
+ */
+export function blockArguments(frames: readonly FrameLike[], c: Classification, tag?: string): { size?: number; address?: string } {
+  const frame = c.allocatorIndex >= 0 ? frames[c.allocatorIndex] : undefined;
+  const tagAt = c.api !== undefined ? tagArgument[c.api] : undefined;
+  if (!frame || tagAt === undefined || (c.operation !== 'alloc' && c.operation !== 'free')) return {};
+  if (tag !== undefined && tagAt !== null) {
+    const value = argValue(frame, tagAt);
+    const padded = tag.padEnd(4, ' ');
+    const dword = padded.charCodeAt(0) | (padded.charCodeAt(1) << 8) | (padded.charCodeAt(2) << 16) | (padded.charCodeAt(3) << 24);
+    if (value === undefined || (value & 0xffffffffn) !== BigInt(dword >>> 0)) return {};
+  }
+  if (c.operation === 'alloc') {
+    const size = argValue(frame, 1);
+    return size !== undefined && size < 0x10000000n ? { size: Number(size) } : {};
+  }
+  const address = argValue(frame, 0);
+  return address !== undefined && address !== 0n ? { address: address.toString(16) } : {};
 }
 
 /** An argument of a frame as a bigint (kd prints them as hex, 64-bit ones split by a backtick). */

@@ -13,12 +13,14 @@ import { readFileLines, readKdLogLines, readKdLogText } from '../kd/log.js';
 import type { BreakResult } from '../kd/break.js';
 import { KdParseError, padTag } from '../kd/common.js';
 import type { PoolusedResult } from '../kd/poolused.js';
-import type { StackFrame, StackResult } from '../kd/stack.js';
+import type { StackResult } from '../kd/stack.js';
 import type { VersionResult } from '../kd/version.js';
 import type { Facts } from '../core/types.js';
 import type { HuntReport, PoolName, RankSample, RankedTag, SiteReport } from './model.js';
 import { renderReports, type RenderOptions, type RenderResult } from './render.js';
-import { classifyStack, parseFrame, StackAggregator, type Frame, type StackRecord } from './stacks.js';
+import { allocatorFor, type AllocatorFrames } from '../evidence/classify.js';
+import { StackAggregator, type AggregatedSite, type StackRecord } from './aggregate.js';
+import { HitStackReader, type HitStack } from './hit-stacks.js';
 
 /** What an analysis found besides the report. */
 export interface AnalysisSummary {
@@ -55,35 +57,6 @@ function hitTagFromCommand(command: string): string | null | undefined {
   return /^[\x20-\x7e]{4}$/.test(text) ? text : undefined;
 }
 
-// A kd stack frame as the text a report shows (`module!function+0x2a`).
-function frameText(frame: StackFrame): string {
-  if (!frame.module) return frame.address ? `0x${frame.address}` : '<unknown>';
-  if (!frame.function) return frame.offset ? `${frame.module}+0x${frame.offset.toString(16)}` : frame.module;
-  return `${frame.module}!${frame.function}${frame.offset ? `+0x${frame.offset.toString(16)}` : ''}`;
-}
-
-// A 32-bit `Args to Child` value read as a tag (`64636261` → `abcd`).
-function tagFromArg(arg: string | undefined): string | undefined {
-  if (!arg || !/^[0-9a-f]{8}$/i.test(arg)) return undefined;
-  const dword = parseInt(arg, 16);
-  const text = String.fromCharCode(dword & 0xff, (dword >> 8) & 0xff, (dword >> 16) & 0xff, (dword >>> 24) & 0xff);
-  return /^[\x20-\x7e]{4}$/.test(text) ? text : undefined;
-}
-
-/**
- * Size and address from the x86 `kb` arguments of the allocator's entry frame, where they are
- * the real stack arguments: ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag) and
- * ExFreePoolWithTag(P, Tag). x64 `kb` shows home space, not arguments, so nothing is read there.
- */
-function argumentsOf(frames: readonly StackFrame[], parsed: readonly Frame[], kind: StackRecord['kind'], tag: string | undefined): { size?: number; address?: string } {
-  const index = parsed.findIndex((frame) => /^(ExAllocatePoolWithTag|ExFreePoolWithTag)$/.test(frame.function ?? '') && /^nt/i.test(frame.module ?? ''));
-  const args = index >= 0 ? frames[index]?.args : undefined;
-  if (!args || args.length !== 3 || frames[index]?.childSp !== undefined) return {};
-  if (kind === 'alloc' && tag !== undefined && tagFromArg(args[2]) === tag) return { size: parseInt(args[1]!, 16) };
-  if (kind === 'free' && tag !== undefined && tagFromArg(args[1]) === tag) return { address: args[0]!.toLowerCase().replace(/^0+(?=.)/, '') };
-  return {};
-}
-
 // A rank sample from a `!poolused` output. Without timestamps in the log the samples are placed
 // one "minute" apart, in order; sampleAxis says so.
 function sampleOf(result: PoolusedResult, index: number): RankSample {
@@ -115,6 +88,12 @@ function rankingOf(samples: readonly RankSample[], descriptions: Map<string, str
   });
   ranked.sort((a, b) => b.grown - a.grown || b.entry.bytes - a.entry.bytes);
   return ranked.map((r) => r.entry);
+}
+
+// A site's frame to blame (the culprit, when the site is a wrapper's), with the wrapper's frame beside it.
+function blamedFrame(site: AggregatedSite): Pick<SiteReport, 'frame' | 'module' | 'function' | 'offset' | 'via'> {
+  const frame = site.culprit ?? site.site;
+  return { frame: frame.text, module: frame.module ?? '', ...(frame.function && { function: frame.function }), offset: frame.offset, ...(site.culprit && { via: site.site.text }) };
 }
 
 // Facts from the banner or vertarget in the log; unknown fields say so.
@@ -154,45 +133,47 @@ class LogAnalyzer {
   private hitTag: string | undefined;
   private firstStackTag: string | undefined;
   private stackCount = 0;
-  private pendingBreak: { line: number; symbol?: string } | undefined;
+  // Stacks are classified with the allocator frames of the log's Windows version (both pools' before one is known).
+  private allocator: AllocatorFrames | undefined;
+  private readonly reader = new HitStackReader({ allocator: () => (this.allocator ??= allocatorFor(this.version?.build)) }, (stack) => this.counted(stack));
 
-  constructor(private readonly onStack: (stack: StackRecord & { line: number }) => void) {}
+  constructor(private readonly onStack: (stack: HitStack) => void) {}
 
   add(entry: AutoEntry): void {
     if (entry.kind) this.counts[entry.kind] = (this.counts[entry.kind] ?? 0) + 1;
     const tag = hitTagFromCommand(entry.command);
     if (tag !== undefined) this.hitTag = tag ?? undefined;
-    if (!entry.result) return;
+    if (!entry.result) {
+      this.reader.command(entry.command);
+      return;
+    }
     if ((entry.kind === 'banner' || entry.kind === 'vertarget' || entry.kind === 'version') && !this.version) this.version = (entry.result as VersionResult).os;
     if (entry.kind === 'poolused') {
       const result = entry.result as PoolusedResult;
       for (const row of result.rows) if (row.description) this.descriptions.set(padTag(row.tag), row.description.trim());
       this.samples.push(sampleOf(result, this.samples.length));
     }
-    if (entry.kind === 'break') {
-      const stop = (entry.result as BreakResult).events.find((event) => event.kind === 'breakpoint');
-      this.pendingBreak = stop ? { line: entry.line, symbol: stop.location?.symbol } : undefined;
-      return;
-    }
-    if (entry.kind === 'stack' && this.pendingBreak) {
-      const kdFrames = (entry.result as StackResult).frames;
-      const frames = kdFrames.map((frame) => parseFrame(frameText(frame)));
-      const kind = classifyStack(frames);
-      // Only a stack in the allocator (a PoolHitTag stop) is a pool stack; other breaks are ignored.
-      if (kind !== 'unknown') {
-        const stackTag = this.hitTag ?? tagFromArg(kdFrames.find((frame) => frame.args?.length === 3)?.args?.[kind === 'alloc' ? 2 : 1]);
-        const record: StackRecord = { kind, frames, ...(stackTag && { tag: padTag(stackTag) }), ...argumentsOf(kdFrames, frames, kind, stackTag && padTag(stackTag)) };
-        this.aggregator.add(record);
-        this.stackCount++;
-        this.firstStackTag ??= record.tag;
-        this.onStack({ ...record, line: entry.line });
-      }
-      this.pendingBreak = undefined;
-    }
+    this.reader.command(entry.command);
+    if (entry.kind === 'break') this.reader.stop(entry.result as BreakResult, entry.output, entry.line, this.hitTag);
+    else if (entry.kind === 'stack') this.reader.stack((entry.result as StackResult).frames, entry.line, this.hitTag);
+  }
+
+  /** The end of the log: allocations still waiting for their block are counted without one. */
+  end(): void {
+    this.reader.finish();
+  }
+
+  // A PoolHitTag stack the reader handed out.
+  private counted(stack: HitStack): void {
+    this.aggregator.add(stack);
+    this.stackCount++;
+    this.firstStackTag ??= stack.tag;
+    this.onStack(stack);
   }
 
   /** The report of everything added. */
   finish(source: string): AnalysisSummary {
+    this.end();
     const { samples, stackCount } = this;
     const ranking = rankingOf(samples, this.descriptions);
     const summary = this.aggregator.summary();
@@ -204,10 +185,7 @@ class LogAnalyzer {
         ? { tag: suspectTag, pool: 'paged' as PoolName, bytes: 0, growthBytesPerMinute: null }
         : null;
     const sites: SiteReport[] = summary.sites.map((site) => ({
-      frame: site.site.text,
-      module: site.site.module ?? '',
-      ...(site.site.function && { function: site.site.function }),
-      offset: site.site.offset,
+      ...blamedFrame(site),
       tag: site.tag,
       allocs: site.allocs,
       frees: site.frees,
@@ -217,7 +195,7 @@ class LogAnalyzer {
       callers: site.callers,
     }));
     const top = suspect ? sites.find((site) => site.tag === suspect.tag || site.tag === '????') : undefined;
-    const culprit = top && top.outstanding > 0 && top.module ? { module: top.module, ...(top.function && { function: top.function }), offset: top.offset, frame: top.frame, tag: suspect!.tag, pool: suspect!.pool } : null;
+    const culprit = top && top.outstanding > 0 && top.module ? { module: top.module, ...(top.function && { function: top.function }), offset: top.offset, frame: top.frame, ...(top.via && { via: top.via }), tag: suspect!.tag, pool: suspect!.pool } : null;
     const grew = suspectRank?.growthOutstanding !== undefined && suspectRank.growthOutstanding > 0;
 
     let verdict: HuntReport['verdict'] = 'inconclusive';
@@ -260,6 +238,7 @@ export function analyzeKdLog(text: string, source = 'kd log'): Analysis {
   const analyzer = new LogAnalyzer((stack) => stacks.push(stack));
   try {
     readKdLogText(text, (entry) => analyzer.add(entry), LOG_OPTIONS);
+    analyzer.end();
   } catch (error) {
     throw usageError(error, source);
   }
@@ -274,12 +253,17 @@ function usageError(error: unknown, source: string): unknown {
 }
 
 // The kd log a run's transcript.jsonl records (prompts, commands, outputs), one log line at a
-// time: `push` takes a line of the transcript, `finish` ends the log.
+// time: `push` takes a line of the transcript, `finish` ends the log. A JSON-lines file without
+// one debugger exchange (a run's stacks.jsonl or events.jsonl, say) is refused at the end.
 class TranscriptLog {
   // The last log line, held back: the log's final line is not one when it is empty.
   private held: string | undefined;
+  private exchanges = 0;
 
-  constructor(private readonly onLine: (line: string) => boolean) {}
+  constructor(
+    private readonly onLine: (line: string) => boolean,
+    private readonly path: string,
+  ) {}
 
   push(json: string): boolean {
     if (!json.trim()) return true;
@@ -289,6 +273,8 @@ class TranscriptLog {
     } catch {
       return true;
     }
+    if (value === null || typeof value !== 'object') return true;
+    if (value.direction === 'send' || value.direction === 'receive') this.exchanges++;
     const prompt = typeof value.prompt === 'string' ? value.prompt : 'kd> ';
     if (value.event === 'banner' && typeof value.output === 'string') return this.piece(value.output);
     if (value.direction === 'send' && value.event === 'resume' && typeof value.command === 'string') return this.piece(`kd> ${value.command}`);
@@ -300,6 +286,12 @@ class TranscriptLog {
   }
 
   finish(): void {
+    if (this.exchanges === 0) {
+      throw errUsage(
+        `${this.path} is not a run's transcript.jsonl: no line records a debugger command or reply ("direction": "send" or "receive")`,
+        'pass the transcript.jsonl of a run directory or a kd log saved with .logopen; to render a run directory again use `leakhunt report <run-dir>`',
+      );
+    }
     if (this.held) this.onLine(this.held);
     this.held = undefined;
   }
@@ -324,8 +316,11 @@ class StacksFile {
     this.fd = openSync(`${path}.partial`, 'w');
   }
 
-  add({ frames, ...rest }: StackRecord & { line: number }): void {
-    this.batch += `${JSON.stringify({ ...rest, frames: frames.map((frame) => frame.text) })}\n`;
+  // A stack in the shape pool.collect-stacks writes: operation, site, the culprit of a wrapper's site, frames.
+  add(stack: HitStack): void {
+    const { kind, site, culprit, frames, ...rest } = stack;
+    const wrapped = site !== undefined && culprit !== undefined && culprit.index !== site.index;
+    this.batch += `${JSON.stringify({ ...rest, operation: kind, site: site?.frame ?? null, ...(wrapped && { culprit: culprit.frame }), frames })}\n`;
     if (this.batch.length >= 1 << 16) this.flush();
   }
 
@@ -360,12 +355,13 @@ export async function analyzeToRunDir(logPath: string, runDir: string, options: 
     // A .logopen log is written in the console's code page: latin1 keeps every byte as one character.
     const each = /\.jsonl$/i.test(logPath)
       ? async (onLine: (line: string) => boolean) => {
-          const log = new TranscriptLog(onLine);
+          const log = new TranscriptLog(onLine, logPath);
           await readFileLines(logPath, 'latin1', (json) => log.push(json));
           log.finish();
         }
       : (onLine: (line: string) => boolean) => readFileLines(logPath, 'latin1', onLine);
     await readKdLogLines(each, (entry) => analyzer.add(entry), LOG_OPTIONS);
+    analyzer.end();
     stacksFile.close(true);
   } catch (error) {
     stacksFile.close(false);

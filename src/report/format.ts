@@ -4,6 +4,11 @@
  * escapers before it reaches a rendered file.
  */
 
+/** A site or culprit as one label: the driver's frame, and the wrapper it allocated through (`… via Wdf01000!FxPoolAllocator+0x81`). */
+export function siteLabel(site: { frame: string; via?: string }): string {
+  return site.via ? `${site.frame} via ${site.via}` : site.frame;
+}
+
 /** Escape text for HTML element content and double- or single-quoted attribute values. */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -8,10 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { padTag } from '../kd/common.js';
-import { escapeHtml, formatBytes, formatCount, formatDuration, formatRate, jsonForScript, quoteTag } from './format.js';
+import { escapeHtml, formatBytes, formatCount, formatDuration, formatRate, jsonForScript, quoteTag, siteLabel } from './format.js';
 import type { HuntReport } from './model.js';
 import { describeOwner, type RunData } from './run-dir.js';
-import type { CallTreeNode } from './stacks.js';
+import type { CallTreeNode } from './aggregate.js';
 import { culpritSite } from './text.js';
 import { culpritStacks, siteBars, topTags, usageSeries } from './view.js';
 
@@ -76,7 +76,7 @@ function verdictSection(data: RunData): string {
   const pairs: [string, string | undefined][] = [
     ['Suspect tag', suspect ? `${quoteTag(padTag(suspect.tag))} (${suspect.pool}) — ${describeOwner(data.ownerOf(suspect.tag))}` : 'none'],
     ['Tag usage', suspect ? `${formatBytes(suspect.bytes)}, ${formatRate(suspect.growthBytesPerMinute)}` : undefined],
-    ['Culprit', culprit ? culprit.frame : 'none named'],
+    ['Culprit', culprit ? siteLabel(culprit) : 'none named'],
     ['Outstanding', site ? `${formatCount(site.outstanding)} allocations, ${formatBytes(site.outstandingBytes)}, ${formatRate(site.growthBytesPerMinute)} (${site.method})` : undefined],
   ];
   return `<header class="verdict verdict-${h(report.verdict)}" id="verdict">

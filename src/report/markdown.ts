@@ -3,9 +3,9 @@
  * owners, the call sites, and the culprit's stack in a code block.
  */
 import { padTag } from '../kd/common.js';
-import { escapeMarkdown, formatBytes, formatCount, formatDuration, formatRate, markdownCodeBlock, quoteTag } from './format.js';
+import { escapeMarkdown, formatBytes, formatCount, formatDuration, formatRate, markdownCodeBlock, quoteTag, siteLabel } from './format.js';
 import { describeOwner, type RunData } from './run-dir.js';
-import type { CallTreeNode } from './stacks.js';
+import type { CallTreeNode } from './aggregate.js';
 import { formatSummary } from './text.js';
 import { culpritStacks, heaviestPath, topTags } from './view.js';
 
@@ -56,7 +56,7 @@ export function renderMarkdown(data: RunData): string {
     out.push(row(['Site', 'Tag', 'Allocs', 'Frees', 'Outstanding', 'Outstanding bytes', 'Growth', 'Method']), '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const site of report.sites) {
       out.push(
-        row([site.frame, quoteTag(padTag(site.tag)), formatCount(site.allocs), formatCount(site.frees), formatCount(site.outstanding), formatBytes(site.outstandingBytes), formatRate(site.growthBytesPerMinute), site.method]),
+        row([siteLabel(site), quoteTag(padTag(site.tag)), formatCount(site.allocs), formatCount(site.frees), formatCount(site.outstanding), formatBytes(site.outstandingBytes), formatRate(site.growthBytesPerMinute), site.method]),
       );
     }
     out.push('');

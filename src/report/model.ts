@@ -51,8 +51,13 @@ export interface Suspect {
 
 /** Outstanding allocations attributed to one call site. */
 export interface SiteReport {
-  /** `abcflt!AbcAllocateContext+0x2a`. */
+  /** `abcflt!AbcAllocateContext+0x2a`: the driver's frame (the culprit's, when the allocator was called through a wrapper). */
   frame: string;
+  /**
+   * The framework's or wrapper's call site this driver frame allocated through
+   * (`Wdf01000!MxMemory::MxAllocatePool2+0x10`), when it is not `frame` itself; both are shown.
+   */
+  via?: string;
   module: string;
   function?: string;
   offset: number;
@@ -77,6 +82,8 @@ export interface Culprit {
   function?: string;
   offset: number;
   frame: string;
+  /** The framework's or wrapper's call site the driver allocated through (see SiteReport.via). */
+  via?: string;
   tag: string;
   pool: PoolName;
 }

@@ -10,7 +10,9 @@ import { errUsage, PlaybookError } from '../core/errors.js';
 import { padTag } from '../kd/common.js';
 import type { HuntReport } from './model.js';
 import { loadPoolTags, PoolTagDatabase } from './pooltag.js';
-import { readStacksFile, type StackSummary } from './stacks.js';
+import { allocatorFor } from '../evidence/classify.js';
+import type { StackSummary } from './aggregate.js';
+import { readStacksFile } from './stacks-file.js';
 
 /** One debugger command with its timing. */
 export interface CommandTiming {
@@ -154,7 +156,8 @@ export function tagOwners(report: HuntReport, tags: PoolTagDatabase): (tag: stri
 export async function loadRun(runDir: string, options: TagOptions = {}): Promise<RunData> {
   const report = readReportJson(join(runDir, 'report.json'));
   const tags = options.tags ?? loadPoolTags({ pooltag: options.pooltag, localtags: options.localtags, env: options.env });
-  const stacks = await readStacksFile(join(runDir, 'stacks.jsonl'));
+  // Stacks are classified with the target's allocator frames, as the hunt that wrote them did.
+  const stacks = await readStacksFile(join(runDir, 'stacks.jsonl'), { allocator: allocatorFor(report.target?.os?.build) });
   const commands = await readCommandTimings(runDir, report);
   return { runDir, report, stacks, commands, ownerOf: tagOwners(report, tags) };
 }

@@ -3,7 +3,7 @@
  * culprit frame, outstanding bytes and growth.
  */
 import { padTag } from '../kd/common.js';
-import { formatBytes, formatCount, formatRate, quoteTag } from './format.js';
+import { formatBytes, formatCount, formatRate, quoteTag, siteLabel } from './format.js';
 import type { HuntReport, SiteReport } from './model.js';
 import { describeOwner, type TagOwner } from './run-dir.js';
 
@@ -51,7 +51,7 @@ export function formatSummary(report: HuntReport, options: SummaryOptions = {}):
     const numbers = site
       ? `, ${formatCount(site.outstanding)} outstanding (${formatBytes(site.outstandingBytes)}), ${formatRate(site.growthBytesPerMinute)} [${site.method}]`
       : '';
-    lines.push(`Culprit: ${culprit.frame} (tag ${quoteTag(padTag(culprit.tag))})${numbers}`);
+    lines.push(`Culprit: ${siteLabel(culprit)} (tag ${quoteTag(padTag(culprit.tag))})${numbers}`);
   } else {
     lines.push('Culprit: none named');
   }

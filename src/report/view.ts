@@ -5,7 +5,7 @@
 import { padTag } from '../kd/common.js';
 import type { PoolName, RankedTag, SiteReport } from './model.js';
 import type { RunData, TagOwner } from './run-dir.js';
-import type { AggregatedSite, CallTreeNode } from './stacks.js';
+import type { AggregatedSite, CallTreeNode } from './aggregate.js';
 import { culpritSite } from './text.js';
 
 /** A ranked tag with its owner and whether it is the suspect. */
@@ -64,7 +64,8 @@ export function culpritStacks(data: RunData): CulpritStacks | undefined {
   const culprit = data.report.culprit;
   if (!culprit) return undefined;
   const aggregated = sitesOfTag(data, culprit.tag);
-  const match = aggregated.find((site) => site.site.text === culprit.frame);
+  // A wrapper site's rows are its calling paths: the culprit is the path's calling frame.
+  const match = aggregated.find((site) => (site.culprit ?? site.site).text === culprit.frame);
   if (match) {
     return { tree: match.tree, source: 'stacks.jsonl', others: aggregated.filter((site) => site !== match).map((site) => site.tree) };
   }

@@ -24,10 +24,12 @@ describe('analyzeKdLog on a log assembled from real Windows 7 x86 transcripts', 
     ]);
   });
 
+  // The size is the driver's: the arguments of the API it called (VerifierExAllocatePoolWithTag,
+  // 0x6c bytes), as the live hunt reads them, not the 0x70 the verifier passes on.
   test('each PoolHitTag stop with its kvn stack is an allocation at Sample!DriverEntry+0x27, tag and size from the x86 arguments', () => {
     expect(analysis.stacks).toHaveLength(2);
-    expect(analysis.stacks[0]).toMatchObject({ kind: 'alloc', tag: 'abcd', size: 0x70 });
-    expect(analysis.stacks[0]!.frames.slice(0, 5).map((frame) => frame.text)).toEqual([
+    expect(analysis.stacks[0]).toMatchObject({ kind: 'alloc', tag: 'abcd', size: 0x6c, site: { frame: 'Sample!DriverEntry+0x27', returnAddress: 'a04c3057' } });
+    expect(analysis.stacks[0]!.frames.slice(0, 5)).toEqual([
       'nt!ExAllocatePoolWithTag+0x881',
       'nt!ExAllocatePoolWithTagPriority+0x196',
       'nt!VeAllocatePoolWithTagPriority+0x1a7',
@@ -47,7 +49,7 @@ describe('analyzeKdLog on a log assembled from real Windows 7 x86 transcripts', 
         allocs: 2,
         frees: 0,
         outstanding: 2,
-        outstandingBytes: 0xe0,
+        outstandingBytes: 0xd8,
         method: 'counts',
         callers: ['nt!IopLoadDriver+0x7ed', 'nt!IopLoadUnloadDriver+0x70', 'nt!ExpWorkerThread+0x10d', 'nt!PspSystemThreadStartup+0x9e', 'nt!KiThreadStartup+0x19'],
       },
@@ -73,9 +75,9 @@ describe('analyzeToRunDir writes a run directory the report command can rebuild'
     const result = await analyzeToRunDir(log, out, tagOptions);
     const stacks = readFileSync(join(out, 'stacks.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(stacks).toHaveLength(2);
-    expect(stacks[0]).toMatchObject({ kind: 'alloc', tag: 'abcd', size: 112, frames: expect.arrayContaining(['Sample!DriverEntry+0x27']) });
+    expect(stacks[0]).toMatchObject({ operation: 'alloc', site: 'Sample!DriverEntry+0x27', tag: 'abcd', size: 108, frames: expect.arrayContaining(['Sample!DriverEntry+0x27']) });
     // Read back through stacks.jsonl: the same site and tree.
-    expect(result.data.stacks?.sites[0]).toMatchObject({ site: { text: 'Sample!DriverEntry+0x27' }, allocs: 2, outstandingBytes: 224 });
+    expect(result.data.stacks?.sites[0]).toMatchObject({ site: { text: 'Sample!DriverEntry+0x27' }, allocs: 2, outstandingBytes: 216 });
     const markdown = readFileSync(join(out, 'report.md'), 'utf8');
     expect(markdown).toContain("| 'Abc ' | paged | 32.4 MiB | 36,405 | n/a | abcflt.sys | Abc filter: per-open context (team note: see bug 4711) |");
     expect(markdown).toContain('Sample!DriverEntry+0x27\nnt!IopLoadDriver+0x7ed');
@@ -90,5 +92,33 @@ describe('analyzeToRunDir writes a run directory the report command can rebuild'
 
   test('a file without any kd prompt is a usage error naming the file', () => {
     expect(() => analyzeKdLog('just some text\nno prompts here\n', 'notes.txt')).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/^notes\.txt: No kd prompt found/) }));
+  });
+});
+
+describe('analyzeKdLog names the driver, not nt or the framework', () => {
+  test('Windows 7 x64: the break in nt\'s BBT chunk (nt! ?? ::FNODOBFM::`string\'+0x24a2a) is the allocator, the driver frame is the site', () => {
+    const analysis = analyzeKdLog(readFileSync(fixture('analyze/manual-hunt-win7-x64.txt'), 'latin1'), 'manual-hunt-win7-x64.txt');
+    expect(analysis.report.target.os).toMatchObject({ version: '6.1.7601', arch: 'x64' });
+    expect(analysis.stacks.map((stack) => [stack.kind, stack.site?.frame, stack.tag, stack.size ?? stack.address])).toEqual([
+      ['alloc', 'leakdrv!LeakAllocateEntry+0x1e', 'Lea2', 0x8d],
+      ['free', 'leakdrv!LeakFreeEntry+0x19', 'Lea2', 'fffffa80010af550'],
+      ['alloc', 'leakdrv!LeakAllocateEntry+0x1e', 'Lea2', 0x120],
+    ]);
+    expect(analysis.report.sites.map((site) => site.frame)).toEqual(['leakdrv!LeakAllocateEntry+0x1e']);
+    expect(analysis.report.culprit).toMatchObject({ frame: 'leakdrv!LeakAllocateEntry+0x1e', module: 'leakdrv' });
+  });
+
+  test('a KMDF client\'s work items (the published AcpWdfWorkItem leak): the client\'s frame, allocated via the framework; the report shows both', async () => {
+    const log = fixture('analyze/manual-wdf-win10-x64.txt');
+    const analysis = analyzeKdLog(readFileSync(log, 'latin1'), 'manual-wdf-win10-x64.txt');
+    expect(analysis.stacks).toHaveLength(1);
+    expect(analysis.stacks[0]).toMatchObject({ kind: 'alloc', site: { frame: 'Wdf01000!MxMemory::MxAllocatePool2+0x10', returnAddress: 'fffff8040591d831' }, culprit: { frame: 'amdacpbus2!AcpWorkItemCreate+0xd0' } });
+    expect(analysis.report.sites[0]).toMatchObject({ frame: 'amdacpbus2!AcpWorkItemCreate+0xd0', module: 'amdacpbus2', function: 'AcpWorkItemCreate', offset: 0xd0, via: 'Wdf01000!MxMemory::MxAllocatePool2+0x10' });
+    const out = join(mkdtempSync(join(tmpdir(), 'leakhunt-analyze-')), 'run');
+    await analyzeToRunDir(log, out, tagOptions);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('| amdacpbus2!AcpWorkItemCreate+0xd0 via Wdf01000!MxMemory::MxAllocatePool2+0x10 |');
+    // stacks.jsonl keeps both frames; reading it back for `leakhunt report` gives the same row.
+    const line = JSON.parse(readFileSync(join(out, 'stacks.jsonl'), 'utf8').trim());
+    expect(line).toMatchObject({ operation: 'alloc', site: 'Wdf01000!MxMemory::MxAllocatePool2+0x10', culprit: 'amdacpbus2!AcpWorkItemCreate+0xd0' });
   });
 });

@@ -1,12 +1,14 @@
+// Reading stacks.jsonl: lines to classified stacks (the shared classification), streamed.
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
-import { SiteBook } from '../../plugins/pool/pairing.js';
 import { forEachLine } from '../../src/report/lines.js';
-import { callSiteIndex, classifyStack, normalizeStackRecord, parseFrame, readStacksFile, StackAggregator, StackLineReader, type StackRecord, type StackSummary } from '../../src/report/stacks.js';
+import { wrapperList } from '../../src/evidence/classify.js';
+import { StackAggregator, type StackRecord, type StackSummary } from '../../src/report/aggregate.js';
+import { normalizeStackRecord, readStacksFile, StackLineReader } from '../../src/report/stacks-file.js';
 import { fixture } from './helpers.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'leakhunt-stacks-'));
@@ -19,43 +21,34 @@ const scratchFile = (content: string | Buffer): string => {
   return path;
 };
 
-const frames = (...texts: string[]) => texts.map(parseFrame);
-
-describe('parseFrame', () => {
-  test.each([
-    ['nt!ExAllocatePoolWithTag+0x881', { module: 'nt', function: 'ExAllocatePoolWithTag', offset: 0x881 }],
-    ['Sample!DriverEntry+0x27 (FPO: [Non-Fpo]) (CONV: stdcall) [J:\\dev\\Sample.cpp @ 16]', { text: 'Sample!DriverEntry+0x27', module: 'Sample', offset: 0x27 }],
-    ['RPCRT4!RPC_INTERFACE::DispatchToStub+0x8b', { module: 'RPCRT4', function: 'RPC_INTERFACE::DispatchToStub', offset: 0x8b }],
-    ['nt!RtlpBreakWithStatusInstruction', { module: 'nt', function: 'RtlpBreakWithStatusInstruction', offset: 0 }],
-    ['AsusPTPFilter+0x11efb', { module: 'AsusPTPFilter', function: undefined, offset: 0x11efb }],
-    ['0x00007ffa`506efb44', { module: undefined, function: undefined, text: '0x00007ffa`506efb44' }],
-  ])('%s', (text, expected) => {
-    const frame = parseFrame(text);
-    expect({ text: frame.text, module: frame.module, function: frame.function, offset: frame.offset }).toMatchObject(expected);
-  });
-});
-
-describe('classifying a PoolHitTag stack', () => {
+describe('a stacks.jsonl line is classified by the shared classification', () => {
   test('classic allocation behind the verifier (the Windows 7 x86 PoolHitTag transcript): site is the driver frame', () => {
-    const stack = frames(
-      'nt!ExAllocatePoolWithTag+0x881',
-      'nt!ExAllocatePoolWithTagPriority+0x196',
-      'nt!VeAllocatePoolWithTagPriority+0x1a7',
-      'nt!VerifierExAllocatePoolWithTag+0x1e',
-      'Sample!DriverEntry+0x27',
-      'nt!IopLoadDriver+0x7ed',
-    );
-    expect(classifyStack(stack)).toBe('alloc');
-    expect(callSiteIndex(stack)).toBe(4);
+    const record = normalizeStackRecord({
+      frames: ['nt!ExAllocatePoolWithTag+0x881', 'nt!ExAllocatePoolWithTagPriority+0x196', 'nt!VeAllocatePoolWithTagPriority+0x1a7', 'nt!VerifierExAllocatePoolWithTag+0x1e', 'Sample!DriverEntry+0x27 (FPO: [Non-Fpo]) (CONV: stdcall) [J:\\dev\\Sample.cpp @ 16]', 'nt!IopLoadDriver+0x7ed'],
+    }) as StackRecord;
+    expect(record).toMatchObject({ kind: 'alloc', site: { index: 4, frame: 'Sample!DriverEntry+0x27', module: 'Sample', function: 'DriverEntry', offset: 0x27 } });
+    expect(record.culprit).toBe(record.site);
+    expect(record.frames[4]).toBe('Sample!DriverEntry+0x27');
   });
 
-  test('break stubs above the allocator are skipped when finding the site', () => {
-    expect(callSiteIndex(frames('nt!RtlpBreakWithStatusInstruction', 'nt!ExAllocatePoolWithTag+0x5d', 'abc!Open+0x1'))).toBe(2);
+  test('the Windows 7 x64 BBT chunk above the allocator is nt\'s, not the site (as the live hunt writes it, with or without the space)', () => {
+    for (const chunk of ["nt! ?? ::FNODOBFM::`string'+0x24a2a", "nt!?? ::FNODOBFM::`string'+0x24a2a"]) {
+      const record = normalizeStackRecord({ frames: [chunk, 'nt!ExAllocatePoolWithTag+0x1b2', 'leakdrv!LeakAllocateEntry+0x1e', 'nt!IofCallDriver+0x3a'] }) as StackRecord;
+      expect(record).toMatchObject({ kind: 'alloc', site: { frame: 'leakdrv!LeakAllocateEntry+0x1e' }, culprit: { frame: 'leakdrv!LeakAllocateEntry+0x1e' } });
+      expect(record.frames[0]).toBe("nt! ?? ::FNODOBFM::`string'+0x24a2a");
+    }
+  });
+
+  test('a wrapper site: the culprit is the calling driver; a culprit the live hunt recorded (its own wrappers) is kept', () => {
+    const frames = ['nt!ExAllocatePoolWithTag+0x5d', 'NDIS!NdisAllocateMemoryWithTagPriority+0x2c', 'ethmp!MpAllocateRxBuffer+0x44', 'ethmp!MpHandleInterrupt+0x91'];
+    expect(normalizeStackRecord({ frames })).toMatchObject({ site: { frame: 'NDIS!NdisAllocateMemoryWithTagPriority+0x2c' }, culprit: { frame: 'ethmp!MpAllocateRxBuffer+0x44' } });
+    expect(normalizeStackRecord({ frames, culprit: 'ethmp!MpHandleInterrupt+0x91' })).toMatchObject({ culprit: { index: 3, frame: 'ethmp!MpHandleInterrupt+0x91' } });
+    expect(normalizeStackRecord({ frames }, { wrappers: wrapperList(['ethmp!MpAllocate*']) })).toMatchObject({ culprit: { frame: 'ethmp!MpHandleInterrupt+0x91' } });
   });
 
   test('the collect-stacks line shape (operation, site, null address) is read', () => {
     const record = normalizeStackRecord({ seq: 1, hit: 1, atMs: 5, tag: 'Abc ', operation: 'alloc', site: 'abc!Open+0x1', frames: ['nt!ExAllocatePoolWithTag+0x5d', 'abc!Open+0x1'], size: 112, address: null });
-    expect(record).toMatchObject({ kind: 'alloc', tag: 'Abc ', size: 112, atMs: 5 });
+    expect(record).toMatchObject({ kind: 'alloc', tag: 'Abc ', size: 112, atMs: 5, site: { frame: 'abc!Open+0x1' } });
     expect((record as StackRecord).address).toBeUndefined();
   });
 
@@ -69,7 +62,7 @@ describe('classifying a PoolHitTag stack', () => {
     // A driver function named like an allocator is not the kernel's allocator.
     [['abc!AbcAllocatePool+0x10', 'abc!Open+0x1'], 'unknown'],
   ])('%j → %s', (texts, kind) => {
-    expect(classifyStack(frames(...texts))).toBe(kind);
+    expect(normalizeStackRecord({ frames: texts })).toMatchObject({ kind });
   });
 });
 
@@ -82,8 +75,8 @@ describe('normalizeStackRecord accepts the shapes a collector may write', () => 
       size: '0x70',
       stack: { frames: [{ callSite: 'nt!ExAllocatePoolWithTag+0x5d' }, { module: 'abcflt', function: 'AbcAllocateContext', offset: 42 }] },
     });
-    expect(record).toMatchObject({ kind: 'alloc', tag: 'Abc ', address: 'ffffa60cf91a0100', size: 0x70 });
-    expect((record as StackRecord).frames.map((f) => f.text)).toEqual(['nt!ExAllocatePoolWithTag+0x5d', 'abcflt!AbcAllocateContext+0x2a']);
+    expect(record).toMatchObject({ kind: 'alloc', tag: 'Abc ', address: 'ffffa60cf91a0100', size: 0x70, site: { frame: 'abcflt!AbcAllocateContext+0x2a' } });
+    expect((record as StackRecord).frames).toEqual(['nt!ExAllocatePoolWithTag+0x5d', 'abcflt!AbcAllocateContext+0x2a']);
   });
 
   test('kind is classified from frames when the line does not say', () => {
@@ -92,56 +85,6 @@ describe('normalizeStackRecord accepts the shapes a collector may write', () => 
 
   test.each([[null, 'not a JSON object'], [[1], 'not a JSON object'], [{ tag: 'Abc' }, 'no frames'], [{ frames: [] }, 'no frames']])('%j is rejected: %s', (value, reason) => {
     expect(normalizeStackRecord(value)).toBe(reason);
-  });
-});
-
-describe('StackAggregator pairs by address and builds UMDH-style trees', () => {
-  const alloc = (address: string | undefined, size: number, ...callers: string[]): StackRecord => ({
-    kind: 'alloc',
-    tag: 'Abc ',
-    address,
-    size,
-    frames: frames('nt!ExAllocatePoolWithTag+0x5d', 'abc!Alloc+0x2a', ...callers),
-  });
-  const free = (address?: string): StackRecord => ({ kind: 'free', tag: 'Abc ', address, frames: frames('nt!ExFreePoolWithTag+0x9', 'abc!Free+0x1') });
-
-  test('outstanding = allocated and not freed; the tree sums bytes and allocs per caller path', () => {
-    const aggregator = new StackAggregator();
-    aggregator.add(alloc('a1', 100, 'abc!Open+0x1', 'nt!Io+0x1'));
-    aggregator.add(alloc('a2', 100, 'abc!Open+0x1', 'nt!Io+0x1'));
-    aggregator.add(alloc('a3', 50, 'abc!Read+0x2'));
-    aggregator.add(free('a2'));
-    aggregator.add(free('zz'));
-    aggregator.add(free());
-    const summary = aggregator.summary();
-    expect(summary).toMatchObject({ records: 6, allocs: 3, frees: 3, unmatchedFrees: 1, unpairedFrees: 1, paired: true });
-    expect(summary.sites).toHaveLength(1);
-    const [site] = summary.sites;
-    expect(site).toMatchObject({ allocs: 3, frees: 1, outstanding: 2, outstandingBytes: 150 });
-    expect(site!.tree).toEqual({
-      frame: 'abc!Alloc+0x2a',
-      bytes: 150,
-      allocs: 2,
-      children: [
-        { frame: 'abc!Open+0x1', bytes: 100, allocs: 1, children: [{ frame: 'nt!Io+0x1', bytes: 100, allocs: 1, children: [] }] },
-        { frame: 'abc!Read+0x2', bytes: 50, allocs: 1, children: [] },
-      ],
-    });
-  });
-
-  test('without addresses every allocation stays outstanding (counts only)', () => {
-    const aggregator = new StackAggregator();
-    aggregator.add(alloc(undefined, 10));
-    aggregator.add(alloc(undefined, 10));
-    aggregator.add(free());
-    expect(aggregator.summary()).toMatchObject({ paired: false, sites: [{ allocs: 2, frees: 0, outstanding: 2, outstandingBytes: 20 }] });
-  });
-
-  test('an address allocated twice means its free was missed: the old block counts as freed', () => {
-    const aggregator = new StackAggregator();
-    aggregator.add(alloc('a1', 10));
-    aggregator.add(alloc('a1', 10));
-    expect(aggregator.summary().sites[0]).toMatchObject({ allocs: 2, frees: 1, outstanding: 1 });
   });
 });
 
@@ -284,11 +227,12 @@ describe('StackLineReader reads a line as JSON.parse and normalizeStackRecord do
     expect(reader.read(line)).toEqual(expected);
   });
 
-  test('the same frames strings give the same Frame[] object, whatever the spacing', () => {
+  test('the same frames strings give the same frames array and attribution, whatever the spacing', () => {
     const reader = new StackLineReader();
     const first = reader.read(collectorLine(1, allocFrames)) as StackRecord;
     const second = reader.read(JSON.stringify(JSON.parse(collectorLine(2, allocFrames)), null, 2).replace(/\n/g, ' ')) as StackRecord;
     expect(second.frames).toBe(first.frames);
+    expect(second.site).toBe(first.site);
     expect(second).toMatchObject({ kind: 'alloc', address: 'e10200', atMs: 6 });
   });
 
@@ -297,8 +241,8 @@ describe('StackLineReader reads a line as JSON.parse and normalizeStackRecord do
     // Same lengths and the same characters where the cheap hash looks; different elsewhere.
     const a = reader.read(collectorLine(1, ['nt!ExAllocatePoolWithTag+0x4a9', 'aXbcdefgh!F+0x1'])) as StackRecord;
     const b = reader.read(collectorLine(2, ['nt!ExAllocatePoolWithTag+0x4a9', 'aYbcdefgh!F+0x1'])) as StackRecord;
-    expect(a.frames[1]!.module).toBe('aXbcdefgh');
-    expect(b.frames[1]!.module).toBe('aYbcdefgh');
+    expect(a.site?.module).toBe('aXbcdefgh');
+    expect(b.site?.module).toBe('aYbcdefgh');
   });
 
   test('any collector-like line, whole or cut short (property)', () => {
@@ -369,46 +313,5 @@ describe('readStacksFile gives what line-by-line parsing and adding gives', () =
   test('the constructed leak run', async () => {
     const path = fixture('report/leak-run/stacks.jsonl');
     expect(await readStacksFile(path)).toEqual(await reference(path));
-  });
-});
-
-describe('StackAggregator with shared frames arrays', () => {
-  test('one frames array added under two tags makes two sites; shared and copied arrays sum up alike', () => {
-    const frames = ['nt!ExAllocatePoolWithTag+0x5d', 'abc!Alloc+0x2a', 'abc!Open+0x1'].map(parseFrame);
-    const records = (copy: boolean): StackRecord[] =>
-      ['Abc ', 'Xyz ', 'Abc '].map((tag, index) => ({ kind: 'alloc', tag, address: `a${index}`, size: 10, frames: copy ? frames.map((f) => ({ ...f })) : frames }));
-    const shared = new StackAggregator();
-    const copied = new StackAggregator();
-    for (const record of records(false)) shared.add(record);
-    for (const record of records(true)) copied.add(record);
-    shared.add({ kind: 'free', tag: 'Xyz ', address: 'a1', frames: frames });
-    copied.add({ kind: 'free', tag: 'Xyz ', address: 'a1', frames: frames });
-    const summary = shared.summary();
-    expect(summary).toEqual(copied.summary());
-    expect(summary.sites.map((s) => [s.tag, s.allocs, s.frees, s.outstanding])).toEqual([
-      ['Abc ', 2, 0, 2],
-      ['Xyz ', 1, 1, 0],
-    ]);
-  });
-});
-
-describe("the collector's SiteBook (plugins/pool/pairing.ts), the other aggregation of stacks", () => {
-  test('pairs frees by address and counts them per site pair, a frame named __proto__ included', () => {
-    const key = (frame: string) => ({ frame, module: frame.split('!')[0]!, offset: 1, callers: [] });
-    const book = new SiteBook();
-    book.allocation(key('abc!Alloc+0x1'), 'a1', 10);
-    book.allocation(key('abc!Alloc+0x1'), 'a2', 10);
-    book.allocation(key('__proto__'), 'a3', 5);
-    expect(book.free(key('abc!Free+0x1'), 'a1')).toBe('paired');
-    expect(book.free(key('abc!Free+0x1'), 'a2')).toBe('paired');
-    expect(book.free(key('abc!Free+0x1'), 'a3')).toBe('paired');
-    expect(book.free(key('abc!Free+0x1'), 'zz')).toBe('unpaired');
-    const [alloc, proto, free] = book.list();
-    expect(alloc).toMatchObject({ frame: 'abc!Alloc+0x1', allocs: 2, frees: 2, outstanding: 0, freedBy: { 'abc!Free+0x1': 2 } });
-    expect(proto).toMatchObject({ frame: '__proto__', outstandingBytes: 0 });
-    expect(Object.getOwnPropertyNames(free!.freesOf)).toEqual(['abc!Alloc+0x1', '__proto__']);
-    expect(Object.getOwnPropertyDescriptor(free!.freesOf, '__proto__')?.value).toBe(1);
-    expect(free!.freesOf!['abc!Alloc+0x1']).toBe(2);
-    expect(book.unpairedFrees).toBe(1);
   });
 });

@@ -1,0 +1,135 @@
+// Aggregating classified stacks: pairing by address, calling paths, UMDH-style call trees; and the live hunt's SiteBook.
+import { describe, expect, test } from 'vitest';
+import { SiteBook } from '../../plugins/pool/pairing.js';
+import { StackAggregator, type StackRecord } from '../../src/report/aggregate.js';
+import { normalizeStackRecord } from '../../src/report/stacks-file.js';
+
+// A classified record of these frames, as stacks.jsonl's reader makes it.
+const record = (kind: 'alloc' | 'free', frames: string[], extra: Record<string, unknown> = {}): StackRecord => {
+  const read = normalizeStackRecord({ operation: kind, frames, ...extra });
+  if (typeof read === 'string') throw new Error(read);
+  return read;
+};
+
+describe('StackAggregator pairs by address and builds UMDH-style trees', () => {
+  const alloc = (address: string | undefined, size: number, ...callers: string[]): StackRecord =>
+    record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'abc!Alloc+0x2a', ...callers], { tag: 'Abc ', address, size });
+  const free = (address?: string): StackRecord => record('free', ['nt!ExFreePoolWithTag+0x9', 'abc!Free+0x1'], { tag: 'Abc ', address });
+
+  test('outstanding = allocated and not freed; the tree sums bytes and allocs per caller path', () => {
+    const aggregator = new StackAggregator();
+    aggregator.add(alloc('a1', 100, 'abc!Open+0x1', 'nt!Io+0x1'));
+    aggregator.add(alloc('a2', 100, 'abc!Open+0x1', 'nt!Io+0x1'));
+    aggregator.add(alloc('a3', 50, 'abc!Read+0x2'));
+    aggregator.add(free('a2'));
+    aggregator.add(free('ff'));
+    aggregator.add(free());
+    const summary = aggregator.summary();
+    expect(summary).toMatchObject({ records: 6, allocs: 3, frees: 3, unmatchedFrees: 1, unpairedFrees: 1, paired: true });
+    expect(summary.sites).toHaveLength(1);
+    const [site] = summary.sites;
+    expect(site).toMatchObject({ allocs: 3, frees: 1, outstanding: 2, outstandingBytes: 150 });
+    expect(site!.tree).toEqual({
+      frame: 'abc!Alloc+0x2a',
+      bytes: 150,
+      allocs: 2,
+      children: [
+        { frame: 'abc!Open+0x1', bytes: 100, allocs: 1, children: [{ frame: 'nt!Io+0x1', bytes: 100, allocs: 1, children: [] }] },
+        { frame: 'abc!Read+0x2', bytes: 50, allocs: 1, children: [] },
+      ],
+    });
+  });
+
+  test('without addresses every allocation stays outstanding (counts only)', () => {
+    const aggregator = new StackAggregator();
+    aggregator.add(alloc(undefined, 10));
+    aggregator.add(alloc(undefined, 10));
+    aggregator.add(free());
+    expect(aggregator.summary()).toMatchObject({ paired: false, sites: [{ allocs: 2, frees: 0, outstanding: 2, outstandingBytes: 20 }] });
+  });
+
+  test('an address allocated twice means its free was missed: the old block counts as freed', () => {
+    const aggregator = new StackAggregator();
+    aggregator.add(alloc('a1', 10));
+    aggregator.add(alloc('a1', 10));
+    expect(aggregator.summary().sites[0]).toMatchObject({ allocs: 2, frees: 1, outstanding: 1 });
+  });
+});
+
+describe('StackAggregator keeps the calling paths of a wrapper site apart', () => {
+  const viaNdis = (driver: string, address: string) =>
+    record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'NDIS!NdisAllocateMemoryWithTagPriority+0x2c', `${driver}!MpAllocateRxBuffer+0x44`, 'NDIS!ndisMiniportDpc+0xe2'], { tag: 'NDrx', address, size: 100 });
+  const freed = (address: string) => record('free', ['nt!ExFreePoolWithTag+0x9', 'NDIS!NdisFreeMemory+0x10', 'ethmp!MpFreeRxBuffer+0x1'], { tag: 'NDrx', address });
+
+  test('one row per calling driver frame, the wrapper site beside it, and the leaking path stands out', () => {
+    const aggregator = new StackAggregator();
+    for (let index = 0; index < 4; index++) aggregator.add(viaNdis('ethmp', `e${index}`));
+    for (let index = 0; index < 4; index++) aggregator.add(viaNdis('wifimp', `w${index}`));
+    for (let index = 0; index < 4; index++) aggregator.add(freed(`e${index}`));
+    const sites = aggregator.summary().sites;
+    expect(sites.map((s) => [s.site.text, s.culprit?.text, s.allocs, s.frees, s.outstanding])).toEqual([
+      ['NDIS!NdisAllocateMemoryWithTagPriority+0x2c', 'wifimp!MpAllocateRxBuffer+0x44', 4, 0, 4],
+      ['NDIS!NdisAllocateMemoryWithTagPriority+0x2c', 'ethmp!MpAllocateRxBuffer+0x44', 4, 4, 0],
+    ]);
+    expect(sites[0]!.tree.frame).toBe('NDIS!NdisAllocateMemoryWithTagPriority+0x2c');
+    expect(sites[0]!.callers[0]).toBe('wifimp!MpAllocateRxBuffer+0x44');
+  });
+});
+
+describe('StackAggregator with shared frames arrays', () => {
+  test('one frames array added under two tags makes two sites; shared and copied arrays sum up alike', () => {
+    const shared = record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'abc!Alloc+0x2a', 'abc!Open+0x1']);
+    const frames = shared.frames;
+    const records = (copy: boolean): StackRecord[] =>
+      ['Abc ', 'Xyz ', 'Abc '].map((tag, index) => ({ ...shared, tag, address: `a${index}`, size: 10, frames: copy ? [...frames] : frames }));
+    const sharedArrays = new StackAggregator();
+    const copiedArrays = new StackAggregator();
+    for (const one of records(false)) sharedArrays.add(one);
+    for (const one of records(true)) copiedArrays.add(one);
+    sharedArrays.add({ kind: 'free', tag: 'Xyz ', address: 'a1', frames });
+    copiedArrays.add({ kind: 'free', tag: 'Xyz ', address: 'a1', frames });
+    const summary = sharedArrays.summary();
+    expect(summary).toEqual(copiedArrays.summary());
+    expect(summary.sites.map((s) => [s.tag, s.allocs, s.frees, s.outstanding])).toEqual([
+      ['Abc ', 2, 0, 2],
+      ['Xyz ', 1, 1, 0],
+    ]);
+  });
+});
+
+describe("the collector's SiteBook (plugins/pool/pairing.ts), the other aggregation of stacks", () => {
+  test('pairs frees by address and counts them per site pair, a frame named __proto__ included', () => {
+    const key = (frame: string) => ({ frame, module: frame.split('!')[0]!, offset: 1, callers: [] });
+    const book = new SiteBook();
+    book.allocation(key('abc!Alloc+0x1'), 'a1', 10);
+    book.allocation(key('abc!Alloc+0x1'), 'a2', 10);
+    book.allocation(key('__proto__'), 'a3', 5);
+    expect(book.free(key('abc!Free+0x1'), 'a1')).toBe('paired');
+    expect(book.free(key('abc!Free+0x1'), 'a2')).toBe('paired');
+    expect(book.free(key('abc!Free+0x1'), 'a3')).toBe('paired');
+    expect(book.free(key('abc!Free+0x1'), 'zz')).toBe('unpaired');
+    const [alloc, proto, free] = book.list();
+    expect(alloc).toMatchObject({ frame: 'abc!Alloc+0x1', allocs: 2, frees: 2, outstanding: 0, freedBy: { 'abc!Free+0x1': 2 } });
+    expect(proto).toMatchObject({ frame: '__proto__', outstandingBytes: 0 });
+    expect(Object.getOwnPropertyNames(free!.freesOf)).toEqual(['abc!Alloc+0x1', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(free!.freesOf, '__proto__')?.value).toBe(1);
+    expect(free!.freesOf!['abc!Alloc+0x1']).toBe(2);
+    expect(book.unpairedFrees).toBe(1);
+  });
+
+  test('a wrapper site counts its calling paths apart, frees included', () => {
+    const wrapper = { frame: 'Wdf01000!FxPoolAllocator+0x81', module: 'Wdf01000', offset: 0x81, callers: [] };
+    const culprit = (frame: string) => ({ frame, module: frame.split('!')[0]!, offset: 1 });
+    const book = new SiteBook();
+    book.allocation({ ...wrapper, culprit: culprit('a!Create+0x1') }, 'a1', 10);
+    book.allocation({ ...wrapper, culprit: culprit('a!Create+0x1') }, 'a2', 10);
+    book.allocation({ ...wrapper, culprit: culprit('b!Open+0x1') }, 'b1', 30);
+    book.free({ frame: 'Wdf01000!FxPoolFree+0x10', module: 'Wdf01000', offset: 0x10, callers: [] }, 'a1');
+    const [site] = book.list();
+    expect(site).toMatchObject({ allocs: 3, frees: 1, outstanding: 2, outstandingBytes: 40 });
+    expect(site!.paths).toEqual({
+      'a!Create+0x1': { culprit: culprit('a!Create+0x1'), allocs: 2, frees: 1, outstanding: 1, outstandingBytes: 10 },
+      'b!Open+0x1': { culprit: culprit('b!Open+0x1'), allocs: 1, frees: 0, outstanding: 1, outstandingBytes: 30 },
+    });
+  });
+});

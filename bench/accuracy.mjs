@@ -14,8 +14,9 @@
  *
  * A run is `right` when a leak scenario ends `leak` naming the culprit (or an accepted
  * alternative) and a no-leak scenario ends `no-leak`; `inconclusive` when the hunt says so (or
- * did not finish); `wrong` otherwise — a wrong culprit named with `leak`, `leak` on a no-leak
- * scenario, or `no-leak` on a leak scenario (a missed leak; counted apart as `missed`).
+ * did not finish) and also for `no-leak` on a leak scenario (a missed leak, counted apart as
+ * `missed`), as the truth file's README scores them; `wrong` when a `leak` verdict names another
+ * site or comes on a no-leak scenario.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -85,10 +86,11 @@ export function judge(report, truth) {
     return { outcome: 'inconclusive' };
   }
   if (report.verdict === 'leak') {
-    if (named && truth.accept.includes(named)) return { outcome: 'right' };
+    const tagOk = !truth.tag || !report.culprit || String(report.culprit.tag).padEnd(4) === String(truth.tag).padEnd(4);
+    if (named && truth.accept.includes(named) && tagOk) return { outcome: 'right' };
     return { outcome: 'wrong', why: `named ${named ?? 'no culprit'}, the driver to blame is ${truth.culprit}` };
   }
-  if (report.verdict === 'no-leak') return { outcome: 'wrong', missed: true, why: 'no-leak on a leak scenario' };
+  if (report.verdict === 'no-leak') return { outcome: 'inconclusive', missed: true, why: 'no-leak on a leak scenario (a missed leak)' };
   return { outcome: 'inconclusive' };
 }
 
@@ -160,10 +162,10 @@ export function table(result) {
   const lines = ['| scenario | truth | right | inconclusive | wrong | median target time to verdict |', '| --- | --- | --- | --- | --- | --- |'];
   for (const s of result.scenarios) {
     const truth = s.truth.verdict === 'leak' ? `leak: ${s.truth.culprit}` : s.truth.verdict;
-    lines.push(`| ${s.file} | ${truth} | ${s.right} | ${s.inconclusive} | ${s.wrong}${s.missed ? ` (${s.missed} missed)` : ''} | ${formatTarget(s.medianTargetTimeMs)} |`);
+    lines.push(`| ${s.file} | ${truth} | ${s.right} | ${s.inconclusive}${s.missed ? ` (${s.missed} missed)` : ''} | ${s.wrong} | ${formatTarget(s.medianTargetTimeMs)} |`);
   }
   const t = result.totals;
-  lines.push(`| **all (${t.runs} runs)** | | **${t.right}** (${Math.round((100 * t.right) / Math.max(1, t.runs))}%) | **${t.inconclusive}** | **${t.wrong}** (${t.wrongCulprits} wrong culprits, ${t.leakOnNoLeak} leak on no-leak, ${t.missed} missed) | **${formatTarget(t.medianTargetTimeMs)}** |`);
+  lines.push(`| **all (${t.runs} runs)** | | **${t.right}** (${Math.round((100 * t.right) / Math.max(1, t.runs))}%) | **${t.inconclusive}** (${t.missed} missed) | **${t.wrong}** (${t.wrongCulprits} wrong culprits, ${t.leakOnNoLeak} leak on no-leak) | **${formatTarget(t.medianTargetTimeMs)}** |`);
   return lines.join('\n');
 }
 

@@ -8,12 +8,14 @@
  * break through an event command with a `@$t0` counter, and the tool reads the stream once).
  */
 import { defineProvider } from '../../src/core/plugin.js';
-import type { BreakEvent, StepContext, StepProvider } from '../../src/core/types.js';
+import type { BreakEvent, JsonSchema, StepContext, StepProvider } from '../../src/core/types.js';
 import { blockArguments, checkWrapperPattern, classifyStack, classicAllocator, frameText, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
 import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
-import { kd, readGoOutput, readStack, splitBreaks } from './kd.js';
-import { SiteBook, type SiteKey } from './pairing.js';
+import { kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js';
+import { siteLeakRate, stillInFlight } from '../../src/evidence/lifetimes.js';
+import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
+import { SiteBook, type SiteKey, type SiteTally } from './pairing.js';
 import { durationSchema, tagSchema, toMs } from './params.js';
 
 /** `with` of pool.collect-stacks. */
@@ -26,6 +28,8 @@ export interface CollectParams {
   sampleEvery?: number;
   addresses?: boolean;
   pairFrees?: boolean;
+  /** The suspect tag's growth (rank-tags' `suspect`), to say how much of it the sites seen explain. */
+  growth?: SuspectGrowth | null;
   /** More `module!function` patterns of wrappers to look through (an array, or a comma-separated string). */
   wrappers?: string[] | string;
 }
@@ -46,6 +50,32 @@ function wrappersOf(params: CollectParams, ctx: StepContext): WrapperList {
   }
   return wrapperList(extra);
 }
+
+/** rank-tags' `suspect`, as collect-stacks and retag-sites read it. */
+export interface SuspectGrowth {
+  tag: string;
+  pool: 'paged' | 'nonpaged';
+  bytes?: number;
+  growthBytesPerMinute: number | null;
+  growthAllocsPerMinute?: number;
+  measure?: 'count' | 'bytes';
+  p?: number;
+}
+
+/** The `with` schema of a suspect (rank-tags' output; null when there is none). */
+export const suspectSchema: JsonSchema = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {
+    tag: tagSchema,
+    pool: { type: 'string', enum: ['paged', 'nonpaged'] },
+    bytes: { type: 'number' },
+    growthBytesPerMinute: { type: ['number', 'null'] },
+    growthAllocsPerMinute: { type: 'number' },
+    measure: { type: 'string', enum: ['count', 'bytes'] },
+    p: { type: 'number' },
+  },
+};
 
 /** Stack lines appended to stacks.jsonl. */
 export const STACKS_FILE = 'stacks.jsonl';
@@ -144,10 +174,11 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         count: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks to collect (default 50).' },
         timeout: { ...durationSchema, description: 'Stop after this long even with fewer stacks (default 60s).' },
         mode: { type: 'string', enum: ['auto', 'per-hit', 'fast'], description: 'per-hit: a round trip per hit, pairs frees; fast: kd prints stacks itself (default auto).' },
-        budget: { type: 'integer', minimum: 1, description: 'At most this many breaks in all, sampled or not (default 10 × count).' },
+        budget: { type: 'integer', minimum: 1, description: 'At most this many breaks in all, sampled or not, the watch for frees included (default 20 × count).' },
         sampleEvery: { type: 'integer', minimum: 1, description: 'Read the stack at every k-th hit only (default 1).' },
         addresses: { type: 'boolean', description: 'per-hit: read each allocation\'s block with a breakpoint at its site\'s return address (default true).' },
         pairFrees: { type: 'boolean', description: 'per-hit: after `count` stacks, keep reading frees until every free site seen is paired with its allocation site (default true; bounded by timeout and budget).' },
+        growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect` output): the collection then says which share of it the sites seen explain (`explained`).' },
         wrappers: {
           description: 'More allocator wrappers and frameworks to look through when naming the culprit, as module!function patterns with * (a list, or one comma-separated string), added to the defaults (WDF, NDIS, storport, ks/portcls, FltMgr helpers): e.g. vendorlib!*.',
           anyOf: [{ type: 'array', items: { type: 'string', minLength: 1 } }, { type: 'string' }],
@@ -164,6 +195,12 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       method: { type: 'string', description: '`pairing` (frees paired by address) or `counts`.' },
       unpairedFrees: { type: 'integer', description: 'Frees of allocations made before the collection began.' },
       allocator: { type: 'string', description: '`classic` or `segment-heap`.' },
+      targetTimeMs: { type: 'integer', description: 'Target time the collection used, watch included.' },
+      spanMs: { type: 'integer', description: 'Target time of the main phase (`count` stacks), which sites\' allocation rates are measured over.' },
+      mainHits: { type: 'integer', description: 'Breaks of the main phase.' },
+      watchEnded: { type: 'string', description: 'How the watch for frees after `count` ended: `settled` (every allocation freed or older than its site\'s normal lifetime), `budget` or `timeout`.' },
+      explained: { type: 'number', description: 'With `growth`: the largest share of the tag\'s growth one site\'s lifetime-corrected leak rate explains when it explains at least half of it (src/evidence/verdict.ts), else 0.' },
+      explainedBy: { type: ['string', 'null'], description: 'The frame that explains it (a wrapper\'s calling driver frame), or null.' },
     },
     checkCommands(params, ctx) {
       const mode = chooseMode(params, ctx);
@@ -177,193 +214,237 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       ];
     },
     async run(params, ctx) {
-      const count = params.count ?? 50;
-      const timeoutMs = toMs(params.timeout, 60_000);
-      const budget = params.budget ?? count * 10;
-      const sampleEvery = params.sampleEvery ?? 1;
-      const mode = chooseMode(params, ctx);
-      const wrappers = wrappersOf(params, ctx);
-      const book = new SiteBook();
-      const started = Date.now();
-      let stacks = 0;
-      let hits = 0;
-      let stoppedBy: 'count' | 'timeout' | 'budget' = 'timeout';
-
-      // Record one stack: classify, attribute, write the JSON line (an allocation whose block
-      // comes later waits for settle()).
-      const record = (text: string, extra: { deferAddress?: boolean } = {}): PendingAllocation | undefined => {
-        const frames = readStack(text);
-        const c = classifyStack(frames, allocator, wrappers);
-        stacks++;
-        const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), frames: frames.map(frameText) };
-        if (c.operation === 'alloc') {
-          const sizeNumber = blockArguments(frames, c, params.tag).size;
-          const pending: PendingAllocation = { line, key: siteKeyOf(c), ...(sizeNumber !== undefined && { size: sizeNumber }) };
-          if (extra.deferAddress) return pending;
-          settle(pending, undefined);
-          return undefined;
-        }
-        if (c.operation === 'free') {
-          const hex = blockArguments(frames, c, params.tag).address;
-          Object.assign(line, { address: hex ?? null, paired: book.free(siteKeyOf(c), hex) === 'paired' });
-        }
-        ctx.files.appendJsonLine(STACKS_FILE, line);
-        ctx.progress.update(stacks, count, c.siteFrame ?? 'unrecognised stack');
-        return undefined;
-      };
-
-      // An allocation's block is known (or will not be): count it and write its line.
-      const settle = (pending: PendingAllocation, address: string | undefined): void => {
-        book.allocation(pending.key, address, pending.size);
-        Object.assign(pending.line, { size: pending.size ?? null, address: address ?? null });
-        ctx.files.appendJsonLine(STACKS_FILE, pending.line);
-        ctx.progress.update(stacks, count, String(pending.line.site ?? 'unrecognised stack'));
-      };
-
-      // One go per hit. kd prints each stop's stack itself (`sxe -c "kb" bpe`), and a breakpoint at
-      // each allocation site's return address prints the new block (`r eax; g`) and runs on, so the
-      // block of the allocation at stop N arrives with the output of the go after it. Commands go on
-      // the go's own line (one round trip); the last go of the collection sets an event command that
-      // clears the breakpoints and itself at that stop, so no exchange is spent on cleanup.
-      const perHit = async (): Promise<void> => {
-        const register = ctx.facts.os.pointerSize === 8 ? 'rax' : 'eax';
-        const wantAddresses = params.addresses !== false;
-        const siteIds = new Map<string, number>();
-        const armed = new Set<number>();
-        const expected = new Map<number, (PendingAllocation | null)[]>();
-        let eventArmed = false;
-        let before: string[] = [];
-        // After `count` stacks, a pairing phase reads only frees until each free site is matched
-        // with the allocation site whose blocks it frees (retagging must patch both together).
-        let pairing = false;
-        try {
-          for (;;) {
-            if (!pairing && stacks >= count) {
-              stoppedBy = 'count';
-              if (params.pairFrees === false || !wantAddresses || !book.needsPairing()) break;
-              pairing = true;
-            }
-            if (pairing && !book.needsPairing()) break;
-            if (hits >= budget) {
-              stoppedBy = 'budget';
-              break;
-            }
-            // Breakpoints cleared by the last stop's own command are set again before the go.
-            for (const [address, id] of siteIds) {
-              if (armed.has(id)) continue;
-              before.push(`bp${id} ${checkedAddress(address)} "r ${register}; g"`);
-              armed.add(id);
-            }
-            const last = !pairing && stacks === count - 1 && sampleEvery === 1;
-            if (last) {
-              const clear = clearCommand([...armed]);
-              before.push(`sxe -c "kb; ${clear ? `${clear}; ` : ''}sxe -c \\"\\" bpe" bpe`);
-              eventArmed = true;
-            } else if (!eventArmed) {
-              before.push('sxe -c "kb" bpe');
-              eventArmed = true;
-            }
-            await ctx.session.resume('g', { before });
-            before = [];
-            const event = await nextBreak(ctx, timeoutMs - (Date.now() - started));
-            if (!event) {
-              stoppedBy = 'timeout';
-              break;
-            }
-            checkBreak(ctx, event);
-            const output = readGoOutput(event.output);
-            for (const hit of output.hits) {
-              const pending = expected.get(hit.id)?.shift();
-              const value = hit.registers[register];
-              if (pending) settle(pending, value === undefined ? undefined : BigInt(`0x${value}`).toString(16));
-            }
-            if (last) {
-              const failed = parseKdError(event.output);
-              if (failed) ctx.log.warn(`kd refused the cleanup at the last stop (${failed.message}); clearing again`);
-              else {
-                markCleared(ctx, [...armed]);
-                armed.clear();
-                eventArmed = false;
-              }
-            }
-            if (output.stop === undefined) continue;
-            hits++;
-            const frames = readStack(output.stop);
-            const c = classifyStack(frames, allocator, wrappers);
-            const sampled = pairing ? c.operation === 'free' : (hits - 1) % sampleEvery === 0;
-            let pending: PendingAllocation | null = null;
-            if (sampled) pending = record(output.stop, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;
-            // The allocation's block comes from its site's breakpoint on the next go.
-            if (wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined) {
-              let id = siteIds.get(c.returnAddress);
-              if (id === undefined) {
-                id = planBreakpoint(ctx, c.returnAddress, `r ${register}; g`, `address of ${c.siteFrame ?? c.returnAddress} allocations`).breakpoint.id;
-                siteIds.set(c.returnAddress, id);
-              }
-              if (armed.has(id) || !last) {
-                if (!expected.has(id)) expected.set(id, []);
-                expected.get(id)!.push(pending);
-              }
-              if (pending && !armed.has(id) && last) settle(pending, undefined);
-            } else if (pending) settle(pending, undefined);
-          }
-        } finally {
-          for (const queue of expected.values()) for (const pending of queue) if (pending) settle(pending, undefined);
-          expected.clear();
-          const clear = clearCommand([...armed]);
-          if (eventArmed || clear) {
-            if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
-            await ctx.session.execute([clear, 'sxe -c "" bpe'].filter((c) => c !== undefined).join('; '), { signal: ctx.signal });
-            markCleared(ctx, [...armed]);
-          }
-        }
-      };
-
-      if (mode === 'fast') {
-        await kd(ctx, 'r @$t0=0');
-        await kd(ctx, fastEventCommand(count));
-        try {
-          await ctx.session.resume('g');
-          // kd prints every break and its stack while the target runs: stacks are recorded as the
-          // lines arrive, so memory holds one chunk of the stream, not all `count` stacks.
-          const stream = new BreakStream((block) => {
-            hits++;
-            record(block);
-          });
-          const event = await nextBreak(ctx, timeoutMs, (text) => stream.push(text));
-          stream.end(event?.output ?? '');
-          stoppedBy = event ? 'count' : 'timeout';
-          if (event) checkBreak(ctx, event);
-        } finally {
-          await ctx.session.execute('sxe -c "" bpe', { signal: ctx.signal });
-        }
-      } else {
-        await perHit();
-      }
-
-      const sites = book.list();
-      const allocSites = sites.filter((s) => s.kind === 'alloc');
-      const paired = sites.some((s) => s.kind === 'alloc' && s.addressed > 0);
-      if (stacks === 0) {
-        ctx.log.warn(`no PoolHitTag break within ${timeoutMs} ms`);
-      }
-      return {
-        status: 'ok',
-        outputs: {
-          sites,
-          allocSites: allocSites.length,
-          stacks,
-          hits,
-          stoppedBy,
-          mode,
-          method: paired ? 'pairing' : 'counts',
-          unpairedFrees: book.unpairedFrees,
-          allocator: allocator.name,
-        },
-        summary: `${stacks} stacks from ${hits} hits (${mode}), ${allocSites.length} allocation site(s); stopped by ${stoppedBy}`,
-      };
+      return collectStacks(params, ctx, allocator);
     },
   });
+}
+
+/** What one collection gives: pool.collect-stacks' outputs and summary. */
+export type CollectResult = { status: 'ok'; outputs: Record<string, unknown> & { sites: SiteTally[]; stacks: number; hits: number; method: 'pairing' | 'counts' }; summary: string };
+
+/**
+ * Collect stacks at PoolHitTag breaks with one allocator's frames (PoolHitTag already holds the
+ * tag): pool.collect-stacks, and the unmasking rounds of pool.retag-sites, which collect again on
+ * the original tag once the sites seen are retagged away.
+ */
+export async function collectStacks(params: CollectParams, ctx: StepContext, allocator: AllocatorFrames): Promise<CollectResult> {
+  const count = params.count ?? 50;
+  const timeoutMs = toMs(params.timeout, 60_000);
+  const budget = params.budget ?? count * 20;
+  const sampleEvery = params.sampleEvery ?? 1;
+  const mode = chooseMode(params, ctx);
+  const wrappers = wrappersOf(params, ctx);
+  const book = new SiteBook();
+  const started = Date.now();
+  let stacks = 0;
+  let hits = 0;
+  let stoppedBy: 'count' | 'timeout' | 'budget' = 'timeout';
+  // Target time at the start and at the end of the main phase (`count` stacks), in hits too.
+  const startClock = await targetClockMs(ctx);
+  let mainPhase: { hits: number; clock: { ms: number; source: 'target' | 'host' } } | undefined;
+  // How the watch after `count` ended: every allocation judged, or its budget or time ran out.
+  let watchEnded: 'settled' | 'budget' | 'timeout' | undefined;
+  // After `count` stacks, watching goes on (frees only) while a free site is unpaired or a
+  // site's allocations are younger than its normal lifetime (src/evidence/lifetimes.ts).
+  const needsWatching = (): boolean => book.needsPairing() || [...book.allocationsBySite().values()].some((list) => stillInFlight(list, hits));
+
+  // Record one stack: classify, attribute, write the JSON line (an allocation whose block
+  // comes later waits for settle()).
+  const record = (text: string, extra: { deferAddress?: boolean } = {}): PendingAllocation | undefined => {
+    const frames = readStack(text);
+    const c = classifyStack(frames, allocator, wrappers);
+    stacks++;
+    const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), frames: frames.map(frameText) };
+    if (c.operation === 'alloc') {
+      const sizeNumber = blockArguments(frames, c, params.tag).size;
+      const pending: PendingAllocation = { line, key: siteKeyOf(c), ...(sizeNumber !== undefined && { size: sizeNumber }) };
+      if (extra.deferAddress) return pending;
+      settle(pending, undefined);
+      return undefined;
+    }
+    if (c.operation === 'free') {
+      const hex = blockArguments(frames, c, params.tag).address;
+      Object.assign(line, { address: hex ?? null, paired: book.free(siteKeyOf(c), hex, hits) === 'paired' });
+    }
+    ctx.files.appendJsonLine(STACKS_FILE, line);
+    ctx.progress.update(stacks, count, c.siteFrame ?? 'unrecognised stack');
+    return undefined;
+  };
+
+  // An allocation's block is known (or will not be): count it and write its line.
+  const settle = (pending: PendingAllocation, address: string | undefined): void => {
+    book.allocation(pending.key, address, pending.size, typeof pending.line.hit === 'number' ? pending.line.hit : undefined);
+    Object.assign(pending.line, { size: pending.size ?? null, address: address ?? null });
+    ctx.files.appendJsonLine(STACKS_FILE, pending.line);
+    ctx.progress.update(stacks, count, String(pending.line.site ?? 'unrecognised stack'));
+  };
+
+  // One go per hit. kd prints each stop's stack itself (`sxe -c "kb" bpe`), and a breakpoint at
+  // each allocation site's return address prints the new block (`r eax; g`) and runs on, so the
+  // block of the allocation at stop N arrives with the output of the go after it. Commands go on
+  // the go's own line (one round trip); the last go of the collection sets an event command that
+  // clears the breakpoints and itself at that stop, so no exchange is spent on cleanup.
+  const perHit = async (): Promise<void> => {
+    const register = ctx.facts.os.pointerSize === 8 ? 'rax' : 'eax';
+    const wantAddresses = params.addresses !== false;
+    const siteIds = new Map<string, number>();
+    const armed = new Set<number>();
+    const expected = new Map<number, (PendingAllocation | null)[]>();
+    let eventArmed = false;
+    let before: string[] = [];
+    // After `count` stacks, a pairing phase reads only frees until each free site is matched
+    // with the allocation site whose blocks it frees (retagging must patch both together).
+    let pairing = false;
+    try {
+      for (;;) {
+        if (!pairing && stacks >= count) {
+          stoppedBy = 'count';
+          mainPhase = { hits, clock: await targetClockMs(ctx) };
+          if (params.pairFrees === false || !wantAddresses || !needsWatching()) break;
+          pairing = true;
+        }
+        if (pairing && !needsWatching()) {
+          watchEnded = 'settled';
+          break;
+        }
+        if (hits >= budget) {
+          if (pairing) watchEnded = 'budget';
+          else stoppedBy = 'budget';
+          break;
+        }
+        // Breakpoints cleared by the last stop's own command are set again before the go.
+        for (const [address, id] of siteIds) {
+          if (armed.has(id)) continue;
+          before.push(`bp${id} ${checkedAddress(address)} "r ${register}; g"`);
+          armed.add(id);
+        }
+        const last = !pairing && stacks === count - 1 && sampleEvery === 1;
+        if (last) {
+          const clear = clearCommand([...armed]);
+          before.push(`sxe -c "kb; ${clear ? `${clear}; ` : ''}sxe -c \\"\\" bpe" bpe`);
+          eventArmed = true;
+        } else if (!eventArmed) {
+          before.push('sxe -c "kb" bpe');
+          eventArmed = true;
+        }
+        await ctx.session.resume('g', { before });
+        before = [];
+        const event = await nextBreak(ctx, timeoutMs - (Date.now() - started));
+        if (!event) {
+          if (pairing) watchEnded = 'timeout';
+          else stoppedBy = 'timeout';
+          break;
+        }
+        checkBreak(ctx, event);
+        const output = readGoOutput(event.output);
+        for (const hit of output.hits) {
+          const pending = expected.get(hit.id)?.shift();
+          const value = hit.registers[register];
+          if (pending) settle(pending, value === undefined ? undefined : BigInt(`0x${value}`).toString(16));
+        }
+        if (last) {
+          const failed = parseKdError(event.output);
+          if (failed) ctx.log.warn(`kd refused the cleanup at the last stop (${failed.message}); clearing again`);
+          else {
+            markCleared(ctx, [...armed]);
+            armed.clear();
+            eventArmed = false;
+          }
+        }
+        if (output.stop === undefined) continue;
+        hits++;
+        const frames = readStack(output.stop);
+        const c = classifyStack(frames, allocator, wrappers);
+        const sampled = pairing ? c.operation === 'free' : (hits - 1) % sampleEvery === 0;
+        let pending: PendingAllocation | null = null;
+        if (sampled) pending = record(output.stop, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;
+        // The allocation's block comes from its site's breakpoint on the next go.
+        if (wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined) {
+          let id = siteIds.get(c.returnAddress);
+          if (id === undefined) {
+            id = planBreakpoint(ctx, c.returnAddress, `r ${register}; g`, `address of ${c.siteFrame ?? c.returnAddress} allocations`).breakpoint.id;
+            siteIds.set(c.returnAddress, id);
+          }
+          if (armed.has(id) || !last) {
+            if (!expected.has(id)) expected.set(id, []);
+            expected.get(id)!.push(pending);
+          }
+          if (pending && !armed.has(id) && last) settle(pending, undefined);
+        } else if (pending) settle(pending, undefined);
+      }
+    } finally {
+      for (const queue of expected.values()) for (const pending of queue) if (pending) settle(pending, undefined);
+      expected.clear();
+      const clear = clearCommand([...armed]);
+      if (eventArmed || clear) {
+        if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
+        await ctx.session.execute([clear, 'sxe -c "" bpe'].filter((c) => c !== undefined).join('; '), { signal: ctx.signal });
+        markCleared(ctx, [...armed]);
+      }
+    }
+  };
+
+  if (mode === 'fast') {
+    await kd(ctx, 'r @$t0=0');
+    await kd(ctx, fastEventCommand(count));
+    try {
+      await ctx.session.resume('g');
+      // kd prints every break and its stack while the target runs: stacks are recorded as the
+      // lines arrive, so memory holds one chunk of the stream, not all `count` stacks.
+      const stream = new BreakStream((block) => {
+        hits++;
+        record(block);
+      });
+      const event = await nextBreak(ctx, timeoutMs, (text) => stream.push(text));
+      stream.end(event?.output ?? '');
+      stoppedBy = event ? 'count' : 'timeout';
+      if (event) checkBreak(ctx, event);
+    } finally {
+      await ctx.session.execute('sxe -c "" bpe', { signal: ctx.signal });
+    }
+  } else {
+    await perHit();
+  }
+
+  mainPhase ??= { hits, clock: await targetClockMs(ctx) };
+  const spanMs = mainPhase.clock.ms - startClock.ms;
+  const seenBySite = book.allocationsBySite();
+  const clock = { endHit: hits, spanMs, hitsInSpan: mainPhase.hits };
+  const sites = book.list().map((site) => {
+    if (site.kind !== 'alloc') return site;
+    const leakRate = siteLeakRate(seenBySite.get(site.frame) ?? [], { ...clock, allocsInSpan: site.allocs * sampleEvery });
+    // A wrapper's site: each calling path (the driver to blame) gets its own rate.
+    const paths = site.paths
+      ? Object.fromEntries(Object.entries(site.paths).map(([frame, path]) => [frame, { ...path, leakRate: siteLeakRate(book.allocationsOfPath(path), { ...clock, allocsInSpan: path.allocs * sampleEvery }) }]))
+      : undefined;
+    return { ...site, leakRate, ...(paths && { paths }) };
+  });
+  const explained = params.growth ? bestExplained(pairedFromSites(sites), growthFromSuspect(params.growth)) : undefined;
+  const allocSites = sites.filter((s) => s.kind === 'alloc');
+  const paired = sites.some((s) => s.kind === 'alloc' && s.addressed > 0);
+  if (stacks === 0) {
+    ctx.log.warn(`no PoolHitTag break within ${timeoutMs} ms`);
+  }
+  return {
+    status: 'ok',
+    outputs: {
+      sites,
+      allocSites: allocSites.length,
+      stacks,
+      hits,
+      stoppedBy,
+      mode,
+      method: paired ? 'pairing' : 'counts',
+      unpairedFrees: book.unpairedFrees,
+      allocator: allocator.name,
+      targetTimeMs: Math.max(0, (watchEnded === undefined ? mainPhase.clock : await targetClockMs(ctx)).ms - startClock.ms),
+      ...(watchEnded && { watchEnded }),
+      ...(explained && explained),
+      spanMs,
+      mainHits: mainPhase.hits,
+    },
+    summary: `${stacks} stacks from ${hits} hits (${mode}), ${allocSites.length} allocation site(s); stopped by ${stoppedBy}`,
+  };
 }
 
 /** Classic pool (2000 through Windows 10 1809): nt!ExAllocatePoolWithTag / nt!ExFreePoolWithTag frames. */

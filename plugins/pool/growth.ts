@@ -47,6 +47,8 @@ export interface RankEntry {
   continuing?: boolean;
   /** Does this tag grow beyond its own noise, and keep growing? */
   growing?: boolean;
+  /** Which measure carries the evidence (the smaller p): the outstanding count or the bytes. */
+  measure?: 'count' | 'bytes';
   /** Why it does or does not, in words. */
   why?: string;
 }
@@ -55,7 +57,7 @@ export interface RankEntry {
 export interface Ranking {
   basis: 'size' | 'growth';
   ranking: RankEntry[];
-  suspect: { tag: string; pool: PoolName; bytes: number; growthBytesPerMinute: number | null; growthAllocsPerMinute?: number; p?: number } | null;
+  suspect: { tag: string; pool: PoolName; bytes: number; growthBytesPerMinute: number | null; growthAllocsPerMinute?: number; p?: number; measure?: 'count' | 'bytes' } | null;
   /** Why the suspect was (or was not) chosen. */
   reason: string;
   /** The growth test: method, family-wise error rate, tags tested. */
@@ -121,6 +123,7 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
       significant: growth.significant,
       continuing: growth.continuing,
       growing: growth.growing,
+      measure: growth.measure,
       why: growth.why,
     };
   });
@@ -152,7 +155,7 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
   return {
     basis: 'growth',
     ranking: entries,
-    suspect: { tag: top.tag, pool: top.pool, bytes: top.bytes, growthBytesPerMinute: top.growthBytesPerMinute!, growthAllocsPerMinute: top.growthAllocsPerMinute!, p: top.p! },
+    suspect: { tag: top.tag, pool: top.pool, bytes: top.bytes, growthBytesPerMinute: top.growthBytesPerMinute!, growthAllocsPerMinute: top.growthAllocsPerMinute!, p: top.p!, measure: top.measure! },
     test: testSaid,
     decisive: true,
     reason: `tag "${top.tag}" grew by ${top.growthOutstanding} allocations (${top.growthBytesPerMinute} bytes/min of ${top.pool} pool) over ${snapshots.length} samples (${spanSeconds} s of target time): ${top.why}`,

@@ -1,7 +1,10 @@
 /**
  * Per-call-site bookkeeping of PoolHitTag hits: allocations by site, frees paired with the
- * allocation they release (by address), outstanding count and bytes.
+ * allocation they release (by address), outstanding count and bytes, and when (in hits) each
+ * paired allocation was made and freed, for the lifetime-corrected leak rate
+ * (src/evidence/lifetimes.ts).
  */
+import type { SeenAllocation, SiteLeakRate } from '../../src/evidence/lifetimes.js';
 
 /** One call site seen at PoolHitTag breaks. */
 export interface SiteTally {
@@ -31,6 +34,8 @@ export interface SiteTally {
    * culprit frame of the driver that called it (src/evidence/classify.ts attributes each stack).
    */
   paths?: Record<string, PathTally>;
+  /** Allocation sites: the lifetime-corrected leak rate (src/evidence/lifetimes.ts). */
+  leakRate?: SiteLeakRate;
 }
 
 /** One calling path of a wrapper site: the calling driver's frame and what came through it. */
@@ -40,6 +45,8 @@ export interface PathTally {
   frees: number;
   outstanding: number;
   outstandingBytes: number;
+  /** The lifetime-corrected leak rate of this path's allocations. */
+  leakRate?: SiteLeakRate;
 }
 
 /** Site identity as the collector sees it. */
@@ -58,7 +65,10 @@ export interface SiteKey {
 /** Accumulates hits into site tallies. */
 export class SiteBook {
   private readonly sites = new Map<string, SiteTally>();
-  private readonly live = new Map<string, { site: string; size: number; path?: PathTally }>();
+  private readonly live = new Map<string, { site: string; size: number; path?: PathTally; seen: SeenAllocation }>();
+  /** Addressed allocations by allocation site (`alloc <frame>`) and by calling path, in hit order. */
+  private readonly seen = new Map<string, SeenAllocation[]>();
+  private readonly seenByPath = new Map<PathTally, SeenAllocation[]>();
   /** Frees whose allocation was not seen (made before collection began, or not sampled). */
   unpairedFrees = 0;
 
@@ -87,8 +97,8 @@ export class SiteBook {
     return site;
   }
 
-  /** Record an allocation; `address` and `size` when the version lets us read them. */
-  allocation(key: SiteKey, address?: string, size?: number): void {
+  /** Record an allocation at hit `hit`; `address` and `size` when the version lets us read them. */
+  allocation(key: SiteKey, address?: string, size?: number, hit?: number): void {
     const site = this.tally(key, 'alloc');
     site.allocs++;
     site.outstanding++;
@@ -101,12 +111,28 @@ export class SiteBook {
     }
     if (address) {
       site.addressed++;
-      this.live.set(address, { site: `alloc ${key.frame}`, size: size ?? 0, ...(path && { path }) });
+      const id = `alloc ${key.frame}`;
+      const seen: SeenAllocation = { hit: hit ?? 0, ...(size !== undefined && { size }) };
+      if (hit !== undefined) {
+        push(this.seen, id, seen);
+        if (path) push(this.seenByPath, path, seen);
+      }
+      this.live.set(address, { site: id, size: size ?? 0, ...(path && { path }), seen });
     }
   }
 
-  /** Record a free of `address` at a free site; pairs it with its allocation when seen. */
-  free(key: SiteKey, address?: string): 'paired' | 'unpaired' {
+  /** Addressed allocations of each allocation site by frame, with the hits of their frees. */
+  allocationsBySite(): Map<string, SeenAllocation[]> {
+    return new Map([...this.seen].map(([id, list]) => [id.slice('alloc '.length), list]));
+  }
+
+  /** Addressed allocations of one calling path of a wrapper site. */
+  allocationsOfPath(path: PathTally): SeenAllocation[] {
+    return this.seenByPath.get(path) ?? [];
+  }
+
+  /** Record a free of `address` at a free site, at hit `hit`; pairs it with its allocation when seen. */
+  free(key: SiteKey, address?: string, hit?: number): 'paired' | 'unpaired' {
     const freeSite = this.tally(key, 'free');
     freeSite.frees++;
     const allocation = address ? this.live.get(address) : undefined;
@@ -115,6 +141,7 @@ export class SiteBook {
       return 'unpaired';
     }
     this.live.delete(address!);
+    if (hit !== undefined) allocation.seen.freedAt = hit;
     const allocSite = this.sites.get(allocation.site)!;
     allocSite.frees++;
     allocSite.outstanding--;
@@ -150,6 +177,13 @@ function pathOf(site: SiteTally, culprit: PathTally['culprit']): PathTally {
     Object.defineProperty(paths, culprit.frame, { value: { culprit, allocs: 0, frees: 0, outstanding: 0, outstandingBytes: 0 }, writable: true, enumerable: true, configurable: true });
   }
   return paths[culprit.frame]!;
+}
+
+// Append to a list in a map, creating it on first use.
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 // Add one to a frame's count in place (a frame named like `__proto__` stays an own key, as in a literal).

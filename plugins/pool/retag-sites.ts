@@ -11,7 +11,13 @@ import { formatAddress, padTag } from '../../src/kd/common.js';
 import { parsePoolTagFile } from '../../src/report/pooltag.js';
 import { findTagImmediate, type TagImmediate } from '../../src/kd/disasm.js';
 import { endsAt } from './immediate.js';
-import { kd, poolusedTags, readDisasm, readPoolfind, readPoolused, runFor, targetClockMs } from './kd.js';
+import { kd, poolusedTags, readDisasm, readPoolused, runFor, targetClockMs } from './kd.js';
+import { collectStacks, suspectSchema, type SuspectGrowth } from './collect-stacks.js';
+import { POOL_HIT_TAG, POOL_HIT_TAG_PURPOSE } from './hit-tag.js';
+import { classicAllocator, segmentHeapAllocator } from '../../src/evidence/classify.js';
+import { testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
+import { growthFromSuspect, retagCandidate } from '../../src/evidence/verdict.js';
+import type { RetagRoundOutputs } from '../../src/report/hunt.js';
 import type { SiteTally } from './pairing.js';
 import { restoreWrites, trackedWrite, type TrackedWrite } from './undo.js';
 import { durationSchema, tagBytes, tagSchema, toMs } from './params.js';
@@ -21,9 +27,14 @@ export interface RetagParams {
   tag: string;
   sites: SiteTally[];
   duration?: string | number;
-  count?: 'poolused' | 'poolfind';
   pooltagFile?: string;
   maxSites?: number;
+  points?: number;
+  growth?: SuspectGrowth | null;
+  rounds?: number;
+  stacks?: number;
+  collectTimeout?: string | number;
+  wrappers?: string[] | string;
 }
 
 // A host-side label (a frame, a function name): kd prints C++ names with spaces, quotes and
@@ -57,6 +68,8 @@ export const siteSchema: JsonSchema = {
     freesOf: { type: 'object', additionalProperties: countSchema, description: 'Free sites: frees paired with allocations of each allocation site (by frame).' },
     freedBy: { type: 'object', additionalProperties: countSchema, description: 'Allocation sites: frees of its allocations by free site (by frame).' },
     callers: { type: 'array', maxItems: 64, items: labelSchema, description: 'Frames above the site.' },
+    paths: { type: 'object', description: 'A wrapper\'s site: counts per calling driver frame (read by the verdict, never sent to kd).' },
+    leakRate: { type: 'object', description: 'Allocation sites: the lifetime-corrected leak rate collect-stacks measured (read by the verdict, never sent to kd).' },
   },
 };
 
@@ -94,6 +107,9 @@ async function locateImmediate(ctx: StepContext, returnAddress: string, tag: str
     const before = instructions.filter((i) => BigInt(`0x${i.address}`) < ret);
     const found = findTagImmediate(before, ctx.facts.os.arch, { site, tag: padTag(tag) });
     if (found) return found;
+    // The same tag with the PROTECTED_POOL bit (bit 31: the fourth byte's top bit) is never retagged.
+    const any = findTagImmediate(before, ctx.facts.os.arch, { site });
+    if (any && isProtectedFormOf(any.tag, tag)) return { ...any, protected: true } as TagImmediate & { protected: true };
   }
   return undefined;
 }
@@ -102,6 +118,207 @@ async function locateImmediate(ctx: StepContext, returnAddress: string, tag: str
 function tagsInFile(path: string): Set<string> {
   const file = parsePoolTagFile(readFileSync(path, 'utf8'), path);
   return new Set(file.entries.filter((e) => !/[*?]/.test(e.pattern)).map((e) => e.pattern));
+}
+
+/** Is `shown` (an immediate's four characters) `tag` with the PROTECTED_POOL bit set? */
+export function isProtectedFormOf(shown: string, tag: string): boolean {
+  const t = padTag(tag);
+  if (shown.length !== 4 || (shown.charCodeAt(3) & 0x80) === 0) return false;
+  return shown.slice(0, 3) === t.slice(0, 3) && (shown.charCodeAt(3) & 0x7f) === t.charCodeAt(3);
+}
+
+/** Outstanding count and bytes of each tag from one `!poolused 4` (both pools summed), at a point of target time. */
+async function countTags(ctx: StepContext, tags: readonly string[]): Promise<{ atMs: number; counts: Map<string, { count: number; bytes: number; allocs: number; frees: number }> }> {
+  const time = await targetClockMs(ctx);
+  const read = readPoolused((await kd(ctx, '!poolused 4', { timeoutMs: 300_000 })).output);
+  const counts = new Map(tags.map((t) => [padTag(t), { count: 0, bytes: 0, allocs: 0, frees: 0 }]));
+  for (const c of read.counts) {
+    const entry = counts.get(c.tag);
+    if (!entry) continue;
+    entry.count += c.outstanding;
+    entry.bytes += c.bytes;
+    entry.allocs += c.allocs ?? c.outstanding;
+    entry.frees += c.frees ?? 0;
+  }
+  return { atMs: time.ms, counts };
+}
+
+// One retagged allocation site across the rounds.
+interface RetagEntry {
+  site: SiteTally;
+  retag: string;
+  patched: string[];
+  /** Free sites patched with this site's new tag. */
+  freeFrames: string[];
+  round: number;
+  points: GrowthPoint[];
+  mismatchedFrees?: number;
+}
+
+/**
+ * Retag, count over time, and unmask: round 1 retags the sites seen; each new tag (and the
+ * original) is counted at `points` points after a first interval and put to the growth test;
+ * while no retagged site explains the tag's growth and rounds are left, PoolHitTag is set to the
+ * original tag again and stacks are collected (only sites not yet retagged hit it), and those
+ * sites are retagged in the next round. Every byte is restored at the end, whatever happened.
+ */
+async function retagRounds(params: RetagParams, ctx: StepContext) {
+  const maxSites = params.maxSites ?? 8;
+  const maxRounds = params.rounds ?? 1;
+  const points = params.points ?? 4;
+  const durationMs = toMs(params.duration, 120_000);
+  const growth = growthFromSuspect(params.growth);
+  const first = params.sites.filter((s) => s.kind === 'alloc' && s.returnAddress);
+  if (first.length === 0) return { status: 'skipped' as const, reason: 'no allocation call site with a return address to retag', outputs: { sites: [], rounds: [], durationMs: 0, restored: true, warnings: [], targetTimeMs: 0, explained: 0 } };
+  const taken = poolusedTags((await kd(ctx, '!poolused', { timeoutMs: 300_000 })).output);
+  if (params.pooltagFile) for (const t of tagsInFile(params.pooltagFile)) taken.add(t);
+  const allocator = ctx.facts.pool.allocator === 'segment-heap' ? segmentHeapAllocator : classicAllocator;
+  const records: TrackedWrite[] = [];
+  const warnings: string[] = [];
+  const entries: RetagEntry[] = [];
+  const rounds: RetagRoundOutputs[] = [];
+  const collected: SiteTally[] = [];
+  let sites: readonly SiteTally[] = params.sites;
+  let unmasked: string[] | undefined;
+  let unmaskStacks = 0;
+  const started = await targetClockMs(ctx);
+  let explained = 0;
+  try {
+    for (let round = 1; round <= maxRounds; round++) {
+      const fresh = sites.filter((s) => s.kind === 'alloc' && s.returnAddress && !entries.some((e) => e.site.returnAddress === s.returnAddress)).slice(0, Math.max(0, maxSites - entries.length));
+      if (fresh.length === 0) {
+        if (round > 1) warnings.push(`round ${round}: the collection on "${padTag(params.tag)}" saw no allocation site not yet retagged`);
+        break;
+      }
+      const newTags = chooseTags(params.tag, fresh.length, new Set([...taken, ...entries.map((e) => e.retag)]));
+      if (newTags.length < fresh.length) ctx.fail('NO_FREE_TAGS', `found only ${newTags.length} unused tags for ${fresh.length} sites`);
+      const added = fresh.map((site, i): RetagEntry => ({ site, retag: newTags[i]!, patched: [], freeFrames: [], round, points: [] }));
+      for (const entry of added) {
+        const immediate = await locateImmediate(ctx, entry.site.returnAddress!, params.tag, 'alloc');
+        if (!immediate) {
+          warnings.push(`${entry.site.frame}: no tag immediate "${padTag(params.tag)}" before ${entry.site.returnAddress} (tag held in data or a register?)`);
+          continue;
+        }
+        if ('protected' in immediate) {
+          warnings.push(`${entry.site.frame}: allocates "${padTag(params.tag)}" with the protected-pool bit: never retagged (a free with another tag bug-checks 0xC2)`);
+          continue;
+        }
+        const record = await trackedWrite(ctx, immediate.address, tagBytes(entry.retag), `${RETAG_PURPOSE} ${entry.site.frame} (${immediate.encoding})`);
+        records.push({ order: records.length + 1, record, memory: ctx.memory });
+        entry.patched.push(immediate.address);
+      }
+      // Free sites that freed only one retagged site's blocks get that site's tag too.
+      for (const free of sites.filter((s) => s.kind === 'free' && s.returnAddress)) {
+        const owners = Object.keys(free.freesOf ?? {});
+        const targets = added.filter((p) => owners.includes(p.site.frame) && p.patched.length > 0);
+        if (targets.length !== 1 || entries.some((e) => e.freeFrames.includes(free.frame))) {
+          if (targets.length > 1) warnings.push(`${free.frame}: frees blocks of ${targets.length} retagged sites; left with the original tag`);
+          continue;
+        }
+        const immediate = await locateImmediate(ctx, free.returnAddress!, params.tag, 'free');
+        if (!immediate || 'protected' in immediate) {
+          warnings.push(`${free.frame}: free site has no tag immediate (ExFreePool or a tag in a register); left as is`);
+          continue;
+        }
+        const record = await trackedWrite(ctx, immediate.address, tagBytes(targets[0]!.retag), `${RETAG_PURPOSE} ${free.frame} (free, ${immediate.encoding})`);
+        records.push({ order: records.length + 1, record, memory: ctx.memory });
+        targets[0]!.patched.push(immediate.address);
+        targets[0]!.freeFrames.push(free.frame);
+      }
+      entries.push(...added);
+      const active = entries.filter((e) => e.patched.length > 0);
+      if (active.length === 0) ctx.fail('RETAG_NOTHING_PATCHED', `no call site of "${padTag(params.tag)}" could be patched: ${warnings.join('; ')}`);
+      if (!added.some((e) => e.patched.length > 0)) break;
+
+      // Count every tag at the start and at `points` points after it: the new tags from the
+      // first interval on (their in-flight blocks have filled in), the original from the start.
+      const tags = [params.tag, ...active.map((e) => e.retag)];
+      const original: GrowthPoint[] = [];
+      const series = new Map<string, GrowthPoint[]>(active.map((e) => [e.retag, []]));
+      for (let k = 0; k <= points; k++) {
+        if (k > 0) await runFor(ctx, durationMs / points, `seconds of retag round ${round} (${active.length} site(s) retagged), point ${k}/${points}`);
+        const counted = await countTags(ctx, tags);
+        const at = (tag: string) => counted.counts.get(padTag(tag))!;
+        original.push({ atMs: counted.atMs, count: at(params.tag).count, bytes: at(params.tag).bytes });
+        if (k > 0) for (const e of active) series.get(e.retag)!.push({ atMs: counted.atMs, count: at(e.retag).count, bytes: at(e.retag).bytes });
+        ctx.progress.update(k, points, `round ${round}: counted ${tags.length} tag(s) at point ${k}/${points}`);
+        if (k === points) for (const e of active) Object.assign(e, { last: at(e.retag) });
+      }
+      // The same growth test as the ranking, corrected over the tags of this round.
+      const tested = testGrowth([...active.map((e) => ({ key: e.retag, points: series.get(e.retag)! })), { key: padTag(params.tag), points: original }]);
+      const growthOf = new Map(tested.entries.map((t) => [t.key, t.growth]));
+      const roundSites = active.map((e) => {
+        const last = (e as RetagEntry & { last?: { count: number; bytes: number; allocs: number; frees: number } }).last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
+        const g = growthOf.get(e.retag)!;
+        const paths = Object.values(e.site.paths ?? {});
+        return {
+          frame: e.site.frame,
+          module: e.site.module,
+          ...(e.site.function !== undefined && { function: e.site.function }),
+          offset: e.site.offset,
+          tag: padTag(params.tag),
+          retag: e.retag,
+          patched: e.patched,
+          outstanding: last.count,
+          outstandingBytes: last.bytes,
+          allocs: last.allocs,
+          frees: last.frees,
+          growthBytesPerMinute: Math.round(g.bytes.slope),
+          points: series.get(e.retag)!,
+          growth: g,
+          ...(e.mismatchedFrees !== undefined && { mismatchedFrees: e.mismatchedFrees }),
+          // A wrapper's site called from one driver only: that driver is the one to blame.
+          ...(paths.length === 1 && { culprit: paths[0]!.culprit }),
+          ...(paths.length > 1 && { callers: paths.map((p) => p.culprit.frame) }),
+        };
+      });
+      rounds.push({ round, sites: roundSites, original: { points: original, growth: growthOf.get(padTag(params.tag))! }, ...(unmasked && { unmasked }), ...(round > 1 && { stacks: unmaskStacks }) });
+      if (growth) {
+        explained = Math.max(0, ...roundSites.filter((r) => !r.callers).map((r) => {
+          const c = retagCandidate({ frame: r.frame, module: r.module, offset: r.offset, retag: r.retag, growth: r.growth }, growth);
+          return c.explains ? c.explained ?? 0 : 0;
+        }));
+      }
+      if (!growth || explained > 0 || round === maxRounds) break;
+
+      // Unmask: break on the original tag again; only sites not retagged yet allocate with it.
+      const hit = await trackedWrite(ctx, POOL_HIT_TAG, tagBytes(padTag(params.tag)), POOL_HIT_TAG_PURPOSE);
+      let result;
+      try {
+        result = await collectStacks({ tag: params.tag, count: params.stacks ?? 40, timeout: params.collectTimeout ?? '30s', growth: params.growth ?? null, ...(params.wrappers !== undefined && { wrappers: params.wrappers }) }, ctx, allocator);
+      } finally {
+        await restoreWrites([{ order: Number.MAX_SAFE_INTEGER, record: hit, memory: ctx.memory }]);
+      }
+      unmaskStacks = result.outputs.stacks;
+      // A patched free site freeing a block of the original tag passed the new tag: a tag-mismatched free.
+      for (const e of active) {
+        const seen = result.outputs.sites.filter((f) => f.kind === 'free' && e.freeFrames.includes(f.frame)).reduce((n, f) => n + f.frees, 0);
+        e.mismatchedFrees = (e.mismatchedFrees ?? 0) + seen;
+      }
+      const newAlloc = result.outputs.sites.filter((x) => x.kind === 'alloc' && !entries.some((e) => e.site.frame === x.frame));
+      collected.push(...newAlloc);
+      unmasked = newAlloc.map((x) => x.frame);
+      sites = result.outputs.sites;
+    }
+    const last = rounds[rounds.length - 1];
+    const ended = await targetClockMs(ctx);
+    return {
+      status: 'ok' as const,
+      outputs: {
+        sites: last?.sites ?? [],
+        rounds,
+        collected,
+        durationMs: rounds.length * durationMs,
+        targetTimeMs: Math.max(0, ended.ms - started.ms),
+        restored: true,
+        warnings,
+        explained,
+      },
+      summary: rounds.map((r) => `round ${r.round}: ${r.sites.map((x) => `${x.frame} as "${x.retag}" ${x.growth?.growing ? 'grows' : 'levels off'} (${Math.round(x.growth?.count.slope ?? 0)}/min)`).join('; ')}`).join(' | '),
+    };
+  } finally {
+    if (records.length > 0) await restoreWrites(records);
+  }
 }
 
 /** Retag call sites by patching the tag immediate of one architecture's calling convention. */
@@ -119,9 +336,14 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         tag: { ...tagSchema, description: 'The suspect tag the sites allocate with.' },
         sites: { type: 'array', items: siteSchema, description: 'Call sites from pool.collect-stacks (its `sites` output).' },
         duration: { ...durationSchema, description: 'How long the target runs retagged (default 2m).' },
-        count: { type: 'string', enum: ['poolused', 'poolfind'], description: 'Count outstanding blocks with !poolused (default) or !poolfind.' },
         pooltagFile: { type: 'string', minLength: 1, description: 'A pooltag.txt whose tags must not be chosen.' },
-        maxSites: { type: 'integer', minimum: 1, maximum: 32, description: 'Retag at most this many allocation sites (default 8).' },
+        maxSites: { type: 'integer', minimum: 1, maximum: 32, description: 'Retag at most this many allocation sites in all rounds (default 8).' },
+        points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points after the first interval (default 4; the growth test needs 4 to show a rise goes on).' },
+        growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect`): each round stops the hunt once a retagged site explains it.' },
+        rounds: { type: 'integer', minimum: 1, maximum: 10, description: 'Unmasking rounds in all (default 1): while the retagged sites do not explain the growth, collect stacks again on the original tag (only unseen sites hit it now) and retag those too.' },
+        stacks: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks each unmasking round collects (default 40).' },
+        collectTimeout: { ...durationSchema, description: 'Time budget of each unmasking collection (default 30s).' },
+        wrappers: { description: 'More allocator wrappers for the unmasking collections (as pool.collect-stacks).', anyOf: [{ type: 'array', items: { type: 'string', minLength: 1 } }, { type: 'string' }] },
       },
     },
     outputs: {
@@ -129,97 +351,17 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
       durationMs: { type: 'integer', description: 'Target time the retagged code ran.' },
       restored: { type: 'boolean', description: 'Every patched byte is back.' },
       warnings: { type: 'array', description: 'Sites or free sites that could not be patched, and why.' },
+      rounds: { type: 'array', description: 'Each round: the sites retagged (new tag counted at every point, growth test, tag-mismatched frees seen), the original tag\'s series, and the sites unmasked before it.' },
+      collected: { type: 'array', description: 'Sites seen by the unmasking collections (as pool.collect-stacks outputs them).' },
+      targetTimeMs: { type: 'integer', description: 'Target time the retag used.' },
+      explained: { type: 'number', description: 'The largest share of the growth one retagged site explains (0 when none does).' },
     },
     checkCommands(params) {
       const sites = (params.sites ?? []).filter((s) => s.kind === 'alloc');
       return ['!poolused', ...sites.map((s) => `u ${s.returnAddress ?? '<return address>'}-0x20 L10`), 'eb <immediate> <new tag bytes>', 'g', '(break in after the duration)', '!poolused 4 <new tag>', '(restore every patched byte)'];
     },
     async run(params, ctx) {
-      const allocSites = params.sites.filter((s) => s.kind === 'alloc' && s.returnAddress).slice(0, params.maxSites ?? 8);
-      if (allocSites.length === 0) return { status: 'skipped', reason: 'no allocation call site with a return address to retag', outputs: { sites: [], durationMs: 0, restored: true, warnings: [] } };
-      const taken = poolusedTags((await kd(ctx, '!poolused', { timeoutMs: 300_000 })).output);
-      if (params.pooltagFile) for (const t of tagsInFile(params.pooltagFile)) taken.add(t);
-      const newTags = chooseTags(params.tag, allocSites.length, taken);
-      if (newTags.length < allocSites.length) ctx.fail('NO_FREE_TAGS', `found only ${newTags.length} unused tags for ${allocSites.length} sites`);
-
-      const records: TrackedWrite[] = [];
-      const warnings: string[] = [];
-      const plan = allocSites.map((site, i) => ({ site, retag: newTags[i]!, patched: [] as string[] }));
-      try {
-        for (const entry of plan) {
-          const immediate = await locateImmediate(ctx, entry.site.returnAddress!, params.tag, 'alloc');
-          if (!immediate) {
-            warnings.push(`${entry.site.frame}: no tag immediate "${padTag(params.tag)}" before ${entry.site.returnAddress} (tag held in data or a register?)`);
-            continue;
-          }
-          const record = await trackedWrite(ctx, immediate.address, tagBytes(entry.retag), `${RETAG_PURPOSE} ${entry.site.frame} (${immediate.encoding})`);
-          records.push({ order: records.length + 1, record, memory: ctx.memory });
-          entry.patched.push(immediate.address);
-        }
-        // Free sites that freed only one retagged site's blocks get that site's tag too.
-        for (const free of params.sites.filter((s) => s.kind === 'free' && s.returnAddress)) {
-          const owners = Object.keys(free.freesOf ?? {});
-          const targets = plan.filter((p) => owners.includes(p.site.frame) && p.patched.length > 0);
-          if (targets.length !== 1) {
-            if (targets.length > 1) warnings.push(`${free.frame}: frees blocks of ${targets.length} retagged sites; left with the original tag`);
-            continue;
-          }
-          const immediate = await locateImmediate(ctx, free.returnAddress!, params.tag, 'free');
-          if (!immediate) {
-            warnings.push(`${free.frame}: free site has no tag immediate (ExFreePool or a tag in a register); left as is`);
-            continue;
-          }
-          const record = await trackedWrite(ctx, immediate.address, tagBytes(targets[0]!.retag), `${RETAG_PURPOSE} ${free.frame} (free, ${immediate.encoding})`);
-          records.push({ order: records.length + 1, record, memory: ctx.memory });
-          targets[0]!.patched.push(immediate.address);
-        }
-        if (records.length === 0) ctx.fail('RETAG_NOTHING_PATCHED', `no call site of "${padTag(params.tag)}" could be patched: ${warnings.join('; ')}`);
-
-        const start = await targetClockMs(ctx);
-        await runFor(ctx, toMs(params.duration, 120_000), `seconds of the retagged run (${plan.filter((p) => p.patched.length > 0).length} site(s) retagged)`);
-        const end = await targetClockMs(ctx);
-        const durationMs = Math.max(1, end.ms - start.ms);
-        const results = [];
-        for (const entry of plan) {
-          let outstanding = 0;
-          let outstandingBytes = 0;
-          if (entry.patched.length > 0) {
-            if (params.count === 'poolfind') {
-              for (const pool of ['0', '1']) {
-                const found = readPoolfind((await kd(ctx, `!poolfind 0x${Buffer.from(tagBytes(entry.retag)).readUInt32LE(0).toString(16)} ${pool}`, { timeoutMs: 300_000, allowIncomplete: true })).output);
-                const allocated = found.hits.filter((h) => h.state !== 'Free');
-                outstanding += allocated.length;
-                outstandingBytes += allocated.reduce((sum, h) => sum + h.size, 0);
-              }
-            } else {
-              const counted = readPoolused((await kd(ctx, `!poolused 4 ${entry.retag}`, { timeoutMs: 300_000 })).output);
-              for (const c of counted.counts.filter((c) => c.tag === entry.retag)) {
-                outstanding += c.outstanding;
-                outstandingBytes += c.bytes;
-              }
-            }
-          }
-          results.push({
-            frame: entry.site.frame,
-            module: entry.site.module,
-            ...(entry.site.function !== undefined && { function: entry.site.function }),
-            offset: entry.site.offset,
-            tag: padTag(params.tag),
-            retag: entry.retag,
-            patched: entry.patched,
-            outstanding,
-            outstandingBytes,
-            growthBytesPerMinute: Math.round((outstandingBytes * 60_000) / durationMs),
-          });
-        }
-        return {
-          status: 'ok',
-          outputs: { sites: results, durationMs, restored: true, warnings },
-          summary: results.map((r) => `${r.frame} as "${r.retag}": ${r.outstanding} outstanding (${r.outstandingBytes} bytes)`).join('; '),
-        };
-      } finally {
-        if (records.length > 0) await restoreWrites(records);
-      }
+      return retagRounds(params, ctx);
     },
   });
 }

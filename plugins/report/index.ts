@@ -45,6 +45,13 @@ function readAllEvents(ctx: StepContext): Record<string, unknown>[] {
     });
 }
 
+// Complete lines of a JSON-lines file of the run directory (what a step that did not finish collected).
+function countLines(ctx: StepContext, name: string): number {
+  const path = join(ctx.files.dir, name);
+  if (!existsSync(path) || !statSync(path).isFile()) return 0;
+  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '').length;
+}
+
 /** report.verdict on every version. */
 export const verdict = defineProvider<VerdictParams>({
   uses: 'report.verdict',
@@ -83,6 +90,7 @@ export const verdict = defineProvider<VerdictParams>({
       retag: ctx.outputsOf(params.retag ?? 'retag') as RetagOutputs | undefined,
       ...(params.tag && { tag: params.tag }),
       ...(params.pool && { pool: params.pool }),
+      stacksOnDisk: countLines(ctx, 'stacks.jsonl'),
     });
     const file = params.file ?? 'report.json';
     ctx.files.writeJson(file, report);

@@ -1,20 +1,38 @@
 /**
- * The verdict: turn the hunt's step outputs (ranking, stacks by call site, retagged counts) into
- * report.json — which tag grows, which call site keeps the allocations, and whether that is a
- * leak — plus the short human summary `leakhunt run` prints at the end.
+ * The verdict: turn the hunt's step outputs (ranking, stacks by call site with their
+ * lifetime-corrected leak rates, retag rounds counted over time) into report.json — which tag
+ * grows, which call site keeps the allocations, and whether that is a leak — plus the short human
+ * summary `leakhunt run` prints at the end. The decision itself is src/evidence/verdict.ts
+ * (pure, shared with offline analysis); this module gathers its evidence and shapes the report.
  *
  * @see ../../schemas/report.schema.json
  */
 import type { Facts, StepStatus } from '../core/types.js';
-import type { Culprit, HuntReport, PoolName, RankedTag, RankSample, ReportStep, SiteReport, Suspect, Verdict } from './model.js';
+import type { GrowthPoint, SeriesGrowth } from '../evidence/growth.js';
+import type { SiteLeakRate } from '../evidence/lifetimes.js';
+import { decideVerdict, EXPLAINED_SHARE, growthFromSuspect, identity, pairedFromSites, type RetagRoundEvidence, type SiteIdentity } from '../evidence/verdict.js';
+import type { Culprit, HuntEvidence, HuntReport, PoolName, RankedTag, RankSample, ReportStep, RetagRoundReport, SiteReport, Suspect } from './model.js';
 
 /** The outputs of pool.rank-tags the verdict reads. */
 export interface RankOutputs {
-  ranking?: RankedTag[];
-  suspect?: Suspect | null;
+  ranking?: (RankedTag & { measure?: 'count' | 'bytes' })[];
+  suspect?: (Suspect & { measure?: 'count' | 'bytes' }) | null;
   basis?: 'size' | 'growth';
   reason?: string;
   samples?: RankSample[];
+  test?: { method: string; alpha: number; tested: number };
+  decisive?: boolean;
+  targetTimeMs?: number;
+}
+
+/** One calling path of a wrapper site (collect-stacks' `sites[].paths`). */
+export interface CollectedPath {
+  culprit: { frame: string; module: string; function?: string; offset: number };
+  allocs: number;
+  frees: number;
+  outstanding: number;
+  outstandingBytes: number;
+  leakRate?: SiteLeakRate;
 }
 
 /** One site of pool.collect-stacks' `sites` output. */
@@ -30,6 +48,8 @@ export interface CollectedSite {
   outstandingBytes: number;
   addressed?: number;
   callers?: string[];
+  leakRate?: SiteLeakRate;
+  paths?: Record<string, CollectedPath>;
 }
 
 /** The outputs of pool.collect-stacks the verdict reads. */
@@ -37,9 +57,10 @@ export interface CollectOutputs {
   sites?: CollectedSite[];
   method?: 'pairing' | 'counts';
   stacks?: number;
+  targetTimeMs?: number;
 }
 
-/** One site of pool.retag-sites' `sites` output. */
+/** One site of a retag round. */
 export interface RetaggedSite {
   frame: string;
   module: string;
@@ -49,13 +70,35 @@ export interface RetaggedSite {
   patched: string[];
   outstanding: number;
   outstandingBytes: number;
+  allocs?: number;
+  frees?: number;
   growthBytesPerMinute: number;
+  /** The new tag counted over time, and its growth test. */
+  points?: GrowthPoint[];
+  growth?: SeriesGrowth;
+  mismatchedFrees?: number;
+  /** The site's calling path (the driver to blame) when it is a wrapper's. */
+  culprit?: { frame: string; module: string; function?: string; offset: number };
+}
+
+/** One round of pool.retag-sites. */
+export interface RetagRoundOutputs {
+  round: number;
+  sites: RetaggedSite[];
+  original?: { points: GrowthPoint[]; growth: SeriesGrowth };
+  /** Allocation sites seen again on the original tag before this round (unmasking). */
+  unmasked?: string[];
+  stacks?: number;
 }
 
 /** The outputs of pool.retag-sites the verdict reads. */
 export interface RetagOutputs {
   sites?: RetaggedSite[];
+  rounds?: RetagRoundOutputs[];
   durationMs?: number;
+  targetTimeMs?: number;
+  /** Stacks collected again on the original tag while unmasking, by site (as collect-stacks outputs them). */
+  collected?: CollectedSite[];
 }
 
 /** Everything the verdict is built from. */
@@ -71,40 +114,78 @@ export interface HuntInputs {
   /** The tag hunted when no ranking named one (collect-stacks for a known tag). */
   tag?: string;
   pool?: PoolName;
+  /** Stack lines on disk (stacks.jsonl), counted when a step that collected them did not finish. */
+  stacksOnDisk?: number;
+  /** The run was stopped (Ctrl+C, a deadline) before its steps were done. */
+  cancelled?: string;
 }
 
-// How much more the worst site must keep than the next one to be named alone.
-const DOMINANCE = 2;
-
-// A site's report entry from what collect-stacks saw.
-function collectedSite(site: CollectedSite, tag: string, method: 'pairing' | 'counts'): SiteReport {
-  return {
-    frame: site.frame,
-    module: site.module,
-    ...(site.function !== undefined && { function: site.function }),
-    offset: site.offset,
+// The report row of a site pairing saw (its calling paths as rows of their own).
+function pairingRows(sites: readonly CollectedSite[], tag: string, method: 'pairing' | 'counts'): SiteReport[] {
+  const rows: SiteReport[] = [];
+  const row = (id: SiteIdentity, n: { allocs: number; frees: number; outstanding: number; outstandingBytes: number; leakRate?: SiteLeakRate }, extra: Partial<SiteReport>): SiteReport => ({
+    ...id,
     tag,
-    allocs: site.allocs,
-    frees: site.frees,
-    outstanding: site.outstanding,
-    outstandingBytes: site.outstandingBytes,
+    allocs: n.allocs,
+    frees: n.frees,
+    outstanding: n.outstanding,
+    outstandingBytes: n.outstandingBytes,
     method,
-    ...(site.callers && site.callers.length > 0 && { callers: site.callers }),
+    ...(n.leakRate && leakFields(n.leakRate)),
+    ...extra,
+  });
+  for (const s of sites) {
+    if (s.kind !== 'alloc') continue;
+    const paths = Object.values(s.paths ?? {});
+    if (paths.length === 0) rows.push(row(identity(s), s, { ...(s.callers && s.callers.length > 0 && { callers: s.callers }) }));
+    else for (const p of paths) rows.push(row(identity(p.culprit), p, { via: s.frame }));
+  }
+  return rows;
+}
+
+// The lifetime-corrected numbers of a row.
+function leakFields(lr: SiteLeakRate): Partial<SiteReport> {
+  return {
+    leaked: lr.leaked,
+    inFlight: lr.inFlight,
+    ...(lr.normalLifetimeMs !== undefined && { normalLifetimeMs: Math.round(lr.normalLifetimeMs) }),
+    ...(lr.leakAllocsPerMinute && { leakAllocsPerMinute: roundRange(lr.leakAllocsPerMinute) }),
+    ...(lr.leakBytesPerMinute && { leakBytesPerMinute: roundRange(lr.leakBytesPerMinute) }),
   };
 }
 
-// The site that keeps clearly the most (by bytes, then count), or undefined when none stands out.
-function dominant<T extends { outstanding: number; outstandingBytes: number }>(sites: readonly T[], score: (s: T) => number): T | undefined {
-  const ranked = [...sites].filter((s) => s.outstanding > 0 && score(s) > 0).sort((a, b) => score(b) - score(a));
-  const [first, second] = ranked;
-  if (!first) return undefined;
-  if (!second || score(first) >= DOMINANCE * score(second)) return first;
-  return undefined;
+// Three significant figures of a range.
+function roundRange(r: { estimate: number; low: number; high: number }): { estimate: number; low: number; high: number } {
+  return { estimate: sig(r.estimate), low: sig(r.low), high: sig(r.high) };
 }
 
-// The culprit entry of a site.
-function culpritOf(site: SiteReport, pool: PoolName): Culprit {
-  return { module: site.module, ...(site.function !== undefined && { function: site.function }), offset: site.offset, frame: site.frame, tag: site.tag, pool };
+// Three significant figures.
+function sig(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}
+
+// The report's view of a retag round.
+function roundReport(round: RetagRoundOutputs): RetagRoundReport {
+  const seriesOf = (g: SeriesGrowth | undefined, points: readonly GrowthPoint[] | undefined) => ({
+    points: points?.length ?? g?.points ?? 0,
+    ...(g && { allocsPerMinute: sig(g.count.slope), bytesPerMinute: sig(g.bytes.slope), p: g.p, growing: g.growing, why: g.why }),
+  });
+  return {
+    round: round.round,
+    ...(round.unmasked && round.unmasked.length > 0 && { unmasked: round.unmasked }),
+    sites: round.sites.map((s) => ({
+      frame: s.frame,
+      retag: s.retag,
+      patched: s.patched.length > 0,
+      ...seriesOf(s.growth, s.points),
+      outstanding: s.outstanding,
+      outstandingBytes: s.outstandingBytes,
+      ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }),
+    })),
+    ...(round.original && { original: seriesOf(round.original.growth, round.original.points) }),
+  };
 }
 
 /** Build report.json's content from the hunt's outputs and decide the verdict. */
@@ -113,8 +194,89 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
   const tag = suspect?.tag ?? input.tag;
   const pool: PoolName = suspect?.pool ?? input.pool ?? 'paged';
   const failed = input.steps.filter((s) => s.status === 'failed');
-  const failure = failed.length > 0 ? ` (step "${failed[0]!.id}" failed: ${failed[0]!.error?.message ?? 'see events.jsonl'})` : '';
-  const base = {
+  const interrupted = input.cancelled ?? (failed.length > 0 ? `step "${failed[0]!.id}" failed: ${failed[0]!.error ? `${failed[0]!.error.code} ${failed[0]!.error.message}` : 'see events.jsonl'}` : undefined);
+  const collectedSites = [...(input.collect?.sites ?? []), ...(input.retag?.collected ?? [])];
+  const rounds = input.retag?.rounds ?? [];
+  const stacks = (input.collect?.stacks ?? 0) + rounds.reduce((n, r) => n + (r.stacks ?? 0), 0);
+  const suspectEntry = suspect ? input.rank?.ranking?.find((r) => r.tag === suspect.tag && r.pool === suspect.pool) : undefined;
+  const growth = growthFromSuspect(suspect, suspectEntry?.measure);
+  // Retag evidence: a wrapper site retagged names its calling path's driver.
+  const retagEvidence: RetagRoundEvidence[] = rounds.map((r) => ({
+    round: r.round,
+    sites: r.sites
+      .filter((s) => s.patched.length > 0)
+      .map((s) => ({ ...identity(s.culprit ?? s), ...(s.culprit && { site: s.frame }), retag: s.retag, ...(s.growth && { growth: s.growth }), ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }) })),
+    ...(r.original && { original: r.original.growth }),
+    ...(r.unmasked && { unmasked: r.unmasked }),
+  }));
+  const decision = decideVerdict({
+    ...(input.rank?.basis && { basis: input.rank.basis }),
+    growth: input.rank?.basis === 'growth' ? growth : null,
+    ...(input.rank?.reason && { rankReason: input.rank.reason }),
+    ...(tag && { tag }),
+    paired: pairedFromSites(collectedSites),
+    stacks: Math.max(stacks, input.stacksOnDisk ?? 0),
+    ...(input.retag && { retag: { rounds: retagEvidence, finished: true } }),
+    ...(interrupted && { interrupted }),
+  });
+  // A size-only suspect keeps its tag in the decision's words.
+  const method: 'pairing' | 'counts' = input.collect?.method ?? 'counts';
+  const rows = tag ? pairingRows(collectedSites, tag, method) : [];
+  const retagRows: SiteReport[] = [];
+  const latest = new Map<string, RetaggedSite>();
+  for (const r of rounds) for (const s of r.sites) if (s.patched.length > 0) latest.set(s.frame, s);
+  for (const s of latest.values()) {
+    const id = identity(s.culprit ?? s);
+    retagRows.push({
+      ...id,
+      tag: tag ?? '',
+      allocs: s.allocs ?? 0,
+      frees: s.frees ?? 0,
+      outstanding: s.outstanding,
+      outstandingBytes: s.outstandingBytes,
+      method: 'retag',
+      growthBytesPerMinute: s.growth ? sig(s.growth.bytes.slope) : s.growthBytesPerMinute,
+      ...(s.growth && { growthAllocsPerMinute: sig(s.growth.count.slope) }),
+      retag: s.retag,
+      ...(s.culprit && { via: s.frame }),
+      ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }),
+    });
+  }
+  for (const row of [...retagRows, ...rows]) {
+    const c = decision.candidates.find((k) => k.frame === row.frame && (k.method === row.method || (row.method === 'counts' && k.method === 'pairing')));
+    if (c?.explained !== undefined) row.explained = Math.round(c.explained * 1000) / 1000;
+  }
+  const sites = [...retagRows, ...rows].sort((a, b) => Number(b.frame === decision.culprit?.frame) - Number(a.frame === decision.culprit?.frame) || (b.explained ?? -1) - (a.explained ?? -1) || b.outstandingBytes - a.outstandingBytes);
+  const culpritRow = decision.culprit ? sites.find((s) => s.frame === decision.culprit!.frame) : undefined;
+  const culprit: Culprit | null = decision.culprit
+    ? {
+        ...identity(decision.culprit),
+        tag: tag!,
+        pool,
+        ...(culpritRow?.via && { via: culpritRow.via }),
+        ...(decision.method && { method: decision.method }),
+        ...(decision.explained !== undefined && { explained: Math.round(decision.explained * 1000) / 1000 }),
+      }
+    : null;
+  const targetTime = {
+    ...(input.rank?.targetTimeMs !== undefined && { rankMs: input.rank.targetTimeMs }),
+    ...(input.collect?.targetTimeMs !== undefined && { collectMs: input.collect.targetTimeMs }),
+    ...(input.retag?.targetTimeMs !== undefined && { retagMs: input.retag.targetTimeMs }),
+  };
+  const evidence: HuntEvidence = {
+    targetTimeMs: (targetTime.rankMs ?? 0) + (targetTime.collectMs ?? 0) + (targetTime.retagMs ?? 0),
+    targetTime,
+    ...(input.rank?.test && { growthTest: { ...input.rank.test, samples: input.rank.samples?.length ?? 0, decisive: input.rank.decisive ?? true } }),
+    explainedShare: EXPLAINED_SHARE,
+    ...(decision.explained !== undefined && { explained: Math.round(decision.explained * 1000) / 1000 }),
+    ...(decision.method && { method: decision.method }),
+    candidates: decision.candidates.map((c) => ({ frame: c.frame, method: c.method, measure: c.measure, ...(c.rate && { rate: roundRange(c.rate) }), ...(c.explained !== undefined && { explained: Math.round(c.explained * 1000) / 1000 }), explains: c.explains, why: c.why })),
+    rounds: rounds.map(roundReport),
+    collected: { stacks: Math.max(stacks, input.stacksOnDisk ?? 0), sites: rows.length, retagRounds: rounds.length },
+    ...(decision.next && { next: decision.next }),
+    ...(interrupted && { interrupted }),
+  };
+  return {
     schemaVersion: 1 as const,
     playbook: input.playbook,
     startedAt: input.startedAt,
@@ -124,66 +286,12 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
     ranking: input.rank?.ranking ?? [],
     ...(input.rank?.samples && { samples: input.rank.samples }),
     suspect,
+    sites,
+    culprit,
+    verdict: decision.verdict,
+    reason: decision.reason,
+    evidence,
   };
-  const finish = (sites: SiteReport[], culprit: Culprit | null, verdict: Verdict, reason: string): HuntReport => ({ ...base, sites, culprit, verdict, reason });
-
-  // Growth measured and nothing grows: no leak, whatever else ran.
-  if (input.rank?.basis === 'growth' && suspect === null) {
-    return finish([], null, 'no-leak', input.rank.reason ?? 'no tag grew over the samples');
-  }
-  if (!tag) return finish([], null, 'inconclusive', `no suspect tag: the ranking did not run or named none${failure}`);
-
-  const collected = (input.collect?.sites ?? []).filter((s) => s.kind === 'alloc');
-  const method = input.collect?.method ?? 'counts';
-  const grew = input.rank?.basis === 'growth' && suspect !== null;
-  const growth = grew ? `tag "${tag}" grows ${suspect!.growthBytesPerMinute} bytes/min of ${pool} pool` : `tag "${tag}"`;
-
-  // Retagged counts are the strongest evidence: each site had its own tag for a while.
-  const retagged = (input.retag?.sites ?? []).filter((s) => s.patched.length > 0);
-  if (retagged.length > 0) {
-    const sites = retagged.map((r): SiteReport => {
-      const seen = collected.find((c) => c.frame === r.frame);
-      return {
-        frame: r.frame,
-        module: r.module,
-        ...(r.function !== undefined && { function: r.function }),
-        offset: r.offset,
-        tag,
-        allocs: seen?.allocs ?? 0,
-        frees: seen?.frees ?? 0,
-        outstanding: r.outstanding,
-        outstandingBytes: r.outstandingBytes,
-        method: 'retag',
-        growthBytesPerMinute: r.growthBytesPerMinute,
-        retag: r.retag,
-        ...(seen?.callers && seen.callers.length > 0 && { callers: seen.callers }),
-      };
-    });
-    sites.sort((a, b) => (b.growthBytesPerMinute ?? 0) - (a.growthBytesPerMinute ?? 0));
-    const worst = dominant(sites, (s) => s.outstandingBytes || s.outstanding);
-    const seconds = Math.round((input.retag?.durationMs ?? 0) / 1000);
-    if (!worst) return finish(sites, null, 'inconclusive', `${growth}, but no retagged site kept clearly more than the others over ${seconds} s${failure}`);
-    return finish(sites, culpritOf(worst, pool), 'leak', `${growth}; retagged as "${worst.retag}", ${worst.frame} kept ${worst.outstanding} allocations (${worst.outstandingBytes} bytes) in ${seconds} s, the others ${sites.filter((s) => s !== worst).map((s) => s.outstanding).join(', ') || 'none'}`);
-  }
-
-  const sites = collected.map((s) => collectedSite(s, tag, method));
-  if (sites.length === 0) {
-    return finish([], null, 'inconclusive', `${growth}, but no allocation stack was collected${failure}`);
-  }
-  if (!grew) {
-    return finish(sites, null, 'inconclusive', `${growth} was chosen by size only; rank with several samples to show growth${failure}`);
-  }
-  if (sites.length === 1) {
-    const only = sites[0]!;
-    return finish(sites, culpritOf(only, pool), 'leak', `${growth}; every one of ${only.allocs} allocations seen came from ${only.frame}`);
-  }
-  if (method === 'pairing') {
-    const worst = dominant(sites, (s) => s.outstandingBytes || s.outstanding);
-    if (worst) {
-      return finish(sites, culpritOf(worst, pool), 'leak', `${growth}; ${worst.frame} left ${worst.outstanding} of ${worst.allocs} allocations unfreed (${worst.outstandingBytes} bytes), more than the other ${sites.length - 1} site(s)`);
-    }
-  }
-  return finish(sites, null, 'inconclusive', `${growth} from ${sites.length} call sites and the stacks alone do not tell which one leaks; retag the sites (pool.retag-sites)${failure}`);
 }
 
 /** Report steps from the run's events.jsonl lines (stepStart names the provider, stepEnd the result). */

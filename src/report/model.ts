@@ -47,6 +47,19 @@ export interface Suspect {
   pool: PoolName;
   bytes: number;
   growthBytesPerMinute: number | null;
+  /** Outstanding allocations per minute (least squares over the samples). */
+  growthAllocsPerMinute?: number;
+  /** The tag's p-value in the growth test (before the correction over all tags). */
+  p?: number;
+  /** Which measure showed the growth. */
+  measure?: 'count' | 'bytes';
+}
+
+/** A rate per minute of target time with its 95% interval. */
+export interface RateRange {
+  estimate: number;
+  low: number;
+  high: number;
 }
 
 /** Outstanding allocations attributed to one call site. */
@@ -74,6 +87,66 @@ export interface SiteReport {
   retag?: string;
   /** Frames under the site (callers), innermost first, from one representative stack. */
   callers?: string[];
+  /** The framework's or wrapper's call site this driver frame allocated through (both frames are shown). */
+  via?: string;
+  /** retag: outstanding allocations per minute of the new tag (least squares over its points). */
+  growthAllocsPerMinute?: number;
+  /** pairing: allocations still alive past the site's normal lifetime (leaked), and younger (in flight, not judged). */
+  leaked?: number;
+  inFlight?: number;
+  /** pairing: the normal lifetime bound the site's own frees show (target ms). */
+  normalLifetimeMs?: number;
+  /** pairing: lifetime-corrected leak rate, allocations and bytes per minute, with 95% intervals. */
+  leakAllocsPerMinute?: RateRange;
+  leakBytesPerMinute?: RateRange;
+  /** Share of the tag's growth this site's leak rate explains. */
+  explained?: number;
+  /** retag: frees whose tag did not match the block's, counted while retagged (when the target can tell). */
+  mismatchedFrees?: number;
+}
+
+/** One retag round in the report: each site's new tag counted over time, and the original tag. */
+export interface RetagRoundReport {
+  round: number;
+  /** Allocation sites seen on the original tag after the earlier rounds' sites were retagged away. */
+  unmasked?: string[];
+  sites: {
+    frame: string;
+    retag: string;
+    patched: boolean;
+    points: number;
+    allocsPerMinute?: number;
+    bytesPerMinute?: number;
+    p?: number;
+    growing?: boolean;
+    why?: string;
+    outstanding: number;
+    outstandingBytes: number;
+    mismatchedFrees?: number;
+  }[];
+  original?: { points: number; allocsPerMinute?: number; bytesPerMinute?: number; p?: number; growing?: boolean; why?: string };
+}
+
+/** How the verdict was reached: the numbers behind it, one source for every output. */
+export interface HuntEvidence {
+  /** Target time the hunt used to reach its verdict (ranking + collection + retag). */
+  targetTimeMs: number;
+  targetTime: { rankMs?: number; collectMs?: number; retagMs?: number };
+  /** The growth test of the ranking. */
+  growthTest?: { method: string; alpha: number; tested: number; samples: number; decisive: boolean };
+  /** The share of the tag's growth a culprit must explain. */
+  explainedShare: number;
+  /** The share the culprit (or the best site) explains. */
+  explained?: number;
+  method?: 'pairing' | 'retag';
+  /** Every site's claim to explain the growth. */
+  candidates: { frame: string; method: 'pairing' | 'retag'; measure: 'count' | 'bytes'; rate?: RateRange; explained?: number; explains: boolean; why: string }[];
+  rounds: RetagRoundReport[];
+  collected: { stacks: number; sites: number; retagRounds: number };
+  /** What to try next (inconclusive). */
+  next?: string;
+  /** Why the run did not finish as planned. */
+  interrupted?: string;
 }
 
 /** The call site the hunt blames. */
@@ -86,6 +159,12 @@ export interface Culprit {
   via?: string;
   tag: string;
   pool: PoolName;
+  /** The framework's or wrapper's call site the driver allocated through. */
+  via?: string;
+  /** The evidence that named it. */
+  method?: 'pairing' | 'retag';
+  /** The share of the tag's growth it explains. */
+  explained?: number;
 }
 
 export type Verdict = 'leak' | 'no-leak' | 'inconclusive';
@@ -110,6 +189,8 @@ export interface HuntReport {
   culprit: Culprit | null;
   verdict: Verdict;
   reason: string;
+  /** How the verdict was reached (absent in reports of older versions and offline analysis without it). */
+  evidence?: HuntEvidence;
   /** Debugger commands and their timings, from the transcript (optional in report.json). */
   commands?: { command: string; durationMs: number; complete: boolean }[];
 }

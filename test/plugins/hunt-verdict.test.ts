@@ -4,6 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { createSchemaCompiler } from '../../src/core/ajv.js';
 import { factsForOs } from '../../src/core/versions.js';
 import { buildHuntReport, stepsFromEvents, summarizeHunt, type CollectedSite, type HuntInputs } from '../../src/report/hunt.js';
+import { testGrowth } from '../../src/evidence/growth.js';
+import { siteLeakRate, type SiteLeakRate } from '../../src/evidence/lifetimes.js';
 
 const validate = createSchemaCompiler().compile(JSON.parse(readFileSync(new URL('../../schemas/report.schema.json', import.meta.url), 'utf8')));
 
@@ -37,6 +39,27 @@ function report(input: HuntInputs) {
   return built;
 }
 
+// The lifetime-corrected leak rate of a site whose `leaked` of `judged` allocations outlived their
+// normal lifetime, at `perMinute` allocations a minute of `size` bytes.
+function leakRate(leaked: number, judged: number, perMinute: number, size = 932): SiteLeakRate {
+  const allocations = [
+    ...Array.from({ length: judged - leaked }, (_, i) => ({ hit: i + 1, size, freedAt: i + 3 })),
+    ...Array.from({ length: leaked }, (_, i) => ({ hit: judged + i, size })),
+  ];
+  return siteLeakRate(allocations, { endHit: judged * 20, allocsInSpan: perMinute, spanMs: 60_000, hitsInSpan: judged * 2 });
+}
+
+// A retagged site whose new tag was counted at `counts` (one a minute).
+function retagged(frame: string, retag: string, counts: number[]) {
+  const [module, rest] = frame.split('!') as [string, string];
+  const [fn, offset] = rest.split('+0x') as [string, string];
+  const points = counts.map((count, i) => ({ atMs: 60_000 * (i + 1), count, bytes: count * 932 }));
+  const growth = testGrowth([{ key: retag, points }]).entries[0]!.growth;
+  return { frame, module, function: fn, offset: parseInt(offset, 16), retag, patched: ['f8001234'], outstanding: counts.at(-1)!, outstandingBytes: counts.at(-1)! * 932, growthBytesPerMinute: Math.round(growth.bytes.slope), points, growth };
+}
+
+const growingCount = { ...growing, suspect: { ...growing.suspect, growthAllocsPerMinute: 120, measure: 'count' as const } };
+
 describe('buildHuntReport', () => {
   test('nothing grows: no-leak, no culprit', () => {
     const r = report({ ...base, rank: { basis: 'growth', ranking: [], suspect: null, reason: 'no tag grew steadily over 5 samples (60 s of target time)' } });
@@ -44,41 +67,51 @@ describe('buildHuntReport', () => {
     expect(r.reason).toMatch(/no tag grew steadily/);
   });
 
-  test('a growing tag with one allocation site: that site is the culprit', () => {
-    const r = report({ ...base, rank: growing, collect: { method: 'pairing', sites: [site('abcflt!AbcAllocateContext+0x2a', 20, 15), { ...site('abcflt!AbcFreeContext+0x11', 0, 0), kind: 'free', frees: 15 }] } });
-    expect(r.verdict).toBe('leak');
-    expect(r.culprit).toEqual({ module: 'abcflt', function: 'AbcAllocateContext', offset: 0x2a, frame: 'abcflt!AbcAllocateContext+0x2a', tag: 'Abc ', pool: 'paged' });
-    expect(r.sites).toHaveLength(1);
-    expect(r.sites[0]).toMatchObject({ method: 'pairing', allocs: 20, frees: 15, outstanding: 5, outstandingBytes: 5 * 932 });
+  test('one site seen is not the culprit just for being the only one: its leak rate must explain the growth', () => {
+    // Every allocation seen was freed in its normal lifetime: it explains none of 120 allocations/min.
+    const balanced = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...site('abcflt!AbcAllocateContext+0x2a', 20, 20), leakRate: leakRate(0, 20, 2400) }] } });
+    expect(balanced).toMatchObject({ verdict: 'inconclusive', culprit: null });
+    expect(balanced.reason).toMatch(/no site seen explains it/);
+    expect(balanced.evidence?.next).toMatch(/retag/);
+    // 5% of 2400 allocations a minute outlive their normal lifetime: 120/min, all of the growth.
+    const leaking = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...site('abcflt!AbcAllocateContext+0x2a', 40, 38), leakRate: leakRate(2, 40, 2400) }] } });
+    expect(leaking.verdict).toBe('leak');
+    expect(leaking.culprit).toMatchObject({ module: 'abcflt', function: 'AbcAllocateContext', offset: 0x2a, frame: 'abcflt!AbcAllocateContext+0x2a', tag: 'Abc ', pool: 'paged', method: 'pairing' });
+    expect(leaking.culprit!.explained).toBeCloseTo(1, 1);
+    expect(leaking.sites[0]).toMatchObject({ method: 'pairing', allocs: 40, frees: 38, leaked: 2 });
   });
 
-  test('several sites and no retag: pairing names one only when it clearly dominates', () => {
-    const clear = report({ ...base, rank: growing, collect: { method: 'pairing', sites: [site('a!Leaky+0x10', 20, 2), site('b!Fine+0x20', 20, 19)] } });
-    expect(clear.culprit?.frame).toBe('a!Leaky+0x10');
-    const close = report({ ...base, rank: growing, collect: { method: 'pairing', sites: [site('a!One+0x10', 20, 14), site('b!Two+0x20', 20, 12)] } });
-    expect(close).toMatchObject({ verdict: 'inconclusive', culprit: null });
-    expect(close.reason).toMatch(/retag/);
+  test('in-flight allocations are not leaks', () => {
+    const allocations = Array.from({ length: 20 }, (_, i) => ({ hit: i + 1, size: 932, ...(i < 6 && { freedAt: i + 10 }) }));
+    // Collection stopped right after the allocations: the 14 alive ones are younger than the bound.
+    const young = siteLeakRate(allocations, { endHit: 25, allocsInSpan: 20, spanMs: 60_000, hitsInSpan: 25 });
+    expect(young.leaked).toBe(0);
+    expect(young.status).not.toBe('measured');
   });
 
-  test('retagged counts decide over pairing', () => {
+  test('retag rounds counted over time decide over pairing: a leaker keeps climbing, a long-lived balanced site levels off', () => {
     const r = report({
       ...base,
-      rank: growing,
+      rank: growingCount,
       collect: { method: 'pairing', sites: [site('a!One+0x10', 20, 14), site('b!Two+0x20', 20, 12)] },
       retag: {
-        durationMs: 120_000,
-        sites: [
-          { frame: 'a!One+0x10', module: 'a', function: 'One', offset: 0x10, retag: 'Abc1', patched: ['f8001234'], outstanding: 3, outstandingBytes: 2796, growthBytesPerMinute: 1398 },
-          { frame: 'b!Two+0x20', module: 'b', function: 'Two', offset: 0x20, retag: 'Abc2', patched: ['f8005678'], outstanding: 240, outstandingBytes: 223680, growthBytesPerMinute: 111840 },
-        ],
+        durationMs: 240_000,
+        rounds: [{ round: 1, sites: [retagged('a!One+0x10', 'Abc1', [300, 310, 305, 309]), retagged('b!Two+0x20', 'Abc2', [118, 241, 359, 482])] }],
       },
     });
     expect(r.verdict).toBe('leak');
-    expect(r.culprit).toMatchObject({ module: 'b', function: 'Two', frame: 'b!Two+0x20' });
-    expect(r.sites.map((s) => [s.frame, s.method, s.retag])).toEqual([
-      ['b!Two+0x20', 'retag', 'Abc2'],
-      ['a!One+0x10', 'retag', 'Abc1'],
+    expect(r.culprit).toMatchObject({ module: 'b', function: 'Two', frame: 'b!Two+0x20', method: 'retag' });
+    expect(r.sites.filter((s) => s.method === 'retag').map((s) => [s.frame, s.retag])).toEqual([
+      ['b!Two+0x20', 'Abc2'],
+      ['a!One+0x10', 'Abc1'],
     ]);
+    expect(r.evidence?.rounds[0]?.sites.find((s) => s.retag === 'Abc1')).toMatchObject({ growing: false, points: 4 });
+  });
+
+  test('a retagged site that does not explain the growth is not named', () => {
+    const r = report({ ...base, rank: growingCount, retag: { rounds: [{ round: 1, sites: [retagged('a!One+0x10', 'Abc1', [10, 20, 30, 40])] }] } });
+    expect(r).toMatchObject({ verdict: 'inconclusive', culprit: null });
+    expect(r.reason).toMatch(/only 8% of the tag's growth/);
   });
 
   test('a size-only suspect is not called a leak', () => {
@@ -86,14 +119,21 @@ describe('buildHuntReport', () => {
     expect(r).toMatchObject({ verdict: 'inconclusive', culprit: null });
   });
 
+  test('an interrupted run is inconclusive, never leak, and counts what was collected', () => {
+    const steps = [...base.steps, { id: 'retag', uses: 'pool.retag-sites', provider: 'pool/immediate-x86', status: 'failed' as const, durationMs: 3, error: { code: 'CANCELLED', message: 'interrupted' } }];
+    const r = report({ ...base, steps, rank: growingCount, collect: { method: 'pairing', stacks: 40, sites: [{ ...site('abcflt!AbcAllocateContext+0x2a', 40, 38), leakRate: leakRate(2, 40, 2400) }] }, stacksOnDisk: 4000 });
+    expect(r).toMatchObject({ verdict: 'inconclusive', culprit: null });
+    expect(r.reason).toMatch(/step "retag" failed: CANCELLED interrupted.*collected 4000 stacks from 1 allocation site/);
+  });
+
   test('no ranking and no tag: inconclusive, and a failed step is named', () => {
     const r = report({ ...base, steps: [{ id: 'symbols', uses: 'symbols.reload', provider: 'symbols/reload', status: 'failed', durationMs: 3, error: { code: 'STEP_FAILED', message: 'nt has no usable symbols' } }] });
     expect(r.verdict).toBe('inconclusive');
-    expect(r.reason).toMatch(/step "symbols" failed: nt has no usable symbols/);
+    expect(r.reason).toMatch(/step "symbols" failed: STEP_FAILED nt has no usable symbols/);
   });
 
   test('the summary names the call site', () => {
-    const r = buildHuntReport({ ...base, rank: growing, collect: { method: 'pairing', sites: [site('abcflt!AbcAllocateContext+0x2a', 20, 15)] } });
+    const r = buildHuntReport({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...site('abcflt!AbcAllocateContext+0x2a', 40, 38), leakRate: leakRate(2, 40, 2400) }] } });
     expect(summarizeHunt(r)).toMatch(/^verdict: leak/);
     expect(summarizeHunt(r)).toMatch(/leaking call site: abcflt!AbcAllocateContext\+0x2a \(module abcflt, function AbcAllocateContext\)/);
   });

@@ -1,0 +1,286 @@
+/**
+ * The verdict's evidence rule: a `leak` verdict names a site only when the evidence about that
+ * site accounts for the tag's measured growth. Otherwise `inconclusive`, with the reason and
+ * what to try. Used by the live hunt (report.verdict) and offline analysis alike. Pure: no I/O.
+ *
+ * Evidence, strongest first:
+ * - **retag**: the site had a tag of its own for a while, counted at 3 or more points; its new
+ *   tag passed the growth test (src/evidence/growth.ts) and its slope explains the growth;
+ * - **pairing**: the site's lifetime-corrected leak rate (src/evidence/lifetimes.ts) explains
+ *   the growth and its interval excludes 0.
+ * A site explains the growth when its leak rate is at least `EXPLAINED_SHARE` (½) of the tag's
+ * growth rate, in the measure (allocations or bytes) that showed the tag's growth.
+ */
+import type { SeriesGrowth } from './growth.js';
+import type { RateRange, SiteLeakRate } from './lifetimes.js';
+
+/** The share of the tag's growth the named site must explain. */
+export const EXPLAINED_SHARE = 0.5;
+/** A pairing rate whose lower bound is above this share of the tag's growth contradicts it. */
+export const MAX_EXPLAINED = 1.5;
+
+/** The tag's growth, as the ranking measured it. */
+export interface TagGrowthEvidence {
+  tag: string;
+  pool: 'paged' | 'nonpaged';
+  allocsPerMinute?: number;
+  bytesPerMinute: number | null;
+  /** The measure that showed the growth (default count when allocsPerMinute is known). */
+  measure?: 'count' | 'bytes';
+}
+
+/** A site and the driver to blame for it (the classification's attribution). */
+export interface SiteIdentity {
+  /** `module!function+0xoffset` of the allocation call site. */
+  frame: string;
+  module: string;
+  function?: string;
+  offset: number;
+  /** The wrapper's (framework's) call site this driver frame called through, when there is one. */
+  site?: string;
+}
+
+/** What pairing said about one allocation site. */
+export interface PairedSite extends SiteIdentity {
+  allocs: number;
+  leakRate?: SiteLeakRate;
+}
+
+/** One retagged site, counted over time. */
+export interface RetaggedSiteEvidence extends SiteIdentity {
+  retag: string;
+  /** The growth test of its new tag's series (corrected over the round's series). */
+  growth?: SeriesGrowth;
+  /** Tag-mismatched frees counted while retagged, when known. */
+  mismatchedFrees?: number;
+}
+
+/** One round of retagging (round 1: the sites first seen; later rounds: the ones unmasked). */
+export interface RetagRoundEvidence {
+  round: number;
+  sites: RetaggedSiteEvidence[];
+  /** The original tag's series while these sites were away. */
+  original?: SeriesGrowth;
+  /** Stacks collected again on the original tag in this round (unmasking), by allocation site. */
+  unmasked?: string[];
+}
+
+/** Everything the verdict is decided from. */
+export interface VerdictEvidence {
+  /** `growth`: the ranking measured growth over several samples; `size`: one sample; absent: no ranking. */
+  basis?: 'size' | 'growth';
+  /** The suspect tag's growth (null when growth was measured and nothing grows). */
+  growth: TagGrowthEvidence | null;
+  /** Why the ranking chose (or did not choose) a suspect. */
+  rankReason?: string;
+  /** The tag hunted without a ranking. */
+  tag?: string;
+  paired: PairedSite[];
+  /** Stacks collected (all rounds), for messages. */
+  stacks?: number;
+  retag?: { rounds: RetagRoundEvidence[]; finished: boolean };
+  /** The run did not finish as planned (a failed step, Ctrl+C): why. */
+  interrupted?: string;
+}
+
+/** One site's claim to explain the growth. */
+export interface Candidate {
+  frame: string;
+  method: 'pairing' | 'retag';
+  /** Leaked allocations (or bytes, per `measure`) per minute and the interval, when known. */
+  rate?: RateRange;
+  measure: 'count' | 'bytes';
+  /** rate ÷ the tag's growth rate. */
+  explained?: number;
+  /** Does it pass the rule (significant, still growing, explains ≥ EXPLAINED_SHARE)? */
+  explains: boolean;
+  why: string;
+}
+
+/** The decision. */
+export interface VerdictDecision {
+  verdict: 'leak' | 'no-leak' | 'inconclusive';
+  reason: string;
+  /** The site named (leak only). */
+  culprit?: SiteIdentity;
+  /** Which evidence named it. */
+  method?: 'pairing' | 'retag';
+  /** The share of the tag's growth the named site (or, when none is named, the best one) explains. */
+  explained?: number;
+  candidates: Candidate[];
+  /** What to try next (inconclusive). */
+  next?: string;
+}
+
+// The growth rate in the chosen measure.
+function tagRate(growth: TagGrowthEvidence): { measure: 'count' | 'bytes'; rate: number | undefined } {
+  const measure = growth.measure ?? (growth.allocsPerMinute !== undefined ? 'count' : 'bytes');
+  return { measure, rate: measure === 'count' ? growth.allocsPerMinute : growth.bytesPerMinute ?? undefined };
+}
+
+/** A pairing site's claim. */
+export function pairingCandidate(site: PairedSite, growth: TagGrowthEvidence): Candidate {
+  const { measure, rate: tag } = tagRate(growth);
+  const lr = site.leakRate;
+  const rate = measure === 'count' ? lr?.leakAllocsPerMinute : lr?.leakBytesPerMinute;
+  if (!lr || lr.status !== 'measured' || !rate) {
+    const status = !lr ? 'no lifetimes measured' : lr.status === 'no-frees' ? `none of its ${lr.seen} allocations seen was freed while watched (leaked, or longer-lived than the watch)` : `too few of its allocations were freed while watched (${lr.freed}) to know their normal lifetime`;
+    return { frame: site.frame, method: 'pairing', measure, explains: false, why: status };
+  }
+  const explained = tag && tag > 0 ? rate.estimate / tag : undefined;
+  const unit = measure === 'count' ? 'allocations/min' : 'bytes/min';
+  const words = `leaks ${fmt(rate.estimate)} ${unit} (95%: ${fmt(rate.low)}–${fmt(rate.high)}; ${lr.leaked} of ${lr.leaked + lr.freed} judged allocations outlived ${lr.normalLifetimeMs !== undefined ? `${fmt(lr.normalLifetimeMs)} ms` : `${fmt(lr.normalLifetimeHits ?? 0)} hits`}, ${lr.inFlight} in flight)`;
+  if (rate.low <= 0 || lr.leaked < 2) return { frame: site.frame, method: 'pairing', rate, measure, ...(explained !== undefined && { explained }), explains: false, why: `${words}: not significantly above 0` };
+  // A site cannot leak much faster than its tag grows: such a rate says the lifetimes were misjudged.
+  if (tag && tag > 0 && rate.low > MAX_EXPLAINED * tag) {
+    return { frame: site.frame, method: 'pairing', rate, measure, ...(explained !== undefined && { explained }), explains: false, why: `${words}: at least ${pct(rate.low / tag)} of the tag's growth, more than the tag grows; its lifetimes were misjudged` };
+  }
+  if (explained === undefined || explained < EXPLAINED_SHARE) {
+    return { frame: site.frame, method: 'pairing', rate, measure, ...(explained !== undefined && { explained }), explains: false, why: `${words}: ${explained === undefined ? 'the tag\'s growth rate is unknown' : `${pct(explained)} of the tag's growth`}` };
+  }
+  return { frame: site.frame, method: 'pairing', rate, measure, explained, explains: true, why: `${words}: ${pct(explained)} of the tag's growth` };
+}
+
+/** A retagged site's claim. */
+export function retagCandidate(site: RetaggedSiteEvidence, growth: TagGrowthEvidence): Candidate {
+  const { measure, rate: tag } = tagRate(growth);
+  const g = site.growth;
+  if (!g) return { frame: site.frame, method: 'retag', measure, explains: false, why: `its new tag "${site.retag}" was not counted at 3 or more points` };
+  const fit = measure === 'count' ? g.count : g.bytes;
+  const rate = { estimate: fit.slope, low: fit.slope - 2 * fit.standardError, high: fit.slope + 2 * fit.standardError };
+  const explained = tag && tag > 0 ? fit.slope / tag : undefined;
+  const unit = measure === 'count' ? 'allocations/min' : 'bytes/min';
+  const words = `as "${site.retag}" ${g.growing ? 'grows' : 'rose'} ${fmt(fit.slope)} ${unit}`;
+  if (!g.growing) return { frame: site.frame, method: 'retag', rate, measure, ...(explained !== undefined && { explained }), explains: false, why: `${words}: ${g.why}` };
+  if (explained === undefined || explained < EXPLAINED_SHARE) {
+    return { frame: site.frame, method: 'retag', rate, measure, ...(explained !== undefined && { explained }), explains: false, why: `${words}: ${explained === undefined ? 'the tag\'s growth rate is unknown' : `only ${pct(explained)} of the tag's growth`}` };
+  }
+  return { frame: site.frame, method: 'retag', rate, measure, explained, explains: true, why: `${words}, still rising: ${pct(explained)} of the tag's growth` };
+}
+
+/** Decide the verdict from the evidence. */
+export function decideVerdict(e: VerdictEvidence): VerdictDecision {
+  const sitesSeen = new Map<string, SiteIdentity>();
+  for (const s of e.paired) sitesSeen.set(s.frame, s);
+  for (const round of e.retag?.rounds ?? []) for (const s of round.sites) sitesSeen.set(s.frame, s);
+  const collected = `${e.stacks ?? 0} stacks from ${e.paired.length} allocation site(s)${e.retag && e.retag.rounds.length > 0 ? `, ${e.retag.rounds.length} retag round(s) of ${e.retag.rounds.reduce((n, r) => n + r.sites.length, 0)} site(s)` : ''}`;
+
+  if (e.interrupted) {
+    return { verdict: 'inconclusive', reason: `the run did not finish (${e.interrupted}); collected ${collected}`, candidates: [], next: 'run the hunt again to its end; `leakhunt resume <run-dir>` goes on from what was collected' };
+  }
+  if (e.basis === 'growth' && e.growth === null) {
+    return { verdict: 'no-leak', reason: e.rankReason ?? 'no tag grew over the samples', candidates: [] };
+  }
+  if (!e.growth) {
+    const tag = e.tag ? `tag "${e.tag}"` : 'no suspect tag';
+    return {
+      verdict: 'inconclusive',
+      reason: e.basis === 'size' ? `${tag} was chosen by size only; its growth was not measured` : `${tag}: the ranking did not run or named none`,
+      candidates: [],
+      next: 'rank with several samples (pool.rank-tags samples ≥ 4) so the culprit can be held to the growth it must explain',
+    };
+  }
+  const g = e.growth;
+  const { measure, rate } = tagRate(g);
+  const growthWords = `tag "${g.tag}" grows ${fmt(rate ?? 0)} ${measure === 'count' ? 'allocations' : 'bytes'}/min of ${g.pool} pool`;
+
+  // Retag evidence of the latest round each site was in.
+  const retagged = new Map<string, RetaggedSiteEvidence>();
+  for (const round of e.retag?.rounds ?? []) for (const s of round.sites) retagged.set(s.frame, s);
+  const retagCandidates = [...retagged.values()].map((s) => retagCandidate(s, g));
+  const pairingCandidates = e.paired.filter((s) => !retagged.has(s.frame)).map((s) => pairingCandidate(s, g));
+  const candidates = [...retagCandidates, ...pairingCandidates];
+  const byExplained = (a: Candidate, b: Candidate) => (b.explained ?? -Infinity) - (a.explained ?? -Infinity);
+
+  if (e.retag && !e.retag.finished) {
+    return { verdict: 'inconclusive', reason: `${growthWords}, but the retag did not finish; collected ${collected}`, candidates, next: 'run the retag again to its end' };
+  }
+  const explaining = candidates.filter((c) => c.explains).sort((a, b) => (a.method === b.method ? 0 : a.method === 'retag' ? -1 : 1) || byExplained(a, b));
+  const best = explaining[0];
+  if (best) {
+    const site = sitesSeen.get(best.frame)!;
+    const others = candidates.filter((c) => c !== best).map((c) => `${c.frame} ${c.why}`);
+    return {
+      verdict: 'leak',
+      reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
+      culprit: site,
+      method: best.method,
+      explained: best.explained!,
+      candidates,
+    };
+  }
+  const top = [...candidates].sort(byExplained)[0];
+  if (candidates.length === 0) {
+    return { verdict: 'inconclusive', reason: `${growthWords}, but no allocation stack was collected${e.stacks ? ` (${e.stacks} stacks read)` : ''}`, candidates, next: 'collect longer (pool.collect-stacks timeout) or check that PoolHitTag fires on this version' };
+  }
+  const tried = e.retag && e.retag.rounds.length > 0;
+  return {
+    verdict: 'inconclusive',
+    reason: `${growthWords}, but no site seen explains it (${EXPLAINED_SHARE * 100}% needed): ${candidates.slice(0, 4).map((c) => `${c.frame} ${c.why}`).join('; ')}; collected ${collected}`,
+    ...(top?.explained !== undefined && { explained: top.explained }),
+    candidates,
+    next: tried
+      ? 'the growth comes from sites not seen yet or needs a longer count: raise the unmasking rounds (unmask-rounds) and the retag duration (retag-duration)'
+      : 'retag the sites seen (pool.retag-sites) so they are counted apart and the unseen ones show',
+  };
+}
+
+// Three significant figures.
+function fmt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (value === 0) return '0';
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))));
+  return String(Math.round(value * 10 ** digits) / 10 ** digits);
+}
+
+// 0.734 → `73%`.
+function pct(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}
+
+/** rank-tags' `suspect` as it reaches the verdict. */
+export interface SuspectLike {
+  tag: string;
+  pool: 'paged' | 'nonpaged';
+  growthBytesPerMinute: number | null;
+  growthAllocsPerMinute?: number;
+  measure?: 'count' | 'bytes';
+}
+
+/** A suspect as the verdict's evidence (null when there is none). */
+export function growthFromSuspect(s: SuspectLike | null | undefined, measure?: 'count' | 'bytes'): TagGrowthEvidence | null {
+  if (!s) return null;
+  const m = s.measure ?? measure;
+  return { tag: s.tag, pool: s.pool, bytesPerMinute: s.growthBytesPerMinute, ...(s.growthAllocsPerMinute !== undefined && { allocsPerMinute: s.growthAllocsPerMinute }), ...(m && { measure: m }) };
+}
+
+/** A collected site as pairing saw it (collect-stacks' `sites[]`, analyze's sites). */
+export interface CollectedSiteLike extends SiteIdentity {
+  kind: 'alloc' | 'free';
+  allocs: number;
+  leakRate?: SiteLeakRate;
+  /** A wrapper's site: its calling paths by the driver frame to blame. */
+  paths?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate }>;
+}
+
+/** Allocation sites as pairing evidence: a wrapper's calling paths stand for it (the driver to blame, the wrapper as `site`). */
+export function pairedFromSites(sites: readonly CollectedSiteLike[]): PairedSite[] {
+  return sites.flatMap((s): PairedSite[] => {
+    if (s.kind !== 'alloc') return [];
+    const paths = Object.values(s.paths ?? {});
+    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }) }];
+    return paths.map((p) => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), site: s.frame }));
+  });
+}
+
+/** The identity fields of a frame. */
+export function identity(f: SiteIdentity): SiteIdentity {
+  return { frame: f.frame, module: f.module, ...(f.function !== undefined && { function: f.function }), offset: f.offset };
+}
+
+/** The best share of the growth any site explains (for a playbook's `when:`), 0 when none is known. */
+export function bestExplained(paired: readonly PairedSite[], growth: TagGrowthEvidence | null): { explained: number; explainedBy: string | null } {
+  if (!growth) return { explained: 0, explainedBy: null };
+  const best = paired.map((s) => pairingCandidate(s, growth)).filter((c) => c.explains).sort((a, b) => (b.explained ?? 0) - (a.explained ?? 0))[0];
+  return best ? { explained: best.explained ?? 0, explainedBy: best.frame } : { explained: 0, explainedBy: null };
+}

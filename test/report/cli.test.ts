@@ -55,7 +55,7 @@ describe('leakhunt analyze', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'leakhunt-cli-')), 'run');
     const result = await cli('analyze', fixture('analyze/manual-hunt-win7-x86.txt'), '--out', out, '--pooltag', fixture('pooltag/pooltag.txt'), '--localtag', fixture('pooltag/localtag.txt'));
     expect(result.code).toBe(0);
-    expect(result.out.split('\n')[0]).toBe('Read 2 !poolused, 2 stops, 2 stacks (2 in the pool allocator)');
+    expect(result.out.split('\n')[0]).toBe('Read 2 !poolused, 2 stops, 2 stack commands: 2 PoolHitTag stacks');
     for (const name of ['report.json', 'stacks.jsonl', 'report.md', 'report.html', 'junit.xml']) expect(existsSync(join(out, name))).toBe(true);
     expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('team note: see bug 4711');
   });

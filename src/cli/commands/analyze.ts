@@ -25,15 +25,16 @@ Examples:
   $ leakhunt analyze C:\\dbg\\hunt.log --out runs/manual-hunt
   $ leakhunt analyze runs/last/transcript.jsonl --out runs/last-again
 
-Every !poolused in the log becomes a sample, in order; every PoolHitTag stop followed by a
-stack (kb, kvn, k…) becomes an allocation or a free, aggregated by the first frame outside the
-pool allocator.`)
+Every !poolused in the log becomes a sample, in order; every PoolHitTag stop with its stack
+(kb, kvn, k… typed after it, or printed by kd at the stop) becomes an allocation or a free,
+classified as the live hunt does: the site is the first frame outside the pool allocator, the
+culprit the driver that called it through a framework or wrapper (WDF, NDIS, …).`)
     .action(async (log: string, options: ReportCommandOptions & { out?: string }) => {
       try {
         const out = options.out ?? join('runs', `analyze-${basename(log, extname(log))}`);
         const result = await analyzeToRunDir(log, out, { pooltag: options.pooltag, localtags: options.localtag, maxGrowthBytesPerMinute: parseMaxGrowth(options.maxGrowth) });
         const counts = result.analysis.counts;
-        process.stdout.write(`Read ${counts.poolused ?? 0} !poolused, ${counts.break ?? 0} stops, ${counts.stack ?? 0} stacks (${result.analysis.stackCount} in the pool allocator)\n`);
+        process.stdout.write(`Read ${counts.poolused ?? 0} !poolused, ${counts.break ?? 0} stops, ${counts.stack ?? 0} stack commands: ${result.analysis.stackCount} PoolHitTag stacks\n`);
         process.stdout.write(`${formatSummary(result.data.report, { ownerOf: result.data.ownerOf, files: result.files })}\n`);
         process.exitCode = exitCodes.ok;
       } catch (error) {

@@ -158,11 +158,23 @@ export function usesStatusFunction(expr: Expr): boolean {
   return false;
 }
 
+/** What an expression reads of one step that ran. */
+export interface StepView {
+  outputs: Record<string, unknown>;
+  status: string;
+}
+
+/** The steps an expression sees: provider steps, and includes as groups of their steps. */
+export interface StepsView {
+  readonly [id: string]: StepView | StepsView;
+}
+
 /** What expressions read at evaluation time. */
 export interface ExpressionScope {
   inputs: Readonly<Record<string, unknown>>;
   facts: unknown;
-  steps: Readonly<Record<string, { outputs: Record<string, unknown>; status: string }>>;
+  /** Steps by id; an include's steps sit under its id (`steps.<include-id>.<step-id>`). */
+  steps: StepsView;
   env: Readonly<Record<string, unknown>>;
   status?: RunStatus;
 }

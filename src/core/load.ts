@@ -239,10 +239,34 @@ function referenceDetails(fc: FileContext, path: readonly (string | number)[], e
   return pointAt(fc.source, node.range[0] + (index >= 0 ? index + column : 0));
 }
 
+// A step an expression may name: a provider step, or an include whose steps are named below it
+// (`steps.<include-id>.<step-id>.outputs`).
+interface VisibleStep {
+  uses?: string;
+  include?: Map<string, VisibleStep>;
+}
+
 // The step ids an expression at this point may read, with their providers' outputs.
 interface VisibleSteps {
-  ids: Map<string, { uses?: string }>;
+  ids: Map<string, VisibleStep>;
   later: Set<string>;
+}
+
+// The steps of an include as an expression of the including file names them, nested by include.
+function includedSteps(steps: readonly PlaybookStep[], key: string): Map<string, VisibleStep> {
+  const root = new Map<string, VisibleStep>();
+  for (const step of steps) {
+    if (!step.id.startsWith(`${key}.`)) continue;
+    const parts = step.id.slice(key.length + 1).split('.');
+    let level = root;
+    for (const part of parts.slice(0, -1)) {
+      let group = level.get(part);
+      if (!group) level.set(part, (group = { include: new Map() }));
+      level = group.include ??= new Map();
+    }
+    level.set(parts.at(-1)!, { uses: step.uses });
+  }
+  return root;
 }
 
 // Check every reference of one expression against inputs, visible steps and declared outputs.
@@ -272,25 +296,39 @@ function checkExpression(state: LoadState, fc: FileContext, path: readonly (stri
       const name = ref.path[0]!;
       if (!(name in scope.inputs)) state.errors.push(errUnknownInput(name, { ...details(), hint: didYouMean(name, Object.keys(scope.inputs), 'input') }));
     } else if (ref.context === 'steps' && ref.path.length > 0) {
-      const id = ref.path[0]!;
-      const step = visible.ids.get(id);
+      // Through includes: steps.<include-id>.<step-id>… down to a provider step.
+      let depth = 0;
+      let id = ref.path[0]!;
+      let step = visible.ids.get(id);
+      let known = visible.ids;
+      while (step?.include && ref.path[depth + 1] !== undefined) {
+        known = step.include;
+        depth += 1;
+        const inner = ref.path[depth]!;
+        step = known.get(inner);
+        id = `${id}.${inner}`;
+      }
       if (!step) {
-        const hint = visible.later.has(id) ? `step "${id}" runs later; an expression reads only steps that ran before it` : didYouMean(id, [...visible.ids.keys()], 'step id');
-        state.errors.push(errUnknownStepId(id, { ...details(), hint }));
+        const name = ref.path[depth]!;
+        const hint = depth === 0 && visible.later.has(name) ? `step "${name}" runs later; an expression reads only steps that ran before it`
+          : known.size === 0 ? `no step runs before this one, so there is no step id to read here`
+          : didYouMean(name, [...known.keys()], 'step id') + (depth > 0 ? ` (steps of the include "${id.slice(0, id.lastIndexOf('.'))}")` : '');
+        state.errors.push(errUnknownStepId(depth === 0 ? name : id, { ...at(depth), hint }));
         continue;
       }
-      const field = ref.path[1];
+      if (step.include) continue; // steps.<include-id> alone: an object of its steps
+      const field = ref.path[depth + 1];
       if (field === undefined || field === 'status') continue;
       if (field !== 'outputs') {
-        state.errors.push(errExpression(expression, `steps.${id} has "outputs" and "status", not "${field}"`, { ...at(1), hint: didYouMean(field, ['outputs', 'status']) }));
+        state.errors.push(errExpression(expression, `steps.${id} has "outputs" and "status", not "${field}"`, { ...at(depth + 1), hint: didYouMean(field, ['outputs', 'status']) }));
         continue;
       }
-      const output = ref.path[2];
+      const output = ref.path[depth + 2];
       if (output === undefined || !step.uses) continue;
       const providers = state.registry.providersOf(step.uses);
       if (providers.length === 0) continue; // the unknown step is reported already
       const declared = [...new Set(providers.flatMap((p) => Object.keys(p.provider.outputs)))].sort();
-      if (!declared.includes(output)) state.errors.push(errUndeclaredOutput(id, output, declared, { ...at(2), hint: didYouMean(output, declared, 'output') }));
+      if (!declared.includes(output)) state.errors.push(errUndeclaredOutput(id, output, declared, { ...at(depth + 2), hint: didYouMean(output, declared, 'output') }));
     }
   }
 }
@@ -396,7 +434,7 @@ function loadFile(state: LoadState, fc: FileContext, scopeKey: string, parent: {
   // Second pass: expressions, now that every id in the file is known.
   const steps: PlaybookStep[] = [];
   const always: PlaybookStep[] = [];
-  const visible: VisibleSteps = { ids: new Map(), later: new Set(fileSteps.filter((s) => s.uses).map((s) => s.localId)) };
+  const visible: VisibleSteps = { ids: new Map(), later: new Set(fileSteps.filter((s) => s.uses || s.include).map((s) => s.localId)) };
   checkTemplates(state, fc, ['env'], root.env ?? {}, scope, { ids: new Map(), later: new Set() });
   for (const entry of fileSteps) {
     const { raw: step, path } = entry;
@@ -409,6 +447,8 @@ function loadFile(state: LoadState, fc: FileContext, scopeKey: string, parent: {
     if (entry.include) {
       const target = entry.section === 'steps' ? steps : always;
       target.push(...entry.include.steps);
+      visible.ids.set(entry.localId, { include: includedSteps(entry.include.steps, globalId(entry.localId)) });
+      visible.later.delete(entry.localId);
       continue;
     }
     if (!entry.uses) continue;

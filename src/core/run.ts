@@ -14,7 +14,7 @@ import type { PlaybookError } from './errors.js';
 import type { EventBus, EventError, RunOutcome } from './events.js';
 import { now } from './events.js';
 import { evaluateCondition, evaluateTemplates, parseExpression, conditionText, usesStatusFunction } from './expressions.js';
-import type { ExpressionScope, RunStatus } from './expressions.js';
+import type { ExpressionScope, RunStatus, StepsView, StepView } from './expressions.js';
 import { redactSecrets } from '../debuggers/redact.js';
 import { pointerToPath } from './locate.js';
 import type { Plan, PlannedStep } from './plan.js';
@@ -162,14 +162,24 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
   const reached = new Set<PlaybookScope>();
   const graceMs = options.graceMs ?? 2000;
 
-  // Outputs and status of the steps a scope can see, by their local ids.
-  const stepsView = (scope: PlaybookScope): ExpressionScope['steps'] => {
-    const view: Record<string, { outputs: Record<string, unknown>; status: string }> = {};
+  // Outputs and status of the steps a scope can see, by their local ids; the steps of its
+  // includes under the include's id (`steps.<include-id>.<step-id>`, nested for nested includes).
+  const stepsView = (scope: PlaybookScope): StepsView => {
+    const view: Record<string, StepView | Record<string, unknown>> = {};
     for (const [local, global] of scope.stepIds) {
       const record = records.get(global);
       if (record) view[local] = { outputs: record.result.outputs, status: record.result.status };
     }
-    return view;
+    const prefix = scope.key ? `${scope.key}.` : '';
+    for (const [global, record] of records) {
+      if (!global.startsWith(prefix)) continue;
+      const parts = global.slice(prefix.length).split('.');
+      if (parts.length < 2) continue;
+      let level: Record<string, unknown> = view;
+      for (const part of parts.slice(0, -1)) level = (level[part] ??= {}) as Record<string, unknown>;
+      level[parts.at(-1)!] = { outputs: record.result.outputs, status: record.result.status };
+    }
+    return view as StepsView;
   };
   // Inputs of a scope: the CLI's for the root, the include's with: (evaluated in the parent) otherwise.
   const inputsOf = (scope: PlaybookScope): Readonly<Record<string, unknown>> => {

@@ -114,9 +114,10 @@ export function mapSchemaErrors<E = PlaybookError>(
       case 'propertyNames':
         break; // reported by the `pattern` error on the name itself
       case 'pattern': {
-        // Only a schema without a `title` (a third-party plugin's) gets here; the pattern is all it says.
+        // Only a schema without a `title` (a third-party plugin's) shows its pattern: it is all it says.
         if (error.propertyName !== undefined) {
-          out.push(make(`Name "${error.propertyName}" in ${where} must match ${String((error.params as { pattern: string }).pattern)}`, locate([...path, error.propertyName], 'key'), undefined, error));
+          const form = formOf(error);
+          out.push(make(`Name "${error.propertyName}" in ${where} must be ${form ?? `a name matching ${String((error.params as { pattern: string }).pattern)}`}`, locate([...path, error.propertyName], 'key'), undefined, error));
         } else {
           out.push(make(`Expected ${where} to match ${String((error.params as { pattern: string }).pattern)}, got ${describeValue(error.data)}`, locate(path), undefined, error));
         }

@@ -466,3 +466,77 @@ describe('includes at run time', () => {
     expect(h.status('shared.undo')).toBe('skipped');
   });
 });
+
+describe('steps inside an include are addressed as steps.<include-id>.<step-id>', () => {
+  const part = yaml`
+    name: part
+    steps:
+      - id: say
+        uses: fx.echo
+        with: { message: from-part, count: 3 }
+      - id: deeper
+        include: leaf.yaml
+  `;
+  const leaf = yaml`
+    name: leaf
+    steps:
+      - id: say
+        uses: fx.echo
+        with: { message: from-leaf }
+  `;
+
+  test('the including playbook reads an included step, and a nested include, by their ids', async () => {
+    const h = await runYaml(
+      yaml`
+        name: main
+        steps:
+          - id: part
+            include: part.yaml
+          - id: read
+            uses: fx.echo
+            when: \${{ steps.part.say.outputs.count == 3 }}
+            with:
+              message: \${{ steps.part.say.outputs.message }}/\${{ steps.part.deeper.say.outputs.message }}/\${{ steps.part.say.status }}
+      `,
+      { extraFiles: { 'part.yaml': part, 'leaf.yaml': leaf } },
+    );
+    expect(h.status('read')).toBe('ok');
+    expect(h.outputs('read')?.message).toBe('from-part/from-leaf/ok');
+  });
+
+  test('a wrong id inside an include is UNKNOWN_STEP_ID at that id, naming the include and its steps', async () => {
+    const registry = await fixtureRegistry();
+    const dir = writeTree({
+      'main.yaml': yaml`
+        name: main
+        steps:
+          - id: part
+            include: part.yaml
+          - id: read
+            uses: fx.echo
+            with: { message: "\${{ steps.part.sya.outputs.message }}" }
+      `,
+      'part.yaml': part,
+      'leaf.yaml': leaf,
+    });
+    const { errors } = loadPlaybook('main.yaml', { registry, cwd: dir });
+    expect(errors.map((e) => ({ code: e.code, message: e.message, hint: e.hint, column: e.location?.column }))).toEqual([
+      { code: 'UNKNOWN_STEP_ID', message: 'Unknown step id "part.sya"', hint: 'did you mean "say"? (steps of the include "part")', column: 38 },
+    ]);
+  });
+
+  test('a step that nothing ran before says so instead of "no step id is allowed here"', async () => {
+    const registry = await fixtureRegistry();
+    const dir = writeTree({
+      'main.yaml': yaml`
+        name: main
+        steps:
+          - id: read
+            uses: fx.echo
+            with: { message: "\${{ steps.part.say.outputs.message }}" }
+      `,
+    });
+    const { errors } = loadPlaybook('main.yaml', { registry, cwd: dir });
+    expect(errors.map((e) => e.hint)).toEqual(['no step runs before this one, so there is no step id to read here']);
+  });
+});

@@ -385,11 +385,14 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
 // Before the first step: put back what earlier runs against this target left written (a debugger
 // that died, a third Ctrl+C), from their undo logs; logged as warnings.
 async function recoverEarlierWrites(target: ConnectedTarget, bus: EventBus, lookup: PendingLookup): Promise<void> {
-  // A sim: target is a new simulated machine in every run directory: earlier runs are not on it.
+  // A sim: target is a new simulated machine in every run directory, so earlier runs are not on
+  // it, unless the spec names a machine=<folder> that persists across runs.
   const { parseTargetSpec } = await import('../../debuggers/connect.js');
+  const { parseSimTarget } = await import('../../sim/target-spec.js');
+  const parsed = parseTargetSpec(lookup.target);
   const runs = findPendingRuns({
     ...lookup,
-    siblings: parseTargetSpec(lookup.target).kind !== 'sim',
+    siblings: parsed.kind !== 'sim' || parseSimTarget(parsed.rest).machine !== undefined,
     onUnreadable: (dir, error) => bus.emit({ event: 'log', time: now(), level: 'warn', message: `cannot read the undo log of ${dir} (${(error as Error).message}); what that run wrote is not restored` }),
   });
   if (runs.length === 0) return;

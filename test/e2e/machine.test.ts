@@ -1,0 +1,58 @@
+// A simulated machine that persists across runs (sim:…,machine=<folder>): what spans several
+// runs on a lab machine can be rehearsed — tagging enabled in one run and used in the next, and
+// what a run left written restored by the next one.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { describe, expect, test } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(root, 'dist/src/cli/main.js');
+
+const run = (playbook: string, out: string, target: string, ...args: string[]) =>
+  execa(process.execPath, [cli, 'run', playbook, '--out', out, '--target', target, ...args], { reject: false, cwd: root, timeout: 120_000 });
+
+// PoolHitTag as the machine's memory file holds it between runs.
+const hitTagOf = (machine: string) => (JSON.parse(readFileSync(join(machine, 'memory.json'), 'utf8')) as { poolHitTag: number }).poolHitTag >>> 0;
+
+describe.runIf(existsSync(cli))('a simulated machine that persists across runs', () => {
+  test('tagging enabled in one run is on in the next; without machine= every run boots a fresh machine', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'leakhunt-machine-'));
+    const machine = join(parent, 'xp');
+    const rank = ['--input', 'samples=2', '--input', 'interval=1s'];
+    const fresh = await run('playbooks/rank-only.yaml', join(parent, 'fresh'), 'sim:', ...rank);
+    expect(fresh.exitCode).toBe(1);
+    expect(fresh.stderr).toContain('POOL_TAGS_UNAVAILABLE');
+
+    const enable = await run('playbooks/enable-tagging.yaml', join(parent, 'enable'), `sim:,machine=${machine}`);
+    expect(enable.exitCode, enable.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(machine, 'registry.json'), 'utf8')).globalFlag & 0x400).toBe(0x400);
+
+    const ranked = await run('playbooks/rank-only.yaml', join(parent, 'rank'), `sim:,machine=${machine}`, ...rank);
+    expect(ranked.exitCode, ranked.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(parent, 'rank', 'report.json'), 'utf8')).steps.find((s: { id: string }) => s.id === 'rank').status).toBe('ok');
+  }, 200_000);
+
+  test('what a run left written on the machine is restored by the next run against it', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'leakhunt-machine-'));
+    const machine = join(parent, 'xp');
+    const target = `sim:,machine=${machine}`;
+    // Killed (no cleanup can run) as soon as the tag is set: triggered by the run's own event.
+    const crashing = execa(process.execPath, [cli, 'run', 'test/fixtures/playbooks/machine/crash-with-hit-tag-set.yaml', '--out', join(parent, 'crashed'), '--target', target, '--json'], { reject: false, cwd: root, timeout: 120_000 });
+    let buffered = '';
+    crashing.stdout!.on('data', (chunk: Buffer) => {
+      buffered += String(chunk);
+      if (/"event":"stepEnd"[^\n]*"step":"hit-tag"/.test(buffered)) crashing.kill('SIGKILL');
+    });
+    const crashed = await crashing;
+    expect(crashed.signal).toBe('SIGKILL');
+    // The machine outlives its debugger: its memory file keeps the tag the dead run set.
+    await expect.poll(() => existsSync(join(machine, 'memory.json')) && hitTagOf(machine), { timeout: 30_000 }).toBe(0x20636241);
+
+    const next = await run('playbooks/rank-only.yaml', join(parent, 'next'), target, '--input', 'samples=1');
+    expect(next.stdout + next.stderr).toMatch(/restored 1 memory write\(s\) an earlier run left on the target: 804da000 \(PoolHitTag/);
+    expect(hitTagOf(machine)).toBe(0xffffff0f);
+  }, 200_000);
+});

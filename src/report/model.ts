@@ -87,8 +87,6 @@ export interface SiteReport {
   retag?: string;
   /** Frames under the site (callers), innermost first, from one representative stack. */
   callers?: string[];
-  /** The framework's or wrapper's call site this driver frame allocated through (both frames are shown). */
-  via?: string;
   /** retag: outstanding allocations per minute of the new tag (least squares over its points). */
   growthAllocsPerMinute?: number;
   /** pairing: allocations still alive past the site's normal lifetime (leaked), and younger (in flight, not judged). */
@@ -159,8 +157,6 @@ export interface Culprit {
   via?: string;
   tag: string;
   pool: PoolName;
-  /** The framework's or wrapper's call site the driver allocated through. */
-  via?: string;
   /** The evidence that named it. */
   method?: 'pairing' | 'retag';
   /** The share of the tag's growth it explains. */

@@ -55,9 +55,12 @@ fi
 kd_exe=$cache/kd.exe
 x86_64-w64-mingw32-gcc -O2 -Wall -Werror -o "$kd_exe" test/windows/fake-kd.c
 
-# leakhunt itself (platform-neutral JavaScript; node_modules come from npm ci on this machine).
+# leakhunt itself (platform-neutral JavaScript; node_modules come from npm ci on this machine),
+# built unless a build newer than every source is there already (CI has just run npm test).
 [[ -d node_modules ]] || npm ci --no-audit --no-fund
-npm run build --silent
+if [[ ! -d dist/validators ]] || [[ -n $(find src plugins schemas package.json -newer dist/validators -print -quit) ]]; then
+  npm run build --silent
+fi
 
 # A Wine prefix of our own, Windows 10 (Node.js refuses older Windows versions).
 export WINEPREFIX=$cache/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml=' WINEARCH=win64

@@ -8,11 +8,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LineCounter, parseDocument } from 'yaml';
-import { createSchemaCompiler } from './ajv.js';
-import { errInvalidConfig, errYamlSyntax, type PlaybookError } from './errors.js';
-import { indexSource, nodeAtPath, pairOf, pointAt, startOf } from './locate.js';
-import { mapSchemaErrors } from './schema-errors.js';
+import { errInvalidConfig, type PlaybookError } from './errors.js';
+import { readYamlFile } from './yaml-file.js';
 import { findPackageFolder, isExplicitPath } from './resolve.js';
 import type { JsonSchema } from './types.js';
 
@@ -46,20 +43,9 @@ function configSchema(): JsonSchema {
 export function loadProjectConfig(cwd: string = process.cwd()): ConfigResult {
   const file = join(cwd, configFileName);
   if (!existsSync(file)) return { errors: [] };
-  const text = readFileSync(file, 'utf8');
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const source = indexSource(relative(cwd, file) || file, text, lines);
-  if (doc.errors.length > 0) return { errors: doc.errors.map((error) => errYamlSyntax(error.message.split('\n')[0]!, pointAt(source, error.pos[0]))) };
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
-  const validate = createSchemaCompiler().compile(configSchema());
-  if (!validate(raw)) {
-    const locate = (path: readonly (string | number)[], which?: 'value' | 'key') => {
-      const node = which === 'key' && path.length > 0 ? pairOf(nodeAtPath(doc.contents, path.slice(0, -1)), String(path.at(-1)))?.key : nodeAtPath(doc.contents, path);
-      return pointAt(source, startOf((node ?? doc.contents) as Parameters<typeof startOf>[0]));
-    };
-    return { errors: mapSchemaErrors(validate.errors ?? [], locate, [], (message, details) => errInvalidConfig(message, details), configFileName) };
-  }
+  const checked = readYamlFile(relative(cwd, file) || file, readFileSync(file, 'utf8'), configSchema(), configFileName, errInvalidConfig);
+  if (checked.errors.length > 0) return { errors: checked.errors };
+  const raw = checked.raw as Record<string, unknown>;
   return { config: { file, plugins: (raw.plugins as string[] | undefined) ?? [], playbooks: (raw.playbooks as string[] | undefined) ?? [] }, errors: [] };
 }
 

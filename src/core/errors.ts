@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'INCLUDE_NOT_FOUND'
   | 'INVALID_CONFIG'
   | 'INVALID_INPUT'
+  | 'INVALID_INVENTORY'
   | 'INVALID_PLAYBOOK'
   | 'INVALID_SCENARIO'
   | 'INVALID_WITH'
@@ -52,6 +53,7 @@ export const errorCodes: Readonly<Record<ErrorCode, 1>> = {
   INCLUDE_NOT_FOUND: 1,
   INVALID_CONFIG: 1,
   INVALID_INPUT: 1,
+  INVALID_INVENTORY: 1,
   INVALID_PLAYBOOK: 1,
   INVALID_SCENARIO: 1,
   INVALID_WITH: 1,
@@ -208,6 +210,11 @@ export function errInvalidConfig(message: string, details: ErrorDetails = {}): P
 /** A playbook input is missing, unknown, or of the wrong type. */
 export function errInvalidInput(name: string, problem: string, details: ErrorDetails = {}): PlaybookError {
   return new PlaybookError('INVALID_INPUT', `Input "${name}": ${problem}`, details);
+}
+
+/** A lab inventory (lab.yaml) breaks its schema, or names a group or target twice or not at all. */
+export function errInvalidInventory(message: string, details: ErrorDetails = {}): PlaybookError {
+  return new PlaybookError('INVALID_INVENTORY', message, { hint: 'schemas/lab-inventory.schema.json describes the file: defaults, groups and targets (name, target, inputs, labels, runner)', ...details });
 }
 
 /** The playbook's structure breaks the playbook schema. */

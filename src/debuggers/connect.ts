@@ -204,9 +204,10 @@ function planSimulator(rest: string, spec: string, runDir: string): LaunchPlan {
   try {
     target = parseSimTarget(rest);
   } catch (error) {
-    throw new DebuggerError('INVALID_TARGET_SPEC', (error as Error).message, { hint: 'sim:[<scenario.yaml>|<profile>][,machine=<folder>]' });
+    throw new DebuggerError('INVALID_TARGET_SPEC', (error as Error).message, { hint: 'sim:[<scenario.yaml>[@<profile>]|<profile>][,machine=<folder>]' });
   }
-  const selector = target.scenario !== undefined ? ['--scenario', target.scenario] : target.profile !== undefined ? ['--profile', target.profile] : [];
+  // Both given: the scenario's drivers on that profile (`sim:<scenario>@<profile>`).
+  const selector = [...(target.scenario !== undefined ? ['--scenario', target.scenario] : []), ...(target.profile !== undefined ? ['--profile', target.profile] : [])];
   const stateDir = target.machine ?? resolve(runDir);
   mkdirSync(stateDir, { recursive: true });
   const hostChannel = `${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} sim-host --state ${JSON.stringify(stateDir)} -- {cmd}`;

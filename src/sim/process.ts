@@ -14,7 +14,7 @@ import { ConsoleRuntime } from './console/runtime.js';
 import { readHostRegistry, writeHostRegistry } from './host.js';
 import { createKernel } from './kernel/index.js';
 import type { SimKernel } from './kernel-api.js';
-import { type Scenario, defaultScenario, loadScenario, scenarioForProfile } from './scenario.js';
+import { type Scenario, defaultScenario, loadScenario, onProfile, scenarioForProfile } from './scenario.js';
 
 /** Options of `leakhunt sim`. */
 export interface SimProcessOptions {
@@ -62,9 +62,12 @@ export function announceHold(dir: string | undefined, where: string): void {
   renameSync(temporary, file);
 }
 
-/** The scenario `leakhunt sim` runs: the file, else the profile's default leak, else the default scenario. */
+/**
+ * The scenario `leakhunt sim` runs: the file (its drivers on `profile` when both are given), else
+ * the profile's default leak, else the default scenario.
+ */
 export function selectScenario(options: Pick<SimProcessOptions, 'scenario' | 'profile' | 'seed'>): Scenario {
-  const scenario = options.scenario ? loadScenario(options.scenario) : options.profile ? scenarioForProfile(options.profile) : defaultScenario();
+  const scenario = options.scenario ? onProfile(loadScenario(options.scenario), options.profile) : options.profile ? scenarioForProfile(options.profile) : defaultScenario();
   if (options.seed !== undefined) scenario.seed = options.seed;
   return scenario;
 }

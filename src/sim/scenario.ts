@@ -15,6 +15,8 @@ import { pointerToPath } from '../core/locate.js';
 import { mapSchemaErrors } from '../core/schema-errors.js';
 import { decodeUtf8, invalidUtf8Message } from '../core/utf8.js';
 import { findProfile, listProfiles } from './profiles.js';
+import type { SimProfile } from './profiles.js';
+import { expandOsRange, versionMatches } from '../core/versions.js';
 import type { PoolKind } from './kernel-api.js';
 import scenarioSchemaJson from './scenario-schema.js';
 
@@ -49,6 +51,8 @@ export interface ScenarioSite {
   lifetimeMs: NumberRange;
   /** Fraction of allocations never freed, in [0, 1]. */
   leak: number;
+  /** The Windows versions the site leaks on (an `os` range: `>=10.0.17763`, `win10-1809+`); elsewhere it frees all it allocates. */
+  leakOn?: string;
   /** The driver's own free call (ExFreePoolWithTag with the tag as an immediate); absent: ExFreePool. */
   free?: { function: string; callers: ScenarioFrame[] };
 }
@@ -260,6 +264,7 @@ interface RawScenario {
       rate: number;
       lifetime: number | string | [number | string, number | string];
       leak?: number;
+      leakOn?: string;
       free?: { function: string; callers?: string[] };
     }[];
   }[];
@@ -316,6 +321,14 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
         lifetimeMs,
         leak: rawSite.leak ?? 0,
       };
+      if (rawSite.leakOn !== undefined) {
+        try {
+          expandOsRange(rawSite.leakOn);
+          site.leakOn = rawSite.leakOn;
+        } catch (error) {
+          report('SCENARIO_BAD_RANGE', `Expected leakOn to be a Windows version range: ${(error as Error).message}`, [...sitePath, 'leakOn']);
+        }
+      }
       if (rawSite.free) site.free = { function: rawSite.free.function, callers: (rawSite.free.callers ?? []).map(parseFrame) };
       return site;
     });
@@ -455,6 +468,22 @@ function defaultScenarioFor(profile: string, globalFlag: number): Scenario {
       { tag: 'Ggb ', pool: 'paged', bytes: 828384, allocs: 22, rate: 0.5, callers: [] },
     ],
   };
+}
+
+/** The fraction of a site's allocations never freed on a profile: its `leak`, or 0 where `leakOn` excludes the profile's version. */
+export function siteLeak(site: Pick<ScenarioSite, 'leak' | 'leakOn'>, profile: Pick<SimProfile, 'major' | 'minor' | 'build'>): number {
+  if (site.leakOn === undefined) return site.leak;
+  return versionMatches(`${profile.major}.${profile.minor}.${profile.build}`, site.leakOn) ? site.leak : 0;
+}
+
+/** The scenario with its drivers on another profile (`sim:<scenario>@<profile>`); unchanged without one. */
+export function onProfile(scenario: Scenario, profileId: string | undefined): Scenario {
+  if (profileId === undefined || profileId === scenario.profile) return scenario;
+  if (!findProfile(profileId)) {
+    const known = listProfiles().map((entry) => entry.id).join(', ');
+    throw new ScenarioError([{ code: 'SCENARIO_UNKNOWN_PROFILE', message: `Expected a known profile (${known}), got "${profileId}"`, file: '<profile>', line: 1, column: 1, path: ['profile'] }]);
+  }
+  return { ...scenario, profile: profileId };
 }
 
 /** The built-in default scenario (same as scenarios/default.yaml): the procedure's example on Windows XP SP3. */

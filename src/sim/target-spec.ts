@@ -1,5 +1,7 @@
 /**
- * What follows `sim:` in a target spec: `[<scenario.yaml> | <profile id>][,machine=<folder>]`.
+ * What follows `sim:` in a target spec: `[<scenario.yaml>[@<profile id>] | <profile id>][,machine=<folder>]`.
+ * `scenario.yaml@win7-sp1-x64` runs the scenario's drivers on another profile than the one the
+ * file names, so one driver model can be hunted on every Windows version.
  * Without `machine=` every run boots a fresh machine whose disk (registry) and memory live in
  * the run directory; with it they live in the folder and the machine persists across runs, so
  * a user can rehearse what spans several runs on a lab machine (enable tagging, then hunt;
@@ -11,6 +13,7 @@ import { isMap, parseDocument } from 'yaml';
 import { errInvalidScenario } from '../core/errors.js';
 import type { PlaybookError } from '../core/errors.js';
 import { codeFrame, indexSource } from '../core/locate.js';
+import { findProfile, listProfiles } from './profiles.js';
 import { loadScenario, isScenarioError } from './scenario.js';
 
 /** A parsed `sim:` spec; paths are absolute. */
@@ -30,9 +33,17 @@ function isScenarioFile(text: string): boolean {
 export function parseSimTarget(rest: string, cwd: string = process.cwd()): SimTarget {
   const [selector = '', ...options] = rest.split(',').map((part) => part.trim());
   const target: SimTarget = {};
-  if (selector !== '') {
-    if (isScenarioFile(selector) || existsSync(resolve(cwd, selector))) target.scenario = resolve(cwd, selector);
-    else target.profile = selector;
+  const at = selector.lastIndexOf('@');
+  const file = at > 0 ? selector.slice(0, at) : selector;
+  if (at > 0) {
+    const profile = selector.slice(at + 1);
+    if (!findProfile(profile)) throw new Error(`Unknown profile "${profile}" after @; the profiles are ${listProfiles().map((entry) => entry.id).join(', ')}`);
+    target.profile = profile;
+  }
+  if (file !== '') {
+    if (isScenarioFile(file) || existsSync(resolve(cwd, file))) target.scenario = resolve(cwd, file);
+    else if (at > 0) throw new Error(`"${file}@${target.profile}": only a scenario file takes @<profile>`);
+    else target.profile = file;
   }
   for (const option of options) {
     const match = /^machine=(.+)$/.exec(option);

@@ -10,7 +10,8 @@ import { loadScenario } from '../../src/sim/scenario.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist/src/cli/main.js');
-const scenarios = readdirSync(join(root, 'scenarios')).filter((f) => f.endsWith('.yaml')).sort();
+// Lab inventories (a top-level `targets:`) live beside the scenarios; they are not scenarios.
+const scenarios = readdirSync(join(root, 'scenarios')).filter((f) => f.endsWith('.yaml') && !/^targets:/m.test(readFileSync(join(root, 'scenarios', f), 'utf8'))).sort();
 
 // Run leakhunt as a user would; returns the run directory and the process result.
 async function hunt(args: string[]) {

@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .command('sim')
     .description("Run the simulated Windows kernel target behind kd's console on stdin/stdout")
     .option('--scenario <file>', 'scenario YAML (schemas/sim-scenario.schema.json)')
-    .option('--profile <id>', 'built-in profile with its default leak, e.g. winxp-sp3-x86, win11-24h2-x64')
+    .option('--profile <id>', 'built-in profile with its default leak, e.g. winxp-sp3-x86, win11-24h2-x64; with --scenario, the profile its drivers run on')
     .option('--seed <n>', 'random seed (overrides the scenario)', numberOption('--seed'))
     .option('--time-scale <n>', 'target seconds per real second while the target runs', numberOption('--time-scale'), DEFAULT_TIME_SCALE)
     .option('--latency <ms>', 'delay every response, like a slow link', numberOption('--latency'))
@@ -56,6 +56,7 @@ Examples:
   $ leakhunt sim                                     the default scenario (Windows XP, tag 'Abc ' leaks)
   $ leakhunt sim --profile win10-22h2-x64 --seed 7
   $ leakhunt sim --scenario scenarios/nonpaged-leak.yaml --state-out state.json
+  $ leakhunt sim --scenario scenarios/win10-1809-leak.yaml --profile win7-sp1-x64   its drivers on Windows 7
   $ leakhunt sim --fault exit-after:20 --fault garbage:0.05
 
 Ctrl+C breaks into the running target, as in kd. No scenario and no profile runs the default scenario.`)

@@ -16,6 +16,7 @@ import type {
 import type { SimProfile } from '../profiles.js';
 import { findProfile } from '../profiles.js';
 import type { Scenario } from '../scenario.js';
+import { siteLeak } from '../scenario.js';
 import { createRng } from '../rng.js';
 import { tagString, tagValue } from './code.js';
 import { findImage, symbolAt, toSimModule } from './image.js';
@@ -109,7 +110,7 @@ export class SimulatedKernel implements SimKernel {
           plan.pool,
           {
             rate: site.rate,
-            leak: site.leak,
+            leak: siteLeak(site, this.profile),
             sizeMin: site.size.min,
             sizeMax: site.size.max,
             lifetimeMin: site.lifetimeMs.min,

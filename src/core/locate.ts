@@ -5,6 +5,7 @@
 import { LineCounter, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import type { SourceLocation } from './types.js';
+import { redactSecrets } from '../debuggers/redact.js';
 
 /** A loaded text file with its line index, so offsets become positions in one place. */
 export interface SourceText {
@@ -66,7 +67,8 @@ export function pointAt(source: SourceText, offset: number): { location: SourceL
   const location = locationAt(source, offset);
   // Frames of lines that carry a connection key would print the secret; redact them.
   const lineText = linesOf(source)[location.line - 1] ?? '';
-  return { location, frame: codeFrame(source, location, { redact: /key=/i.test(lineText) }) };
+  // The line before it may carry one too (an error on the line under a connection string).
+  return { location, frame: redactSecrets(codeFrame(source, location, { redact: /key=/i.test(lineText) })) };
 }
 
 /** Split an Ajv instancePath (a JSON Pointer) into keys, unescaping `~1` and `~0`. */

@@ -144,3 +144,8 @@ export function limitTargets(targets: readonly LabTarget[], limits: readonly str
   const value = (target: LabTarget, key: string): string | undefined => (key === 'name' ? target.name : target.labels[key] === undefined ? undefined : String(target.labels[key]));
   return { targets: targets.filter((target) => tests.every(([key, values]) => values.includes(value(target, key) ?? '\u0000'))), errors };
 }
+
+/** Is this YAML text a lab inventory (a top-level `targets:` list) rather than a scenario or playbook? */
+export function isInventoryText(text: string): boolean {
+  return /^targets:/m.test(text) && !/^steps:/m.test(text);
+}

@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { loadScenario } from '../../src/sim/scenario.js';
+import { isInventoryText } from '../../src/lab/inventory.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist/src/cli/main.js');
 // Lab inventories (a top-level `targets:`) live beside the scenarios; they are not scenarios.
-const scenarios = readdirSync(join(root, 'scenarios')).filter((f) => f.endsWith('.yaml') && !/^targets:/m.test(readFileSync(join(root, 'scenarios', f), 'utf8'))).sort();
+const scenarios = readdirSync(join(root, 'scenarios')).filter((f) => f.endsWith('.yaml') && !isInventoryText(readFileSync(join(root, 'scenarios', f), 'utf8'))).sort();
 
 // Run leakhunt as a user would; returns the run directory and the process result.
 async function hunt(args: string[]) {

@@ -21,7 +21,7 @@ import { after, before, test } from 'node:test';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = (path) => new URL(`../../dist/src/${path}`, import.meta.url).href;
 const { parseKitsRoot, resolveKdPath, registryKitsRoots } = await import(dist('debuggers/connect.js'));
-const { ProcessChannel, machineArch } = await import(dist('debuggers/process-channel.js'));
+const { ProcessChannel, breakInHelperPath, machineArch } = await import(dist('debuggers/process-channel.js'));
 const { KdConsoleSession } = await import(dist('debuggers/kd-console.js'));
 const { parsePoolused } = await import(dist('kd/poolused.js'));
 
@@ -254,4 +254,38 @@ test('the simulator hunt runs end to end under this node.exe (its break-ins are 
   assert.match(run.stdout, /leak: abcflt!AbcAllocateContext\+0x1a/);
   const transcript = readFileSync(join(out, 'transcript.jsonl'), 'utf8');
   assert.ok(transcript.includes('"event":"break-in"'), 'the hunt broke in at least once');
+});
+
+test("Ctrl+C at leakhunt's own console mid-hunt stops the step and runs cleanup: the target is left running with PoolHitTag restored", async () => {
+  const out = join(scratch, 'interrupted hunt');
+  // Started as a person's terminal would not be (it has a console of its own, without a window), so
+  // the event sent to that console reaches leakhunt alone; the simulator it runs has its own console.
+  const child = spawn(process.execPath, [cli, 'run', 'playbooks/find-pool-leak.yaml', '--json', '--out', out], { cwd: root, windowsHide: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let sent;
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    stdout += chunk;
+    // Once the hunt breaks on the tag and collects stacks, PoolHitTag is set: press Ctrl+C then.
+    if (!sent && /"event":"stepStart"[^\n]*"step":"collect"/.test(stdout)) {
+      sent = new Promise((resolve) => {
+        const helper = spawn(breakInHelperPath(), [String(child.pid)], { windowsHide: true, stdio: 'ignore' });
+        helper.on('close', resolve);
+      });
+    }
+  });
+  const timer = setTimeout(() => child.kill(), 240_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.ok(sent, `the hunt reached the collect step: ${stdout.slice(-2000)}\n${stderr}`);
+  assert.equal(await sent, 0, 'the helper sent the event');
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /stopping the current step, then running cleanup/);
+  const state = JSON.parse(readFileSync(join(out, 'sim-state.json'), 'utf8'));
+  assert.equal(state.poolHitTag >>> 0, 0xffffff0f, 'PoolHitTag is back to its default');
+  assert.deepEqual(state.patchedBytes, []);
+  assert.equal(state.halted, false, 'the target runs');
+  assert.match(readFileSync(join(out, 'events.jsonl'), 'utf8'), /"event":"stepEnd"[^\n]*"step":"clear-hit-tag"[^\n]*"status":"(ok|changed)"/);
 });

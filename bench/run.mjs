@@ -5,7 +5,7 @@
  *
  *   node bench/run.mjs [--runs N] [--only id,id] [--no-docs]
  *
- * Ids: startup, aggregate, sim, roundtrips, slowlink, hunt. Every figure is the median
+ * Ids: startup, aggregate, sim, roundtrips, slowlink, hunt, tty. Every figure is the median
  * of at least 5 runs with its min and max.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import roundtrips from './round-trips.mjs';
 import sim from './simulator.mjs';
 import slowlink from './slow-link.mjs';
 import startup from './startup.mjs';
+import tty from './tty.mjs';
 import { describeMachine, formatNumber, nowMs } from './lib/stats.mjs';
 
 const resultsFile = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -23,7 +24,7 @@ const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)
 const MIN_RUNS = 5;
 
 // Start-up first, while nothing of ours has warmed or loaded the machine; the hunt last.
-const benchmarks = [startup, roundtrips, slowlink, aggregate, sim, hunt];
+const benchmarks = [startup, roundtrips, slowlink, aggregate, sim, hunt, tty];
 
 // --runs, --only, --no-docs.
 function parseArgs(argv) {

@@ -157,7 +157,7 @@ export const moments: Readonly<Record<string, readonly Moment[]>> = {
   'hit-tag': ['hold-at:nt!PoolHitTag#2'],
   collect: ['hold-at:sxe#1', 'hold-at-hit:1', 'hold-at-hit:4', 'hold-at-hit:9'],
   'unset-hit-tag': ['hold-at:nt!poolhittag#2'],
-  retag: ['hold-at:!poolused#3', 'hold-at:L10#2', 'hold-at:Xyz2#1'],
+  retag: ['hold-at:L10#1', 'hold-at:L10#3', 'hold-at:L10#6'],
   cleanup: ['hold-at:nt!poolhittag#3'],
 };
 const allMoments = Object.values(moments).flat();
@@ -365,8 +365,9 @@ function faultFired(outcome: TrialOutcome, transcript: Record<string, unknown>[]
     case 'stall': {
       // A command that timed out, or (a stall while the target ran) a reply that came S seconds late.
       const seconds = Number(/@([\d.]+)$/.exec(outcome.trial.faults[0] ?? '')?.[1] ?? Infinity);
-      const times = transcript.map((e) => Date.parse(String(e['ts'])));
-      const late = times.some((time, i) => i > 0 && time - times[i - 1]! >= seconds * 1000 - 50);
+      // Output stops for S seconds after a response: two outputs in a row that far apart.
+      const times = transcript.filter((e) => e['direction'] === 'receive').map((e) => Date.parse(String(e['ts'])));
+      const late = times.some((time, i) => i > 0 && time - times[i - 1]! >= seconds * 1000 - 20);
       return late || transcript.some((e) => e['complete'] === false) || /TIMEOUT|INCOMPLETE/.test(outcome.stderr);
     }
     case 'reboot':

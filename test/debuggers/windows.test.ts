@@ -195,4 +195,9 @@ describe('connecting with a wrong kd path', () => {
     expect(wrapped.message).not.toContain('k3y');
     expect(wrapped.hint).toBe((error as DebuggerError).hint);
   });
+
+  test('a process: spec whose program path does not exist is DEBUGGER_NOT_FOUND, and nothing is spawned', async () => {
+    const missing = join(tmpdir(), 'no such folder', 'cdb.exe');
+    await expect(connectTarget(`process:"${missing}" -k net:port=50000,key=k3y`, {})).rejects.toMatchObject({ code: 'DEBUGGER_NOT_FOUND', message: expect.stringContaining(missing) });
+  });
 });

@@ -226,6 +226,15 @@ test('frames commands over CRLF output, breaks in three times, and closes leavin
   }
 });
 
+test('close({ resume: false }) quits with q, leaving the target halted as asked', async () => {
+  const { channel, session, log } = await openFake();
+  await session.close({ resume: false });
+  assert.ok(channel.hasExited);
+  assert.equal(log.commands().at(-1), 'q');
+  assert.equal(log.lines().at(-1), 'exit q');
+  assert.ok(!log.commands().includes('g'));
+});
+
 test('windowsHide is load-bearing: without a console of its own, kd cannot be broken into without leakhunt being hit too', async (t) => {
   if (!options.wine) return t.skip('on Windows the event would reach every process on this console, the shell running this step included');
   let hitSelf = 0;

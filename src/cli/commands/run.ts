@@ -131,7 +131,7 @@ export function register(program: Command): void {
     .option('--check', 'connect for facts only, then print the debugger commands each step would send; send none that changes the target')
     .option('--json', 'print one JSON event per line instead of progress')
     .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
-    .option('--kd <path>', 'kd.exe or cdb.exe for kd: targets (default: LEAKHUNT_KD, then the Windows Kits Debuggers folders)')
+    .option('--kd <path>', 'kd.exe or cdb.exe for kd: targets (default: LEAKHUNT_KD, then PATH, the Windows Kits root in the registry, the Windows Kits and Debugging Tools folders; see docs/targets.md)')
     .option('--command-timeout <duration>', 'give up on one debugger command after this long (default 2m); kd is broken into and framing resynchronised', durationOption)
     .option('--restore-from <run-dir>', 'restore the memory writes this earlier run left on the target before the first step (repeatable; earlier runs in the same parent folder against the same target are found without it)', collect, [])
     .addHelpText('after', `

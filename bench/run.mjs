@@ -5,7 +5,7 @@
  *
  *   node bench/run.mjs [--runs N] [--only id,id] [--no-docs]
  *
- * Ids: startup, aggregate, sim, roundtrips, slowlink, hunt, tty. Every figure is the median
+ * Ids: startup, aggregate, scaling, sim, roundtrips, slowlink, hunt, tty. Every figure is the median
  * of at least 5 runs with its min and max.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import aggregate from './aggregate.mjs';
 import hunt from './hunt.mjs';
 import roundtrips from './round-trips.mjs';
+import scaling from './scaling.mjs';
 import sim from './simulator.mjs';
 import slowlink from './slow-link.mjs';
 import startup from './startup.mjs';
@@ -24,7 +25,7 @@ const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)
 const MIN_RUNS = 5;
 
 // Start-up first, while nothing of ours has warmed or loaded the machine; the hunt last.
-const benchmarks = [startup, roundtrips, slowlink, aggregate, sim, hunt, tty];
+const benchmarks = [startup, roundtrips, slowlink, aggregate, scaling, sim, hunt, tty];
 
 // --runs, --only, --no-docs.
 function parseArgs(argv) {

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { KdParseError } from '../../src/kd/common.js';
@@ -168,26 +167,6 @@ function parseTolerantly(parserCase: ParserCase, text: string): void {
   parserCase.check(result);
 }
 
-// Run the parser alone (timing must not include the checks); its typed error counts as an answer.
-function parseOnly(parserCase: ParserCase, text: string): void {
-  try {
-    parserCase.parse(text);
-  } catch (error) {
-    if (!(error instanceof KdParseError)) throw error;
-  }
-}
-
-// Fastest of several runs, in milliseconds (the minimum is what the code costs without noise).
-function fastestMs(runs: number, work: () => void): number {
-  let best = Number.POSITIVE_INFINITY;
-  for (let run = 0; run < runs; run += 1) {
-    const start = performance.now();
-    work();
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
-}
-
 // Repeat text until it is at least `size` characters long.
 function grow(text: string, size: number): string {
   return text.repeat(Math.ceil(size / Math.max(text.length, 1)));
@@ -217,46 +196,28 @@ describe.each(CASES)('$name parser under damage', (parserCase) => {
   });
 });
 
-describe.each(CASES)('$name parser speed', (parserCase) => {
+// Size and shape, not speed: each input below is read whole (a well-formed result or KdParseError).
+// How the parsers' time grows with size is measured by `npm run bench` (the scaling figures), not
+// here: no test depends on how fast the machine is. A parser that backtracked catastrophically on
+// one of these would not finish within the test's timeout.
+describe.each(CASES)('$name parser on large and hostile input', (parserCase) => {
   const realistic = grow(parserCase.samples.join('\n'), 100_000);
   // Inputs built to trip backtracking regular expressions: long runs of one character.
   const adversarial = ['(', ')', ' ', '0', 'f', '+', '[', ' @ ', '`', ':', '.', '\t', 'a!'].map((unit) => grow(unit, 100_000));
 
-  test('100 KB of real output parses in under 50 ms', () => {
+  test('100 KB and 1 MB of real output', () => {
     parseTolerantly(parserCase, realistic);
-    // The fastest of 7 runs after a warm-up: a busy shared machine slows single runs, not the best one.
-    expect(fastestMs(7, () => parseOnly(parserCase, realistic))).toBeLessThan(50);
+    parseTolerantly(parserCase, grow(realistic, 1_000_000));
   });
 
-  test('100 KB lines shaped to trap a backtracking parser parse in under 50 ms', () => {
-    for (const input of parserCase.traps) {
-      parseTolerantly(parserCase, input);
-      expect(fastestMs(3, () => parseOnly(parserCase, input)), input.slice(0, 60)).toBeLessThan(50);
-    }
+  test('100 KB lines shaped to trap a backtracking parser', () => {
+    for (const input of parserCase.traps) parseTolerantly(parserCase, input);
   });
 
-  test('100 KB single-line and repetitive inputs parse in under 50 ms', () => {
+  test('100 KB single-line and repetitive inputs', () => {
     for (const text of adversarial) {
-      const lineText = text;
-      const manyLines = grow(`${text.slice(0, 200)}\n`, 100_000);
-      for (const input of [lineText, manyLines]) {
-        expect(fastestMs(3, () => parseOnly(parserCase, input)), JSON.stringify(input.slice(0, 8))).toBeLessThan(50);
-      }
+      parseTolerantly(parserCase, text);
+      parseTolerantly(parserCase, grow(`${text.slice(0, 200)}\n`, 100_000));
     }
-  });
-
-  test('time grows linearly: 1 MB costs about ten times 100 KB', () => {
-    const small = realistic.slice(0, 100_000);
-    const large = grow(small, 1_000_000);
-    // Measured in turns, so that both sizes see the same load on a shared machine.
-    let smallMs = Number.POSITIVE_INFINITY;
-    let largeMs = Number.POSITIVE_INFINITY;
-    for (let turn = 0; turn < 4; turn += 1) {
-      smallMs = Math.min(smallMs, fastestMs(2, () => parseOnly(parserCase, small)));
-      largeMs = Math.min(largeMs, fastestMs(1, () => parseOnly(parserCase, large)));
-    }
-    // Linear is ×10 and quadratic ×100 (seconds, for backtracking); ×30, or 250 ms on a machine
-    // so loaded that 100 KB takes under 9 ms, leaves room for noise and garbage collection.
-    expect(largeMs).toBeLessThan(Math.max(smallMs * 30, 250));
   });
 });

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { parseAuto } from '../../src/kd/auto.js';
@@ -109,34 +108,13 @@ function hostileInputs(size: number): Record<string, string> {
   };
 }
 
-// Best of several timings, so a busy machine (shared cores, GC) does not make the test flaky.
-function bestTime(parse: (text: string) => unknown, text: string, runs = 5): number {
-  // One untimed run first: compiling the parser's code is not its cost per input.
-  runTolerant(parse, text);
-  let best = Number.POSITIVE_INFINITY;
-  for (let run = 0; run < runs; run++) {
-    const start = performance.now();
-    runTolerant(parse, text);
-    best = Math.min(best, performance.now() - start);
-  }
-  return best;
-}
-
-describe('speed', () => {
+// Size and shape, not speed: every hostile input is read whole, at 100 KB and 1 MB, with nothing
+// but KdParseError escaping. How time grows with size is a benchmark figure (`npm run bench`,
+// scaling), never a test: no test depends on how fast the machine is.
+describe('large and hostile inputs', () => {
   const small = hostileInputs(100 * 1024);
-  test.each(PARSERS)('%s: every 100 KB hostile input in under 50 ms', (_name, parse) => {
-    for (const [shape, text] of Object.entries(small)) {
-      expect(bestTime(parse, text), shape).toBeLessThan(50);
-    }
-  });
-
-  test.each(PARSERS.filter(([name]) => ['banner', 'memory', 'break', 'auto', 'u'].includes(name)))('%s: 1 MB takes about ten times 100 KB (linear)', (_name, parse) => {
-    const big = hostileInputs(1024 * 1024);
-    for (const shape of ['realistic', 'hexRun', 'versionWords', 'manyLines'] as const) {
-      const smallTime = bestTime(parse, small[shape]);
-      const bigTime = bestTime(parse, big[shape], 3);
-      // Quadratic growth would be ~100×; allow 40× plus a constant for GC and timer noise.
-      expect(bigTime, shape).toBeLessThan(smallTime * 40 + 100);
-    }
+  const big = hostileInputs(1024 * 1024);
+  test.each(PARSERS)('%s: every hostile input, 100 KB and 1 MB', (_name, parse) => {
+    for (const text of [...Object.values(small), ...Object.values(big)]) runTolerant(parse, text);
   });
 });

@@ -42,7 +42,7 @@ function checkReported(entry: Entry, reported: string[], base: string): void {
 }
 
 /** What `leakhunt run` did when called in process: exit code, output, and whether the stand-in read a line. */
-async function runInProcess(file: string, extra: string[] = []): Promise<{ code: number; stderr: string; stdout: string; commands: string[]; runDir: string; ms: number }> {
+async function runInProcess(file: string, extra: string[] = []): Promise<{ code: number; stderr: string; stdout: string; commands: string[]; runDir: string }> {
   const dir = mkdtempSync(join(scratch, 'run-'));
   const stateFile = join(dir, 'fake-kd-state.json');
   const runDir = join(dir, 'run');
@@ -51,7 +51,6 @@ async function runInProcess(file: string, extra: string[] = []): Promise<{ code:
   const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
   process.env.FAKE_KD = JSON.stringify({ stateFile });
-  const started = Date.now();
   let code: number;
   try {
     code = await main(['node', 'leakhunt', 'run', file, '--target', `process:"${process.execPath}" "${fakeKd}"`, '--out', runDir, ...extra]);
@@ -62,7 +61,7 @@ async function runInProcess(file: string, extra: string[] = []): Promise<{ code:
     process.exitCode = undefined;
   }
   const commands = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as { read: string[] }).read : [];
-  return { code, stderr, stdout, commands: existsSync(stateFile) ? ['<started>', ...commands] : [], runDir, ms: Date.now() - started };
+  return { code, stderr, stdout, commands: existsSync(stateFile) ? ['<started>', ...commands] : [], runDir };
 }
 
 afterEach(() => {
@@ -140,34 +139,18 @@ describe('inputs too big to commit', () => {
     expect(text.length).toBeGreaterThan(5_000_000);
     const file = join(scratch, 'huge.yaml');
     writeFileSync(file, text);
-    const started = Date.now();
     const errors = loadPlaybook(file, { registry }).errors;
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect(errors.map((e) => `${e.code} ${e.location?.line}:${e.location?.column}`)).toEqual([`UNKNOWN_KEY ${line}:1`]);
   });
 
-  test('6,000 steps load in linear time vs 300 (a code frame per step used to split the whole file again)', async () => {
-    const small = manyStepsPlaybook(300);
+  // How load time grows from 300 to 6,000 steps (a code frame per step once split the whole file
+  // again: quadratic) is the scaling figure of `npm run bench`; here, only what the load says.
+  test('6,000 steps load, each problem at its own position', () => {
     const large = manyStepsPlaybook(6_000);
-    const time = (text: string, name: string) => {
-      const file = join(scratch, name);
-      writeFileSync(file, text);
-      const started = performance.now();
-      const result = loadPlaybook(file, { registry });
-      return { ms: performance.now() - started, errors: result.errors };
-    };
-    time(small.text, 'warm.yaml');
-    const best = (text: string, name: string) => {
-      const first = time(text, name);
-      const second = time(text, name);
-      return first.ms <= second.ms ? first : second;
-    };
-    const a = best(small.text, 'small.yaml');
-    const b = best(large.text, 'large.yaml');
-    expect(b.errors.map((e) => `${e.code} ${e.location?.line}:${e.location?.column}`)).toEqual([`INVALID_WITH ${large.line}:12`, `INVALID_WITH ${large.line}:12`]);
-    // Twenty times the input: linear costs about 20× (measured 12-25×), quadratic 400×;
-    // 60× leaves room for a busy machine and a garbage collection.
-    expect(b.ms).toBeLessThan(Math.max(a.ms, 20) * 60);
+    const file = join(scratch, 'large.yaml');
+    writeFileSync(file, large.text);
+    const errors = loadPlaybook(file, { registry }).errors;
+    expect(errors.map((e) => `${e.code} ${e.location?.line}:${e.location?.column}`)).toEqual([`INVALID_WITH ${large.line}:12`]);
   }, 60_000);
 
   // Used to be YAML_SYNTAX "Maximum call stack size exceeded" at whatever column the stack ran out.
@@ -200,7 +183,6 @@ describe('inputs too big to commit', () => {
       expect(run.commands).toEqual([]);
       expect(run.stderr).toContain(where);
       expect(run.stderr).not.toMatch(stackTrace);
-      expect(run.ms).toBeLessThan(20_000);
     }
   }, 60_000);
 });

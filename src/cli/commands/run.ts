@@ -38,6 +38,10 @@ interface RunCommandOptions {
   kd?: string;
   commandTimeout?: number;
   restoreFrom: string[];
+  inventory?: string;
+  parallel: number;
+  limit: string[];
+  targetTimeout?: number;
 }
 
 /** Everything one hunt needs, from `leakhunt run` or `leakhunt resume`. */
@@ -58,12 +62,21 @@ export interface HuntOptions {
   restoreFrom?: string[];
   /** Continue the run in `out` after its last finished step (`leakhunt resume`). */
   resume?: boolean;
+  /** Events go here instead of the terminal's reporter, and the hunt prints no lines of its own but errors (a lab run's targets). */
+  reporter?: Reporter;
 }
 
 // A duration option (`30s`, `1500ms`, a bare number of ms), or a usage error.
 function durationOption(value: string): number {
   const parsed = parseDuration(value);
   if (parsed === undefined || parsed <= 0) throw new InvalidArgumentError(`expected ${durationForms}, got "${value}"`);
+  return parsed;
+}
+
+// A count option (`--parallel 4`), or a usage error.
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${value}"`);
   return parsed;
 }
 
@@ -133,6 +146,10 @@ export function register(program: Command): void {
     .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
     .option('--kd <path>', 'kd.exe or cdb.exe for kd: targets (default: LEAKHUNT_KD, then PATH, the Windows Kits root in the registry, the Windows Kits and Debugging Tools folders; see docs/targets.md)')
     .option('--command-timeout <duration>', 'give up on one debugger command after this long (default 2m); kd is broken into and framing resynchronised', durationOption)
+    .option('--inventory <lab.yaml>', 'run on every target of a lab inventory instead of --target (README: a lab of targets)')
+    .option('--parallel <n>', 'with --inventory: targets run at once in this process', positiveInteger, 4)
+    .option('--limit <label=value>', 'with --inventory: only targets with this label (repeatable; name=<target> by name; a,b for either)', collect, [])
+    .option('--target-timeout <duration>', 'with --inventory: stop a target that has no result after this long (its cleanup runs)', durationOption)
     .option('--restore-from <run-dir>', 'restore the memory writes this earlier run left on the target before the first step (repeatable; earlier runs in the same parent folder against the same target are found without it)', collect, [])
     .addHelpText('after', `
 Examples:
@@ -140,6 +157,8 @@ Examples:
   $ leakhunt run playbooks/find-pool-leak.yaml --target sim:winxp-sp3-x86 --input tag=Abc
   $ leakhunt run playbooks/find-pool-leak.yaml --target "kd:-k net:port=50000,key=…" --check
   $ leakhunt run playbooks/rank-only.yaml --json > events.jsonl
+  $ leakhunt run playbooks/find-pool-leak.yaml --inventory scenarios/lab-all-versions.yaml --parallel 4
+  $ leakhunt run playbooks/find-pool-leak.yaml --inventory lab.yaml --limit arch=x64 --target-timeout 30m
 
 Before the first step, leakhunt puts back what an earlier run against the same target left
 written (its undo.jsonl): runs in the same parent folder with the same --target, and --restore-from.
@@ -148,6 +167,23 @@ A second Ctrl+C skips the remaining cleanup steps, but leakhunt still puts back 
 wrote (PoolHitTag, patched tags) and leaves the target running; only a third exits at once.
 Exit codes: 0 success, 1 the run failed or was aborted, 2 invalid playbook or usage.`)
     .action(async (file: string, options: RunCommandOptions) => {
+      if (options.inventory !== undefined) {
+        const { runLabCommand } = await import('./lab.js');
+        process.exitCode = await runLabCommand({
+          playbook: projectPlaybook(file),
+          inventory: options.inventory,
+          parallel: options.parallel,
+          limit: options.limit,
+          inputs: options.input,
+          plugins: options.plugins,
+          ...(options.out !== undefined && { out: options.out }),
+          ...(options.json && { json: true }),
+          ...(options.kd !== undefined && { kd: options.kd }),
+          ...(options.commandTimeout !== undefined && { commandTimeoutMs: options.commandTimeout }),
+          ...(options.targetTimeout !== undefined && { targetTimeoutMs: options.targetTimeout }),
+        });
+        return;
+      }
       process.exitCode = await runHunt({
         playbook: file,
         inputs: options.input,
@@ -237,13 +273,13 @@ function installLateSignalExit(): void {
 }
 
 /** What the hunt tells runHunt's signal handler as it goes: the run directory, the event bus. */
-interface HuntAnnouncements {
+export interface HuntAnnouncements {
   runDir(dir: string): void;
   bus(bus: EventBus): void;
 }
 
-// The hunt itself, under runHunt's signal handlers.
-async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announce: HuntAnnouncements): Promise<number> {
+/** The hunt itself, under runHunt's signal handlers (or a lab run's, for each of its targets). */
+export async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announce: HuntAnnouncements): Promise<number> {
   const registry = await loadPlugins(given.plugins);
   if (!registry) return exitCodes.invalid;
   // A playbook named without its folder is looked for in leakhunt.config.yaml's playbook folders.
@@ -310,7 +346,7 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
       startedAt: new Date().toISOString(),
     });
   }
-  const bus = new EventBus([chooseReporter(options.json)]);
+  const bus = new EventBus([options.reporter ?? chooseReporter(options.json)]);
   recordEvents(bus, files);
   announce.bus(bus);
 
@@ -329,7 +365,10 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
         ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
       });
     } catch (error) {
-      return reportFailure(error instanceof PlaybookError ? error : errSession(options.target, error), exitCodes.runFailed);
+      const failure = error instanceof PlaybookError ? error : errSession(options.target, error);
+      // events.jsonl keeps why the run never started (a lab report reads it from there).
+      bus.emit({ event: 'log', time: now(), level: 'error', message: `${failure.pluginCode ?? failure.code}: ${failure.message}` });
+      return reportFailure(failure, exitCodes.runFailed);
     }
     if (!options.check) {
       try {
@@ -367,7 +406,7 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
       runDir,
       ...(reuse && { reuse }),
     });
-    if (!writeFailure) await renderRunReports(runDir, options.json, onWriteError);
+    if (!writeFailure) await renderRunReports(runDir, options.json || options.reporter !== undefined, onWriteError);
     exitCode = result.status === 'succeeded' && !writeFailure ? exitCodes.ok : exitCodes.runFailed;
     if (exitCode !== exitCodes.ok) printCause(writeFailure ?? result.error, result.status);
     return exitCode;
@@ -378,7 +417,7 @@ async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: Ab
       process.stderr.write(`warning: closing the target failed: ${(error as Error).message}\n`);
     }
     await bus.close();
-    if (!options.json) process.stderr.write(`run directory: ${runDir}\n`);
+    if (!options.json && !options.reporter) process.stderr.write(`run directory: ${runDir}\n`);
   }
 }
 

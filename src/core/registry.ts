@@ -235,7 +235,10 @@ export async function loadRegistry(options: DiscoverOptions = {}): Promise<Regis
     }
     builtinCount = files.length;
   }
-  for (const source of options.dirs ?? []) files.push(...pluginFiles(source, options.cwd ?? process.cwd()));
+  for (const source of options.dirs ?? []) {
+    // The same plugin named twice (in leakhunt.config.yaml and with --plugins) loads once.
+    for (const file of pluginFiles(source, options.cwd ?? process.cwd())) if (!files.includes(file)) files.push(file);
+  }
   // Imported side by side (their module graphs load in parallel, start-up time); the first
   // failure in discovery order is the one reported, as when they loaded one by one.
   const settled = await Promise.allSettled(files.map((file, index) => importPlugin(file, index < builtinCount)));

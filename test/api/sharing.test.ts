@@ -69,6 +69,12 @@ describe('plugins from installed packages', () => {
     expect(registry.plugins[0]!.source).toBe(join(dir, 'node_modules', 'leakhunt-plugin-hello', 'index.js'));
   });
 
+  test('a plugin named twice (by package name and by folder) loads once', async () => {
+    const dir = project();
+    const registry = await loadRegistry({ builtin: false, dirs: ['leakhunt-plugin-hello', './node_modules/leakhunt-plugin-hello'], cwd: dir });
+    expect(registry.plugins.map(({ plugin }) => plugin.name)).toEqual(['hello']);
+  });
+
   test('a name that is neither a folder nor a package is PLUGIN_LOAD_FAILED with what to do', async () => {
     await expect(loadRegistry({ builtin: false, dirs: ['leakhunt-plugin-missing'], cwd: project() })).rejects.toMatchObject({
       code: 'PLUGIN_LOAD_FAILED',

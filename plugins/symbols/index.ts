@@ -3,8 +3,7 @@
  * symbols (`nt!PoolHitTag`, the pool tracker tables `!poolused` reads), so the step proves them.
  */
 import { definePlugin, defineProvider } from '../../src/core/plugin.js';
-import { parseKdError } from '../../src/kd/errors.js';
-import { readDwords } from '../pool/kd.js';
+import { isKdCommandError } from '../../src/api/plugin.js';
 
 /** `with` of symbols.reload. */
 export interface ReloadParams {
@@ -42,17 +41,18 @@ export const reload = defineProvider<ReloadParams>({
   },
   async run(params, ctx) {
     const command = reloadCommand(params);
-    const reply = await ctx.session.execute(command, { timeoutMs: 600_000, signal: ctx.signal });
-    const reloadError = parseKdError(reply.output);
-    if (reloadError) ctx.fail('RELOAD_FAILED', `"${command}" failed: ${reloadError.message}`);
-    const probe = await ctx.session.execute('dd nt!PoolHitTag L1', { signal: ctx.signal });
-    const probeError = parseKdError(probe.output);
-    if (probeError) {
-      ctx.fail('NT_SYMBOLS_MISSING', `nt has no usable symbols: "dd nt!PoolHitTag L1" answered "${probeError.message}"`, {
+    // kd's error replies come back from ctx.kd as KD_COMMAND_FAILED; this step names them its own way.
+    await ctx.kd(command, { timeoutMs: 600_000, parse: false }).catch((error: unknown) => {
+      if (isKdCommandError(error)) ctx.fail('RELOAD_FAILED', `"${command}" failed: ${error.kdReply.message}`);
+      throw error;
+    });
+    const probe = await ctx.kd('dd nt!PoolHitTag L1', { parse: 'dd' }).catch((error: unknown) => {
+      if (!isKdCommandError(error)) throw error;
+      return ctx.fail('NT_SYMBOLS_MISSING', `nt has no usable symbols: "dd nt!PoolHitTag L1" answered "${error.kdReply.message}"`, {
         hint: 'set the symbol path (.sympath srv*C:\\symbols*https://msdl.microsoft.com/download/symbols or _NT_SYMBOL_PATH) and run .reload /f nt',
       });
-    }
-    const address = readDwords(probe.output).address;
+    });
+    const address = probe.parsed.address;
     return {
       status: 'ok',
       outputs: { command, ntSymbols: true, poolHitTagAddress: address },

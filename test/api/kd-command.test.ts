@@ -5,6 +5,10 @@ import { defineProvider } from '../../src/api/plugin.js';
 import { isKdCommandError } from '../../src/api/plugin.js';
 import type { KdCommandOptions, StepContext } from '../../src/api/plugin.js';
 import { openBench, type Bench } from '../plugins/harness.js';
+import { reload } from '../../plugins/symbols/index.js';
+import { bindKdCommand } from '../../src/core/kd-command.js';
+import { factsForOs } from '../../src/core/versions.js';
+import { FakeDebuggerSession } from '../../src/debuggers/fake.js';
 
 let bench: Bench | undefined;
 afterEach(async () => {
@@ -64,5 +68,30 @@ describe('ctx.kd', () => {
   test('output its parser cannot read is KD_OUTPUT_UNREADABLE', async () => {
     bench = await openBench({ profile: 'win7-sp1-x64' });
     await expect(send('vertarget', { parse: 'stack' })).rejects.toMatchObject({ code: 'KD_OUTPUT_UNREADABLE' });
+  });
+});
+
+describe('a plugin naming kd failures its own way', () => {
+  // symbols.reload against a target whose nt has no symbols: the probe's error reply becomes the plugin's code.
+  test('symbols.reload turns the probe\'s KD_COMMAND_FAILED into NT_SYMBOLS_MISSING, and .reload\'s into RELOAD_FAILED', async () => {
+    const facts = factsForOs('win7');
+    const run = async (replies: Record<string, string>) => {
+      const session = new FakeDebuggerSession({ replies });
+      const step = { id: 'symbols', uses: 'symbols.reload', location: { file: 'p.yaml', line: 1, column: 1 } };
+      const ctx = {
+        step,
+        facts,
+        session,
+        kd: bindKdCommand({ session, signal: new AbortController().signal, step, facts }),
+        fail(code: string, message: string): never {
+          throw Object.assign(new Error(message), { code });
+        },
+      } as unknown as StepContext;
+      return reload.run({}, ctx);
+    };
+    await expect(run({ '.reload /f': '', 'dd nt!PoolHitTag L1': "Couldn't resolve error at 'nt!PoolHitTag L1'" })).rejects.toMatchObject({ code: 'NT_SYMBOLS_MISSING', message: expect.stringMatching(/Couldn't resolve error at 'nt!PoolHitTag L1'/) });
+    await expect(run({ '.reload /f': "Syntax error in '.reload /f'", 'dd nt!PoolHitTag L1': '' })).rejects.toMatchObject({ code: 'RELOAD_FAILED' });
+    const ok = await run({ '.reload /f': '', 'dd nt!PoolHitTag L1': '8055a6b0  ffffff0f' });
+    expect(ok.outputs).toMatchObject({ ntSymbols: true, poolHitTagAddress: '8055a6b0' });
   });
 });

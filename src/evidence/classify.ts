@@ -17,6 +17,7 @@
  *   by calling path (culprit frame), so a verdict can compare leak rates per path.
  * - `blockArguments(frames, c, tag?)`: the block's size (alloc) or address (free) from the API's arguments.
  * - `frameText(frame)`, `argValue(frame, index)`: kd's spelling of a frame; an argument as a bigint.
+ * - `dwordOfTag(tag)`, `tagOfDword(dword)`: a pool tag and the dword the allocator is passed.
  *
  * Frames are parsed `StackFrame`s (src/kd/stack.ts), innermost first; nothing here reads text.
  *
@@ -454,9 +455,7 @@ export function blockArguments(frames: readonly FrameLike[], c: Classification, 
   if (!frame || tagAt === undefined || (c.operation !== 'alloc' && c.operation !== 'free')) return {};
   if (tag !== undefined && tagAt !== null) {
     const value = argValue(frame, tagAt);
-    const padded = tag.padEnd(4, ' ');
-    const dword = padded.charCodeAt(0) | (padded.charCodeAt(1) << 8) | (padded.charCodeAt(2) << 16) | (padded.charCodeAt(3) << 24);
-    if (value === undefined || (value & 0xffffffffn) !== BigInt(dword >>> 0)) return {};
+    if (value === undefined || (value & 0xffffffffn) !== BigInt(dwordOfTag(tag))) return {};
   }
   if (c.operation === 'alloc') {
     const size = argValue(frame, 1);
@@ -464,6 +463,18 @@ export function blockArguments(frames: readonly FrameLike[], c: Classification, 
   }
   const address = argValue(frame, 0);
   return address !== undefined && address !== 0n ? { address: address.toString(16) } : {};
+}
+
+/** A pool tag as the dword the allocator is passed (`Abc` → 0x20636241: the characters in memory order, space-padded). */
+export function dwordOfTag(tag: string): number {
+  const padded = tag.padEnd(4, ' ');
+  return (padded.charCodeAt(0) | (padded.charCodeAt(1) << 8) | (padded.charCodeAt(2) << 16) | (padded.charCodeAt(3) << 24)) >>> 0;
+}
+
+/** The tag a dword holds (0x64636261 → `abcd`); undefined unless all four characters are printable. */
+export function tagOfDword(dword: number): string | undefined {
+  const tag = String.fromCharCode(dword & 0xff, (dword >>> 8) & 0xff, (dword >>> 16) & 0xff, (dword >>> 24) & 0xff);
+  return /^[\x20-\x7e]{4}$/.test(tag) ? tag : undefined;
 }
 
 /** An argument of a frame as a bigint (kd prints them as hex, 64-bit ones split by a backtick). */

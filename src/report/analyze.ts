@@ -18,7 +18,7 @@ import type { VersionResult } from '../kd/version.js';
 import type { Facts } from '../core/types.js';
 import type { HuntReport, PoolName, RankSample, RankedTag, SiteReport } from './model.js';
 import { renderReports, type RenderOptions, type RenderResult } from './render.js';
-import { allocatorFor, type AllocatorFrames } from '../evidence/classify.js';
+import { allocatorFor, tagOfDword, type AllocatorFrames } from '../evidence/classify.js';
 import { StackAggregator, type AggregatedSite, type StackRecord } from './aggregate.js';
 import { HitStackReader, type HitStack } from './hit-stacks.js';
 
@@ -53,8 +53,7 @@ function hitTagFromCommand(command: string): string | null | undefined {
   if (!number) return undefined;
   const dword = parseInt(number[1]!.replace(/`/g, ''), 16);
   if (dword === 0 || dword === 0xffffff0f) return null;
-  const text = String.fromCharCode(dword & 0xff, (dword >> 8) & 0xff, (dword >> 16) & 0xff, (dword >>> 24) & 0xff);
-  return /^[\x20-\x7e]{4}$/.test(text) ? text : undefined;
+  return tagOfDword(dword);
 }
 
 // A rank sample from a `!poolused` output. Without timestamps in the log the samples are placed

@@ -6,7 +6,7 @@
  * (`bpN <return address> "r rax; g"`) print each new block's address with the next go's
  * output; allocations wait for it, as they do in the hunt. Pure: the caller reads the log.
  */
-import { blockArguments, classifyStack, frameText, type AllocatorFrames, type WrapperList } from '../evidence/classify.js';
+import { argValue, blockArguments, classifyStack, frameText, tagOfDword, type AllocatorFrames, type WrapperList } from '../evidence/classify.js';
 import type { BreakResult } from '../kd/break.js';
 import { KdParseError, normalizeAddress, padTag, splitLines } from '../kd/common.js';
 import { parseStack, type StackFrame } from '../kd/stack.js';
@@ -142,11 +142,6 @@ function stackIn(text: string): StackFrame[] | undefined {
 // The tag in the API's `Args to Child` when no hit tag was seen set: Tag is the third argument of
 // an allocation, the second of a free (x86 `kb`; x64 shows home space, where it may be absent).
 function tagFromArguments(frame: StackFrame | undefined, operation: 'alloc' | 'free'): string | undefined {
-  const arg = frame?.args?.[operation === 'alloc' ? 2 : 1];
-  if (!arg) return undefined;
-  const text = arg.replace(/`/g, '');
-  if (!/^0*[0-9a-f]{1,8}$/i.test(text)) return undefined;
-  const dword = parseInt(text.slice(-8), 16);
-  const tag = String.fromCharCode(dword & 0xff, (dword >> 8) & 0xff, (dword >> 16) & 0xff, (dword >>> 24) & 0xff);
-  return /^[\x20-\x7e]{4}$/.test(tag) ? tag : undefined;
+  const value = argValue(frame, operation === 'alloc' ? 2 : 1);
+  return value !== undefined && value <= 0xffffffffn ? tagOfDword(Number(value)) : undefined;
 }

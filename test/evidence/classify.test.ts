@@ -5,11 +5,14 @@ import { describe, expect, test } from 'vitest';
 import {
   allocatorFor,
   anyAllocator,
+  blockArguments,
   classicAllocator,
   classifyStack,
+  dwordOfTag,
   frameText,
   groupByPath,
   segmentHeapAllocator,
+  tagOfDword,
   wrapperList,
   type AllocatorFrames,
   type FrameLike,
@@ -133,6 +136,39 @@ describe('wrappers', () => {
 
   test.each(['', '!Alloc', 'vendor lib!*', 'vendorlib!', 'a\nb'])('pattern %j is refused', (pattern) => {
     expect(() => wrapperList([pattern])).toThrow(TypeError);
+  });
+});
+
+describe('blockArguments: size and block from the API the driver called', () => {
+  const stack = (api: string, args: string[]): FrameLike[] => [
+    { module: 'nt', function: api, offset: 0x1b2, retAddr: 'fffff880`0100101e', args },
+    { module: 'leakdrv', function: 'LeakAllocateEntry', offset: 0x1e, retAddr: 'fffff880`0100109f' },
+  ];
+
+  test('read when the tag argument holds the hunted tag (x64 home space that does not is not read)', () => {
+    const alloc = stack('ExAllocatePoolWithTag', ['00000000`00000000', '00000000`0000008d', '00000000`3261654c', '00000000`00000000']);
+    expect(blockArguments(alloc, classifyStack(alloc, classicAllocator), 'Lea2')).toEqual({ size: 0x8d });
+    expect(blockArguments(alloc, classifyStack(alloc, classicAllocator), 'Abc')).toEqual({});
+    const garbage = stack('ExFreePoolWithTag', ['fffffa80`00b3d490', 'fffffa80`00bdb800', '00000000`00000000', 'fffffa80`00d17ee0']);
+    expect(blockArguments(garbage, classifyStack(garbage, classicAllocator), 'Lea2')).toEqual({});
+    const free = stack('ExFreePoolWithTag', ['fffffa80`010af550', '00000000`3261654c', '00000000`00000000', '00000000`00000000']);
+    expect(blockArguments(free, classifyStack(free, classicAllocator), 'Lea2')).toEqual({ address: 'fffffa80010af550' });
+  });
+
+  test('an API without a tag argument (ExFreePool) is read as it is; an unknown tag reads every API', () => {
+    const free = stack('ExFreePool', ['8a3f0008', '00000000', '00000000']);
+    expect(blockArguments(free, classifyStack(free, classicAllocator), 'Lea2')).toEqual({ address: '8a3f0008' });
+    const alloc = stack('ExAllocatePoolWithTag', ['00000001', '0000006c', '64636261']);
+    expect(blockArguments(alloc, classifyStack(alloc, classicAllocator))).toEqual({ size: 0x6c });
+  });
+
+  test.each([['Abc', 0x20636241], ['abcd', 0x64636261], ['Lea2', 0x3261654c]])('tag %j is the dword %i, and back', (tag, dword) => {
+    expect(dwordOfTag(tag)).toBe(dword);
+    expect(tagOfDword(dword)).toBe(tag.padEnd(4, ' '));
+  });
+
+  test('a dword with an unprintable byte is no tag', () => {
+    expect(tagOfDword(0xffffff0f)).toBeUndefined();
   });
 });
 

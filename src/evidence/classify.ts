@@ -13,8 +13,9 @@
  *   outside the allocator (possibly a wrapper), with the return address into it; `culprit`, the
  *   calling driver's frame found by looking through wrappers and frameworks (the site itself
  *   when the site is the driver's own code); `callers` below the site.
- * - `callingPath(c)` / `groupByPath(items, classificationOf)`: allocations grouped by site, then
- *   by calling path (culprit frame), so a verdict can compare leak rates per path.
+ * - `pathKey(site, culprit)`: the key of a calling path (site, and culprit when it is another
+ *   frame); the live hunt's SiteBook and the offline aggregation count each wrapper site per
+ *   path, so a verdict can compare leak rates per calling path.
  * - `blockArguments(frames, c, tag?)`: the block's size (alloc) or address (free) from the API's arguments.
  * - `frameText(frame)`, `argValue(frame, index)`: kd's spelling of a frame; an argument as a bigint.
  * - `dwordOfTag(tag)`, `tagOfDword(dword)`: a pool tag and the dword the allocator is passed.
@@ -374,48 +375,13 @@ export function classifyStack(frames: readonly FrameLike[], allocator: Allocator
   };
 }
 
-/** One calling path of a site: the site and the culprit frame its allocations came through. */
-export interface CallingPath {
-  site: NamedFrame;
-  culprit: NamedFrame;
-  /** `site <- culprit` (just the site's frame when the culprit is the site): one key per path. */
-  key: string;
-}
-
-/** The calling path of a classified stack; undefined when the stack was not attributed. */
-export function callingPath(c: Classification): CallingPath | undefined {
-  if (!c.site || !c.culprit) return undefined;
-  return { site: c.site, culprit: c.culprit, key: c.wrapped ? `${c.site.frame} <- ${c.culprit.frame}` : c.site.frame };
-}
-
-/** Items of one site, grouped by calling path. */
-export interface SitePaths<T> {
-  site: NamedFrame;
-  paths: { culprit: NamedFrame; key: string; items: T[] }[];
-}
-
 /**
- * Group items (stacks, allocations) by site, then by calling path, in order of first sight;
- * items whose classification has no site are left out. A verdict compares the paths' leak rates
- * and names the culprit of the path that leaks.
+ * The key of a calling path: the site's frame, and ` <- ` the culprit's when the culprit is
+ * another frame (the site is a wrapper's). Stacks of one key are one path; a verdict compares
+ * the paths of a wrapper site and names the culprit of the one that leaks.
  */
-export function groupByPath<T>(items: Iterable<T>, classificationOf: (item: T) => Classification): SitePaths<T>[] {
-  const sites = new Map<string, SitePaths<T>>();
-  const paths = new Map<string, SitePaths<T>['paths'][number]>();
-  for (const item of items) {
-    const path = callingPath(classificationOf(item));
-    if (!path) continue;
-    let site = sites.get(path.site.frame);
-    if (!site) sites.set(path.site.frame, (site = { site: path.site, paths: [] }));
-    let entry = paths.get(path.key);
-    if (!entry) {
-      entry = { culprit: path.culprit, key: path.key, items: [] };
-      paths.set(path.key, entry);
-      site.paths.push(entry);
-    }
-    entry.items.push(item);
-  }
-  return [...sites.values()];
+export function pathKey(site: { frame: string }, culprit?: { frame: string }): string {
+  return culprit && culprit.frame !== site.frame ? `${site.frame} <- ${culprit.frame}` : site.frame;
 }
 
 // Where the tag is among each allocator API's arguments (size first-but-one, address first).

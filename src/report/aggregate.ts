@@ -4,7 +4,7 @@
  * wrapper's) into UMDH-style call trees. Stacks are added one at a time, so a large stacks.jsonl
  * streams; reading that file is src/report/stacks-file.ts, classifying a stack src/evidence.
  */
-import type { NamedFrame } from '../evidence/classify.js';
+import { pathKey, type NamedFrame } from '../evidence/classify.js';
 import type { PoolName } from './model.js';
 
 /** A frame as the aggregation shows it: kd's spelling and, when known, its parts. */
@@ -262,7 +262,7 @@ export class StackAggregator {
       const site = record.site ? frameOf(record.site) : noSite;
       const culprit = record.site && record.culprit && record.culprit.index !== record.site.index ? frameOf(record.culprit) : undefined;
       const stack = this.intern(record.site ? record.frames.slice(record.site.index + 1) : []);
-      facts = { site, ...(culprit && { culprit }), path: culprit ? `${site.text} <- ${culprit.text}` : site.text, stack, byTag: new Map() };
+      facts = { site, ...(culprit && { culprit }), path: pathKey({ frame: site.text }, culprit && { frame: culprit.text }), stack, byTag: new Map() };
       this.facts.set(record.frames, facts);
     }
     return facts;

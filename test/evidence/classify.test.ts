@@ -10,7 +10,6 @@ import {
   classifyStack,
   dwordOfTag,
   frameText,
-  groupByPath,
   segmentHeapAllocator,
   tagOfDword,
   wrapperList,
@@ -276,37 +275,6 @@ describe('classifyStack properties', () => {
         const short = classifyStack([...t.frames, ...wrappers, ...driver], a);
         const long = classifyStack([...t.frames, ...wrappers, ...driver, ...callers], a);
         expect([long.operation, long.site?.frame, long.culprit?.frame]).toEqual([short.operation, short.site?.frame, short.culprit?.frame]);
-      }),
-    );
-  });
-});
-
-describe('groupByPath', () => {
-  const stack = (driver: string): FrameLike[] => [
-    { module: 'nt', function: 'ExAllocatePoolWithTag', offset: 0x20, retAddr: '1000' },
-    { module: 'ndis', function: 'NdisAllocateMemoryWithTagPriority', offset: 0x2c, retAddr: '2000' },
-    { module: driver, function: 'Alloc', offset: 0x10, retAddr: '3000' },
-  ];
-
-  test('one wrapper site, one path per calling driver frame, items kept in order', () => {
-    const items = ['a', 'b', 'a', 'a', 'c'].map((driver, seq) => ({ seq, c: classifyStack(stack(`drv${driver}`), classicAllocator) }));
-    const groups = groupByPath(items, (item) => item.c);
-    expect(groups).toHaveLength(1);
-    expect(groups[0]!.site.frame).toBe('ndis!NdisAllocateMemoryWithTagPriority+0x2c');
-    expect(groups[0]!.paths.map((p) => [p.culprit.frame, p.items.map((i) => i.seq)])).toEqual([
-      ['drva!Alloc+0x10', [0, 2, 3]],
-      ['drvb!Alloc+0x10', [1]],
-      ['drvc!Alloc+0x10', [4]],
-    ]);
-  });
-
-  test('every attributed stack lands in exactly one path', () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom('x', 'y', 'z'), fc.boolean()), { maxLength: 30 }), (picks) => {
-        const items = picks.map(([driver, attributed]) => classifyStack(attributed ? stack(driver) : stack(driver).slice(0, 1), classicAllocator));
-        const groups = groupByPath(items, (c) => c);
-        const total = groups.flatMap((g) => g.paths).reduce((sum, p) => sum + p.items.length, 0);
-        expect(total).toBe(picks.filter(([, attributed]) => attributed).length);
       }),
     );
   });

@@ -181,7 +181,10 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect` output): the collection then says which share of it the sites seen explain (`explained`).' },
         wrappers: {
           description: 'More allocator wrappers and frameworks to look through when naming the culprit, as module!function patterns with * (a list, or one comma-separated string), added to the defaults (WDF, NDIS, storport, ks/portcls, FltMgr helpers): e.g. vendorlib!*.',
-          anyOf: [{ type: 'array', items: { type: 'string', minLength: 1 } }, { type: 'string' }],
+          // A list of patterns, or one string of comma-separated patterns (what a playbook input holds).
+          type: ['array', 'string'],
+          items: { type: 'string', pattern: '^[^!\\s\\x00-\\x1f]+(![^\\x00-\\x1f]+)?$' },
+          pattern: '^\\s*([^!,\\s\\x00-\\x1f]+(![^,\\x00-\\x1f]+)?\\s*(,\\s*|$))*$',
         },
       },
     },

@@ -4,9 +4,10 @@
  * transcript.jsonl), and the pool tag owners that annotate every tag.
  */
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { errUsage, PlaybookError } from '../core/errors.js';
+import { runRecordName } from '../core/resume.js';
 import { padTag } from '../kd/common.js';
 import type { HuntReport } from './model.js';
 import { loadPoolTags, PoolTagDatabase } from './pooltag.js';
@@ -75,7 +76,12 @@ function jsonError(path: string, text: string, error: Error): PlaybookError {
 
 /** Read and check report.json; a coded USAGE error names the file (and line:col) when it is missing or broken. */
 export function readReportJson(path: string): HuntReport {
-  if (!existsSync(path)) throw errUsage(`No report.json in the run directory (${path})`, 'pass a directory written by `leakhunt run --out` or `leakhunt analyze --out`');
+  if (!existsSync(path)) {
+    // A run directory (its run.json) without its report: the run ended before its verdict step.
+    const dir = dirname(path);
+    if (existsSync(join(dir, runRecordName))) throw errUsage(`No report.json in ${dir}: the run was interrupted before it wrote its verdict`, `continue it with \`leakhunt resume ${dir}\`, which reuses what it collected and writes the report`);
+    throw errUsage(`No report.json in the run directory (${path})`, 'pass a directory written by `leakhunt run --out` or `leakhunt analyze --out`');
+  }
   const text = readFileSync(path, 'utf8');
   let value: unknown;
   try {

@@ -3,7 +3,7 @@
  * report progress, write the run directory, and on SIGINT/SIGTERM stop the current step and
  * still run `always` before exiting non-zero.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { checkPlan } from '../../core/check.js';
@@ -325,6 +325,10 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
     writeFailure = errRunAborted(`cannot write ${file} in ${runDir}: ${reason}`);
     abort.abort(writeFailure);
   };
+  // A run directory this run creates is removed again when the target cannot be reached: it
+  // would hold nothing but the run's own record.
+  const newRunDir = !existsSync(runDir);
+  let removedRunDir = false;
   let files;
   try {
     files = guardRunFiles(createRunFiles(runDir), onWriteError);
@@ -368,6 +372,8 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
       const failure = error instanceof PlaybookError ? error : errSession(options.target, error);
       // events.jsonl keeps why the run never started (a lab report reads it from there).
       bus.emit({ event: 'log', time: now(), level: 'error', message: `${failure.pluginCode ?? failure.code}: ${failure.message}` });
+      // A single run's directory would hold nothing else: it is removed (a lab keeps its targets').
+      if (newRunDir && !options.resume && !options.reporter) removedRunDir = removeUnusedRunDir(runDir);
       return reportFailure(failure, exitCodes.runFailed);
     }
     if (!options.check) {
@@ -417,7 +423,19 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
       process.stderr.write(`warning: closing the target failed: ${(error as Error).message}\n`);
     }
     await bus.close();
-    if (!options.json && !options.reporter) process.stderr.write(`run directory: ${runDir}\n`);
+    if (!options.json && !options.reporter && !removedRunDir) process.stderr.write(`run directory: ${runDir}\n`);
+  }
+}
+
+// Remove a run directory that holds only what leakhunt wrote before connecting (run.json, the
+// failure in events.jsonl); one with a transcript keeps what the debugger said. True when removed.
+function removeUnusedRunDir(runDir: string): boolean {
+  try {
+    if (readdirSync(runDir).some((name) => name !== runRecordName && name !== 'events.jsonl')) return false;
+    rmSync(runDir, { recursive: true, force: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -30,7 +30,7 @@ export interface EventError {
 /** Every event of a run; `event` names the reporter hook (`stepEnd` → onStepEnd). */
 export type RunEvent =
   | { event: 'runStart'; time: string; playbook: string; file: string; check: boolean; runDir?: string; target: { kind: string; spec: string; os: string; arch: string }; steps: PlannedStepSummary[] }
-  | { event: 'stepStart'; time: string; step: string; name?: string; uses: string; section: 'steps' | 'always'; plugin: string; provider: string; /** Why this provider was chosen on this target (one sentence). */ selected?: string; attempt: number }
+  | { event: 'stepStart'; time: string; step: string; name?: string; uses: string; section: 'steps' | 'always'; plugin: string; provider: string; /** Why this provider was chosen on this target (one sentence). */ selected?: string; attempt: number; /** Bytes in each collected-data file (src/core/resume.ts collectedDataFiles) as the step started: what a resumed run keeps. */ dataBytes?: Record<string, number> }
   | { event: 'stepEnd'; time: string; step: string; uses: string; section: 'steps' | 'always'; status: StepStatus; durationMs: number; attempts: number; outputs: Record<string, unknown>; summary?: string; reason?: string; error?: EventError; commands?: string[] }
   | { event: 'log'; time: string; level: 'debug' | 'info' | 'warn' | 'error'; step?: string; message: string }
   | { event: 'progress'; time: string; step: string; done: number; total?: number; message?: string }

@@ -7,7 +7,7 @@
  *
  * @see ../../docs/reliability-faults.md
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadPendingUndo, undoLogName } from '../debuggers/memory.js';
 import { redactSecrets } from '../debuggers/redact.js';
@@ -251,4 +251,53 @@ export function reusableSteps(stepIds: readonly string[], finished: ReadonlyMap<
     reuse.set(id, finished.get(id)!);
   }
   return reuse;
+}
+
+/**
+ * The run directory's JSON-lines files of collected evidence. Unlike the safety logs (undo.jsonl,
+ * breakpoints.jsonl), what an unfinished step wrote to them is set aside when the run is resumed,
+ * since that step runs again and writes its own: a resumed run appends only what is new.
+ */
+export const collectedDataFiles: readonly string[] = ['stacks.jsonl'];
+
+/** Bytes in each collected-data file of `runDir` now (0 for one not written yet); for stepStart events. */
+export function dataFileSizes(runDir: string): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  for (const name of collectedDataFiles) {
+    const file = join(runDir, name);
+    sizes[name] = isRegularFile(file) ? statSync(file).size : 0;
+  }
+  return sizes;
+}
+
+/**
+ * Before a resumed run: move what the interrupted run's unfinished step `stepId` (and the steps
+ * after it) wrote to the collected-data files into `<name>.interrupted.jsonl`, using the sizes its
+ * last stepStart recorded. Returns the files cut, with the bytes moved.
+ */
+export function setAsideUnfinishedData(runDir: string, stepId: string): { file: string; bytes: number }[] {
+  const events = join(runDir, 'events.jsonl');
+  if (!isRegularFile(events)) return [];
+  let sizes: Record<string, number> | undefined;
+  for (const line of readFileSync(events, 'utf8').split('\n')) {
+    if (!line.includes('"stepStart"') || !line.includes(JSON.stringify(stepId))) continue;
+    try {
+      const event = JSON.parse(line) as { event?: string; step?: string; dataBytes?: Record<string, number> };
+      if (event.event === 'stepStart' && event.step === stepId && event.dataBytes) sizes = event.dataBytes;
+    } catch {
+      // a cut last line: the step's start is not in it
+    }
+  }
+  if (!sizes) return [];
+  const moved: { file: string; bytes: number }[] = [];
+  for (const [name, kept] of Object.entries(sizes)) {
+    const file = join(runDir, name);
+    if (!collectedDataFiles.includes(name) || !isRegularFile(file)) continue;
+    const content = readFileSync(file);
+    if (content.length <= kept) continue;
+    appendFileSync(join(runDir, name.replace(/\.jsonl$/, '.interrupted.jsonl')), content.subarray(kept));
+    truncateSync(file, kept);
+    moved.push({ file: name, bytes: content.length - kept });
+  }
+  return moved;
 }

@@ -16,6 +16,7 @@ import { now } from './events.js';
 import { evaluateCondition, evaluateTemplates, parseExpression, conditionText, usesStatusFunction } from './expressions.js';
 import type { ExpressionScope, RunStatus, StepsView, StepView } from './expressions.js';
 import { redactSecrets } from '../debuggers/redact.js';
+import { dataFileSizes } from './resume.js';
 import { pointerToPath } from './locate.js';
 import type { Plan, PlannedStep } from './plan.js';
 import { planSummary } from './plan.js';
@@ -282,7 +283,7 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
         throw errStepFailed(step.id, message, { pluginCode: `${plugin}/${code}`, plugin, ...(details.hint && { hint: details.hint }), ...(details.cause !== undefined && { cause: details.cause }) });
       },
     };
-    bus.emit({ event: 'stepStart', time: now(), step: step.id, ...(step.name && { name: step.name }), uses: step.uses, section: step.section, plugin, provider: provider.id, selected: describeSelection(planned.trace, plugin, provider.id), attempt: attemptNo });
+    bus.emit({ event: 'stepStart', time: now(), step: step.id, ...(step.name && { name: step.name }), uses: step.uses, section: step.section, plugin, provider: provider.id, selected: describeSelection(planned.trace, plugin, provider.id), attempt: attemptNo, ...(options.runDir && { dataBytes: dataFileSizes(options.runDir) }) });
     const running = Promise.resolve().then(() => provider.run(params, context));
     const stopped = new Promise<never>((_, reject) => {
       const onAbort = () => reject(controller.signal.reason);

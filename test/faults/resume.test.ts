@@ -1,33 +1,39 @@
 // `leakhunt resume <run-dir>` (issue 7 §2): a hunt interrupted by Ctrl+C after collect-stacks
 // finished is taken up again; the verdict comes without collecting again, from the stacks and
-// outputs the first run recorded, and the target is left clean.
+// outputs the first run recorded, and the target is left clean. One interrupted during
+// collect-stacks collects again, and stacks.jsonl holds each stack once.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { cli, commandTimeout, huntInputs, playbook, POOL_HIT_TAG_DEFAULT, readJsonLines, root, targetSpec } from './harness.js';
+import { cli, commandTimeout, huntInputs, playbook, POOL_HIT_TAG_DEFAULT, readJsonLines, releaseHold, retagInputs, root, signalAcknowledged, targetSpec, waitForHold, waitForText } from './harness.js';
 
-// Resolve once `check` holds, polling; rejects after `ms`.
-async function until(check: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/**
+ * Start a hunt on a fresh simulated machine and press Ctrl+C (SIGINT) at a moment of the run
+ * (a hold-at fault: the target waits there until leakhunt has taken the signal).
+ */
+async function interruptedHunt(moment: string, inputs: string[]) {
+  const machine = mkdtempSync(join(tmpdir(), 'leakhunt-resume-'));
+  mkdirSync(join(machine, 'runs'));
+  const runDir = join(machine, 'runs', 'hunt');
+  const child = execa(process.execPath, [cli, 'run', playbook, '--out', runDir, '--target', targetSpec(machine, 23), '--command-timeout', commandTimeout, ...inputs.flatMap((i) => ['--input', i])], { reject: false, cwd: root, forceKillAfterDelay: false, env: { LEAKHUNT_SIM_FAULTS: moment } });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer | string) => (stderr += String(chunk)));
+  const ended = child.then(() => undefined);
+  const held = await waitForHold(machine, ended);
+  expect(held, `the run never reached ${moment}`).toBeDefined();
+  process.kill(child.pid!, 'SIGINT');
+  await waitForText(() => stderr, signalAcknowledged[0]!, ended);
+  releaseHold(held!);
+  return { machine, runDir, first: await child };
 }
 
 describe.runIf(existsSync(cli))('leakhunt resume', () => {
   test('SIGINT after collect, then resume: the verdict names the leaking site, no stack is collected again', async () => {
-    const machine = mkdtempSync(join(tmpdir(), 'leakhunt-resume-'));
-    mkdirSync(join(machine, 'runs'));
-    const runDir = join(machine, 'runs', 'hunt');
-    const spec = targetSpec(machine, 23);
+    // Ctrl+C in retag, as it disassembles its first site: collect has finished.
+    const { machine, runDir, first } = await interruptedHunt('hold-at:L10#1', retagInputs);
     const events = () => readJsonLines(join(runDir, 'events.jsonl')).values;
-    const child = execa(process.execPath, [cli, 'run', playbook, '--out', runDir, '--target', spec, '--command-timeout', commandTimeout, ...huntInputs.flatMap((i) => ['--input', i]), '--input', 'retag-duration=4s', '--input', 'stacks=30'], { reject: false, cwd: root, forceKillAfterDelay: false });
-    await until(() => events().some((e) => e['event'] === 'stepEnd' && e['step'] === 'collect'), 90_000);
-    process.kill(child.pid!, 'SIGINT');
-    const first = await child;
     expect(first.exitCode, first.stderr).toBe(1);
     expect(first.stderr).toMatch(/^error RUN_ABORTED: /m);
     const collectEnd = events().find((e) => e['event'] === 'stepEnd' && e['step'] === 'collect')!;
@@ -61,6 +67,25 @@ describe.runIf(existsSync(cli))('leakhunt resume', () => {
     const state = JSON.parse(readFileSync(join(machine, 'sim-state.json'), 'utf8'));
     expect(state).toMatchObject({ poolHitTag: POOL_HIT_TAG_DEFAULT, patchedBytes: [], halted: false });
     expect(JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')).resumedAt).toHaveLength(1);
+  }, 120_000);
+
+  test('Ctrl+C during collect, then resume: collect runs again and stacks.jsonl holds its stacks once, the partial ones set aside', async () => {
+    const { runDir, first } = await interruptedHunt('hold-at-hit:6', [...huntInputs, 'stacks=20']);
+    expect(first.exitCode, first.stderr).toBe(1);
+    const stacksFile = join(runDir, 'stacks.jsonl');
+    const partial = readJsonLines(stacksFile).values;
+    expect(partial.length).toBeGreaterThan(0);
+    const resumed = await execa(process.execPath, [cli, 'resume', runDir], { reject: false, cwd: root });
+    expect(resumed.exitCode, resumed.stdout + resumed.stderr).toBe(0);
+    const stacks = readJsonLines(stacksFile).values;
+    const seqs = stacks.map((line) => line['seq']);
+    // Each stack once: no sequence number twice, as many as the resumed collect reported.
+    expect(new Set(seqs).size).toBe(seqs.length);
+    const events = readJsonLines(join(runDir, 'events.jsonl')).values;
+    const collectEnds = events.filter((e) => e['event'] === 'stepEnd' && e['step'] === 'collect');
+    expect((collectEnds.at(-1)!['outputs'] as { stacks: number }).stacks).toBe(stacks.length);
+    // The interrupted collect's stacks are kept aside, not lost.
+    expect(readJsonLines(join(runDir, 'stacks.interrupted.jsonl')).values).toEqual(partial);
   }, 120_000);
 
   test('resume of a folder that is not a run directory is a usage error with its path', async () => {

@@ -18,7 +18,7 @@ import { createJsonReporter } from '../../core/reporters/json.js';
 import { createListrReporter } from '../../core/reporters/listr.js';
 import { createPlainReporter } from '../../core/reporters/plain.js';
 import { createRunFiles, defaultRunDir, recordEvents } from '../../core/run-files.js';
-import { findPendingRuns, finishedSteps, readRunRecord, recoverPendingWrites, reusableSteps, runRecordName, writeRunRecord, writesUndoneByCleanup, type PendingLookup } from '../../core/resume.js';
+import { findPendingRuns, finishedSteps, readRunRecord, recoverPendingWrites, reusableSteps, runRecordName, setAsideUnfinishedData, writeRunRecord, writesUndoneByCleanup, type PendingLookup } from '../../core/resume.js';
 import { isExplicitPath } from '../../core/resolve.js';
 import { guardRunFiles, runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
@@ -398,7 +398,14 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
     }
     const mainIds = planned.plan.steps.map((p) => p.step.id);
     const reuse = options.resume ? reusableSteps(mainIds, finished, writesUndoneByCleanup(runDir, new Set(mainIds))) : undefined;
-    if (reuse) bus.emit({ event: 'log', time: now(), level: 'info', message: `resuming ${runDir}: ${reuse.size} finished step(s) reused (${[...reuse.keys()].join(', ') || 'none'})` });
+    if (reuse) {
+      bus.emit({ event: 'log', time: now(), level: 'info', message: `resuming ${runDir}: ${reuse.size} finished step(s) reused (${[...reuse.keys()].join(', ') || 'none'})` });
+      // What the unfinished step collected is set aside: it runs again and collects its own.
+      const rerun = mainIds.find((id) => !reuse.has(id));
+      for (const { file, bytes } of rerun ? setAsideUnfinishedData(runDir, rerun) : []) {
+        bus.emit({ event: 'log', time: now(), level: 'info', message: `${file}: ${bytes} bytes the interrupted step "${rerun}" wrote moved to ${file.replace(/\.jsonl$/, '.interrupted.jsonl')}; it runs again` });
+      }
+    }
     const result = await runPlan({
       plan: planned.plan,
       target,

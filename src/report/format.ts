@@ -81,3 +81,50 @@ export function formatCount(value: number): string {
 export function quoteTag(tag: string): string {
   return `'${tag}'`;
 }
+
+/** A share as a percentage (`0.734` → `73%`). */
+export function formatShare(share: number | undefined): string {
+  return share === undefined || !Number.isFinite(share) ? 'n/a' : `${Math.round(share * 100)}%`;
+}
+
+/** An allocation rate with its interval: `12.4/min (95%: 3.1–30.2)`. */
+export function formatAllocRate(rate: { estimate: number; low: number; high: number } | undefined): string {
+  if (!rate) return 'n/a';
+  const n = (v: number) => (Math.abs(v) >= 100 ? formatCount(v) : String(Math.round(v * 10) / 10));
+  return `${n(rate.estimate)}/min (95%: ${n(rate.low)}–${n(rate.high)})`;
+}
+
+/**
+ * One site's numbers in words, by the method that measured them, for every renderer: pairing
+ * counts what was seen at PoolHitTag breaks and its lifetime-corrected leak rate; retag counts
+ * the site's own new tag over time. The two are never mixed in one figure.
+ */
+export function siteNumbers(site: {
+  method: 'pairing' | 'retag' | 'counts';
+  allocs: number;
+  frees: number;
+  outstanding: number;
+  outstandingBytes: number;
+  retag?: string;
+  growthBytesPerMinute?: number;
+  growthAllocsPerMinute?: number;
+  leaked?: number;
+  inFlight?: number;
+  normalLifetimeMs?: number;
+  leakAllocsPerMinute?: { estimate: number; low: number; high: number };
+  explained?: number;
+  mismatchedFrees?: number;
+}): string {
+  const explained = site.explained === undefined ? '' : `; explains ${formatShare(site.explained)} of the tag's growth`;
+  if (site.method === 'retag') {
+    const perMinute = site.growthAllocsPerMinute === undefined ? '' : `, ${site.growthAllocsPerMinute > 0 ? '+' : ''}${site.growthAllocsPerMinute} allocations/min`;
+    const mismatched = site.mismatchedFrees === undefined ? '' : `, ${formatCount(site.mismatchedFrees)} tag-mismatched frees seen`;
+    return `retagged as ${quoteTag(site.retag ?? '?')}: ${formatCount(site.outstanding)} outstanding (${formatBytes(site.outstandingBytes)}) of ${formatCount(site.allocs)} allocations of the new tag${perMinute}, ${formatRate(site.growthBytesPerMinute)}${mismatched}${explained} [retag]`;
+  }
+  const judged =
+    site.leaked === undefined
+      ? ''
+      : ` (${formatCount(site.leaked)} outlived ${site.normalLifetimeMs === undefined ? 'their normal lifetime' : formatDuration(site.normalLifetimeMs)}, ${formatCount(site.inFlight ?? 0)} in flight)`;
+  const rate = site.leakAllocsPerMinute ? `; leaks ${formatAllocRate(site.leakAllocsPerMinute)}` : '';
+  return `${formatCount(site.allocs)} allocations seen, ${formatCount(site.frees)} freed, ${formatCount(site.outstanding)} alive at the end (${formatBytes(site.outstandingBytes)})${judged}${rate}${explained} [${site.method}]`;
+}

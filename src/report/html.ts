@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { padTag } from '../kd/common.js';
-import { escapeHtml, formatBytes, formatCount, formatDuration, formatRate, jsonForScript, quoteTag, siteLabel } from './format.js';
+import { escapeHtml, formatBytes, formatCount, formatDuration, formatRate, jsonForScript, quoteTag, siteLabel, siteNumbers } from './format.js';
+import { evidenceLines } from './hunt.js';
 import type { HuntReport } from './model.js';
 import { describeOwner, type RunData } from './run-dir.js';
 import type { CallTreeNode } from './aggregate.js';
@@ -77,7 +78,11 @@ function verdictSection(data: RunData): string {
     ['Suspect tag', suspect ? `${quoteTag(padTag(suspect.tag))} (${suspect.pool}) — ${describeOwner(data.ownerOf(suspect.tag))}` : 'none'],
     ['Tag usage', suspect ? `${formatBytes(suspect.bytes)}, ${formatRate(suspect.growthBytesPerMinute)}` : undefined],
     ['Culprit', culprit ? siteLabel(culprit) : 'none named'],
-    ['Outstanding', site ? `${formatCount(site.outstanding)} allocations, ${formatBytes(site.outstandingBytes)}, ${formatRate(site.growthBytesPerMinute)} (${site.method})` : undefined],
+    ['Evidence', site ? siteNumbers(site) : undefined],
+    ...evidenceLines(report).map((line): [string, string] => {
+      const at = line.indexOf(': ');
+      return [line.slice(0, at).replace(/^./, (c) => c.toUpperCase()), line.slice(at + 2)];
+    }),
   ];
   return `<header class="verdict verdict-${h(report.verdict)}" id="verdict">
 <p class="kicker">leakhunt · ${h(report.playbook)}</p>

@@ -11,6 +11,7 @@ import type { Facts, StepStatus } from '../core/types.js';
 import type { GrowthPoint, SeriesGrowth } from '../evidence/growth.js';
 import type { SiteLeakRate } from '../evidence/lifetimes.js';
 import { decideVerdict, EXPLAINED_SHARE, growthFromSuspect, identity, pairedFromSites, type RetagRoundEvidence, type SiteIdentity } from '../evidence/verdict.js';
+import { formatDuration, formatShare, siteLabel, siteNumbers } from './format.js';
 import type { Culprit, HuntEvidence, HuntReport, PoolName, RankedTag, RankSample, ReportStep, RetagRoundReport, SiteReport, Suspect } from './model.js';
 
 /** The outputs of pool.rank-tags the verdict reads. */
@@ -339,8 +340,27 @@ export function summarizeHunt(report: HuntReport): string {
   if (report.culprit) {
     lines.push(`leaking call site: ${report.culprit.frame} (module ${report.culprit.module}${report.culprit.function ? `, function ${report.culprit.function}` : ''})`);
   }
-  for (const site of report.sites.slice(0, 5)) {
-    lines.push(`  ${site.frame}: ${site.outstanding} outstanding of ${site.allocs} allocs, ${site.outstandingBytes} bytes [${site.method}${site.retag ? ` as "${site.retag}"` : ''}]`);
-  }
+  for (const site of report.sites.slice(0, 5)) lines.push(`  ${siteLabel(site)}: ${siteNumbers(site)}`);
+  for (const line of evidenceLines(report)) lines.push(line);
   return lines.join('\n');
+}
+
+/** How the verdict was reached, in a few lines every renderer shows the same way. */
+export function evidenceLines(report: HuntReport): string[] {
+  const e = report.evidence;
+  if (!e) return [];
+  const lines: string[] = [];
+  const t = e.targetTime;
+  const parts = [t.rankMs !== undefined && `ranking ${formatDuration(t.rankMs)}`, t.collectMs !== undefined && `stacks ${formatDuration(t.collectMs)}`, t.retagMs !== undefined && `retag ${formatDuration(t.retagMs)}`].filter(Boolean);
+  lines.push(`target time to verdict: ${formatDuration(e.targetTimeMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`);
+  if (e.growthTest) {
+    lines.push(`growth test: ${e.growthTest.samples} samples, ${e.growthTest.tested} tags tested, ${e.growthTest.method} at family-wise error rate ${e.growthTest.alpha}${e.growthTest.decisive ? '' : ' (not decisive within the budget)'}`);
+  }
+  if (report.verdict === 'leak' && e.explained !== undefined) lines.push(`explained: the culprit's ${e.method} leak rate is ${formatShare(e.explained)} of the tag's growth (at least ${formatShare(e.explainedShare)} needed)`);
+  for (const round of e.rounds) {
+    const sites = round.sites.map((s) => `${s.frame} as "${s.retag}" ${s.growing ? 'grows' : 'levels off'}${s.allocsPerMinute !== undefined ? ` (${s.allocsPerMinute}/min over ${s.points} points)` : ''}${s.mismatchedFrees !== undefined ? `, ${s.mismatchedFrees} tag-mismatched frees` : ''}`);
+    lines.push(`retag round ${round.round}${round.unmasked ? ` (unmasked ${round.unmasked.length} site(s))` : ''}: ${sites.join('; ')}`);
+  }
+  if (e.next) lines.push(`next: ${e.next}`);
+  return lines;
 }

@@ -4,7 +4,7 @@
  * threshold the caller gives (`leakhunt report --max-growth <bytes/min>`).
  */
 import { padTag } from '../kd/common.js';
-import { escapeXml, formatBytes, formatCount, formatRate, quoteTag } from './format.js';
+import { escapeXml, formatBytes, formatCount, formatRate, quoteTag, siteNumbers } from './format.js';
 import { describeOwner, type RunData } from './run-dir.js';
 
 /** Outstanding growth a call site may show before its test case fails: allocations in flight when the hunt stopped. */
@@ -77,19 +77,21 @@ export function junitCases(data: RunData, options: JunitOptions = {}): JunitCase
 
   for (const site of report.sites) {
     const name = `outstanding growth ${site.frame} (${padTag(site.tag)})`;
-    const numbers = `${formatCount(site.outstanding)} outstanding of ${formatCount(site.allocs)} allocations (${formatBytes(site.outstandingBytes)}), method ${site.method}`;
-    if (site.growthBytesPerMinute === undefined || !Number.isFinite(site.growthBytesPerMinute)) {
+    const numbers = siteNumbers(site);
+    // retag: the new tag's growth; pairing: the lifetime-corrected leak rate in bytes.
+    const growth = site.method === 'retag' ? site.growthBytesPerMinute : site.leakBytesPerMinute?.estimate ?? site.growthBytesPerMinute;
+    if (growth === undefined || !Number.isFinite(growth)) {
       cases.push({ classname: 'leakhunt.growth', name, outcome: 'skipped', message: `Growth unknown (no collection time measured); ${numbers}` });
-    } else if (site.growthBytesPerMinute > threshold) {
+    } else if (growth > threshold) {
       cases.push({
         classname: 'leakhunt.growth',
         name,
         outcome: 'failure',
-        message: `Outstanding bytes grow ${formatRate(site.growthBytesPerMinute)} (${Math.round(site.growthBytesPerMinute)} bytes/min), over the limit of ${threshold} bytes/min`,
+        message: `Outstanding bytes grow ${formatRate(growth)} (${Math.round(growth)} bytes/min), over the limit of ${threshold} bytes/min`,
         detail: numbers,
       });
     } else {
-      cases.push({ classname: 'leakhunt.growth', name, outcome: 'passed', detail: `${formatRate(site.growthBytesPerMinute)} is within ${threshold} bytes/min; ${numbers}` });
+      cases.push({ classname: 'leakhunt.growth', name, outcome: 'passed', detail: `${formatRate(growth)} is within ${threshold} bytes/min; ${numbers}` });
     }
   }
   return cases;

@@ -3,7 +3,8 @@
  * owners, the call sites, and the culprit's stack in a code block.
  */
 import { padTag } from '../kd/common.js';
-import { escapeMarkdown, formatBytes, formatCount, formatDuration, formatRate, markdownCodeBlock, quoteTag, siteLabel } from './format.js';
+import { escapeMarkdown, formatAllocRate, formatBytes, formatCount, formatDuration, formatRate, formatShare, markdownCodeBlock, quoteTag, siteLabel } from './format.js';
+import { evidenceLines } from './hunt.js';
 import { describeOwner, type RunData } from './run-dir.js';
 import type { CallTreeNode } from './aggregate.js';
 import { formatSummary } from './text.js';
@@ -53,11 +54,41 @@ export function renderMarkdown(data: RunData): string {
   out.push('## Call sites', '');
   if (report.sites.length === 0) out.push('No call sites were attributed.', '');
   else {
-    out.push(row(['Site', 'Tag', 'Allocs', 'Frees', 'Outstanding', 'Outstanding bytes', 'Growth', 'Method']), '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
+    // Pairing (stacks seen at PoolHitTag breaks) and retag (the site's own tag counted over time)
+    // measure different things: each has its own columns, and a row fills only its method's.
+    out.push(
+      row(['Site', 'Tag', 'Method', 'Allocs seen', 'Freed', 'Leaked / in flight', 'Leak rate (pairing)', 'New tag', 'Outstanding (retag)', 'Growth (retag)', 'Explains']),
+      '| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    );
     for (const site of report.sites) {
+      const retag = site.method === 'retag';
       out.push(
-        row([siteLabel(site), quoteTag(padTag(site.tag)), formatCount(site.allocs), formatCount(site.frees), formatCount(site.outstanding), formatBytes(site.outstandingBytes), formatRate(site.growthBytesPerMinute), site.method]),
+        row([
+          siteLabel(site),
+          quoteTag(padTag(site.tag)),
+          site.method,
+          retag ? '' : formatCount(site.allocs),
+          retag ? '' : formatCount(site.frees),
+          retag || site.leaked === undefined ? '' : `${formatCount(site.leaked)} / ${formatCount(site.inFlight ?? 0)}`,
+          retag ? '' : formatAllocRate(site.leakAllocsPerMinute),
+          retag ? quoteTag(site.retag ?? '?') : '',
+          retag ? `${formatCount(site.outstanding)} (${formatBytes(site.outstandingBytes)})` : '',
+          retag ? `${site.growthAllocsPerMinute ?? 'n/a'}/min, ${formatRate(site.growthBytesPerMinute)}` : '',
+          formatShare(site.explained),
+        ]),
       );
+    }
+    out.push('');
+  }
+
+  const how = evidenceLines(report);
+  if (how.length > 0) {
+    out.push('## How the verdict was reached', '');
+    for (const line of how) out.push(`- ${escapeMarkdown(line)}`);
+    const candidates = report.evidence?.candidates ?? [];
+    if (candidates.length > 0) {
+      out.push('', row(['Site', 'Method', 'Explains', 'Why']), '| --- | --- | ---: | --- |');
+      for (const c of candidates) out.push(row([c.frame, c.method, formatShare(c.explained), c.why]));
     }
     out.push('');
   }

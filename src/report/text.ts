@@ -3,7 +3,8 @@
  * culprit frame, outstanding bytes and growth.
  */
 import { padTag } from '../kd/common.js';
-import { formatBytes, formatCount, formatRate, quoteTag, siteLabel } from './format.js';
+import { formatBytes, formatCount, formatRate, quoteTag, siteLabel, siteNumbers } from './format.js';
+import { evidenceLines } from './hunt.js';
 import type { HuntReport, SiteReport } from './model.js';
 import { describeOwner, type TagOwner } from './run-dir.js';
 
@@ -48,13 +49,12 @@ export function formatSummary(report: HuntReport, options: SummaryOptions = {}):
   const culprit = report.culprit;
   if (culprit) {
     const site = culpritSite(report);
-    const numbers = site
-      ? `, ${formatCount(site.outstanding)} outstanding (${formatBytes(site.outstandingBytes)}), ${formatRate(site.growthBytesPerMinute)} [${site.method}]`
-      : '';
+    const numbers = site ? `: ${siteNumbers(site)}` : '';
     lines.push(`Culprit: ${siteLabel(culprit)} (tag ${quoteTag(padTag(culprit.tag))})${numbers}`);
   } else {
     lines.push('Culprit: none named');
   }
+  for (const line of evidenceLines(report)) lines.push(line.charAt(0).toUpperCase() + line.slice(1));
   const failed = report.steps.filter((step) => step.status === 'failed');
   for (const step of failed) lines.push(`Failed step: ${step.id} (${step.uses}): ${step.error ? `${step.error.code} ${step.error.message}` : 'no error recorded'}`);
   if (options.files?.length) lines.push(`Reports: ${options.files.join(', ')}`);

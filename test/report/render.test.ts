@@ -168,7 +168,7 @@ describe('formatSummary', () => {
     expect(formatSummary(data.report, { ownerOf: data.ownerOf }).split('\n')).toEqual([
       "Verdict: LEAK — Tag 'Abc ' grows 1.4 MiB/min and abcflt!AbcAllocateContext+0x2a keeps 50 of 60 allocations outstanding",
       "Suspect: 'Abc ' (paged) 38.0 MiB, +1.40 MiB/min — abcflt.sys — Abc filter: per-open context (team note: see bug 4711)",
-      "Culprit: abcflt!AbcAllocateContext+0x2a (tag 'Abc '), 50 outstanding (5.47 KiB), +1.44 KiB/min [pairing]",
+      "Culprit: abcflt!AbcAllocateContext+0x2a (tag 'Abc '): 60 allocations seen, 10 freed, 50 alive at the end (5.47 KiB) [pairing]",
     ]);
   });
 

@@ -5,31 +5,16 @@
  * horizontal scrolling, and a screenshot shows the chart's pixels where the page put the chart.
  * Skipped, with the reason in its name, where no Chromium is installed.
  */
-import { accessSync, constants, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { renderReports } from '../../src/report/render.js';
 import { copyRun, tagOptions } from './helpers.js';
-
-// Chromium from LEAKHUNT_CHROMIUM, else the first of the usual names on PATH.
-function findChromium(): string | undefined {
-  const candidates = process.env.LEAKHUNT_CHROMIUM ? [process.env.LEAKHUNT_CHROMIUM] : [];
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of ['chromium', 'chromium-browser', 'google-chrome']) candidates.push(join(dir, name));
-  }
-  return candidates.find((path) => {
-    try {
-      accessSync(path, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+import { findChromium } from '../support/chromium.js';
 
 const chromium = findChromium();
 const skipReason = chromium ? '' : " — SKIPPED: no Chromium on PATH (install Debian's chromium package, or set LEAKHUNT_CHROMIUM)";

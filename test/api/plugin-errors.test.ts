@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { definePlugin, defineProvider } from '../../src/api/plugin.js';
 import { renderPluginErrorsMarkdown } from '../../src/core/plugin-errors.js';
+import { errorCodes } from '../../src/core/errors.js';
 import { createRegistry, loadRegistry } from '../../src/core/registry.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -44,5 +45,13 @@ describe('error declarations the registry refuses', () => {
   ])('%s', (_name, errors, message) => {
     const plugin = definePlugin({ name: 'x', steps: [step], errors: errors as never });
     expect(() => createRegistry([{ plugin, source: 'inline' }])).toThrow(expect.objectContaining({ code: 'PLUGIN_LOAD_FAILED', message: expect.stringMatching(message) }));
+  });
+});
+
+describe('engine error codes', () => {
+  test('docs/errors.md has one row for every code the engine reports (ctx.kd\'s included), and none more', () => {
+    const doc = readFileSync(join(root, 'docs', 'errors.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]!);
+    expect(rows).toEqual(Object.keys(errorCodes));
   });
 });

@@ -16,7 +16,7 @@ import { kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js
 import { siteLeakRate, stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
 import { SiteBook, type SiteKey, type SiteTally } from './pairing.js';
-import { durationSchema, tagSchema, toMs } from './params.js';
+import { durationSchema, tagSchema, toMs, wrappersSchema } from './params.js';
 
 /** `with` of pool.collect-stacks. */
 export interface CollectParams {
@@ -179,13 +179,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         addresses: { type: 'boolean', description: 'per-hit: read each allocation\'s block with a breakpoint at its site\'s return address (default true).' },
         pairFrees: { type: 'boolean', description: 'per-hit: after `count` stacks, keep reading frees until every free site seen is paired with its allocation site (default true; bounded by timeout and budget).' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect` output): the collection then says which share of it the sites seen explain (`explained`).' },
-        wrappers: {
-          description: 'More allocator wrappers and frameworks to look through when naming the culprit, as module!function patterns with * (a list, or one comma-separated string), added to the defaults (WDF, NDIS, storport, ks/portcls, FltMgr helpers): e.g. vendorlib!*.',
-          // A list of patterns, or one string of comma-separated patterns (what a playbook input holds).
-          type: ['array', 'string'],
-          items: { type: 'string', pattern: '^[^!\\s\\x00-\\x1f]+(![^\\x00-\\x1f]+)?$' },
-          pattern: '^\\s*([^!,\\s\\x00-\\x1f]+(![^,\\x00-\\x1f]+)?\\s*(,\\s*|$))*$',
-        },
+        wrappers: wrappersSchema,
       },
     },
     outputs: {

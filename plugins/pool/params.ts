@@ -29,6 +29,25 @@ export const durationSchema: JsonSchema = {
   description: 'Duration: `30s`, `2m`, `500ms`, or milliseconds.',
 };
 
+// One wrapper pattern (`module!function`, `*` wildcards): no space in the module, none of ; " ' ` or a
+// control character anywhere (a pattern is matched on the host, never sent; it still refuses what
+// could break a kd command line).
+const wrapperModule = String.raw`[^!,\s;"'\x60\x00-\x1f]+`;
+const wrapperFunction = String.raw`[^,;"'\x60\x00-\x1f]+`;
+
+/**
+ * More allocator wrappers and frameworks to look through when naming the culprit
+ * (src/evidence/classify.ts): a list of `module!function` patterns, or one comma-separated
+ * string of them (what a playbook input holds).
+ */
+export const wrappersSchema: JsonSchema = {
+  type: ['array', 'string'],
+  items: { type: 'string', pattern: `^${wrapperModule}(!${wrapperFunction})?$` },
+  // Spaces (not line breaks) may surround the commas.
+  pattern: `^ *(${wrapperModule}(!${wrapperFunction})? *(, *|$))*$`,
+  description: 'More allocator wrappers and frameworks to look through when naming the culprit, as module!function patterns with * (a list, or one comma-separated string), added to the defaults (WDF, NDIS, storport, ks/portcls, FltMgr helpers): e.g. vendorlib!*.',
+};
+
 /** Which pool(s) a step looks at. */
 export const poolSchema: JsonSchema = { type: 'string', enum: ['paged', 'nonpaged', 'both'] };
 

@@ -20,7 +20,7 @@ import { growthFromSuspect, retagCandidate } from '../../src/evidence/verdict.js
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
 import type { SiteTally } from './pairing.js';
 import { restoreWrites, trackedWrite, type TrackedWrite } from './undo.js';
-import { durationSchema, tagBytes, tagSchema, toMs } from './params.js';
+import { durationSchema, tagBytes, tagSchema, toMs, wrappersSchema } from './params.js';
 
 /** `with` of pool.retag-sites. */
 export interface RetagParams {
@@ -343,7 +343,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         rounds: { type: 'integer', minimum: 1, maximum: 10, description: 'Unmasking rounds in all (default 1): while the retagged sites do not explain the growth, collect stacks again on the original tag (only unseen sites hit it now) and retag those too.' },
         stacks: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks each unmasking round collects (default 40).' },
         collectTimeout: { ...durationSchema, description: 'Time budget of each unmasking collection (default 30s).' },
-        wrappers: { description: 'More allocator wrappers for the unmasking collections (as pool.collect-stacks).', anyOf: [{ type: 'array', items: { type: 'string', minLength: 1 } }, { type: 'string' }] },
+        wrappers: { ...wrappersSchema, description: 'More allocator wrappers for the unmasking collections (as pool.collect-stacks).' },
       },
     },
     outputs: {

@@ -165,7 +165,7 @@ export interface WrapperList {
 /** Is this a usable wrapper pattern (`module!function`, `module`, `*` wildcards)? The reason when not. */
 export function checkWrapperPattern(pattern: string): string | undefined {
   if (pattern.trim() === '') return 'is empty';
-  if (/[\x00-\x1f\x7f]/.test(pattern)) return 'holds a control character';
+  if (/[\x00-\x1f\x7f;"'`]/.test(pattern)) return 'holds a control character or one of ; " \' `';
   const bang = pattern.indexOf('!');
   const module = bang < 0 ? pattern : pattern.slice(0, bang);
   if (module === '' || /\s/.test(module)) return 'needs a module name before "!" (no spaces), e.g. "vendorlib!*"';

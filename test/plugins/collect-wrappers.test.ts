@@ -2,15 +2,21 @@
 // validated, or once an input expression is resolved) and extend the default look-through list.
 import { describe, expect, test } from 'vitest';
 import { collectStacksClassic, collectStacksSegmentHeap } from '../../plugins/pool/collect-stacks.js';
+import { retagX64 } from '../../plugins/pool/retag-sites.js';
 import { withErrors } from './harness.js';
 
-describe.each([collectStacksClassic, collectStacksSegmentHeap])('pool.collect-stacks wrappers ($id)', (provider) => {
+// retag-sites takes the same patterns for its unmasking collections.
+describe.each([
+  { provider: collectStacksClassic, base: { tag: 'Abc' } },
+  { provider: collectStacksSegmentHeap, base: { tag: 'Abc' } },
+  { provider: retagX64, base: { tag: 'Abc', sites: [] } },
+])('$provider.uses wrappers ($provider.id)', ({ provider, base }) => {
   test.each([
     ['a list', ['vendorlib!*', 'mydrv!operator new', 'acmelib']],
     ['one comma-separated string (a playbook input)', 'vendorlib!*, acmelib!AcmAllocate*'],
     ['an empty string (the input left unset)', ''],
   ])('accepts %s', (_name, wrappers) => {
-    expect(withErrors(provider, { tag: 'Abc', wrappers })).toEqual([]);
+    expect(withErrors(provider, { ...base, wrappers })).toEqual([]);
   });
 
   test.each([
@@ -18,9 +24,12 @@ describe.each([collectStacksClassic, collectStacksSegmentHeap])('pool.collect-st
     ['no module', ['!VlAlloc']],
     ['nothing after the bang', ['vendorlib!']],
     ['a line break smuggled in', ['vendorlib!*\n.shell calc']],
+    ['a semicolon', ['vendorlib!*; .shell calc']],
+    ['a quote', ['vendorlib!Vl"Alloc']],
+    ['a line break in the string', 'vendorlib!*,\n.shell calc'],
     ['an empty entry in the string', 'vendorlib!*,,acmelib!*'],
     ['a space in a module of the string', 'ok!*, bad lib!x'],
   ])('refuses %s', (_name, wrappers) => {
-    expect(withErrors(provider, { tag: 'Abc', wrappers })).not.toEqual([]);
+    expect(withErrors(provider, { ...base, wrappers })).not.toEqual([]);
   });
 });

@@ -25,6 +25,8 @@ const freeStrings: Record<string, string> = {
 const openObjects: Record<string, string> = {
   'pool.retag-sites: sites[].freesOf': 'frame → count (integers only); the frames are labels, never sent',
   'pool.retag-sites: sites[].freedBy': 'frame → count (integers only); the frames are labels, never sent',
+  'pool.retag-sites: sites[].paths': 'culprit frame → counts of a wrapper site\'s calling path; the frames become labels in outputs (culprit, callers), never sent',
+  'pool.retag-sites: sites[].leakRate': 'numbers the verdict reads (lifetime-corrected leak rate), never sent',
 };
 
 /** Durations (`30s`, `2m`) are turned into milliseconds by toMs() before use, never sent as text. */

@@ -16,6 +16,7 @@ import { kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js
 import { siteLeakRate, stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
 import { SiteBook, type SiteKey, type SiteTally } from './pairing.js';
+import { formatDuration } from '../../src/report/format.js';
 import { durationSchema, tagSchema, toMs, wrappersSchema } from './params.js';
 
 /** `with` of pool.collect-stacks. */
@@ -211,10 +212,28 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       ];
     },
     async run(params, ctx) {
-      return collectStacks(params, ctx, allocator);
+      const result = await collectStacks(params, ctx, allocator);
+      if (result.outputs.hits === 0) explainNoHits(params, ctx);
+      return result;
     },
   });
 }
+
+/**
+ * A collection that got no PoolHitTag break says why and what to try: it fails when the break
+ * cannot fire (pool tagging off in this boot), and warns otherwise (the tag was not used while
+ * the target ran).
+ */
+function explainNoHits(params: CollectParams, ctx: StepContext): void {
+  const waited = formatDuration(toMs(params.timeout, 60_000));
+  if (ctx.facts.pool.taggingEnabled === false) {
+    ctx.fail('TAGGING_OFF', `no PoolHitTag break in ${waited}: pool tagging is off in this boot, and Windows ${ctx.facts.os.version} breaks on PoolHitTag only when GlobalFlag 0x400 (ptg) was set at boot`, {
+      hint: 'enable tagging first: run playbooks/enable-tagging.yaml (gflags /r +ptg, then a reboot), or find-pool-leak.yaml, which does both; on the simulator add ,machine=<folder> to the target so the next run boots with it',
+    });
+  }
+  ctx.log.warn(`no PoolHitTag break in ${waited}: nothing allocated or freed pool with tag "${params.tag}" while the target ran. Try: check the tag (rank-only.yaml names the tags that grow; a 3-character tag is padded with a space), make the target exercise the driver, or wait longer (the timeout input)`);
+}
+
 
 /** What one collection gives: pool.collect-stacks' outputs and summary. */
 export type CollectResult = { status: 'ok'; outputs: Record<string, unknown> & { sites: SiteTally[]; stacks: number; hits: number; method: 'pairing' | 'counts' }; summary: string };
@@ -419,9 +438,6 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   const explained = params.growth ? bestExplained(pairedFromSites(sites), growthFromSuspect(params.growth)) : undefined;
   const allocSites = sites.filter((s) => s.kind === 'alloc');
   const paired = sites.some((s) => s.kind === 'alloc' && s.addressed > 0);
-  if (stacks === 0) {
-    ctx.log.warn(`no PoolHitTag break within ${timeoutMs} ms`);
-  }
   return {
     status: 'ok',
     outputs: {

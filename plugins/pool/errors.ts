@@ -38,6 +38,10 @@ export const poolErrors = {
     description: 'pool.retag-sites cannot patch ARM64 code (the tag is built by a movz/movk pair).',
     remedy: 'Rebuild the driver with a distinct tag per allocation site, or rely on pool.collect-stacks pairing.',
   },
+  TAGGING_OFF: {
+    description: 'pool.collect-stacks got no PoolHitTag break because pool tagging is off in this boot (Windows 2000/XP without GlobalFlag 0x400 at boot), so the break cannot fire.',
+    remedy: 'Run playbooks/enable-tagging.yaml first (gflags /r +ptg and a reboot), or find-pool-leak.yaml, which enables tagging itself.',
+  },
   TARGET_BUGCHECK: {
     description: 'The target bug-checked while a step let it run.',
     remedy: 'Read the bugcheck code in the message; 0xC2 (BAD_POOL_CALLER) after a retag means a free passed the old tag: retag the free site too or skip retagging.',

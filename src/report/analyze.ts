@@ -70,6 +70,12 @@ function sampleOf(result: PoolusedResult, index: number): RankSample {
   return { atMs: index * 60_000, tags };
 }
 
+// What kd prints instead of a description when its pooltag.txt lacks the tag
+// ("UNKNOWN pooltag 'APpt', please update pooltag.txt"): no owner, not one to show as a description.
+function isUnknownTagNote(description: string): boolean {
+  return /^\s*UNKNOWN pooltag\b/i.test(description);
+}
+
 // Tags of the last sample, ranked by growth since the first sample (bytes), then by size.
 function rankingOf(samples: readonly RankSample[], descriptions: Map<string, string>): RankedTag[] {
   const last = samples.at(-1);
@@ -149,7 +155,7 @@ class LogAnalyzer {
     if ((entry.kind === 'banner' || entry.kind === 'vertarget' || entry.kind === 'version') && !this.version) this.version = (entry.result as VersionResult).os;
     if (entry.kind === 'poolused') {
       const result = entry.result as PoolusedResult;
-      for (const row of result.rows) if (row.description) this.descriptions.set(padTag(row.tag), row.description.trim());
+      for (const row of result.rows) if (row.description && !isUnknownTagNote(row.description)) this.descriptions.set(padTag(row.tag), row.description.trim());
       this.samples.push(sampleOf(result, this.samples.length));
     }
     this.reader.command(entry.command);

@@ -195,7 +195,9 @@ export function validateScenario(text: string, file: string): { scenario?: Scena
       // A missing key is a problem of that key: checks of its siblings still run.
       const missing = error.keyword === 'required' ? String((error.params as { missingProperty: string }).missingProperty) : undefined;
       schemaPaths.push([...path, ...(missing === undefined ? [] : [missing])].join('/'));
-      return { code: 'SCENARIO_SCHEMA' as const, message, ...place(path, unknownKey !== undefined) };
+      // A value that is no duration keeps the duration code, whichever check refused it.
+      const code: ScenarioErrorCode = /^#\/\$defs\/duration(OrRange)?\//.test(error.schemaPath) ? 'SCENARIO_BAD_DURATION' : 'SCENARIO_SCHEMA';
+      return { code, message, ...place(path, unknownKey !== undefined) };
     }, 'the scenario'));
   }
   // The checks the schema cannot express (unknown profile, duplicate ids, min > max) run in the

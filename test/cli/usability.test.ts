@@ -1,5 +1,6 @@
 // What a person meets at the prompt: scenarios checked like playbooks (by validate, and by run
 // before it starts), plan's usage and conditions, counts in words.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -65,8 +66,29 @@ describe.concurrent('plan', () => {
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n');
     const retag = lines.findIndex((line) => /^\s+\d+\. retag\s/.test(line));
-    expect(lines[retag + 1]).toBe('        when: ${{ steps.collect.outputs.allocSites > 1 }}');
+    // The condition as the playbook writes it.
+    const written = /- id: retag\n(?:.*\n)*?\s+when: (.*)\n/.exec(readFileSync(join(root, 'playbooks/find-pool-leak.yaml'), 'utf8'))![1];
+    expect(lines[retag + 1]).toBe(`        when: ${written}`);
     const symbols = lines.findIndex((line) => /^\s+\d+\. symbols\s/.test(line));
     expect(lines[symbols + 1]).toMatch(/^\s+\d+\. rank\s/);
+  });
+});
+
+describe.concurrent('run renders its reports with the tag owners and threshold report takes', () => {
+  test('--pooltag, --localtag and --max-growth reach the live hunt\'s reports', async () => {
+    const out = join(root, 'runs', `test-run-pooltag-${process.pid}`);
+    const r = await leakhunt('run', 'playbooks/rank-only.yaml', '--target', 'sim:win7-sp1-x64', '--out', out,
+      '--pooltag', 'test/fixtures/pooltag/pooltag.txt', '--localtag', 'test/fixtures/pooltag/localtag.txt', '--max-growth', '0');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const { rmSync } = await import('node:fs');
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain('abcflt.sys');
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toContain('<property name="max-growth-bytes-per-minute" value="0"');
+    rmSync(out, { recursive: true, force: true });
+  }, 120_000);
+
+  test('a bad --max-growth is a usage error before anything runs', async () => {
+    const r = await leakhunt('run', 'playbooks/rank-only.yaml', '--max-growth', 'lots');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('error USAGE: Expected a number of bytes per minute for --max-growth, got "lots"');
   });
 });

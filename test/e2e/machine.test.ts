@@ -21,8 +21,8 @@ describe.runIf(existsSync(cli))('a simulated machine that persists across runs',
   test('tagging enabled in one run is on in the next; without machine= every run boots a fresh machine', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'leakhunt-machine-'));
     const machine = join(parent, 'xp');
-    const rank = ['--input', 'samples=2', '--input', 'interval=1s'];
-    const fresh = await run('playbooks/rank-only.yaml', join(parent, 'fresh'), 'sim:', ...rank);
+    const rankNow = 'test/fixtures/playbooks/machine/rank-now.yaml';
+    const fresh = await run(rankNow, join(parent, 'fresh'), 'sim:');
     expect(fresh.exitCode).toBe(1);
     expect(fresh.stderr).toContain('POOL_TAGS_UNAVAILABLE');
 
@@ -30,9 +30,9 @@ describe.runIf(existsSync(cli))('a simulated machine that persists across runs',
     expect(enable.exitCode, enable.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(machine, 'registry.json'), 'utf8')).globalFlag & 0x400).toBe(0x400);
 
-    const ranked = await run('playbooks/rank-only.yaml', join(parent, 'rank'), `sim:,machine=${machine}`, ...rank);
+    const ranked = await run(rankNow, join(parent, 'rank'), `sim:,machine=${machine}`);
     expect(ranked.exitCode, ranked.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(parent, 'rank', 'report.json'), 'utf8')).steps.find((s: { id: string }) => s.id === 'rank').status).toBe('ok');
+    expect(ranked.stdout).toMatch(/ok +rank .*one snapshot: tag "[^"]+" uses the most paged pool/);
   }, 200_000);
 
   test('what a run left written on the machine is restored by the next run against it', async () => {
@@ -55,4 +55,33 @@ describe.runIf(existsSync(cli))('a simulated machine that persists across runs',
     expect(next.stdout + next.stderr).toMatch(/restored 1 memory write\(s\) an earlier run left on the target: 804da000 \(PoolHitTag/);
     expect(hitTagOf(machine)).toBe(0xffffff0f);
   }, 200_000);
+});
+
+describe.runIf(existsSync(cli))('ready playbooks on the default target', () => {
+  test('rank-only works on the default XP target, whose pool tagging is off', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'leakhunt-rank-only-'));
+    const result = await run('playbooks/rank-only.yaml', out, 'sim:');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/changed +reboot .*pool tagging on/);
+    expect(result.stdout).toMatch(/ok +rank .*tag "Abc " grew/);
+  }, 200_000);
+});
+
+describe.runIf(existsSync(cli))('a collection that gets no PoolHitTag break says why and what to try', () => {
+  test('tagging off (the default XP target): the step fails with TAGGING_OFF and the remedy', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'leakhunt-no-hits-'));
+    const result = await run('playbooks/collect-stacks.yaml', out, 'sim:', '--input', 'tag=Abc', '--input', 'timeout=1s');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/error pool\/TAGGING_OFF: Step "collect" failed: no PoolHitTag break in 1\.0 s: pool tagging is off in this boot/);
+    expect(result.stderr).toContain('hint: enable tagging first: run playbooks/enable-tagging.yaml');
+    // The tag is still put back.
+    expect(JSON.parse(readFileSync(join(out, 'sim-state.json'), 'utf8')).poolHitTag).toBe(0xffffff0f);
+  }, 120_000);
+
+  test('a tag nothing uses: ok, with a warning that says what to try', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'leakhunt-no-hits-'));
+    const result = await run('playbooks/collect-stacks.yaml', out, 'sim:win7-sp1-x64', '--input', 'tag=Zq9', '--input', 'timeout=1s');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/warn +collect +no PoolHitTag break in 1\.0 s: nothing allocated or freed pool with tag "Zq9" while the target ran\. Try: /);
+  }, 120_000);
 });

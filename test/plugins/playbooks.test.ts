@@ -62,6 +62,11 @@ describe('ready playbooks', () => {
     expect(plan.tagging).toBe(tagging);
   });
 
+  test('rank-only enables tagging (and reboots) where the version needs it, as find-pool-leak does', async () => {
+    expect(await providersFor('rank-only.yaml', 'xp')).toMatchObject({ tagging: 'pool-tagging/gflags-registry', reboot: 'target/dot-reboot', rank: 'pool/poolused' });
+    expect(await providersFor('rank-only.yaml', 'win11')).toMatchObject({ tagging: 'pool-tagging/always-on' });
+  });
+
   test('ARM64 gets a retag provider that explains why it cannot patch', async () => {
     const plan = await providersFor('find-pool-leak.yaml', 'win11', 'arm64');
     expect(plan.retag).toBe('pool/arm64-unsupported');

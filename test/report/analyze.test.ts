@@ -122,3 +122,16 @@ describe('analyzeKdLog names the driver, not nt or the framework', () => {
     expect(line).toMatchObject({ operation: 'alloc', site: 'Wdf01000!MxMemory::MxAllocatePool2+0x10', culprit: 'amdacpbus2!AcpWorkItemCreate+0xd0' });
   });
 });
+
+describe("kd's note for a tag its pooltag.txt lacks is not a description", () => {
+  // A real !poolused (Windows 11 x64) where kd printed "UNKNOWN pooltag '…', please update pooltag.txt".
+  const text = `0: kd> !poolused 2\n${readFileSync(fixture('kd/poolused-win11-x64-1.txt'), 'latin1').split('\n').filter((line) => !line.startsWith('#')).join('\n')}\n0: kd> `;
+  const { report } = analyzeKdLog(text, 'win11.log');
+
+  test('a tag kd knows keeps its description; an unknown one has no owner', () => {
+    expect(report.ranking.find((tag) => tag.tag.trim() === 'ALPC')?.owner).toEqual({ description: 'ALPC port objects , Binary: nt!alpc' });
+    const unknown = report.ranking.filter((tag) => ['APpt', '-UMD', '.UMD'].includes(tag.tag.trim()));
+    expect(unknown.length).toBeGreaterThan(0);
+    for (const tag of unknown) expect(tag.owner, tag.tag).toBeUndefined();
+  });
+});

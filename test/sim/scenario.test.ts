@@ -158,7 +158,7 @@ const broken: { name: string; text: string; expect: { code: string; line: number
     name: 'bad duration and reversed size range',
     text: `profile: winxp-sp3-x86\npreload: 2 fortnights\nmodules:\n  - name: d\n    sites:\n${site('').replace('size: 10', 'size: [64, 8]')}\n`,
     expect: [
-      { code: 'SCENARIO_SCHEMA', line: 2, column: 10 },
+      { code: 'SCENARIO_BAD_DURATION', line: 2, column: 10 },
       { code: 'SCENARIO_BAD_RANGE', line: 10, column: 15 },
     ],
   },

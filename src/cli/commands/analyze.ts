@@ -5,21 +5,17 @@
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { analyzeToRunDir } from '../../report/analyze.js';
-import { defaultMaxGrowthBytesPerMinute } from '../../report/junit.js';
 import { formatSummary } from '../../report/text.js';
-import { collect, exitCodes, reportFailure } from '../output.js';
-import { parseMaxGrowth, type ReportCommandOptions } from './report.js';
+import { exitCodes, reportFailure } from '../output.js';
+import { addReportOptions, reportOptionsOf, type ReportCommandOptions } from '../report-options.js';
 
 /** Add the analyze command. */
 export function register(program: Command): void {
-  program
+  addReportOptions(program
     .command('analyze')
     .description('Analyze a saved kd log offline: !poolused samples, PoolHitTag stacks by call site, the same reports as a hunt')
     .argument('<kd-log>', 'a kd session log (.logopen) or a run\'s transcript.jsonl')
-    .option('--out <run-dir>', 'where to write report.json, stacks.jsonl and the reports (default: runs/analyze-<log name>)')
-    .option('--pooltag <file>', 'pooltag.txt for tag owners (default: LEAKHUNT_POOLTAG, else the Windows Kits triage folder)')
-    .option('--localtag <file>', "a team's localtag.txt that extends pooltag.txt (repeatable)", collect, [])
-    .option('--max-growth <bytes/min>', `junit.xml fails a call site whose outstanding bytes grow faster (default ${defaultMaxGrowthBytesPerMinute})`)
+    .option('--out <run-dir>', 'where to write report.json, stacks.jsonl and the reports (default: runs/analyze-<log name>)'))
     .addHelpText('after', `
 Examples:
   $ leakhunt analyze C:\\dbg\\hunt.log --out runs/manual-hunt
@@ -32,7 +28,7 @@ culprit the driver that called it through a framework or wrapper (WDF, NDIS, …
     .action(async (log: string, options: ReportCommandOptions & { out?: string }) => {
       try {
         const out = options.out ?? join('runs', `analyze-${basename(log, extname(log))}`);
-        const result = await analyzeToRunDir(log, out, { pooltag: options.pooltag, localtags: options.localtag, maxGrowthBytesPerMinute: parseMaxGrowth(options.maxGrowth) });
+        const result = await analyzeToRunDir(log, out, reportOptionsOf(options));
         const counts = result.analysis.counts;
         process.stdout.write(`Read ${counts.poolused ?? 0} !poolused, ${counts.break ?? 0} stops, ${counts.stack ?? 0} stack commands: ${result.analysis.stackCount} PoolHitTag stacks\n`);
         process.stdout.write(`${formatSummary(result.data.report, { ownerOf: result.data.ownerOf, files: result.files })}\n`);

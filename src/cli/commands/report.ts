@@ -4,39 +4,19 @@
  */
 import type { Command } from 'commander';
 import { errUsage } from '../../core/errors.js';
-import { defaultMaxGrowthBytesPerMinute } from '../../report/junit.js';
 import { renderReports } from '../../report/render.js';
 import { formatSummary } from '../../report/text.js';
-import { collect, exitCodes, reportFailure } from '../output.js';
-
-/** Options shared by `report` and `analyze`. */
-export interface ReportCommandOptions {
-  pooltag?: string;
-  localtag: string[];
-  maxGrowth?: string;
-}
-
-/** `--max-growth` as bytes per minute; a USAGE error for anything but a non-negative number. */
-export function parseMaxGrowth(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number) || number < 0) {
-    throw errUsage(`Expected a number of bytes per minute for --max-growth, got ${JSON.stringify(value)}`, 'for example --max-growth 4096');
-  }
-  return number;
-}
+import { exitCodes, reportFailure } from '../output.js';
+import { addReportOptions, reportOptionsOf, type ReportCommandOptions } from '../report-options.js';
 
 /** Add the report command. */
 export function register(program: Command): void {
-  program
+  addReportOptions(program
     .command('report')
     .description('Rebuild report.md, report.html and junit.xml from a run directory (report.json, stacks.jsonl, transcript.jsonl)')
     .argument('<run-dir...>', 'a directory written by `leakhunt run --out` or `leakhunt analyze --out` (several with --merge)')
     .option('--merge', 'build the lab report (lab-report.json/.md/.html, lab-junit.xml) from run directories collected from anywhere')
-    .option('--out <dir>', 'with --merge: where the lab report goes (default: the working directory)')
-    .option('--pooltag <file>', 'pooltag.txt for tag owners (default: LEAKHUNT_POOLTAG, else the Windows Kits triage folder)')
-    .option('--localtag <file>', "a team's localtag.txt that extends pooltag.txt (repeatable)", collect, [])
-    .option('--max-growth <bytes/min>', `junit.xml fails a call site whose outstanding bytes grow faster (default ${defaultMaxGrowthBytesPerMinute})`)
+    .option('--out <dir>', 'with --merge: where the lab report goes (default: the working directory)'))
     .addHelpText('after', `
 Examples:
   $ leakhunt report runs/2025-03-04T10-15
@@ -56,7 +36,7 @@ Exit code 0 when the reports were written (junit.xml carries the verdict for CI)
       }
       const runDir = runDirs[0]!;
       try {
-        const result = await renderReports(runDir, { pooltag: options.pooltag, localtags: options.localtag, maxGrowthBytesPerMinute: parseMaxGrowth(options.maxGrowth) });
+        const result = await renderReports(runDir, reportOptionsOf(options));
         process.stdout.write(`${formatSummary(result.data.report, { ownerOf: result.data.ownerOf, files: result.files })}\n`);
         process.exitCode = exitCodes.ok;
       } catch (error) {

@@ -26,6 +26,8 @@ import type { ConnectedTarget, StepResult, UndoRecord } from '../../core/types.j
 import { collect, exitCodes, loadPlugins, printErrors, projectPlaybook, reportFailure } from '../output.js';
 import { leaveClosedTerminal, onStopSignals, signalText, stopSignalListeners, stopSignals } from '../signals.js';
 import { durationForms, parseDuration } from '../../core/duration.js';
+import type { RenderOptions } from '../../report/render.js';
+import { addReportOptions, reportOptionsOf } from '../report-options.js';
 
 /** Options of `leakhunt run`. */
 interface RunCommandOptions {
@@ -42,6 +44,9 @@ interface RunCommandOptions {
   parallel: number;
   limit: string[];
   targetTimeout?: number;
+  pooltag?: string;
+  localtag: string[];
+  maxGrowth?: string;
 }
 
 /** Everything one hunt needs, from `leakhunt run` or `leakhunt resume`. */
@@ -64,6 +69,8 @@ export interface HuntOptions {
   resume?: boolean;
   /** Events go here instead of the terminal's reporter, and the hunt prints no lines of its own but errors (a lab run's targets). */
   reporter?: Reporter;
+  /** Tag owners and the junit threshold of the reports (--pooltag, --localtag, --max-growth). */
+  reportOptions?: RenderOptions;
 }
 
 // A duration option (`30s`, `1500ms`, a bare number of ms), or a usage error.
@@ -113,11 +120,11 @@ async function memoryFactory(): Promise<MemoryFactory> {
 // When the playbook wrote report.json, render report.md, report.html and junit.xml beside it.
 // A report that cannot be written (the run directory gone, a full disk) is a write failure of
 // the run like any other, passed to `onWriteError`.
-async function renderRunReports(runDir: string, json: boolean | undefined, onWriteError: (file: string, error: unknown) => void): Promise<void> {
+async function renderRunReports(runDir: string, json: boolean | undefined, onWriteError: (file: string, error: unknown) => void, options: RenderOptions = {}): Promise<void> {
   if (!existsSync(join(runDir, 'report.json'))) return;
   try {
     const { renderReports } = await import('../../report/render.js');
-    const rendered = await renderReports(runDir);
+    const rendered = await renderReports(runDir, options);
     if (!json) process.stderr.write(`reports: ${rendered.files.map((path) => (relative(process.cwd(), path).startsWith('..') ? path : relative(process.cwd(), path))).join(', ')}\n`);
   } catch (error) {
     if (typeof (error as NodeJS.ErrnoException).code === 'string') onWriteError('the reports', error);
@@ -134,7 +141,7 @@ function chooseReporter(json: boolean | undefined): Reporter {
 
 /** Add the run command. */
 export function register(program: Command): void {
-  program
+  addReportOptions(program
     .command('run')
     .description('Run a playbook against a target (default: the built-in simulator)')
     .argument('<playbook>', 'playbook file')
@@ -150,7 +157,7 @@ export function register(program: Command): void {
     .option('--parallel <n>', 'with --inventory: targets run at once in this process', positiveInteger, 4)
     .option('--limit <label=value>', 'with --inventory: only targets with this label (repeatable; name=<target> by name; a,b for either)', collect, [])
     .option('--target-timeout <duration>', 'with --inventory: stop a target that has no result after this long (its cleanup runs)', durationOption)
-    .option('--restore-from <run-dir>', 'restore the memory writes this earlier run left on the target before the first step (repeatable; earlier runs in the same parent folder against the same target are found without it)', collect, [])
+    .option('--restore-from <run-dir>', 'restore the memory writes this earlier run left on the target before the first step (repeatable; earlier runs in the same parent folder against the same target are found without it)', collect, []))
     .addHelpText('after', `
 Examples:
   $ leakhunt run playbooks/find-pool-leak.yaml
@@ -167,6 +174,13 @@ A second Ctrl+C skips the remaining cleanup steps, but leakhunt still puts back 
 wrote (PoolHitTag, patched tags) and leaves the target running; only a third exits at once.
 Exit codes: 0 success, 1 the run failed or was aborted, 2 invalid playbook or usage.`)
     .action(async (file: string, options: RunCommandOptions) => {
+      let reportOptions: RenderOptions;
+      try {
+        reportOptions = reportOptionsOf(options);
+      } catch (error) {
+        process.exitCode = reportFailure(error);
+        return;
+      }
       if (options.inventory !== undefined) {
         const { runLabCommand } = await import('./lab.js');
         process.exitCode = await runLabCommand({
@@ -195,6 +209,7 @@ Exit codes: 0 success, 1 the run failed or was aborted, 2 invalid playbook or us
         ...(options.kd !== undefined && { kd: options.kd }),
         ...(options.commandTimeout !== undefined && { commandTimeoutMs: options.commandTimeout }),
         restoreFrom: options.restoreFrom,
+        reportOptions,
       });
     });
 }
@@ -208,6 +223,8 @@ function printCause(error: PlaybookError | undefined, status: string): void {
   const code = error ? (error.pluginCode ?? error.code) : 'RUN_FAILED';
   const message = (error?.message ?? `the run ${status}`).replace(/\s*\n\s*/g, ' ');
   process.stderr.write(`error ${code}: ${message}${error?.step && !message.includes(`"${error.step}"`) ? ` (step ${error.step})` : ''}\n`);
+  // What to do about it, when the error knows (a plugin's ctx.fail hint, an engine error's).
+  if (error?.hint) process.stderr.write(`  hint: ${error.hint.replace(/\s*\n\s*/g, ' ')}\n`);
 }
 
 /** Connect, restore what earlier runs left written, plan, run (or resume) and report; returns the exit code. */
@@ -420,6 +437,7 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
       ...(reuse && { reuse }),
     });
     if (!writeFailure) await renderRunReports(runDir, options.json || options.reporter !== undefined, onWriteError);
+    if (!writeFailure) await renderRunReports(runDir, options.json, onWriteError, options.reportOptions);
     exitCode = result.status === 'succeeded' && !writeFailure ? exitCodes.ok : exitCodes.runFailed;
     if (exitCode !== exitCodes.ok) printCause(writeFailure ?? result.error, result.status);
     return exitCode;

@@ -62,8 +62,12 @@ export const hitTag = defineProvider<HitTagParams>({
     original: { type: 'integer', description: 'The value PoolHitTag had before this run wrote it.' },
     restored: { type: 'boolean', description: 'clear: the original value is back.' },
   },
-  checkCommands(params) {
-    if (params.action === 'set') return ['db nt!poolhittag L4', `eb nt!PoolHitTag ${tagBytes(params.tag!).map((b) => b.toString(16).padStart(2, '0')).join(' ')}`, 'db nt!poolhittag L4'];
+  checkCommands(params, ctx) {
+    if (params.action === 'set') {
+      const later = ctx.atRunTime(params.tag);
+      const bytes = later !== undefined ? `<the bytes of ${later}>` : tagBytes(params.tag!).map((b) => b.toString(16).padStart(2, '0')).join(' ');
+      return ['db nt!poolhittag L4', `eb nt!PoolHitTag ${bytes}`, 'db nt!poolhittag L4'];
+    }
     if (params.action === 'verify') return ['db nt!poolhittag L4'];
     return ['(restore PoolHitTag from the undo log)', 'db nt!poolhittag L4'];
   },

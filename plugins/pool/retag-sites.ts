@@ -356,9 +356,11 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
       targetTimeMs: { type: 'integer', description: 'Target time the retag used.' },
       explained: { type: 'number', description: 'The largest share of the growth one retagged site explains (0 when none does).' },
     },
-    checkCommands(params) {
-      const sites = (params.sites ?? []).filter((s) => s.kind === 'alloc');
-      return ['!poolused', ...sites.map((s) => `u ${s.returnAddress ?? '<return address>'}-0x20 L10`), 'eb <immediate> <new tag bytes>', 'g', '(break in after the duration)', '!poolused 4 <new tag>', '(restore every patched byte)'];
+    checkCommands(params, ctx) {
+      const later = ctx.atRunTime(params.sites);
+      const sites = later !== undefined ? [] : (params.sites ?? []).filter((s) => s.kind === 'alloc');
+      const disassemble = later !== undefined ? [`u <return address>-0x20 L10 (each allocation site of ${later})`] : sites.map((s) => `u ${s.returnAddress ?? '<return address>'}-0x20 L10`);
+      return ['!poolused', ...disassemble, 'eb <immediate> <new tag bytes>', 'g', '(break in after the duration)', '!poolused 4 <new tag>', '(restore every patched byte)'];
     },
     async run(params, ctx) {
       return retagRounds(params, ctx);

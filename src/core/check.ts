@@ -48,21 +48,41 @@ function readsStepOutputs(text: string): boolean {
   return findTemplates(text).some((part) => collectReferences(parseExpression(part.expression)).some((ref) => ref.context === 'steps'));
 }
 
-// Resolve what check mode can know; strings that read step outputs stay as written.
-function resolveKnown(value: unknown, scope: ExpressionScope): { value: unknown; unresolved: boolean } {
+/** A `with:` value check mode cannot know (it reads step outputs): the placeholder providers get. */
+class RuntimeValue {
+  constructor(readonly expression: string) {}
+
+  toString(): string {
+    return `<${this.expression}>`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+// The expression of a value known only at run time: the template's inside when the text is one
+// whole `${{ … }}`, else the text as written.
+function runtimeExpression(text: string): string {
+  const whole = /^\$\{\{\s*([\s\S]*?)\s*\}\}$/.exec(text.trim());
+  return whole && !whole[1]!.includes('}}') ? whole[1]! : text;
+}
+
+// Resolve what check mode can know; strings that read step outputs become RuntimeValues, listed
+// in `later` as `path = text` for the check line.
+function resolveKnown(value: unknown, scope: ExpressionScope, path = 'with', later: string[] = []): { value: unknown; later: string[] } {
   if (typeof value === 'string') {
-    if (readsStepOutputs(value)) return { value, unresolved: true };
-    return { value: evaluateTemplates(value, scope), unresolved: false };
+    if (readsStepOutputs(value)) {
+      later.push(`${path} = ${value}`);
+      return { value: new RuntimeValue(runtimeExpression(value)), later };
+    }
+    return { value: evaluateTemplates(value, scope), later };
   }
-  if (Array.isArray(value)) {
-    const items = value.map((item) => resolveKnown(item, scope));
-    return { value: items.map((i) => i.value), unresolved: items.some((i) => i.unresolved) };
-  }
+  if (Array.isArray(value)) return { value: value.map((item, index) => resolveKnown(item, scope, `${path}[${index}]`, later).value), later };
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value).map(([key, item]) => [key, resolveKnown(item, scope)] as const);
-    return { value: Object.fromEntries(entries.map(([key, item]) => [key, item.value])), unresolved: entries.some(([, item]) => item.unresolved) };
+    return { value: Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveKnown(item, scope, `${path}.${key}`, later).value])), later };
   }
-  return { value, unresolved: false };
+  return { value, later };
 }
 
 /** List, per step, the commands it would send; emits the same events as a run. */
@@ -98,20 +118,24 @@ export function checkPlan(plan: Plan, inputs: Readonly<Record<string, unknown>>,
         note = 'when: could not be evaluated before the run';
       }
     }
-    let params: Record<string, unknown> = { ...step.with };
+    let params: Record<string, unknown> = {};
+    let later: string[] = [];
     try {
       const resolved = resolveKnown(step.with, scope);
       params = resolved.value as Record<string, unknown>;
-      if (resolved.unresolved) note += '; with: reads earlier outputs (shown as written)';
+      later = resolved.later;
+      if (later.length) note += `; known at run time: ${later.join(', ')}`;
     } catch {
       note += '; with: could not be resolved before the run';
     }
     let commands: string[] | undefined;
     if (provider.checkCommands) {
       try {
-        commands = provider.checkCommands(params, { step: { id: step.id, ...(step.name && { name: step.name }), uses: step.uses, location: step.location }, facts });
+        const atRunTime = (value: unknown) => (value instanceof RuntimeValue ? value.expression : undefined);
+        commands = provider.checkCommands(params, { step: { id: step.id, ...(step.name && { name: step.name }), uses: step.uses, location: step.location }, facts, atRunTime });
       } catch (error) {
-        note += `; its commands depend on earlier outputs (${(error as Error).message})`;
+        // A provider that cannot list commands without those values: say so, not its error.
+        note += later.length ? '; its commands depend on those values' : `; its commands cannot be listed before the run (${(error as Error).message})`;
       }
     } else {
       note += '; no check mode: the step would be skipped under --check';

@@ -256,6 +256,13 @@ export type StepLog = Readonly<Record<'debug' | 'info' | 'warn', (message: strin
 export interface CheckContext {
   readonly step: StepDefinition;
   readonly facts: Facts;
+  /**
+   * For a `with:` value known only at run time (it reads earlier steps' outputs, which check mode
+   * does not have): its expression, e.g. `steps.rank.outputs.suspect.tag`; undefined for a value
+   * known now. Such a value reaches checkCommands as a placeholder object, never as the template's
+   * text: show the expression (`<steps.rank.outputs.suspect.tag>`), never encode it as data.
+   */
+  atRunTime(value: unknown): string | undefined;
 }
 
 /** One reversible memory write, as kept in the run directory's undo log. */

@@ -39,3 +39,18 @@ describe.runIf(existsSync(cli)).concurrent('run directories', () => {
     expect(r.stderr).toContain(`leakhunt resume ${dir}`);
   });
 });
+
+describe.runIf(existsSync(cli))('run --check', () => {
+  test('values known only at run time are named, never encoded as data; no internal error', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'leakhunt-check-')), 'run');
+    const r = await leakhunt('run', 'playbooks/find-pool-leak.yaml', '--target', 'sim:scenarios/two-sites-one-tag.yaml', '--check', '--out', out);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const line = (step: string) => r.stdout.split('\n').find((text) => new RegExp(`check +${step} `).test(text)) ?? '';
+    // The bytes of "${{ " (24 7b 7b 20) were written as the tag before.
+    expect(r.stdout).not.toMatch(/24 7b 7b/);
+    expect(line('hit-tag')).toContain('eb nt!PoolHitTag <the bytes of steps.rank.outputs.suspect.tag>');
+    expect(line('hit-tag')).toContain('known at run time: with.tag = ${{ steps.rank.outputs.suspect.tag }}');
+    expect(line('retag')).toContain('u <return address>-0x20 L10 (each allocation site of steps.collect.outputs.sites)');
+    expect(r.stdout).not.toMatch(/is not a function/);
+  });
+});

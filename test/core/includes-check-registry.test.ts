@@ -98,11 +98,11 @@ describe('check mode', () => {
     expect(checked.map((c) => [c.id, c.provider, c.commands])).toEqual([
       ['rank', 'legacy', ['.reload', '!poolused 2']],
       ['patch', 'patch', ['eb 80545b14 41 62 63 20']],
-      ['later', 'echo', ['.echo ${{ steps.rank.outputs.suspect }}']],
+      ['later', 'echo', ['.echo <steps.rank.outputs.suspect>']],
       ['no-check', 'throw', undefined],
       ['bye', 'echo', ['.echo bye']],
     ]);
-    expect(checked[2]!.note).toBe('runs if when: holds (it reads earlier outputs); with: reads earlier outputs (shown as written)');
+    expect(checked[2]!.note).toBe('runs if when: holds (it reads earlier outputs); known at run time: with.message = ${{ steps.rank.outputs.suspect }}');
     expect(checked[3]!.note).toContain('no check mode');
     expect(events.map((e) => e.event)).toEqual(['runStart', 'stepEnd', 'stepEnd', 'stepEnd', 'stepEnd', 'stepEnd', 'runEnd']);
     expect(events[0]).toMatchObject({ event: 'runStart', check: true });

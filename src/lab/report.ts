@@ -72,11 +72,11 @@ function windowsName(version: string): string {
   return profile ? profile.title.replace(/\s*\((x86|x64)\)$/, '') : `Windows ${version}`;
 }
 
-// The explained-growth share of a report, where the verdict gives one (absent in older reports).
+// The share of the suspect's growth the culprit explains (the culprit's, else the evidence's best
+// site); null in reports written before the verdict measured it.
 function explainedShareOf(report: HuntReport): number | null {
-  const raw = report as unknown as Record<string, unknown>;
-  const explained = raw.explained as Record<string, unknown> | number | undefined;
-  const value = typeof explained === 'number' ? explained : typeof explained?.share === 'number' ? explained.share : raw.explainedShare;
+  const raw = report as unknown as { culprit?: { explained?: unknown } | null; evidence?: { explained?: unknown } };
+  const value = raw.culprit?.explained ?? raw.evidence?.explained;
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 

@@ -62,7 +62,7 @@ export interface LabReport {
   /** Steps whose provider differs between targets (the report's provider columns). */
   varyingSteps: string[];
   culprits: CulpritSummary[];
-  /** Targets that gave no verdict (failed, timed out, aborted, not run). */
+  /** Targets without a verdict from a finished hunt (failed, timed out, aborted, not run). */
   noVerdict: string[];
 }
 
@@ -172,7 +172,9 @@ function where(leaking: readonly LabRow[], hunted: readonly LabRow[]): string {
 
 /** Build the lab report from rows (in the order given). */
 export function buildLabReport(rows: LabRow[], playbook: string | null): LabReport {
-  const hunted = rows.filter((row) => row.verdict !== null);
+  // A verdict counts only from a hunt that finished (an aborted one may still have written an inconclusive report).
+  const counts = (row: LabRow) => row.verdict !== null && row.status === 'succeeded';
+  const hunted = rows.filter(counts);
   const byCulprit = new Map<string, LabRow[]>();
   for (const row of hunted) {
     if (row.verdict !== 'leak' || row.culprit === null) continue;
@@ -184,7 +186,7 @@ export function buildLabReport(rows: LabRow[], playbook: string | null): LabRepo
     .map(([culprit, leaking]) => ({ culprit, targets: leaking.map((row) => row.name), of: hunted.length, text: `${culprit} leaks on ${leaking.length} of ${hunted.length} target${hunted.length === 1 ? '' : 's'}: ${where(leaking, hunted)}` }));
   const steps = [...new Set(rows.flatMap((row) => Object.keys(row.providers)))];
   const varyingSteps = steps.filter((step) => new Set(hunted.map((row) => row.providers[step]).filter((p) => p !== undefined)).size > 1);
-  return { schemaVersion: 1, playbook, generatedAt: new Date().toISOString(), targets: rows, varyingSteps, culprits, noVerdict: rows.filter((row) => row.verdict === null).map((row) => row.name) };
+  return { schemaVersion: 1, playbook, generatedAt: new Date().toISOString(), targets: rows, varyingSteps, culprits, noVerdict: rows.filter((row) => !counts(row)).map((row) => row.name) };
 }
 
 // Numbers as the table shows them; "—" for what a row does not have.

@@ -182,7 +182,8 @@ export function runLab(options: LabRunOptions): LabRun {
   }
 
   async function worker(): Promise<void> {
-    for (let next = queue.shift(); next !== undefined && stops === 0; next = queue.shift()) await one(next);
+    // After a stop, what is still queued stays queued (recorded as not-run below).
+    while (stops === 0 && queue.length > 0) await one(queue.shift()!);
   }
 
   const done = (async () => {

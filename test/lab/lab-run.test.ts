@@ -123,3 +123,36 @@ describe.runIf(existsSync(cli))('a lab run', () => {
     expect(JSON.parse(good.stdout).include[0]).toEqual({ target: 'w10', runner: ['self-hosted'], labels: {} });
   });
 });
+
+describe.runIf(existsSync(cli))('Ctrl+C during a lab run', () => {
+  test('stops every running target, runs each one\'s cleanup, and leaves the rest to resume', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakhunt-lab-stop-'));
+    const inventory = join(dir, 'lab.yaml');
+    writeFileSync(inventory, `targets:
+  - { name: a, target: "sim:${netx}@win10-1809-x64" }
+  - { name: b, target: "sim:${netx}@win11-24h2-x64" }
+  - { name: c, target: "sim:${netx}@win7-sp1-x64" }
+`);
+    const labDir = join(dir, 'lab');
+    const child = execa(process.execPath, [cli, 'run', playbook, '--inventory', inventory, '--parallel', '2', '--out', labDir], { reject: false, cwd: root, timeout: 240_000 });
+    // The stop comes when both running targets are collecting stacks (PoolHitTag set), not after a time.
+    const collecting = new Set<string>();
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      for (const match of output.matchAll(/^\[(a|b)\] \S+ start +collect /gm)) collecting.add(match[1]!);
+      if (collecting.size === 2 && !child.killed) child.kill('SIGINT');
+    });
+    const result = await child;
+    expect(collecting.size, output).toBe(2);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/stopping every running target, then running each one's cleanup/);
+    for (const name of ['a', 'b']) {
+      expect(json(join(labDir, 'targets', name, 'lab-target.json')).status).toBe('aborted');
+      // Cleanup ran: PoolHitTag back to its default, nothing patched, the target running.
+      expect(json(join(labDir, 'targets', name, 'sim-state.json'))).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+    }
+    expect(json(join(labDir, 'targets', 'c', 'lab-target.json')).status).toBe('not-run');
+    expect(json(join(labDir, 'lab-report.json')).noVerdict).toEqual(['a', 'b', 'c']);
+  }, 240_000);
+});

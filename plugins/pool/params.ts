@@ -42,9 +42,10 @@ const wrapperFunction = String.raw`[^,;"'\x60\x00-\x1f]+`;
  */
 export const wrappersSchema: JsonSchema = {
   type: ['array', 'string'],
-  items: { type: 'string', pattern: `^${wrapperModule}(!${wrapperFunction})?$` },
+  items: { type: 'string', pattern: `^${wrapperModule}(!${wrapperFunction})?$`, title: 'a module!function pattern with * wildcards, such as vendorlib!* (no spaces, ; quotes or backticks)' },
   // Spaces (not line breaks) may surround the commas.
   pattern: `^ *(${wrapperModule}(!${wrapperFunction})? *(, *|$))*$`,
+  title: 'module!function patterns with * wildcards (vendorlib!*, vendorlib!VlAlloc*): a list, or one string separated by commas',
   description: 'More allocator wrappers and frameworks to look through when naming the culprit, as module!function patterns with * (a list, or one comma-separated string), added to the defaults (WDF, NDIS, storport, ks/portcls, FltMgr helpers): e.g. vendorlib!*.',
 };
 

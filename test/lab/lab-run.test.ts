@@ -30,23 +30,26 @@ describe.runIf(existsSync(cli))('a lab run', () => {
   - { name: xp, target: "sim:${netx}@winxp-sp3-x86", labels: { arch: x86 }, runner: [self-hosted, lab-x86] }
   - { name: dead, target: "process:${process.execPath} -e process.exit(3)", labels: { arch: x64 } }
   - { name: w1809, target: "sim:${netx}@win10-1809-x64", labels: { arch: x64 }, runner: [self-hosted, lab-x64] }
+  - { name: lost, target: "process:${process.execPath} ${cli} sim --scenario ${netx} --fault exit-after:40" }
 `);
-    first = await leakhunt(['run', playbook, '--inventory', inventory, '--parallel', '3', '--out', labDir]);
+    first = await leakhunt(['run', playbook, '--inventory', inventory, '--parallel', '4', '--out', labDir]);
   }, 240_000);
 
-  test('hunts every target in its own run directory; a dead target fails alone', () => {
+  test('hunts every target in its own run directory; a dead target and one that loses its debugger fail alone', () => {
     expect(first.exitCode, first.stderr).toBe(1);
-    for (const name of ['xp', 'dead', 'w1809']) expect(existsSync(join(labDir, 'targets', name, 'lab-target.json'))).toBe(true);
+    for (const name of ['xp', 'dead', 'w1809', 'lost']) expect(existsSync(join(labDir, 'targets', name, 'lab-target.json'))).toBe(true);
     const lab = json(join(labDir, 'lab-report.json'));
     const rows = Object.fromEntries((lab.targets as Row[]).map((row) => [row.name, row]));
     expect(rows.xp).toMatchObject({ status: 'succeeded', verdict: 'no-leak', culprit: null, windows: { version: '5.1.2600' }, report: 'targets/xp/report.html' });
     expect(rows.w1809).toMatchObject({ status: 'succeeded', verdict: 'leak', culprit: expect.stringMatching(/^netx!NxAllocRxContext\+0x/), windows: { version: '10.0.17763' } });
     expect(rows.dead).toMatchObject({ status: 'failed', verdict: null, error: expect.stringMatching(/SESSION_FAILED.*exit code 3/) });
+    // The simulator behind a process: console exits after its 40th command, in the middle of the hunt.
+    expect(rows.lost).toMatchObject({ status: 'failed', error: expect.stringMatching(/the debugger exited \(exit code 3\)/) });
     // The providers that differ between XP and 1809 are columns; the ones alike are not.
     expect(lab.varyingSteps).toEqual(expect.arrayContaining(['tagging', 'retag']));
     expect(lab.varyingSteps).not.toContain('rank');
     expect(lab.culprits).toEqual([{ culprit: 'netx!NxAllocRxContext', targets: ['w1809'], of: 2, text: 'netx!NxAllocRxContext leaks on 1 of 2 targets: all Windows 10 1809 and later' }]);
-    expect(lab.noVerdict).toEqual(['dead']);
+    expect(lab.noVerdict).toEqual(['dead', 'lost']);
     // Progress: the lab's own lines and each target's, prefixed with its name.
     expect(first.stdout).toMatch(/^lab {6}dead: failed \(exit 1\); /m);
     expect(first.stdout).toMatch(/^\[w1809\] \d\d:\d\d:\d\d ok +verdict /m);
@@ -56,7 +59,7 @@ describe.runIf(existsSync(cli))('a lab run', () => {
     expect(markdown).toContain('- `netx!NxAllocRxContext` leaks on 1 of 2 targets: all Windows 10 1809 and later');
     expect(markdown).toMatch(/^\| `dead` \| — \| — \| .*failed: SESSION\\_FAILED/m);
     const junit = readFileSync(join(labDir, 'lab-junit.xml'), 'utf8');
-    expect(junit.match(/<testsuite /g)).toHaveLength(3);
+    expect(junit.match(/<testsuite /g)).toHaveLength(4);
     expect(junit).toMatch(/<testsuite name="dead" tests="1" failures="0" errors="1"/);
     expect(junit).toMatch(/<testsuite name="w1809" tests="\d+" failures="[1-9]/);
     // Cleanup ran on each simulated target.
@@ -74,17 +77,17 @@ describe.runIf(existsSync(cli))('a lab run', () => {
     }
   }, 240_000);
 
-  test('resume runs only the target that did not succeed', async () => {
+  test('resume runs only the targets that did not succeed', async () => {
     const before = json(join(labDir, 'targets', 'xp', 'lab-target.json'));
     const resumed = await leakhunt(['resume', labDir]);
     expect(resumed.exitCode).toBe(1);
-    expect(resumed.stderr).toMatch(/resuming .*: 2 target\(s\) finished, 1 to run/);
+    expect(resumed.stderr).toMatch(/resuming .*: 2 target\(s\) finished, 2 to run/);
     expect(resumed.stdout).toMatch(/^lab {6}dead: started/m);
     expect(resumed.stdout).not.toMatch(/^lab {6}(xp|w1809): started/m);
     expect(json(join(labDir, 'targets', 'xp', 'lab-target.json'))).toEqual(before);
     expect(json(join(labDir, 'lab.json')).resumedAt).toHaveLength(1);
     // The lab report still has every row.
-    expect((json(join(labDir, 'lab-report.json')).targets as Row[]).map((row) => row.name)).toEqual(['xp', 'dead', 'w1809']);
+    expect((json(join(labDir, 'lab-report.json')).targets as Row[]).map((row) => row.name)).toEqual(['xp', 'dead', 'w1809', 'lost']);
   }, 240_000);
 
   test('CI round trip: the matrix, one job per entry, and report --merge of the jobs\' run directories', async () => {

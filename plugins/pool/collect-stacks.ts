@@ -29,6 +29,8 @@ export interface CollectParams {
   sampleEvery?: number;
   addresses?: boolean;
   pairFrees?: boolean;
+  /** How long to keep watching frees after `count` stacks. */
+  watch?: string | number;
   /** The suspect tag's growth (rank-tags' `suspect`), to say how much of it the sites seen explain. */
   growth?: SuspectGrowth | null;
   /** More `module!function` patterns of wrappers to look through (an array, or a comma-separated string). */
@@ -179,6 +181,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         sampleEvery: { type: 'integer', minimum: 1, description: 'Read the stack at every k-th hit only (default 1).' },
         addresses: { type: 'boolean', description: 'per-hit: read each allocation\'s block with a breakpoint at its site\'s return address (default true).' },
         pairFrees: { type: 'boolean', description: 'per-hit: after `count` stacks, keep reading frees until every free site seen is paired with its allocation site (default true; bounded by timeout and budget).' },
+        watch: { ...durationSchema, description: 'per-hit: how long to keep watching frees after `count` stacks, until every allocation seen is freed or older than its site\'s normal lifetime (default 5s; within `timeout`).' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect` output): the collection then says which share of it the sites seen explain (`explained`).' },
         wrappers: wrappersSchema,
       },
@@ -246,6 +249,8 @@ export type CollectResult = { status: 'ok'; outputs: Record<string, unknown> & {
 export async function collectStacks(params: CollectParams, ctx: StepContext, allocator: AllocatorFrames): Promise<CollectResult> {
   const count = params.count ?? 50;
   const timeoutMs = toMs(params.timeout, 60_000);
+  const watchMs = toMs(params.watch, 5_000);
+  let watchStarted = Date.now();
   const budget = params.budget ?? count * 20;
   const sampleEvery = params.sampleEvery ?? 1;
   const mode = chooseMode(params, ctx);
@@ -315,6 +320,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
       for (;;) {
         if (!pairing && stacks >= count) {
           stoppedBy = 'count';
+          watchStarted = Date.now();
           mainPhase = { hits, clock: await targetClockMs(ctx) };
           if (params.pairFrees === false || !wantAddresses || !needsWatching()) break;
           pairing = true;
@@ -345,7 +351,9 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
         }
         await ctx.session.resume('g', { before });
         before = [];
-        const event = await nextBreak(ctx, timeoutMs - (Date.now() - started));
+        // The watch for frees has its own, shorter budget (`watch`) within the timeout.
+        const left = timeoutMs - (Date.now() - started);
+        const event = await nextBreak(ctx, pairing ? Math.min(left, watchMs - (Date.now() - watchStarted)) : left);
         if (!event) {
           if (pairing) watchEnded = 'timeout';
           else stoppedBy = 'timeout';

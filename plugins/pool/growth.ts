@@ -69,6 +69,9 @@ export interface Ranking {
 /** Thresholds of the growth test (src/evidence/growth.ts). */
 export type GrowthOptions = GrowthRule;
 
+/** A tag whose own p-value is below this keeps adaptive sampling going (it may be a slow leak). */
+export const UNDECIDED_P = 0.2;
+
 // The key of a tag in one pool.
 function keyOf(count: { tag: string; pool: PoolName }): string {
   return `${count.pool}\u0000${count.tag}`;
@@ -137,8 +140,8 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
   const spanSeconds = Math.round((snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs) / 1000);
   const testSaid = { method: test.method, alpha: test.alpha, tested: test.tested };
   // A tag that rose significantly but stopped, or one that rises but not yet beyond the
-  // correction (p < 0.05 on its own): more samples may decide.
-  const undecided = entries.filter((e) => !e.growing && (e.significant || e.p! < 0.05));
+  // correction (p < 0.2 on its own, a slow leak in a noisy tag): more samples may decide.
+  const undecided = entries.filter((e) => !e.growing && (e.significant || e.p! < UNDECIDED_P));
   if (!top || !top.growing) {
     const stopped = undecided.find((e) => e.significant);
     return {

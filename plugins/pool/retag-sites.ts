@@ -165,7 +165,7 @@ interface RetagEntry {
 async function retagRounds(params: RetagParams, ctx: StepContext) {
   const maxSites = params.maxSites ?? 8;
   const maxRounds = params.rounds ?? 1;
-  const points = params.points ?? 4;
+  const points = params.points ?? 6;
   const durationMs = toMs(params.duration, 120_000);
   const growth = growthFromSuspect(params.growth);
   const first = params.sites.filter((s) => s.kind === 'alloc' && s.returnAddress);
@@ -245,8 +245,10 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         if (k === points) for (const e of active) Object.assign(e, { last: at(e.retag) });
       }
       // The same growth test as the ranking, corrected over the tags of this round.
-      const tested = testGrowth([...active.map((e) => ({ key: e.retag, points: series.get(e.retag)! })), { key: padTag(params.tag), points: original }]);
+      // The retagged sites are one family (corrected together); the original tag is tested on its own.
+      const tested = testGrowth(active.map((e) => ({ key: e.retag, points: series.get(e.retag)! })));
       const growthOf = new Map(tested.entries.map((t) => [t.key, t.growth]));
+      growthOf.set(padTag(params.tag), testGrowth([{ key: padTag(params.tag), points: original }]).entries[0]!.growth);
       const roundSites = active.map((e) => {
         const last = (e as RetagEntry & { last?: { count: number; bytes: number; allocs: number; frees: number } }).last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
         const g = growthOf.get(e.retag)!;
@@ -338,7 +340,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         duration: { ...durationSchema, description: 'How long the target runs retagged (default 2m).' },
         pooltagFile: { type: 'string', minLength: 1, description: 'A pooltag.txt whose tags must not be chosen.' },
         maxSites: { type: 'integer', minimum: 1, maximum: 32, description: 'Retag at most this many allocation sites in all rounds (default 8).' },
-        points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points after the first interval (default 4; the growth test needs 4 to show a rise goes on).' },
+        points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points over `duration` (default 6; the growth test needs 4 to show a rise goes on); the first count, at the patch, only starts the original tag\'s series.' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect`): each round stops the hunt once a retagged site explains it.' },
         rounds: { type: 'integer', minimum: 1, maximum: 10, description: 'Unmasking rounds in all (default 1): while the retagged sites do not explain the growth, collect stacks again on the original tag (only unseen sites hit it now) and retag those too.' },
         stacks: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks each unmasking round collects (default 40).' },

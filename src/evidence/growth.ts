@@ -7,7 +7,7 @@
  * all tags tested at once, Holm's step-down procedure keeps the family-wise error rate (the
  * chance that any balanced tag is called growing) at `alpha` (default 1%). A significant tag
  * is growing only when the rise goes on: over the most recent half of the samples (at least 3)
- * the same measure still rises significantly (at `continueAlpha`, default 5%) and at no less
+ * the same measure still rises significantly (at `continueAlpha`, default 10%) and at no less
  * than `continueRatio` (default ½) of the whole window's slope — a cache that filled and
  * stopped is not a leak. A tag must also have gained `minGrowthAllocs` allocations (default 3).
  * Pure functions: no I/O.
@@ -26,7 +26,7 @@ export interface GrowthPoint {
 export interface GrowthRule {
   /** Family-wise error rate over all series tested at once (default 0.01). */
   alpha?: number;
-  /** Level of the continued-growth test on the recent samples (default 0.05). */
+  /** Level of the continued-growth test on the recent samples (default 0.1). */
   continueAlpha?: number;
   /** The recent slope must be at least this share of the whole window's (default 0.5). */
   continueRatio?: number;
@@ -35,7 +35,7 @@ export interface GrowthRule {
 }
 
 /** The defaults, for reports and docs. */
-export const GROWTH_DEFAULTS: Required<GrowthRule> = { alpha: 0.01, continueAlpha: 0.05, continueRatio: 0.5, minGrowthAllocs: 3 };
+export const GROWTH_DEFAULTS: Required<GrowthRule> = { alpha: 0.01, continueAlpha: 0.1, continueRatio: 0.5, minGrowthAllocs: 3 };
 
 /** What the test found for one series. */
 export interface SeriesGrowth {

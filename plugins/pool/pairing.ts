@@ -36,6 +36,8 @@ export interface SiteTally {
   paths?: Record<string, PathTally>;
   /** Allocation sites: the lifetime-corrected leak rate (src/evidence/lifetimes.ts). */
   leakRate?: SiteLeakRate;
+  /** Modules of the first calling frame outside the site's own module, per stack (another driver's: the site allocates on its behalf). */
+  callerModules?: string[];
 }
 
 /** One calling path of a wrapper site: the calling driver's frame and what came through it. */
@@ -100,6 +102,9 @@ export class SiteBook {
   /** Record an allocation at hit `hit`; `address` and `size` when the version lets us read them. */
   allocation(key: SiteKey, address?: string, size?: number, hit?: number): void {
     const site = this.tally(key, 'alloc');
+    // The first calling frame outside the site's own module says on whose behalf it allocates.
+    const caller = key.callers.map((frame) => frame.split('!')[0]!).find((module) => module.toLowerCase() !== key.module.toLowerCase());
+    if (caller && !(site.callerModules ??= []).includes(caller)) site.callerModules!.push(caller);
     site.allocs++;
     site.outstanding++;
     site.outstandingBytes += size ?? 0;

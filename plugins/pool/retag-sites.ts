@@ -68,6 +68,7 @@ export const siteSchema: JsonSchema = {
     freesOf: { type: 'object', additionalProperties: countSchema, description: 'Free sites: frees paired with allocations of each allocation site (by frame).' },
     freedBy: { type: 'object', additionalProperties: countSchema, description: 'Allocation sites: frees of its allocations by free site (by frame).' },
     callers: { type: 'array', maxItems: 64, items: labelSchema, description: 'Frames above the site.' },
+    callerModules: { type: 'array', items: { type: 'string' }, description: 'Modules whose frames called the site (read by the verdict, never sent to kd).' },
     paths: { type: 'object', description: 'A wrapper\'s site: counts per calling driver frame (read by the verdict, never sent to kd).' },
     leakRate: { type: 'object', description: 'Allocation sites: the lifetime-corrected leak rate collect-stacks measured (read by the verdict, never sent to kd).' },
   },
@@ -272,12 +273,13 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
           // A wrapper's site called from one driver only: that driver is the one to blame.
           ...(paths.length === 1 && { culprit: paths[0]!.culprit }),
           ...(paths.length > 1 && { callers: paths.map((p) => p.culprit.frame) }),
+          ...(e.site.callerModules && { callerModules: e.site.callerModules }),
         };
       });
       rounds.push({ round, sites: roundSites, original: { points: original, growth: growthOf.get(padTag(params.tag))! }, ...(unmasked && { unmasked }), ...(round > 1 && { stacks: unmaskStacks }) });
       if (growth) {
         explained = Math.max(0, ...roundSites.filter((r) => !r.callers).map((r) => {
-          const c = retagCandidate({ frame: r.frame, module: r.module, offset: r.offset, retag: r.retag, growth: r.growth }, growth);
+          const c = retagCandidate({ frame: r.frame, module: r.module, offset: r.offset, retag: r.retag, growth: r.growth, ...(r.callerModules && { callerModules: r.callerModules }) }, growth);
           return c.explains ? c.explained ?? 0 : 0;
         }));
       }

@@ -11,6 +11,7 @@
  * A site explains the growth when its leak rate is at least `EXPLAINED_SHARE` (½) of the tag's
  * growth rate, in the measure (allocations or bytes) that showed the tag's growth.
  */
+import { defaultWrappers } from './classify.js';
 import type { SeriesGrowth } from './growth.js';
 import type { RateRange, SiteLeakRate } from './lifetimes.js';
 
@@ -38,6 +39,24 @@ export interface SiteIdentity {
   offset: number;
   /** The wrapper's (framework's) call site this driver frame called through, when there is one. */
   site?: string;
+  /** Modules whose frames called this site (its own excluded). */
+  callerModules?: string[];
+}
+
+// Modules of the default wrapper list (Wdf01000, ndis, storport, ks, portcls, FltMgr…).
+const frameworkModules = new Set(defaultWrappers.map((p) => p.split('!')[0]!).filter((m) => !m.includes('*')).map((m) => m.toLowerCase()));
+
+/**
+ * A site whose callers are another driver's (not the kernel's or a framework's calling back)
+ * allocates on that driver's behalf — a helper library: the driver to blame is the caller, so
+ * the site itself is never named; the classification attributes such paths when the helper is
+ * in the wrapper list.
+ */
+function sharedHelper(site: SiteIdentity): string | undefined {
+  // The kernel and the frameworks call drivers' callbacks; only other drivers' calls count.
+  const others = (site.callerModules ?? []).filter((m) => !/^(nt|ntoskrnl|ntkrnl\w*|hal)$/i.test(m) && !frameworkModules.has(m.toLowerCase()));
+  if (others.length === 0) return undefined;
+  return `it allocates on behalf of ${others.slice(0, 4).join(', ')} (the first calling frame outside ${site.module}): a helper, not the driver to blame; add it to the wrappers (pool.collect-stacks \`wrappers: ["${site.module}!*"]\`) so each calling driver's path is measured`;
 }
 
 /** What pairing said about one allocation site. */
@@ -121,6 +140,8 @@ function tagRate(growth: TagGrowthEvidence): { measure: 'count' | 'bytes'; rate:
 /** A pairing site's claim. */
 export function pairingCandidate(site: PairedSite, growth: TagGrowthEvidence): Candidate {
   const { measure, rate: tag } = tagRate(growth);
+  const shared = sharedHelper(site);
+  if (shared) return { frame: site.frame, method: 'pairing', measure, explains: false, why: shared };
   const lr = site.leakRate;
   const rate = measure === 'count' ? lr?.leakAllocsPerMinute : lr?.leakBytesPerMinute;
   if (!lr || lr.status !== 'measured' || !rate) {
@@ -144,6 +165,8 @@ export function pairingCandidate(site: PairedSite, growth: TagGrowthEvidence): C
 /** A retagged site's claim. */
 export function retagCandidate(site: RetaggedSiteEvidence, growth: TagGrowthEvidence): Candidate {
   const { measure, rate: tag } = tagRate(growth);
+  const shared = sharedHelper(site);
+  if (shared) return { frame: site.frame, method: 'retag', measure, explains: false, why: shared };
   const g = site.growth;
   if (!g) return { frame: site.frame, method: 'retag', measure, explains: false, why: `its new tag "${site.retag}" was not counted at 3 or more points` };
   const fit = measure === 'count' ? g.count : g.bytes;
@@ -268,7 +291,7 @@ export function pairedFromSites(sites: readonly CollectedSiteLike[]): PairedSite
   return sites.flatMap((s): PairedSite[] => {
     if (s.kind !== 'alloc') return [];
     const paths = Object.values(s.paths ?? {});
-    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }) }];
+    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }) }];
     return paths.map((p) => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), site: s.frame }));
   });
 }

@@ -51,6 +51,7 @@ export interface CollectedSite {
   callers?: string[];
   leakRate?: SiteLeakRate;
   paths?: Record<string, CollectedPath>;
+  callerModules?: string[];
 }
 
 /** The outputs of pool.collect-stacks the verdict reads. */
@@ -80,6 +81,8 @@ export interface RetaggedSite {
   mismatchedFrees?: number;
   /** The site's calling path (the driver to blame) when it is a wrapper's. */
   culprit?: { frame: string; module: string; function?: string; offset: number };
+  /** Modules whose frames called the site (its own excluded). */
+  callerModules?: string[];
 }
 
 /** One round of pool.retag-sites. */
@@ -206,7 +209,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
     round: r.round,
     sites: r.sites
       .filter((s) => s.patched.length > 0)
-      .map((s) => ({ ...identity(s.culprit ?? s), ...(s.culprit && { site: s.frame }), retag: s.retag, ...(s.growth && { growth: s.growth }), ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }) })),
+      .map((s) => ({ ...identity(s.culprit ?? s), ...(s.culprit && { site: s.frame }), ...(!s.culprit && s.callerModules && { callerModules: s.callerModules }), retag: s.retag, ...(s.growth && { growth: s.growth }), ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }) })),
     ...(r.original && { original: r.original.growth }),
     ...(r.unmasked && { unmasked: r.unmasked }),
   }));

@@ -56,7 +56,7 @@ function sharedHelper(site: SiteIdentity): string | undefined {
   // The kernel and the frameworks call drivers' callbacks; only other drivers' calls count.
   const others = (site.callerModules ?? []).filter((m) => !/^(nt|ntoskrnl|ntkrnl\w*|hal)$/i.test(m) && !frameworkModules.has(m.toLowerCase()));
   if (others.length === 0) return undefined;
-  return `it allocates on behalf of ${others.slice(0, 4).join(', ')} (the first calling frame outside ${site.module}): a helper, not the driver to blame; add it to the wrappers (pool.collect-stacks \`wrappers: ["${site.module}!*"]\`) so each calling driver's path is measured`;
+  return `it allocates on behalf of ${others.slice(0, 4).join(', ')} (the first calling frame outside ${site.module}): a helper, not the driver to blame; add it to the wrappers (\`--input wrappers=${site.module}!*\`) so each calling driver's path is measured`;
 }
 
 /** What pairing said about one allocation site. */

@@ -205,14 +205,16 @@ const pageStyle = `
 *{box-sizing:border-box}
 body{margin:0 auto;max-width:1100px;padding:16px;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 h1{margin:.1em 0;font-size:1.8em}h2{margin:1.6em 0 .4em;font-size:1.25em;border-bottom:1px solid var(--line);padding-bottom:.2em}h3{font-size:1.05em}
-code{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:anywhere}
+code{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;overflow-wrap:break-word}
+td code{white-space:pre}
 .verdict{border-left:8px solid var(--muted);padding:12px 16px;background:#f9fafb;border-radius:6px}
 .verdict-leak{border-color:var(--leak)}.verdict-leak h1{color:var(--leak)}
 .verdict-no-leak{border-color:var(--ok)}.verdict-no-leak h1{color:var(--ok)}
 .verdict-inconclusive{border-color:var(--warn)}.verdict-inconclusive h1{color:var(--warn)}
 .kicker,.caption,.muted,.empty{color:var(--muted)}.kicker{margin:0;font-size:.85em}.reason{font-size:1.05em;margin:.3em 0 .6em}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:anywhere}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;overflow-wrap:break-word}
 .chart{width:100%;min-height:300px}
+.chart .u-legend th{font-weight:500}.chart .u-inline.u-live tr:has(.u-value:empty) th::after{content:none}.chart .u-legend .u-value:empty{display:none}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:.92em}th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}
 th{font-weight:600;background:#f9fafb}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
@@ -265,14 +267,39 @@ const chartScript = `
       value: function (u, v) { return bytes(v); }
     });
   });
+  // Round steps of the bytes axis: 1, 2, 2.5 or 5 times a power of ten of B, KiB, MiB or GiB.
+  function byteStep(span, ticks) {
+    var raw = Math.max(span / ticks, 1), unit = 1;
+    while (raw / unit >= 1024) unit *= 1024;
+    var m = raw / unit, p = Math.pow(10, Math.floor(Math.log10(m))), f = m / p;
+    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * p * unit;
+  }
+  // From 0 (or below the lowest value) to a round value above the highest, so the top line stays inside.
+  function yRange(u, min, max) {
+    var lo = min >= 0 ? 0 : min, step = byteStep(max - lo, 4);
+    lo = Math.floor(lo / step) * step;
+    var hi = Math.ceil((max + step * 0.1) / step) * step;
+    return [lo, hi > lo ? hi : lo + step];
+  }
+  function ySplits(u, axis, min, max) {
+    var step = byteStep(max - min, 4), out = [];
+    for (var v = Math.ceil(min / step) * step; v <= max + step / 1e6; v += step) out.push(v);
+    return out;
+  }
   function width() { return Math.max(260, Math.floor(box.getBoundingClientRect().width || 600)); }
   function height() { return window.innerWidth < 640 ? 240 : 300; }
   var plot = new uPlot({
     width: width(), height: height(),
-    scales: { x: { time: false } },
+    scales: { x: { time: false }, y: { range: yRange } },
     axes: [
       { label: data.xLabel },
-      { label: 'bytes', size: 72, values: function (u, vals) { return vals.map(bytes); } }
+      { label: 'bytes', size: 72, splits: ySplits, values: function (u, vals) {
+        var labels = vals.map(function (v) { return bytes(v).replace('.0 ', ' '); });
+        // What the axis shows, for readers of the page without the canvas (and the browser test).
+        box.setAttribute('data-y-ticks', JSON.stringify(vals));
+        box.setAttribute('data-y-range', JSON.stringify([u.scales.y.min, u.scales.y.max]));
+        return labels;
+      } }
     ],
     series: series
   }, [data.usage.minutes].concat(data.usage.series.map(function (s) { return s.bytes; })), box);

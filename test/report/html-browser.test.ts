@@ -44,6 +44,26 @@ window.addEventListener('load', function () {
       return el.checkVisibility() && rect.width > 0 && rect.height > 0;
     }).map(function (el) { return el.textContent; });
     body.setAttribute('data-visible-frames', JSON.stringify(visible));
+    var chart = document.getElementById('usage-chart');
+    body.setAttribute('data-y-ticks', chart.getAttribute('data-y-ticks') || '[]');
+    body.setAttribute('data-y-range', chart.getAttribute('data-y-range') || '[]');
+    var usage = JSON.parse(document.getElementById('leakhunt-data').textContent).usage;
+    body.setAttribute('data-y-max', String(Math.max.apply(null, usage.series.map(function (s) { return Math.max.apply(null, s.bytes.filter(function (v) { return v != null; })); }))));
+    // Legend entries that print "label:" with nothing after the colon.
+    var emptyLabels = Array.prototype.slice.call(document.querySelectorAll('.u-legend tr')).filter(function (tr) {
+      var th = tr.querySelector('th'), value = tr.querySelector('.u-value');
+      var after = th ? getComputedStyle(th, '::after').content : 'none';
+      return /:/.test(after) && (!value || value.textContent.trim() === '' || getComputedStyle(value).display === 'none');
+    }).map(function (tr) { return tr.textContent.trim(); });
+    body.setAttribute('data-empty-legend-labels', JSON.stringify(emptyLabels));
+    // Tags and identifiers (code without spaces) drawn on more than one line: broken mid-word.
+    var broken = Array.prototype.slice.call(document.querySelectorAll('#tags td code, #sites code, #stacks code')).filter(function (el) {
+      return !/\s/.test(el.textContent.trim()) && el.getClientRects().length > 1;
+    }).map(function (el) { return el.textContent; });
+    var tagsBroken = Array.prototype.slice.call(document.querySelectorAll('#tags td:first-child code')).filter(function (el) {
+      return el.getClientRects().length > 1 || el.getBoundingClientRect().height > parseFloat(getComputedStyle(el).lineHeight) * 1.5;
+    }).map(function (el) { return el.textContent; });
+    body.setAttribute('data-broken-words', JSON.stringify(broken.concat(tagsBroken)));
     body.setAttribute('data-inner-width', String(window.innerWidth));
     body.setAttribute('data-overflow', String(document.documentElement.scrollWidth - window.innerWidth));
     body.setAttribute('data-probed', 'yes');
@@ -117,7 +137,7 @@ describe.skipIf(!chromium)(`report.html in headless Chromium${skipReason}`, () =
     expect(visible).toContain('evil!<img src=x onerror=alert(1)>+0x1');
   });
 
-  test('a narrow screen (375 px, a phone) needs no horizontal scrolling and still draws the chart', async () => {
+  test('a narrow screen (375 px, a phone) needs no horizontal scrolling, still draws the chart, and breaks no tag or identifier mid-word', async () => {
     // Headless windows are at least 500 px wide, so the page runs in a 375 px frame of a harness page.
     const harness = join(workDir, 'narrow.html');
     writeFileSync(
@@ -133,9 +153,27 @@ describe.skipIf(!chromium)(`report.html in headless Chromium${skipReason}`, () =
     );
     const attributes = probed(await runChromium(['--window-size=800,1300', '--allow-file-access-from-files', '--dump-dom'], harness));
     expect(attributes['inner-width']).toBe('375');
+    // Tags and identifiers wrap between words (or scroll in their table), never inside one.
+    expect(JSON.parse(attributes['broken-words']!)).toEqual([]);
     expect(Number(attributes.overflow)).toBeLessThanOrEqual(0);
     expect(Number(attributes['chart-pixels'])).toBeGreaterThan(2000);
     expect(Number(attributes['chart-rect']!.split(',')[2])).toBeLessThanOrEqual(375);
+  });
+
+  test('the bytes axis has round ticks, the top series stays inside the plot, no legend shows an empty "label:"', async () => {
+    const attributes = probed(await runChromium(['--window-size=1100,1800', '--dump-dom']));
+    const ticks = JSON.parse(attributes['y-ticks']!) as number[];
+    const [, top] = JSON.parse(attributes['y-range']!) as [number, number];
+    expect(ticks.length).toBeGreaterThanOrEqual(3);
+    // Equal steps of 1, 2, 2.5 or 5 times a power of ten of B, KiB, MiB or GiB, starting at a multiple of the step.
+    const step = ticks[1]! - ticks[0]!;
+    const unit = [1024 ** 3, 1024 ** 2, 1024, 1].find((u) => step >= u)!;
+    const mantissa = step / unit / 10 ** Math.floor(Math.log10(step / unit));
+    expect([1, 2, 2.5, 5]).toContain(Number(mantissa.toFixed(6)));
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeCloseTo(step, 6);
+    expect(ticks[0]! % step).toBe(0);
+    expect(top).toBeGreaterThan(Number(attributes['y-max']));
+    expect(JSON.parse(attributes['empty-legend-labels']!)).toEqual([]);
   });
 
   test('the screenshot shows red suspect-line pixels inside the chart area', async () => {

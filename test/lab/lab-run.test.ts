@@ -120,6 +120,11 @@ describe.runIf(existsSync(cli))('a lab run', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toMatch(/keyed\.yaml:4:21 error INVALID_INVENTORY: Expected .*arch/);
     expect(bad.stderr).not.toContain('1.2.3.4');
+    // validate recognises an inventory and says the same.
+    const validated = await leakhunt(['validate', keyed, join(root, 'scenarios/lab-all-versions.yaml')]);
+    expect(validated.exitCode).toBe(2);
+    expect(validated.stderr).toMatch(/keyed\.yaml:4:21 error INVALID_INVENTORY/);
+    expect(validated.stdout).toMatch(/^ok {2}.*lab-all-versions\.yaml: lab inventory, 13 targets$/m);
     writeFileSync(keyed, 'targets:\n  - name: w10\n    target: "kd:-k net:port=50000,key=1.2.3.4"\n');
     const good = await leakhunt(['lab', 'matrix', keyed]);
     expect(good.stdout).not.toContain('1.2.3.4');

@@ -13,7 +13,7 @@ export function register(program: Command): void {
   program
     .command('validate')
     .description('Check playbooks (YAML, schema, step names, with:, expressions, includes) and simulator scenarios without a target')
-    .argument('[file...]', 'playbook or scenario files (a scenario has profile: and no steps:; default: every playbook in leakhunt.config.yaml\'s playbook folders)')
+    .argument('[file...]', 'playbook, scenario or lab inventory files (a scenario has profile: and no steps:, an inventory targets:; default: every playbook in leakhunt.config.yaml\'s playbook folders)')
     .option('--plugins <dir|package>', 'also load plugins from this folder or installed package (repeatable; leakhunt.config.yaml can name them too)', collect, [])
     .option('--json', 'print the problems as JSON')
     .addHelpText('after', `
@@ -21,6 +21,7 @@ Examples:
   $ leakhunt validate playbooks/find-pool-leak.yaml
   $ leakhunt validate playbooks/*.yaml --plugins ./my-plugins
   $ leakhunt validate scenarios/two-sites-one-tag.yaml
+  $ leakhunt validate scenarios/lab-all-versions.yaml          a lab inventory
 
 Every problem is reported at once with file:line:col, a code frame and a hint. A scenario is
 checked as \`run --target sim:<scenario.yaml>\` checks it before starting: schema, profile, unique
@@ -37,7 +38,16 @@ Exit code 2 when any file is invalid.`)
       let invalid = false;
       const report: unknown[] = [];
       const { isScenarioText, simScenarioErrors } = await import('../../sim/target-spec.js');
+      const { isInventoryText, loadInventory } = await import('../../lab/inventory.js');
       for (const file of files) {
+        if (isScenario(file, isInventoryText)) {
+          const loaded = loadInventory(file);
+          if (loaded.errors.length > 0) invalid = true;
+          if (options.json) report.push({ file, kind: 'inventory', valid: loaded.errors.length === 0, errors: loaded.errors.map((e) => e.toJSON()), warnings: [] });
+          else if (loaded.errors.length > 0) printErrors(loaded.errors);
+          else process.stdout.write(`ok  ${file}: lab inventory, ${plural(loaded.inventory!.targets.length, 'target')}\n`);
+          continue;
+        }
         if (isScenario(file, isScenarioText)) {
           const errors = simScenarioErrors({ scenario: file });
           if (errors.length > 0) invalid = true;

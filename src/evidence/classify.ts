@@ -22,7 +22,7 @@
  *
  * Frames are parsed `StackFrame`s (src/kd/stack.ts), innermost first; nothing here reads text.
  *
- * @see ../../docs/steps.md#poolcollect-stacks
+ * @see ../../docs/steps.md#classification-and-attribution
  */
 import type { StackFrame } from '../kd/stack.js';
 

@@ -225,3 +225,30 @@ describe('console on the stub kernel', () => {
     expect(console.execute('q')).toEqual({ text: 'quit:\n', state: 'quit', delayMs: 0 });
   });
 });
+
+describe('an empty line repeats the last command, as kd does', () => {
+  test('nothing typed yet: just the prompt again', () => {
+    const { run } = open();
+    expect(run('')).toBe('');
+  });
+
+  test('a command runs again', () => {
+    const { run } = open();
+    const first = run('vertarget');
+    expect(first).toContain('Windows XP');
+    expect(run('')).toBe(first);
+  });
+
+  test('db goes on with the next bytes, u with the next instructions', () => {
+    const { run } = open();
+    const bytes = run('db nt!PoolHitTag L8');
+    const next = run('');
+    const address = (text: string) => BigInt(`0x${text.trim().split(/\s+/)[0]!.replace('`', '')}`);
+    expect(address(next) - address(bytes)).toBe(8n);
+    const code = run('u nt!PoolHitTag L2').trim().split('\n');
+    const more = run('').trim().split('\n');
+    const first = (lines: string[]) => lines.find((line) => /^[0-9a-f`]{8,17} /.test(line))!;
+    expect(first(more)).not.toBe(first(code));
+    expect(more.filter((line) => /^[0-9a-f`]{8,17} /.test(line))).toHaveLength(2);
+  });
+});

@@ -117,7 +117,11 @@ export class KdConsole {
   private readonly filters = new Map<string, EventFilter>();
   // Modules whose symbols kd has loaded: `.reload` defers every module, `.reload /f` and any use load them.
   private readonly loadedSymbols = new Set<string>();
-  private lastDisplay: { address: bigint; unit: DisplayUnit } | undefined;
+  private lastDisplay: { address: bigint; unit: DisplayUnit; count?: number } | undefined;
+  /** Where the last `u` stopped, and how many instructions it showed: an empty line goes on from there. */
+  private lastUnassemble: { address: bigint; count?: number } | undefined;
+  /** The last non-empty command line: kd runs it again when Enter is pressed on an empty line. */
+  private lastLine: string | undefined;
   private readonly breakpoints = new BreakpointTable();
   // The one-shot address of `g Address`; kd drops it at the next stop, whatever the stop is.
   private goTarget: bigint | undefined;
@@ -162,6 +166,8 @@ export class KdConsole {
   execute(line: string): ConsoleOutput {
     if (this.state !== 'halted') throw new ConsoleStateError('execute', this.state);
     const out = new Output();
+    if (line.trim() === '') line = this.repeatedLine();
+    else this.lastLine = line;
     const flow = this.runCommandList(line, out);
     if (flow === 'quit') {
       this.state = 'quit';
@@ -293,6 +299,20 @@ export class KdConsole {
     out.add(...reconnectLines(this.kernel.profile, this.clock(), this.options.initialBreak));
     if (!this.options.initialBreak) return this.resume();
     return this.breakIn(out);
+  }
+
+  // What an empty line runs: the last command line again, as kd does; `u` and `d*` go on where
+  // they stopped (the next instructions, the next bytes) instead of showing the same ones.
+  private repeatedLine(): string {
+    const last = this.lastLine;
+    if (last === undefined) return '';
+    const commands = splitCommands(last);
+    const { verb } = splitVerb(commands.at(-1) ?? '');
+    const lower = verb.toLowerCase();
+    const length = (count: number | undefined) => (count === undefined ? '' : ` L${count.toString(16)}`);
+    if (commands.length === 1 && lower === 'u' && this.lastUnassemble) return `u ${this.lastUnassemble.address.toString(16)}${length(this.lastUnassemble.count)}`;
+    if (commands.length === 1 && ['db', 'dd', 'dq'].includes(lower) && this.lastDisplay) return `${lower}${length(this.lastDisplay.count)}`;
+    return last;
   }
 
   // Run the commands of one line in order; stop at a go command or q.
@@ -693,7 +713,7 @@ export class KdConsole {
     if (elements * UNIT_SIZE[unit] > 0x100000) throw new RangeReply();
     const reader = (at: bigint, length: number) => this.kernel.readMemory(at, length);
     out.add(...formatMemory(reader, address, elements, unit, this.kernel.profile.pointerSize));
-    this.lastDisplay = { address: address + BigInt(elements * UNIT_SIZE[unit]), unit };
+    this.lastDisplay = { address: address + BigInt(elements * UNIT_SIZE[unit]), unit, ...(count !== undefined && { count }) };
   }
 
   // `eb`/`ed`/`eq address value [value…]`: silent on success, as kd.
@@ -730,6 +750,7 @@ export class KdConsole {
         : 1;
       at += BigInt(length);
     }
+    this.lastUnassemble = { address: at, ...(count !== undefined && { count }) };
   }
 
   // `r`, `r reg`, `r reg=value`, `r @$t0=…` (several assignments separated by commas).

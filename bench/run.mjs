@@ -5,7 +5,7 @@
  *
  *   node bench/run.mjs [--runs N] [--only id,id] [--no-docs]
  *
- * Ids: startup, aggregate, scaling, sim, roundtrips, slowlink, hunt, tty. Every figure is the median
+ * Ids: startup, stream, aggregate, scaling, sim, roundtrips, slowlink, hunt, tty. Every figure is the median
  * of at least 5 runs with its min and max.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import roundtrips from './round-trips.mjs';
 import scaling from './scaling.mjs';
 import sim from './simulator.mjs';
 import slowlink from './slow-link.mjs';
+import stream from './analyze-stream.mjs';
 import startup from './startup.mjs';
 import tty from './tty.mjs';
 import { describeMachine, formatNumber, nowMs } from './lib/stats.mjs';
@@ -25,7 +26,7 @@ const docsFile = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url)
 const MIN_RUNS = 5;
 
 // Start-up first, while nothing of ours has warmed or loaded the machine; the hunt last.
-const benchmarks = [startup, roundtrips, slowlink, aggregate, scaling, sim, hunt, tty];
+const benchmarks = [startup, roundtrips, slowlink, stream, aggregate, scaling, sim, hunt, tty];
 
 // --runs, --only, --no-docs.
 function parseArgs(argv) {

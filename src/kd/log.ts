@@ -26,8 +26,12 @@ export interface KdLogSummary {
 
 /** How a log is read. */
 export interface KdLogOptions {
-  /** Which kinds of output to parse (default: all); the others keep their kind but get no result. */
-  parse?: (kind: string) => boolean;
+  /**
+   * Whether to parse an entry's output (default: all). Asked when the entry is complete, after
+   * every earlier entry was handed on, so a reader can skip what it will not read; a skipped
+   * entry keeps its kind but gets no result.
+   */
+  parse?: (entry: AutoEntry) => boolean;
   /** Keep every output's unparsed lines for the summary (default true). */
   keepUnparsed?: boolean;
 }
@@ -52,7 +56,7 @@ function hasStopLine(text: string): boolean {
  */
 export class KdLogReader {
   private readonly pool = new StringPool();
-  private readonly parseKind: (kind: string) => boolean;
+  private readonly wanted: (entry: AutoEntry) => boolean;
   private readonly keepUnparsed: boolean;
   private readonly summary: KdLogSummary = { complete: true, unparsed: [] };
   private prompts = 0;
@@ -75,7 +79,7 @@ export class KdLogReader {
     private readonly onEntry: (entry: AutoEntry) => void,
     options: KdLogOptions = {},
   ) {
-    this.parseKind = options.parse ?? (() => true);
+    this.wanted = options.parse ?? (() => true);
     this.keepUnparsed = options.keepUnparsed ?? true;
   }
 
@@ -139,7 +143,7 @@ export class KdLogReader {
     if (kind !== undefined && getParser(kind) === undefined) kind = undefined;
     if (kind !== undefined) {
       entry.kind = kind;
-      if (lines.length > 0 && !isBlank(output) && this.parseKind(kind)) this.parse(entry, kind, output);
+      if (lines.length > 0 && !isBlank(output) && this.wanted(entry)) this.parse(entry, kind, output);
     }
     this.onEntry(entry);
   }

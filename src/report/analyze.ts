@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { aliasForVersion } from '../core/versions.js';
 import { errUsage } from '../core/errors.js';
 import type { AutoEntry } from '../kd/auto.js';
-import { readFileLines, readKdLogLines, readKdLogText } from '../kd/log.js';
+import { readFileLines, readKdLogLines, readKdLogText, type KdLogOptions } from '../kd/log.js';
 import type { BreakResult } from '../kd/break.js';
 import { KdParseError, padTag } from '../kd/common.js';
 import type { PoolusedResult } from '../kd/poolused.js';
@@ -36,10 +36,6 @@ export interface Analysis extends AnalysisSummary {
   /** The stacks, one stacks.jsonl line each. */
   stacks: (StackRecord & { line: number })[];
 }
-
-// The kinds whose results the analysis reads; other outputs are only counted, not parsed.
-const READ_KINDS = new Set(['poolused', 'break', 'stack', 'banner', 'vertarget', 'version']);
-const LOG_OPTIONS = { parse: (kind: string) => READ_KINDS.has(kind), keepUnparsed: false };
 
 // `kd> ed nt!PoolHitTag ' cbA'` or `ed nt!poolhittag 0x20636241` → the tag, or null when cleared.
 function hitTagFromCommand(command: string): string | null | undefined {
@@ -144,6 +140,27 @@ class LogAnalyzer {
 
   constructor(private readonly onStack: (stack: HitStack) => void) {}
 
+  /** How the log is read for this analysis: only the outputs it will read are parsed. */
+  readonly logOptions: KdLogOptions = { parse: (entry) => this.reads(entry), keepUnparsed: false };
+
+  // Whether the analysis reads this entry's result: every !poolused and stop, the first version
+  // block, and a stack only after a breakpoint stop (other outputs are counted, not parsed).
+  private reads(entry: AutoEntry): boolean {
+    switch (entry.kind) {
+      case 'poolused':
+      case 'break':
+        return true;
+      case 'stack':
+        return this.reader.wantsStack;
+      case 'banner':
+      case 'vertarget':
+      case 'version':
+        return this.version === undefined;
+      default:
+        return false;
+    }
+  }
+
   add(entry: AutoEntry): void {
     if (entry.kind) this.counts[entry.kind] = (this.counts[entry.kind] ?? 0) + 1;
     const tag = hitTagFromCommand(entry.command);
@@ -242,7 +259,7 @@ export function analyzeKdLog(text: string, source = 'kd log'): Analysis {
   const stacks: Analysis['stacks'] = [];
   const analyzer = new LogAnalyzer((stack) => stacks.push(stack));
   try {
-    readKdLogText(text, (entry) => analyzer.add(entry), LOG_OPTIONS);
+    readKdLogText(text, (entry) => analyzer.add(entry), analyzer.logOptions);
     analyzer.end();
   } catch (error) {
     throw usageError(error, source);
@@ -365,7 +382,7 @@ export async function analyzeToRunDir(logPath: string, runDir: string, options: 
           log.finish();
         }
       : (onLine: (line: string) => boolean) => readFileLines(logPath, 'latin1', onLine);
-    await readKdLogLines(each, (entry) => analyzer.add(entry), LOG_OPTIONS);
+    await readKdLogLines(each, (entry) => analyzer.add(entry), analyzer.logOptions);
     analyzer.end();
     stacksFile.close(true);
   } catch (error) {

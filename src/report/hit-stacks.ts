@@ -95,6 +95,11 @@ export class HitStackReader {
     }
   }
 
+  /** Whether a stack command's output would be read now (right after a stop): a log reader parses it only then. */
+  get wantsStack(): boolean {
+    return this.stopLine !== undefined;
+  }
+
   /** A stack command's frames; counted only right after a stop (other stacks are not PoolHitTag's). */
   stack(frames: readonly StackFrame[], line: number, tag: string | undefined): void {
     if (this.stopLine === undefined) return;

@@ -25,6 +25,8 @@ export { parseLm } from '../kd/lm.js';
 export type * from '../kd/lm.js';
 export { parseDb, parseDc, parseDd, parseDq, parseMemory } from '../kd/memory.js';
 export type * from '../kd/memory.js';
+export { parsePool } from '../kd/pool.js';
+export type * from '../kd/pool.js';
 export { parsePoolfind } from '../kd/poolfind.js';
 export type * from '../kd/poolfind.js';
 export { parsePoolused } from '../kd/poolused.js';

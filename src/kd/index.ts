@@ -10,6 +10,7 @@ import { parseGflag, type GflagResult } from './gflag.js';
 import { parseGflags, type GflagsResult } from './gflags.js';
 import { parseLm, type LmResult } from './lm.js';
 import { parseMemory, type MemoryResult } from './memory.js';
+import { parsePool, type PoolResult } from './pool.js';
 import { parsePoolfind, type PoolfindResult } from './poolfind.js';
 import { parsePoolused, type PoolusedResult } from './poolused.js';
 import { parseReload, type ReloadResult } from './reload.js';
@@ -26,6 +27,7 @@ export interface KdResultByKind {
   version: VersionResult;
   poolused: PoolusedResult;
   poolfind: PoolfindResult;
+  pool: PoolResult;
   stack: StackResult;
   db: MemoryResult;
   dw: MemoryResult;
@@ -62,6 +64,7 @@ const PARSERS_BY_KIND: KdParserTable = {
   version: { kind: 'version', description: 'version: target block, debugger and extension DLLs', parse: (text) => parseVersion(text, 'version') },
   poolused: { kind: 'poolused', description: '!poolused: per-tag paged/nonpaged allocations and bytes', parse: (text) => parsePoolused(text) },
   poolfind: { kind: 'poolfind', description: '!poolfind: pool blocks carrying a tag', parse: (text) => parsePoolfind(text) },
+  pool: { kind: 'pool', description: '!pool <address>: the blocks of its pool page, the asked one marked', parse: (text) => parsePool(text) },
   stack: { kind: 'stack', description: 'k, kb, kn, kv, kp, kc: stack frames', parse: (text) => parseStack(text) },
   db: { kind: 'db', description: 'db: bytes and ASCII', parse: (text) => parseMemory(text, 1) },
   dw: { kind: 'dw', description: 'dw: words', parse: (text) => parseMemory(text, 2) },

@@ -8,10 +8,10 @@
  */
 import { KdParseError, normalizeAddress, padTag, splitLines } from './common.js';
 import type { ParseResultBase } from './common.js';
+import { readBlockLine, readPoolName, type PoolName } from './pool.js';
 import { readPrompt } from './prompt.js';
 
-/** The pool a block lives in; `unknown` where kd did not say (old-form large pool table hits). */
-export type PoolName = 'nonpaged' | 'paged' | 'session' | 'special' | 'unknown';
+export type { PoolName } from './pool.js';
 
 /** One pool block `!poolfind` found. */
 export interface PoolfindHit {
@@ -49,7 +49,6 @@ export interface PoolfindResult extends ParseResultBase {
   stoppedAt?: string;
 }
 
-const OLD_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s+size:\s*([0-9a-f]{1,12})\s+previous size:\s*([0-9a-f]{1,12})\s+\(([A-Za-z ]+)\)/i;
 const NEW_HIT = /^\s*\*?([0-9a-f]{8}(?:`?[0-9a-f]{8})?)\s*:\s*tag (.{1,4}?), size\s+(?:0x)?([0-9a-f]{1,12}), (.*)$/i;
 const LARGE_TABLE = /^Scanning large pool allocation table for (?:Tag: (.{1,4})|tag (0x[0-9a-f]+)(?: \((.{1,4})\))?) \(([0-9a-f`]+) : ([0-9a-f`]+)\)/i;
 const SEARCHING = /^Searching (\w+) pool \(([0-9a-f`]+) : ([0-9a-f`]+)\) for (?:Tag: (.{1,4})|tag (0x[0-9a-f]+)(?: \((.{1,4})\))?)/i;
@@ -140,30 +139,18 @@ function readHit(line: string, section: PoolfindRegion['region'] | undefined): P
     if (section === 'large-pool-table') hit.largePool = true;
     return hit;
   }
-  const old = OLD_HIT.exec(line);
+  const old = readBlockLine(line, false);
   if (!old) return undefined;
   const hit: PoolfindHit = {
-    address: normalizeAddress(old[1]),
-    tag: readOldTag(line, old.index + old[0].lastIndexOf('(')),
-    size: Number.parseInt(old[2], 16),
+    address: old.address,
+    tag: old.tag,
+    size: old.size,
     pool: section === undefined || section === 'large-pool-table' ? 'unknown' : section,
-    state: old[4].trim().toLowerCase(),
-    previousSize: Number.parseInt(old[3], 16),
+    state: old.state,
+    previousSize: old.previousSize,
   };
   if (section === 'large-pool-table') hit.largePool = true;
   return hit;
-}
-
-// The tag sits 12 columns after `(`, past `(Allocated) ` or `(Free)      `, maybe behind a `*`.
-function readOldTag(line: string, openParen: number): string {
-  let start = openParen + 12;
-  const close = line.indexOf(')', openParen);
-  if (start >= line.length || line.slice(close + 1, start).trim() !== '') {
-    // Blanks collapsed by whoever published the log: take the next word.
-    return padTag(line.slice(close + 1).trim().replace(/^\*/, '').split(/\s+/)[0] ?? '');
-  }
-  if (line[start] === '*') start += 1;
-  return padTag(line.slice(start, start + 4));
 }
 
 // `Tag: SeSd` gives the tag; `tag 0x61646d61 (amda)` gives its value (little-endian characters).
@@ -182,14 +169,4 @@ function readSearchedTag(plain: string | undefined, value: string | undefined, s
 // The tag argument of `!poolfind`: a string (`SeSd`), or a value when it starts with 0x (`0x64636241`).
 function readCommandTag(argument: string): string | null {
   return /^0x[0-9a-f]{1,8}$/i.test(argument) ? readSearchedTag(undefined, argument, undefined) : padTag(argument.slice(0, 4));
-}
-
-// `NonPaged`, `Nonpaged`, `nonpaged`, `Paged`, `Session`, `Special` → the pool's name.
-function readPoolName(word: string): PoolName {
-  const lower = word.trim().toLowerCase();
-  if (lower === 'nonpaged') return 'nonpaged';
-  if (lower === 'paged') return 'paged';
-  if (lower === 'session' || lower === 'paged session') return 'session';
-  if (lower === 'special') return 'special';
-  return 'unknown';
 }

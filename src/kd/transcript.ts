@@ -19,6 +19,7 @@ const COMMAND_KINDS: readonly [RegExp, string][] = [
   [/^\.reload\b/, 'reload'],
   [/^!poolused\b/, 'poolused'],
   [/^!poolfind\b/, 'poolfind'],
+  [/^!pool(?:\s|$)/, 'pool'],
   [/^k[bcdfLmnpPv]*(?:\s|$)/, 'stack'],
   [/^lm[a-z]*(?:\s|$)/, 'lm'],
 ];

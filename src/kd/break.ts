@@ -5,7 +5,7 @@
  * `module!Function+0x1a:` location line and the instruction line where the target sits.
  */
 import { KdParseError, splitLines, type ParseResultBase } from './common.js';
-import { isSymbolLabel, parseInstructionLine, parseSymbolLocation, type Instruction, type SymbolLocation } from './disasm.js';
+import { isSymbolLabel, labelLocation, parseInstructionLine, type Instruction, type StopLocation } from './disasm.js';
 import { matchPrompt } from './prompt.js';
 import { isReloadNoiseLine } from './reload.js';
 import { isVersionBlockLine, parseConnectedLine, parseVersion, type ConnectedTarget, type ParsedOs } from './version.js';
@@ -25,11 +25,7 @@ export type StopKind =
   /** Any other `<name> - code XXXXXXXX (first|second chance)` exception. */
   | 'exception';
 
-/** Where the target stopped. */
-export interface StopLocation extends SymbolLocation {
-  /** The label as printed (`nt!ExAllocatePoolWithTag+0x881`). */
-  symbol: string;
-}
+export type { StopLocation } from './disasm.js';
 
 /** One stop of the target. */
 export interface StopEvent {
@@ -109,14 +105,6 @@ const STOP_NOISE: readonly RegExp[] = [
 
 // First characters of the STOP_NOISE lines.
 const STOP_NOISE_LEADS = 'ADFKSE*RO';
-
-// `{ ...location, symbol }` without the spread (slow in V8): the same keys in the same order.
-function withSymbol(location: SymbolLocation, symbol: string): StopLocation {
-  const result = { module: location.module, offset: location.offset } as StopLocation;
-  if (location.function !== undefined) result.function = location.function;
-  result.symbol = symbol;
-  return result;
-}
 
 /** Parse the output kd prints when the target stops. Throws KdParseError when there is no stop in it. */
 export function parseBreak(text: string, options: BreakOptions = {}): BreakResult {
@@ -266,8 +254,7 @@ export function tryParseBreak(text: string, options: BreakOptions = {}): BreakRe
         event = start(bareKind, lineNumber);
       }
       closeVersionBlock();
-      const location = parseSymbolLocation(label);
-      event.location = location ? withSymbol(location, label) : { module: label, offset: 0, symbol: label };
+      event.location = labelLocation(label);
       if (instruction) {
         event.instruction = instruction;
         index++;

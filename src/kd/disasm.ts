@@ -14,6 +14,22 @@ export interface SymbolLocation {
   offset: number;
 }
 
+/** Where the target stopped: a location and its label as printed (`nt!ExAllocatePoolWithTag+0x881`). */
+export interface StopLocation extends SymbolLocation {
+  symbol: string;
+}
+
+/** The location a `module!Function+0x1a:` label names (its colon removed), the label kept as `symbol`. */
+export function labelLocation(label: string): StopLocation {
+  const location = parseSymbolLocation(label);
+  if (!location) return { module: label, offset: 0, symbol: label };
+  // The keys in a fixed order, without a spread (slow in V8).
+  const result = { module: location.module, offset: location.offset } as StopLocation;
+  if (location.function !== undefined) result.function = location.function;
+  result.symbol = label;
+  return result;
+}
+
 /** One disassembled instruction. */
 export interface Instruction {
   /** Lowercase hex, no backtick, no segment. */

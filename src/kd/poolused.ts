@@ -278,8 +278,13 @@ function readRow(text: string, lineStart: number, lineEnd: number, layout: Table
   let descriptionEnd = lineEnd;
   while (descriptionStart < descriptionEnd && isTrimSpace(text.charCodeAt(descriptionStart))) descriptionStart++;
   while (descriptionEnd > descriptionStart && isTrimSpace(text.charCodeAt(descriptionEnd - 1))) descriptionEnd--;
-  if (descriptionEnd > descriptionStart) row.description = pool ? pool.take(text, descriptionStart, descriptionEnd) : text.slice(descriptionStart, descriptionEnd);
+  if (descriptionEnd > descriptionStart && !isUnknownTagNote(text, descriptionStart)) row.description = pool ? pool.take(text, descriptionStart, descriptionEnd) : text.slice(descriptionStart, descriptionEnd);
   return row;
+}
+
+// kd's `UNKNOWN pooltag 'Abcd', please update pooltag.txt` in the description column says it has none.
+function isUnknownTagNote(text: string, at: number): boolean {
+  return text.startsWith("UNKNOWN pooltag '", at) && /^UNKNOWN pooltag '.{1,4}', please update pooltag\b/.test(text.slice(at, at + 64));
 }
 
 // Number() of an optionally signed run of at most 15 digits, without cutting it out.
@@ -329,7 +334,7 @@ function buildRow(tag: string, columns: NumericColumn[], values: number[], descr
     else if (column.name === 'Used') target.bytes = values[index];
   });
   const row: PoolusedRow = { tag, nonpaged: counts.nonpaged, paged: counts.paged };
-  if (description !== '') row.description = description;
+  if (description !== '' && !isUnknownTagNote(description, 0)) row.description = description;
   return row;
 }
 

@@ -42,6 +42,8 @@ export interface StackFrame {
   source?: StackSource;
   /** Parenthesised notes after the call site, as printed: `FPO: [Non-Fpo]`, `CONV: stdcall`, `TrapFrame @ …`. */
   notes?: string[];
+  /** x86 kd's frame-type marker after RetAddr: `T` (reached through a trap frame), `TRAP`, `TSS` (a task gate). */
+  marker?: string;
   /** Trap frame address from a `TrapFrame @ …` note. */
   trapFrame?: string;
   /** `kf` stack bytes used by the frame. */
@@ -72,7 +74,8 @@ interface StackLayout {
 
 const HEADER =
   /^(#\s*)?(Memory\s+)?(?:(ChildEBP|Child-SP)\s*)?(RetAddr\s*)?(:\s*)?(Args to Child\s*)?(:\s*)?(Call Site)?$/;
-const ADDRESS = /^[0-9a-f]{8}(?:`?[0-9a-f]{8})?$/i;
+// White space that trim() removes besides space and TAB (a line holds no \n).
+const OTHER_BLANKS = /[\v\f\r\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/g;
 const INLINE = '(Inline Function)';
 const NOTE = /^(FPO|CONV|TrapFrame|Inline Function|ExceptionFrame)\b/;
 
@@ -150,6 +153,11 @@ function readStack(text: string, from: number, to: number, pool: StringPool | un
       result.complete = false;
       continue;
     }
+    if (lead === 60 && text.startsWith('<Intermediate frames may have been skipped', start) && text.charCodeAt(end - 1) === 62) {
+      // kd could not unwind every frame between the ones around this line.
+      result.warnings.push({ message: text.slice(start + 1, end - 1), beforeFrame: result.frames.length });
+      continue;
+    }
     if ((lead === 42 || lead === 87 || lead === 69 || lead === 85) && WARNING.test(text.slice(start, end))) {
       result.warnings.push({ message: text.slice(start, end).replace(/^\*{3}\s*/, ''), beforeFrame: result.frames.length });
       continue;
@@ -206,7 +214,7 @@ function readHeader(trimmed: string): StackLayout | undefined {
 
 // Read one frame line [lineStart, lineEnd) (trimmed) by the header's columns, or by the shape of
 // its tokens when there is none. Tokens are read by position (blank = space or TAB), so no token
-// array is built; anything unusual goes to readFrameSlowly, the token-by-token reading.
+// array is built.
 function readFrame(text: string, lineStart: number, lineEnd: number, layout: StackLayout | undefined, pool: StringPool | undefined): StackFrame | undefined {
   const frame: StackFrame = { module: '' };
   let start = lineStart;
@@ -236,9 +244,9 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
 
   let addressCount = 0;
   const at = text.charCodeAt(start);
-  if (start < lineEnd && mayBeOtherBlank(at)) {
-    // Whitespace other than space and TAB: trim() and the token reader disagree, so read as before.
-    return readFrameSlowly(text.slice(lineStart, lineEnd), layout);
+  if (start < lineEnd && mayBeOtherBlank(at) && isTrimSpace(at)) {
+    // White space other than space and TAB between the columns: read the line with it made spaces.
+    return readFrame(text.slice(lineStart, lineEnd).replace(OTHER_BLANKS, ' '), 0, lineEnd - lineStart, layout, pool);
   }
   if (at === 40 && lineEnd - start >= INLINE.length && text.startsWith(INLINE, start)) {
     start = skipBlanks(text, start + INLINE.length, lineEnd);
@@ -277,6 +285,19 @@ function readFrame(text: string, lineStart: number, lineEnd: number, layout: Sta
     start = skipBlanks(text, end, lineEnd);
     end = shortTokenEnd(text, start, lineEnd);
     addressCount = 2;
+  }
+
+  if (addressCount > 0 && text.charCodeAt(start) === 40) {
+    // x86 kd marks a frame reached through a trap frame or a task gate right after RetAddr:
+    // `(T)`, `(TRAP)`, `(TSS)`; an FPO note may stand there too (`(FPO: [0,0,0])`).
+    const close = text.indexOf(')', start);
+    const inner = close < 0 || close >= lineEnd ? '' : text.slice(start + 1, close);
+    if (/^(?:T|TRAP|TSS)$/.test(inner)) frame.marker = inner;
+    else if (/^FPO: /.test(inner)) (frame.notes ??= []).push(inner);
+    if (frame.marker !== undefined || frame.notes !== undefined) {
+      start = skipBlanks(text, close + 1, lineEnd);
+      end = shortTokenEnd(text, start, lineEnd);
+    }
   }
 
   const colonHere = end - start === 1 && text.charCodeAt(start) === 58;
@@ -400,72 +421,6 @@ function isModuleName(line: string, start: number, end: number): boolean {
   return true;
 }
 
-// The same reading token by token, for lines whose blanks are not all spaces and TABs around an inline frame.
-function readFrameSlowly(trimmed: string, layout: StackLayout | undefined): StackFrame | undefined {
-  const tokens = new TokenReader(trimmed);
-  const frame: StackFrame = { module: '' };
-
-  const numbered = layout ? layout.numbered : /^[0-9a-f]{2,4}$/i.test(tokens.peek()) && startsColumns(tokens.peek(1));
-  if (numbered) {
-    const index = tokens.next();
-    if (!/^[0-9a-f]{1,4}$/i.test(index)) return undefined;
-    frame.index = Number.parseInt(index, 16);
-  }
-  if (layout?.memory && /^[0-9a-f]{1,7}$/i.test(tokens.peek()) && !ADDRESS.test(tokens.peek())) {
-    frame.memory = Number.parseInt(tokens.next(), 16);
-  }
-
-  let addressCount = 0;
-  if (tokens.rest().startsWith(INLINE)) {
-    tokens.skip(INLINE.length);
-    frame.inline = true;
-    if (/^-{8}(`?-{8})?$/.test(tokens.peek())) tokens.next();
-  } else if (layout) {
-    if (layout.pointer) {
-      if (!ADDRESS.test(tokens.peek())) return undefined;
-      frame[layout.pointer] = normalizeAddress(tokens.next());
-    }
-    if (layout.retAddr) {
-      if (!ADDRESS.test(tokens.peek())) return undefined;
-      frame.retAddr = normalizeAddress(tokens.next());
-    }
-    addressCount = (layout.pointer ? 1 : 0) + (layout.retAddr ? 1 : 0);
-  } else {
-    const addresses: string[] = [];
-    while (addresses.length < 2 && ADDRESS.test(tokens.peek())) addresses.push(tokens.next());
-    if (addresses.length < 2) return undefined;
-    frame[addresses[0]!.length === 8 ? 'childEbp' : 'childSp'] = normalizeAddress(addresses[0]!);
-    frame.retAddr = normalizeAddress(addresses[1]!);
-    addressCount = 2;
-  }
-
-  const argsStyle = layout ? layout.args : tokens.peek() === ':' ? 'colon' : addressCount > 0 && frameIsX86(frame) ? 'x86' : null;
-  if (argsStyle === 'colon') {
-    if (tokens.next() !== ':') return undefined;
-    const args: string[] = [];
-    while (tokens.peek() !== ':') {
-      const arg = tokens.next();
-      if (arg === '') return undefined;
-      if (ADDRESS.test(arg)) args.push(normalizeAddress(arg));
-      else if (!/^-+(`-+)?$/.test(arg)) return undefined;
-    }
-    tokens.next();
-    if (args.length > 0) frame.args = args;
-  } else if (argsStyle === 'x86') {
-    const args: string[] = [];
-    while (args.length < 3 && /^[0-9a-f]{8}$/i.test(tokens.peek())) args.push(tokens.next().toLowerCase());
-    if (args.length > 0) frame.args = args;
-  }
-
-  const callSite = tokens.rest();
-  if (callSite === '') {
-    return layout && (addressCount > 0 || frame.args) ? frame : undefined;
-  }
-  if (!readCallSite(callSite, frame)) return undefined;
-  if (!layout && addressCount === 0 && !frame.inline) return undefined;
-  return frame;
-}
-
 // Characters that trim() removes besides space and TAB are all below 33 or from U+00A0 on.
 function mayBeOtherBlank(code: number): boolean {
   return code < 32 || code >= 0xa0;
@@ -566,7 +521,7 @@ function readCallSite(text: string, site: StackFrame = { module: '' }): StackFra
   }
   rest = rest.slice(0, end);
   if (notes.length > 0) {
-    site.notes = notes.reverse();
+    site.notes = site.notes ? [...site.notes, ...notes.reverse()] : notes.reverse();
     const trap = notes.map((note) => /TrapFrame @ ([0-9a-f`]+)/i.exec(note)).find((match) => match !== null);
     if (trap) site.trapFrame = normalizeAddress(trap[1]);
   }
@@ -618,11 +573,6 @@ function matchingOpen(text: string, close: number): number {
   return -1;
 }
 
-// True when the token after a frame number begins the address columns (or an inline frame).
-function startsColumns(token: string): boolean {
-  return ADDRESS.test(token) || token === '(Inline';
-}
-
 // x86 frames carry 32-bit addresses; only they have the 3 bare `Args to Child` without ` : `.
 function frameIsX86(frame: StackFrame): boolean {
   return (frame.childEbp ?? frame.retAddr ?? '').length === 8;
@@ -631,55 +581,6 @@ function frameIsX86(frame: StackFrame): boolean {
 // True for a frame whose call site kd has not printed (yet).
 function isMissingCallSite(frame: StackFrame): boolean {
   return frame.module === '' && frame.address === undefined && frame.function === undefined && !frame.inline;
-}
-
-// Whitespace-separated tokens read from the left; the rest of the line stays available as text.
-class TokenReader {
-  private position = 0;
-
-  constructor(private readonly text: string) {}
-
-  // The token `ahead` tokens from here, without consuming anything.
-  peek(ahead = 0): string {
-    let position = this.position;
-    let token = '';
-    for (let count = 0; count <= ahead; count += 1) {
-      [token, position] = this.scan(position);
-    }
-    return token;
-  }
-
-  // Consume and return the next token ('' at the end).
-  next(): string {
-    const [token, position] = this.scan(this.position);
-    this.position = position;
-    return token;
-  }
-
-  // Consume a known number of characters after the blanks.
-  skip(length: number): void {
-    this.position = this.skipBlanks(this.position) + length;
-  }
-
-  // Everything not consumed yet, trimmed.
-  rest(): string {
-    return this.text.slice(this.position).trim();
-  }
-
-  // Read one token starting at or after `from`.
-  private scan(from: number): [string, number] {
-    const start = this.skipBlanks(from);
-    let end = start;
-    while (end < this.text.length && !isBlank(this.text.charCodeAt(end))) end += 1;
-    return [this.text.slice(start, end), end];
-  }
-
-  // First non-blank position at or after `from`.
-  private skipBlanks(from: number): number {
-    let position = from;
-    while (position < this.text.length && isBlank(this.text.charCodeAt(position))) position += 1;
-    return position;
-  }
 }
 
 // Space or TAB.

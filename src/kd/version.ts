@@ -5,6 +5,7 @@
  * wrong for Windows 11 ("Windows 10 Kernel Version 22621") and sometimes for 8.1 ("Windows 8").
  */
 import { KdParseError, normalizeAddress, splitLines, type ParseResultBase } from './common.js';
+import { isSymbolLabel, labelLocation, parseInstructionLine, type Instruction, type StopLocation } from './disasm.js';
 import { matchPrompt } from './prompt.js';
 import { isReloadNoiseLine } from './reload.js';
 
@@ -86,6 +87,10 @@ export interface VersionResult extends ParseResultBase {
   extensions?: ExtensionInfo[];
   /** Text of `****` warning boxes (local kernel debugging warning). */
   warnings: string[];
+  /** Where the target sits when the banner ends with it (`nt!KeBugCheckEx:` in a dump's banner). */
+  location?: StopLocation;
+  /** The instruction printed under that location. */
+  instruction?: Instruction;
 }
 
 /** What to parse: kd prints the same block in its banner, for `vertarget` and atop `version`. */
@@ -274,7 +279,8 @@ const KNOWN_NOISE: readonly RegExp[] = [
   /^\*+ Path validation summary \*+$/,
   /^Response\s+Time \(ms\)\s+Location$/,
   /^(?:Deferred|OK)\s+\S/,
-  /^Kernel (?:Complete|Summary|Bitmap|Active) Dump File: /,
+  /^(?:Mini )?Kernel (?:Complete |Summary |Bitmap |Active )?Dump File: /,
+  /^For analysis of this file, run !analyze -v$/,
   /^Loading Dump File \[/,
   /^Comment: '/,
   /^Live user mode: /,
@@ -438,6 +444,17 @@ export function parseVersion(text: string, kind: VersionKind = 'vertarget'): Ver
   }
   if (inBox && boxText.length > 0) result.warnings.push(boxText.join(' '));
 
+  // A dump or connect banner ends where the target sits: `nt!KeBugCheckEx:` and its instruction.
+  const lastLines = rawLines.filter((line) => line.trim() !== '').slice(-2);
+  const tail = result.unparsed.slice(-2);
+  if (tail.length === 2 && tail[0] === lastLines[0] && tail[1] === lastLines[1] && isSymbolLabel(tail[0]!)) {
+    const instruction = parseInstructionLine(tail[1]!);
+    if (instruction) {
+      result.unparsed.length -= 2;
+      result.location = labelLocation(tail[0]!.trim().slice(0, -1));
+      result.instruction = instruction;
+    }
+  }
   if (versionLine) {
     result.os = buildOs(versionLine, buildLab, product, fileVersion, result.connected);
   } else if (buildLab && /^\d+\./.test(buildLab)) {

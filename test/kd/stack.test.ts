@@ -461,3 +461,46 @@ describe('parseStack on damaged input', () => {
     expect(() => parseStack('')).toThrow(expect.objectContaining({ code: 'KD_PARSE_ERROR', kind: 'stack' }));
   });
 });
+
+describe('x86 frames reached through a trap frame', () => {
+  test('kv-unknown-x86-1: (T) markers, intermediate-frame notes, every frame in order', () => {
+    const result = parseStack(fixture('kv-unknown-x86-1.txt'));
+    expect(result.frames.map((frame) => frame.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(result.frames[2]).toEqual({
+      module: 'nt',
+      index: 2,
+      childEbp: '9c6f71e8',
+      retAddr: '83e8e8d9',
+      marker: 'T',
+      args: ['8000151c', '00000000', '9c6f72bc'],
+      function: 'KiSystemServicePostCall',
+      notes: ['FPO: [0,3] TrapFrame @ 9c6f71f8'],
+      trapFrame: '9c6f71f8',
+    });
+    expect(result.frames[3]).toMatchObject({ marker: 'T', module: 'nt', function: 'ZwTerminateProcess', offset: 0x11, args: ['8000151c', '00000000', '00000000'] });
+    expect(result.frames[4]).toMatchObject({ module: 'AtdrAgent', offset: 0x194bd });
+    expect(result.warnings.map((warning) => [warning.message.slice(0, 32), warning.beforeFrame])).toEqual([
+      ['WARNING: Frame IP not in any kno', 1],
+      ['Intermediate frames may have bee', 2],
+      ['Intermediate frames may have bee', 3],
+    ]);
+    // The script's own lines are not kd's.
+    expect(result.unparsed).toEqual(['called', 'hit ', 'go on ']);
+  });
+
+  test('crash-win10-x86-1: a numbered stack without arguments keeps its seven frames', () => {
+    const output = fixture('crash-win10-x86-1.txt').split('Crashing Stack\n')[1]!.split('\n0: kd>')[0]!;
+    const result = parseStack(output);
+    expect(result.frames.map((frame) => [frame.index, frame.marker ?? '', frame.module, frame.function ?? frame.address])).toEqual([
+      [0, '', 'nt', 'KeBugCheckEx'],
+      [1, '', 'hal', 'HalBugCheckSystem'],
+      [2, '', 'nt', 'WheaReportHwError'],
+      [3, '', 'hal', 'HalHandleNMI'],
+      [4, 'T', 'nt', 'KiTrap02'],
+      [5, 'T', 'hal', 'HalProcessorIdle'],
+      [6, '', '', '8344699c'],
+    ]);
+    expect(result.warnings.filter((warning) => warning.message.startsWith('Intermediate')).map((warning) => warning.beforeFrame)).toEqual([4, 5]);
+    expect(result.unparsed).toEqual(['============================================']);
+  });
+});

@@ -160,3 +160,14 @@ describe('Connected line only', () => {
     expect(result.unparsed).toEqual([]);
   });
 });
+
+describe('a banner that ends with the break location', () => {
+  test('banner-win10-x64-2 (a minidump): nt!KeBugCheckEx and its instruction, nothing unparsed', () => {
+    const text = fixture('banner-win10-x64-2.txt').split('\n2: kd>')[0]!;
+    const result = parseBanner(text);
+    expect(result.os).toMatchObject({ build: 19041, arch: 'x64', processors: 8 });
+    expect(result.location).toEqual({ module: 'nt', offset: 0, function: 'KeBugCheckEx', symbol: 'nt!KeBugCheckEx' });
+    expect(result.instruction).toMatchObject({ address: 'fffff805055fd5c0', bytes: '48894c2408', mnemonic: 'mov', operands: 'qword ptr [rsp+8],rcx' });
+    expect(result.unparsed).toEqual([]);
+  });
+});

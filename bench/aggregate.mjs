@@ -15,7 +15,7 @@ import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { seededRandom } from '../dist/src/sim/random.js';
+import { seededRandom } from '../dist/src/sim/seeded-random.js';
 import { runWorker } from './lib/child.mjs';
 import { cpuMs, nowMs, summarize } from './lib/stats.mjs';
 

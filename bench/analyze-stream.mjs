@@ -57,7 +57,7 @@ async function bodies() {
 
 /** Write a per-hit session log of at least `bytes` bytes to `path`; returns its size. */
 export async function writeSessionLog(path, bytes, seed = 15) {
-  const { seededRandom } = await import(dist('sim/random.js'));
+  const { seededRandom } = await import(dist('sim/seeded-random.js'));
   const random = seededRandom(seed);
   const groups = await bodies();
   const total = groups.reduce((sum, group) => sum + group.weight, 0);

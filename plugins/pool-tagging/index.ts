@@ -4,7 +4,7 @@
  * which GFlags sets on the target itself; from Server 2003 on it is always on.
  */
 import { definePlugin, defineProvider } from '../../src/core/plugin.js';
-import { parseGflags } from '../../src/kd/gflags.js';
+import { parseGflags } from '../../src/kd/global-flags.js';
 
 /** GlobalFlag bit of "Enable pool tagging". */
 export const FLG_POOL_ENABLE_TAGGING = 0x400;

@@ -10,6 +10,7 @@ import { loadRegistry, type Registry } from '../core/registry.js';
 import type { PlaybookError } from '../core/errors.js';
 import type { Arch } from '../core/types.js';
 import { factsForOs } from '../core/versions.js';
+import { findProfile } from '../sim/profiles.js';
 
 export { isPlaybookError, PlaybookError } from '../core/errors.js';
 export type { ErrorCode } from '../core/errors.js';
@@ -46,7 +47,7 @@ export function validatePlaybook(file: string, registry: Registry, options: { cw
 
 /** Which provider runs each step on a Windows version (`xp`, `10.0.19045`, a profile id), as `leakhunt plan --json` prints it. */
 export function planPlaybook(file: string, registry: Registry, options: { os: string; arch?: Arch; cwd?: string }): { plan?: Record<string, unknown>; errors: PlaybookError[] } {
-  const facts = factsForOs(options.os, options.arch);
+  const facts = factsForOs(options.os, options.arch, findProfile(options.os));
   const loaded = loadPlaybook(file, { registry, ...(options.cwd !== undefined && { cwd: options.cwd }) });
   if (!loaded.playbook) return { errors: sortErrors(loaded.errors) };
   const { plan, errors } = planLoaded(loaded.playbook, facts, registry);

@@ -9,7 +9,7 @@
  */
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { loadPendingUndo, undoLogName } from '../debuggers/memory.js';
+import { loadPendingUndo, undoLogName } from './undo-log.js';
 import { redactSecrets } from '../debuggers/redact.js';
 import { errUsage } from './errors.js';
 import type { RunFiles, StepResult, TargetMemory, UndoRecord } from './types.js';

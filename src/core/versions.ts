@@ -12,7 +12,6 @@ import satisfies from 'semver/functions/satisfies.js';
 import valid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
 import type { Arch, Facts } from './types.js';
-import { findProfile, listProfiles } from '../sim/profiles.js';
 import { errUnknownOs } from './errors.js';
 
 /** A named Windows release: its range over `major.minor.build` and a representative build for `plan --os`. */
@@ -113,9 +112,23 @@ export function versionMatches(version: string, spec: string): boolean {
   return satisfies(version, expandOsRange(spec));
 }
 
-/** Facts for planning without a target: from a simulator profile id, an alias, or a version, plus an arch. */
-export function factsForOs(os: string, arch?: Arch): Facts {
-  const profile = findProfile(os);
+/**
+ * A target the caller resolved from a name of its own (the CLI: a simulator profile id, such as
+ * `win7-sp1-x64`). The engine cannot tell a simulated kernel from a real one, so it never looks
+ * names up itself.
+ */
+export interface NamedTarget {
+  major: number;
+  minor: number;
+  build: number;
+  sp: number;
+  arch: Arch;
+  processors: number;
+  buildLab?: string;
+}
+
+/** Facts for planning without a target: from a named target the caller resolved, an alias, or a version, plus an arch. */
+export function factsForOs(os: string, arch?: Arch, profile?: NamedTarget): Facts {
   let version: string;
   let sp = 0;
   let chosenArch: Arch;
@@ -156,9 +169,4 @@ export function factsForOs(os: string, arch?: Arch): Facts {
     debugger: { transport: 'none' },
     target: { kind: 'plan', spec: os },
   };
-}
-
-/** The ids of the simulator profiles, for help texts. */
-export function profileIds(): string[] {
-  return listProfiles().map((p) => p.id);
 }

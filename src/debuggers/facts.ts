@@ -7,7 +7,7 @@
  */
 import type { Arch, DebuggerSession, Facts, OsFacts, TargetFacts } from '../core/types.js';
 import { aliasForVersion } from '../core/versions.js';
-import { parseGflag } from '../kd/gflag.js';
+import { parseGflag } from '../kd/global-flags.js';
 import { parseDd } from '../kd/memory.js';
 import { ntVersionForBuild, parseBanner, parseVertarget, type ParsedOs, type VersionResult } from '../kd/version.js';
 import { parseKdError } from '../kd/errors.js';

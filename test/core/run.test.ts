@@ -10,6 +10,7 @@ import { createMemoryRunFiles } from '../../src/core/run-files.js';
 import { mergeFacts, runPlan } from '../../src/core/run.js';
 import type { RunResult } from '../../src/core/run.js';
 import { factsForOs } from '../../src/core/versions.js';
+import { findProfile } from '../../src/sim/profiles.js';
 import { createFakeMemory, createFakeTarget, FakeDebuggerSession } from '../../src/debuggers/fake.js';
 import { fixtureRegistry, writeTree, yaml } from './helpers.js';
 
@@ -30,7 +31,8 @@ async function runYaml(text: string, options: { inputs?: Record<string, unknown>
   const dir = writeTree({ 'playbook.yaml': text, ...options.extraFiles });
   const loaded = loadPlaybook('playbook.yaml', { registry, cwd: dir });
   expect(loaded.errors.map((e) => `${e.code} ${e.message}`)).toEqual([]);
-  const facts = factsForOs(options.os ?? 'winxp-sp3-x86');
+  const os = options.os ?? 'winxp-sp3-x86';
+  const facts = factsForOs(os, undefined, findProfile(os));
   const { plan, errors } = planPlaybook(loaded.playbook!, facts, registry);
   expect(errors).toEqual([]);
   const session = options.session ?? new FakeDebuggerSession({ replies: { '!poolused 4': 'Abc ' } });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { aliasForVersion, expandOsRange, factsForOs, versionMatches } from '../../src/core/versions.js';
 import { selectProvider } from '../../src/core/select.js';
-import { listProfiles } from '../../src/sim/profiles.js';
+import { findProfile, listProfiles } from '../../src/sim/profiles.js';
 import type { Arch } from '../../src/core/types.js';
 import { fixtureRegistry } from './helpers.js';
 
@@ -62,8 +62,8 @@ describe('os ranges with aliases', () => {
 });
 
 describe('factsForOs (plan --os)', () => {
-  test('a profile id gives the profile numbers', () => {
-    const facts = factsForOs('winxp-sp3-x86');
+  test('a named target the caller resolved (a simulator profile) gives its numbers', () => {
+    const facts = factsForOs('winxp-sp3-x86', undefined, findProfile('winxp-sp3-x86'));
     expect(facts.os).toMatchObject({ version: '5.1.2600', alias: 'xp', sp: 3, arch: 'x86', pointerSize: 4 });
     expect(facts.pool).toEqual({ taggingEnabled: false, allocator: 'classic' });
   });
@@ -122,7 +122,7 @@ describe('selectProvider across every named version and arch', () => {
   test('every simulator profile gets exactly one fx.rank provider', async () => {
     const registry = await fixtureRegistry();
     for (const profile of listProfiles()) {
-      const selection = selectProvider('fx.rank', factsForOs(profile.id), registry.providersOf('fx.rank'));
+      const selection = selectProvider('fx.rank', factsForOs(profile.id, undefined, profile), registry.providersOf('fx.rank'));
       expect(selection.ok, profile.id).toBe(true);
     }
   });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { BreakEvent, CommandResult, DebuggerSession, RunFiles } from '../../src/core/types.js';
-import { createTargetMemory, loadPendingUndo, validateAddress } from '../../src/debuggers/memory.js';
+import { loadPendingUndo } from '../../src/core/undo-log.js';
+import { createTargetMemory, validateAddress } from '../../src/debuggers/memory.js';
 
 // A halted x86 target in memory: answers `db <addr> L0x<n>` in kd's db layout (as in db-unknown-x86-1.txt) and `eb`.
 class MemorySession implements DebuggerSession {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { seriesGrowth, testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
 import { fitLine, holm, studentTUpper, wilson } from '../../src/evidence/stats.js';
-import { seededRandom } from '../../src/sim/random.js';
+import { seededRandom } from '../../src/sim/seeded-random.js';
 
 // Points one interval (10 minutes) apart.
 function points(counts: readonly number[], bytes?: readonly number[]): GrowthPoint[] {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { loadPendingUndo } from '../../src/debuggers/memory.js';
-import { seededRandom } from '../../src/sim/random.js';
+import { loadPendingUndo } from '../../src/core/undo-log.js';
+import { seededRandom } from '../../src/sim/seeded-random.js';
 
 export const root = fileURLToPath(new URL('../../', import.meta.url));
 export const cli = join(root, 'dist/src/cli/main.js');

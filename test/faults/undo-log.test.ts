@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { findPendingRuns, recoverPendingWrites, reusableSteps, writesUndoneByCleanup } from '../../src/core/resume.js';
-import { createTargetMemory, loadPendingUndo } from '../../src/debuggers/memory.js';
+import { loadPendingUndo } from '../../src/core/undo-log.js';
+import { createTargetMemory } from '../../src/debuggers/memory.js';
 import type { CommandResult, DebuggerSession, RunFiles, StepResult } from '../../src/core/types.js';
 
 // A halted target with a byte array behind `db` and `eb`, as kd prints and takes them.

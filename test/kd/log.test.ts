@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { autoResultJson, mayBeErrorReply, readKdLogFile, scanKdLog } from '../../src/kd/log.js';
 import { matchPrompt } from '../../src/kd/prompt.js';
-import { seededRandom } from '../../src/sim/random.js';
+import { seededRandom } from '../../src/sim/seeded-random.js';
 import { fixture, fixtureNames } from './fixture-b.js';
 
 // Every fixture that is a log of commands (it has a prompt), header removed.

@@ -5,7 +5,7 @@ import { parseBreak } from '../../src/kd/break.js';
 import { KdParseError } from '../../src/kd/common.js';
 import { findTagImmediate, parseDisasm } from '../../src/kd/disasm.js';
 import { findKdErrors } from '../../src/kd/errors.js';
-import { parseGflag } from '../../src/kd/gflag.js';
+import { parseGflag } from '../../src/kd/global-flags.js';
 import { parseLm } from '../../src/kd/lm.js';
 import { parseMemory } from '../../src/kd/memory.js';
 import { findTrailingPrompt, matchPrompt } from '../../src/kd/prompt.js';

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { createSchemaCompiler } from '../../src/core/ajv.js';
 import { factsForOs } from '../../src/core/versions.js';
+import { findProfile } from '../../src/sim/profiles.js';
 import { buildHuntReport, stepsFromEvents, summarizeHunt, type CollectedSite, type HuntInputs } from '../../src/report/hunt.js';
 import { testGrowth } from '../../src/evidence/growth.js';
 import { siteLeakRate, type SiteLeakRate } from '../../src/evidence/lifetimes.js';
@@ -13,7 +14,7 @@ const base: HuntInputs = {
   playbook: 'find-pool-leak',
   startedAt: '2026-01-01T00:00:00.000Z',
   durationMs: 1234,
-  facts: factsForOs('winxp-sp3-x86'),
+  facts: factsForOs('winxp-sp3-x86', undefined, findProfile('winxp-sp3-x86')),
   steps: [{ id: 'rank', uses: 'pool.rank-tags', provider: 'pool/poolused', status: 'ok', durationMs: 10 }],
 };
 const growing = {

@@ -6,6 +6,7 @@ import { loadPlaybook } from '../../src/core/load.js';
 import { planPlaybook } from '../../src/core/plan.js';
 import { loadRegistry } from '../../src/core/registry.js';
 import { factsForOs } from '../../src/core/versions.js';
+import { findProfile } from '../../src/sim/profiles.js';
 
 const playbooksDir = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 const registry = loadRegistry();
@@ -14,7 +15,7 @@ const registry = loadRegistry();
 async function providersFor(file: string, os: string, arch?: 'x86' | 'x64' | 'arm64'): Promise<Record<string, string>> {
   const loaded = loadPlaybook(`${playbooksDir}${file}`, { registry: await registry });
   expect(loaded.errors.map((e) => e.message)).toEqual([]);
-  const planned = planPlaybook(loaded.playbook!, factsForOs(os, arch), await registry);
+  const planned = planPlaybook(loaded.playbook!, factsForOs(os, arch, findProfile(os)), await registry);
   expect(planned.errors.map((e) => e.message)).toEqual([]);
   return Object.fromEntries([...planned.plan!.steps, ...planned.plan!.always].map((p) => [p.step.id, `${p.plugin}/${p.provider.id}`]));
 }

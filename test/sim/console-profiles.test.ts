@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { stripTranscriptHeader } from '../../src/kd/auto.js';
 import { parseBreak } from '../../src/kd/break.js';
 import { findTagImmediate, parseDisasm } from '../../src/kd/disasm.js';
-import { parseGflag } from '../../src/kd/gflag.js';
+import { parseGflag } from '../../src/kd/global-flags.js';
 import { parseLm } from '../../src/kd/lm.js';
 import { parseDb } from '../../src/kd/memory.js';
 import { parsePoolfind } from '../../src/kd/poolfind.js';

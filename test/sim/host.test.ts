@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { stripTranscriptHeader } from '../../src/kd/auto.js';
 import { parseBreak } from '../../src/kd/break.js';
-import { parseGflags } from '../../src/kd/gflags.js';
+import { parseGflags } from '../../src/kd/global-flags.js';
 import { parsePoolused } from '../../src/kd/poolused.js';
 import { KdConsole } from '../../src/sim/console/console.js';
 import { readHostRegistry, runHostCommand, writeHostRegistry } from '../../src/sim/host.js';

@@ -9,7 +9,8 @@ import type { PlannedStep } from '../../core/plan.js';
 import type { PlaybookScope } from '../../core/playbook.js';
 import { errUsage, isPlaybookError } from '../../core/errors.js';
 import type { Arch } from '../../core/types.js';
-import { factsForOs, listAliases, profileIds } from '../../core/versions.js';
+import { factsForOs, listAliases } from '../../core/versions.js';
+import { findProfile, listProfiles } from '../../sim/profiles.js';
 import { collect, exitCodes, loadPlugins, printErrors, projectPlaybook, reportFailure } from '../output.js';
 
 const arches: readonly Arch[] = ['x86', 'x64', 'arm64'];
@@ -51,7 +52,7 @@ Examples:
   $ leakhunt plan playbooks/find-pool-leak.yaml --os winxp-sp3-x86
 
 Aliases: ${listAliases().map((a) => `${a.name} (${a.range})`).join(', ')}
-Profiles: ${profileIds().join(', ')}`)
+Profiles: ${listProfiles().map((profile) => profile.id).join(', ')}`)
     .action(async (file: string | undefined, options: { os?: string; arch?: string; explain?: boolean; json?: boolean; plugins: string[] }, command: Command) => {
       // Nothing to plan: say what is missing, then how the command is used.
       const missing = file === undefined ? 'a playbook' : options.os === undefined ? 'the --os option' : undefined;
@@ -66,7 +67,8 @@ Profiles: ${profileIds().join(', ')}`)
       }
       let facts;
       try {
-        facts = factsForOs(options.os!, options.arch as Arch | undefined);
+        // A simulator profile id is resolved here: the engine does not know the simulator.
+        facts = factsForOs(options.os!, options.arch as Arch | undefined, findProfile(options.os!));
       } catch (error) {
         process.exitCode = isPlaybookError(error) ? reportFailure(error) : reportFailure(error);
         return;

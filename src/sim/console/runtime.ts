@@ -7,7 +7,7 @@
  */
 import type { ConsoleOutput, KdConsole } from './console.js';
 import { holdsAtCommand, type FaultSpec } from './faults.js';
-import { seededRandom } from '../random.js';
+import { seededRandom } from '../seeded-random.js';
 
 /** Settings of a runtime. */
 export interface RuntimeOptions {

@@ -17,7 +17,7 @@ import type { SimProfile } from '../profiles.js';
 import { findProfile } from '../profiles.js';
 import type { Scenario } from '../scenario.js';
 import { siteLeak } from '../scenario.js';
-import { createRng } from '../rng.js';
+import { createRng } from '../kernel-rng.js';
 import { tagString, tagValue } from './code.js';
 import { findImage, symbolAt, toSimModule } from './image.js';
 import type { ModuleImage } from './image.js';

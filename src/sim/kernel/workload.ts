@@ -5,7 +5,7 @@
  * nothing) and only steps event by event when a stop is possible.
  */
 import type { PoolKind } from '../kernel-api.js';
-import type { Rng } from '../rng.js';
+import type { Rng } from '../kernel-rng.js';
 import { BlockTable, FreeHeap, SlotList } from './blocks.js';
 
 /** Per-tag, per-pool counters as `!poolused` reports them. */

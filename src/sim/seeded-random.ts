@@ -1,7 +1,8 @@
 /**
- * The seeded generator the simulator's faults use, shared with the tests and benchmarks that
- * need the same input on every run and machine (mulberry32: 32 bits of state, fast, and good
- * enough for workloads and damage, not for secrets).
+ * One seeded number sequence for what must be the same on every run and machine but is not the
+ * simulated kernel: the console's injected faults, the tests' damaged inputs and the benchmarks'
+ * workloads (mulberry32: 32 bits of state, fast, good enough for workloads and damage, not for
+ * secrets). The simulated kernel draws from its own forkable streams instead (kernel-rng.ts).
  */
 
 /** A generator of numbers in [0, 1) fixed by `seed`. */

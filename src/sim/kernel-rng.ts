@@ -1,6 +1,8 @@
 /**
- * Deterministic pseudo-random numbers for the simulated kernel: xoshiro128** seeded through
- * splitmix32, so the same scenario, seed and commands always give the same target.
+ * Deterministic pseudo-random streams for the simulated kernel: xoshiro128** seeded through
+ * splitmix32, so the same scenario, seed and commands always give the same target. Streams fork
+ * by label (one per driver, site, workload), so one part's draws never shift another's. Faults,
+ * tests and benchmarks use seeded-random.ts instead.
  */
 
 /** A seeded random stream; `fork` derives an independent stream by label. */

@@ -1,8 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { parseAuto } from '../../src/kd/auto.js';
 import { KdParseError } from '../../src/kd/common.js';
-import { decodeGlobalFlags, GLOBAL_FLAGS, parseGflag, type GflagResult } from '../../src/kd/gflag.js';
-import { parseGflags } from '../../src/kd/gflags.js';
+import { decodeGlobalFlags, GLOBAL_FLAGS, parseGflag, parseGflags, type GflagResult } from '../../src/kd/global-flags.js';
 import { fixture, preparedFixture } from './fixture-b.js';
 
 describe('!gflag', () => {

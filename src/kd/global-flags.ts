@@ -2,7 +2,8 @@
  * Parse global-flag reports: kd's `!gflag` (`Current NtGlobalFlag contents: 0x00000400`,
  * `New NtGlobalFlag contents: …`) and GFlags' own (`gflags /r` → `Current Boot Registry
  * Settings are: 40001400`, `gflags /k` → `Current Running Kernel Settings are: …`), each
- * followed by one `    abc - Description` line per set flag.
+ * followed by one `    abc - Description` line per set flag. Kind `gflag` reads either; kind
+ * `gflags` (parseGflags) is GFlags' report, which always prints the value.
  */
 import { KdParseError, splitLines, type ParseResultBase } from './common.js';
 import { matchPrompt } from './prompt.js';
@@ -165,4 +166,18 @@ export function parseGflag(text: string): GflagResult {
   }
   result.complete = result.reports.every((report) => report.value !== undefined);
   return result;
+}
+
+/** A GFlags report whose value line was present. */
+export interface GflagsResult extends GflagResult {
+  value: number;
+}
+
+/** Parse `gflags /r` / `gflags /k` output. Throws KdParseError when no `Current … Settings are:` value is in it. */
+export function parseGflags(text: string): GflagsResult {
+  const parsed = parseGflag(text);
+  if (parsed.value === undefined) {
+    throw new KdParseError('gflags', 'GFlags output without a "Current … Settings are: <hex>" line');
+  }
+  return parsed as GflagsResult;
 }

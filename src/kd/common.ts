@@ -111,3 +111,55 @@ export class StringPool {
     return made;
   }
 }
+
+/**
+ * Walks the lines of `text[from, to)` in place, as splitLines cuts them (`\r\n` or `\n`, a final
+ * empty line dropped): after each `next()`, the line's bounds and its trimmed bounds.
+ */
+export class LineCursor {
+  lineStart = 0;
+  lineEnd = 0;
+  start = 0;
+  end = 0;
+  private position: number;
+
+  constructor(
+    private readonly text: string,
+    from: number,
+    private readonly to: number,
+  ) {
+    this.position = from;
+  }
+
+  /** Move to the next line; false after the last. */
+  next(): boolean {
+    const { text, to, position } = this;
+    if (position > to) return false;
+    let newline = text.indexOf('\n', position);
+    if (newline >= to) newline = -1;
+    if (newline < 0 && position === to) return false;
+    let lineEnd = newline < 0 ? to : newline;
+    if (newline >= 0 && lineEnd > position && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
+    this.position = newline < 0 ? to + 1 : newline + 1;
+    let start = position;
+    let end = lineEnd;
+    while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
+    while (end > start && isTrimSpace(text.charCodeAt(end - 1))) end--;
+    this.lineStart = position;
+    this.lineEnd = lineEnd;
+    this.start = start;
+    this.end = end;
+    return true;
+  }
+}
+
+/** The lines of kd text that are not blank, each with its trimmed form and whether it is the first of them. */
+export function* contentLines(text: string): Generator<{ line: string; trimmed: string; first: boolean }> {
+  let first = true;
+  for (const line of splitLines(text)) {
+    const trimmed = line.trim();
+    if (trimmed === '') continue;
+    yield { line, trimmed, first };
+    first = false;
+  }
+}

@@ -2,7 +2,7 @@
  * Parse disassembly (`u`, `ub`, `uf`, and the instruction line kd prints at every stop) and find
  * the pool-tag immediate at an allocation or free call site, which the retag step patches.
  */
-import { KdParseError, splitLines, type ParseResultBase } from './common.js';
+import { contentLines, KdParseError, type ParseResultBase } from './common.js';
 import { matchPrompt } from './prompt.js';
 import type { KdArch } from './version.js';
 
@@ -157,9 +157,7 @@ export function parseInstructionLine(line: string): Instruction | undefined {
 export function parseDisasm(text: string): DisasmResult {
   const result: DisasmResult = { complete: true, unparsed: [], instructions: [] };
   let label: string | undefined;
-  for (const line of splitLines(text)) {
-    const trimmed = line.trim();
-    if (trimmed === '') continue;
+  for (const { line, trimmed } of contentLines(text)) {
     const prompt = matchPrompt(trimmed);
     if (prompt) {
       if (!/^u[bf]?\b/.test(prompt.command)) result.unparsed.push(line);

@@ -5,7 +5,7 @@
  * followed by one `    abc - Description` line per set flag. Kind `gflag` reads either; kind
  * `gflags` (parseGflags) is GFlags' report, which always prints the value.
  */
-import { KdParseError, splitLines, type ParseResultBase } from './common.js';
+import { contentLines, KdParseError, type ParseResultBase } from './common.js';
 import { matchPrompt } from './prompt.js';
 
 /** Where a flags value lives: the running kernel (`!gflag`, `gflags /k`) or the boot registry (`gflags /r`). */
@@ -97,9 +97,7 @@ export function parseGflag(text: string): GflagResult {
   let current: GflagReport | undefined;
   let tracing = false;
   let recognised = 0;
-  for (const line of splitLines(text)) {
-    const trimmed = line.trim();
-    if (trimmed === '') continue;
+  for (const { line, trimmed } of contentLines(text)) {
     const prompt = matchPrompt(trimmed);
     if (prompt) {
       if (!/^!gflag\b/.test(prompt.command)) result.unparsed.push(line);

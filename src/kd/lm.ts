@@ -2,7 +2,7 @@
  * Parse `lm` (and `lm m X`, `lm v m X`, `lmvm X`): loaded modules with their address range and
  * symbol state. Plugins use it to check that `nt` has real symbols before trusting `nt!…`.
  */
-import { KdParseError, normalizeAddress, splitLines, type ParseResultBase } from './common.js';
+import { contentLines, KdParseError, normalizeAddress, type ParseResultBase } from './common.js';
 import { matchPrompt } from './prompt.js';
 
 /** One loaded module. */
@@ -47,9 +47,8 @@ function parseModuleRow(line: string): LoadedModule | undefined {
 export function parseLm(text: string): LmResult {
   const result: LmResult = { complete: true, unparsed: [], modules: [] };
   let last: LoadedModule | undefined;
-  for (const line of splitLines(text)) {
-    const trimmed = line.trim();
-    if (trimmed === '' || HEADER.test(trimmed) || DML_TEXT.test(trimmed)) continue;
+  for (const { line, trimmed } of contentLines(text)) {
+    if (HEADER.test(trimmed) || DML_TEXT.test(trimmed)) continue;
     const prompt = matchPrompt(trimmed);
     if (prompt) {
       if (!/^lm/.test(prompt.command)) result.unparsed.push(line);

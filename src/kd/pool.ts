@@ -11,7 +11,7 @@
  * - kd's reasons when it cannot walk the page (`... is not valid pool`, `Failed to read heap key`).
  * The block line is the old `!poolfind` hit line too: both parsers read it with readBlockLine.
  */
-import { KdParseError, normalizeAddress, padTag, splitLines } from './common.js';
+import { contentLines, KdParseError, normalizeAddress, padTag } from './common.js';
 import type { ParseResultBase } from './common.js';
 import { readPrompt } from './prompt.js';
 
@@ -112,12 +112,7 @@ export function readBlockLine(line: string, markerColumn: boolean): BlockLine | 
 export function parsePool(text: string): PoolResult {
   const result: PoolResult = { complete: true, unparsed: [], blocks: [], messages: [] };
   let recognised = false;
-  let seenContent = false;
-  for (const line of splitLines(text)) {
-    const trimmed = line.trim();
-    if (trimmed === '') continue;
-    const first = !seenContent;
-    seenContent = true;
+  for (const { line, trimmed, first } of contentLines(text)) {
     const prompt = readPrompt(trimmed);
     if (prompt) {
       // The echoed command opening the output is expected; any later prompt is another command.

@@ -6,7 +6,7 @@
  * Either may carry `*` markers before the address or the tag. The scan can be stopped by the
  * user (`...terminating - searched pool to <address>`), which makes the result incomplete.
  */
-import { KdParseError, normalizeAddress, padTag, splitLines } from './common.js';
+import { contentLines, KdParseError, normalizeAddress, padTag } from './common.js';
 import type { ParseResultBase } from './common.js';
 import { readBlockLine, readPoolName, type PoolName } from './pool.js';
 import { readPrompt } from './prompt.js';
@@ -60,13 +60,8 @@ export function parsePoolfind(text: string): PoolfindResult {
   let section: PoolfindRegion['region'] | undefined;
   let commandTag: string | null = null;
   let recognised = false;
-  let seenContent = false;
 
-  for (const line of splitLines(text)) {
-    const trimmed = line.trim();
-    if (trimmed === '') continue;
-    const first = !seenContent;
-    seenContent = true;
+  for (const { line, trimmed, first } of contentLines(text)) {
 
     if (readPrompt(trimmed)) {
       const echo = first ? /!poolfind\s+"?([^"\s]+)"?/i.exec(line) : null;

@@ -8,7 +8,7 @@
  * Numbers are right-aligned under their header words, so the header's column ends tell where a
  * glued description starts, even when the description itself starts with a digit.
  */
-import { isTrimSpace, KdParseError, padTag, type StringPool } from './common.js';
+import { isTrimSpace, KdParseError, LineCursor, padTag, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
 import { readPrompt } from './prompt.js';
 
@@ -94,19 +94,8 @@ function readPoolused(text: string, from: number, to: number, pool: StringPool |
   let seenContent = false;
   let lastRowFailed = false;
 
-  for (let position = from; position <= to; ) {
-    let newline = text.indexOf('\n', position);
-    if (newline >= to) newline = -1;
-    // The last line is dropped when empty (text ending in a line break), as splitLines does.
-    if (newline < 0 && position === to) break;
-    const lineStart = position;
-    let lineEnd = newline < 0 ? to : newline;
-    if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
-    position = newline < 0 ? to + 1 : newline + 1;
-    let start = lineStart;
-    let end = lineEnd;
-    while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
-    while (end > start && isTrimSpace(text.charCodeAt(end - 1))) end--;
+  for (const cursor = new LineCursor(text, from, to); cursor.next(); ) {
+    const { lineStart, lineEnd, start, end } = cursor;
     if (start === end) continue;
     const first = !seenContent;
     seenContent = true;

@@ -6,7 +6,7 @@
  * columns are inferred from the tokens themselves. The call site is split into module, function,
  * offset, `kp` parameters, FPO/CONV/TrapFrame notes and the `[file @ line]` source annotation.
  */
-import { isTrimSpace, KdParseError, normalizeAddress, type StringPool } from './common.js';
+import { isTrimSpace, KdParseError, LineCursor, normalizeAddress, type StringPool } from './common.js';
 import type { ParseResultBase } from './common.js';
 import { readPrompt } from './prompt.js';
 
@@ -102,21 +102,9 @@ function readStack(text: string, from: number, to: number, pool: StringPool | un
   let seenContent = false;
   let previousWasFrame = false;
   let lastUnparsedLooksCut = false;
-  const length = to;
 
-  for (let position = from; position <= length; ) {
-    let newline = text.indexOf('\n', position);
-    if (newline >= length) newline = -1;
-    // The last line is dropped when empty (text ending in a line break), as splitLines does.
-    if (newline < 0 && position === length) break;
-    const lineStart = position;
-    let lineEnd = newline < 0 ? length : newline;
-    if (newline >= 0 && lineEnd > lineStart && text.charCodeAt(lineEnd - 1) === 13) lineEnd -= 1;
-    position = newline < 0 ? length + 1 : newline + 1;
-    let start = lineStart;
-    let end = lineEnd;
-    while (start < end && isTrimSpace(text.charCodeAt(start))) start++;
-    while (end > start && isTrimSpace(text.charCodeAt(end - 1))) end--;
+  for (const cursor = new LineCursor(text, from, to); cursor.next(); ) {
+    const { lineStart, lineEnd, start, end } = cursor;
     if (start === end) {
       previousWasFrame = false;
       continue;

@@ -28,6 +28,7 @@ const samplesOf: Record<string, readonly string[]> = {
   version: ['version'],
   poolused: ['poolused'],
   poolfind: ['poolfind'],
+  pool: ['pool-'],
   stack: ['k-', 'kb', 'kc', 'kn', 'kp', 'kv'],
   db: ['db'],
   dw: ['db', 'dd'],

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { factsForOs } from '../../src/core/versions.js';
+import { findProfile } from '../../src/sim/profiles.js';
 import { testGrowth } from '../../src/evidence/growth.js';
 import { siteLeakRate } from '../../src/evidence/lifetimes.js';
 import { siteNumbers } from '../../src/report/format.js';
@@ -21,7 +22,7 @@ function hunt() {
     playbook: 'find-pool-leak',
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 5000,
-    facts: factsForOs('winxp-sp3-x86'),
+    facts: factsForOs('winxp-sp3-x86', undefined, findProfile('winxp-sp3-x86')),
     steps: [],
     rank: {
       basis: 'growth',

@@ -40,7 +40,7 @@ function options(argv) {
       case '--playbook': o.playbook = resolve(next()); break;
       case '--keep': o.keep = true; break;
       case '--help':
-        console.log('usage: node bench/accuracy.mjs [--dir scenarios/accuracy] [--seeds 3] [--first-seed 1] [--concurrency 2] [--only <substring>] [--input key=value]… [--out bench/accuracy.json] [--keep]');
+        console.log('usage: node bench/accuracy.mjs [--dir scenarios/accuracy] [--seeds 3] [--first-seed 1] [--concurrency 2] [--only <substring>[,<substring>…]] [--input key=value]… [--out bench/accuracy.json] [--keep]');
         process.exit(0);
         break;
       default: throw new Error(`unknown option ${argv[i]} (try --help)`);
@@ -175,7 +175,7 @@ async function main() {
   const truth = readTruth(o.dir);
   const files = readdirSync(o.dir)
     .filter((f) => /\.ya?ml$/.test(f) && !/^expected\.ya?ml$/.test(f))
-    .filter((f) => !o.only || f.includes(o.only))
+    .filter((f) => !o.only || o.only.split(',').some((part) => f.includes(part)))
     .sort();
   const missing = files.filter((f) => !truth.has(f));
   if (missing.length > 0) console.error(`no truth for ${missing.join(', ')} in ${o.dir}/expected.yaml: skipped`);

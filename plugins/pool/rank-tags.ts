@@ -8,6 +8,7 @@ import { poolTagsUnavailable } from '../../src/api/plugin.js';
 import type { StepContext } from '../../src/core/types.js';
 import { KdParseError } from '../../src/kd/common.js';
 import { rankSnapshots, type Ranking, type Snapshot } from './growth.js';
+import { GROWTH_DEFAULTS, type GrowthRule } from '../../src/evidence/growth.js';
 import { kd, readPoolused, runFor, targetClockMs } from './kd.js';
 import { durationSchema, poolSchema, poolsOf, toMs, type PoolChoice } from './params.js';
 
@@ -77,7 +78,8 @@ export const rankTags = defineProvider<RankTagsParams>({
     const timeoutMs = toMs(params.timeout, 300_000);
     const budgetMs = params.budget === undefined ? undefined : toMs(params.budget, 0);
     const maxSamples = params.maxSamples ?? (budgetMs === undefined ? samples : Math.max(samples, 30));
-    const rule = { ...(params.alpha !== undefined && { alpha: params.alpha }), ...(params.minGrowthAllocs !== undefined && { minGrowthAllocs: params.minGrowthAllocs }) };
+    const rule: GrowthRule = { ...(params.alpha !== undefined && { alpha: params.alpha }), ...(params.minGrowthAllocs !== undefined && { minGrowthAllocs: params.minGrowthAllocs }) };
+    let looks: number | undefined;
     const snapshots: Snapshot[] = [];
     let clock: 'target' | 'host' = 'target';
     let result: Ranking | undefined;
@@ -86,6 +88,14 @@ export const rankTags = defineProvider<RankTagsParams>({
         // Adaptive sampling: past the minimum, stop once the test is decisive or the next
         // interval would overrun the target-time budget.
         if (i >= samples) {
+          // Each look at the samples is another test of every tag: the error rate is spent
+          // evenly over the looks the budget allows (Bonferroni over looks), so sampling on
+          // cannot raise the chance of a false suspect above alpha.
+          if (looks === undefined) {
+            const perInterval = (snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs) / Math.max(1, snapshots.length - 1);
+            looks = budgetMs === undefined || perInterval <= 0 ? 1 : Math.max(1, Math.min(maxSamples, Math.floor(budgetMs / perInterval) + 1) - samples + 1);
+            rule.alpha = (params.alpha ?? GROWTH_DEFAULTS.alpha) / looks;
+          }
           result = rankSnapshots(snapshots, poolsOf(pool), rule);
           if (result.decisive) break;
           const used = snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs;
@@ -111,6 +121,7 @@ export const rankTags = defineProvider<RankTagsParams>({
       ctx.progress.update(i + 1, Math.max(samples, Math.min(maxSamples, snapshots.length + 1)), `sample ${i + 1}${i + 1 < samples ? `/${samples}` : ''}: ${counts.length} tag counters`);
     }
     if (snapshots.every((s) => s.counts.length === 0)) throw poolTagsUnavailable(ctx.facts, 'it listed no tags');
+    if (looks === undefined && samples > 1) rule.alpha = params.alpha ?? GROWTH_DEFAULTS.alpha;
     result ??= rankSnapshots(snapshots, poolsOf(pool), rule);
     const base = snapshots[0]!.atMs;
     return {

@@ -250,6 +250,9 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       const tested = testGrowth(active.map((e) => ({ key: e.retag, points: series.get(e.retag)! })));
       const growthOf = new Map(tested.entries.map((t) => [t.key, t.growth]));
       growthOf.set(padTag(params.tag), testGrowth([{ key: padTag(params.tag), points: original }]).entries[0]!.growth);
+      // The tag and its new tags together: the leak must still be there while it is watched.
+      const familyPoints = original.slice(1).map((p, k) => active.reduce((sum, e) => ({ ...sum, count: sum.count + series.get(e.retag)![k]!.count, bytes: sum.bytes + series.get(e.retag)![k]!.bytes }), { ...p }));
+      const family = testGrowth([{ key: 'family', points: familyPoints }]).entries[0]!.growth;
       const roundSites = active.map((e) => {
         const last = (e as RetagEntry & { last?: { count: number; bytes: number; allocs: number; frees: number } }).last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
         const g = growthOf.get(e.retag)!;
@@ -276,10 +279,10 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
           ...(e.site.callerModules && { callerModules: e.site.callerModules }),
         };
       });
-      rounds.push({ round, sites: roundSites, original: { points: original, growth: growthOf.get(padTag(params.tag))! }, ...(unmasked && { unmasked }), ...(round > 1 && { stacks: unmaskStacks }) });
+      rounds.push({ round, sites: roundSites, original: { points: original, growth: growthOf.get(padTag(params.tag))! }, family: { points: familyPoints, growth: family }, ...(unmasked && { unmasked }), ...(round > 1 && { stacks: unmaskStacks }) });
       if (growth) {
         explained = Math.max(0, ...roundSites.filter((r) => !r.callers).map((r) => {
-          const c = retagCandidate({ frame: r.frame, module: r.module, offset: r.offset, retag: r.retag, growth: r.growth, ...(r.callerModules && { callerModules: r.callerModules }) }, growth);
+          const c = retagCandidate({ frame: r.frame, module: r.module, offset: r.offset, retag: r.retag, growth: r.growth, ...(r.callerModules && { callerModules: r.callerModules }) }, growth, family);
           return c.explains ? c.explained ?? 0 : 0;
         }));
       }

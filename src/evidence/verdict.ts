@@ -80,6 +80,8 @@ export interface RetagRoundEvidence {
   sites: RetaggedSiteEvidence[];
   /** The original tag's series while these sites were away. */
   original?: SeriesGrowth;
+  /** The original tag and every new tag together: the growth must still be there while watched. */
+  family?: SeriesGrowth;
   /** Stacks collected again on the original tag in this round (unmasking), by allocation site. */
   unmasked?: string[];
 }
@@ -163,10 +165,15 @@ export function pairingCandidate(site: PairedSite, growth: TagGrowthEvidence): C
 }
 
 /** A retagged site's claim. */
-export function retagCandidate(site: RetaggedSiteEvidence, growth: TagGrowthEvidence): Candidate {
+export function retagCandidate(site: RetaggedSiteEvidence, growth: TagGrowthEvidence, family?: SeriesGrowth): Candidate {
   const { measure, rate: tag } = tagRate(growth);
   const shared = sharedHelper(site);
   if (shared) return { frame: site.frame, method: 'retag', measure, explains: false, why: shared };
+  // A balanced site with long-lived blocks refills its new tag while its old blocks drain from the
+  // original: the sum stays flat. Only a leak keeps the tag and its new tags growing together.
+  if (family && !family.growing) {
+    return { frame: site.frame, method: 'retag', measure, explains: false, why: `while retagged, the tag and its new tags together did not keep growing (${family.why}): the growth is not confirmed` };
+  }
   const g = site.growth;
   if (!g) return { frame: site.frame, method: 'retag', measure, explains: false, why: `its new tag "${site.retag}" was not counted at 3 or more points` };
   const fit = measure === 'count' ? g.count : g.bytes;
@@ -208,9 +215,9 @@ export function decideVerdict(e: VerdictEvidence): VerdictDecision {
   const growthWords = `tag "${g.tag}" grows ${fmt(rate ?? 0)} ${measure === 'count' ? 'allocations' : 'bytes'}/min of ${g.pool} pool`;
 
   // Retag evidence of the latest round each site was in.
-  const retagged = new Map<string, RetaggedSiteEvidence>();
-  for (const round of e.retag?.rounds ?? []) for (const s of round.sites) retagged.set(s.frame, s);
-  const retagCandidates = [...retagged.values()].map((s) => retagCandidate(s, g));
+  const retagged = new Map<string, { site: RetaggedSiteEvidence; family?: SeriesGrowth }>();
+  for (const round of e.retag?.rounds ?? []) for (const s of round.sites) retagged.set(s.frame, { site: s, ...(round.family && { family: round.family }) });
+  const retagCandidates = [...retagged.values()].map((r) => retagCandidate(r.site, g, r.family));
   const pairingCandidates = e.paired.filter((s) => !retagged.has(s.frame)).map((s) => pairingCandidate(s, g));
   const candidates = [...retagCandidates, ...pairingCandidates];
   const byExplained = (a: Candidate, b: Candidate) => (b.explained ?? -Infinity) - (a.explained ?? -Infinity);

@@ -90,6 +90,8 @@ export interface RetagRoundOutputs {
   round: number;
   sites: RetaggedSite[];
   original?: { points: GrowthPoint[]; growth: SeriesGrowth };
+  /** The original tag and every new tag together, at each point after the first. */
+  family?: { points: GrowthPoint[]; growth: SeriesGrowth };
   /** Allocation sites seen again on the original tag before this round (unmasking). */
   unmasked?: string[];
   stacks?: number;
@@ -189,6 +191,7 @@ function roundReport(round: RetagRoundOutputs): RetagRoundReport {
       ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }),
     })),
     ...(round.original && { original: seriesOf(round.original.growth, round.original.points) }),
+    ...(round.family && { family: seriesOf(round.family.growth, round.family.points) }),
   };
 }
 
@@ -211,6 +214,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
       .filter((s) => s.patched.length > 0)
       .map((s) => ({ ...identity(s.culprit ?? s), ...(s.culprit && { site: s.frame }), ...(!s.culprit && s.callerModules && { callerModules: s.callerModules }), retag: s.retag, ...(s.growth && { growth: s.growth }), ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }) })),
     ...(r.original && { original: r.original.growth }),
+    ...(r.family && { family: r.family.growth }),
     ...(r.unmasked && { unmasked: r.unmasked }),
   }));
   const decision = decideVerdict({

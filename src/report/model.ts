@@ -123,6 +123,8 @@ export interface RetagRoundReport {
     mismatchedFrees?: number;
   }[];
   original?: { points: number; allocsPerMinute?: number; bytesPerMinute?: number; p?: number; growing?: boolean; why?: string };
+  /** The original tag and the new tags together: the leak still there while watched. */
+  family?: { points: number; allocsPerMinute?: number; bytesPerMinute?: number; p?: number; growing?: boolean; why?: string };
 }
 
 /** How the verdict was reached: the numbers behind it, one source for every output. */

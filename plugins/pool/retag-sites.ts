@@ -44,6 +44,9 @@ const labelSchema: JsonSchema = { type: 'string', pattern: '^[^\\u0000-\\u001f\\
 // A count collect-stacks keeps per site.
 const countSchema: JsonSchema = { type: 'integer', minimum: 0 };
 
+// A module name as kb prints it (a site's, or a calling module's): none of what could break a kd command line.
+const moduleSchema: JsonSchema = { type: 'string', pattern: '^[^\\s;"\'`\\u0000-\\u001f\\u007f]{1,256}$', title: 'a module name of 1 to 256 characters without spaces, control characters, ; " \' or `' };
+
 /**
  * One call site as pool.collect-stacks outputs it (`SiteTally`). Only `returnAddress` reaches
  * a kd command (`u <address>`), so it is hex only; unknown members are refused.
@@ -54,7 +57,7 @@ export const siteSchema: JsonSchema = {
   required: ['frame', 'module', 'offset', 'kind'],
   properties: {
     frame: { ...labelSchema, description: 'module!function+0xoffset, as kb printed it.' },
-    module: { type: 'string', pattern: '^[^\\s;"\'`\\u0000-\\u001f\\u007f]{1,256}$', title: 'a module name of 1 to 256 characters without spaces, control characters, ; " \' or `', description: 'Module name, as kb printed it.' },
+    module: { ...moduleSchema, description: 'Module name, as kb printed it.' },
     function: { ...labelSchema, description: 'Function name, as kb printed it.' },
     offset: { type: 'integer', minimum: 0, description: 'Offset of the return address in the function.' },
     kind: { type: 'string', enum: ['alloc', 'free'], description: 'Allocation or free site.' },
@@ -68,7 +71,7 @@ export const siteSchema: JsonSchema = {
     freesOf: { type: 'object', additionalProperties: countSchema, description: 'Free sites: frees paired with allocations of each allocation site (by frame).' },
     freedBy: { type: 'object', additionalProperties: countSchema, description: 'Allocation sites: frees of its allocations by free site (by frame).' },
     callers: { type: 'array', maxItems: 64, items: labelSchema, description: 'Frames above the site.' },
-    callerModules: { type: 'array', items: { type: 'string' }, description: 'Modules whose frames called the site (read by the verdict, never sent to kd).' },
+    callerModules: { type: 'array', items: moduleSchema, description: 'Modules whose frames called the site (read by the verdict, never sent to kd).' },
     paths: { type: 'object', description: 'A wrapper\'s site: counts per calling driver frame (read by the verdict, never sent to kd).' },
     leakRate: { type: 'object', description: 'Allocation sites: the lifetime-corrected leak rate collect-stacks measured (read by the verdict, never sent to kd).' },
   },

@@ -18,6 +18,10 @@ export const poolErrors = {
     description: 'PoolHitTag read back a different tag than the one written (or than `verify` expected).',
     remedy: 'Another debugger or a script changed nt!PoolHitTag; set it again with pool.hit-tag and check nothing else writes it.',
   },
+  TAG_NOT_QUOTABLE: {
+    description: 'pool.find on Windows 8.1 and later sends the tag as quoted text (`!poolfind -tag "…"`), which cannot hold a tag with a quote, `;` or backtick.',
+    remedy: 'Find the blocks from the stacks PoolHitTag collects (pool.collect-stacks): PoolHitTag takes the tag as bytes.',
+  },
   HIT_TAG_NOT_RESTORED: {
     description: 'After `clear`, PoolHitTag does not read the value it held before the run.',
     remedy: 'Write the original back by hand (`ed nt!PoolHitTag <value>`, 0xffffff0f by default) and check the target memory is writable.',

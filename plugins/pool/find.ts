@@ -6,6 +6,7 @@ import { defineProvider } from '../../src/core/plugin.js';
 import type { StepProvider } from '../../src/core/types.js';
 import { padTag } from '../../src/kd/common.js';
 import { kd, readPoolfind, tickProgress } from './kd.js';
+import { PlaybookError } from '../../src/core/errors.js';
 import { durationSchema, poolSchema, poolsOf, tagSchema, tagValue, toMs, type PoolChoice, type PoolName } from './params.js';
 
 /** `with` of pool.find. */
@@ -21,8 +22,10 @@ function legacyCommand(tag: string, pool: PoolName): string {
   return `!poolfind 0x${tagValue(tag).toString(16)} ${pool === 'paged' ? 1 : 0}`;
 }
 
-// The modern switch syntax quotes the tag.
+// The modern switch syntax quotes the tag as text: a tag with a quote, `;` or backtick (legal
+// tag characters) cannot be written there without changing the command, so it is refused.
 function modernCommand(tag: string, pool: PoolName): string {
+  if (/[";`]/.test(tag)) throw new PlaybookError('PLUGIN_ERROR', `!poolfind -tag takes the tag as quoted text, which cannot hold ${JSON.stringify(padTag(tag))} (a quote, ; or \` would change the command)`, { pluginCode: 'TAG_NOT_QUOTABLE', hint: 'find its blocks from the stacks PoolHitTag collects (pool.collect-stacks), which never sends the tag as text' });
   return `!poolfind -tag "${padTag(tag)}" -${pool}`;
 }
 

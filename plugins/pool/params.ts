@@ -2,20 +2,20 @@
  * `with` schema fragments every pool step shares (tags, pools, durations), and their conversions.
  * A value that reaches a kd command is typed here first (DESIGN.md, safety invariant 6).
  */
-import { padTag } from '../../src/kd/common.js';
+import { padTag, POOL_TAG_PATTERN, POOL_TAG_RULE } from '../../src/kd/common.js';
 import { durationForms, durationPattern, parseDuration } from '../../src/core/duration.js';
 import type { JsonSchema } from '../../src/core/types.js';
 
 /**
- * A pool tag: 1–4 printable ASCII characters, not all spaces, without `;`, quotes, backtick or
- * newline, so it can never carry a second kd command.
+ * A pool tag under the one rule (POOL_TAG_RULE, src/kd/common.ts). `;` and quotes are legal tag
+ * characters; a tag reaches kd only as bytes or a value, never as command text.
  */
 export const tagSchema: JsonSchema = {
   type: 'string',
   minLength: 1,
   maxLength: 4,
-  pattern: '^(?=.*[^ ])[ !#-&(-:<-_a-~]{1,4}$',
-  title: 'a pool tag: 1 to 4 printable ASCII characters, not all spaces, none of ; " \' or `',
+  pattern: POOL_TAG_PATTERN,
+  title: `a pool tag: ${POOL_TAG_RULE}`,
   description: 'Pool tag, 1–4 printable characters (`Abc` means `Abc `).',
 };
 

@@ -42,6 +42,24 @@ export function isLowerHexRun(text: string, start: number, end: number): boolean
   return true;
 }
 
+/**
+ * The one rule for what a pool tag may be, wherever one is given (playbook inputs and `with:`,
+ * scenarios, kd output): 1 to 4 printable ASCII characters, space to `~`, not all spaces. Windows
+ * takes any of them, `;` and quotes too (a disk quota driver's `Q;"1` is legal), so leakhunt
+ * never sends a tag to kd as command text: PoolHitTag and retagged code get its bytes (`eb`),
+ * `!poolfind` its value (`0x…`); safety invariant 6 holds by that, not by refusing tags.
+ */
+export const POOL_TAG_RULE = '1 to 4 printable ASCII characters (space to ~), not all spaces';
+
+/** POOL_TAG_RULE as a JSON Schema pattern. */
+export const POOL_TAG_PATTERN = '^(?=.*[^ ])[ -~]{1,4}$';
+
+/** Why `value` is not a pool tag under POOL_TAG_RULE, in words with the value found; undefined for a tag. */
+export function poolTagProblem(value: unknown): string | undefined {
+  if (typeof value === 'string' && new RegExp(POOL_TAG_PATTERN).test(value)) return undefined;
+  return `a pool tag is ${POOL_TAG_RULE}; got ${JSON.stringify(value)}`;
+}
+
 /** A tag as kd shows it, padded with spaces to 4 characters (`Abc` → `Abc `). */
 export function padTag(tag: string): string {
   return tag.length >= 4 ? tag.slice(0, 4) : tag.padEnd(4, ' ');

@@ -14,6 +14,7 @@ import { deepestNodeOffset, deepTextOffset, isStackOverflow, tooDeepMessage } fr
 import { pointerToPath } from '../core/locate.js';
 import { mapSchemaErrors } from '../core/schema-errors.js';
 import { decodeUtf8, invalidUtf8Message } from '../core/utf8.js';
+import { poolTagProblem } from '../kd/common.js';
 import { findProfile, listProfiles } from './profiles.js';
 import type { SimProfile } from './profiles.js';
 import { expandOsRange, versionMatches } from '../core/versions.js';
@@ -363,9 +364,11 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
   return scenario;
 }
 
-// A tag as the kernel stores it: 4 characters, space-padded; an all-space tag is no tag.
+// A tag as the kernel stores it: 4 characters, space-padded. The schema holds tags to the one
+// rule (POOL_TAG_RULE); this reports what a schema-less caller passes, in the same words.
 function checkTag(tag: string, path: (string | number)[], report: Report): string {
-  if (tag.trim() === '') report('SCENARIO_BAD_TAG', `Expected a tag of 1-4 printable characters, got ${JSON.stringify(tag)}`, path);
+  const problem = poolTagProblem(tag);
+  if (problem) report('SCENARIO_BAD_TAG', `Expected ${problem.replace(/^a pool tag is /, 'a pool tag: ')}`, path);
   return tag.padEnd(4, ' ');
 }
 

@@ -54,3 +54,29 @@ describe.runIf(existsSync(cli))('run --check', () => {
     expect(r.stdout).not.toMatch(/is not a function/);
   });
 });
+
+describe.runIf(existsSync(cli))('one rule for a pool tag', () => {
+  test('tags with ; quotes or a backtick are legal everywhere a tag is taken (kd gets their bytes)', async () => {
+    const dir = join(root, 'test/fixtures/legal-tags');
+    const files = ['tag-semicolon', 'tag-backtick', 'tag-double-quote', 'tag-single-quote', 'tag-collect-semicolon', 'tag-find-quote'].map((name) => join(dir, `${name}.yaml`));
+    const r = await leakhunt('validate', ...files);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+  });
+
+  test('a tag outside the rule gets one error in words, with the value found', async () => {
+    const r = await leakhunt('validate', 'test/fixtures/hostile/playbooks/tag-five-characters.yaml');
+    expect(r.exitCode).toBe(2);
+    const errors = r.stderr.split('\n').filter((line) => / error [A-Z_]+: /.test(line));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('1 to 4 printable ASCII characters (space to ~), not all spaces');
+    expect(errors[0]).not.toMatch(/\(\?=|\[ -~\]/);
+  });
+
+  test('a hunt on a scenario whose leaking tag holds ; and a quote sets PoolHitTag and collects (it stopped at hit-tag before)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'leakhunt-tag-')), 'run');
+    const r = await leakhunt('run', 'playbooks/find-pool-leak.yaml', '--target', 'sim:scenarios/accuracy/unusual-tag-quote-semicolon.yaml', '--out', out, '--input', 'samples=2', '--input', 'interval=500ms', '--input', 'stacks=10', '--input', 'collect-timeout=20s', '--input', 'retag-duration=1s');
+    expect(r.stdout).toMatch(/changed hit-tag .*PoolHitTag = "Q;"1"/);
+    expect(r.stdout).not.toMatch(/INVALID_WITH/);
+  }, 90_000);
+});

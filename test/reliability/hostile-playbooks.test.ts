@@ -122,7 +122,7 @@ describe('a hostile --input value (the playbook itself is valid)', () => {
     expect(loadPlaybook(file, { registry, cwd: root }).errors).toEqual([]);
   });
 
-  test.each(['A;.shell calc', 'Ab"c', 'A\ng', 'Abcde'])('--input tag=%j is INVALID_WITH at the expression before the debugger is started', async (tag) => {
+  test.each(['A;.shell calc', 'A\ng', 'Abcde'])('--input tag=%j is INVALID_WITH at the expression before the debugger is started', async (tag) => {
     const run = await runInProcess(file, ['--input', `tag=${tag}`]);
     expect(run.code).toBe(2);
     expect(run.commands).toEqual([]);

@@ -1,7 +1,7 @@
 // Hostile input from the other side: a target whose leaking driver names itself with kd commands
 // and markup (test/fixtures/hostile/accepted/hostile-target.yaml: tag `<i>;`, functions
-// `Alloc;.shell_calc`, `Dispatch;.kill`). The full hunt runs against it on the simulator: nothing the
-// target shows becomes part of a kd command, cleanup leaves PoolHitTag as found, and the rendered
+// `Alloc;.shell_calc`, `Dispatch;.kill`). The full hunt runs against it on the simulator: `<i>;` is a
+// legal tag, hunted by its bytes; nothing the target shows becomes part of a kd command, cleanup leaves PoolHitTag as found, and the rendered
 // report shows the tag as text, not markup.
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,19 +24,21 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('a hunt against a hostile target', () => {
-  test('ranks the hostile tag, then refuses to put it into a command: exit 1 with the reason, no stack trace', () => {
+  test('ranks the hostile tag and hunts it: PoolHitTag gets its bytes (a legal tag), no stack trace', () => {
     expect(run.timedOut).toBe(false);
-    expect(run.code).toBe(1);
     expect(sent).toContain('!poolused 4');
-    expect(run.stdout + run.stderr).toContain('INVALID_WITH "pool.hit-tag"');
+    expect(run.stdout).toContain('PoolHitTag = "<i>;"');
+    expect(sent.some((command) => /^eb [0-9a-f`]+ 3c 69 3e 3b$/.test(command))).toBe(true);
     expect(run.stderr).not.toMatch(stackTrace);
   });
 
-  test('no command sent carries the tag, a command separator or a kd meta-command the target named', () => {
+  test('no command sent carries the tag, a separator of its own or a kd meta-command the target named', () => {
     expect(sent.length).toBeGreaterThan(5);
     for (const command of sent) {
       expect(command).not.toContain('<i>');
-      expect(command).not.toMatch(/;|\.shell|\.kill|\.create/);
+      expect(command).not.toMatch(/\.shell|\.kill|\.create/);
+      // `;` only in leakhunt's own compound commands (breakpoint and exception actions).
+      if (!/^(sxe|bp\d|bc) /.test(command)) expect(command).not.toContain(';');
     }
   });
 

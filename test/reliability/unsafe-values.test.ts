@@ -12,8 +12,16 @@ import type { JsonSchema } from '../../src/core/types.js';
 import { durationSchema, toMs } from '../../plugins/pool/params.js';
 
 /** Strings that do not reach kd, and why (checked against the providers' code by reading it). */
+const tagReason = 'a pool tag under the one rule (POOL_TAG_RULE: ; and quotes are legal tag characters): sent to kd only as bytes (eb) or a value (!poolfind 0x…); pool.find\'s quoted -tag form refuses a quote, ; or backtick (TAG_NOT_QUOTABLE)';
 const freeStrings: Record<string, string> = {
   'memory.restore: purpose': 'compared with undo-log purposes on the host; never sent',
+  'pool.hit-tag: tag': tagReason,
+  'pool.collect-stacks: tag': tagReason,
+  'pool.collect-stacks: growth.tag': tagReason,
+  'pool.retag-sites: tag': tagReason,
+  'pool.retag-sites: growth.tag': tagReason,
+  'pool.find: tag': tagReason,
+  'report.verdict: tag': tagReason,
   'pool.retag-sites: pooltagFile': 'a file the host reads as pooltag.txt text (never imported, never sent)',
   'pool.retag-sites: sites[].frame': 'a label in undo-log purposes, warnings and outputs; kd prints C++ names with quotes and backticks; control characters refused',
   'pool.retag-sites: sites[].function': 'a label in outputs; control characters refused',
@@ -118,6 +126,12 @@ describe('values that reach kd are typed', () => {
     expect(labels.length).toBeGreaterThanOrEqual(4);
     for (const { name, leaf } of labels) {
       const validate = compiler.compile({ type: 'string', pattern: leaf.schema.pattern } as JsonSchema);
+      if (freeStrings[name] === tagReason) {
+        // A tag: legal ones with ; and quotes pass, never a control character.
+        for (const tag of ['Q;"1', "Q;'1", 'Ab`']) expect(validate(tag), `${name} refused ${JSON.stringify(tag)}`).toBe(true);
+        for (const bad of ['\n', '\r', '\u0000', '\u001b']) expect(validate(`Ab${bad}`), `${name} accepted ${JSON.stringify(bad)}`).toBe(false);
+        continue;
+      }
       expect(validate("drv!`anonymous namespace'::Alloc+0x10"), name).toBe(true);
       for (const bad of ['\n', '\r', '\u0000', '\u001b']) expect(validate(`drv!Alloc${bad}+0x10`), `${name} accepted ${JSON.stringify(bad)}`).toBe(false);
     }

@@ -48,7 +48,7 @@ export function parseInputArgs(args: readonly string[]): { given: Record<string,
   for (const arg of args) {
     const eq = arg.indexOf('=');
     if (eq <= 0) {
-      errors.push(errInvalidInput(arg, 'expected --input key=value', { hint: 'for example --input tag=Abc' }));
+      errors.push(errInvalidInput(arg, 'expected --input key=value', { hint: 'for example --input stacks=20' }));
       continue;
     }
     given[arg.slice(0, eq)] = arg.slice(eq + 1);

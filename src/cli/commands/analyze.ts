@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .addHelpText('after', `
 Examples:
   $ leakhunt analyze C:\\dbg\\hunt.log --out runs/manual-hunt
-  $ leakhunt analyze runs/last/transcript.jsonl --out runs/last-again
+  $ leakhunt analyze runs/20261126-161502-find-pool-leak/transcript.jsonl --out runs/manual-again
 
 Every !poolused in the log becomes a sample, in order; every PoolHitTag stop with its stack
 (kb, kvn, k… typed after it, or printed by kd at the stop) becomes an allocation or a free,

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .addHelpText('after', `
 Examples:
   $ leakhunt report runs/2025-03-04T10-15
-  $ leakhunt report runs/last --pooltag triage/pooltag.txt --localtag team/localtag.txt --max-growth 0
+  $ leakhunt report runs/20261126-161502-find-pool-leak --pooltag triage/pooltag.txt --localtag team/localtag.txt --max-growth 0
   $ leakhunt report --merge artifacts/*/targets/* --out lab-report     one lab report from CI jobs' run directories
 
 Exit code 0 when the reports were written (junit.xml carries the verdict for CI), 2 on usage errors.`)

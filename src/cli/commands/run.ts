@@ -161,7 +161,7 @@ export function register(program: Command): void {
     .addHelpText('after', `
 Examples:
   $ leakhunt run playbooks/find-pool-leak.yaml
-  $ leakhunt run playbooks/find-pool-leak.yaml --target sim:winxp-sp3-x86 --input tag=Abc
+  $ leakhunt run playbooks/find-pool-leak.yaml --target sim:winxp-sp3-x86 --input stacks=20
   $ leakhunt run playbooks/find-pool-leak.yaml --target "kd:-k net:port=50000,key=…" --check
   $ leakhunt run playbooks/rank-only.yaml --json > events.jsonl
   $ leakhunt run playbooks/find-pool-leak.yaml --inventory scenarios/lab-all-versions.yaml --parallel 4

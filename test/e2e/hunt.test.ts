@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { loadScenario } from '../../src/sim/scenario.js';
 import { isInventoryText } from '../../src/lab/inventory.js';
@@ -91,4 +92,21 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(state.patchedBytes).toEqual([]);
     expect(state.halted).toBe(false);
   }, 180_000);
+
+  // A fast subset of the accuracy suite, held to its truth file: a `leak` verdict names the
+  // driver to blame (or an accepted alternative), a no-leak scenario never gets `leak`.
+  test.each(['paged-vs-nonpaged-same-tag.yaml', 'inflight-site-hides-leak-segment-heap.yaml', 'cache-filled-no-leak.yaml'])('accuracy %s: the culprit of the truth file', async (file) => {
+    const truth = (parse(readFileSync(join(root, 'scenarios/accuracy/expected.yaml'), 'utf8')) as { scenarios: { file: string; verdict: string; tag?: string; culprit?: string; also?: string[] }[] }).scenarios.find((s) => s.file === file)!;
+    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy', file)}`]);
+    expect(report, result.stdout + result.stderr).toBeDefined();
+    if (truth.verdict === 'no-leak') {
+      expect(report.verdict, report.reason).toBe('no-leak');
+    } else {
+      expect(report.verdict, report.reason).toBe('leak');
+      expect([truth.culprit, ...(truth.also ?? [])]).toContain(`${report.culprit.module}!${report.culprit.function}`);
+      expect(report.culprit.tag.trimEnd()).toBe(truth.tag!.trimEnd());
+      expect(report.culprit.explained).toBeGreaterThanOrEqual(report.evidence.explainedShare);
+    }
+    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+  }, 300_000);
 });

@@ -385,12 +385,14 @@ describe('reboot', () => {
 
 describe('ready scenarios on the kernel', () => {
   test('each boots, and its leaking site holds more blocks than any other site', async () => {
-    const { readdirSync } = await import('node:fs');
+    const { readdirSync, readFileSync } = await import('node:fs');
     const { join, dirname } = await import('node:path');
     const { fileURLToPath } = await import('node:url');
     const { loadScenario } = await import('../../src/sim/scenario.js');
+    const { isInventoryText } = await import('../../src/lab/inventory.js');
     const folder = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
-    for (const name of readdirSync(folder).filter((file) => file.endsWith('.yaml'))) {
+    // Lab inventories (lab-all-versions.yaml) live beside the scenarios; they are not scenarios.
+    for (const name of readdirSync(folder).filter((file) => file.endsWith('.yaml') && !isInventoryText(readFileSync(join(folder, file), 'utf8')))) {
       const scenario = loadScenario(join(folder, name));
       scenario.preloadMs = 10 * 60_000;
       const state = createKernel(scenario).state(false);

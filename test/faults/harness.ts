@@ -157,7 +157,7 @@ export const moments: Readonly<Record<string, readonly Moment[]>> = {
   'hit-tag': ['hold-at:nt!PoolHitTag#2'],
   collect: ['hold-at:sxe#1', 'hold-at-hit:1', 'hold-at-hit:4', 'hold-at-hit:9'],
   'unset-hit-tag': ['hold-at:nt!poolhittag#2'],
-  retag: ['hold-at:L10#1', 'hold-at:L10#3', 'hold-at:L10#6'],
+  retag: ['hold-at:L10#1', 'hold-at:eb#3'],
   cleanup: ['hold-at:nt!poolhittag#3'],
 };
 const allMoments = Object.values(moments).flat();

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync } from 'execa';
-import { loadPendingUndo } from '../../src/debuggers/memory.js';
+import { loadPendingUndo } from '../../src/core/undo-log.js';
 import { cli, POOL_HIT_TAG_DEFAULT, readJsonLines, releaseHold, retagInputs, root, stepAt, waitForHold, type HeldNotice, type Moment, type SimState } from './harness.js';
 
 /** What is done to the terminal at the moment. */
@@ -70,12 +70,12 @@ export const ptyTrials: readonly PtyTrial[] = [
   { name: 'Ctrl+C during reboot', target: 'sim:', moment: 'hold-at:.reboot', action: 'ctrl-c', step: 'reboot' },
   { name: 'Ctrl+C during rank', target: twoSites, moment: 'hold-at:!poolused#2', action: 'ctrl-c', step: 'rank' },
   { name: 'Ctrl+C during collect', target: twoSites, moment: 'hold-at-hit:3', action: 'ctrl-c', step: 'collect' },
-  { name: 'Ctrl+C during retag', target: twoSites, moment: 'hold-at:L10#3', action: 'ctrl-c', step: 'retag', inputs: retagInputs },
+  { name: 'Ctrl+C during retag', target: twoSites, moment: 'hold-at:L10#1', action: 'ctrl-c', step: 'retag', inputs: retagInputs },
   { name: 'Ctrl+C during cleanup', target: twoSites, moment: 'hold-at:nt!poolhittag#3', action: 'ctrl-c', step: 'cleanup' },
   { name: 'Ctrl+C twice during collect', target: twoSites, moment: 'hold-at-hit:4', action: 'ctrl-c-twice', step: 'collect' },
-  { name: 'Ctrl+C twice during retag', target: twoSites, moment: 'hold-at:L10#2', action: 'ctrl-c-twice', step: 'retag', inputs: retagInputs },
+  { name: 'Ctrl+C twice during retag', target: twoSites, moment: 'hold-at:L10#1', action: 'ctrl-c-twice', step: 'retag', inputs: retagInputs },
   { name: 'terminal closed during collect', target: twoSites, moment: 'hold-at-hit:2', action: 'hangup', step: 'collect' },
-  { name: 'terminal closed during retag', target: twoSites, moment: 'hold-at:L10#4', action: 'hangup', step: 'retag', inputs: retagInputs },
+  { name: 'terminal closed during retag', target: twoSites, moment: 'hold-at:L10#1', action: 'hangup', step: 'retag', inputs: retagInputs },
 ];
 
 // Wait real time (polling only: every wait below ends on an event).

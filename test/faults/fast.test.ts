@@ -15,7 +15,7 @@ const trials: Trial[] = [
   { ...makeTrial(4, 1, 'stall'), faults: ['stall:5@3'] },
   { ...makeTrial(5, 1, 'sigint'), signal: { name: 'SIGINT', at: 'hold-at:!poolused#2', count: 1 } },
   { ...makeTrial(6, 1, 'sigterm'), signal: { name: 'SIGTERM', at: 'hold-at-hit:3', count: 2 } },
-  { ...makeTrial(7, 1, 'sigint'), signal: { name: 'SIGINT', at: 'hold-at:L10#1', count: 3 }, inputs: retagInputs },
+  { ...makeTrial(7, 1, 'sigint'), signal: { name: 'SIGINT', at: 'hold-at:L10#1', count: 3 }, inputs: retagInputs, seed: 23 },
   { ...makeTrial(8, 1, 'dir-gone'), unwritable: { at: 'hold-at-hit:2' } },
   { ...makeTrial(9, 1, 'disk-full'), unwritable: { at: 'hold-at:!poolused#1', file: 'events.jsonl' } },
   // Output cut so short that no framing marker survives: the session never opens, the target must still run on.

@@ -6,7 +6,6 @@ import { defineProvider } from '../../src/core/plugin.js';
 import type { StepProvider } from '../../src/core/types.js';
 import { padTag } from '../../src/kd/common.js';
 import { kd, readPoolfind, tickProgress } from './kd.js';
-import { PlaybookError } from '../../src/core/errors.js';
 import { durationSchema, poolSchema, poolsOf, tagSchema, tagValue, toMs, type PoolChoice, type PoolName } from './params.js';
 
 /** `with` of pool.find. */
@@ -25,10 +24,15 @@ function legacyCommand(tag: string, pool: PoolName): string {
 // The modern switch syntax quotes the tag as text: a tag with a quote, `;` or backtick (legal
 // tag characters) cannot be written there without changing the command, so it is refused.
 function modernCommand(tag: string, pool: PoolName): string {
-  if (/[";`]/.test(tag)) throw new PlaybookError('PLUGIN_ERROR', `!poolfind -tag takes the tag as quoted text, which cannot hold ${JSON.stringify(padTag(tag))} (a quote, ; or \` would change the command)`, { pluginCode: 'TAG_NOT_QUOTABLE', hint: 'find its blocks from the stacks PoolHitTag collects (pool.collect-stacks), which never sends the tag as text' });
+  const problem = unquotable(tag);
+  if (problem) throw new Error(problem);
   return `!poolfind -tag "${padTag(tag)}" -${pool}`;
 }
 
+// Why a tag cannot be written inside !poolfind -tag "…", or undefined.
+function unquotable(tag: string): string | undefined {
+  return /[";`]/.test(tag) ? `!poolfind -tag takes the tag as quoted text, which cannot hold ${JSON.stringify(padTag(tag))} (a quote, ; or \` would change the command)` : undefined;
+}
 /** pool.find for one command syntax. */
 function finder(id: string, os: string, command: (tag: string, pool: PoolName) => string): StepProvider<FindParams> {
   return defineProvider<FindParams>({
@@ -57,6 +61,8 @@ function finder(id: string, os: string, command: (tag: string, pool: PoolName) =
       return poolsOf(params.pool ?? 'both').map((p) => command(params.tag, p));
     },
     async run(params, ctx) {
+      const problem = id === 'modern' ? unquotable(params.tag) : undefined;
+      if (problem) ctx.fail('TAG_NOT_QUOTABLE', problem, { hint: 'find its blocks from the stacks PoolHitTag collects (pool.collect-stacks), which never sends the tag as text' });
       const timeoutMs = toMs(params.timeout, 120_000);
       const hits: ReturnType<typeof readPoolfind>['hits'] = [];
       let partial = false;

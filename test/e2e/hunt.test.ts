@@ -54,6 +54,8 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(report.verdict).toBe('leak');
     expect(report.culprit).toMatchObject({ module: 'abcflt', function: 'AbcAllocateContext', tag: 'Abc ', pool: 'paged' });
     expect(result.stdout).toMatch(/leaking call site: abcflt!AbcAllocateContext\+0x[0-9a-f]+/);
+    // The reports are named once (two renderings of them once wrote everything twice).
+    expect(result.stderr.match(/^reports: /gm)).toHaveLength(1);
     expect(report.steps.find((s: { id: string }) => s.id === 'reboot')).toMatchObject({ status: 'changed', provider: 'target/dot-reboot' });
     // Each step says why its provider was chosen on this target.
     expect(report.steps.find((s: { id: string }) => s.id === 'collect').reason).toBe('Windows 5.1.2600 (xp) x86: matches <10.0.18362; priority 0; 1 other not for this target');

@@ -92,10 +92,12 @@ export const playbook = join(root, 'playbooks/find-pool-leak.yaml');
 export const huntInputs = ['samples=2', 'interval=500ms', 'stacks=10', 'collect-timeout=5s', 'retag-duration=1s'];
 export const commandTimeout = '1500ms';
 /**
- * Inputs under which retag runs whatever the host's load: enough stacks that both sites of
- * two-sites-one-tag.yaml are seen (with 10 and a 5 s limit a busy host sometimes sees one).
+ * Inputs under which retag runs whatever the host's load: `retag=always`, since the verdict
+ * retags on its own only when the stacks seen do not explain the growth, and enough stacks that
+ * both sites of two-sites-one-tag.yaml are seen (with 10 and a 5 s limit a busy host sometimes
+ * sees one).
  */
-export const retagInputs = ['samples=2', 'interval=500ms', 'stacks=40', 'collect-timeout=60s', 'retag-duration=1s'];
+export const retagInputs = ['samples=2', 'interval=500ms', 'stacks=40', 'collect-timeout=60s', 'retag-duration=1s', 'retag=always'];
 
 /** A small seeded generator (mulberry32), the simulator's own. */
 export const random = seededRandom;

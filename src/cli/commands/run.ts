@@ -436,8 +436,7 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
       runDir,
       ...(reuse && { reuse }),
     });
-    if (!writeFailure) await renderRunReports(runDir, options.json || options.reporter !== undefined, onWriteError);
-    if (!writeFailure) await renderRunReports(runDir, options.json, onWriteError, options.reportOptions);
+    if (!writeFailure) await renderRunReports(runDir, options.json || options.reporter !== undefined, onWriteError, options.reportOptions);
     exitCode = result.status === 'succeeded' && !writeFailure ? exitCodes.ok : exitCodes.runFailed;
     if (exitCode !== exitCodes.ok) printCause(writeFailure ?? result.error, result.status);
     return exitCode;

@@ -193,7 +193,8 @@ export function decideVerdict(e: VerdictEvidence): VerdictDecision {
   const sitesSeen = new Map<string, SiteIdentity>();
   for (const s of e.paired) sitesSeen.set(s.frame, s);
   for (const round of e.retag?.rounds ?? []) for (const s of round.sites) sitesSeen.set(s.frame, s);
-  const collected = `${e.stacks ?? 0} stacks from ${e.paired.length} allocation site(s)${e.retag && e.retag.rounds.length > 0 ? `, ${e.retag.rounds.length} retag round(s) of ${e.retag.rounds.reduce((n, r) => n + r.sites.length, 0)} site(s)` : ''}`;
+  // An interrupted collection has stacks on disk but no sites: say only what is known.
+  const collected = `${e.stacks ?? 0} stacks${e.paired.length > 0 ? ` from ${e.paired.length} allocation site(s)` : ''}${e.retag && e.retag.rounds.length > 0 ? `, ${e.retag.rounds.length} retag round(s) of ${e.retag.rounds.reduce((n, r) => n + r.sites.length, 0)} site(s)` : ''}`;
 
   if (e.interrupted) {
     return { verdict: 'inconclusive', reason: `the run did not finish (${e.interrupted}); collected ${collected}`, candidates: [], next: 'run the hunt again to its end; `leakhunt resume <run-dir>` goes on from what was collected' };

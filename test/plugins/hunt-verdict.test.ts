@@ -127,6 +127,14 @@ describe('buildHuntReport', () => {
     expect(r.reason).toMatch(/step "retag" failed: CANCELLED interrupted.*collected 4000 stacks from 1 allocation site/);
   });
 
+  test('a collection interrupted before it had sites counts its stacks on disk, and claims no sites', () => {
+    const steps = [...base.steps, { id: 'collect', uses: 'pool.collect-stacks', provider: 'pool/classic', status: 'failed' as const, durationMs: 3, error: { code: 'RUN_ABORTED', message: 'Run aborted (signal)' } }];
+    const r = report({ ...base, steps, rank: growingCount, stacksOnDisk: 10661 });
+    expect(r).toMatchObject({ verdict: 'inconclusive', culprit: null });
+    expect(r.reason).toMatch(/collected 10661 stacks$/);
+    expect(r.reason).not.toMatch(/allocation site/);
+  });
+
   test('no ranking and no tag: inconclusive, and a failed step is named', () => {
     const r = report({ ...base, steps: [{ id: 'symbols', uses: 'symbols.reload', provider: 'symbols/reload', status: 'failed', durationMs: 3, error: { code: 'STEP_FAILED', message: 'nt has no usable symbols' } }] });
     expect(r.verdict).toBe('inconclusive');

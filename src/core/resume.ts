@@ -14,6 +14,13 @@ import { redactSecrets } from '../debuggers/redact.js';
 import { errUsage } from './errors.js';
 import type { RunFiles, StepResult, TargetMemory, UndoRecord } from './types.js';
 
+/** The report flags as a run records them (run.json, lab.json): paths absolute, unset fields left out. */
+export interface RecordedReportOptions {
+  pooltag?: string;
+  localtags?: string[];
+  maxGrowthBytesPerMinute?: number;
+}
+
 /** The file a run directory records its start in. */
 export const runRecordName = 'run.json';
 
@@ -31,6 +38,8 @@ export interface RunRecord {
   kd?: string;
   /** `--command-timeout` in ms, when given. */
   commandTimeoutMs?: number;
+  /** `--pooltag`, `--localtag` and `--max-growth`, when given: `leakhunt resume` renders with them too. */
+  reportOptions?: RecordedReportOptions;
   startedAt: string;
   /** When `leakhunt resume` took the run up again, oldest first. */
   resumedAt?: string[];

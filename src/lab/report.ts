@@ -14,6 +14,7 @@ import { readRunRecord } from '../core/resume.js';
 import { escapeHtml, escapeMarkdown, formatRate } from '../report/format.js';
 import { junitCases, junitCaseXml, junitTimestamp, xmlAttr, type JunitCase } from '../report/junit.js';
 import type { HuntReport, Verdict } from '../report/model.js';
+import type { RenderOptions } from '../report/render.js';
 import { loadRun, readReportJson } from '../report/run-dir.js';
 import { redactSecrets } from '../debuggers/redact.js';
 import { listProfiles } from '../sim/profiles.js';
@@ -283,7 +284,7 @@ ${rows.join('\n')}
 }
 
 /** lab-junit.xml: one test suite per target, holding that target's own checks (junit.xml's) after a "hunt ran" case. */
-export async function renderLabJunit(lab: LabReport, reportDir: string): Promise<string> {
+export async function renderLabJunit(lab: LabReport, reportDir: string, options: RenderOptions = {}): Promise<string> {
   const suites: string[] = [];
   let totals = { tests: 0, failures: 0, errors: 0, skipped: 0 };
   for (const row of lab.targets) {
@@ -294,9 +295,9 @@ export async function renderLabJunit(lab: LabReport, reportDir: string): Promise
     ];
     let startedAt: string | undefined;
     if (row.verdict !== null) {
-      const data = await loadRun(join(reportDir, row.runDir));
+      const data = await loadRun(join(reportDir, row.runDir), options);
       startedAt = data.report.startedAt;
-      cases.push(...junitCases(data));
+      cases.push(...junitCases(data, options));
     }
     const count = (o: JunitCase['outcome']) => cases.filter((c) => c.outcome === o).length;
     const suite = { tests: cases.length, failures: count('failure'), errors: count('error'), skipped: count('skipped') };
@@ -311,12 +312,12 @@ export async function renderLabJunit(lab: LabReport, reportDir: string): Promise
 }
 
 /** Read the run directories, write lab-report.{json,md,html} and lab-junit.xml into `reportDir`; returns the report and the files. */
-export async function writeLabReports(runDirs: readonly string[], reportDir: string, playbook: string | null): Promise<{ lab: LabReport; files: string[] }> {
+export async function writeLabReports(runDirs: readonly string[], reportDir: string, playbook: string | null, options: RenderOptions = {}): Promise<{ lab: LabReport; files: string[] }> {
   const lab = buildLabReport(runDirs.map((dir) => readLabRow(dir, reportDir)), playbook);
   const files = [join(reportDir, 'lab-report.json'), join(reportDir, 'lab-report.md'), join(reportDir, 'lab-report.html'), join(reportDir, 'lab-junit.xml')];
   writeFileSync(files[0]!, `${JSON.stringify(lab, null, 2)}\n`);
   writeFileSync(files[1]!, renderLabMarkdown(lab));
   writeFileSync(files[2]!, renderLabHtml(lab));
-  writeFileSync(files[3]!, await renderLabJunit(lab, reportDir));
+  writeFileSync(files[3]!, await renderLabJunit(lab, reportDir, options));
   return { lab, files };
 }

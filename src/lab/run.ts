@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Reporter } from '../core/events.js';
+import type { RecordedReportOptions } from '../core/resume.js';
 import { createJsonReporter } from '../core/reporters/json.js';
 import { createPlainReporter, type TextSink } from '../core/reporters/plain.js';
 import type { LabTarget } from './inventory.js';
@@ -50,6 +51,8 @@ export interface LabRecord {
   targetTimeoutMs?: number;
   kd?: string;
   commandTimeoutMs?: number;
+  /** --pooltag, --localtag and --max-growth: every target's reports and the lab's use them. */
+  reportOptions?: RecordedReportOptions;
   startedAt: string;
   resumedAt?: string[];
 }

@@ -14,7 +14,9 @@ import { limitTargets, loadInventory, type LabTarget } from '../../lab/inventory
 import { labMatrix } from '../../lab/matrix.js';
 import { writeLabReports } from '../../lab/report.js';
 import { labRecordName, readTargetRecord, runLab, targetDir, type LabRecord } from '../../lab/run.js';
+import type { RenderOptions } from '../../report/render.js';
 import { collect, exitCodes, printErrors, reportFailure } from '../output.js';
+import { recordReportOptions, reportOptionsOf, type ReportCommandOptions } from '../report-options.js';
 import { leaveClosedTerminal, onStopSignals, signalText } from '../signals.js';
 import { hunt } from './run.js';
 
@@ -31,6 +33,8 @@ export interface LabCommandOptions {
   kd?: string;
   commandTimeoutMs?: number;
   targetTimeoutMs?: number;
+  /** --pooltag, --localtag and --max-growth, as every command that renders reports takes them. */
+  reportOptions?: RenderOptions;
 }
 
 // A path as the user would type it.
@@ -81,6 +85,7 @@ async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[],
           reporter: run.reporter,
           ...(record.kd !== undefined && { kd: record.kd }),
           ...(record.commandTimeoutMs !== undefined && { commandTimeoutMs: record.commandTimeoutMs }),
+          ...(record.reportOptions && { reportOptions: record.reportOptions }),
           ...(run.resume && { resume: true }),
         },
         run.signal,
@@ -116,7 +121,7 @@ async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[],
     off();
   }
   const dirs = targets.map((target) => targetDir(labDir, target.name)).filter((dir) => existsSync(dir));
-  const { lab: report, files } = await writeLabReports(dirs, labDir, basename(record.playbook));
+  const { lab: report, files } = await writeLabReports(dirs, labDir, basename(record.playbook), record.reportOptions);
   if (!json) {
     for (const culprit of report.culprits) out.write(`lab      ${culprit.text}\n`);
     if (report.culprits.length === 0) out.write(`lab      no target names a culprit\n`);
@@ -135,6 +140,7 @@ export async function runLabCommand(options: LabCommandOptions): Promise<number>
   const labDir = resolve(options.out ?? defaultRunDir(`lab-${basename(options.playbook, extname(options.playbook))}`));
   if (existsSync(join(labDir, labRecordName))) return reportFailure(errUsage(`${shown(labDir)} already holds a lab run`, `continue it with \`leakhunt resume ${shown(labDir)}\`, or give --out a new folder`), exitCodes.invalid);
   mkdirSync(labDir, { recursive: true });
+  const reportOptions = recordReportOptions(options.reportOptions);
   const record: LabRecord = {
     schemaVersion: 1,
     playbook: resolve(options.playbook),
@@ -146,6 +152,7 @@ export async function runLabCommand(options: LabCommandOptions): Promise<number>
     ...(options.targetTimeoutMs !== undefined && { targetTimeoutMs: options.targetTimeoutMs }),
     ...(options.kd !== undefined && { kd: options.kd }),
     ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
+    ...(reportOptions && { reportOptions }),
     startedAt: new Date().toISOString(),
   };
   writeFileSync(join(labDir, labRecordName), `${JSON.stringify(record, null, 2)}\n`);
@@ -158,13 +165,20 @@ export function isLabDir(dir: string): boolean {
 }
 
 /** `leakhunt resume <lab-dir>`: the targets that did not succeed, each resumed from its own run directory. */
-export async function resumeLabCommand(dir: string, options: { json?: boolean; parallel?: number }): Promise<number> {
+export async function resumeLabCommand(dir: string, options: { json?: boolean; parallel?: number; reportFlags?: ReportCommandOptions }): Promise<number> {
   const labDir = resolve(dir);
   const record = JSON.parse(readFileSync(join(labDir, labRecordName), 'utf8')) as LabRecord;
   const targets = selectTargets(record.inventory, record.limit);
   if (!targets) return exitCodes.invalid;
   const skip = new Set(targets.filter((target) => readTargetRecord(targetDir(labDir, target.name))?.status === 'succeeded').map((target) => target.name));
-  const resumed: LabRecord = { ...record, ...(options.parallel !== undefined && { parallel: options.parallel }), resumedAt: [...(record.resumedAt ?? []), new Date().toISOString()] };
+  let reportOptions;
+  try {
+    // Flags given to resume win over what the lab run was given, as for a single run.
+    reportOptions = recordReportOptions(options.reportFlags ? reportOptionsOf(options.reportFlags, record.reportOptions) : record.reportOptions);
+  } catch (error) {
+    return reportFailure(error, exitCodes.invalid);
+  }
+  const resumed: LabRecord = { ...record, reportOptions, ...(options.parallel !== undefined && { parallel: options.parallel }), resumedAt: [...(record.resumedAt ?? []), new Date().toISOString()] };
   writeFileSync(join(labDir, labRecordName), `${JSON.stringify(resumed, null, 2)}\n`);
   if (skip.size === targets.length) process.stderr.write(`every target of ${shown(labDir)} finished; rebuilding the lab report only\n`);
   else if (!options.json) process.stderr.write(`resuming ${shown(labDir)}: ${skip.size} target(s) finished, ${targets.length - skip.size} to run\n`);
@@ -172,13 +186,13 @@ export async function resumeLabCommand(dir: string, options: { json?: boolean; p
 }
 
 /** `leakhunt report --merge <run-dir>…`: the lab report from run directories collected from anywhere. */
-export async function mergeCommand(runDirs: readonly string[], out: string | undefined): Promise<number> {
+export async function mergeCommand(runDirs: readonly string[], out: string | undefined, reportOptions: RenderOptions = {}): Promise<number> {
   const missing = runDirs.filter((dir) => !existsSync(join(dir, 'report.json')) && !existsSync(join(dir, 'lab-target.json')) && !existsSync(join(dir, 'run.json')));
   if (missing.length) return reportFailure(errUsage(`Not a run directory: ${missing.join(', ')}`, 'pass the folders `leakhunt run --out` wrote (or a lab run\'s targets/<name> folders)'), exitCodes.invalid);
   const reportDir = resolve(out ?? '.');
   mkdirSync(reportDir, { recursive: true });
   try {
-    const { lab, files } = await writeLabReports(runDirs.map((dir) => resolve(dir)), reportDir, null);
+    const { lab, files } = await writeLabReports(runDirs.map((dir) => resolve(dir)), reportDir, null, reportOptions);
     for (const culprit of lab.culprits) process.stdout.write(`${culprit.text}\n`);
     if (lab.culprits.length === 0) process.stdout.write('no target names a culprit\n');
     process.stderr.write(`lab reports: ${files.map(shown).join(', ')}\n`);

@@ -27,7 +27,14 @@ Exit code 0 when the reports were written (junit.xml carries the verdict for CI)
     .action(async (runDirs: string[], options: ReportCommandOptions & { merge?: boolean; out?: string }) => {
       if (options.merge) {
         const { mergeCommand } = await import('./lab.js');
-        process.exitCode = await mergeCommand(runDirs, options.out);
+        let reportOptions;
+        try {
+          reportOptions = reportOptionsOf(options);
+        } catch (error) {
+          process.exitCode = reportFailure(error, exitCodes.invalid);
+          return;
+        }
+        process.exitCode = await mergeCommand(runDirs, options.out, reportOptions);
         return;
       }
       if (runDirs.length > 1) {

@@ -11,9 +11,10 @@ import { readRunRecord } from '../../core/resume.js';
 import { exitCodes, reportFailure } from '../output.js';
 import { runHunt } from './run.js';
 import { durationForms, parseDuration } from '../../core/duration.js';
+import { addReportOptions, reportOptionsOf, type ReportCommandOptions } from '../report-options.js';
 
 /** Options of `leakhunt resume`. */
-interface ResumeCommandOptions {
+interface ResumeCommandOptions extends ReportCommandOptions {
   target?: string;
   json?: boolean;
   commandTimeout?: number;
@@ -28,19 +29,20 @@ function durationOption(value: string): number {
 
 /** Add the resume command. */
 export function register(program: Command): void {
-  program
+  addReportOptions(program
     .command('resume')
     .description('Continue an interrupted run after its last finished step, reusing what it collected')
     .argument('<run-dir>', 'the run directory of the interrupted run, or a lab directory (runs the targets that did not succeed)')
     .option('--target <spec>', 'target spec (default: the one in run.json; needed again when it carried a key=)')
     .option('--json', 'print one JSON event per line instead of progress')
-    .option('--command-timeout <duration>', 'give up on one debugger command after this long', durationOption)
+    .option('--command-timeout <duration>', 'give up on one debugger command after this long', durationOption))
     .addHelpText('after', `
 Examples:
   $ leakhunt resume runs/20261126-161502-find-pool-leak
   $ leakhunt resume runs/20261126-161502-find-pool-leak --target "kd:-k net:port=50000,key=…"
   $ leakhunt resume runs/20261126-161502-lab-find-pool-leak      a lab: only its unfinished targets
 
+--pooltag, --localtag and --max-growth default to what the interrupted run was given.
 Steps that finished are reused (their outputs feed the rest), except a step that wrote target
 memory when a later step is still to run: cleanup undid its writes, so it runs again.
 Exit codes: 0 success, 1 the run failed or was aborted, 2 not a run directory or usage.`)
@@ -52,10 +54,12 @@ Exit codes: 0 success, 1 the run failed or was aborted, 2 not a run directory or
 // The body of `leakhunt resume`; returns the exit code.
 async function resumeCommand(runDir: string, options: ResumeCommandOptions): Promise<number> {
   const lab = await import('./lab.js');
-  if (lab.isLabDir(runDir)) return lab.resumeLabCommand(runDir, { ...(options.json && { json: true }) });
+  if (lab.isLabDir(runDir)) return lab.resumeLabCommand(runDir, { ...(options.json && { json: true }), reportFlags: options });
   let record;
+  let reportOptions;
   try {
     record = readRunRecord(runDir);
+    reportOptions = reportOptionsOf(options, record.reportOptions);
   } catch (error) {
     return reportFailure(error, exitCodes.invalid);
   }
@@ -74,5 +78,6 @@ async function resumeCommand(runDir: string, options: ResumeCommandOptions): Pro
     ...(options.json && { json: true }),
     ...(commandTimeoutMs !== undefined && { commandTimeoutMs }),
     resume: true,
+    reportOptions,
   });
 }

@@ -27,7 +27,7 @@ import { collect, exitCodes, loadPlugins, printErrors, projectPlaybook, reportFa
 import { leaveClosedTerminal, onStopSignals, signalText, stopSignalListeners, stopSignals } from '../signals.js';
 import { durationForms, parseDuration } from '../../core/duration.js';
 import type { RenderOptions } from '../../report/render.js';
-import { addReportOptions, reportOptionsOf } from '../report-options.js';
+import { addReportOptions, recordReportOptions, reportOptionsOf } from '../report-options.js';
 
 /** Options of `leakhunt run`. */
 interface RunCommandOptions {
@@ -195,6 +195,7 @@ Exit codes: 0 success, 1 the run failed or was aborted, 2 invalid playbook or us
           ...(options.kd !== undefined && { kd: options.kd }),
           ...(options.commandTimeout !== undefined && { commandTimeoutMs: options.commandTimeout }),
           ...(options.targetTimeout !== undefined && { targetTimeoutMs: options.targetTimeout }),
+          reportOptions,
         });
         return;
       }
@@ -352,9 +353,11 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
   } catch (error) {
     return reportFailure(errUsage(`Cannot create the run directory ${runDir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'give --out a folder leakhunt can write'), exitCodes.runFailed);
   }
+  // The report flags are recorded as the reports use them, so a later resume renders alike.
+  const reportOptions = recordReportOptions(options.reportOptions);
   if (options.resume) {
     const record = readRunRecord(runDir);
-    files.writeJson(runRecordName, { ...record, resumedAt: [...(record.resumedAt ?? []), new Date().toISOString()] });
+    files.writeJson(runRecordName, { ...record, reportOptions, resumedAt: [...(record.resumedAt ?? []), new Date().toISOString()] });
   } else if (!options.check) {
     writeRunRecord(files, {
       playbook: resolve(options.playbook),
@@ -364,6 +367,7 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
       plugins: options.plugins.map((source) => (existsSync(resolve(source)) || isExplicitPath(source) ? resolve(source) : source)),
       ...(options.kd !== undefined && { kd: options.kd }),
       ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
+      ...(reportOptions && { reportOptions }),
       startedAt: new Date().toISOString(),
     });
   }

@@ -372,6 +372,7 @@ export interface ConnectOptions {
   kdPath?: string;
   /** Default per-command timeout. */
   commandTimeoutMs?: number;
+  /** Stops connecting (the wait for the console's first prompt, the break-in of a running target) with SESSION_ABORTED. */
   signal?: AbortSignal;
   /** Called when a transcript line cannot be written (disk full, run directory gone); the session goes on. */
   onWriteError?: (file: string, error: unknown) => void;

@@ -254,8 +254,9 @@ export async function connectTarget(spec: string, options: ConnectOptions): Prom
     session = await KdConsoleSession.open(channel, {
       ...(transcript && { transcript }),
       ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
+      ...(options.signal && { connectSignal: options.signal }),
     });
-    if (session.running) await session.breakIn({ ...(options.commandTimeoutMs !== undefined && { timeoutMs: options.commandTimeoutMs }) });
+    if (session.running) await session.breakIn({ ...(options.commandTimeoutMs !== undefined && { timeoutMs: options.commandTimeoutMs }), ...(options.signal && { signal: options.signal }) });
     const facts = await gatherFacts(session, plan.description);
     return wrap(session, facts, plan.description, plan.host);
   } catch (error) {

@@ -28,6 +28,8 @@ export interface KdConsoleOptions {
   commandTimeoutMs?: number;
   /** How long to wait for the first prompt or an established connection; default 60 000 ms. */
   connectTimeoutMs?: number;
+  /** Stops the wait for the first prompt (a run's Ctrl+C, a lab target's timeout) with SESSION_ABORTED. */
+  connectSignal?: AbortSignal;
   /** Default wait for a stop after resume(); default: no limit other than the caller's. */
   breakTimeoutMs?: number;
   /** After a timeout's break-in, how long to wait for the console to answer the marker; default 3000 ms. */
@@ -103,7 +105,7 @@ export class KdConsoleSession implements DebuggerSession {
   private exitInfo: ChannelExit | undefined;
   private streamSink: ((text: string) => void) | undefined;
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly options: Required<Omit<KdConsoleOptions, 'transcript' | 'dialect' | 'transport' | 'nonce' | 'breakTimeoutMs'>> & Pick<KdConsoleOptions, 'breakTimeoutMs'>;
+  private readonly options: Required<Omit<KdConsoleOptions, 'transcript' | 'dialect' | 'transport' | 'nonce' | 'breakTimeoutMs' | 'connectSignal'>> & Pick<KdConsoleOptions, 'breakTimeoutMs' | 'connectSignal'>;
 
   private constructor(
     private readonly channel: ConsoleChannel,
@@ -120,6 +122,7 @@ export class KdConsoleSession implements DebuggerSession {
       promptSettleMs: options.promptSettleMs ?? 40,
       reconnectSettleMs: options.reconnectSettleMs ?? 1500,
       ...(options.breakTimeoutMs !== undefined && { breakTimeoutMs: options.breakTimeoutMs }),
+      ...(options.connectSignal && { connectSignal: options.connectSignal }),
     };
     channel.onData((chunk) => this.receive(chunk));
     channel.onExit((exit) => this.handleExit(exit));
@@ -297,7 +300,7 @@ export class KdConsoleSession implements DebuggerSession {
 
   // Wait for the first prompt (target halted) or an established connection (target running); then frame once.
   private async handshake(): Promise<void> {
-    const stop = await this.awaitStop({ timeoutMs: this.options.connectTimeoutMs }, 'connecting', true);
+    const stop = await this.awaitStop({ timeoutMs: this.options.connectTimeoutMs, ...(this.options.connectSignal && { signal: this.options.connectSignal }) }, 'connecting', true);
     if (stop.kind === 'exit') {
       this.banner = stop.output;
       throw this.exitedError('connect', stop.output);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -81,5 +81,20 @@ describe('secrets never leave the debugger layer', () => {
     } finally {
       delete process.env['FAKE_KD'];
     }
+  });
+});
+
+describe('connecting honours the abort signal', () => {
+  test('process: a console that never prints a prompt is given up as soon as the signal aborts, not at the connect timeout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakhunt-hung-connect-'));
+    const started = join(dir, 'started');
+    // Says it is up (a file), then prints nothing, ever.
+    const silent = 'require("fs").writeFileSync(process.argv[1], ""); setInterval(() => {}, 1 << 30)';
+    const abort = new AbortController();
+    const connecting = connectTarget(`process:"${process.execPath}" -e '${silent}' "${started}"`, { runDir: dir, signal: abort.signal }).catch((error: unknown) => error);
+    // Polled for the event (the console is running and silent); the connect timeout is 60 s.
+    while (!existsSync(started)) await new Promise((resolve) => setTimeout(resolve, 10));
+    abort.abort(new Error('stop'));
+    expect(await connecting).toMatchObject({ code: 'SESSION_ABORTED', message: 'Aborted while connecting' });
   });
 });

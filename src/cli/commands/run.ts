@@ -390,7 +390,9 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
         ...(options.commandTimeoutMs !== undefined && { commandTimeoutMs: options.commandTimeoutMs }),
       });
     } catch (error) {
-      const failure = error instanceof PlaybookError ? error : errSession(options.target, error);
+      // A stop while the console had not answered yet (Ctrl+C, a lab target's timeout) is an abort, not a broken target.
+      const stopped = abort.signal.aborted && (error as { code?: unknown }).code === 'SESSION_ABORTED';
+      const failure = error instanceof PlaybookError ? error : stopped ? errRunAborted('stopped while connecting, before the debugger answered') : errSession(options.target, error);
       // events.jsonl keeps why the run never started (a lab report reads it from there).
       bus.emit({ event: 'log', time: now(), level: 'error', message: `${failure.pluginCode ?? failure.code}: ${failure.message}` });
       // A single run's directory would hold nothing else: it is removed (a lab keeps its targets').

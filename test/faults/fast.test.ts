@@ -8,11 +8,14 @@ import { atSpawn, checkTrial, cli, makeTrial, retagInputs, runTrials, type Trial
 // one lands where it is meant to however fast or busy the host.
 const trials: Trial[] = [
 
-  { ...makeTrial(0, 1, 'exit-after'), faults: ['exit-after:40'] },
-  { ...makeTrial(1, 1, 'exit-after'), faults: ['exit-after:120'] },
+  // The simulator's own fault: it exits after its 40th command (a hunt sends more than that).
+  { ...makeTrial(0, 1, 'exit-after'), debuggerExit: undefined, faults: ['exit-after:40'] },
+  // The debugger killed at a PoolHitTag break in collect (a moment, not a command count).
+  { ...makeTrial(1, 1, 'exit-after'), debuggerExit: { at: 'hold-at-hit:2' } },
   { ...makeTrial(2, 1, 'garbage'), faults: ['garbage:0.2'] },
   { ...makeTrial(3, 1, 'truncate'), faults: ['truncate:60'] },
-  { ...makeTrial(4, 1, 'stall'), faults: ['stall:5@3'] },
+  // The debugger stopped for 3 s (twice the command timeout) before rank's second snapshot.
+  { ...makeTrial(4, 1, 'stall'), stall: { at: 'hold-at:!poolused#2', seconds: 3 } },
   { ...makeTrial(5, 1, 'sigint'), signal: { name: 'SIGINT', at: 'hold-at:!poolused#2', count: 1 } },
   { ...makeTrial(6, 1, 'sigterm'), signal: { name: 'SIGTERM', at: 'hold-at-hit:3', count: 2 } },
   { ...makeTrial(7, 1, 'sigint'), signal: { name: 'SIGINT', at: 'hold-at:L10#1', count: 3 }, inputs: retagInputs, seed: 23 },
@@ -33,6 +36,10 @@ describe.runIf(existsSync(cli))('fault matrix, fast subset', () => {
     // Every fault fired, at the step it was meant for.
     expect(outcomes.filter((o) => !o.fired).map((o) => o.trial.id)).toEqual([]);
     expect(outcomes.slice(5, 10).map((o) => o.faultStep)).toEqual(['rank', 'collect', 'retag', 'collect', 'rank']);
+    expect([outcomes[1]!.faultStep, outcomes[4]!.faultStep]).toEqual(['collect', 'rank']);
+    expect(outcomes[1]!.killedDebugger && outcomes[1]!.debuggerDied).toBe(true);
+    expect(outcomes[1]!.recovery?.exitCode).toBe(0);
+    expect(outcomes[4]!.stalledDebugger).toBe(true);
     // The faults really happened: the debugger died where it was told to, signals were sent.
     expect(outcomes[0]!.debuggerDied).toBe(true);
     expect(outcomes[0]!.recovery?.exitCode).toBe(0);

@@ -36,6 +36,10 @@ export interface Trial {
   signal?: { name: 'SIGINT' | 'SIGTERM'; at: Moment; count: number };
   /** The run directory stops taking writes at a moment of the run. */
   unwritable?: { at: Moment; file?: string };
+  /** The debugger process dies at a moment of the run (SIGTERM: it ends as a killed kd does, the target keeps its memory). */
+  debuggerExit?: { at: Moment };
+  /** The debugger stops reading and writing for `seconds` at a moment of the run (SIGSTOP, then SIGCONT). */
+  stall?: { at: Moment; seconds: number };
   /** Playbook inputs instead of huntInputs. */
   inputs?: string[];
   seed: number;
@@ -75,6 +79,10 @@ export interface TrialOutcome {
   faultStep?: string;
   /** The run directory was broken while leakhunt ran. */
   brokeRunDir: boolean;
+  /** The harness killed the debugger (debuggerExit) while leakhunt ran. */
+  killedDebugger: boolean;
+  /** The harness stalled the debugger (stall) while leakhunt ran. */
+  stalledDebugger: boolean;
   durationMs: number;
 }
 
@@ -112,17 +120,22 @@ export function makeTrial(id: number, seed: number, kind: FaultKind = kinds[id %
   const trial: Trial = { id, kind, faults: [], seed: int(1, 1000) };
   switch (kind) {
     case 'exit-after':
-      trial.faults.push(`exit-after:${int(3, 280)}`);
+      // At a moment of the run, not after N commands: how many commands a hunt sends changes with
+      // the code and the host (fast-mode collect sends a few dozen), so a count could land past the end.
+      trial.debuggerExit = { at: pick(next) };
       break;
     case 'garbage':
-      trial.faults.push(`garbage:${(0.01 + next() * 0.3).toFixed(3)}`);
+      // Drawn per output: at 0.01 a short hunt's ~100 outputs could all come through clean.
+      trial.faults.push(`garbage:${(0.08 + next() * 0.23).toFixed(3)}`);
       break;
     case 'truncate':
-      trial.faults.push(`truncate:${int(8, 2500)}`);
+      // Every response longer than N is cut; the longest a hunt on two-sites-one-tag.yaml gets is
+      // rank's `!poolused 4` (446 characters), so a larger N would cut nothing.
+      trial.faults.push(`truncate:${int(8, 400)}`);
       break;
     case 'stall':
       // Past --command-timeout (1.5 s): the command times out, kd is broken into, framing resyncs.
-      trial.faults.push(`stall:${int(3, 260)}@3`);
+      trial.stall = { at: pick(next), seconds: 3 };
       break;
     case 'reboot':
       // Target time since connect: rank runs ~300 s of it, collect and retag follow.
@@ -144,9 +157,14 @@ export function makeTrial(id: number, seed: number, kind: FaultKind = kinds[id %
       trial.unwritable = { at: pick(next), file: runFiles[int(0, runFiles.length - 1)]! };
       break;
   }
-  const moment = trial.signal?.at ?? trial.unwritable?.at;
+  const moment = trialMoment(trial);
   if (moment !== undefined && moments['retag']!.includes(moment)) trial.inputs = retagInputs;
   return trial;
+}
+
+/** The moment a trial acts at, if it has one. */
+export function trialMoment(trial: Trial): Moment | undefined {
+  return trial.signal?.at ?? trial.unwritable?.at ?? trial.debuggerExit?.at ?? trial.stall?.at;
 }
 
 /**
@@ -163,6 +181,11 @@ export const moments: Readonly<Record<string, readonly Moment[]>> = {
   cleanup: ['hold-at:nt!poolhittag#3'],
 };
 const allMoments = Object.values(moments).flat();
+
+/** The step a moment belongs to (the key of `moments`), or undefined for one of no step. */
+export function stepOfMoment(moment: Moment): string | undefined {
+  return Object.entries(moments).find(([, list]) => list.includes(moment))?.[0];
+}
 
 // A moment drawn from the seeded generator.
 function pick(next: () => number): Moment {
@@ -222,6 +245,17 @@ export function releaseHold(notice: HeldNotice): void {
   }
 }
 
+/** Send a signal to the held simulator; false when it has ended. */
+export function signalHolder(notice: HeldNotice, signal: NodeJS.Signals): boolean {
+  if (notice.pid < 0) return false;
+  try {
+    process.kill(notice.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves true once `text()` matches, false once `done` settles first. */
 export async function waitForText(text: () => string, pattern: RegExp, done: Promise<unknown>): Promise<boolean> {
   let finished = false;
@@ -274,7 +308,7 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
   const runDir = join(runsDir, 'hunt');
   const spec = targetSpec(machineDir, trial.seed);
   const args = [cli, 'run', playbook, '--out', runDir, '--target', spec, '--command-timeout', commandTimeout, ...(trial.inputs ?? huntInputs).flatMap((i) => ['--input', i])];
-  const moment = trial.signal?.at ?? trial.unwritable?.at;
+  const moment = trialMoment(trial);
   const faults = [...trial.faults, ...(moment && moment !== atSpawn ? [moment] : [])];
   const child = execa(process.execPath, args, { reject: false, cwd: root, timeout: 120_000, forceKillAfterDelay: false, env: { LEAKHUNT_SIM_FAULTS: faults.join(' ') } });
   let stderrSoFar = '';
@@ -283,6 +317,8 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
   let filesDir = runDir;
   let signalsSent = 0;
   let brokeRunDir = false;
+  let killedDebugger = false;
+  let stalledDebugger = false;
   let held: HeldNotice | undefined;
   const acting = (async () => {
     if (!moment) return;
@@ -306,6 +342,20 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
       filesDir = breakRunDir(runDir, trial.unwritable.file);
       brokeRunDir = true;
     }
+    if (trial.debuggerExit && child.exitCode === null) {
+      // The debugger dies where it holds; the held command never runs.
+      killedDebugger = signalHolder(held, 'SIGTERM');
+      return;
+    }
+    if (trial.stall && child.exitCode === null && signalHolder(held, 'SIGSTOP')) {
+      // Stopped, it reads and writes nothing: not the held command's answer, not a break-in
+      // (leakhunt's Ctrl+C after its command timeout waits, pending, with the release).
+      stalledDebugger = true;
+      releaseHold(held);
+      await sleep(trial.stall.seconds * 1000);
+      signalHolder(held, 'SIGCONT');
+      return;
+    }
     releaseHold(held);
   })();
   const result = await child;
@@ -315,7 +365,7 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
   if (brokeRunDir) filesDir = healRunDir(runDir, trial.unwritable?.file);
   const transcript = readJsonLines(join(filesDir, 'transcript.jsonl')).values;
   const exitEvent = transcript.find((e) => e['event'] === 'exit') as { exitCode?: number } | undefined;
-  const debuggerDied = exitEvent?.exitCode === 3 || /the debugger exited/i.test(result.stderr) || /exited on the third/.test(result.stderr);
+  const debuggerDied = exitEvent?.exitCode === 3 || (killedDebugger && exitEvent !== undefined) || /the debugger exited/i.test(result.stderr) || /exited on the third/.test(result.stderr);
   const pendingAfterRun = safePending(filesDir);
   const outcome: TrialOutcome = {
     trial,
@@ -331,6 +381,8 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
     connected: transcript.some((e) => e['event'] === 'banner') || existsSync(join(machineDir, 'sim-state.json')),
     signalsSent,
     brokeRunDir,
+    killedDebugger,
+    stalledDebugger,
     ...(held && { heldAt: held.where }),
     fired: false,
     preStart: result.exitCode === undefined && result.signal === trial.signal?.name && !existsSync(runDir) && !/RUN_ABORTED/.test(String(result.stderr)),
@@ -359,12 +411,19 @@ function faultFired(outcome: TrialOutcome, transcript: Record<string, unknown>[]
   const outputs = () => transcript.map((e) => String(e['output'] ?? ''));
   switch (outcome.trial.kind) {
     case 'exit-after':
-      return outcome.debuggerDied;
+      // At a moment: the harness killed it there. A count (`exit-after:N`): it died.
+      return outcome.trial.debuggerExit ? outcome.heldAt !== undefined && outcome.killedDebugger && outcome.debuggerDied : outcome.debuggerDied;
     case 'garbage':
       return outputs().some((text) => text.includes('KDTARGET: Refreshing KD connection') || text.includes('\u00ff\u00fe'));
-    case 'truncate':
-      return true;
+    case 'truncate': {
+      // A response as long as the cut: the cut applied (shorter responses pass untouched). Or the
+      // cut is shorter than the framing marker's echo, and the session never opened.
+      const characters = Number(/^truncate:(\d+)$/.exec(outcome.trial.faults.find((f) => f.startsWith('truncate:')) ?? '')?.[1] ?? Infinity);
+      const cut = transcript.some((e) => e['direction'] === 'receive' && e['event'] === 'command' && String(e['output'] ?? '').length >= characters - 1);
+      return cut || /did not answer a framing marker/.test(outcome.stderr);
+    }
     case 'stall': {
+      if (outcome.trial.stall) return outcome.heldAt !== undefined && outcome.stalledDebugger;
       // A command that timed out, or (a stall while the target ran) a reply that came S seconds late.
       const seconds = Number(/@([\d.]+)$/.exec(outcome.trial.faults[0] ?? '')?.[1] ?? Infinity);
       // Output stops for S seconds after a response: two outputs in a row that far apart.
@@ -426,7 +485,8 @@ export function stepAt(dir: string, at: number): string {
 export function checkTrial(outcome: TrialOutcome): string[] {
   const problems: string[] = [];
   const { stderr, exitCode, state } = outcome;
-  const where = `trial ${outcome.trial.id} (${outcome.trial.kind} ${JSON.stringify(outcome.trial.faults.length ? outcome.trial.faults : (outcome.trial.signal ?? outcome.trial.unwritable))})`;
+  const t = outcome.trial;
+  const where = `trial ${t.id} (${t.kind} ${JSON.stringify(t.faults.length ? t.faults : (t.signal ?? t.unwritable ?? t.debuggerExit ?? t.stall))})`;
   // Killed by the signal itself with nothing written: it came while node was still starting, before
   // any leakhunt code ran (main.ts takes signals from its first line). Counted apart, not a failure.
   if (outcome.preStart) return problems;

@@ -70,6 +70,41 @@ export interface TargetRun {
   resume: boolean;
 }
 
+/** The lab's counts, after each piece of its news. */
+export interface LabCounts {
+  finished: number;
+  succeeded: number;
+  /** Finished but not succeeded (failed, invalid, timed out, aborted). */
+  failed: number;
+  running: number;
+  waiting: number;
+  total: number;
+}
+
+/** A piece of the lab's own news: the text a line of it says, and what it is about. */
+export interface LabNews {
+  event: 'lab-start' | 'target-start' | 'target-timeout' | 'target-end';
+  text: string;
+  counts: LabCounts;
+  target?: LabTarget;
+  /** target-end: the target's record. */
+  record?: TargetRecord;
+}
+
+/**
+ * How a lab shows itself: each target's events through a reporter of its own, and the lab's own
+ * news. Plain lines (prefixed `[name]`) and JSON lines are built in; the live task list on a
+ * TTY is createListrLabView (./progress.ts).
+ */
+export interface LabView {
+  reporter(target: LabTarget): Reporter;
+  news(news: LabNews): void;
+  /** The lab is being stopped (first stop: cleanup runs; second: cleanup steps skipped). */
+  stopping?(stops: number): void;
+  /** The lab ended (every record written): finish drawing. */
+  close?(records: readonly TargetRecord[]): Promise<void>;
+}
+
 /** Options of runLab. */
 export interface LabRunOptions {
   labDir: string;
@@ -79,9 +114,11 @@ export interface LabRunOptions {
   targetTimeoutMs?: number;
   /** Targets to leave alone (finished in an earlier run of this lab). */
   skip?: ReadonlySet<string>;
-  /** Progress lines (plain) or JSON events (each with a `target` field). */
+  /** Progress lines (plain) or JSON events (each with a `target` field); unused when `view` is given. */
   out: TextSink;
   json?: boolean;
+  /** How the lab shows itself instead (the live task list at a terminal). */
+  view?: LabView;
   /** Run one target's hunt; resolves to its exit code (0 ok, 1 failed, 2 invalid). */
   runTarget(run: TargetRun): Promise<number>;
 }
@@ -125,21 +162,36 @@ function tagged(out: TextSink, name: string): TextSink {
   return { write: (text: string) => out.write(text.replace(/^\{/gm, `{"target":${JSON.stringify(name)},`)) };
 }
 
+/** Plain lines: each target's events prefixed `[name]`, the lab's news as `lab      …` lines (logs, CI). */
+export function plainLabView(out: TextSink): LabView {
+  return {
+    reporter: (target) => createPlainReporter(prefixed(out, target.name)),
+    news: (news) => out.write(`lab      ${news.text}\n`),
+  };
+}
+
+/** JSON lines: each target's events with its `target`, the lab's news as `{"event":"lab",…}` with the counts. */
+export function jsonLabView(out: TextSink): LabView {
+  return {
+    reporter: (target) => createJsonReporter(tagged(out, target.name)),
+    news: (news) => out.write(`${JSON.stringify({ event: 'lab', time: new Date().toISOString(), message: news.text, ...news.counts })}\n`),
+  };
+}
+
 /** Start a lab run; targets are taken in inventory order, up to `parallel` at once. */
 export function runLab(options: LabRunOptions): LabRun {
   const queue = options.targets.filter((target) => !options.skip?.has(target.name));
   const records = new Map<string, TargetRecord>();
   const running = new Map<string, TargetRun>();
   let stops = 0;
-  const counts = () => {
+  const total = options.targets.length - (options.skip?.size ?? 0);
+  const view = options.view ?? (options.json ? jsonLabView(options.out) : plainLabView(options.out));
+  const counts = (): LabCounts => {
     const finished = [...records.values()].filter((r) => r.status !== 'not-run');
     const by = (status: TargetStatus) => finished.filter((r) => r.status === status).length;
-    return { finished: finished.length, succeeded: by('succeeded'), failed: finished.length - by('succeeded'), running: running.size, waiting: queue.length };
+    return { finished: finished.length, succeeded: by('succeeded'), failed: finished.length - by('succeeded'), running: running.size, waiting: queue.length, total };
   };
-  const labLine = (text: string) => {
-    if (options.json) options.out.write(`${JSON.stringify({ event: 'lab', time: new Date().toISOString(), message: text, ...counts(), total: options.targets.length - (options.skip?.size ?? 0) })}\n`);
-    else options.out.write(`lab      ${text}\n`);
-  };
+  const news = (event: LabNews['event'], text: string, about: { target?: LabTarget; record?: TargetRecord } = {}) => view.news({ event, text, counts: counts(), ...about });
   const progress = () => {
     const c = counts();
     return `${c.finished}/${c.finished + c.running + c.waiting} finished (${c.succeeded} succeeded, ${c.failed} not), ${c.running} running, ${c.waiting} waiting`;
@@ -152,18 +204,18 @@ export function runLab(options: LabRunOptions): LabRun {
       runDir,
       signal: new AbortController(),
       cleanupSignal: new AbortController(),
-      reporter: options.json ? createJsonReporter(tagged(options.out, target.name)) : createPlainReporter(prefixed(options.out, target.name)),
+      reporter: view.reporter(target),
       resume: existsSync(join(runDir, 'run.json')),
     };
     const base = { name: target.name, spec: target.shownSpec, labels: target.labels, runner: target.runner };
     const startedAt = new Date();
     writeTargetRecord(runDir, { ...base, status: 'not-run', startedAt: startedAt.toISOString() });
     running.set(target.name, run);
-    labLine(`${target.name}: started${run.resume ? ' (resuming its run)' : ''} on ${target.shownSpec}; ${progress()}`);
+    news('target-start', `${target.name}: started${run.resume ? ' (resuming its run)' : ''} on ${target.shownSpec}; ${progress()}`, { target });
     let timedOut = false;
     const timer = options.targetTimeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
-      labLine(`${target.name}: no result after ${Math.round(options.targetTimeoutMs! / 1000)}s; stopping it (its cleanup runs)`);
+      news('target-timeout', `${target.name}: no result after ${Math.round(options.targetTimeoutMs! / 1000)}s; stopping it (its cleanup runs)`, { target });
       run.signal.abort(new Error('the lab target timeout'));
     }, options.targetTimeoutMs);
     let exitCode: number;
@@ -181,7 +233,7 @@ export function runLab(options: LabRunOptions): LabRun {
     const record: TargetRecord = { ...base, status, exitCode, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime() };
     records.set(target.name, record);
     writeTargetRecord(runDir, record);
-    labLine(`${target.name}: ${status}${exitCode !== 0 ? ` (exit ${exitCode})` : ''}; ${progress()}`);
+    news('target-end', `${target.name}: ${status}${exitCode !== 0 ? ` (exit ${exitCode})` : ''}; ${progress()}`, { target, record });
   }
 
   async function worker(): Promise<void> {
@@ -190,7 +242,7 @@ export function runLab(options: LabRunOptions): LabRun {
   }
 
   const done = (async () => {
-    labLine(`${queue.length} target(s), up to ${options.parallel} at once → ${options.labDir}`);
+    news('lab-start', `${queue.length} target(s), up to ${options.parallel} at once → ${options.labDir}`);
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.parallel, queue.length)) }, worker));
     // Targets a stop kept from starting stay not-run: `leakhunt resume <lab-dir>` runs them.
     for (const target of queue.splice(0)) {
@@ -198,12 +250,15 @@ export function runLab(options: LabRunOptions): LabRun {
       records.set(target.name, record);
       writeTargetRecord(targetDir(options.labDir, target.name), record);
     }
-    return options.targets.filter((t) => records.has(t.name)).map((t) => records.get(t.name)!);
+    const all = options.targets.filter((t) => records.has(t.name)).map((t) => records.get(t.name)!);
+    await view.close?.(all);
+    return all;
   })();
 
   return {
     stop() {
       stops++;
+      view.stopping?.(stops);
       for (const run of running.values()) (stops === 1 ? run.signal : run.cleanupSignal).abort(new Error('stop signal'));
     },
     done,

@@ -65,6 +65,8 @@ function selectTargets(inventory: string, limit: readonly string[]): LabTarget[]
 // Run the lab's targets under one set of stop-signal handlers; write the lab reports; return the exit code.
 async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[], skip: Set<string>, json: boolean | undefined): Promise<number> {
   const out = process.stdout;
+  // At a terminal the live task list: the lab's counts and each target's step; plain lines otherwise.
+  const view = !json && out.isTTY ? (await import('../../lab/progress.js')).createListrLabView({ targets: targets.filter((target) => !skip.has(target.name)), parallel: record.parallel, labDir: shown(labDir) }) : undefined;
   const lab = runLab({
     labDir,
     targets,
@@ -73,6 +75,7 @@ async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[],
     skip,
     out,
     ...(json && { json: true }),
+    ...(view && { view }),
     runTarget: (run) =>
       hunt(
         {

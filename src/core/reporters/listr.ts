@@ -19,39 +19,82 @@ interface Ending {
  */
 export const PROGRESS_REDRAW_MS = 200;
 
-/** A reporter that draws listr2's live task list; `renderer` may be forced for tests. */
-export function createListrReporter(options: { renderer?: 'default' | 'simple' | 'test' | 'verbose'; redrawMs?: number } = {}): Reporter {
-  const waiters = new Map<string, { resolve: (ending: Ending) => void; promise: Promise<Ending> }>();
-  const outputs = new Map<string, (text: string) => void>();
-  const redrawMs = options.redrawMs ?? PROGRESS_REDRAW_MS;
-  // Per step: when its progress was last drawn, and the latest text waiting for its turn.
+/** Which listr2 renderer draws: the live one on a TTY; tests may force another. */
+export type ListrRendererName = 'default' | 'simple' | 'test' | 'verbose';
+
+/**
+ * A line of progress per key (a step, a lab target) drawn at most once every `redrawMs`; the
+ * latest text waiting for its turn wins.
+ */
+export function redrawThrottle(redrawMs: number, draw: (key: string, text: string) => void): { show(key: string, text: string): void; drop(key: string): void; dropAll(): void } {
+  // Per key: when its progress was last drawn, and the latest text waiting for its turn.
   const drawn = new Map<string, number>();
   const waiting = new Map<string, { text: string; timer: NodeJS.Timeout }>();
-  const showProgress = (step: string, text: string) => {
-    const pending = waiting.get(step);
-    if (pending) {
-      pending.text = text;
-      return;
-    }
-    const due = (drawn.get(step) ?? 0) + redrawMs - Date.now();
-    if (due <= 0) {
-      drawn.set(step, Date.now());
-      outputs.get(step)?.(text);
-      return;
-    }
-    const timer = setTimeout(() => {
-      const latest = waiting.get(step);
-      waiting.delete(step);
-      drawn.set(step, Date.now());
-      if (latest) outputs.get(step)?.(latest.text);
-    }, due);
-    timer.unref();
-    waiting.set(step, { text, timer });
+  const drop = (key: string) => {
+    clearTimeout(waiting.get(key)?.timer);
+    waiting.delete(key);
   };
-  const dropProgress = (step: string) => {
-    clearTimeout(waiting.get(step)?.timer);
-    waiting.delete(step);
+  return {
+    show(key, text) {
+      const pending = waiting.get(key);
+      if (pending) {
+        pending.text = text;
+        return;
+      }
+      const due = (drawn.get(key) ?? 0) + redrawMs - Date.now();
+      if (due <= 0) {
+        drawn.set(key, Date.now());
+        draw(key, text);
+        return;
+      }
+      const timer = setTimeout(() => {
+        const latest = waiting.get(key);
+        waiting.delete(key);
+        drawn.set(key, Date.now());
+        if (latest) draw(key, latest.text);
+      }, due);
+      timer.unref();
+      waiting.set(key, { text, timer });
+    },
+    drop,
+    dropAll() {
+      for (const key of [...waiting.keys()]) drop(key);
+    },
   };
+}
+
+/** A task as listr2 hands it to a task function: what leakhunt's lists change on it. */
+export interface ListrTaskHandle {
+  title: string;
+  output: string;
+  skip(message?: string): void;
+}
+
+/** A task of a list: its title, and the function that runs while the task shows as running. */
+export interface ListrTaskSpec {
+  title: string;
+  task(context: unknown, task: ListrTaskHandle): Promise<void>;
+}
+
+/**
+ * Draw a task list with listr2 (imported here, when a run starts on a TTY, so start-up of every
+ * other command stays fast); resolves when the list has ended. `concurrent`: how many tasks show
+ * as running at once (false: one after the other).
+ */
+export async function drawListr(tasks: ListrTaskSpec[], options: { concurrent?: boolean | number; renderer?: ListrRendererName } = {}): Promise<void> {
+  const { Listr } = await import('listr2');
+  // registerSignalListeners: false — listr2's own SIGINT listener ends the process, which
+  // would skip the run's cleanup (PoolHitTag, patched bytes, a halted target); the hunt and the
+  // lab take the signals themselves (src/cli/commands/run.ts, lab.ts).
+  const list = new Listr(tasks, { concurrent: options.concurrent ?? false, exitOnError: false, registerSignalListeners: false, renderer: options.renderer ?? 'default', rendererOptions: { collapseSubtasks: false, lazy: true } } as never);
+  await list.run().catch(() => undefined);
+}
+
+/** A reporter that draws listr2's live task list; `renderer` may be forced for tests. */
+export function createListrReporter(options: { renderer?: ListrRendererName; redrawMs?: number } = {}): Reporter {
+  const waiters = new Map<string, { resolve: (ending: Ending) => void; promise: Promise<Ending> }>();
+  const outputs = new Map<string, (text: string) => void>();
+  const progress = redrawThrottle(options.redrawMs ?? PROGRESS_REDRAW_MS, (step, text) => outputs.get(step)?.(text));
   const steps = new StepClock();
   let running: Promise<unknown> | undefined;
   const waiter = (id: string) => {
@@ -68,10 +111,9 @@ export function createListrReporter(options: { renderer?: 'default' | 'simple' |
     name: 'listr',
     async onRunStart(e: EventOf<'runStart'>) {
       for (const step of e.steps) waiter(step.id);
-      const { Listr } = await import('listr2');
-      const tasks = e.steps.map((step) => ({
+      const tasks = e.steps.map((step): ListrTaskSpec => ({
         title: `${step.name ?? step.id}  ${step.uses} → ${step.plugin}/${step.provider}${step.section === 'always' ? '  (cleanup)' : ''}`,
-        task: async (_: unknown, task: { title: string; output: string; skip(message?: string): void }) => {
+        task: async (_, task) => {
           outputs.set(step.id, (text) => (task.output = text));
           const ending = await waiter(step.id).promise;
           if (ending.status === 'skipped') task.skip(`${step.name ?? step.id}: ${ending.text}`);
@@ -79,17 +121,13 @@ export function createListrReporter(options: { renderer?: 'default' | 'simple' |
           else task.title = `${task.title}  ${ending.text}`;
         },
       }));
-      // registerSignalListeners: false — listr2's own SIGINT listener ends the process, which
-      // would skip the run's cleanup (PoolHitTag, patched bytes, a halted target); the hunt
-      // takes the signals itself (src/cli/commands/run.ts).
-      const list = new Listr(tasks, { concurrent: false, exitOnError: false, registerSignalListeners: false, renderer: options.renderer ?? 'default', rendererOptions: { collapseSubtasks: false, lazy: true } } as never);
-      running = list.run().catch(() => undefined);
+      running = drawListr(tasks, { ...(options.renderer && { renderer: options.renderer }) });
     },
     onStepStart(e: EventOf<'stepStart'>) {
       steps.start(e);
     },
     onStepEnd(e: EventOf<'stepEnd'>) {
-      dropProgress(e.step);
+      progress.drop(e.step);
       const text = e.status === 'failed' ? `${e.error?.code} ${e.error?.message}` : e.status === 'skipped' ? (e.reason ?? '') : `${e.status} ${(e.durationMs / 1000).toFixed(1)}s${e.summary ? ` ${e.summary}` : ''}`;
       waiter(e.step).resolve({ status: e.status, text: e.commands ? `${e.commands.join(' ; ') || '(no commands)'}` : text });
     },
@@ -97,14 +135,14 @@ export function createListrReporter(options: { renderer?: 'default' | 'simple' |
       if (e.step && e.level !== 'debug') outputs.get(e.step)?.(e.message);
     },
     onProgress(e: EventOf<'progress'>) {
-      showProgress(e.step, formatProgress(e, steps.startOf(e)));
+      progress.show(e.step, formatProgress(e, steps.startOf(e)));
     },
     async onRunEnd() {
       // Steps that never ran (the run ended early) are closed as skipped.
       for (const [, entry] of waiters) entry.resolve({ status: 'skipped', text: 'not run' });
     },
     async close() {
-      for (const step of [...waiting.keys()]) dropProgress(step);
+      progress.dropAll();
       for (const [, entry] of waiters) entry.resolve({ status: 'skipped', text: 'not run' });
       await running;
     },

@@ -12,7 +12,7 @@ import type { BreakEvent, JsonSchema, StepContext, StepProvider } from '../../sr
 import { blockArguments, checkWrapperPattern, classifyStack, classicAllocator, frameText, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
 import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
-import { kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js';
+import { isRunLimit, kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js';
 import { siteLeakRate, stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
 import { SiteBook, type SiteKey, type SiteTally } from './pairing.js';
@@ -135,22 +135,16 @@ export class BreakStream {
   }
 }
 
-// Wait for the next stop, breaking in when the time is up; undefined on timeout. `onOutput`
-// receives the output while the target runs (fast mode), when the session can stream it.
-async function nextBreak(ctx: StepContext, timeoutMs: number, onOutput?: (text: string) => void): Promise<BreakEvent | undefined> {
-  if (timeoutMs <= 0) {
+// Wait for the next stop, breaking in when the run limit (the collection's timeout or watch) is
+// up; undefined then. `onOutput` receives the output while the target runs (fast mode), when the
+// session can stream it.
+async function nextBreak(ctx: StepContext, onOutput?: (text: string) => void): Promise<BreakEvent | undefined> {
+  try {
+    return await ctx.session.waitForBreak({ signal: ctx.signal, ...(onOutput && { onOutput }) });
+  } catch (error) {
+    if (ctx.signal.aborted || !isRunLimit(error)) throw error;
     if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
     return undefined;
-  }
-  try {
-    return await ctx.session.waitForBreak({ timeoutMs, signal: ctx.signal, ...(onOutput && { onOutput }) });
-  } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    if (ctx.session.running) {
-      await ctx.session.breakIn({ timeoutMs: 30_000 });
-      return undefined;
-    }
-    throw error;
   }
 }
 
@@ -250,7 +244,6 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   const count = params.count ?? 50;
   const timeoutMs = toMs(params.timeout, 60_000);
   const watchMs = toMs(params.watch, 5_000);
-  let watchStarted = Date.now();
   const budget = params.budget ?? count * 20;
   const sampleEvery = params.sampleEvery ?? 1;
   const mode = chooseMode(params, ctx);
@@ -320,10 +313,11 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
       for (;;) {
         if (!pairing && stacks >= count) {
           stoppedBy = 'count';
-          watchStarted = Date.now();
           mainPhase = { hits, clock: await targetClockMs(ctx) };
           if (params.pairFrees === false || !wantAddresses || !needsWatching()) break;
           pairing = true;
+          // The watch for frees has its own, shorter limit within the timeout's.
+          ctx.session.limitRun(watchMs);
         }
         if (pairing && !needsWatching()) {
           watchEnded = 'settled';
@@ -351,9 +345,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
         }
         await ctx.session.resume('g', { before });
         before = [];
-        // The watch for frees has its own, shorter budget (`watch`) within the timeout.
-        const left = timeoutMs - (Date.now() - started);
-        const event = await nextBreak(ctx, pairing ? Math.min(left, watchMs - (Date.now() - watchStarted)) : left);
+        const event = await nextBreak(ctx);
         if (!event) {
           if (pairing) watchEnded = 'timeout';
           else stoppedBy = 'timeout';
@@ -408,26 +400,32 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     }
   };
 
-  if (mode === 'fast') {
-    await kd(ctx, 'r @$t0=0');
-    await kd(ctx, fastEventCommand(count));
-    try {
-      await ctx.session.resume('g');
-      // kd prints every break and its stack while the target runs: stacks are recorded as the
-      // lines arrive, so memory holds one chunk of the stream, not all `count` stacks.
-      const stream = new BreakStream((block) => {
-        hits++;
-        record(block);
-      });
-      const event = await nextBreak(ctx, timeoutMs, (text) => stream.push(text));
-      stream.end(event?.output ?? '');
-      stoppedBy = event ? 'count' : 'timeout';
-      if (event) checkBreak(ctx, event);
-    } finally {
-      await ctx.session.execute('sxe -c "" bpe', { signal: ctx.signal });
+  // The collection's timeout is a run limit: on the simulator, target time (src/debuggers/run-limit.ts).
+  ctx.session.limitRun(timeoutMs);
+  try {
+    if (mode === 'fast') {
+      await kd(ctx, 'r @$t0=0');
+      await kd(ctx, fastEventCommand(count));
+      try {
+        await ctx.session.resume('g');
+        // kd prints every break and its stack while the target runs: stacks are recorded as the
+        // lines arrive, so memory holds one chunk of the stream, not all `count` stacks.
+        const stream = new BreakStream((block) => {
+          hits++;
+          record(block);
+        });
+        const event = await nextBreak(ctx, (text) => stream.push(text));
+        stream.end(event?.output ?? '');
+        stoppedBy = event ? 'count' : 'timeout';
+        if (event) checkBreak(ctx, event);
+      } finally {
+        await ctx.session.execute('sxe -c "" bpe', { signal: ctx.signal });
+      }
+    } else {
+      await perHit();
     }
-  } else {
-    await perHit();
+  } finally {
+    ctx.session.limitRun(undefined);
   }
 
   mainPhase ??= { hits, clock: await targetClockMs(ctx) };

@@ -2,7 +2,7 @@
  * The pool plugins' one door to kd: send a command, fail with kd's own words when kd refused
  * it, and read the reply with the kd layer's parsers (src/kd), never with ad-hoc text matching.
  */
-import type { CommandResult, KdCommandOptions, StepContext } from '../../src/core/types.js';
+import type { BreakEvent, CommandResult, KdCommandOptions, StepContext } from '../../src/core/types.js';
 import { parsePoolused } from '../../src/kd/poolused.js';
 import { parsePoolfind } from '../../src/kd/poolfind.js';
 import { parseStack, type StackFrame } from '../../src/kd/stack.js';
@@ -125,27 +125,40 @@ export async function targetClockMs(ctx: StepContext): Promise<{ ms: number; sou
 }
 
 /**
- * Let the target run for `ms`, then break in (the step's signal cuts the wait short). Fails the
- * step when the target stopped by itself meanwhile (a bugcheck, a reboot): what ran is not what
- * the step meant to measure.
+ * Let the target run for `ms`, then break in (the step's signal cuts the wait short). The time is
+ * a run limit (DebuggerSession.limitRun): on the simulator it is the target's own time, so the
+ * same scenario runs the same however loaded the host is. Fails the step when the target stopped
+ * by itself meanwhile (a bugcheck, a reboot): what ran is not what the step meant to measure.
  */
 export async function runFor(ctx: StepContext, ms: number, progress?: string): Promise<void> {
-  await ctx.session.resume('g');
-  const ticker = progress === undefined ? undefined : tickProgress(ctx, ms, progress);
+  ctx.session.limitRun(ms);
+  let stopped: BreakEvent | undefined;
   try {
-    await sleep(ms, ctx.signal);
-  } finally {
-    ticker?.stop();
-    if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
-    else if (!ctx.signal.aborted) {
-      const event = await ctx.session.waitForBreak({ timeoutMs: 5_000, signal: ctx.signal });
-      ctx.fail(
-        event.kind === 'bugcheck' ? 'TARGET_BUGCHECK' : 'TARGET_STOPPED',
-        `the target stopped by itself while running (${event.kind}${event.bugcheck ? ` 0x${event.bugcheck.code.toString(16)}` : ''})`,
-        { hint: event.bugcheck?.code === 0xc2 ? 'BAD_POOL_CALLER: a free passed a tag other than its block\'s (a retagged site freed by an unpatched free site, or the reverse)' : undefined },
-      );
+    await ctx.session.resume('g');
+    const ticker = progress === undefined ? undefined : tickProgress(ctx, ms, progress);
+    try {
+      stopped = await ctx.session.waitForBreak({ signal: ctx.signal });
+    } catch (error) {
+      if (!isRunLimit(error)) throw error;
+    } finally {
+      ticker?.stop();
+      if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
     }
+  } finally {
+    ctx.session.limitRun(undefined);
   }
+  if (stopped) {
+    ctx.fail(
+      stopped.kind === 'bugcheck' ? 'TARGET_BUGCHECK' : 'TARGET_STOPPED',
+      `the target stopped by itself while running (${stopped.kind}${stopped.bugcheck ? ` 0x${stopped.bugcheck.code.toString(16)}` : ''})`,
+      { hint: stopped.bugcheck?.code === 0xc2 ? 'BAD_POOL_CALLER: a free passed a tag other than its block\'s (a retagged site freed by an unpatched free site, or the reverse)' : undefined },
+    );
+  }
+}
+
+/** Did a wait end because the run limit ran out (the caller then breaks in)? */
+export function isRunLimit(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'RUN_LIMIT_REACHED';
 }
 
 /**

@@ -101,6 +101,13 @@ export interface DebuggerSession {
   waitForBreak(options?: WaitOptions): Promise<BreakEvent>;
   /** Stop a running target (Ctrl+C) and wait for the prompt. */
   breakIn(options?: WaitOptions): Promise<BreakEvent>;
+  /**
+   * Limit how long the target may run before the caller breaks in: waitForBreak rejects with
+   * RUN_LIMIT_REACHED once `ms` of running have passed (counted from this call; an earlier limit
+   * still in force is only narrowed; `undefined` lifts it). A host timer against a real kd; the
+   * simulator keeps it in target time, so a run there does not depend on the host's speed.
+   */
+  limitRun(ms: number | undefined): void;
   /** True while the target runs (after resume(), before the next break). */
   readonly running: boolean;
   /** End the session. `resume: true` (the default) leaves the target running. */

@@ -3,6 +3,7 @@
  * process) or an in-process simulator console. The kd-console session frames commands over it;
  * everything specific to one console (prompt, echo, break-in) stays in the session, not here.
  */
+import type { RunLimitLink } from './run-limit.js';
 
 /** Why a channel ended. */
 export interface ChannelExit {
@@ -29,4 +30,6 @@ export interface ConsoleChannel {
   interrupt(): void | Promise<void>;
   /** End the console (close stdin, then terminate if it lingers). */
   end(): Promise<ChannelExit>;
+  /** On a channel to the simulator only: run limits in target time (src/debuggers/run-limit.ts). */
+  readonly runLimit?: RunLimitLink;
 }

@@ -248,7 +248,8 @@ export async function connectTarget(spec: string, options: ConnectOptions): Prom
     plan = { file: words[0]!, args: words.slice(1), description: { kind: 'process', spec: redactedSpec } };
   }
   const transcript = options.runDir ? guardedTranscript(new TranscriptWriter(transcriptPath(options.runDir)), options.onWriteError) : undefined;
-  const channel = new ProcessChannel(plan.file, plan.args);
+  // The simulator keeps run limits in its own target time (src/debuggers/run-limit.ts).
+  const channel = new ProcessChannel(plan.file, plan.args, { runLimits: parsed.kind === 'sim' });
   let session: KdConsoleSession | undefined;
   try {
     session = await KdConsoleSession.open(channel, {

@@ -18,6 +18,7 @@ export type DebuggerErrorCode =
   | 'MEMORY_ACCESS_FAILED'
   | 'MEMORY_VERIFY_FAILED'
   | 'REPLAY_DIVERGED'
+  | 'RUN_LIMIT_REACHED'
   | 'SESSION_ABORTED'
   | 'SESSION_CLOSED'
   | 'SESSION_TIMEOUT'
@@ -39,6 +40,7 @@ export const debuggerErrorCodes: Readonly<Record<DebuggerErrorCode, 1>> = {
   MEMORY_ACCESS_FAILED: 1,
   MEMORY_VERIFY_FAILED: 1,
   REPLAY_DIVERGED: 1,
+  RUN_LIMIT_REACHED: 1,
   SESSION_ABORTED: 1,
   SESSION_CLOSED: 1,
   SESSION_TIMEOUT: 1,

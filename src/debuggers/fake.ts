@@ -3,6 +3,7 @@
  * commands, a byte-addressed memory, and a TargetMemory with an undo log over it.
  * Not a simulator: it knows no kd syntax beyond what a test scripts.
  */
+import { DebuggerError } from './errors.js';
 import type { BreakEvent, CommandResult, ConnectedTarget, DebuggerSession, Facts, GoCommand, RunFiles, TargetMemory, UndoRecord, WaitOptions } from '../core/types.js';
 
 /** A scripted reply: fixed text, or computed from the command. */
@@ -60,6 +61,8 @@ export class FakeDebuggerSession implements DebuggerSession {
       this.running = false;
       return next;
     }
+    // A fake target runs no time: a limit in force has run out at once.
+    if (this.limit !== undefined) throw new DebuggerError('RUN_LIMIT_REACHED', `The target ran its limit of ${this.limit} ms`);
     return new Promise((resolve, reject) => {
       const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => reject(new Error('timed out waiting for a break')), options.timeoutMs);
       options.signal?.addEventListener('abort', () => {
@@ -68,6 +71,13 @@ export class FakeDebuggerSession implements DebuggerSession {
       }, { once: true });
       void resolve;
     });
+  }
+
+  /** The run limit in force (limitRun), ms. */
+  limit: number | undefined;
+
+  limitRun(ms: number | undefined): void {
+    this.limit = ms === undefined ? undefined : Math.min(ms, this.limit ?? ms);
   }
 
   async breakIn(): Promise<BreakEvent> {

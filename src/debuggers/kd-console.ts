@@ -105,6 +105,11 @@ export class KdConsoleSession implements DebuggerSession {
   private exitInfo: ChannelExit | undefined;
   private streamSink: ((text: string) => void) | undefined;
   private chain: Promise<unknown> = Promise.resolve();
+  // The run limit in force (limitRun): a host deadline, or one the simulator keeps in target time.
+  private runLimit: { kind: 'host'; deadline: number } | { kind: 'target' } | undefined;
+  // The simulator said the limit's time has run, since the last go.
+  private limitReached = false;
+  private readonly reachedWaiters = new Set<() => void>();
   private readonly options: Required<Omit<KdConsoleOptions, 'transcript' | 'dialect' | 'transport' | 'nonce' | 'breakTimeoutMs' | 'connectSignal'>> & Pick<KdConsoleOptions, 'breakTimeoutMs' | 'connectSignal'>;
 
   private constructor(
@@ -126,6 +131,10 @@ export class KdConsoleSession implements DebuggerSession {
     };
     channel.onData((chunk) => this.receive(chunk));
     channel.onExit((exit) => this.handleExit(exit));
+    channel.runLimit?.onReached(() => {
+      this.limitReached = true;
+      for (const waiter of this.reachedWaiters) waiter();
+    });
   }
 
   /**
@@ -210,9 +219,32 @@ export class KdConsoleSession implements DebuggerSession {
       if (this.state === 'running') throw new DebuggerError('TARGET_RUNNING', `Cannot send "${command}": the target is already running`, { command });
       await this.settleTrailingPrompt();
       this.startRunning(command, line);
+      this.limitReached = false;
       this.transcript?.append({ seq: ++this.sequence, direction: 'send', event: 'resume', command: line });
       this.channel.write(`${line}\n`);
     });
+  }
+
+  /**
+   * Limit how long the target may run before the caller breaks in (see src/debuggers/run-limit.ts):
+   * waitForBreak ends with RUN_LIMIT_REACHED once `ms` of running have passed, counted from now; a
+   * limit already in force is only narrowed; `undefined` lifts it. On the simulator the limit is
+   * kept in the target's own time, so it does not depend on how fast the host runs.
+   */
+  limitRun(ms: number | undefined): void {
+    if (ms === undefined) {
+      if (this.runLimit?.kind === 'target') this.channel.runLimit?.set(undefined);
+      this.runLimit = undefined;
+      this.limitReached = false;
+      return;
+    }
+    if (this.channel.runLimit) {
+      this.channel.runLimit.set(ms);
+      this.runLimit = { kind: 'target' };
+      return;
+    }
+    const deadline = Date.now() + ms;
+    this.runLimit = { kind: 'host', deadline: this.runLimit?.kind === 'host' ? Math.min(this.runLimit.deadline, deadline) : deadline };
   }
 
   async waitForBreak(options: WaitOptions = {}): Promise<BreakEvent> {
@@ -221,11 +253,11 @@ export class KdConsoleSession implements DebuggerSession {
     if (pending) return pending;
     if (this.state === 'exited') return { kind: 'exit', output: '' };
     if (this.state === 'halted') throw new DebuggerError('TARGET_HALTED', 'The target is not running: nothing to wait for', { hint: 'call resume() first' });
-    if (!options.onOutput) return this.awaitStop(options, 'waiting for the target to stop');
+    if (!options.onOutput) return this.awaitStop(options, 'waiting for the target to stop', false, true);
     this.streamSink = options.onOutput;
     try {
       this.flushStream(0);
-      return await this.awaitStop(options, 'waiting for the target to stop');
+      return await this.awaitStop(options, 'waiting for the target to stop', false, true);
     } finally {
       this.streamSink = undefined;
     }
@@ -534,13 +566,24 @@ export class KdConsoleSession implements DebuggerSession {
     });
   }
 
-  // Wait for the next stop record (shared by every waiter), bounded by the caller's timeout and signal.
-  private async awaitStop(options: WaitOptions, doing: string, connecting = false): Promise<BreakEvent> {
+  // Wait for the next stop record (shared by every waiter), bounded by the caller's timeout and
+  // signal, and for waitForBreak (`limited`) by the run limit.
+  private async awaitStop(options: WaitOptions, doing: string, connecting = false, limited = false): Promise<BreakEvent> {
     const timeoutMs = options.timeoutMs ?? (connecting ? this.options.connectTimeoutMs : this.options.breakTimeoutMs);
     const deferred = this.stopDeferred;
     let timer: NodeJS.Timeout | undefined;
+    let limitTimer: NodeJS.Timeout | undefined;
+    let onReached: (() => void) | undefined;
     let onAbort: (() => void) | undefined;
+    const limit = limited ? this.runLimit : undefined;
     const bounds = new Promise<never>((_, reject) => {
+      const ranOut = (): void => reject(new DebuggerError('RUN_LIMIT_REACHED', 'The target ran as long as the run limit allows', { output: this.buffer, hint: 'break in to stop it' }));
+      if (limit?.kind === 'host') limitTimer = setTimeout(ranOut, Math.max(0, limit.deadline - Date.now()));
+      if (limit?.kind === 'target') {
+        if (this.limitReached) ranOut();
+        onReached = ranOut;
+        this.reachedWaiters.add(onReached);
+      }
       if (timeoutMs !== undefined) {
         timer = setTimeout(() => {
           const connection = this.dialect.readConnection(this.buffer);
@@ -562,6 +605,8 @@ export class KdConsoleSession implements DebuggerSession {
       return record.event;
     } finally {
       clearTimeout(timer);
+      clearTimeout(limitTimer);
+      if (onReached) this.reachedWaiters.delete(onReached);
       if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     }
   }

@@ -21,6 +21,7 @@ import { execa, type ResultPromise } from 'execa';
 import type { ChannelExit, ConsoleChannel } from './channel.js';
 import { DebuggerError } from './errors.js';
 import { redactSecrets } from './redact.js';
+import { RUN_LIMIT_REACHED, runLimitLine, type RunLimitLink } from './run-limit.js';
 
 /** How to start a console process. */
 export interface ProcessChannelOptions {
@@ -39,6 +40,11 @@ export interface ProcessChannelOptions {
   windowsHide?: boolean;
   /** The Windows break-in helper to run instead of ctrlc-windows' process-killer.exe (tests only). */
   breakInHelper?: string;
+  /**
+   * The child is leakhunt's own simulator: it takes run limits on the side channel of
+   * src/debuggers/run-limit.ts. Never set for kd.exe or a user's process.
+   */
+  runLimits?: boolean;
 }
 
 // The most stderr text kept for diagnostics.
@@ -72,6 +78,9 @@ export class ProcessChannel implements ConsoleChannel {
   private readonly endGraceMs: number;
   private readonly platform: NodeJS.Platform;
   private readonly breakInHelper: string | undefined;
+  private stderrLine = '';
+  private readonly reachedListeners: Array<() => void> = [];
+  readonly runLimit: RunLimitLink | undefined;
 
   constructor(
     readonly file: string,
@@ -103,9 +112,15 @@ export class ProcessChannel implements ConsoleChannel {
     this.subprocess.stdout?.on('data', (chunk: string) => {
       for (const listener of this.dataListeners) listener(chunk);
     });
-    this.subprocess.stderr?.on('data', (chunk: string) => {
-      this.stderrTail = (this.stderrTail + chunk).slice(-stderrLimit);
-    });
+    this.subprocess.stderr?.on('data', (chunk: string) => this.receiveStderr(chunk));
+    this.runLimit = options.runLimits
+      ? {
+        set: (ms) => this.write(runLimitLine(ms)),
+        onReached: (listener) => {
+          this.reachedListeners.push(listener);
+        },
+      }
+      : undefined;
     // A console that dies makes writes fail with EPIPE; the exit listener reports it instead.
     this.subprocess.stdin?.on('error', () => undefined);
     this.exited = this.subprocess.then((result) => {
@@ -122,9 +137,24 @@ export class ProcessChannel implements ConsoleChannel {
     });
   }
 
+  // Keep stderr for diagnostics; a simulator's run-limit lines go to their listeners instead.
+  private receiveStderr(chunk: string): void {
+    if (!this.runLimit) {
+      this.stderrTail = (this.stderrTail + chunk).slice(-stderrLimit);
+      return;
+    }
+    const text = this.stderrLine + chunk;
+    const cut = text.lastIndexOf('\n') + 1;
+    this.stderrLine = text.slice(cut);
+    for (const line of text.slice(0, cut).split('\n').slice(0, -1)) {
+      if (line.replace(/\r$/, '') === RUN_LIMIT_REACHED) for (const listener of this.reachedListeners) listener();
+      else this.stderrTail = (this.stderrTail + line + '\n').slice(-stderrLimit);
+    }
+  }
+
   /** What the console wrote to stderr lately (redacted), for diagnostics. */
   get stderr(): string {
-    return redactSecrets(this.stderrTail);
+    return redactSecrets(this.stderrTail + this.stderrLine);
   }
 
   /** True once the process has ended. */

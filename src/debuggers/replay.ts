@@ -92,8 +92,13 @@ export class ReplaySession implements DebuggerSession {
     if (this.closed) throw new DebuggerError('SESSION_CLOSED', 'The replay session is closed');
     if (this.exited) return { kind: 'exit', output: '' };
     if (!this.isRunning) throw new DebuggerError('TARGET_HALTED', 'The target is not running: nothing to wait for', { hint: 'call resume() first' });
+    // The recording broke in here: the wait ended on its time or run limit.
+    if (this.steps[this.position]?.kind === 'break-in') throw new DebuggerError('RUN_LIMIT_REACHED', 'The recorded run broke in here: the wait ran out of time');
     return this.takeStop('<wait for break>', options.onOutput);
   }
+
+  /** Nothing to limit: the recording says when the run broke in. */
+  limitRun(_ms: number | undefined): void {}
 
   async breakIn(_options: WaitOptions = {}): Promise<BreakEvent> {
     this.assertOpen();

@@ -3,6 +3,7 @@
  * same bytes the `leakhunt sim` process prints, without a child process, for fast tests.
  */
 import type { ChannelExit, ConsoleChannel } from '../debuggers/channel.js';
+import { runLimitLine } from '../debuggers/run-limit.js';
 import { KdConsole, type KdConsoleOptions } from './console/console.js';
 import type { FaultSpec } from './console/faults.js';
 import { ConsoleRuntime } from './console/runtime.js';
@@ -32,6 +33,7 @@ export function createInProcessChannel(kernel: SimKernel, options: InProcessChan
   const dataListeners: ((chunk: string) => void)[] = [];
   const exitListeners: ((exit: ChannelExit) => void)[] = [];
   const buffered: string[] = [];
+  const reachedListeners: (() => void)[] = [];
   let exited: ChannelExit | undefined;
   const finish = (exit: ChannelExit) => {
     if (exited) return;
@@ -50,6 +52,9 @@ export function createInProcessChannel(kernel: SimKernel, options: InProcessChan
     bandwidth: options.bandwidth,
     faults: options.faults,
     seed: options.seed,
+    onLimitReached: () => {
+      for (const listener of reachedListeners) listener();
+    },
     onEnd: (reason) => queueMicrotask(() => finish({ code: reason === 'quit' ? 0 : reason === 'fault' ? 3 : 1, signal: null })),
   });
   setImmediate(() => runtime.start());
@@ -73,6 +78,14 @@ export function createInProcessChannel(kernel: SimKernel, options: InProcessChan
     async end() {
       finish({ code: 0, signal: null });
       return exited as ChannelExit;
+    },
+    runLimit: {
+      set(ms) {
+        if (!exited) runtime.input(runLimitLine(ms));
+      },
+      onReached(listener) {
+        reachedListeners.push(listener);
+      },
     },
   };
 }

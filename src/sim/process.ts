@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { KdConsole } from './console/console.js';
 import { type FaultSpec, parseFault } from './console/faults.js';
 import { ConsoleRuntime } from './console/runtime.js';
+import { RUN_LIMIT_REACHED } from '../debuggers/run-limit.js';
 import { readHostRegistry, writeHostRegistry } from './host.js';
 import { createKernel } from './kernel/index.js';
 import type { SimKernel } from './kernel-api.js';
@@ -38,6 +39,8 @@ export const DEFAULT_TIME_SCALE = 600;
 export interface SimProcessIo {
   stdin: NodeJS.ReadableStream;
   write(text: string): void;
+  /** Standard error: run-limit notices for leakhunt (src/debuggers/run-limit.ts). */
+  writeError(text: string): void;
   onSignal(signal: 'SIGINT' | 'SIGTERM' | 'SIGUSR2', handler: () => void): void;
 }
 
@@ -174,6 +177,7 @@ export function runSimProcess(options: SimProcessOptions, io: SimProcessIo): Pro
       faults,
       seed: scenario.seed,
       onHold: (where) => announceHold(hostState, where),
+      onLimitReached: () => io.writeError(`${RUN_LIMIT_REACHED}\n`),
       onEnd: (reason, error) => {
         if (reason === 'error') process.stderr.write(`internal error in the simulator (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
         finish(reason === 'quit' ? 0 : reason === 'fault' ? 3 : 1);
@@ -197,6 +201,9 @@ export function processIo(): SimProcessIo {
     stdin: process.stdin,
     write: (text) => {
       process.stdout.write(text);
+    },
+    writeError: (text) => {
+      process.stderr.write(text);
     },
     onSignal: (signal, handler) => {
       process.on(signal, handler);

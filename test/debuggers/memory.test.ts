@@ -48,6 +48,8 @@ class MemorySession implements DebuggerSession {
   async waitForBreak(): Promise<BreakEvent> {
     return { kind: 'breakpoint', output: '' };
   }
+  limitRun(): void {}
+
   async breakIn(): Promise<BreakEvent> {
     return { kind: 'break-in', output: '' };
   }

@@ -4,7 +4,13 @@
  * target milliseconds per real millisecond, breaks in on interrupt(), and delivers output with
  * the link's latency and bandwidth and the injected faults. Used by the `leakhunt sim` process
  * and by the in-process channel.
+ *
+ * A run limit from leakhunt (src/debuggers/run-limit.ts) changes how the target runs: it runs
+ * exactly `limit × timeScale` target milliseconds, as fast as the host can, then holds its clock
+ * still until the break-in, and says so through `onLimitReached`. What the target did before the
+ * break-in is then the same on a loaded host as on an idle one.
  */
+import { readRunLimitLine, RUN_LIMIT_MARK } from '../../debuggers/run-limit.js';
 import type { ConsoleOutput, KdConsole } from './console.js';
 import { holdsAtCommand, type FaultSpec } from './faults.js';
 import { seededRandom } from '../seeded-random.js';
@@ -28,6 +34,8 @@ export interface RuntimeOptions {
   onEnd?(reason: 'quit' | 'fault' | 'error', error?: unknown): void;
   /** A hold-at / hold-at-hit fault stopped the target here (until release() or interrupt()). */
   onHold?(where: string): void;
+  /** The run limit's time has run: the target holds still until the break-in (once per go). */
+  onLimitReached?(): void;
 }
 
 // Lines a noisy link or kd itself throws in (the first is kd's own, step-win10-x64-1.txt).
@@ -54,6 +62,10 @@ export class ConsoleRuntime {
   private releaseHold: (() => void) | undefined;
   private readonly holdCounts = new Map<FaultSpec, number>();
   private readonly random: () => number;
+  /** The run limit's end in target ms (leakhunt's side channel), while one is in force. */
+  private limitEnd: number | undefined;
+  /** The limit's end was reported for the current go. */
+  private limitReported = false;
 
   constructor(
     private readonly console: KdConsole,
@@ -89,10 +101,25 @@ export class ConsoleRuntime {
     this.pending += text;
     let newline: number;
     while ((newline = this.pending.indexOf('\n')) >= 0) {
-      this.lines.push(this.pending.slice(0, newline).replace(/\r$/, ''));
+      const line = this.pending.slice(0, newline).replace(/\r$/, '');
       this.pending = this.pending.slice(newline + 1);
+      // Side-channel lines take effect as they arrive; they are not commands.
+      if (line.startsWith(RUN_LIMIT_MARK)) this.applyRunLimit(line);
+      else this.lines.push(line);
     }
     void this.pump();
+  }
+
+  // Set, narrow or lift the run limit: `ms` of host time become `ms × timeScale` of target time from now.
+  private applyRunLimit(line: string): void {
+    const limit = readRunLimitLine(line);
+    if (limit === undefined) return;
+    if (limit === 'off') {
+      this.limitEnd = undefined;
+      return;
+    }
+    const end = this.console.kernel.now() + limit.ms * this.options.timeScale;
+    this.limitEnd = this.limitEnd === undefined ? end : Math.min(this.limitEnd, end);
   }
 
   /** Ctrl+C: break into the running target at the next slice. */
@@ -157,6 +184,7 @@ export class ConsoleRuntime {
           this.commands++;
           for (const fault of holdsAtCommand(this.options.faults ?? [], line, this.holdCounts)) await this.hold(`command ${this.commands} ${JSON.stringify(line)} (#${fault.nth} containing ${JSON.stringify(fault.text)})`);
           const output = this.console.execute(line);
+          if (output.state === 'running') this.limitReported = false;
           await this.deliver(output, true);
           if (output.state === 'quit') {
             this.end('quit');
@@ -179,10 +207,24 @@ export class ConsoleRuntime {
     }
   }
 
-  // One slice of target time, clipped at a pending reboot-at fault.
+  // One slice of target time, clipped at a pending reboot-at fault and at the run limit.
   private async runSlice(): Promise<void> {
     const sliceMs = this.options.sliceMs ?? 10;
     let budget = sliceMs * this.options.timeScale;
+    const limitEnd = this.limitEnd;
+    if (limitEnd !== undefined) {
+      const left = limitEnd - this.console.kernel.now();
+      if (left <= 0) {
+        // Hold still until the break-in.
+        if (!this.limitReported) {
+          this.limitReported = true;
+          this.options.onLimitReached?.();
+        }
+        await sleep(sliceMs);
+        return;
+      }
+      budget = Math.min(budget, left);
+    }
     const reboot = this.options.faults?.find((fault) => fault.kind === 'reboot-at');
     const atHit = this.options.faults?.find((fault) => fault.kind === 'reboot-at-hit');
     // reboot-at-hit: the N-th PoolHitTag break was shown and the target continued: it resets now.
@@ -206,7 +248,10 @@ export class ConsoleRuntime {
       await this.deliver(this.console.spontaneousReboot(), false);
       return;
     }
-    if (this.console.currentState === 'running') await sleep(sliceMs);
+    if (this.console.currentState !== 'running') return;
+    // Within a run limit the target runs as fast as the host allows (letting input and signals in).
+    if (limitEnd !== undefined) await new Promise<void>((resolve) => setImmediate(resolve));
+    else await sleep(sliceMs);
   }
 
   // exit-after and stall, checked after each command's response; true when the console ended.

@@ -12,6 +12,9 @@ const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const OUT = join(REPO, 'node_modules', '.cache', 'leakhunt-sim-process-test');
 const ENTRY = join(OUT, 'entry.mjs');
 
+/** The compiled entry `buildSimCli` writes (node runs it as `leakhunt`). */
+export const SIM_ENTRY = ENTRY;
+
 /** Compile the sim command modules and write a small CLI entry that registers them. */
 export function buildSimCli(): void {
   mkdirSync(OUT, { recursive: true });

@@ -12,7 +12,8 @@ import type { BreakEvent, JsonSchema, StepContext, StepProvider } from '../../sr
 import { blockArguments, checkWrapperPattern, classifyStack, classicAllocator, frameText, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
 import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
-import { isRunLimit, kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js';
+import { isRunLimitReached } from '../../src/debuggers/run-limit.js';
+import { kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js';
 import { siteLeakRate, stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
 import { SiteBook, type SiteKey, type SiteTally } from './pairing.js';
@@ -142,7 +143,7 @@ async function nextBreak(ctx: StepContext, onOutput?: (text: string) => void): P
   try {
     return await ctx.session.waitForBreak({ signal: ctx.signal, ...(onOutput && { onOutput }) });
   } catch (error) {
-    if (ctx.signal.aborted || !isRunLimit(error)) throw error;
+    if (ctx.signal.aborted || !isRunLimitReached(error)) throw error;
     if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
     return undefined;
   }

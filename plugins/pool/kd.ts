@@ -3,6 +3,7 @@
  * it, and read the reply with the kd layer's parsers (src/kd), never with ad-hoc text matching.
  */
 import type { BreakEvent, CommandResult, KdCommandOptions, StepContext } from '../../src/core/types.js';
+import { isRunLimitReached } from '../../src/debuggers/run-limit.js';
 import { parsePoolused } from '../../src/kd/poolused.js';
 import { parsePoolfind } from '../../src/kd/poolfind.js';
 import { parseStack, type StackFrame } from '../../src/kd/stack.js';
@@ -139,7 +140,7 @@ export async function runFor(ctx: StepContext, ms: number, progress?: string): P
     try {
       stopped = await ctx.session.waitForBreak({ signal: ctx.signal });
     } catch (error) {
-      if (!isRunLimit(error)) throw error;
+      if (!isRunLimitReached(error)) throw error;
     } finally {
       ticker?.stop();
       if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
@@ -154,11 +155,6 @@ export async function runFor(ctx: StepContext, ms: number, progress?: string): P
       { hint: stopped.bugcheck?.code === 0xc2 ? 'BAD_POOL_CALLER: a free passed a tag other than its block\'s (a retagged site freed by an unpatched free site, or the reverse)' : undefined },
     );
   }
-}
-
-/** Did a wait end because the run limit ran out (the caller then breaks in)? */
-export function isRunLimit(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'RUN_LIMIT_REACHED';
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 export { definePlugin, defineProvider } from '../core/plugin.js';
 export { poolTagsUnavailable } from '../core/kd-command.js';
+export { isRunLimitReached } from '../debuggers/run-limit.js';
 export { isPlaybookError, PlaybookError } from '../core/errors.js';
 export type { ErrorCode, ErrorDetails, SelectionCandidate, SelectionTrace } from '../core/errors.js';
 export type {

@@ -17,6 +17,7 @@
  * holds), `\x1elimit <ms>` or `\x1elimit off`, and the line `\x1ereached` on the simulator's
  * standard error when a limit's time has run. It is never sent to anything but the simulator.
  */
+import { isDebuggerError } from './errors.js';
 
 /** The first character of every side-channel line. */
 export const RUN_LIMIT_MARK = '\u001e';
@@ -37,6 +38,11 @@ export function readRunLimitLine(line: string): { ms: number } | 'off' | undefin
   const match = /^\u001elimit (off|\d+)\s*$/.exec(line);
   if (!match) return undefined;
   return match[1] === 'off' ? 'off' : { ms: Number(match[1]) };
+}
+
+/** Did a wait end because its run limit ran out (the caller then breaks in)? */
+export function isRunLimitReached(error: unknown): boolean {
+  return isDebuggerError(error) && error.code === 'RUN_LIMIT_REACHED';
 }
 
 /** The part of a channel that carries run limits to a simulator (absent on every other channel). */

@@ -3,10 +3,10 @@
  * memory, each run in a fresh process. Two paths are measured:
  *
  * - `report`: `readStacksFile` (src/report/stacks-file.ts) streams a 1M-line stacks.jsonl, written in
- *   the shape pool.collect-stacks writes it, into StackAggregator and sums it up with call trees
- *   (what `leakhunt report` does with a run directory);
- * - `collector`: the collect-stacks plugin's SiteBook (plugins/pool/pairing.ts), fed the same
- *   stacks as the classified keys the plugin builds for each one.
+ *   the shape pool.collect-stacks writes it, into the pairing book (src/evidence/pairing.ts) and
+ *   sums it up with call trees (what `leakhunt report` does with a run directory);
+ * - `collector`: the same pairing book as the collect-stacks plugin feeds it, the same stacks
+ *   as the classified records the plugin builds for each one, listed with leak rates.
  *
  * The workload: 3 tags, 24 allocation sites with 2–4 caller chains each, their free sites,
  * addresses reused after a free as pool blocks are, 0–30 % of each site's blocks never freed.
@@ -123,15 +123,16 @@ export const tasks = {
     const ms = nowMs() - wall;
     return { ms, cpuMs: cpuMs() - cpu, baseRssMiB: baseRss / 2 ** 20, records: summary.records, sites: summary.sites.length, invalid: summary.invalid.length, topSite: summary.sites[0]?.site.text, outstanding: summary.sites.reduce((sum, s) => sum + s.outstanding, 0) };
   },
-  // The collect-stacks plugin's path: a SiteBook fed one classified key per stack.
+  // The collect-stacks plugin's path: the pairing book fed one classified record per stack.
   async collector({ count }) {
-    const { SiteBook } = await import(new URL('../dist/plugins/pool/pairing.js', import.meta.url));
+    const { PairingBook } = await import(new URL('../dist/src/evidence/pairing.js', import.meta.url));
     const stacks = generateStacks(count);
-    // The plugin builds a key from each classified stack and reads the address as hex text: both
-    // are made here before the clock starts, so only the aggregation is timed.
+    // The plugin builds a record from each classified stack and reads the address as hex text:
+    // both are made here before the clock starts, so only the aggregation is timed.
     const keyOf = (frame, frames) => {
       const [module, rest] = frame.split('!');
-      return { frame, module, function: rest.split('+')[0], offset: parseInt(rest.split('+0x')[1], 16), callers: frames.slice(4, 12) };
+      const index = Math.max(0, frames.indexOf(frame));
+      return { frames, site: { index, frame, module, function: rest.split('+')[0], offset: parseInt(rest.split('+0x')[1], 16) } };
     };
     const allocKeys = stacks.sites.map((s) => s.alloc.map((frames) => keyOf(s.site, frames)));
     const freeKeys = stacks.sites.map((s) => keyOf(s.freeSite, s.free));
@@ -139,13 +140,13 @@ export const tasks = {
     const baseRss = process.memoryUsage().rss;
     const wall = nowMs();
     const cpu = cpuMs();
-    const book = new SiteBook();
+    const book = new PairingBook();
     for (let index = 0; index < count; index++) {
       const s = stacks.site[index];
-      if (stacks.op[index] === 1) book.allocation({ ...allocKeys[s][stacks.chain[index]] }, addresses[index], stacks.size[index]);
-      else book.free({ ...freeKeys[s] }, addresses[index]);
+      if (stacks.op[index] === 1) book.add({ kind: 'alloc', ...allocKeys[s][stacks.chain[index]], address: addresses[index], size: stacks.size[index], hit: index + 1 });
+      else book.add({ kind: 'free', ...freeKeys[s], address: addresses[index], hit: index + 1 });
     }
-    const sites = book.list();
+    const sites = book.list({ endHit: count, spanMs: 60_000, hitsInSpan: count });
     const ms = nowMs() - wall;
     return { ms, cpuMs: cpuMs() - cpu, baseRssMiB: baseRss / 2 ** 20, sites: sites.length, outstanding: sites.reduce((sum, s) => sum + (s.kind === 'alloc' ? s.outstanding : 0), 0) };
   },
@@ -168,8 +169,8 @@ export async function run({ runs, count = 1_000_000 }) {
     return [
       { id: 'aggregate.report.seconds', name: `report: readStacksFile of ${count.toLocaleString('en-US')} stacks (time)`, unit: 's', readme: 'Aggregating 1,000,000 stacks: report (stacks.jsonl → per-site tables), time', ...summarize(report.map((r) => r.ms / 1000)), goal: { op: '<', value: 5 }, detail: { cpuSeconds: summarize(report.map((r) => r.cpuMs / 1000)), note, invalid: check.invalid, topSite: check.topSite } },
       { id: 'aggregate.report.peakRss', name: 'report: readStacksFile peak RSS (whole process)', unit: 'MB', readme: 'Aggregating 1,000,000 stacks: report, peak RSS', ...summarize(report.map((r) => r.peakRssMiB)), goal: { op: '<', value: 400 }, detail: { nodeBaselineMiB: summarize(report.map((r) => r.baseRssMiB)) } },
-      { id: 'aggregate.collector.seconds', name: `collector: SiteBook of ${count.toLocaleString('en-US')} stacks (time)`, unit: 's', readme: 'Aggregating 1,000,000 stacks: collector (SiteBook), time', ...summarize(collector.map((r) => r.ms / 1000)), goal: { op: '<', value: 5 }, detail: { cpuSeconds: summarize(collector.map((r) => r.cpuMs / 1000)), sites: collector[0].sites, outstanding: collector[0].outstanding } },
-      { id: 'aggregate.collector.peakRss', name: 'collector: SiteBook peak RSS (whole process, stacks generated in it)', unit: 'MB', readme: 'Aggregating 1,000,000 stacks: collector, peak RSS', ...summarize(collector.map((r) => r.peakRssMiB)), goal: { op: '<', value: 400 } },
+      { id: 'aggregate.collector.seconds', name: `collector: pairing book of ${count.toLocaleString('en-US')} stacks (time)`, unit: 's', readme: 'Aggregating 1,000,000 stacks: collector (pairing book with leak rates), time', ...summarize(collector.map((r) => r.ms / 1000)), goal: { op: '<', value: 5 }, detail: { cpuSeconds: summarize(collector.map((r) => r.cpuMs / 1000)), sites: collector[0].sites, outstanding: collector[0].outstanding } },
+      { id: 'aggregate.collector.peakRss', name: 'collector: pairing book peak RSS (whole process, stacks generated in it)', unit: 'MB', readme: 'Aggregating 1,000,000 stacks: collector, peak RSS', ...summarize(collector.map((r) => r.peakRssMiB)), goal: { op: '<', value: 400 } },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });

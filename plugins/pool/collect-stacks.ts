@@ -14,9 +14,9 @@ import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
 import { isRunLimitReached } from '../../src/debuggers/run-limit.js';
 import { kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js';
-import { siteLeakRate, stillInFlight } from '../../src/evidence/lifetimes.js';
+import { stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
-import { SiteBook, type SiteKey, type SiteTally } from './pairing.js';
+import { PairingBook, type SiteTally, type StackRecord } from '../../src/evidence/pairing.js';
 import { formatDuration } from '../../src/report/format.js';
 import { durationSchema, tagSchema, toMs, wrappersSchema } from './params.js';
 
@@ -41,7 +41,7 @@ export interface CollectParams {
 // A collected allocation stack waiting for its block's address.
 interface PendingAllocation {
   line: Record<string, unknown>;
-  key: SiteKey;
+  record: StackRecord;
   size?: number;
 }
 
@@ -84,17 +84,16 @@ export const suspectSchema: JsonSchema = {
 /** Stack lines appended to stacks.jsonl. */
 export const STACKS_FILE = 'stacks.jsonl';
 
-// Site identity of a classified stack.
-function siteKeyOf(c: Classification): SiteKey {
+// A classified stack as the pairing book reads it (one tag: the book needs none).
+function recordOf(c: Classification, texts: string[]): StackRecord {
   return {
-    frame: c.siteFrame!,
-    module: c.site!.module,
-    ...(c.site!.function !== undefined && { function: c.site!.function }),
-    offset: c.site!.offset ?? 0,
-    ...(c.returnAddress !== undefined && { returnAddress: c.returnAddress }),
+    kind: c.operation,
+    frames: texts,
+    ...(c.site && { site: c.site }),
+    ...(c.culprit && { culprit: c.culprit }),
+    ...(c.caller && !c.wrapped && { caller: c.caller }),
+    ...(c.outside && { outside: c.outside }),
     ...(c.api !== undefined && { api: c.api }),
-    callers: c.callers.slice(0, 8),
-    ...(c.wrapped && { culprit: { frame: c.culprit!.frame, module: c.culprit!.module, ...(c.culprit!.function !== undefined && { function: c.culprit!.function }), offset: c.culprit!.offset, ...(c.culprit!.returnAddress !== undefined && { returnAddress: c.culprit!.returnAddress }) } }),
   };
 }
 
@@ -249,7 +248,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   const sampleEvery = params.sampleEvery ?? 1;
   const mode = chooseMode(params, ctx);
   const wrappers = wrappersOf(params, ctx);
-  const book = new SiteBook();
+  const book = new PairingBook();
   const started = Date.now();
   let stacks = 0;
   let hits = 0;
@@ -261,7 +260,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   let watchEnded: 'settled' | 'budget' | 'timeout' | undefined;
   // After `count` stacks, watching goes on (frees only) while a free site is unpaired or a
   // site's allocations are younger than its normal lifetime (src/evidence/lifetimes.ts).
-  const needsWatching = (): boolean => book.needsPairing() || [...book.allocationsBySite().values()].some((list) => stillInFlight(list, hits));
+  const needsWatching = (): boolean => book.needsPairing() || book.allocationsBySite().some((list) => stillInFlight(list, hits));
 
   // Record one stack: classify, attribute, write the JSON line (an allocation whose block
   // comes later waits for settle()).
@@ -269,17 +268,18 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     const frames = readStack(text);
     const c = classifyStack(frames, allocator, wrappers);
     stacks++;
-    const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), frames: frames.map(frameText) };
+    const texts = frames.map(frameText);
+    const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), frames: texts };
     if (c.operation === 'alloc') {
       const sizeNumber = blockArguments(frames, c, params.tag).size;
-      const pending: PendingAllocation = { line, key: siteKeyOf(c), ...(sizeNumber !== undefined && { size: sizeNumber }) };
+      const pending: PendingAllocation = { line, record: recordOf(c, texts), ...(sizeNumber !== undefined && { size: sizeNumber }) };
       if (extra.deferAddress) return pending;
       settle(pending, undefined);
       return undefined;
     }
     if (c.operation === 'free') {
       const hex = blockArguments(frames, c, params.tag).address;
-      Object.assign(line, { address: hex ?? null, paired: book.free(siteKeyOf(c), hex, hits) === 'paired' });
+      Object.assign(line, { address: hex ?? null, paired: book.add({ ...recordOf(c, texts), ...(hex !== undefined && { address: hex }), hit: hits }) === 'paired' });
     }
     ctx.files.appendJsonLine(STACKS_FILE, line);
     ctx.progress.update(stacks, count, c.siteFrame ?? 'unrecognised stack');
@@ -288,7 +288,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
 
   // An allocation's block is known (or will not be): count it and write its line.
   const settle = (pending: PendingAllocation, address: string | undefined): void => {
-    book.allocation(pending.key, address, pending.size, typeof pending.line.hit === 'number' ? pending.line.hit : undefined);
+    book.add({ ...pending.record, ...(address !== undefined && { address }), ...(pending.size !== undefined && { size: pending.size }), ...(typeof pending.line.hit === 'number' && { hit: pending.line.hit }) });
     Object.assign(pending.line, { size: pending.size ?? null, address: address ?? null });
     ctx.files.appendJsonLine(STACKS_FILE, pending.line);
     ctx.progress.update(stacks, count, String(pending.line.site ?? 'unrecognised stack'));
@@ -431,17 +431,8 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
 
   mainPhase ??= { hits, clock: await targetClockMs(ctx) };
   const spanMs = mainPhase.clock.ms - startClock.ms;
-  const seenBySite = book.allocationsBySite();
-  const clock = { endHit: hits, spanMs, hitsInSpan: mainPhase.hits };
-  const sites = book.list().map((site) => {
-    if (site.kind !== 'alloc') return site;
-    const leakRate = siteLeakRate(seenBySite.get(site.frame) ?? [], { ...clock, allocsInSpan: site.allocs * sampleEvery });
-    // A wrapper's site: each calling path (the driver to blame) gets its own rate.
-    const paths = site.paths
-      ? Object.fromEntries(Object.entries(site.paths).map(([frame, path]) => [frame, { ...path, leakRate: siteLeakRate(book.allocationsOfPath(path), { ...clock, allocsInSpan: path.allocs * sampleEvery }) }]))
-      : undefined;
-    return { ...site, leakRate, ...(paths && { paths }) };
-  });
+  // Leak rates per site and calling path, over the main phase's target time.
+  const sites = book.list({ endHit: hits, spanMs, hitsInSpan: mainPhase.hits, sampleEvery });
   const explained = params.growth ? bestExplained(pairedFromSites(sites), growthFromSuspect(params.growth)) : undefined;
   const allocSites = sites.filter((s) => s.kind === 'alloc');
   const paired = sites.some((s) => s.kind === 'alloc' && s.addressed > 0);

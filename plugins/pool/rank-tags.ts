@@ -7,7 +7,7 @@ import { defineProvider } from '../../src/core/plugin.js';
 import { poolTagsUnavailable } from '../../src/api/plugin.js';
 import type { StepContext } from '../../src/core/types.js';
 import { KdParseError } from '../../src/kd/common.js';
-import { rankSnapshots, type Ranking, type Snapshot } from './growth.js';
+import { rankSnapshots, type Ranking, type Snapshot } from '../../src/evidence/ranking.js';
 import { GROWTH_DEFAULTS, type GrowthRule } from '../../src/evidence/growth.js';
 import { kd, readPoolused, runFor, targetClockMs } from './kd.js';
 import { durationSchema, poolSchema, poolsOf, toMs, type PoolChoice } from './params.js';

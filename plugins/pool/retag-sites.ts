@@ -18,7 +18,7 @@ import { classicAllocator, segmentHeapAllocator } from '../../src/evidence/class
 import { testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
 import { growthFromSuspect, retagCandidate } from '../../src/evidence/verdict.js';
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
-import type { SiteTally } from './pairing.js';
+import type { SiteTally } from '../../src/evidence/pairing.js';
 import { restoreWrites, trackedWrite, type TrackedWrite } from './undo.js';
 import { durationSchema, tagBytes, tagSchema, toMs, wrappersSchema } from './params.js';
 
@@ -73,6 +73,8 @@ export const siteSchema: JsonSchema = {
     callers: { type: 'array', maxItems: 64, items: labelSchema, description: 'Frames above the site.' },
     callerModules: { type: 'array', items: moduleSchema, description: 'Modules whose frames called the site (read by the verdict, never sent to kd).' },
     paths: { type: 'object', description: 'A wrapper\'s site: counts per calling driver frame (read by the verdict, never sent to kd).' },
+    shared: { type: 'boolean', description: 'The site\'s module is a shared library detected from the stacks (its sites are called from two or more other drivers); `paths` are per calling driver.' },
+    callerPaths: { type: 'object', description: 'Any other site: counts per calling frame inside its own module (read by the verdict, never sent to kd).' },
     leakRate: { type: 'object', description: 'Allocation sites: the lifetime-corrected leak rate collect-stacks measured (read by the verdict, never sent to kd).' },
   },
 };

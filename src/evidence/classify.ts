@@ -214,6 +214,17 @@ export function wrapperList(extra: readonly string[] = []): WrapperList {
 
 const defaultList = wrapperList();
 
+// Modules of the default list (Wdf01000, ndis, storport, ks, portcls, FltMgr), case-folded.
+const frameworkModules = new Set(defaultWrappers.map((p) => p.split('!')[0]!).filter((m) => !m.includes('*') && !kernelModule.test(m)).map((m) => m.toLowerCase()));
+
+/**
+ * Is this module one that calls drivers back (the kernel, a framework of the default list)? Its
+ * frames under a driver's site are not a driver on whose behalf the site allocates.
+ */
+export function callsBack(module: string): boolean {
+  return kernelModule.test(module) || /^hal$/i.test(module) || frameworkModules.has(module.toLowerCase());
+}
+
 /** A frame the classification names (the site or the culprit). */
 export interface NamedFrame {
   /** Index into the stack's frames (innermost first). */
@@ -244,6 +255,19 @@ export interface Classification {
   culprit?: NamedFrame;
   /** True when the culprit is not the site (the site is a wrapper's). */
   wrapped: boolean;
+  /**
+   * The frame right below the site when it is in the site's own module: the site's calling path
+   * inside its driver (`mdkfs!MdkCreateFcb` calling its helper `mdkfs!MdkAllocatePool`). Callers
+   * inside one module are paths of one site, never a culprit of their own.
+   */
+  caller?: NamedFrame;
+  /**
+   * When the site is not a wrapper's: the culprit the same attribution finds when the site's whole
+   * module is looked through as a wrapper (the calling driver's frame), if that is another frame.
+   * A module whose sites are called from two or more other drivers is a shared library, detected
+   * from the stacks (src/evidence/pairing.ts): its sites are then counted per this calling path.
+   */
+  outside?: NamedFrame;
   /** `site.frame`, kept for the consumers that read it flat. */
   siteFrame?: string;
   /** `site.returnAddress`: where the allocator returns to (the tag immediate precedes the call there). */
@@ -310,7 +334,7 @@ function sameModule(a: FrameLike, b: FrameLike): boolean {
  * and a frame after it in the same run is the caller; a run without one is the calling driver.
  * A framework reached from nt itself (no driver called it) keeps the site as the culprit.
  */
-function culpritIndex(frames: readonly FrameLike[], siteIndex: number, wrappers: WrapperList): number {
+function culpritIndex(frames: readonly FrameLike[], siteIndex: number, lookThrough: (frame: FrameLike) => boolean): number {
   let start = siteIndex;
   let found = -1;
   while (start < frames.length) {
@@ -319,7 +343,7 @@ function culpritIndex(frames: readonly FrameLike[], siteIndex: number, wrappers:
     let lastLookThrough = -1;
     for (let index = start; index < end; index++) {
       const frame = frames[index]!;
-      if (wrappers.matches(frame) || isKernelChunk(frame)) lastLookThrough = index;
+      if (lookThrough(frame) || isKernelChunk(frame)) lastLookThrough = index;
     }
     if (lastLookThrough < 0) {
       found = start;
@@ -360,8 +384,13 @@ export function classifyStack(frames: readonly FrameLike[], allocator: Allocator
   }
   if (operation === 'unknown' || siteIndex >= frames.length) return { operation: 'unknown', allocatorIndex, wrapped: false, callers: [] };
   const site = namedFrame(frames, siteIndex);
-  const culpritAt = culpritIndex(frames, siteIndex, wrappers);
+  const culpritAt = culpritIndex(frames, siteIndex, (frame) => wrappers.matches(frame));
   const culprit = culpritAt === siteIndex ? site : namedFrame(frames, culpritAt);
+  const below = frames[siteIndex + 1];
+  const caller = below && sameModule(below, frames[siteIndex]!) ? namedFrame(frames, siteIndex + 1) : undefined;
+  // The same walk with the site's module looked through too (the module as a wrapper).
+  const outsideAt = culpritAt === siteIndex ? culpritIndex(frames, siteIndex, (frame) => wrappers.matches(frame) || sameModule(frame, frames[siteIndex]!)) : siteIndex;
+  const outside = outsideAt !== siteIndex ? namedFrame(frames, outsideAt) : undefined;
   return {
     operation,
     allocatorIndex,
@@ -369,6 +398,8 @@ export function classifyStack(frames: readonly FrameLike[], allocator: Allocator
     site,
     culprit,
     wrapped: culprit !== site,
+    ...(caller && { caller }),
+    ...(outside && { outside }),
     siteFrame: site.frame,
     ...(site.returnAddress !== undefined && { returnAddress: site.returnAddress }),
     callers: frames.slice(siteIndex + 1).map(frameText),

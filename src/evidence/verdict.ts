@@ -11,7 +11,7 @@
  * A site explains the growth when its leak rate is at least `EXPLAINED_SHARE` (½) of the tag's
  * growth rate, in the measure (allocations or bytes) that showed the tag's growth.
  */
-import { defaultWrappers } from './classify.js';
+import { callsBack } from './classify.js';
 import type { SeriesGrowth } from './growth.js';
 import type { RateRange, SiteLeakRate } from './lifetimes.js';
 
@@ -43,9 +43,6 @@ export interface SiteIdentity {
   callerModules?: string[];
 }
 
-// Modules of the default wrapper list (Wdf01000, ndis, storport, ks, portcls, FltMgr…).
-const frameworkModules = new Set(defaultWrappers.map((p) => p.split('!')[0]!).filter((m) => !m.includes('*')).map((m) => m.toLowerCase()));
-
 /**
  * A site whose callers are another driver's (not the kernel's or a framework's calling back)
  * allocates on that driver's behalf — a helper library: the driver to blame is the caller, so
@@ -54,7 +51,7 @@ const frameworkModules = new Set(defaultWrappers.map((p) => p.split('!')[0]!).fi
  */
 function sharedHelper(site: SiteIdentity): string | undefined {
   // The kernel and the frameworks call drivers' callbacks; only other drivers' calls count.
-  const others = (site.callerModules ?? []).filter((m) => !/^(nt|ntoskrnl|ntkrnl\w*|hal)$/i.test(m) && !frameworkModules.has(m.toLowerCase()));
+  const others = (site.callerModules ?? []).filter((m) => !callsBack(m));
   if (others.length === 0) return undefined;
   return `it allocates on behalf of ${others.slice(0, 4).join(', ')} (the first calling frame outside ${site.module}): a helper, not the driver to blame; add it to the wrappers (\`--input wrappers=${site.module}!*\`) so each calling driver's path is measured`;
 }
@@ -102,6 +99,12 @@ export interface VerdictEvidence {
   retag?: { rounds: RetagRoundEvidence[]; finished: boolean };
   /** The run did not finish as planned (a failed step, Ctrl+C): why. */
   interrupted?: string;
+  /**
+   * Evidence the live hunt has that this source lacks (offline analysis of a log: target times,
+   * the growth test, retag counts), in words. It changes no rule: what is missing cannot explain
+   * growth, so the verdict falls to `inconclusive`, and its reason says what was missing.
+   */
+  missing?: string;
 }
 
 /** One site's claim to explain the growth. */
@@ -147,7 +150,7 @@ export function pairingCandidate(site: PairedSite, growth: TagGrowthEvidence): C
   const lr = site.leakRate;
   const rate = measure === 'count' ? lr?.leakAllocsPerMinute : lr?.leakBytesPerMinute;
   if (!lr || lr.status !== 'measured' || !rate) {
-    const status = !lr ? 'no lifetimes measured' : lr.status === 'no-frees' ? `none of its ${lr.seen} allocations seen was freed while watched (leaked, or longer-lived than the watch)` : `too few of its allocations were freed while watched (${lr.freed}) to know their normal lifetime`;
+    const status = !lr ? 'no lifetimes measured' : lr.seen === 0 ? 'no block address of its allocations was read, so none could be paired with a free' : lr.status === 'no-frees' ? `none of its ${lr.seen} allocations seen was freed while watched (leaked, or longer-lived than the watch)` : `too few of its allocations were freed while watched (${lr.freed}) to know their normal lifetime`;
     return { frame: site.frame, method: 'pairing', measure, explains: false, why: status };
   }
   const explained = tag && tag > 0 ? rate.estimate / tag : undefined;
@@ -190,6 +193,13 @@ export function retagCandidate(site: RetaggedSiteEvidence, growth: TagGrowthEvid
 
 /** Decide the verdict from the evidence. */
 export function decideVerdict(e: VerdictEvidence): VerdictDecision {
+  const decision = decide(e);
+  if (!e.missing || decision.verdict !== 'inconclusive') return decision;
+  return { ...decision, reason: `${decision.reason} (${e.missing})`, next: `${decision.next ? `${decision.next}; or ` : ''}run the hunt live (find-pool-leak.yaml), which measures what the log lacks` };
+}
+
+// The rule itself.
+function decide(e: VerdictEvidence): VerdictDecision {
   const sitesSeen = new Map<string, SiteIdentity>();
   for (const s of e.paired) sitesSeen.set(s.frame, s);
   for (const round of e.retag?.rounds ?? []) for (const s of round.sites) sitesSeen.set(s.frame, s);
@@ -204,10 +214,12 @@ export function decideVerdict(e: VerdictEvidence): VerdictDecision {
   }
   if (!e.growth) {
     const tag = e.tag ? `tag "${e.tag}"` : 'no suspect tag';
+    // The sites seen are still weighed (their rates shown), against a growth that is not known.
+    const unknown: TagGrowthEvidence = { tag: e.tag ?? '', pool: 'paged', bytesPerMinute: null, measure: 'count' };
     return {
       verdict: 'inconclusive',
       reason: e.basis === 'size' ? `${tag} was chosen by size only; its growth was not measured` : `${tag}: the ranking did not run or named none`,
-      candidates: [],
+      candidates: e.paired.map((s) => pairingCandidate(s, unknown)),
       next: 'rank with several samples (pool.rank-tags samples ≥ 4) so the culprit can be held to the growth it must explain',
     };
   }

@@ -1,8 +1,13 @@
 /**
  * Offline analysis of a saved kd session (a `.logopen` log of a manual hunt, or a run's
- * transcript.jsonl): every `!poolused` becomes a rank sample in order, every PoolHitTag break
- * with the stack printed after it becomes a classified stack, paired and aggregated by call
- * site, and the whole becomes a report.json the renderers turn into the usual reports.
+ * transcript.jsonl): every `!poolused` becomes a rank sample in order (at the target time of the
+ * `vertarget` before it, when the log has one), every PoolHitTag break with the stack printed
+ * after it becomes a classified stack, paired by the same book as the live hunt's
+ * (src/evidence/pairing.ts), and the verdict is the live hunt's: the same growth ranking
+ * (src/evidence/ranking.ts), the same report builder and decision (src/report/hunt.ts,
+ * src/evidence/verdict.ts). Evidence a log lacks (target times, a growth test, retag counts) is
+ * named in the verdict, which is then `inconclusive`, never a `leak` from less evidence than the
+ * live hunt needs.
  */
 import { accessSync, closeSync, constants, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,10 +21,12 @@ import type { PoolusedResult } from '../kd/poolused.js';
 import type { StackResult } from '../kd/stack.js';
 import type { VersionResult } from '../kd/version.js';
 import type { Facts } from '../core/types.js';
-import type { HuntReport, PoolName, RankSample, RankedTag, SiteReport } from './model.js';
+import type { HuntReport, RankSample } from './model.js';
 import { renderReports, type RenderOptions, type RenderResult } from './render.js';
 import { allocatorFor, tagOfDword, type AllocatorFrames } from '../evidence/classify.js';
-import { StackAggregator, type AggregatedSite, type StackRecord } from './aggregate.js';
+import { PairingBook, type BookClock, type StackRecord } from '../evidence/pairing.js';
+import { rankSnapshots, type Ranking } from '../evidence/ranking.js';
+import { buildHuntReport } from './hunt.js';
 import { HitStackReader, type HitStack } from './hit-stacks.js';
 
 /** What an analysis found besides the report. */
@@ -52,9 +59,9 @@ function hitTagFromCommand(command: string): string | null | undefined {
   return tagOfDword(dword);
 }
 
-// A rank sample from a `!poolused` output. Without timestamps in the log the samples are placed
-// one "minute" apart, in order; sampleAxis says so.
-function sampleOf(result: PoolusedResult, index: number): RankSample {
+// A rank sample from a `!poolused` output, at the target time `atMs` (the log's order, one
+// "minute" apart, when the log has no target time for it; sampleAxis says so).
+function sampleOf(result: PoolusedResult, atMs: number): RankSample {
   const tags: RankSample['tags'] = [];
   for (const row of result.rows) {
     for (const pool of ['nonpaged', 'paged'] as const) {
@@ -63,38 +70,13 @@ function sampleOf(result: PoolusedResult, index: number): RankSample {
       tags.push({ tag: padTag(row.tag), pool, bytes: counts.bytes, allocs: counts.allocs, ...(counts.frees !== undefined && { frees: counts.frees }) });
     }
   }
-  return { atMs: index * 60_000, tags };
+  return { atMs, tags };
 }
 
 // What kd prints instead of a description when its pooltag.txt lacks the tag
 // ("UNKNOWN pooltag 'APpt', please update pooltag.txt"): no owner, not one to show as a description.
 function isUnknownTagNote(description: string): boolean {
   return /^\s*UNKNOWN pooltag\b/i.test(description);
-}
-
-// Tags of the last sample, ranked by growth since the first sample (bytes), then by size.
-function rankingOf(samples: readonly RankSample[], descriptions: Map<string, string>): RankedTag[] {
-  const last = samples.at(-1);
-  if (!last) return [];
-  const first = samples[0]!;
-  const key = (tag: string, pool: PoolName) => `${tag}\u0000${pool}`;
-  const firstBy = new Map(first.tags.map((tag) => [key(tag.tag, tag.pool), tag]));
-  const ranked = last.tags.map((tag) => {
-    const before = firstBy.get(key(tag.tag, tag.pool));
-    const entry: RankedTag = { tag: tag.tag, pool: tag.pool, bytes: tag.bytes, allocs: tag.allocs, ...(tag.frees !== undefined && { frees: tag.frees }) };
-    if (samples.length > 1) entry.growthOutstanding = tag.allocs - (before?.allocs ?? 0);
-    const description = descriptions.get(tag.tag);
-    if (description) entry.owner = { description };
-    return { entry, grown: samples.length > 1 ? tag.bytes - (before?.bytes ?? 0) : 0 };
-  });
-  ranked.sort((a, b) => b.grown - a.grown || b.entry.bytes - a.entry.bytes);
-  return ranked.map((r) => r.entry);
-}
-
-// A site's frame to blame (the culprit, when the site is a wrapper's), with the wrapper's frame beside it.
-function blamedFrame(site: AggregatedSite): Pick<SiteReport, 'frame' | 'module' | 'function' | 'offset' | 'via'> {
-  const frame = site.culprit ?? site.site;
-  return { frame: frame.text, module: frame.module ?? '', ...(frame.function && { function: frame.function }), offset: frame.offset, ...(site.culprit && { via: site.site.text }) };
 }
 
 // Facts from the banner or vertarget in the log; unknown fields say so.
@@ -127,8 +109,16 @@ function factsOf(version: VersionResult['os'] | undefined, source: string): Fact
  */
 class LogAnalyzer {
   private readonly counts: Record<string, number> = {};
-  private readonly aggregator = new StackAggregator();
+  private readonly book = new PairingBook();
   private readonly samples: RankSample[] = [];
+  /** Target time (`System Uptime` of vertarget) of each sample, when one was read since the sample before. */
+  private readonly sampleTimes: (number | undefined)[] = [];
+  /** The last target time read, and whether a sample took it already. */
+  private uptimeMs: number | undefined;
+  private uptimeFresh = false;
+  /** The stacks' clock: target time before the first PoolHitTag stack, and the first one read after (with the hits by then). */
+  private stacksStart: number | undefined;
+  private stacksEnd: { ms: number; hits: number } | undefined;
   private readonly descriptions = new Map<string, string>();
   private version: VersionResult['os'] | undefined;
   private hitTag: string | undefined;
@@ -152,8 +142,9 @@ class LogAnalyzer {
         return true;
       case 'stack':
         return this.reader.wantsStack;
-      case 'banner':
       case 'vertarget':
+        return true;
+      case 'banner':
       case 'version':
         return this.version === undefined;
       default:
@@ -170,14 +161,26 @@ class LogAnalyzer {
       return;
     }
     if ((entry.kind === 'banner' || entry.kind === 'vertarget' || entry.kind === 'version') && !this.version) this.version = (entry.result as VersionResult).os;
+    if (entry.kind === 'vertarget') this.clock((entry.result as VersionResult).uptime);
     if (entry.kind === 'poolused') {
       const result = entry.result as PoolusedResult;
       for (const row of result.rows) if (row.description && !isUnknownTagNote(row.description)) this.descriptions.set(padTag(row.tag), row.description.trim());
-      this.samples.push(sampleOf(result, this.samples.length));
+      this.sampleTimes.push(this.uptimeFresh ? this.uptimeMs : undefined);
+      this.uptimeFresh = false;
+      this.samples.push(sampleOf(result, this.samples.length * 60_000));
     }
     this.reader.command(entry.command);
     if (entry.kind === 'break') this.reader.stop(entry.result as BreakResult, entry.output, entry.line, this.hitTag);
     else if (entry.kind === 'stack') this.reader.stack((entry.result as StackResult).frames, entry.line, this.hitTag);
+  }
+
+  // A target time read (vertarget's System Uptime), as the hunt reads it before each sample and around each collection.
+  private clock(uptime: number | undefined): void {
+    if (uptime === undefined) return;
+    this.uptimeMs = Math.round(uptime * 1000);
+    this.uptimeFresh = true;
+    if (this.reader.hits === 0) this.stacksStart = this.uptimeMs;
+    else if (!this.stacksEnd && this.stacksStart !== undefined && this.uptimeMs > this.stacksStart) this.stacksEnd = { ms: this.uptimeMs, hits: this.reader.hits };
   }
 
   /** The end of the log: allocations still waiting for their block are counted without one. */
@@ -187,69 +190,69 @@ class LogAnalyzer {
 
   // A PoolHitTag stack the reader handed out.
   private counted(stack: HitStack): void {
-    this.aggregator.add(stack);
+    this.book.add(stack);
     this.stackCount++;
     this.firstStackTag ??= stack.tag;
     this.onStack(stack);
   }
 
-  /** The report of everything added. */
+  /** The report of everything added: the live hunt's report and verdict, from what the log holds. */
   finish(source: string): AnalysisSummary {
     this.end();
     const { samples, stackCount } = this;
-    const ranking = rankingOf(samples, this.descriptions);
-    const summary = this.aggregator.summary();
-    const suspectTag = this.hitTag ?? this.firstStackTag;
-  const suspectRank = suspectTag ? ranking.find((ranked) => ranked.tag === suspectTag) : ranking[0];
-    const suspect = suspectRank
-      ? { tag: suspectRank.tag, pool: suspectRank.pool, bytes: suspectRank.bytes, growthBytesPerMinute: null }
-      : suspectTag
-        ? { tag: suspectTag, pool: 'paged' as PoolName, bytes: 0, growthBytesPerMinute: null }
-        : null;
-    const sites: SiteReport[] = summary.sites.map((site) => ({
-      ...blamedFrame(site),
-      tag: site.tag,
-      allocs: site.allocs,
-      frees: site.frees,
-      outstanding: site.outstanding,
-      outstandingBytes: site.outstandingBytes,
-      method: summary.paired ? 'pairing' : 'counts',
-      callers: site.callers,
-    }));
-    const top = suspect ? sites.find((site) => site.tag === suspect.tag || site.tag === '????') : undefined;
-    const culprit = top && top.outstanding > 0 && top.module ? { module: top.module, ...(top.function && { function: top.function }), offset: top.offset, frame: top.frame, ...(top.via && { via: top.via }), tag: suspect!.tag, pool: suspect!.pool } : null;
-    const grew = suspectRank?.growthOutstanding !== undefined && suspectRank.growthOutstanding > 0;
-
-    let verdict: HuntReport['verdict'] = 'inconclusive';
-    let reason: string;
-    if (culprit && grew) {
-      verdict = 'leak';
-      reason = `Tag '${suspect!.tag}' gained ${suspectRank!.growthOutstanding} allocations over ${samples.length} !poolused samples; ${top!.outstanding} of ${top!.allocs} allocations at ${top!.frame} were not seen freed (${stackCount} PoolHitTag stacks in the log)`;
-    } else if (culprit) {
-      reason = `${top!.frame} made ${top!.allocs} of the ${stackCount} PoolHitTag allocations seen, but the log has ${samples.length < 2 ? 'fewer than two !poolused samples' : `no growth of '${suspect!.tag}' between its !poolused samples`} to show a leak`;
-    } else if (samples.length > 1 && ranking.every((ranked) => (ranked.growthOutstanding ?? 0) <= 0)) {
-      verdict = 'no-leak';
-      reason = `No tag gained allocations over ${samples.length} !poolused samples`;
-    } else {
-      reason = `The log has ${samples.length} !poolused sample${samples.length === 1 ? '' : 's'} and ${stackCount} PoolHitTag stack${stackCount === 1 ? '' : 's'}: not enough to name a call site`;
+    const missing: string[] = [];
+    const timed = samples.length > 1 && this.sampleTimes.every((t) => t !== undefined);
+    const ranked: Ranking = rankSnapshots(
+      samples.map((sample, i) => ({ atMs: timed ? this.sampleTimes[i]! : sample.atMs, counts: sample.tags.map((t) => ({ tag: t.tag, pool: t.pool, bytes: t.bytes, outstanding: t.allocs, ...(t.frees !== undefined && { frees: t.frees }) })) })),
+      ['paged', 'nonpaged'],
+    );
+    // Without target times a rate per minute means nothing: only what was gained between samples is kept.
+    const ranking = ranked.ranking.map((entry) => {
+      const { growthBytesPerMinute, growthAllocsPerMinute, trend, p, significant, continuing, growing, measure, why, ...counts } = entry;
+      const kept = timed ? entry : counts;
+      const description = this.descriptions.get(entry.tag);
+      return description ? { ...kept, owner: { description } } : kept;
+    });
+    if (samples.length > 1 && !timed) missing.push(`its ${samples.length} !poolused samples have no target time (a vertarget before each, as the hunt reads), so the growth test cannot measure a rate`);
+    else if (samples.length < 2) missing.push(`it has ${samples.length === 0 ? 'no' : 'one'} !poolused sample${samples.length === 0 ? '' : ''}, and the growth test needs several`);
+    const stackTag = this.hitTag ?? this.firstStackTag;
+    let suspect = timed ? ranked.suspect : null;
+    if (suspect && stackTag && padTag(suspect.tag) !== padTag(stackTag)) {
+      missing.push(`its PoolHitTag stacks are of tag "${stackTag}", but the growth test named "${suspect.tag}"`);
+      suspect = null;
     }
-
-    const report: HuntReport = {
-      schemaVersion: 1,
+    // The stacks' clock: hits to target time from the vertargets around the stacks.
+    const hits = this.reader.hits;
+    const span = this.stacksStart !== undefined && this.stacksEnd ? { ms: this.stacksEnd.ms - this.stacksStart, hits: this.stacksEnd.hits } : undefined;
+    if (hits > 0 && !span) missing.push('no target time (vertarget) before and after its PoolHitTag stacks, so no site\'s leak rate per minute is known');
+    const clock: BookClock = { endHit: hits, ...(span && { spanMs: (span.ms * hits) / span.hits, hitsInSpan: hits }) };
+    // Stacks whose tag the log does not say (no `ed nt!PoolHitTag`, no tag argument) are the book's "????".
+    const tag = suspect?.tag ?? stackTag ?? (hits > 0 ? '????' : undefined);
+    const sites = this.book.list(clock).filter((site) => site.tag === undefined || !tag || padTag(site.tag) === padTag(tag));
+    const paired = sites.some((site) => site.kind === 'alloc' && site.addressed > 0);
+    if (hits > 0 && !paired) missing.push('no block addresses, so frees cannot be paired with allocations');
+    missing.push('retag rounds are not read from a log');
+    const basis = timed && (!ranked.suspect || suspect) ? ranked.basis : samples.length === 1 ? 'size' : undefined;
+    const report = buildHuntReport({
       playbook: `analyze ${source}`,
       startedAt: new Date(0).toISOString(),
       durationMs: 0,
-      target: factsOf(this.version, source),
+      facts: factsOf(this.version, source),
       steps: [],
-      ranking,
-      samples,
-      sampleAxis: 'order',
-      suspect,
-      sites,
-      culprit,
-      verdict,
-      reason,
-    };
+      rank: {
+        ranking,
+        suspect: suspect ?? (basis === 'size' ? ranked.suspect : null),
+        ...(basis && { basis }),
+        reason: ranked.reason,
+        samples: timed ? samples.map((sample, i) => ({ ...sample, atMs: this.sampleTimes[i]! - this.sampleTimes[0]! })) : samples,
+        ...(timed && ranked.test && { test: ranked.test }),
+        ...(timed && { targetTimeMs: this.sampleTimes.at(-1)! - this.sampleTimes[0]! }),
+      },
+      collect: { sites, method: paired ? 'pairing' : 'counts', stacks: stackCount, ...(span && { targetTimeMs: span.ms }) },
+      ...(tag && { tag }),
+      missing: `offline, from a log: ${missing.join('; ')}`,
+    });
+    report.sampleAxis = timed ? 'time' : 'order';
     return { report, counts: this.counts, stackCount };
   }
 }
@@ -340,7 +343,7 @@ class StacksFile {
 
   // A stack in the shape pool.collect-stacks writes: operation, site, the culprit of a wrapper's site, frames.
   add(stack: HitStack): void {
-    const { kind, site, culprit, frames, ...rest } = stack;
+    const { kind, site, culprit, caller, outside, frames, ...rest } = stack;
     const wrapped = site !== undefined && culprit !== undefined && culprit.index !== site.index;
     this.batch += `${JSON.stringify({ ...rest, operation: kind, site: site?.frame ?? null, ...(wrapped && { culprit: culprit.frame }), frames })}\n`;
     if (this.batch.length >= 1 << 16) this.flush();

@@ -10,7 +10,7 @@ import { argValue, blockArguments, classifyStack, frameText, tagOfDword, type Al
 import type { BreakResult } from '../kd/break.js';
 import { KdParseError, normalizeAddress, padTag, splitLines } from '../kd/common.js';
 import { parseStack, type StackFrame } from '../kd/stack.js';
-import type { StackRecord } from './aggregate.js';
+import type { StackRecord } from '../evidence/pairing.js';
 
 /** A classified stack and the log line it was found at. */
 export type HitStack = StackRecord & { line: number };
@@ -40,6 +40,8 @@ export class HitStackReader {
   private readonly breakpoints = new Map<number, string>();
   private readonly pending: PendingAllocation[] = [];
   private stopLine: number | undefined;
+  /** PoolHitTag stacks counted so far: the clock of lifetimes, as the live hunt counts its breaks. */
+  hits = 0;
 
   constructor(
     private readonly options: HitStackOptions,
@@ -113,6 +115,10 @@ export class HitStackReader {
       frames: frames.map(frameText),
       ...(c.site && { site: c.site }),
       ...(c.culprit && { culprit: c.culprit }),
+      ...(c.caller && !c.wrapped && { caller: c.caller }),
+      ...(c.outside && { outside: c.outside }),
+      ...(c.api && { api: c.api }),
+      hit: ++this.hits,
       ...(stackTag !== undefined && { tag: padTag(stackTag) }),
       ...blockArguments(frames, c, stackTag),
       line,

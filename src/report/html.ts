@@ -12,7 +12,7 @@ import { escapeHtml, formatBytes, formatCount, formatDuration, formatRate, jsonF
 import { evidenceLines } from './hunt.js';
 import type { HuntReport } from './model.js';
 import { describeOwner, type RunData } from './run-dir.js';
-import type { CallTreeNode } from './aggregate.js';
+import type { CallTreeNode } from '../evidence/pairing.js';
 import { culpritSite } from './text.js';
 import { culpritStacks, siteBars, topTags, usageSeries } from './view.js';
 

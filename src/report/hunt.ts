@@ -124,6 +124,8 @@ export interface HuntInputs {
   stacksOnDisk?: number;
   /** The run was stopped (Ctrl+C, a deadline) before its steps were done. */
   cancelled?: string;
+  /** Evidence the live hunt has that this source lacks (offline analysis of a log), in words. */
+  missing?: string;
 }
 
 // The report row of a site pairing saw (its calling paths as rows of their own).
@@ -226,6 +228,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
     stacks: Math.max(stacks, input.stacksOnDisk ?? 0),
     ...(input.retag && { retag: { rounds: retagEvidence, finished: true } }),
     ...(interrupted && { interrupted }),
+    ...(input.missing && { missing: input.missing }),
   });
   // A size-only suspect keeps its tag in the decision's words.
   const method: 'pairing' | 'counts' = input.collect?.method ?? 'counts';

@@ -6,7 +6,7 @@ import { padTag } from '../kd/common.js';
 import { escapeMarkdown, formatAllocRate, formatBytes, formatCount, formatDuration, formatRate, formatShare, markdownCodeBlock, quoteTag, siteLabel } from './format.js';
 import { evidenceLines } from './hunt.js';
 import { describeOwner, type RunData } from './run-dir.js';
-import type { CallTreeNode } from './aggregate.js';
+import type { CallTreeNode } from '../evidence/pairing.js';
 import { formatSummary } from './text.js';
 import { culpritStacks, heaviestPath, topTags } from './view.js';
 

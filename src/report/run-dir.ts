@@ -12,7 +12,7 @@ import { padTag } from '../kd/common.js';
 import type { HuntReport } from './model.js';
 import { loadPoolTags, PoolTagDatabase } from './pooltag.js';
 import { allocatorFor } from '../evidence/classify.js';
-import type { StackSummary } from './aggregate.js';
+import type { StackSummary } from '../evidence/pairing.js';
 import { readStacksFile } from './stacks-file.js';
 
 /** One debugger command with its timing. */

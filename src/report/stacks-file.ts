@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { anyAllocator, classifyStack, frameText, namedFrame, type AllocatorFrames, type FrameLike, type WrapperList } from '../evidence/classify.js';
 import { normalizeAddress, padTag } from '../kd/common.js';
 import { parseStack } from '../kd/stack.js';
-import { StackAggregator, type StackRecord, type StackSummary } from './aggregate.js';
+import { PairingBook, type StackRecord, type StackSummary } from '../evidence/pairing.js';
 import { forEachLine } from './lines.js';
 
 /** How the stacks of a file are classified. */
@@ -122,7 +122,7 @@ interface ReadStack {
   frames: FrameLike[];
   texts: string[];
   /** The classification's part that depends on the frames only. */
-  attribution?: Pick<StackRecord, 'kind' | 'site' | 'culprit'>;
+  attribution?: Pick<StackRecord, 'kind' | 'site' | 'culprit' | 'caller' | 'outside' | 'api'>;
 }
 
 // Everything of a record, from the line's fields and its read frames.
@@ -137,6 +137,14 @@ function recordFrom(value: Record<string, unknown>, read: ReadStack, options: St
   const culprit = typeof value.culprit === 'string' && record.site ? read.texts.indexOf(value.culprit.trim(), record.site.index + 1) : -1;
   if (culprit >= 0) record.culprit = namedFrame(read.frames, culprit);
   else if (read.attribution.culprit) record.culprit = read.attribution.culprit;
+  // Paths of a site not a wrapper's: inside its module, and the calling driver should its module be a shared library.
+  if (!record.culprit || record.culprit.index === record.site?.index) {
+    if (read.attribution.caller) record.caller = read.attribution.caller;
+    if (read.attribution.outside) record.outside = read.attribution.outside;
+  }
+  if (read.attribution.api) record.api = read.attribution.api;
+  const hit = value.hit;
+  if (typeof hit === 'number' && Number.isInteger(hit) && hit > 0) record.hit = hit;
 
   const tag = value.tag ?? value.poolTag;
   if (typeof tag === 'string' && tag.length > 0) record.tag = padTag(tag);
@@ -161,7 +169,7 @@ function recordFrom(value: Record<string, unknown>, read: ReadStack, options: St
 // The shared classification of the frames.
 function attributionOf(read: ReadStack, options: StackReadOptions): NonNullable<ReadStack['attribution']> {
   const c = classifyStack(read.frames, options.allocator ?? anyAllocator, options.wrappers);
-  return { kind: c.operation, ...(c.site && { site: c.site }), ...(c.culprit && { culprit: c.culprit }) };
+  return { kind: c.operation, ...(c.site && { site: c.site }), ...(c.culprit && { culprit: c.culprit }), ...(c.caller && { caller: c.caller }), ...(c.outside && { outside: c.outside }), ...(c.api && { api: c.api }) };
 }
 
 // A block address as lowercase hex without `0x`, backticks or leading zeros; undefined when the text is not one.
@@ -184,7 +192,7 @@ function isLowerHex(text: string): boolean {
 /** Stream stacks.jsonl line by line into an aggregator; undefined when the file does not exist. */
 export async function readStacksFile(path: string, options: StackReadOptions = {}): Promise<StackSummary | undefined> {
   if (!existsSync(path)) return undefined;
-  const aggregator = new StackAggregator();
+  const aggregator = new PairingBook();
   const reader = new StackLineReader(options);
   let line = 0;
   await forEachLine(path, (text) => {
@@ -209,7 +217,7 @@ interface CachedStack {
 /**
  * Reads stacks.jsonl lines as `JSON.parse` and normalizeStackRecord would, faster for repeated
  * stacks: a `frames` array of strings is read and classified once and reused for any later line
- * with the same strings (so StackAggregator, which gets the same frames array, also works its
+ * with the same strings (so PairingBook, which gets the same frames array, also works its
  * calling path out once).
  */
 export class StackLineReader {

@@ -5,7 +5,7 @@
 import { padTag } from '../kd/common.js';
 import type { PoolName, RankedTag, SiteReport } from './model.js';
 import type { RunData, TagOwner } from './run-dir.js';
-import type { AggregatedSite, CallTreeNode } from './aggregate.js';
+import type { AggregatedSite, CallTreeNode } from '../evidence/pairing.js';
 import { culpritSite } from './text.js';
 
 /** A ranked tag with its owner and whether it is the suspect. */

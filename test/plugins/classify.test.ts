@@ -1,7 +1,7 @@
 // The growth ranking's decisions and the retag helpers (stack classification: test/evidence/classify.test.ts).
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { rankSnapshots, type Snapshot } from '../../plugins/pool/growth.js';
+import { rankSnapshots, type Snapshot } from '../../src/evidence/ranking.js';
 import { chooseTags } from '../../plugins/pool/retag-sites.js';
 import { endsAt } from '../../plugins/pool/immediate.js';
 import { parseDisasm } from '../../src/kd/disasm.js';

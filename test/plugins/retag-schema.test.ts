@@ -1,21 +1,35 @@
-// pool.retag-sites' `sites` schema: exactly what pool.collect-stacks outputs (SiteBook tallies),
-// with a hex-only return address, the only member that reaches a kd command.
+// pool.retag-sites' `sites` schema: exactly what pool.collect-stacks outputs (the pairing book's
+// sites), with a hex-only return address, the only member that reaches a kd command.
 import { describe, expect, test } from 'vitest';
-import { SiteBook } from '../../plugins/pool/pairing.js';
+import type { NamedFrame } from '../../src/evidence/classify.js';
+import { PairingBook } from '../../src/evidence/pairing.js';
 import { retagX64, retagX86 } from '../../plugins/pool/retag-sites.js';
 import { withErrors } from './harness.js';
 
-// Sites as collect-stacks builds them: an allocation site, a free site paired with it, a caller chain.
+// A frame as the classification names it.
+const named = (frame: string, index: number, returnAddress?: string): NamedFrame => {
+  const [module, rest] = frame.split('!') as [string, string];
+  return { index, frame, module, function: rest.split('+')[0]!, offset: parseInt(rest.split('+0x')[1]!, 16), ...(returnAddress && { returnAddress }) };
+};
+
+// Sites as collect-stacks builds them: an allocation site with two calling paths in its module, a
+// free site paired with it, a shared library's site called from two drivers, a caller chain.
 function collectedSites(): unknown[] {
-  const book = new SiteBook();
-  const alloc = { frame: 'abcflt!AbcAllocateContext+0x2a', module: 'abcflt', function: 'AbcAllocateContext', offset: 0x2a, returnAddress: 'fffff80122a4f0b1', api: 'ExAllocatePoolWithTag', callers: ['abcflt!AbcCreate+0x55', "abcflt!`anonymous namespace'::Dispatch+0x10", 'nt!IofCallDriver+0x59'] };
-  const free = { frame: 'abcflt!AbcFreeContext+0x12', module: 'abcflt', function: 'AbcFreeContext', offset: 0x12, returnAddress: 'fffff80122a4f2c4', api: 'ExFreePoolWithTag', callers: [] };
-  book.allocation(alloc, 'ffffa00012340000', 0x40);
-  book.allocation(alloc, 'ffffa00012350000', 0x40);
-  book.free(free, 'ffffa00012340000');
+  const book = new PairingBook();
+  const frames = ['nt!ExAllocatePoolWithTag+0x5d', 'abcflt!AbcAllocateContext+0x2a', 'abcflt!AbcCreate+0x55', "abcflt!`anonymous namespace'::Dispatch+0x10", 'nt!IofCallDriver+0x59'];
+  const alloc = { kind: 'alloc' as const, frames, site: named(frames[1]!, 1, 'fffff80122a4f0b1'), caller: named(frames[2]!, 2), api: 'ExAllocatePoolWithTag' };
+  const free = { kind: 'free' as const, frames: ['nt!ExFreePoolWithTag+0x9', 'abcflt!AbcFreeContext+0x12'], site: named('abcflt!AbcFreeContext+0x12', 1, 'fffff80122a4f2c4'), api: 'ExFreePoolWithTag' };
+  book.add({ ...alloc, address: 'ffffa00012340000', size: 0x40, hit: 1 });
+  book.add({ ...alloc, address: 'ffffa00012350000', size: 0x40, hit: 2 });
+  book.add({ ...free, address: 'ffffa00012340000', hit: 3 });
+  // A shared library: one site, called from two drivers.
+  for (const driver of ['drva!DaSend+0x10', 'drvb!DbRead+0x20']) {
+    const lib = ['nt!ExAllocatePoolWithTag+0x5d', 'vlib!VlAlloc+0x1e', 'vlib!VlBuffer+0x12', driver];
+    book.add({ kind: 'alloc', frames: lib, site: named(lib[1]!, 1, 'fffff80122b00010'), caller: named(lib[2]!, 2), outside: named(driver, 3), address: `b${driver.length}`, size: 16, hit: 4 });
+  }
   // A stack that kd printed without a return address (an x86 frame-pointer-omitted call).
-  book.allocation({ frame: 'nt!IopAllocateIrp+0x10', module: 'nt', offset: 0x10, callers: [] });
-  return JSON.parse(JSON.stringify(book.list())) as unknown[];
+  book.add({ kind: 'alloc', frames: ['nt!ExAllocatePoolWithTag+0x5d', 'nt!IopAllocateIrp+0x10'], site: { index: 1, frame: 'nt!IopAllocateIrp+0x10', module: 'nt', function: 'IopAllocateIrp', offset: 0x10 } });
+  return JSON.parse(JSON.stringify(book.list({ endHit: 5, spanMs: 1000, hitsInSpan: 5 }))) as unknown[];
 }
 
 const site = (override: Record<string, unknown>) => ({ frame: 'drv!Alloc+0x10', module: 'drv', function: 'Alloc', offset: 16, kind: 'alloc', returnAddress: '804d1234', allocs: 1, frees: 0, outstanding: 1, outstandingBytes: 64, addressed: 0, callers: [], ...override });
@@ -23,7 +37,9 @@ const site = (override: Record<string, unknown>) => ({ frame: 'drv!Alloc+0x10', 
 describe('pool.retag-sites sites', () => {
   test.each([retagX86, retagX64])('accepts collect-stacks output as it is ($id)', (provider) => {
     const sites = collectedSites();
-    expect(sites).toHaveLength(3);
+    expect(sites).toHaveLength(4);
+    expect(sites.some((s) => (s as { callerPaths?: object }).callerPaths)).toBe(true);
+    expect(sites.some((s) => (s as { shared?: boolean; paths?: object }).shared && (s as { paths?: object }).paths)).toBe(true);
     expect(sites.some((s) => (s as { freesOf?: object }).freesOf)).toBe(true);
     expect(sites.some((s) => (s as { freedBy?: object }).freedBy)).toBe(true);
     expect(withErrors(provider, { tag: 'Abc', sites })).toEqual([]);

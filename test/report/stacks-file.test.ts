@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import { forEachLine } from '../../src/report/lines.js';
 import { wrapperList } from '../../src/evidence/classify.js';
-import { StackAggregator, type StackRecord, type StackSummary } from '../../src/report/aggregate.js';
+import { PairingBook, type StackRecord, type StackSummary } from '../../src/evidence/pairing.js';
 import { normalizeStackRecord, readStacksFile, StackLineReader } from '../../src/report/stacks-file.js';
 import { fixture } from './helpers.js';
 
@@ -279,7 +279,7 @@ describe('StackLineReader reads a line as JSON.parse and normalizeStackRecord do
 describe('readStacksFile gives what line-by-line parsing and adding gives', () => {
   // The summary of the reference way: readline, JSON.parse, normalizeStackRecord, a fresh frames array per record.
   async function reference(path: string): Promise<StackSummary> {
-    const aggregator = new StackAggregator();
+    const aggregator = new PairingBook();
     let line = 0;
     for (const text of await readlineLines(path)) {
       line++;

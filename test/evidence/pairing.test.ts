@@ -1,7 +1,8 @@
-// Aggregating classified stacks: pairing by address, calling paths, UMDH-style call trees; and the live hunt's SiteBook.
+// The one pairing book of the live hunt and offline analysis: pairing by address, calling paths,
+// UMDH-style call trees, and the sites pool.collect-stacks outputs.
 import { describe, expect, test } from 'vitest';
-import { SiteBook } from '../../plugins/pool/pairing.js';
-import { StackAggregator, type StackRecord } from '../../src/report/aggregate.js';
+import type { NamedFrame } from '../../src/evidence/classify.js';
+import { PairingBook, type StackRecord } from '../../src/evidence/pairing.js';
 import { normalizeStackRecord } from '../../src/report/stacks-file.js';
 
 // A classified record of these frames, as stacks.jsonl's reader makes it.
@@ -11,13 +12,13 @@ const record = (kind: 'alloc' | 'free', frames: string[], extra: Record<string, 
   return read;
 };
 
-describe('StackAggregator pairs by address and builds UMDH-style trees', () => {
+describe('PairingBook pairs by address and builds UMDH-style trees', () => {
   const alloc = (address: string | undefined, size: number, ...callers: string[]): StackRecord =>
     record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'abc!Alloc+0x2a', ...callers], { tag: 'Abc ', address, size });
   const free = (address?: string): StackRecord => record('free', ['nt!ExFreePoolWithTag+0x9', 'abc!Free+0x1'], { tag: 'Abc ', address });
 
   test('outstanding = allocated and not freed; the tree sums bytes and allocs per caller path', () => {
-    const aggregator = new StackAggregator();
+    const aggregator = new PairingBook();
     aggregator.add(alloc('a1', 100, 'abc!Open+0x1', 'nt!Io+0x1'));
     aggregator.add(alloc('a2', 100, 'abc!Open+0x1', 'nt!Io+0x1'));
     aggregator.add(alloc('a3', 50, 'abc!Read+0x2'));
@@ -41,7 +42,7 @@ describe('StackAggregator pairs by address and builds UMDH-style trees', () => {
   });
 
   test('without addresses every allocation stays outstanding (counts only)', () => {
-    const aggregator = new StackAggregator();
+    const aggregator = new PairingBook();
     aggregator.add(alloc(undefined, 10));
     aggregator.add(alloc(undefined, 10));
     aggregator.add(free());
@@ -49,20 +50,20 @@ describe('StackAggregator pairs by address and builds UMDH-style trees', () => {
   });
 
   test('an address allocated twice means its free was missed: the old block counts as freed', () => {
-    const aggregator = new StackAggregator();
+    const aggregator = new PairingBook();
     aggregator.add(alloc('a1', 10));
     aggregator.add(alloc('a1', 10));
     expect(aggregator.summary().sites[0]).toMatchObject({ allocs: 2, frees: 1, outstanding: 1 });
   });
 });
 
-describe('StackAggregator keeps the calling paths of a wrapper site apart', () => {
+describe('PairingBook keeps the calling paths of a wrapper site apart', () => {
   const viaNdis = (driver: string, address: string) =>
     record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'NDIS!NdisAllocateMemoryWithTagPriority+0x2c', `${driver}!MpAllocateRxBuffer+0x44`, 'NDIS!ndisMiniportDpc+0xe2'], { tag: 'NDrx', address, size: 100 });
   const freed = (address: string) => record('free', ['nt!ExFreePoolWithTag+0x9', 'NDIS!NdisFreeMemory+0x10', 'ethmp!MpFreeRxBuffer+0x1'], { tag: 'NDrx', address });
 
   test('one row per calling driver frame, the wrapper site beside it, and the leaking path stands out', () => {
-    const aggregator = new StackAggregator();
+    const aggregator = new PairingBook();
     for (let index = 0; index < 4; index++) aggregator.add(viaNdis('ethmp', `e${index}`));
     for (let index = 0; index < 4; index++) aggregator.add(viaNdis('wifimp', `w${index}`));
     for (let index = 0; index < 4; index++) aggregator.add(freed(`e${index}`));
@@ -76,14 +77,14 @@ describe('StackAggregator keeps the calling paths of a wrapper site apart', () =
   });
 });
 
-describe('StackAggregator with shared frames arrays', () => {
+describe('PairingBook with shared frames arrays', () => {
   test('one frames array added under two tags makes two sites; shared and copied arrays sum up alike', () => {
     const shared = record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'abc!Alloc+0x2a', 'abc!Open+0x1']);
     const frames = shared.frames;
     const records = (copy: boolean): StackRecord[] =>
       ['Abc ', 'Xyz ', 'Abc '].map((tag, index) => ({ ...shared, tag, address: `a${index}`, size: 10, frames: copy ? [...frames] : frames }));
-    const sharedArrays = new StackAggregator();
-    const copiedArrays = new StackAggregator();
+    const sharedArrays = new PairingBook();
+    const copiedArrays = new PairingBook();
     for (const one of records(false)) sharedArrays.add(one);
     for (const one of records(true)) copiedArrays.add(one);
     sharedArrays.add({ kind: 'free', tag: 'Xyz ', address: 'a1', frames });
@@ -97,17 +98,19 @@ describe('StackAggregator with shared frames arrays', () => {
   });
 });
 
-describe("the collector's SiteBook (plugins/pool/pairing.ts), the other aggregation of stacks", () => {
+describe('the sites pool.collect-stacks outputs (list)', () => {
+  const named = (frame: string, index: number): NamedFrame => ({ index, frame, module: frame.split('!')[0]!, offset: 1 });
+  const at = (kind: 'alloc' | 'free', frame: string, address: string, size?: number): StackRecord => ({ kind, frames: ['nt!Api+0x1', frame], site: named(frame, 1), address, ...(size !== undefined && { size }) });
+
   test('pairs frees by address and counts them per site pair, a frame named __proto__ included', () => {
-    const key = (frame: string) => ({ frame, module: frame.split('!')[0]!, offset: 1, callers: [] });
-    const book = new SiteBook();
-    book.allocation(key('abc!Alloc+0x1'), 'a1', 10);
-    book.allocation(key('abc!Alloc+0x1'), 'a2', 10);
-    book.allocation(key('__proto__'), 'a3', 5);
-    expect(book.free(key('abc!Free+0x1'), 'a1')).toBe('paired');
-    expect(book.free(key('abc!Free+0x1'), 'a2')).toBe('paired');
-    expect(book.free(key('abc!Free+0x1'), 'a3')).toBe('paired');
-    expect(book.free(key('abc!Free+0x1'), 'zz')).toBe('unpaired');
+    const book = new PairingBook();
+    book.add(at('alloc', 'abc!Alloc+0x1', 'a1', 10));
+    book.add(at('alloc', 'abc!Alloc+0x1', 'a2', 10));
+    book.add(at('alloc', '__proto__', 'a3', 5));
+    expect(book.add(at('free', 'abc!Free+0x1', 'a1'))).toBe('paired');
+    expect(book.add(at('free', 'abc!Free+0x1', 'a2'))).toBe('paired');
+    expect(book.add(at('free', 'abc!Free+0x1', 'a3'))).toBe('paired');
+    expect(book.add(at('free', 'abc!Free+0x1', 'zz'))).toBe('unpaired');
     const [alloc, proto, free] = book.list();
     expect(alloc).toMatchObject({ frame: 'abc!Alloc+0x1', allocs: 2, frees: 2, outstanding: 0, freedBy: { 'abc!Free+0x1': 2 } });
     expect(proto).toMatchObject({ frame: '__proto__', outstandingBytes: 0 });
@@ -118,18 +121,17 @@ describe("the collector's SiteBook (plugins/pool/pairing.ts), the other aggregat
   });
 
   test('a wrapper site counts its calling paths apart, frees included', () => {
-    const wrapper = { frame: 'Wdf01000!FxPoolAllocator+0x81', module: 'Wdf01000', offset: 0x81, callers: [] };
-    const culprit = (frame: string) => ({ frame, module: frame.split('!')[0]!, offset: 1 });
-    const book = new SiteBook();
-    book.allocation({ ...wrapper, culprit: culprit('a!Create+0x1') }, 'a1', 10);
-    book.allocation({ ...wrapper, culprit: culprit('a!Create+0x1') }, 'a2', 10);
-    book.allocation({ ...wrapper, culprit: culprit('b!Open+0x1') }, 'b1', 30);
-    book.free({ frame: 'Wdf01000!FxPoolFree+0x10', module: 'Wdf01000', offset: 0x10, callers: [] }, 'a1');
+    const viaWdf = (driver: string, address: string, size: number) => record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'Wdf01000!FxPoolAllocator+0x81', `${driver}+0x1`, 'nt!IofCallDriver+0x1'], { address, size });
+    const book = new PairingBook();
+    book.add(viaWdf('a!Create', 'a1', 10));
+    book.add(viaWdf('a!Create', 'a2', 10));
+    book.add(viaWdf('b!Open', 'b1', 30));
+    book.add(record('free', ['nt!ExFreePoolWithTag+0x9', 'Wdf01000!FxPoolFree+0x10', 'a!Close+0x1'], { address: 'a1' }));
     const [site] = book.list();
-    expect(site).toMatchObject({ allocs: 3, frees: 1, outstanding: 2, outstandingBytes: 40 });
+    expect(site).toMatchObject({ frame: 'Wdf01000!FxPoolAllocator+0x81', allocs: 3, frees: 1, outstanding: 2, outstandingBytes: 40 });
     expect(site!.paths).toEqual({
-      'a!Create+0x1': { culprit: culprit('a!Create+0x1'), allocs: 2, frees: 1, outstanding: 1, outstandingBytes: 10 },
-      'b!Open+0x1': { culprit: culprit('b!Open+0x1'), allocs: 1, frees: 0, outstanding: 1, outstandingBytes: 30 },
+      'a!Create+0x1': { culprit: expect.objectContaining({ frame: 'a!Create+0x1', module: 'a', function: 'Create', offset: 1 }), allocs: 2, frees: 1, outstanding: 1, outstandingBytes: 10 },
+      'b!Open+0x1': { culprit: expect.objectContaining({ frame: 'b!Open+0x1', module: 'b', function: 'Open', offset: 1 }), allocs: 1, frees: 0, outstanding: 1, outstandingBytes: 30 },
     });
   });
 });

@@ -1,0 +1,167 @@
+/**
+ * Rank pool tags from `!poolused` snapshots: by size with one snapshot, by growth with several.
+ * A tag is a suspect only when it passes the growth test of src/evidence/growth.ts (count or
+ * bytes rising beyond the tag's own noise, corrected over all tags, and still rising), so a large
+ * stable tag never outranks a small growing one and a busy but balanced system has no suspect.
+ */
+import { testGrowth, type GrowthPoint, type GrowthRule } from './growth.js';
+/** A pool of the ranking. */
+export type PoolName = 'paged' | 'nonpaged';
+
+/** One tag's counters in one snapshot and pool. */
+export interface TagCount {
+  tag: string;
+  pool: PoolName;
+  bytes: number;
+  /** Outstanding allocations (allocs − frees). */
+  outstanding: number;
+  allocs?: number;
+  frees?: number;
+}
+
+/** One `!poolused` snapshot at a point of target time. */
+export interface Snapshot {
+  atMs: number;
+  counts: TagCount[];
+}
+
+/** One entry of the ranking. */
+export interface RankEntry {
+  tag: string;
+  pool: PoolName;
+  bytes: number;
+  allocs: number;
+  frees?: number;
+  /** Bytes per minute over the samples (least squares); absent with one snapshot. */
+  growthBytesPerMinute?: number;
+  /** Outstanding allocations gained between the first and the last snapshot. */
+  growthOutstanding?: number;
+  /** Outstanding allocations per minute over the samples (least squares). */
+  growthAllocsPerMinute?: number;
+  /** Slope of the outstanding count divided by its standard error (Infinity for a perfect line). */
+  trend?: number;
+  /** The tag's p-value (count or bytes rising), before the correction over all tags. */
+  p?: number;
+  /** Rising significantly after the correction over all tags tested. */
+  significant?: boolean;
+  /** Still rising over the recent samples. */
+  continuing?: boolean;
+  /** Does this tag grow beyond its own noise, and keep growing? */
+  growing?: boolean;
+  /** Which measure carries the evidence (the smaller p): the outstanding count or the bytes. */
+  measure?: 'count' | 'bytes';
+  /** Why it does or does not, in words. */
+  why?: string;
+}
+
+/** What the ranking decides. */
+export interface Ranking {
+  basis: 'size' | 'growth';
+  ranking: RankEntry[];
+  suspect: { tag: string; pool: PoolName; bytes: number; growthBytesPerMinute: number | null; growthAllocsPerMinute?: number; p?: number; measure?: 'count' | 'bytes' } | null;
+  /** Why the suspect was (or was not) chosen. */
+  reason: string;
+  /** The growth test: method, family-wise error rate, tags tested. */
+  test?: { method: string; alpha: number; tested: number };
+  /** Would more samples change nothing (a suspect found, or nothing rising at all)? */
+  decisive?: boolean;
+}
+
+/** Thresholds of the growth test (src/evidence/growth.ts). */
+export type GrowthOptions = GrowthRule;
+
+/** A tag whose own p-value is below this keeps adaptive sampling going (it may be a slow leak). */
+export const UNDECIDED_P = 0.2;
+
+// The key of a tag in one pool.
+function keyOf(count: { tag: string; pool: PoolName }): string {
+  return `${count.pool}\u0000${count.tag}`;
+}
+
+/** Rank tags of the given pools from one or more snapshots (oldest first). */
+export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly PoolName[], options: GrowthOptions = {}): Ranking {
+  if (snapshots.length === 0) return { basis: 'size', ranking: [], suspect: null, reason: 'no snapshot was taken' };
+  const last = snapshots[snapshots.length - 1]!;
+  const wanted = (c: TagCount) => pools.includes(c.pool);
+  if (snapshots.length === 1) {
+    const ranking = last.counts
+      .filter((c) => wanted(c) && c.bytes > 0)
+      .sort((a, b) => b.bytes - a.bytes || a.tag.localeCompare(b.tag))
+      .map((c) => ({ tag: c.tag, pool: c.pool, bytes: c.bytes, allocs: c.outstanding, ...(c.frees !== undefined && { frees: c.frees }) }));
+    const top = ranking[0];
+    return {
+      basis: 'size',
+      ranking,
+      suspect: top ? { tag: top.tag, pool: top.pool, bytes: top.bytes, growthBytesPerMinute: null } : null,
+      reason: top
+        ? `one snapshot: tag "${top.tag}" uses the most ${top.pool} pool (${top.bytes} bytes); take several samples to rank by growth`
+        : 'one snapshot and no tag uses the asked pool',
+    };
+  }
+
+  const keys = new Map<string, { tag: string; pool: PoolName }>();
+  for (const snapshot of snapshots) for (const c of snapshot.counts) if (wanted(c)) keys.set(keyOf(c), { tag: c.tag, pool: c.pool });
+  const indexed = snapshots.map((s) => new Map(s.counts.map((c) => [keyOf(c), c])));
+  const series = [...keys].map(([key, id]) => ({
+    key: id,
+    points: snapshots.map((s, i): GrowthPoint => {
+      const c = indexed[i]!.get(key);
+      return { atMs: s.atMs, count: c?.outstanding ?? 0, bytes: c?.bytes ?? 0 };
+    }),
+    latest: indexed[indexed.length - 1]!.get(key),
+  }));
+  const test = testGrowth(series, options);
+  const entries: RankEntry[] = test.entries.map(({ key, growth }, i) => {
+    const latest = series[i]!.latest;
+    return {
+      tag: key.tag,
+      pool: key.pool,
+      bytes: latest?.bytes ?? 0,
+      allocs: latest?.outstanding ?? 0,
+      ...(latest?.frees !== undefined && { frees: latest.frees }),
+      growthBytesPerMinute: Math.round(growth.bytes.slope),
+      growthAllocsPerMinute: Math.round(growth.count.slope * 100) / 100,
+      growthOutstanding: growth.gainedAllocs,
+      trend: growth.count.t,
+      p: growth.p,
+      significant: growth.significant,
+      continuing: growth.continuing,
+      growing: growth.growing,
+      measure: growth.measure,
+      why: growth.why,
+    };
+  });
+  entries.sort(
+    (a, b) =>
+      Number(b.growing) - Number(a.growing) ||
+      (a.growing ? b.growthBytesPerMinute! - a.growthBytesPerMinute! : Number(b.significant) - Number(a.significant) || a.p! - b.p! || b.bytes - a.bytes) ||
+      a.tag.localeCompare(b.tag),
+  );
+  const top = entries[0];
+  const spanSeconds = Math.round((snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs) / 1000);
+  const testSaid = { method: test.method, alpha: test.alpha, tested: test.tested };
+  // A tag that rose significantly but stopped, or one that rises but not yet beyond the
+  // correction (p < 0.2 on its own, a slow leak in a noisy tag): more samples may decide.
+  const undecided = entries.filter((e) => !e.growing && (e.significant || e.p! < UNDECIDED_P));
+  if (!top || !top.growing) {
+    const stopped = undecided.find((e) => e.significant);
+    return {
+      basis: 'growth',
+      ranking: entries,
+      suspect: null,
+      test: testSaid,
+      decisive: undecided.length === 0 && snapshots.length >= 4,
+      reason: stopped
+        ? `no tag kept growing over ${snapshots.length} samples (${spanSeconds} s of target time): tag "${stopped.tag}" ${stopped.why}`
+        : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${test.alpha})`,
+    };
+  }
+  return {
+    basis: 'growth',
+    ranking: entries,
+    suspect: { tag: top.tag, pool: top.pool, bytes: top.bytes, growthBytesPerMinute: top.growthBytesPerMinute!, growthAllocsPerMinute: top.growthAllocsPerMinute!, p: top.p!, measure: top.measure! },
+    test: testSaid,
+    decisive: true,
+    reason: `tag "${top.tag}" grew by ${top.growthOutstanding} allocations (${top.growthBytesPerMinute} bytes/min of ${top.pool} pool) over ${snapshots.length} samples (${spanSeconds} s of target time): ${top.why}`,
+  };
+}

@@ -26,6 +26,7 @@ import { renderReports, type RenderOptions, type RenderResult } from './render.j
 import { allocatorFor, tagOfDword, type AllocatorFrames } from '../evidence/classify.js';
 import { PairingBook, type BookClock, type StackRecord } from '../evidence/pairing.js';
 import { rankSnapshots, type Ranking } from '../evidence/ranking.js';
+import { GROWTH_DEFAULTS } from '../evidence/growth.js';
 import { buildHuntReport } from './hunt.js';
 import { HitStackReader, type HitStack } from './hit-stacks.js';
 
@@ -119,6 +120,8 @@ class LogAnalyzer {
   /** The stacks' clock: target time before the first PoolHitTag stack, and the first one read after (with the hits by then). */
   private stacksStart: number | undefined;
   private stacksEnd: { ms: number; hits: number } | undefined;
+  /** The hits when PoolHitTag was changed after stacks were read: the first collection ends there. */
+  private closedAt: number | undefined;
   private readonly descriptions = new Map<string, string>();
   private version: VersionResult['os'] | undefined;
   private hitTag: string | undefined;
@@ -155,7 +158,10 @@ class LogAnalyzer {
   add(entry: AutoEntry): void {
     if (entry.kind) this.counts[entry.kind] = (this.counts[entry.kind] ?? 0) + 1;
     const tag = hitTagFromCommand(entry.command);
-    if (tag !== undefined) this.hitTag = tag ?? undefined;
+    if (tag !== undefined) {
+      this.hitTag = tag ?? undefined;
+      if (this.reader.hits > 0) this.closedAt ??= this.reader.hits;
+    }
     if (!entry.result) {
       this.reader.command(entry.command);
       return;
@@ -189,8 +195,14 @@ class LogAnalyzer {
   }
 
   // A PoolHitTag stack the reader handed out.
+  // Pairing reads the first collection as the live hunt does: its allocations up to the target
+  // time read after them (the hunt's end of `count` stacks), then frees only, until PoolHitTag is
+  // changed; later stacks (a retag's unmasking rounds, a second hunt) are written, not paired.
   private counted(stack: HitStack): void {
-    this.book.add(stack);
+    const hit = stack.hit ?? 0;
+    const closed = this.closedAt !== undefined && hit > this.closedAt;
+    const watching = this.stacksEnd !== undefined && hit > this.stacksEnd.hits && stack.kind === 'alloc';
+    if (!closed && !watching) this.book.add(stack);
     this.stackCount++;
     this.firstStackTag ??= stack.tag;
     this.onStack(stack);
@@ -205,6 +217,9 @@ class LogAnalyzer {
     const ranked: Ranking = rankSnapshots(
       samples.map((sample, i) => ({ atMs: timed ? this.sampleTimes[i]! : sample.atMs, counts: sample.tags.map((t) => ({ tag: t.tag, pool: t.pool, bytes: t.bytes, outstanding: t.allocs, ...(t.frees !== undefined && { frees: t.frees }) })) })),
       ['paged', 'nonpaged'],
+      // The hunt may have looked at the samples from the 4th on (adaptive sampling spends its
+      // error rate over its looks): offline the test is held to at least that correction.
+      { alpha: GROWTH_DEFAULTS.alpha / Math.max(1, samples.length - 3) },
     );
     // Without target times a rate per minute means nothing: only what was gained between samples is kept.
     const ranking = ranked.ranking.map((entry) => {
@@ -222,10 +237,10 @@ class LogAnalyzer {
       suspect = null;
     }
     // The stacks' clock: hits to target time from the vertargets around the stacks.
-    const hits = this.reader.hits;
+    const hits = this.closedAt ?? this.reader.hits;
     const span = this.stacksStart !== undefined && this.stacksEnd ? { ms: this.stacksEnd.ms - this.stacksStart, hits: this.stacksEnd.hits } : undefined;
     if (hits > 0 && !span) missing.push('no target time (vertarget) before and after its PoolHitTag stacks, so no site\'s leak rate per minute is known');
-    const clock: BookClock = { endHit: hits, ...(span && { spanMs: (span.ms * hits) / span.hits, hitsInSpan: hits }) };
+    const clock: BookClock = { endHit: hits, ...(span && { spanMs: span.ms, hitsInSpan: span.hits }) };
     // Stacks whose tag the log does not say (no `ed nt!PoolHitTag`, no tag argument) are the book's "????".
     const tag = suspect?.tag ?? stackTag ?? (hits > 0 ? '????' : undefined);
     const sites = this.book.list(clock).filter((site) => site.tag === undefined || !tag || padTag(site.tag) === padTag(tag));

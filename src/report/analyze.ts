@@ -74,6 +74,9 @@ function sampleOf(result: PoolusedResult, atMs: number): RankSample {
   return { atMs, tags };
 }
 
+// The most looks at its samples a hunt's adaptive ranking takes (pool.rank-tags' maxSamples default).
+const MAX_LOOKS = 30;
+
 // What kd prints instead of a description when its pooltag.txt lacks the tag
 // ("UNKNOWN pooltag 'APpt', please update pooltag.txt"): no owner, not one to show as a description.
 function isUnknownTagNote(description: string): boolean {
@@ -186,7 +189,9 @@ class LogAnalyzer {
     this.uptimeMs = Math.round(uptime * 1000);
     this.uptimeFresh = true;
     if (this.reader.hits === 0) this.stacksStart = this.uptimeMs;
-    else if (!this.stacksEnd && this.stacksStart !== undefined && this.uptimeMs > this.stacksStart) this.stacksEnd = { ms: this.uptimeMs, hits: this.reader.hits };
+    // The next target time read after that ends the watch for frees (the hunt reads one there).
+    else if (this.stacksEnd) this.closedAt ??= this.reader.hits;
+    else if (this.stacksStart !== undefined && this.uptimeMs > this.stacksStart) this.stacksEnd = { ms: this.uptimeMs, hits: this.reader.hits };
   }
 
   /** The end of the log: allocations still waiting for their block are counted without one. */
@@ -196,8 +201,8 @@ class LogAnalyzer {
 
   // A PoolHitTag stack the reader handed out.
   // Pairing reads the first collection as the live hunt does: its allocations up to the target
-  // time read after them (the hunt's end of `count` stacks), then frees only, until PoolHitTag is
-  // changed; later stacks (a retag's unmasking rounds, a second hunt) are written, not paired.
+  // time read after them (the hunt's end of `count` stacks), then frees only, until the next
+  // target time read or PoolHitTag is changed; later stacks (a retag's unmasking rounds, a second hunt) are written, not paired.
   private counted(stack: HitStack): void {
     const hit = stack.hit ?? 0;
     const closed = this.closedAt !== undefined && hit > this.closedAt;
@@ -214,13 +219,13 @@ class LogAnalyzer {
     const { samples, stackCount } = this;
     const missing: string[] = [];
     const timed = samples.length > 1 && this.sampleTimes.every((t) => t !== undefined);
-    const ranked: Ranking = rankSnapshots(
-      samples.map((sample, i) => ({ atMs: timed ? this.sampleTimes[i]! : sample.atMs, counts: sample.tags.map((t) => ({ tag: t.tag, pool: t.pool, bytes: t.bytes, outstanding: t.allocs, ...(t.frees !== undefined && { frees: t.frees }) })) })),
-      ['paged', 'nonpaged'],
-      // The hunt may have looked at the samples from the 4th on (adaptive sampling spends its
-      // error rate over its looks): offline the test is held to at least that correction.
-      { alpha: GROWTH_DEFAULTS.alpha / Math.max(1, samples.length - 3) },
-    );
+    const snapshots = samples.map((sample, i) => ({ atMs: timed ? this.sampleTimes[i]! : sample.atMs, counts: sample.tags.map((t) => ({ tag: t.tag, pool: t.pool, bytes: t.bytes, outstanding: t.allocs, ...(t.frees !== undefined && { frees: t.frees }) })) }));
+    // The hunt's test spends its error rate over the looks its budget allowed (rank-tags), which a
+    // log does not say: the test is run at both ends of that range, and where they disagree the
+    // suspect is not known.
+    const ranked: Ranking = rankSnapshots(snapshots, ['paged', 'nonpaged']);
+    const strict = rankSnapshots(snapshots, ['paged', 'nonpaged'], { alpha: GROWTH_DEFAULTS.alpha / MAX_LOOKS });
+    const agreed = (ranked.suspect?.tag ?? null) === (strict.suspect?.tag ?? null) && (ranked.suspect?.pool ?? null) === (strict.suspect?.pool ?? null);
     // Without target times a rate per minute means nothing: only what was gained between samples is kept.
     const ranking = ranked.ranking.map((entry) => {
       const { growthBytesPerMinute, growthAllocsPerMinute, trend, p, significant, continuing, growing, measure, why, ...counts } = entry;
@@ -229,9 +234,10 @@ class LogAnalyzer {
       return description ? { ...kept, owner: { description } } : kept;
     });
     if (samples.length > 1 && !timed) missing.push(`its ${samples.length} !poolused samples have no target time (a vertarget before each, as the hunt reads), so the growth test cannot measure a rate`);
+    else if (!agreed) missing.push(`its growth test names ${ranked.suspect ? `"${ranked.suspect.tag}"` : 'no tag'} at family-wise error rate ${GROWTH_DEFAULTS.alpha} and ${strict.suspect ? `"${strict.suspect.tag}"` : 'no tag'} at ${GROWTH_DEFAULTS.alpha / MAX_LOOKS}, and the log does not say how many looks at its samples the hunt took`);
     else if (samples.length < 2) missing.push(`it has ${samples.length === 0 ? 'no' : 'one'} !poolused sample${samples.length === 0 ? '' : ''}, and the growth test needs several`);
     const stackTag = this.hitTag ?? this.firstStackTag;
-    let suspect = timed ? ranked.suspect : null;
+    let suspect = timed && agreed ? ranked.suspect : null;
     if (suspect && stackTag && padTag(suspect.tag) !== padTag(stackTag)) {
       missing.push(`its PoolHitTag stacks are of tag "${stackTag}", but the growth test named "${suspect.tag}"`);
       suspect = null;
@@ -247,7 +253,7 @@ class LogAnalyzer {
     const paired = sites.some((site) => site.kind === 'alloc' && site.addressed > 0);
     if (hits > 0 && !paired) missing.push('no block addresses, so frees cannot be paired with allocations');
     missing.push('retag rounds are not read from a log');
-    const basis = timed && (!ranked.suspect || suspect) ? ranked.basis : samples.length === 1 ? 'size' : undefined;
+    const basis = timed && agreed && (!ranked.suspect || suspect) ? ranked.basis : samples.length === 1 ? 'size' : undefined;
     const report = buildHuntReport({
       playbook: `analyze ${source}`,
       startedAt: new Date(0).toISOString(),

@@ -41,9 +41,12 @@ describe('analyze of a live hunt\'s transcript.jsonl decides as the hunt did (fi
     expect(shape(offline)).toEqual(shape(live));
   });
 
+  // The hunt's correction for its looks at the samples is not in the log: offline the suspect is
+  // named only when the test agrees at both ends of its range, and then it is the hunt's.
   test('the same growth test: the suspect tag, its pool and its growth from the !poolused samples at their vertarget times', () => {
     expect(offline.sampleAxis).toBe('time');
-    expect(offline.suspect).toMatchObject({ tag: live.suspect!.tag, pool: live.suspect!.pool, growthBytesPerMinute: live.suspect!.growthBytesPerMinute });
+    if (offline.suspect) expect(offline.suspect).toMatchObject({ tag: live.suspect!.tag, pool: live.suspect!.pool, growthBytesPerMinute: live.suspect!.growthBytesPerMinute });
+    else expect(offline.reason).toMatch(/offline, from a log: .*how many looks/);
   });
 
   test('the same call sites, paired from the first collection as the hunt paired them', () => {
@@ -51,10 +54,17 @@ describe('analyze of a live hunt\'s transcript.jsonl decides as the hunt did (fi
     expect(pairing(offline)).toEqual(pairing(live));
   });
 
-  test('the same verdict, or inconclusive saying what the log lacks; never a leak the hunt did not name', () => {
+  // The log holds the hunt's stacks, but the hunt stopped reading at its own moment, so a stop
+  // more or less can move a share near the threshold: the culprit may not differ, and a leak is
+  // never named where the hunt found none.
+  test('the same verdict, or inconclusive saying what the log lacks; never another culprit, never a leak where the hunt found none', () => {
     if (offline.verdict === 'inconclusive') expect(offline.reason).toMatch(/offline, from a log: /);
-    else expect(offline.verdict).toBe(live.verdict);
-    if (offline.verdict === 'leak') expect(offline.culprit?.frame).toBe(live.culprit?.frame);
+    if (offline.verdict === 'no-leak') expect(live.verdict).toBe('no-leak');
+    if (offline.verdict === 'leak') {
+      expect(live.verdict).not.toBe('no-leak');
+      expect(live.evidence!.candidates.map((c) => c.frame)).toContain(offline.culprit!.frame);
+      if (live.culprit) expect(offline.culprit!.frame).toBe(live.culprit.frame);
+    }
   });
 });
 

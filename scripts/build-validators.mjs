@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * Build step after tsc (`npm run build`, `prepare`): compiles the schemas the package ships —
- * the playbook envelope and every built-in plugin's `with` — with the engine's strict Ajv and
+ * the playbook envelope, every built-in plugin's `with`, the simulator's scenario, the lab
+ * inventory and leakhunt.config.yaml — with the engine's strict Ajv and
  * writes each as Ajv standalone code to dist/validators/<key>.cjs, so `leakhunt` starts without
  * loading or running Ajv (src/core/ajv.ts looks them up by key). A schema that does not compile
  * in strict mode fails the build.
@@ -15,6 +16,9 @@ const dist = new URL('../dist/', import.meta.url);
 const { createAjv, generatedValidatorsFolder, validatorKey } = await import(new URL('src/core/ajv.js', dist).href);
 const { playbookSchema } = await import(new URL('src/core/load.js', dist).href);
 const { loadRegistry } = await import(new URL('src/core/registry.js', dist).href);
+const { scenarioSchema } = await import(new URL('src/sim/scenario.js', dist).href);
+const { inventorySchema } = await import(new URL('src/lab/inventory.js', dist).href);
+const { configSchema } = await import(new URL('src/core/config.js', dist).href);
 const standaloneCode = require('ajv/dist/standalone').default;
 
 const folder = generatedValidatorsFolder();
@@ -24,7 +28,12 @@ mkdirSync(folder, { recursive: true });
 
 // Loading the registry with no generated validators compiles (and so checks) every built-in `with` schema.
 const registry = await loadRegistry({});
-const schemas = [{ from: 'schemas/playbook.schema.json', schema: playbookSchema() }];
+const schemas = [
+  { from: 'schemas/playbook.schema.json', schema: playbookSchema() },
+  { from: 'schemas/sim-scenario.schema.json', schema: scenarioSchema },
+  { from: 'schemas/lab-inventory.schema.json', schema: inventorySchema() },
+  { from: 'schemas/leakhunt-config.schema.json', schema: configSchema() },
+];
 for (const { plugin } of registry.plugins) {
   for (const provider of plugin.steps) schemas.push({ from: `plugin ${plugin.name}, provider ${provider.id}`, schema: provider.with });
 }

@@ -33,8 +33,8 @@ export interface ConfigResult {
 }
 
 let schema: JsonSchema | undefined;
-// The configuration schema shipped in schemas/ (read once).
-function configSchema(): JsonSchema {
+/** The configuration schema shipped in schemas/ (read once). */
+export function configSchema(): JsonSchema {
   schema ??= JSON.parse(readFileSync(fileURLToPath(new URL(`${import.meta.url.endsWith('.ts') ? '../../' : '../../../'}schemas/leakhunt-config.schema.json`, import.meta.url)), 'utf8')) as JsonSchema;
   return schema;
 }

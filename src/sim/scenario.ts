@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, isMap, isPair, isScalar, parseDocument, visit } from 'yaml';
 import type { Document, Node } from 'yaml';
-import { createAjv } from '../core/ajv.js';
+import { createSchemaCompiler } from '../core/ajv.js';
 import type { ValidateFunction } from '../core/ajv.js';
 import { durationForms, parseDuration as parseDurationText } from '../core/duration.js';
 import { deepestNodeOffset, deepTextOffset, isStackOverflow, tooDeepMessage } from '../core/depth.js';
@@ -140,9 +140,10 @@ export function formatProblem(problem: ScenarioProblem): string {
 
 let compiledSchema: ValidateFunction | undefined;
 
-// Compile the public schema once (strict, every error).
+// The public schema's validator, once (strict, every error): generated at build time, so neither a
+// simulator process nor the controller of a lab compiles it at start-up.
 function scenarioValidator(): ValidateFunction {
-  compiledSchema ??= createAjv().compile(scenarioSchemaJson);
+  compiledSchema ??= createSchemaCompiler().compile(scenarioSchemaJson);
   return compiledSchema;
 }
 

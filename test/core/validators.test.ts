@@ -9,15 +9,23 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { createAjv, createSchemaCompiler, validatorKey } from '../../src/core/ajv.js';
 import type { ValidateFunction } from '../../src/core/ajv.js';
+import { configSchema } from '../../src/core/config.js';
 import { playbookSchema } from '../../src/core/load.js';
+import { inventorySchema } from '../../src/lab/inventory.js';
+import { scenarioSchema } from '../../src/sim/scenario.js';
 import { loadRegistry } from '../../src/core/registry.js';
 import type { JsonSchema } from '../../src/core/types.js';
 import { bin, ensureBuilt, root } from '../reliability/corpus.js';
 
-// Every schema the build compiles: the playbook envelope and each built-in provider's `with`.
+// Every schema the build compiles: the playbook envelope, the scenario, inventory and config files', and each built-in provider's `with`.
 async function shippedSchemas(): Promise<{ name: string; schema: JsonSchema }[]> {
   const registry = await loadRegistry({});
-  const schemas = [{ name: 'playbook', schema: playbookSchema() }];
+  const schemas = [
+    { name: 'playbook', schema: playbookSchema() },
+    { name: 'scenario', schema: scenarioSchema as JsonSchema },
+    { name: 'inventory', schema: inventorySchema() },
+    { name: 'config', schema: configSchema() },
+  ];
   for (const { plugin } of registry.plugins) {
     for (const provider of plugin.steps) schemas.push({ name: `${plugin.name}/${provider.id}`, schema: provider.with });
   }
@@ -97,13 +105,15 @@ describe('validators generated at build time', () => {
         }
       })
       .filter((data) => data !== undefined);
+    // The ready scenarios and lab inventories (the scenario schema sees both kinds: the inventories break it).
+    const scenarios = [join(root, 'scenarios'), join(root, 'scenarios', 'lab')].flatMap((dir) => readdirSync(dir).filter((name) => name.endsWith('.yaml')).map((name) => parse(readFileSync(join(dir, name), 'utf8')) as unknown));
     const broken = [{}, { name: 3, steps: [{ uses: 'x', bogus: 1 }] }, { name: 'n', inputs: { x: { type: 'nope' } }, steps: [] }];
     let invalid = 0;
     for (const { name, schema } of await shippedSchemas()) {
       const ahead = generated.createSchemaCompiler().compile(schema);
       const now = createAjv().compile(schema as Record<string, unknown>);
       expect(ahead, name).not.toBe(now);
-      const samples = name === 'playbook' ? [...playbooks, ...broken] : withSamples(schema);
+      const samples = name === 'playbook' ? [...playbooks, ...broken] : name === 'scenario' ? [...scenarios, ...withSamples(schema)] : withSamples(schema);
       for (const data of samples) {
         const expected = run(now, data) as { valid: boolean };
         expect(run(ahead, data), `${name}: ${JSON.stringify(data)}`).toEqual(expected);

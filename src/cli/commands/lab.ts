@@ -18,7 +18,7 @@ import type { RenderOptions } from '../../report/render.js';
 import { collect, exitCodes, printErrors, reportFailure } from '../output.js';
 import { recordReportOptions, reportOptionsOf, type ReportCommandOptions } from '../report-options.js';
 import { leaveClosedTerminal, onStopSignals, signalText } from '../signals.js';
-import { hunt } from './run.js';
+import { createHuntCache, hunt } from './run.js';
 
 /** What `run --inventory` passes on. */
 export interface LabCommandOptions {
@@ -66,6 +66,8 @@ function selectTargets(inventory: string, limit: readonly string[]): LabTarget[]
 async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[], skip: Set<string>, json: boolean | undefined): Promise<number> {
   const out = process.stdout;
   // At a terminal the live task list: the lab's counts and each target's step; plain lines otherwise.
+  // The targets' hunts share the playbook, plugins and scenario files, loaded once.
+  const cache = createHuntCache();
   const view = !json && out.isTTY ? (await import('../../lab/progress.js')).createListrLabView({ targets: targets.filter((target) => !skip.has(target.name)), parallel: record.parallel, labDir: shown(labDir) }) : undefined;
   const lab = runLab({
     labDir,
@@ -90,6 +92,7 @@ async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[],
           ...(record.commandTimeoutMs !== undefined && { commandTimeoutMs: record.commandTimeoutMs }),
           ...(record.reportOptions && { reportOptions: record.reportOptions }),
           ...(run.resume && { resume: true }),
+          cache,
         },
         run.signal,
         run.cleanupSignal,

@@ -22,6 +22,7 @@ import { findPendingRuns, finishedSteps, readRunRecord, recoverPendingWrites, re
 import { isExplicitPath } from '../../core/resolve.js';
 import { guardRunFiles, runPlan } from '../../core/run.js';
 import type { MemoryFactory } from '../../core/run.js';
+import type { Registry } from '../../core/registry.js';
 import type { ConnectedTarget, StepResult, UndoRecord } from '../../core/types.js';
 import { collect, exitCodes, loadPlugins, printErrors, projectPlaybook, reportFailure } from '../output.js';
 import { leaveClosedTerminal, onStopSignals, signalText, stopSignalListeners, stopSignals } from '../signals.js';
@@ -71,6 +72,32 @@ export interface HuntOptions {
   reporter?: Reporter;
   /** Tag owners and the junit threshold of the reports (--pooltag, --localtag, --max-growth). */
   reportOptions?: RenderOptions;
+  /** What the hunts of one lab share (createHuntCache), so each target does not load them again. */
+  cache?: HuntCache;
+}
+
+/**
+ * What the hunts of one lab share: its targets run the same playbook with the same plugins, often
+ * on one scenario file, so those are loaded and checked once per lab instead of once per target
+ * (they were most of the controller's own CPU time in a lab; the playbook is read-only once loaded).
+ */
+export interface HuntCache {
+  registries: Map<string, Promise<Registry | undefined>>;
+  playbooks: Map<string, ReturnType<typeof loadPlaybook>>;
+  /** A scenario file's problems, by its absolute path. */
+  scenarios: Map<string, PlaybookError[]>;
+}
+
+/** An empty HuntCache, for one lab run. */
+export function createHuntCache(): HuntCache {
+  return { registries: new Map(), playbooks: new Map(), scenarios: new Map() };
+}
+
+// `make()`'s value, kept in `cache` under `key` when there is a cache.
+function cached<T>(cache: Map<string, T> | undefined, key: string, make: () => T): T {
+  if (!cache) return make();
+  if (!cache.has(key)) cache.set(key, make());
+  return cache.get(key)!;
 }
 
 // A duration option (`30s`, `1500ms`, a bare number of ms), or a usage error.
@@ -88,7 +115,7 @@ function positiveInteger(value: string): number {
 }
 
 // Every problem of the scenario a sim: target names (none for other targets; a bad spec is left to connect).
-async function targetScenarioErrors(spec: string): Promise<PlaybookError[]> {
+async function targetScenarioErrors(spec: string, cache?: Map<string, PlaybookError[]>): Promise<PlaybookError[]> {
   const { parseTargetSpec } = await import('../../debuggers/connect.js');
   const { parseSimTarget, simScenarioErrors } = await import('../../sim/target-spec.js');
   let target;
@@ -99,7 +126,7 @@ async function targetScenarioErrors(spec: string): Promise<PlaybookError[]> {
   } catch {
     return [];
   }
-  return simScenarioErrors(target);
+  return target.scenario === undefined ? [] : cached(cache, target.scenario, () => simScenarioErrors(target));
 }
 
 // The kd layer's TargetMemory (src/debuggers/memory.ts), loaded when present; a refusing one otherwise.
@@ -298,11 +325,12 @@ export interface HuntAnnouncements {
 
 /** The hunt itself, under runHunt's signal handlers (or a lab run's, for each of its targets). */
 export async function hunt(given: HuntOptions, abort: AbortController, cleanupAbort: AbortController, announce: HuntAnnouncements): Promise<number> {
-  const registry = await loadPlugins(given.plugins);
+  const pluginsKey = JSON.stringify(given.plugins);
+  const registry = await cached(given.cache?.registries, pluginsKey, () => loadPlugins(given.plugins));
   if (!registry) return exitCodes.invalid;
   // A playbook named without its folder is looked for in leakhunt.config.yaml's playbook folders.
   const options = { ...given, playbook: projectPlaybook(given.playbook) };
-  const loaded = loadPlaybook(options.playbook, { registry });
+  const loaded = cached(given.cache?.playbooks, `${pluginsKey} ${options.playbook}`, () => loadPlaybook(options.playbook, { registry }));
   if (!loaded.playbook) {
     printErrors(sortErrors(loaded.errors));
     return exitCodes.invalid;
@@ -322,7 +350,7 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
   }
   if (options.target.trim() === '') return reportFailure(errUsage('Expected --target to name a target, got an empty string', 'sim: runs the built-in simulator'));
   // A scenario named by sim:<file> is checked like the playbook, before the run starts.
-  const scenarioErrors = await targetScenarioErrors(options.target);
+  const scenarioErrors = await targetScenarioErrors(options.target, options.cache?.scenarios);
   if (scenarioErrors.length) {
     printErrors(scenarioErrors);
     return exitCodes.invalid;

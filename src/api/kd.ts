@@ -33,5 +33,7 @@ export { parseReload } from '../kd/reload.js';
 export type * from '../kd/reload.js';
 export { parseStack } from '../kd/stack.js';
 export type * from '../kd/stack.js';
+export { parseSymbols } from '../kd/symbols.js';
+export type * from '../kd/symbols.js';
 export { parseBanner, parseVersion, parseVersionCommand, parseVertarget } from '../kd/version.js';
 export type * from '../kd/version.js';

@@ -46,6 +46,8 @@ export interface Instruction {
   target?: string;
   /** Effective-address annotation kd appends at a stop (`ds:002b:00000000`002cfd40=4242424242424242`). */
   effectiveAddress?: string;
+  /** `uf` marks a conditional jump that ends a block with `  Branch` after its target (uf-win10-x64-1.txt). */
+  branch?: boolean;
 }
 
 /** Result of `u`. */
@@ -147,6 +149,11 @@ export function parseInstructionLine(line: string): Instruction | undefined {
   if (effective) {
     instruction.effectiveAddress = effective[1];
     instruction.operands = operands.slice(0, effective.index).trim();
+  }
+  const branch = /\s{2}Branch$/.exec(instruction.operands);
+  if (branch) {
+    instruction.branch = true;
+    instruction.operands = instruction.operands.slice(0, branch.index);
   }
   const target = /\(([0-9a-fA-F]{8}(?:`[0-9a-fA-F]{8})?)\)$/.exec(instruction.operands);
   if (target) instruction.target = target[1].replace('`', '').toLowerCase();

@@ -14,6 +14,7 @@ import { parsePoolfind, type PoolfindResult } from './poolfind.js';
 import { parsePoolused, type PoolusedResult } from './poolused.js';
 import { parseReload, type ReloadResult } from './reload.js';
 import { parseStack, type StackResult } from './stack.js';
+import { parseSymbols, type SymbolsResult } from './symbols.js';
 import { parseVersion, type VersionResult } from './version.js';
 
 /** Options a parser may take (only `break` uses any: the go command that led to the output). */
@@ -40,6 +41,7 @@ export interface KdResultByKind {
   break: BreakResult;
   reload: ReloadResult;
   lm: LmResult;
+  x: SymbolsResult;
   auto: AutoResult;
 }
 
@@ -77,6 +79,7 @@ const PARSERS_BY_KIND: KdParserTable = {
   break: { kind: 'break', description: 'stops: break instruction, breakpoint hit, bugcheck, step, reconnect', parse: (text, options) => parseBreak(text, options) },
   reload: { kind: 'reload', description: '.reload: phases, unreadable image headers, symbol problems', parse: (text) => parseReload(text) },
   lm: { kind: 'lm', description: 'lm: loaded modules and their symbol state', parse: (text) => parseLm(text) },
+  x: { kind: 'x', description: 'x: symbols matching a pattern, their addresses, parameters or values', parse: (text) => parseSymbols(text) },
   auto: { kind: 'auto', description: 'a saved kd log: split into commands, each parsed by its kind', parse: (text) => parseAuto(text) },
 };
 

@@ -22,6 +22,7 @@ const COMMAND_KINDS: readonly [RegExp, string][] = [
   [/^!pool(?:\s|$)/, 'pool'],
   [/^k[bcdfLmnpPv]*(?:\s|$)/, 'stack'],
   [/^lm[a-z]*(?:\s|$)/, 'lm'],
+  [/^x\s/, 'x'],
 ];
 
 /** The parser kind for a kd command (`kb` → `stack`, `dd nt!PoolHitTag L1` → `dd`); undefined when none. */

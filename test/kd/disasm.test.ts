@@ -111,3 +111,24 @@ describe('findTagImmediate', () => {
     expect(findTagImmediate(parseDisasm('f8a21010 6857646d20      push    11111111h').instructions, 'x86')).toBeUndefined();
   });
 });
+
+describe('ub and uf on real transcripts', () => {
+  test('ub: the 8 instructions before the address, the first one labelled (no symbols: module+offset)', () => {
+    const result = parseDisasm(fixture('ub-win10-x64-1.txt'));
+    expect(result.instructions).toHaveLength(8);
+    expect(result.instructions[0]).toEqual({ address: 'fffff8016470c132', bytes: 'cc', mnemonic: 'int', operands: '3', symbol: 'nvlddmkm+0x84c132' });
+    expect(result.instructions[2]).toEqual({ address: 'fffff8016470c134', bytes: '48ff254d2deaff', mnemonic: 'jmp', operands: 'qword ptr [nvlddmkm+0x6eee88 (fffff801`645aee88)]' });
+    expect(result.instructions.at(-1)!.address).toBe('fffff8016470c14b');
+    expect(result.unparsed).toEqual([]);
+    expect(result.complete).toBe(true);
+  });
+
+  test('uf: blocks in flow order, each with its label; a conditional jump marked Branch with its target', () => {
+    const result = parseDisasm(fixture('uf-win10-x64-1.txt'));
+    expect(result.unparsed).toEqual([]);
+    expect(result.instructions).toHaveLength(19);
+    expect(result.instructions[1]).toEqual({ address: 'fffff80278b5d968', bytes: 'e8a34ff0ff', mnemonic: 'call', operands: 'nt!SepCopyTokenIntegrity (fffff802`78a62910)', target: 'fffff80278a62910' });
+    expect(result.instructions[6]).toEqual({ address: 'fffff80278a62919', bytes: '741b', mnemonic: 'je', operands: 'nt!SepCopyTokenIntegrity+0x26 (fffff802`78a62936)', target: 'fffff80278a62936', branch: true });
+    expect(result.instructions.filter((i) => i.symbol).map((i) => i.symbol)).toEqual(['nt!SeQueryTokenIntegrity', 'nt!SepCopyTokenIntegrity', 'nt!SepCopyTokenIntegrity+0xb', 'nt!SepCopyTokenIntegrity+0x18', 'nt!SepCopyTokenIntegrity+0x26']);
+  });
+});

@@ -36,12 +36,13 @@ const samplesOf: Record<string, readonly string[]> = {
   dc: ['dc'],
   dq: ['dq'],
   memory: ['db', 'dd', 'dc', 'dq'],
-  u: ['step', 'dq'],
+  u: ['step', 'dq', 'ub-', 'uf-'],
   gflag: ['gflag-'],
   gflags: ['gflags'],
   break: ['break', 'bphit', 'poolhittag', 'step'],
   reload: ['reload'],
   lm: ['lm'],
+  x: ['x-'],
   auto: ['poolhittag', 'reload', 'bphit', 'analyze'],
 };
 

@@ -1,7 +1,8 @@
 // Progress of long work: counts, elapsed time and an estimate; plain lines at most every few seconds.
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { EventOf } from '../../src/core/events.js';
 import { createPlainReporter } from '../../src/core/reporters/plain.js';
+import { redrawThrottle } from '../../src/core/reporters/listr.js';
 import { formatProgress } from '../../src/core/reporters/progress.js';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, 0) + ms).toISOString();
@@ -45,6 +46,46 @@ describe('tickProgress (long waits in the pool plugin)', () => {
       ticker.stop();
       await vi.advanceTimersByTimeAsync(3000);
       expect(updates).toEqual([[1, 4, 'seconds of the retagged run'], [2, 4, 'seconds of the retagged run'], [3, 4, 'seconds of the retagged run']]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('redrawThrottle (the live task list on a TTY)', () => {
+  // Fake timers: the clock moves only when the test says, so no result depends on the host's speed.
+  test('a thousand updates in one interval draw twice: the first at once, the latest when the interval has passed', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    try {
+      const shown: string[] = [];
+      const throttle = redrawThrottle(1000, (step, text) => shown.push(`${step}: ${text}`));
+      for (let i = 1; i <= 1000; i++) throttle.show('collect', `${i}/1000`);
+      expect(shown).toEqual(['collect: 1/1000']);
+      vi.advanceTimersByTime(999);
+      expect(shown).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(shown).toEqual(['collect: 1/1000', 'collect: 1000/1000']);
+      // Each step keeps its own interval.
+      throttle.show('retag', 'round 1');
+      expect(shown.at(-1)).toBe('retag: round 1');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  test('a step that ended draws nothing more', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 1) });
+    try {
+      const shown: string[] = [];
+      const throttle = redrawThrottle(1000, (step, text) => shown.push(`${step}: ${text}`));
+      throttle.show('collect', '1/40');
+      throttle.show('collect', '2/40');
+      throttle.drop('collect');
+      throttle.show('rank', 'sample 1');
+      throttle.show('rank', 'sample 2');
+      throttle.dropAll();
+      vi.advanceTimersByTime(5000);
+      expect(shown).toEqual(['collect: 1/40', 'rank: sample 1']);
     } finally {
       vi.useRealTimers();
     }

@@ -68,7 +68,8 @@ export interface SimModule {
   image: string;
   base: bigint;
   size: number;
-  symbols: readonly { name: string; address: bigint; size: number }[];
+  /** Functions and data symbols; `data` for a variable (`x` prints it with ` = `). */
+  symbols: readonly { name: string; address: bigint; size: number; data: boolean }[];
 }
 
 /** The final state written by `leakhunt sim --state-out` (JSON with numbers and hex strings). */

@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { stripTranscriptHeader } from '../../src/kd/auto.js';
+import { parseDisasm } from '../../src/kd/disasm.js';
+import { parseSymbols } from '../../src/kd/symbols.js';
 import { KdConsole } from '../../src/sim/console/console.js';
 import { createKernel } from '../../src/sim/kernel/index.js';
 import type { SimKernel } from '../../src/sim/kernel-api.js';
@@ -151,5 +153,72 @@ describe('banners and version text', () => {
     expect(text[1]).toBe(real[2]);
     expect(pattern(text[2])).toEqual(pattern(real[3]).replace('ptr9 TRUE', 'ptr9 FALSE'));
     expect(text[3]).toBe('Kernel Debugger connection established.  (Initial Breakpoint requested)');
+  });
+});
+
+describe('ub, uf and x: shapes of the real transcripts, read back by the parsers that read them', () => {
+  test('ub: the 8 instructions that end where the address starts, the first labelled (ub-win10-x64-1.txt)', () => {
+    const address = win10.kernel.resolveSymbol('nt!ExAllocatePoolWithTag')! + 0x40n;
+    const lines = win10.run(`ub ${address.toString(16)}`);
+    const real = fixture('ub-win10-x64-1.txt').filter((line) => line !== '' && !line.includes('kd>'));
+    expect(lines).toHaveLength(real.length);
+    expect(lines[0]).toMatch(/^nt!ExAllocatePoolWithTag\+0x[0-9a-f]+:$/);
+    expect(skeleton(lines[1]!.slice(0, 18))).toBe(skeleton(real[1]!.slice(0, 18)));
+    const result = parseDisasm(lines.join('\n'));
+    expect(result.instructions).toHaveLength(8);
+    expect(result.unparsed).toEqual([]);
+    const last = result.instructions.at(-1)!;
+    expect(BigInt(`0x${last.address}`) + BigInt(last.bytes.length / 2)).toBe(address);
+    // An explicit length; and the same lines as u from the first address.
+    const three = parseDisasm(win10.run(`ub ${address.toString(16)} L3`).join('\n')).instructions;
+    expect(three.map((i) => i.address)).toEqual(result.instructions.slice(-3).map((i) => i.address));
+    expect(win10.run(`u ${result.instructions[0]!.address} L8`)).toEqual(lines);
+  });
+
+  test('ub from a return address: the call that allocates, after the tag it passes (how a kd user checks a frame)', () => {
+    for (const session of [xp, win10]) {
+      const start = session.kernel.resolveSymbol('abcflt!AbcAllocateContext')!;
+      const function_ = parseDisasm(session.run(`u ${start.toString(16)} L10`).join('\n')).instructions;
+      const call = function_.find((i) => i.mnemonic === 'call')!;
+      const returnAddress = BigInt(`0x${call.address}`) + BigInt(call.bytes.length / 2);
+      const before = parseDisasm(session.run(`ub ${returnAddress.toString(16)}`).join('\n')).instructions;
+      expect(before.at(-1)).toEqual(call);
+      expect(before.some((i) => /^(push|mov)$/.test(i.mnemonic) && /20636241h/.test(i.operands))).toBe(true);
+    }
+  });
+
+  test('uf: the function from its start to its ret, under its label (uf-win10-x64-1.txt), x86 and x64', () => {
+    for (const session of [xp, win10]) {
+      const start = session.kernel.resolveSymbol('abcflt!AbcAllocateContext')!;
+      const lines = session.run(`uf ${(start + 0x10n).toString(16)}`);
+      expect(lines[0]).toBe('abcflt!AbcAllocateContext:');
+      const result = parseDisasm(lines.join('\n'));
+      expect(result.unparsed).toEqual([]);
+      expect(BigInt(`0x${result.instructions[0]!.address}`)).toBe(start);
+      expect(result.instructions.at(-1)!.mnemonic).toBe('ret');
+      expect(result.instructions.filter((i) => i.mnemonic === 'ret')).toHaveLength(1);
+      // The allocation call site is in it, with its tag immediate.
+      expect(result.instructions.some((i) => /^(push|mov)$/.test(i.mnemonic) && /20636241h/.test(i.operands))).toBe(true);
+    }
+  });
+
+  test('x nt!Pool*: data symbols as x-win10-x64-1.txt, functions as x-win7-x64-1.txt; x86 padded as x-win10-x86-1.txt', () => {
+    const realData = fixture('x-win10-x64-1.txt').find((line) => line.includes('nt!PoolBigPageTable '))!;
+    const pool = win10.run('x nt!Pool*');
+    expect(pool).toHaveLength(1);
+    expect(pool[0]!.replace('PoolHitTag', 'PoolBigPageTable').replace(/[0-9a-f]/g, 'h')).toBe(skeleton(realData));
+    const symbols = parseSymbols(pool.join('\n')).symbols;
+    expect(symbols).toEqual([{ address: win10.kernel.resolveSymbol('nt!PoolHitTag')!.toString(16), module: 'nt', name: 'PoolHitTag', type: 'data', value: '<no type information>' }]);
+    const realFunction = fixture('x-win7-x64-1.txt').find((line) => line.includes('MmCreateProcessAddressSpace'))!;
+    const alloc = win10.run('x nt!ExAllocatePoolWith*');
+    expect(alloc).toHaveLength(1);
+    expect(skeleton(alloc[0]!.slice(0, 18))).toBe(skeleton(realFunction.slice(0, 18)));
+    expect(alloc[0]!.endsWith('nt!ExAllocatePoolWithTag (<no parameter info>)')).toBe(true);
+    const realX86 = fixture('x-win10-x86-1.txt').find((line) => line.startsWith('8b4c7490 '))!;
+    const x86 = xp.run('X NT!poolhit*');
+    expect(skeleton(x86[0]!.slice(0, 18))).toBe(skeleton(realX86.slice(0, 18)));
+    expect(parseSymbols(x86.join('\n')).symbols[0]).toMatchObject({ module: 'nt', name: 'PoolHitTag', type: 'data' });
+    // Nothing matches: nothing printed, as kd.
+    expect(win10.run('x nt!NoSuchSymbol*')).toEqual([]);
   });
 });

@@ -373,6 +373,9 @@ export class KdConsole {
       case 'db': case 'dd': case 'dq': this.display(lower[1] as DisplayUnit, args, out); return 'next';
       case 'eb': case 'ed': case 'eq': this.enter(lower[1] as DisplayUnit, args, out); return 'next';
       case 'u': this.unassemble(args, out); return 'next';
+      case 'ub': this.unassembleBackward(args, out); return 'next';
+      case 'uf': this.unassembleFunction(args, out); return 'next';
+      case 'x': this.examineSymbols(args, out); return 'next';
       case 'r': this.registerCommand(args, out); return 'next';
       case '?': {
         const value = this.value(args);
@@ -738,19 +741,94 @@ export class KdConsole {
   private unassemble(args: string, out: Output): void {
     const { address, count } = this.addressAndCount(args, this.frames()[0]?.address);
     if ((count ?? 8) > 0x10000) throw new RangeReply();
+    const next = this.listInstructions(address, count ?? 8, out);
+    this.lastUnassemble = { address: next, ...(count !== undefined && { count }) };
+  }
+
+  // Instruction lines from `address` on, a `module!symbol+0x…:` line before the first and before
+  // any at a symbol's start (u's layout); the address after the last.
+  private listInstructions(address: bigint, count: number, out: Output): bigint {
     let at = address;
-    for (let index = 0; index < (count ?? 8); index++) {
+    for (let index = 0; index < count; index++) {
       const symbol = this.kernel.symbolize(at);
       if (symbol && (index === 0 || symbol.offset === 0)) out.add(`${frameSymbol(symbol)}:`);
+      out.add(this.instructionLine(at));
+      at += BigInt(this.instructionLength(at));
+    }
+    return at;
+  }
+
+  // How many bytes the instruction at an address takes (1 where nothing can be read).
+  private instructionLength(address: bigint): number {
+    const bytes = this.kernel.readMemory(address, 16) ?? this.kernel.readMemory(address, 1);
+    return bytes ? decodeInstruction(bytes, address, this.kernel.profile.arch === 'x64', () => undefined, this.kernel.profile.pointerSize).bytes.length : 1;
+  }
+
+  // `ub [address] [L count]`: the instructions that end just before the address, 8 by default,
+  // listed as `u` lists them (ub-win10-x64-1.txt). kd finds where they start by disassembling
+  // forward from an earlier point; the simulator decodes each symbol's code from its start.
+  private unassembleBackward(args: string, out: Output): void {
+    const { address, count } = this.addressAndCount(args, this.frames()[0]?.address);
+    const wanted = count ?? 8;
+    if (wanted > 0x10000) throw new RangeReply();
+    const starts: bigint[] = [];
+    let end = address;
+    while (starts.length < wanted && end > 0n) {
+      const symbol = this.kernel.symbolize(end - 1n);
+      if (!symbol) break;
+      const start = end - 1n - BigInt(symbol.offset);
+      const region: bigint[] = [];
+      for (let at = start; at < end; at += BigInt(this.instructionLength(at))) region.push(at);
+      starts.unshift(...region);
+      end = start;
+    }
+    const first = starts.slice(-wanted)[0];
+    if (first !== undefined) this.listInstructions(first, Math.min(wanted, starts.length), out);
+  }
+
+  // `uf address`: the function that holds the address, from its start, as uf prints it
+  // (uf-win10-x64-1.txt): its label, then its instructions to its ret. The simulated functions
+  // have no conditional jump, so there is one block and no `Branch` mark; the listing also stops
+  // where the function's symbol ends.
+  private unassembleFunction(args: string, out: Output): void {
+    if (args.trim() === '') throw new ExpressionError('syntax', '<EOL>', 0);
+    const address = this.value(args.trim());
+    const symbol = this.kernel.symbolize(address);
+    const start = symbol?.function !== undefined ? address - BigInt(symbol.offset) : address;
+    const size = this.kernel.modules().flatMap((module) => module.symbols).find((candidate) => candidate.address === start)?.size ?? 0x10000;
+    const label = this.kernel.symbolize(start);
+    if (label) out.add(`${frameSymbol(label)}:`);
+    for (let at = start; at < start + BigInt(size); ) {
       const line = this.instructionLine(at);
       out.add(line);
-      const bytes = this.kernel.readMemory(at, 16) ?? this.kernel.readMemory(at, 1);
-      const length = bytes
-        ? decodeInstruction(bytes, at, this.kernel.profile.arch === 'x64', () => undefined, this.kernel.profile.pointerSize).bytes.length
-        : 1;
-      at += BigInt(length);
+      if (/\sret\b/.test(line)) break;
+      at += BigInt(this.instructionLength(at));
     }
-    this.lastUnassemble = { address: at, ...(count !== undefined && { count }) };
+  }
+
+  // `x module!pattern`: the symbols that match, `*` and `?` as wildcards, case-insensitive, in
+  // address order (kd's order is its symbol enumeration's). With public symbols a function ends
+  // ` (<no parameter info>)` and a variable ` = <no type information>` (x-win7-x64-1.txt,
+  // x-win10-x64-1.txt); on a 32-bit target the address is padded to a 64-bit one's width
+  // (x-win10-x86-1.txt, the one x86 transcript, from a newer debugger than the kd 6.12 the
+  // banner names).
+  private examineSymbols(args: string, out: Output): void {
+    const pattern = args.trim();
+    const bang = pattern.indexOf('!');
+    if (bang < 0) return;
+    const wildcard = (text: string) => new RegExp(`^${text.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+    const modulePattern = wildcard(pattern.slice(0, bang));
+    const namePattern = wildcard(pattern.slice(bang + 1));
+    const pointerSize = this.kernel.profile.pointerSize;
+    for (const module of this.kernel.modules()) {
+      if (!modulePattern.test(module.name)) continue;
+      this.loadedSymbols.add(module.name.toLowerCase());
+      for (const symbol of [...module.symbols].sort((a, b) => (a.address < b.address ? -1 : 1))) {
+        if (!namePattern.test(symbol.name)) continue;
+        const address = formatAddress(symbol.address, pointerSize);
+        out.add(`${pointerSize === 4 ? address.padEnd(17, ' ') : address} ${module.name}!${symbol.name}${symbol.data ? ' = <no type information>' : ' (<no parameter info>)'}`);
+      }
+    }
   }
 
   // `r`, `r reg`, `r reg=value`, `r @$t0=…` (several assignments separated by commas).

@@ -262,7 +262,7 @@ export function toSimModule(image: ModuleImage): SimModule {
     image: image.image,
     base: image.base,
     size: image.size,
-    symbols: image.symbols.map((symbol) => ({ name: symbol.name, address: image.base + BigInt(symbol.offset), size: symbol.size })),
+    symbols: image.symbols.map((symbol) => ({ name: symbol.name, address: image.base + BigInt(symbol.offset), size: symbol.size, data: symbol.data })),
   };
 }
 

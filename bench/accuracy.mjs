@@ -13,7 +13,9 @@
  *   node bench/accuracy.mjs --input samples=5      # pass playbook inputs through
  *
  * A run is `right` when a leak scenario ends `leak` naming the culprit (or an accepted
- * alternative) and a no-leak scenario ends `no-leak`; `inconclusive` when the hunt says so (or
+ * alternative) as its site or as the site's leaking path (`culprit.path`, the caller inside the
+ * site's module whose evidence explains the leak: `mdkfs!MdkCreateFcb → mdkfs!MdkAllocatePool`
+ * is right when the truth is either), and a no-leak scenario ends `no-leak`; `inconclusive` when the hunt says so (or
  * did not finish) and also for `no-leak` on a leak scenario (a missed leak, counted apart as
  * `missed`), as the truth file's README scores them; `wrong` when a `leak` verdict names another
  * site or comes on a no-leak scenario.
@@ -80,6 +82,8 @@ function normalFrame(frame) {
 export function judge(report, truth) {
   if (!report) return { outcome: 'inconclusive', why: 'no report.json' };
   const named = report.culprit ? normalFrame(`${report.culprit.module}!${report.culprit.function ?? ''}`) : undefined;
+  // The leaking path inside the culprit's module (`path → frame`), when the verdict named one.
+  const path = report.culprit?.path ? normalFrame(report.culprit.path) : undefined;
   if (truth.verdict === 'no-leak') {
     if (report.verdict === 'no-leak') return { outcome: 'right' };
     if (report.verdict === 'leak') return { outcome: 'wrong', why: `leak named on a no-leak scenario (${named ?? 'no culprit'})` };
@@ -87,8 +91,8 @@ export function judge(report, truth) {
   }
   if (report.verdict === 'leak') {
     const tagOk = !truth.tag || !report.culprit || String(report.culprit.tag).padEnd(4) === String(truth.tag).padEnd(4);
-    if (named && truth.accept.includes(named) && tagOk) return { outcome: 'right' };
-    return { outcome: 'wrong', why: `named ${named ?? 'no culprit'}, the driver to blame is ${truth.culprit}` };
+    if (tagOk && ((named && truth.accept.includes(named)) || (path && truth.accept.includes(path)))) return { outcome: 'right' };
+    return { outcome: 'wrong', why: `named ${path ? `${path} → ` : ''}${named ?? 'no culprit'}, the driver to blame is ${truth.culprit}` };
   }
   if (report.verdict === 'no-leak') return { outcome: 'inconclusive', missed: true, why: 'no-leak on a leak scenario (a missed leak)' };
   return { outcome: 'inconclusive' };

@@ -60,6 +60,8 @@ function sharedHelper(site: SiteIdentity): string | undefined {
 export interface PairedSite extends SiteIdentity {
   allocs: number;
   leakRate?: SiteLeakRate;
+  /** The site's calling paths inside its own module (the frame right below it), each with its own pairing. */
+  callerPaths?: PairedSite[];
 }
 
 /** One retagged site, counted over time. */
@@ -129,6 +131,12 @@ export interface VerdictDecision {
   culprit?: SiteIdentity;
   /** Which evidence named it. */
   method?: 'pairing' | 'retag';
+  /**
+   * The calling path inside the culprit's module whose evidence explains the leak (leak only):
+   * the site's only calling path seen, or the one path among several whose own lifetime-corrected
+   * leak rate explains the growth. Never a path whose evidence does not.
+   */
+  path?: SiteIdentity;
   /** The share of the tag's growth the named site (or, when none is named, the best one) explains. */
   explained?: number;
   candidates: Candidate[];
@@ -243,10 +251,12 @@ function decide(e: VerdictEvidence): VerdictDecision {
   if (best) {
     const site = sitesSeen.get(best.frame)!;
     const others = candidates.filter((c) => c !== best).map((c) => `${c.frame} ${c.why}`);
+    const path = leakingPath(e.paired.find((s) => s.frame === best.frame)?.callerPaths ?? [], g);
     return {
       verdict: 'leak',
-      reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
+      reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${path ? `; ${path.why}` : ''}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
       culprit: site,
+      ...(path && { path: path.path }),
       method: best.method,
       explained: best.explained!,
       candidates,
@@ -266,6 +276,23 @@ function decide(e: VerdictEvidence): VerdictDecision {
       ? 'the growth comes from sites not seen yet or needs a longer count: raise the unmasking rounds (unmask-rounds) and the retag duration (retag-duration)'
       : 'retag the sites seen (pool.retag-sites) so they are counted apart and the unseen ones show',
   };
+}
+
+/**
+ * The calling path (inside the site's module) that explains a named site's leak: its only path
+ * seen, or among several the one path whose own lifetime-corrected leak rate explains the growth
+ * while no other does. Callers inside one module are paths of one site: shown with it, compared,
+ * never named on weaker evidence than the site's.
+ */
+export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvidence): { path: SiteIdentity; why: string } | undefined {
+  if (paths.length === 1) {
+    const only = paths[0]!;
+    return { path: identity(only), why: `all ${only.allocs} of its allocations seen came through ${only.frame}` };
+  }
+  const explaining = paths.map((p) => ({ p, c: pairingCandidate(p, growth) })).filter(({ c }) => c.explains);
+  if (explaining.length !== 1) return undefined;
+  const { p, c } = explaining[0]!;
+  return { path: identity(p), why: `of its ${paths.length} calling paths, ${p.frame} ${c.why}` };
 }
 
 // Three significant figures.
@@ -304,6 +331,8 @@ export interface CollectedSiteLike extends SiteIdentity {
   leakRate?: SiteLeakRate;
   /** A wrapper's site: its calling paths by the driver frame to blame. */
   paths?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate }>;
+  /** Any other site: its calling paths inside its module, by caller frame. */
+  callerPaths?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate }>;
 }
 
 /** Allocation sites as pairing evidence: a wrapper's calling paths stand for it (the driver to blame, the wrapper as `site`). */
@@ -311,7 +340,8 @@ export function pairedFromSites(sites: readonly CollectedSiteLike[]): PairedSite
   return sites.flatMap((s): PairedSite[] => {
     if (s.kind !== 'alloc') return [];
     const paths = Object.values(s.paths ?? {});
-    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }) }];
+    const callerPaths = Object.values(s.callerPaths ?? {}).map((p): PairedSite => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }) }));
+    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }), ...(callerPaths.length > 0 && { callerPaths }) }];
     return paths.map((p) => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), site: s.frame }));
   });
 }

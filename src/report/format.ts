@@ -5,8 +5,9 @@
  */
 
 /** A site or culprit as one label: the driver's frame, and the wrapper it allocated through (`… via Wdf01000!FxPoolAllocator+0x81`). */
-export function siteLabel(site: { frame: string; via?: string }): string {
-  return site.via ? `${site.frame} via ${site.via}` : site.frame;
+export function siteLabel(site: { frame: string; via?: string; path?: string }): string {
+  const frame = site.path ? `${site.path} → ${site.frame}` : site.frame;
+  return site.via ? `${frame} via ${site.via}` : frame;
 }
 
 /** Escape text for HTML element content and double- or single-quoted attribute values. */

@@ -265,6 +265,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
         tag: tag!,
         pool,
         ...(culpritRow?.via && { via: culpritRow.via }),
+        ...(decision.path && { path: decision.path.frame }),
         ...(decision.method && { method: decision.method }),
         ...(decision.explained !== undefined && { explained: Math.round(decision.explained * 1000) / 1000 }),
       }
@@ -348,7 +349,7 @@ export function summarizeHunt(report: HuntReport): string {
     lines.push(`suspect tag: "${report.suspect.tag}" (${report.suspect.pool}, ${report.suspect.bytes} bytes${growth})`);
   }
   if (report.culprit) {
-    lines.push(`leaking call site: ${report.culprit.frame} (module ${report.culprit.module}${report.culprit.function ? `, function ${report.culprit.function}` : ''})`);
+    lines.push(`leaking call site: ${siteLabel(report.culprit)} (module ${report.culprit.module}${report.culprit.function ? `, function ${report.culprit.function}` : ''})`);
   }
   for (const site of report.sites.slice(0, 5)) lines.push(`  ${siteLabel(site)}: ${siteNumbers(site)}`);
   for (const line of evidenceLines(report)) lines.push(line);

@@ -4,7 +4,7 @@
  * threshold the caller gives (`leakhunt report --max-growth <bytes/min>`).
  */
 import { padTag } from '../kd/common.js';
-import { escapeXml, formatBytes, formatCount, formatRate, quoteTag, siteNumbers } from './format.js';
+import { escapeXml, formatBytes, formatCount, formatRate, quoteTag, siteLabel, siteNumbers } from './format.js';
 import { describeOwner, type RunData } from './run-dir.js';
 
 /** Outstanding growth a call site may show before its test case fails: allocations in flight when the hunt stopped. */
@@ -64,9 +64,9 @@ export function junitCases(data: RunData, options: JunitOptions = {}): JunitCase
   if (culprit) {
     cases.push({
       classname: 'leakhunt.culprit',
-      name: `culprit site ${culprit.frame}`,
+      name: `culprit site ${siteLabel(culprit)}`,
       outcome: 'failure',
-      message: `Outstanding allocations of tag ${quoteTag(padTag(culprit.tag))} come from ${culprit.frame}`,
+      message: `Outstanding allocations of tag ${quoteTag(padTag(culprit.tag))} come from ${siteLabel(culprit)}`,
       detail: `module ${culprit.module}${culprit.function ? `, function ${culprit.function}` : ''}, offset 0x${culprit.offset.toString(16)}, ${culprit.pool} pool`,
     });
   } else if (report.verdict === 'leak') {

@@ -157,6 +157,11 @@ export interface Culprit {
   frame: string;
   /** The framework's or wrapper's call site the driver allocated through (see SiteReport.via). */
   via?: string;
+  /**
+   * The calling path inside the culprit's module whose evidence explains the leak
+   * (`mdkfs!MdkCreateFcb+0x3c` calling the helper `mdkfs!MdkAllocatePool`): shown as `path → frame`.
+   */
+  path?: string;
   tag: string;
   pool: PoolName;
   /** The evidence that named it. */

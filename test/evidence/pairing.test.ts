@@ -135,3 +135,58 @@ describe('the sites pool.collect-stacks outputs (list)', () => {
     });
   });
 });
+
+// A shared library is found from the stacks: a module whose allocation sites are called from two
+// or more other drivers is looked through like the default wrapper list, by the same classification.
+describe('a shared library detected from the stacks', () => {
+  const allocAt = (frames: string[], address: string) => record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', ...frames], { tag: 'AcmL', address, size: 64 });
+  const book = (stacks: string[][]) => {
+    const b = new PairingBook();
+    stacks.forEach((frames, i) => b.add(allocAt(frames, `a${i}`)));
+    return b.list();
+  };
+
+  test('fires: acmelib called (through its own helper) from acmenet and acmestor; each calling driver is a path', () => {
+    const [site] = book([
+      ['acmelib!AcmAllocatePool+0x5c', 'acmelib!AcmBufferCreate+0x12', 'acmenet!AcmNetIndicateReceive+0x40', 'ndis!ndisMiniportDpc+0xe2'],
+      ['acmelib!AcmAllocatePool+0x5c', 'acmelib!AcmBufferCreate+0x12', 'acmestor!AcmStorQueueRetry+0x22', 'storport!RaUnitStartIo+0x10'],
+    ]);
+    expect(site).toMatchObject({ frame: 'acmelib!AcmAllocatePool+0x5c', shared: true });
+    expect(Object.keys(site!.paths!)).toEqual(['acmenet!AcmNetIndicateReceive+0x40', 'acmestor!AcmStorQueueRetry+0x22']);
+    expect(site!.callerPaths).toBeUndefined();
+  });
+
+  test('fires per module: two sites of the library, each called from one driver', () => {
+    const sites = book([
+      ['acmelib!AcmAllocatePool+0x21', 'acmelib!AcmBufferCreate+0x12', 'acmenet!AcmNetIndicateReceive+0x40'],
+      ['acmelib!AcmAllocatePool+0x5c', 'acmelib!AcmBufferCreate+0x12', 'acmestor!AcmStorQueueRetry+0x22'],
+    ]);
+    expect(sites.map((s) => [s.frame, s.shared, Object.keys(s.paths ?? {})])).toEqual([
+      ['acmelib!AcmAllocatePool+0x21', true, ['acmenet!AcmNetIndicateReceive+0x40']],
+      ['acmelib!AcmAllocatePool+0x5c', true, ['acmestor!AcmStorQueueRetry+0x22']],
+    ]);
+  });
+
+  test('does not fire: a driver calling its own helper from two of its functions (paths of one site)', () => {
+    const [site] = book([
+      ['mdkfs!MdkAllocatePool+0x30', 'mdkfs!MdkCreateFcb+0x3c', 'mdkfs!MdkCommonCreate+0x10', 'nt!IofCallDriver+0x3a'],
+      ['mdkfs!MdkAllocatePool+0x30', 'mdkfs!MdkReadWorker+0x21', 'nt!IopProcessWorkItem+0x10', 'nt!ExpWorkerThread+0x20'],
+    ]);
+    expect(site!.shared).toBeUndefined();
+    expect(site!.paths).toBeUndefined();
+    expect(Object.keys(site!.callerPaths!)).toEqual(['mdkfs!MdkCreateFcb+0x3c', 'mdkfs!MdkReadWorker+0x21']);
+  });
+
+  test('does not fire: one other driver only, or frameworks and the kernel calling back', () => {
+    const one = book([
+      ['vlib!VlAlloc+0x10', 'drva!DaSend+0x20'],
+      ['vlib!VlAlloc+0x10', 'drva!DaRecv+0x30'],
+    ]);
+    expect(one[0]!.shared).toBeUndefined();
+    const callbacks = book([
+      ['client!ClAlloc+0x10', 'Wdf01000!FxIoQueue::DispatchEvents+0x40', 'nt!IofCallDriver+0x3a'],
+      ['client!ClAlloc+0x10', 'ndis!ndisMiniportDpc+0xe2', 'nt!KiRetireDpcList+0x10'],
+    ]);
+    expect(callbacks[0]!.shared).toBeUndefined();
+  });
+});

@@ -141,6 +141,41 @@ describe('buildHuntReport', () => {
     expect(r.reason).toMatch(/step "symbols" failed: STEP_FAILED nt has no usable symbols/);
   });
 
+  // A driver's own helper called from two functions of the driver: one site (one return address),
+  // two calling paths compared by their own lifetime-corrected leak rates.
+  describe('paths inside one driver', () => {
+    const helper = 'mdkfs!MdkAllocatePool+0x30';
+    const path = (frame: string, allocs: number, rate: SiteLeakRate) => {
+      const [module, rest] = frame.split('!') as [string, string];
+      return { culprit: { frame, module, function: rest.split('+')[0]!, offset: 0x3c }, allocs, frees: 0, outstanding: 0, outstandingBytes: 0, leakRate: rate };
+    };
+    const helperSite = (paths: ReturnType<typeof path>[]) => ({
+      ...site(helper, 80, 70),
+      leakRate: leakRate(8, 80, 2400),
+      callerPaths: Object.fromEntries(paths.map((p) => [p.culprit.frame, p])),
+    });
+
+    test('the one path whose leak rate explains the growth is named with the site: "path → site" in every output', () => {
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 40, leakRate(8, 40, 1200)), path('mdkfs!MdkReadWorker+0x3c', 40, leakRate(0, 40, 1200))])] } });
+      expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: helper, path: 'mdkfs!MdkCreateFcb+0x3c' } });
+      expect(r.reason).toMatch(/of its 2 calling paths, mdkfs!MdkCreateFcb\+0x3c leaks/);
+      expect(summarizeHunt(r)).toContain('leaking call site: mdkfs!MdkCreateFcb+0x3c → mdkfs!MdkAllocatePool+0x30 (module mdkfs');
+    });
+
+    test('no path is named when the paths do not single one out: both explain (the site still is named)', () => {
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 40, leakRate(4, 40, 1200)), path('mdkfs!MdkReadWorker+0x3c', 40, leakRate(4, 40, 1200))])] } });
+      expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: helper } });
+      expect(r.culprit!.path).toBeUndefined();
+      expect(summarizeHunt(r)).toContain(`leaking call site: ${helper} (module mdkfs`);
+    });
+
+    test('a site reached through one path only: that path is shown, its allocations being all the site\'s seen', () => {
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 80, leakRate(8, 80, 2400))])] } });
+      expect(r.culprit).toMatchObject({ frame: helper, path: 'mdkfs!MdkCreateFcb+0x3c' });
+      expect(r.reason).toMatch(/all 80 of its allocations seen came through mdkfs!MdkCreateFcb\+0x3c/);
+    });
+  });
+
   test('the summary names the call site', () => {
     const r = buildHuntReport({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...site('abcflt!AbcAllocateContext+0x2a', 40, 38), leakRate: leakRate(2, 40, 2400) }] } });
     expect(summarizeHunt(r)).toMatch(/^verdict: leak/);

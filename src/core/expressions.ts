@@ -81,12 +81,22 @@ export function hasTemplate(value: unknown): boolean {
   return false;
 }
 
+// Parsed expressions by text: a playbook's few expressions are evaluated at every step of every
+// target of a lab. The trees are only read, never changed. Bounded, for a long-lived embedder.
+const parsed = new Map<string, Expr>();
+const parsedLimit = 2000;
+
 /** Parse one expression; throws ExpressionSyntaxError with the column of the bad token. */
 export function parseExpression(expression: string): Expr {
+  const known = parsed.get(expression);
+  if (known) return known;
   if (expression.trim() === '') throw new ExpressionSyntaxError('the expression is empty', 0);
   try {
     const tokens = new Lexer(expression).lex().tokens;
-    return new Parser(tokens, [...expressionContexts], statusFunctions.map((name) => ({ name, minArgs: 0, maxArgs: 0 }))).parse();
+    const expr = new Parser(tokens, [...expressionContexts], statusFunctions.map((name) => ({ name, minArgs: 0, maxArgs: 0 }))).parse();
+    if (parsed.size >= parsedLimit) parsed.clear();
+    parsed.set(expression, expr);
+    return expr;
   } catch (error) {
     const pos = (error as { pos?: { column: number } }).pos;
     throw new ExpressionSyntaxError((error as Error).message, pos?.column ?? 0);
@@ -200,17 +210,44 @@ function statusImplementations(status: RunStatus): Map<string, { name: string; m
   ]);
 }
 
+// What of `value` the property paths read: each path's subtree, nothing else (keys match in any
+// case, as the library's lookups do). An empty path reads the whole value; so does any path into an
+// array or a scalar.
+function pick(value: unknown, paths: readonly (readonly string[])[]): unknown {
+  if (paths.some((path) => path.length === 0) || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const rest = new Map<string, string[][]>();
+  for (const [first, ...more] of paths) rest.set(first!.toLowerCase(), [...(rest.get(first!.toLowerCase()) ?? []), more]);
+  const picked: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    const below = rest.get(key.toLowerCase());
+    if (below) picked[key] = pick(child, below);
+  }
+  return picked;
+}
+
+// The part of the scope an expression reads: only the contexts it names, and of each only the
+// properties its static paths name (a computed index reads the whole context). Converting the whole
+// scope for every expression made each `when:` cost as much as all the steps' outputs so far.
+function readScope(expr: Expr, scope: ExpressionScope): { key: string; value: unknown }[] {
+  const references = collectReferences(expr);
+  const read: { key: string; value: unknown }[] = [];
+  for (const key of expressionContexts) {
+    const paths = references.filter((reference) => reference.context === key).map((reference) => reference.path);
+    if (paths.length) read.push({ key, value: pick(scope[key], paths) });
+  }
+  return read;
+}
+
+// Evaluate a parsed expression over the part of the scope it reads.
+function evaluate(expr: Expr, scope: ExpressionScope): data.ExpressionData {
+  const context = new data.Dictionary(...readScope(expr, scope).map(({ key, value }) => ({ key, value: toData(value) })));
+  return new Evaluator(expr, context, statusImplementations(scope.status ?? { failed: false, cancelled: false })).evaluate();
+}
+
 /** Evaluate one expression to a plain JSON value. */
 export function evaluateExpression(expression: string | Expr, scope: ExpressionScope): unknown {
   const expr = typeof expression === 'string' ? parseExpression(expression) : expression;
-  const context = new data.Dictionary(
-    { key: 'inputs', value: toData(scope.inputs) },
-    { key: 'facts', value: toData(scope.facts) },
-    { key: 'steps', value: toData(scope.steps) },
-    { key: 'env', value: toData(scope.env) },
-  );
-  const result = new Evaluator(expr, context, statusImplementations(scope.status ?? { failed: false, cancelled: false })).evaluate();
-  return fromData(result);
+  return fromData(evaluate(expr, scope));
 }
 
 // Text of a value embedded in a longer string, the way GitHub Actions prints it.
@@ -254,12 +291,5 @@ export function conditionText(when: string): string {
 /** Evaluate a `when:` condition with GitHub Actions truthiness. */
 export function evaluateCondition(when: string | boolean, scope: ExpressionScope): boolean {
   if (typeof when === 'boolean') return when;
-  const expr = parseExpression(conditionText(when));
-  const context = new data.Dictionary(
-    { key: 'inputs', value: toData(scope.inputs) },
-    { key: 'facts', value: toData(scope.facts) },
-    { key: 'steps', value: toData(scope.steps) },
-    { key: 'env', value: toData(scope.env) },
-  );
-  return truthy(new Evaluator(expr, context, statusImplementations(scope.status ?? { failed: false, cancelled: false })).evaluate());
+  return truthy(evaluate(parseExpression(conditionText(when)), scope));
 }

@@ -80,3 +80,42 @@ describe('parsing and references', () => {
     expect(() => findTemplates('${{ inputs.tag ')).toThrow(/no closing/);
   });
 });
+
+describe('an expression reads only what it names', () => {
+  // A step output JSON cannot carry (a BigInt): converting it throws, so a result shows it was not read.
+  const scope: ExpressionScope = {
+    inputs: { which: 'rank' },
+    facts: { os: { alias: 'xp' } },
+    steps: { rank: { outputs: { suspect: 'Abc ' }, status: 'ok' }, collect: { outputs: { huge: 1n }, status: 'ok' } },
+    env: {},
+  };
+
+  test('a step named, in any case, is read without the others', () => {
+    expect(evaluateTemplates('${{ steps.rank.outputs.suspect }}', scope)).toBe('Abc ');
+    expect(evaluateTemplates("${{ steps['RANK'].outputs.suspect }}", scope)).toBe('Abc ');
+    expect(evaluateCondition("steps.Rank.outputs.suspect == 'Abc ' && facts.os.alias == 'xp'", scope)).toBe(true);
+  });
+
+  test('a computed step or the whole context reads every step', () => {
+    expect(() => evaluateTemplates('${{ steps[inputs.which].outputs.suspect }}', scope)).toThrow(/BigInt/);
+    expect(() => evaluateTemplates('${{ toJSON(steps) }}', scope)).toThrow(/BigInt/);
+    const plain = { ...scope, steps: { rank: scope.steps['rank']! } };
+    expect(evaluateTemplates('${{ steps[inputs.which].outputs.suspect }}', plain)).toBe('Abc ');
+  });
+});
+
+describe('an expression reads only the properties it names', () => {
+  const scope: ExpressionScope = {
+    inputs: {},
+    facts: { os: { alias: 'xp', build: 2600 }, modules: [{ huge: 1n }] },
+    steps: { rank: { outputs: { suspect: 'Abc ', table: { rows: 1n } }, status: 'ok' } },
+    env: {},
+  };
+
+  test('a static path is read alone; a value at its end is read whole', () => {
+    expect(evaluateCondition("facts.OS.alias == 'xp' && steps.rank.outputs.suspect == 'Abc '", scope)).toBe(true);
+    expect(evaluateTemplates('${{ toJSON(facts.os) }}', scope)).toBe(JSON.stringify({ alias: 'xp', build: 2600 }, null, 2));
+    expect(() => evaluateTemplates('${{ steps.rank.outputs.table }}', scope)).toThrow(/BigInt/);
+    expect(evaluateTemplates('${{ steps.rank.outputs.nothing }}', scope)).toBeNull();
+  });
+});

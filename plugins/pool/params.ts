@@ -40,6 +40,11 @@ const wrapperFunction = String.raw`[^,;"'\x60\x00-\x1f]+`;
  * (src/evidence/classify.ts): a list of `module!function` patterns, or one comma-separated
  * string of them (what a playbook input holds).
  */
+/** A `wrappers` value (a list, or one comma-separated string; an unset input gives "") as its patterns. */
+export function wrapperPatterns(value: string[] | string | undefined): string[] {
+  return (typeof value === 'string' ? value.split(',') : value ?? []).map((p) => p.trim()).filter((p) => p !== '');
+}
+
 export const wrappersSchema: JsonSchema = {
   type: ['array', 'string'],
   items: { type: 'string', pattern: `^${wrapperModule}(!${wrapperFunction})?$`, title: 'a module!function pattern with * wildcards, such as vendorlib!* (no spaces, ; quotes or backticks)' },

@@ -14,13 +14,13 @@ import { endsAt } from './immediate.js';
 import { kd, poolusedTags, readDisasm, readPoolused, runFor, targetClockMs } from './kd.js';
 import { collectStacks, suspectSchema, type SuspectGrowth } from './collect-stacks.js';
 import { POOL_HIT_TAG, POOL_HIT_TAG_PURPOSE } from './hit-tag.js';
-import { classicAllocator, segmentHeapAllocator } from '../../src/evidence/classify.js';
+import { checkWrapperPattern, classicAllocator, segmentHeapAllocator } from '../../src/evidence/classify.js';
 import { testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
 import { growthFromSuspect, retagCandidate } from '../../src/evidence/verdict.js';
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
 import type { SiteTally } from '../../src/evidence/pairing.js';
 import { restoreWrites, trackedWrite, type TrackedWrite } from './undo.js';
-import { durationSchema, tagBytes, tagSchema, toMs, wrappersSchema } from './params.js';
+import { durationSchema, tagBytes, tagSchema, toMs, wrapperPatterns, wrappersSchema } from './params.js';
 
 /** `with` of pool.retag-sites. */
 export interface RetagParams {
@@ -78,6 +78,13 @@ export const siteSchema: JsonSchema = {
     leakRate: { type: 'object', description: 'Allocation sites: the lifetime-corrected leak rate collect-stacks measured (read by the verdict, never sent to kd).' },
   },
 };
+
+// Modules the collections so far found to be shared libraries (called from two or more other
+// drivers): an unmasking collection sees fewer of their callers, so it looks through them as
+// wrappers from the start, and their sites are still measured per calling driver.
+function sharedModules(sites: readonly SiteTally[]): string[] {
+  return [...new Set(sites.filter((s) => s.shared && checkWrapperPattern(`${s.module}!*`) === undefined).map((s) => `${s.module}!*`))];
+}
 
 /** Undo-log purpose prefix of retag writes. */
 export const RETAG_PURPOSE = 'retag site';
@@ -297,7 +304,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       const hit = await trackedWrite(ctx, POOL_HIT_TAG, tagBytes(padTag(params.tag)), POOL_HIT_TAG_PURPOSE);
       let result;
       try {
-        result = await collectStacks({ tag: params.tag, count: params.stacks ?? 40, timeout: params.collectTimeout ?? '30s', growth: params.growth ?? null, ...(params.wrappers !== undefined && { wrappers: params.wrappers }) }, ctx, allocator);
+        result = await collectStacks({ tag: params.tag, count: params.stacks ?? 40, timeout: params.collectTimeout ?? '30s', growth: params.growth ?? null, wrappers: [...wrapperPatterns(params.wrappers), ...sharedModules([...params.sites, ...collected])] }, ctx, allocator);
       } finally {
         await restoreWrites([{ order: Number.MAX_SAFE_INTEGER, record: hit, memory: ctx.memory }]);
       }

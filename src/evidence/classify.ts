@@ -14,8 +14,8 @@
  *   calling driver's frame found by looking through wrappers and frameworks (the site itself
  *   when the site is the driver's own code); `callers` below the site.
  * - `pathKey(site, culprit)`: the key of a calling path (site, and culprit when it is another
- *   frame); the live hunt's SiteBook and the offline aggregation count each wrapper site per
- *   path, so a verdict can compare leak rates per calling path.
+ *   frame); the pairing book (./pairing.ts), shared by the live hunt and offline analysis, counts
+ *   each wrapper site per path, so a verdict can compare leak rates per calling path.
  * - `blockArguments(frames, c, tag?)`: the block's size (alloc) or address (free) from the API's arguments.
  * - `frameText(frame)`, `argValue(frame, index)`: kd's spelling of a frame; an argument as a bigint.
  * - `dwordOfTag(tag)`, `tagOfDword(dword)`: a pool tag and the dword the allocator is passed.

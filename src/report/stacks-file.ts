@@ -3,7 +3,7 @@
  * analyze` write it) into classified StackRecords: frames read with src/kd's stack parser, each
  * stack classified and attributed by src/evidence/classify.ts, the one classification the live
  * hunt uses too. Reading is tolerant: the file is written by another part of the program and may
- * grow fields; a line that cannot be used is counted, not fatal. Aggregation is ./aggregate.ts.
+ * grow fields; a line that cannot be used is counted, not fatal. Pairing and aggregation are src/evidence/pairing.ts.
  */
 import { existsSync } from 'node:fs';
 import { anyAllocator, classifyStack, frameText, namedFrame, type AllocatorFrames, type FrameLike, type WrapperList } from '../evidence/classify.js';

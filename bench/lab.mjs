@@ -3,6 +3,8 @@
  * targets run one at a time. Prints (and writes to bench/lab-results.json):
  *   - the controller's own peak memory (VmHWM of the leakhunt process; the simulators are
  *     separate processes, as kd.exe would be), goal < 500 MB;
+ *   - the CPU time of the controller itself (a --import hook reads it at exit) against that of the
+ *     simulators it spawned (the rest of the process tree's);
  *   - the lab's wall time against the sum and the slowest of the single runs, and against what
  *     two cores allow: the CPU time all the hunts need (controller and simulators, user + system)
  *     divided by 2, the sum of single wall times divided by --parallel, or the slowest single
@@ -19,7 +21,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const cli = join(root, 'dist/src/cli/main.js');
@@ -37,10 +39,15 @@ function parseArgs(argv) {
   return options;
 }
 
-// Run `node <cli> args` under /usr/bin/time; poll the leakhunt process's peak RSS (VmHWM) while it runs.
+const cpuHook = join(root, 'bench/lib/cpu-at-exit.mjs');
+let measured = 0;
+
+// Run `node <cli> args` under /usr/bin/time; poll the leakhunt process's peak RSS (VmHWM) while it
+// runs; its own CPU time (not its children's) comes from the cpu-at-exit hook.
 function measure(args) {
+  const cpuFile = join(work, `cpu-${++measured}.json`);
   return new Promise((resolve) => {
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S', process.execPath, cli, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S', process.execPath, '--import', pathToFileURL(cpuHook).href, cli, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LEAKHUNT_BENCH_CPU_FILE: cpuFile } });
     let stderr = '';
     let hwmKb = 0;
     child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -56,7 +63,8 @@ function measure(args) {
     child.on('close', (code) => {
       clearInterval(poll);
       const [wall, user, sys] = (/TIME (\S+) (\S+) (\S+)/.exec(stderr)?.slice(1) ?? []).map(Number);
-      resolve({ code, wallS: wall, cpuS: user + sys, peakMb: hwmKb / 1024 });
+      const own = existsSync(cpuFile) ? JSON.parse(readFileSync(cpuFile, 'utf8')) : undefined;
+      resolve({ code, wallS: wall, cpuS: user + sys, controllerCpuS: own ? own.userS + own.systemS : NaN, peakMb: hwmKb / 1024 });
     });
   });
 }
@@ -84,7 +92,7 @@ const targets = loadInventory(inventory).inventory.targets;
 process.stdout.write(`lab: ${targets.length} targets at --parallel ${options.parallel} in one controller…\n`);
 const labDir = join(work, 'lab');
 const lab = await measure(['run', playbook, '--inventory', inventory, '--parallel', String(options.parallel), '--out', labDir]);
-process.stdout.write(`  wall ${lab.wallS.toFixed(1)} s, CPU ${lab.cpuS.toFixed(1)} s, controller peak ${lab.peakMb.toFixed(0)} MB (exit ${lab.code})\n`);
+process.stdout.write(`  wall ${lab.wallS.toFixed(1)} s, CPU ${lab.cpuS.toFixed(1)} s (controller ${lab.controllerCpuS.toFixed(1)} s), controller peak ${lab.peakMb.toFixed(0)} MB (exit ${lab.code})\n`);
 
 process.stdout.write(`single runs: the same ${targets.length} targets one at a time…\n`);
 const singles = [];
@@ -96,6 +104,7 @@ for (const target of targets) {
 const sumWall = singles.reduce((sum, run) => sum + run.wallS, 0);
 const slowest = Math.max(...singles.map((run) => run.wallS));
 const sumCpu = singles.reduce((sum, run) => sum + run.cpuS, 0);
+const sumControllerCpu = singles.reduce((sum, run) => sum + run.controllerCpuS, 0);
 // No lab can beat its slowest target, N runs P at a time (sum / P), or, on two cores, the CPU time all hunts need halved.
 const twoCores = Math.max(slowest, sumWall / options.parallel, sumCpu / 2);
 const mismatches = targets
@@ -106,8 +115,8 @@ const results = {
   machine: `${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores`,
   targets: targets.length,
   parallel: options.parallel,
-  lab: { wallS: lab.wallS, cpuS: lab.cpuS, controllerPeakMb: Math.round(lab.peakMb), exitCode: lab.code },
-  singles: { sumWallS: sumWall, slowestWallS: slowest, sumCpuS: sumCpu, controllerPeakMb: Math.round(Math.max(...singles.map((run) => run.peakMb))) },
+  lab: { wallS: lab.wallS, cpuS: lab.cpuS, controllerCpuS: lab.controllerCpuS, simulatorsCpuS: lab.cpuS - lab.controllerCpuS, controllerPeakMb: Math.round(lab.peakMb), exitCode: lab.code },
+  singles: { sumWallS: sumWall, slowestWallS: slowest, sumCpuS: sumCpu, sumControllerCpuS: sumControllerCpu, controllerPeakMb: Math.round(Math.max(...singles.map((run) => run.peakMb))) },
   twoCoreBoundS: twoCores,
   goals: { controllerUnder500Mb: lab.peakMb < 500, wallWithinTwoCoreBound: lab.wallS <= twoCores * 1.25 },
   sameVerdictAndCulprit: mismatches.length === 0,
@@ -122,7 +131,8 @@ process.stdout.write(`
 | single runs: slowest | ${slowest.toFixed(1)} s |
 | CPU all hunts need (single runs, user+sys) | ${sumCpu.toFixed(1)} s |
 | bound: max(slowest, sum / parallel, CPU / 2) | ${twoCores.toFixed(1)} s |
-| lab CPU (controller + simulators) | ${lab.cpuS.toFixed(1)} s |
+| lab CPU (controller + simulators) | ${lab.cpuS.toFixed(1)} s (controller ${lab.controllerCpuS.toFixed(1)} s, simulators ${(lab.cpuS - lab.controllerCpuS).toFixed(1)} s) |
+| single runs' controllers' CPU, summed | ${sumControllerCpu.toFixed(1)} s |
 | controller peak memory (lab) | ${lab.peakMb.toFixed(0)} MB (goal < 500 MB: ${results.goals.controllerUnder500Mb ? 'met' : 'missed'}) |
 | controller peak memory (one single run) | ${results.singles.controllerPeakMb} MB |
 | same verdict and culprit in the lab as alone | ${mismatches.length === 0 ? `yes, all ${targets.length}` : `NO: ${mismatches.map((m) => m.name).join(', ')}`} |

@@ -172,13 +172,17 @@ export function trialMoment(trial: Trial): Moment | undefined {
  * sends: docs/reliability-faults.md). Each one is reached in every run that gets that far.
  */
 export const moments: Readonly<Record<string, readonly Moment[]>> = {
+  // Keys are the step ids of find-pool-leak.yaml the moments fall in.
   symbols: ['hold-at:.reload'],
   rank: ['hold-at:!poolused#1', 'hold-at:!poolused#2'],
   'hit-tag': ['hold-at:nt!PoolHitTag#2'],
   collect: ['hold-at:sxe#1', 'hold-at-hit:1', 'hold-at-hit:4', 'hold-at-hit:9'],
   'unset-hit-tag': ['hold-at:nt!poolhittag#2'],
-  retag: ['hold-at:L10#1', 'hold-at:eb#3'],
-  cleanup: ['hold-at:nt!poolhittag#3'],
+  // `L0x4#4`: retag reading back the first site it patched. Not `eb#3`: a moment's text must not be
+  // hex, since the framing markers (`.echo LHSYNC_27b3ebde_3_END`) are (seen: a kill meant for
+  // retag landed on a marker during connect).
+  retag: ['hold-at:L10#1', 'hold-at:L0x4#4'],
+  'clear-hit-tag': ['hold-at:nt!poolhittag#3'],
 };
 const allMoments = Object.values(moments).flat();
 

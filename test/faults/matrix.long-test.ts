@@ -56,9 +56,13 @@ test(`${count} seeded fault trials (seed ${seed})`, async () => {
   const byStep: Record<string, number> = {};
   for (const o of outcomes) if (o.fired && o.faultStep !== undefined) byStep[o.faultStep] = (byStep[o.faultStep] ?? 0) + 1;
   const notFired = outcomes.filter((o) => !o.fired && !o.preStart).map((o) => `trial ${o.trial.id} (${o.trial.kind}): the fault did not fire`);
+  // A fault at a moment lands in the step the moment names (else the moment's text matched something else).
+  const misplaced = outcomes
+    .filter((o) => o.fired && trialMoment(o.trial) !== undefined && stepOfMoment(trialMoment(o.trial)!) !== o.faultStep)
+    .map((o) => `trial ${o.trial.id} (${o.trial.kind} at ${trialMoment(o.trial)}): landed in ${o.faultStep}, not ${stepOfMoment(trialMoment(o.trial)!)}`);
   const rebootSteps: Record<string, number> = {};
   for (const o of outcomes) if (o.trial.kind === 'reboot') rebootSteps[o.rebootDuring ?? 'none (after the run)'] = (rebootSteps[o.rebootDuring ?? 'none (after the run)'] ?? 0) + 1;
-  const summary = { seed, trials: outcomes.length, preStart: outcomes.filter((o) => o.preStart).length, postExit: outcomes.filter((o) => o.postExit).length, fired: outcomes.filter((o) => o.fired).length, firedByKind, firedByPlannedStep, landedInStep: byStep, survived: outcomes.filter((o) => checkTrial(o).length === 0).length, byKind, rebootSteps, problems };
+  const summary = { seed, trials: outcomes.length, misplaced, preStart: outcomes.filter((o) => o.preStart).length, postExit: outcomes.filter((o) => o.postExit).length, fired: outcomes.filter((o) => o.fired).length, firedByKind, firedByPlannedStep, landedInStep: byStep, survived: outcomes.filter((o) => checkTrial(o).length === 0).length, byKind, rebootSteps, problems };
   const file = join(tmpdir(), `leakhunt-faults-summary-${seed}.json`);
   writeFileSync(file, `${JSON.stringify(summary, null, 2)}\n`);
   process.stdout.write(`summary: ${file}\n${JSON.stringify({ ...summary, problems: problems.length }, null, 2)}\n`);
@@ -68,4 +72,5 @@ test(`${count} seeded fault trials (seed ${seed})`, async () => {
   expect(rebootSteps['retag'] ?? 0).toBeGreaterThan(0);
   expect(problems).toEqual([]);
   expect(notFired).toEqual([]);
+  expect(misplaced).toEqual([]);
 }, 4 * 60 * 60_000);

@@ -40,7 +40,7 @@ function mutate(text: string, mutations: Mutation[]): string {
     } else if (change.kind === 'truncate') {
       result = result.slice(0, change.at % (result.length + 1));
       continue;
-    } else {
+    } else if (change.kind === 'insert') {
       const at = change.at % (result.length + 1);
       result = result.slice(0, at) + change.text + result.slice(at);
       continue;

@@ -23,7 +23,7 @@ const diesWithBreakpoint = defineProvider<Record<string, never>>({
     const address = (await ctx.session.execute('? nt!ExAllocatePoolWithTag')).output.match(/= ([0-9a-f`]+)/)?.[1]?.replace('`', '');
     const { text } = planBreakpoint(ctx, address!, 'r eax; g', 'test breakpoint');
     await ctx.session.execute(text);
-    ctx.fail('TEST_DIED', 'died with a breakpoint set');
+    return ctx.fail('TEST_DIED', 'died with a breakpoint set');
   },
 });
 

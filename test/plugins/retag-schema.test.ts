@@ -32,7 +32,7 @@ function collectedSites(): unknown[] {
   return JSON.parse(JSON.stringify(book.list({ endHit: 5, spanMs: 1000, hitsInSpan: 5 }))) as unknown[];
 }
 
-const site = (override: Record<string, unknown>) => ({ frame: 'drv!Alloc+0x10', module: 'drv', function: 'Alloc', offset: 16, kind: 'alloc', returnAddress: '804d1234', allocs: 1, frees: 0, outstanding: 1, outstandingBytes: 64, addressed: 0, callers: [], ...override });
+const site = (override: Record<string, unknown>): Record<string, unknown> => ({ frame: 'drv!Alloc+0x10', module: 'drv', function: 'Alloc', offset: 16, kind: 'alloc', returnAddress: '804d1234', allocs: 1, frees: 0, outstanding: 1, outstandingBytes: 64, addressed: 0, callers: [], ...override });
 
 describe('pool.retag-sites sites', () => {
   test.each([retagX86, retagX64])('accepts collect-stacks output as it is ($id)', (provider) => {

@@ -189,7 +189,7 @@ export function createStubKernel(profileId: string, options: { globalFlag?: numb
       }
     },
     currentStop: () => stop,
-    registers: () => {
+    registers: (): Record<string, bigint> => {
       const top = stop?.stack[0];
       return x64
         ? { rax: 0n, rcx: 1n, rdx: 932n, r8: BigInt(read32(symbols.PoolHitTag)), rip: top?.address ?? 0n, rsp: top?.stackPointer ?? 0n }

@@ -218,11 +218,28 @@ const defaultList = wrapperList();
 const frameworkModules = new Set(defaultWrappers.map((p) => p.split('!')[0]!).filter((m) => !m.includes('*') && !kernelModule.test(m)).map((m) => m.toLowerCase()));
 
 /**
- * Is this module one that calls drivers back (the kernel, a framework of the default list)? Its
- * frames under a driver's site are not a driver on whose behalf the site allocates.
+ * Windows components that call into drivers (dispatch routines, callouts, mini-redirector,
+ * class/port and bus callbacks), by the module names kd shows: their frames under a driver's
+ * site are Windows calling that driver, not a client driver the site allocates for. A WFP
+ * callout's classify function runs under netio, a mini-redirector's under rdbss, a HID
+ * minidriver's under HIDCLASS, a USB function driver's completion under the host controller.
+ */
+const inboxCallers = new Set([
+  'acpi', 'afd', 'ataport', 'bthport', 'bthusb', 'cdrom', 'classpnp', 'clfs', 'cng', 'disk', 'dxgkrnl', 'dxgmms2', 'fastfat',
+  'fwpkclnt', 'hdaudbus', 'hidclass', 'hidusb', 'http', 'i8042prt', 'kbdclass', 'ksecdd', 'mouclass', 'mrxsmb', 'msfs', 'msrpc',
+  'mup', 'ndis', 'netio', 'netvsc', 'npfs', 'ntfs', 'pacer', 'partmgr', 'pci', 'rdbss', 'refs', 'scsiport', 'serenum', 'serial',
+  'spaceport', 'srv2', 'srvnet', 'storvsc', 'tcpip', 'tdi', 'tdx', 'ucx01000', 'usbccgp', 'usbehci', 'usbhub', 'usbhub3',
+  'usbport', 'usbxhci', 'vmbus', 'volmgr', 'volsnap', 'wfplwfs', 'win32k', 'win32kbase', 'win32kfull', 'wmilib',
+]);
+
+/**
+ * Is this module one that calls drivers back (the kernel, a framework of the default list, a
+ * Windows component of `inboxCallers`)? Its frames under a driver's site are not a driver on
+ * whose behalf the site allocates.
  */
 export function callsBack(module: string): boolean {
-  return kernelModule.test(module) || /^hal$/i.test(module) || frameworkModules.has(module.toLowerCase());
+  const name = module.toLowerCase();
+  return kernelModule.test(module) || name === 'hal' || frameworkModules.has(name) || inboxCallers.has(name);
 }
 
 /** A frame the classification names (the site or the culprit). */

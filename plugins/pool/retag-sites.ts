@@ -15,7 +15,7 @@ import { kd, poolusedTags, readDisasm, readPoolused, runFor, targetClockMs } fro
 import { collectStacks, suspectSchema, type SuspectGrowth } from './collect-stacks.js';
 import { POOL_HIT_TAG, POOL_HIT_TAG_PURPOSE } from './hit-tag.js';
 import { checkWrapperPattern, classicAllocator, segmentHeapAllocator } from '../../src/evidence/classify.js';
-import { testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
+import { GROWTH_DEFAULTS, testGrowth, type GrowthPoint, type GrowthRule, type GrowthTest, type SeriesGrowth } from '../../src/evidence/growth.js';
 import { growthFromSuspect, retagCandidate } from '../../src/evidence/verdict.js';
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
 import type { SiteTally } from '../../src/evidence/pairing.js';
@@ -30,6 +30,7 @@ export interface RetagParams {
   pooltagFile?: string;
   maxSites?: number;
   points?: number;
+  extend?: number;
   growth?: SuspectGrowth | null;
   rounds?: number;
   stacks?: number;
@@ -156,6 +157,34 @@ async function countTags(ctx: StepContext, tags: readonly string[]): Promise<{ a
   return { atMs: time.ms, counts };
 }
 
+// What one look at a round's counts says.
+interface RetagLook {
+  tested: GrowthTest<string>['entries'];
+  growthOf: Map<string, SeriesGrowth>;
+  familyPoints: GrowthPoint[];
+  family: SeriesGrowth;
+  /** The largest share of the growth one retagged site explains (0: none does). */
+  explained: number;
+}
+
+// Test a round's series as counted so far: the new tags as one family (corrected together), the
+// original tag on its own, and the tag with its new tags together (the leak still there while watched).
+function lookAtRound(tag: string, active: readonly RetagEntry[], original: readonly GrowthPoint[], series: ReadonlyMap<string, GrowthPoint[]>, growth: ReturnType<typeof growthFromSuspect>, rule: GrowthRule): RetagLook {
+  const tested = testGrowth(active.map((e) => ({ key: e.retag, points: series.get(e.retag)! })), rule).entries;
+  const growthOf = new Map(tested.map((t) => [t.key, t.growth]));
+  growthOf.set(padTag(tag), testGrowth([{ key: padTag(tag), points: original }], rule).entries[0]!.growth);
+  const familyPoints = original.slice(1).map((p, k) => active.reduce((sum, e) => ({ ...sum, count: sum.count + series.get(e.retag)![k]!.count, bytes: sum.bytes + series.get(e.retag)![k]!.bytes }), { ...p }));
+  const family = testGrowth([{ key: 'family', points: familyPoints }], rule).entries[0]!.growth;
+  let explained = 0;
+  if (growth) {
+    explained = Math.max(0, ...active.filter((e) => Object.keys(e.site.paths ?? {}).length <= 1).map((e) => {
+      const c = retagCandidate({ frame: e.site.frame, module: e.site.module, offset: e.site.offset, retag: e.retag, growth: growthOf.get(e.retag)!, ...(e.site.callerModules && { callerModules: e.site.callerModules }) }, growth, family);
+      return c.explains ? c.explained ?? 0 : 0;
+    }));
+  }
+  return { tested, growthOf, familyPoints, family, explained };
+}
+
 // One retagged allocation site across the rounds.
 interface RetagEntry {
   site: SiteTally;
@@ -179,6 +208,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
   const maxSites = params.maxSites ?? 8;
   const maxRounds = params.rounds ?? 1;
   const points = params.points ?? 6;
+  const extend = params.extend ?? 2;
   const durationMs = toMs(params.duration, 120_000);
   const growth = growthFromSuspect(params.growth);
   const first = params.sites.filter((s) => s.kind === 'alloc' && s.returnAddress);
@@ -196,6 +226,8 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
   let unmaskStacks = 0;
   const started = await targetClockMs(ctx);
   let explained = 0;
+  // Target time the retagged code ran, every round's points included.
+  let ranMs = 0;
   try {
     for (let round = 1; round <= maxRounds; round++) {
       const fresh = sites.filter((s) => s.kind === 'alloc' && s.returnAddress && !entries.some((e) => e.site.returnAddress === s.returnAddress)).slice(0, Math.max(0, maxSites - entries.length));
@@ -245,26 +277,34 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
 
       // Count every tag at the start and at `points` points after it: the new tags from the
       // first interval on (their in-flight blocks have filled in), the original from the start.
+      // When no retagged site explains the growth yet but something rose (a new tag, or the tag
+      // and its new tags together), counting goes on at the same interval, `points` more at a
+      // time, up to `extend` times: a slow leak beside a noisy balanced site needs more points to
+      // show, and a balanced site's refill levels off given time. Each look is a test of the
+      // round's tags, so the error rate is spent evenly over the looks the round may take.
       const tags = [params.tag, ...active.map((e) => e.retag)];
       const original: GrowthPoint[] = [];
       const series = new Map<string, GrowthPoint[]>(active.map((e) => [e.retag, []]));
-      for (let k = 0; k <= points; k++) {
-        if (k > 0) await runFor(ctx, durationMs / points, `seconds of retag round ${round} (${active.length} site(s) retagged), point ${k}/${points}`);
+      const rule: GrowthRule = { alpha: GROWTH_DEFAULTS.alpha / (1 + extend) };
+      const stepMs = durationMs / points;
+      let planned = points;
+      let look: RetagLook | undefined;
+      for (let k = 0; ; k++) {
+        if (k > 0) await runFor(ctx, stepMs, `seconds of retag round ${round} (${active.length} site(s) retagged), point ${k}/${planned}`);
         const counted = await countTags(ctx, tags);
         const at = (tag: string) => counted.counts.get(padTag(tag))!;
         original.push({ atMs: counted.atMs, count: at(params.tag).count, bytes: at(params.tag).bytes });
         if (k > 0) for (const e of active) series.get(e.retag)!.push({ atMs: counted.atMs, count: at(e.retag).count, bytes: at(e.retag).bytes });
-        ctx.progress.update(k, points, `round ${round}: counted ${tags.length} tag(s) at point ${k}/${points}`);
-        if (k === points) for (const e of active) Object.assign(e, { last: at(e.retag) });
+        ctx.progress.update(k, planned, `round ${round}: counted ${tags.length} tag(s) at point ${k}/${planned}`);
+        if (k < planned) continue;
+        for (const e of active) Object.assign(e, { last: at(e.retag) });
+        look = lookAtRound(params.tag, active, original, series, growth, rule);
+        const rising = look.family.significant || look.tested.some((t) => t.growth.significant);
+        if (!growth || look.explained > 0 || !rising || planned >= points * (1 + extend)) break;
+        planned += points;
       }
-      // The same growth test as the ranking, corrected over the tags of this round.
-      // The retagged sites are one family (corrected together); the original tag is tested on its own.
-      const tested = testGrowth(active.map((e) => ({ key: e.retag, points: series.get(e.retag)! })));
-      const growthOf = new Map(tested.entries.map((t) => [t.key, t.growth]));
-      growthOf.set(padTag(params.tag), testGrowth([{ key: padTag(params.tag), points: original }]).entries[0]!.growth);
-      // The tag and its new tags together: the leak must still be there while it is watched.
-      const familyPoints = original.slice(1).map((p, k) => active.reduce((sum, e) => ({ ...sum, count: sum.count + series.get(e.retag)![k]!.count, bytes: sum.bytes + series.get(e.retag)![k]!.bytes }), { ...p }));
-      const family = testGrowth([{ key: 'family', points: familyPoints }]).entries[0]!.growth;
+      ranMs += planned * stepMs;
+      const { growthOf, familyPoints, family } = look;
       const roundSites = active.map((e) => {
         const last = (e as RetagEntry & { last?: { count: number; bytes: number; allocs: number; frees: number } }).last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
         const g = growthOf.get(e.retag)!;
@@ -292,12 +332,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         };
       });
       rounds.push({ round, sites: roundSites, original: { points: original, growth: growthOf.get(padTag(params.tag))! }, family: { points: familyPoints, growth: family }, ...(unmasked && { unmasked }), ...(round > 1 && { stacks: unmaskStacks }) });
-      if (growth) {
-        explained = Math.max(0, ...roundSites.filter((r) => !r.callers).map((r) => {
-          const c = retagCandidate({ frame: r.frame, module: r.module, offset: r.offset, retag: r.retag, growth: r.growth, ...(r.callerModules && { callerModules: r.callerModules }) }, growth, family);
-          return c.explains ? c.explained ?? 0 : 0;
-        }));
-      }
+      explained = look.explained;
       if (!growth || explained > 0 || round === maxRounds) break;
 
       // Unmask: break on the original tag again; only sites not retagged yet allocate with it.
@@ -327,7 +362,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         sites: last?.sites ?? [],
         rounds,
         collected,
-        durationMs: rounds.length * durationMs,
+        durationMs: Math.round(ranMs),
         targetTimeMs: Math.max(0, ended.ms - started.ms),
         restored: true,
         warnings,
@@ -358,6 +393,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         pooltagFile: { type: 'string', minLength: 1, description: 'A pooltag.txt whose tags must not be chosen.' },
         maxSites: { type: 'integer', minimum: 1, maximum: 32, description: 'Retag at most this many allocation sites in all rounds (default 8).' },
         points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points over `duration` (default 6; the growth test needs 4 to show a rise goes on); the first count, at the patch, only starts the original tag\'s series.' },
+        extend: { type: 'integer', minimum: 0, maximum: 10, description: 'While no retagged site explains the growth but a new tag (or the tag with its new tags) rose, count `points` more at the same interval, up to this many times (default 2: a round runs at most 3 × `duration`). The growth tests of a round spend their error rate evenly over its looks.' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect`): each round stops the hunt once a retagged site explains it.' },
         rounds: { type: 'integer', minimum: 1, maximum: 10, description: 'Unmasking rounds in all (default 1): while the retagged sites do not explain the growth, collect stacks again on the original tag (only unseen sites hit it now) and retag those too.' },
         stacks: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks each unmasking round collects (default 40).' },

@@ -135,7 +135,7 @@ export function testGrowth<K>(series: readonly { key: K; points: readonly Growth
 function whyOf(g: SeriesGrowth, r: Required<GrowthRule>): string {
   const rate = g.measure === 'count' ? `${round(g.count.slope)} allocations/min` : `${round(g.bytes.slope)} bytes/min`;
   if (g.points < 3) return `${g.points} point(s): a trend needs at least 3`;
-  if (!g.significant) return `no significant rise (p = ${formatP(g.p)}, needs Holm-corrected ${r.alpha})`;
+  if (!g.significant) return `no significant rise (p = ${formatP(g.p)}, needs Holm-corrected ${formatP(r.alpha)})`;
   if (g.measure === 'count' && g.gainedAllocs < r.minGrowthAllocs) return `rise of ${g.gainedAllocs} allocation(s) only`;
   if (!g.recent) return `rises ${rate} (p = ${formatP(g.p)}) but ${g.points} points cannot show the rise goes on (needs 4)`;
   if (!g.continuing) {

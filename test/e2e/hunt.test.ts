@@ -119,4 +119,18 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     }
     expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
+
+  // ks.sys allocates every pin's object header under one tag: a TV tuner's pins leak beside an
+  // audio driver's many balanced pins. Four counts of the retagged sites cannot show the slow
+  // rise beside the audio pins' noise; the round counts on (retag `extend`) until it does.
+  test('a slow leak beside a noisy balanced site: the retag round counts on past its points and names the truth\'s culprit', async () => {
+    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/ks-object-header-leak.yaml')}`]);
+    expect(report, result.stdout + result.stderr).toBeDefined();
+    expect(report.verdict, report.reason).toBe('leak');
+    expect(`${report.culprit.module}!${report.culprit.function}`).toBe('tvtuner!TvPinCreate');
+    const points = report.evidence.rounds[0].family.points;
+    expect(points).toBeGreaterThan(6);
+    expect(points % 6).toBe(0);
+    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+  }, 300_000);
 });

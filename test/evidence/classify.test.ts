@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import {
   allocatorFor,
   anyAllocator,
+  callsBack,
   blockArguments,
   classicAllocator,
   classifyStack,
@@ -16,6 +17,8 @@ import {
   type AllocatorFrames,
   type FrameLike,
 } from '../../src/evidence/classify.js';
+import { testGrowth } from '../../src/evidence/growth.js';
+import { retagCandidate } from '../../src/evidence/verdict.js';
 import { parseStack } from '../../src/kd/stack.js';
 
 // A fixture's kd text (below its `# ---` header).
@@ -277,5 +280,26 @@ describe('classifyStack properties', () => {
         expect([long.operation, long.site?.frame, long.culprit?.frame]).toEqual([short.operation, short.site?.frame, short.culprit?.frame]);
       }),
     );
+  });
+});
+
+describe('Windows calling a driver is not a client of it', () => {
+  // A retagged site whose new tag grows at the tag's rate, called from the given modules.
+  const claim = (callerModules: string[]) =>
+    retagCandidate(
+      { frame: 'wfpmon!WfmAllocateFlowContext+0x21', module: 'wfpmon', offset: 0x21, retag: 'Wfp1', callerModules, growth: testGrowth([{ key: 'Wfp1', points: [0, 1, 2, 3, 4, 5].map((k) => ({ atMs: k * 600_000, count: 100 + 10 * k, bytes: (100 + 10 * k) * 64 })) }]).entries[0]!.growth },
+      { tag: 'WfpM', pool: 'nonpaged', allocsPerMinute: 1, bytesPerMinute: 64, measure: 'count' },
+    );
+
+  test.each(['netio', 'tcpip', 'NDIS', 'HIDCLASS', 'rdbss', 'USBXHCI', 'Ntfs', 'nt', 'hal', 'Wdf01000', 'FltMgr'])('%s calling back: it is Windows or a framework', (module) => {
+    expect(callsBack(module)).toBe(true);
+    expect(claim([module]).explains, claim([module]).why).toBe(true);
+  });
+
+  test('another vendor\'s driver calling the site\'s module makes the site a helper, not the driver to blame', () => {
+    expect(callsBack('acmenet')).toBe(false);
+    const c = claim(['netio', 'acmenet']);
+    expect(c.explains).toBe(false);
+    expect(c.why).toContain('on behalf of acmenet');
   });
 });

@@ -48,18 +48,18 @@ export function createStubKernel(profileId: string, options: { globalFlag?: numb
     {
       name: 'nt', image: x64 ? 'ntoskrnl.exe' : 'ntkrnlpa.exe', base: nt, size: 0x3000,
       symbols: [
-        { name: 'PoolHitTag', address: symbols.PoolHitTag, size: 4 },
-        { name: 'NtGlobalFlag', address: symbols.NtGlobalFlag, size: 4 },
-        { name: 'ExAllocatePoolWithTag', address: symbols.ExAllocatePoolWithTag, size: 0x100 },
-        { name: 'ExFreePoolWithTag', address: symbols.ExFreePoolWithTag, size: 0x100 },
-        { name: 'IofCallDriver', address: symbols.IofCallDriver, size: 0x100 },
+        { name: 'PoolHitTag', address: symbols.PoolHitTag, size: 4, data: true },
+        { name: 'NtGlobalFlag', address: symbols.NtGlobalFlag, size: 4, data: true },
+        { name: 'ExAllocatePoolWithTag', address: symbols.ExAllocatePoolWithTag, size: 0x100, data: false },
+        { name: 'ExFreePoolWithTag', address: symbols.ExFreePoolWithTag, size: 0x100, data: false },
+        { name: 'IofCallDriver', address: symbols.IofCallDriver, size: 0x100, data: false },
       ],
     },
     {
       name: 'abcflt', image: 'abcflt.sys', base: driver, size: 0x2000,
       symbols: [
-        { name: 'AbcAllocateContext', address: symbols.AbcAllocateContext, size: 0x100 },
-        { name: 'AbcDispatchCreate', address: symbols.AbcDispatchCreate, size: 0x100 },
+        { name: 'AbcAllocateContext', address: symbols.AbcAllocateContext, size: 0x100, data: false },
+        { name: 'AbcDispatchCreate', address: symbols.AbcDispatchCreate, size: 0x100, data: false },
       ],
     },
   ];

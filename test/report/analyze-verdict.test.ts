@@ -66,6 +66,15 @@ describe('analyze of a live hunt\'s transcript.jsonl decides as the hunt did (fi
       if (live.culprit) expect(offline.culprit!.frame).toBe(live.culprit.frame);
     }
   });
+
+  // The simulator keeps the hunt's waits in its own target time, so this scenario's numbers are
+  // the same on every host, and far from the thresholds: here the two must agree exactly.
+  test('on this scenario: the same verdict and culprit, by the same evidence', () => {
+    expect(offline.verdict, offline.reason).toBe(live.verdict);
+    expect(offline.culprit?.frame).toBe(live.culprit?.frame);
+    expect(offline.culprit?.method).toBe(live.culprit?.method);
+    expect(offline.evidence!.candidates.map((c) => [c.frame, c.method, c.explains])).toEqual(live.evidence!.candidates.map((c) => [c.frame, c.method, c.explains]));
+  });
 });
 
 describe('analyze of the hand-typed sessions in test/fixtures: the live report\'s shape, inconclusive where the log lacks evidence', () => {

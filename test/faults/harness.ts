@@ -239,6 +239,24 @@ export async function waitForHold(dir: string, done: Promise<unknown>): Promise<
   }
 }
 
+/**
+ * Resolves once the process has ended (at most a minute; a pid below 0 is no process). An orphan
+ * that ended stays a zombie until its new parent reaps it, which some container inits never do:
+ * that counts as ended (Linux /proc).
+ */
+export async function processGone(pid: number): Promise<void> {
+  for (let waited = 0; pid > 0 && waited < 60_000; waited += 20) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return;
+    }
+    if (/\) Z /.test(stat)) return;
+    await sleep(20);
+  }
+}
+
 /** Let a held simulator go on (SIGUSR2); nothing when it has ended. */
 export function releaseHold(notice: HeldNotice): void {
   if (notice.pid < 0) return;
@@ -365,6 +383,9 @@ export async function runTrial(trial: Trial, base = tmpdir()): Promise<TrialOutc
   const result = await child;
   if (result.exitCode === undefined) process.stderr.write(`trial ${trial.id}: leakhunt ended by ${result.signal ?? 'unknown'}\n`);
   await acting;
+  // A leakhunt that exits at once (a third signal) leaves its debugger to end on its own, after
+  // it: the machine's state is what that process writes as it ends, so wait for it to end.
+  if (held) await processGone(held.pid);
   // The disk comes back (space freed, the drive mounted again) with what was written before the fault.
   if (brokeRunDir) filesDir = healRunDir(runDir, trial.unwritable?.file);
   const transcript = readJsonLines(join(filesDir, 'transcript.jsonl')).values;

@@ -133,8 +133,8 @@ export interface VerdictDecision {
   method?: 'pairing' | 'retag';
   /**
    * The calling path inside the culprit's module whose evidence explains the leak (leak only):
-   * the site's only calling path seen, or the one path among several whose own lifetime-corrected
-   * leak rate explains the growth. Never a path whose evidence does not.
+   * the one path whose own lifetime-corrected leak rate explains the growth while no other
+   * path's does. Never a path whose evidence does not.
    */
   path?: SiteIdentity;
   /** The share of the tag's growth the named site (or, when none is named, the best one) explains. */
@@ -279,20 +279,16 @@ function decide(e: VerdictEvidence): VerdictDecision {
 }
 
 /**
- * The calling path (inside the site's module) that explains a named site's leak: its only path
- * seen, or among several the one path whose own lifetime-corrected leak rate explains the growth
- * while no other does. Callers inside one module are paths of one site: shown with it, compared,
- * never named on weaker evidence than the site's.
+ * The calling path (inside the site's module) that explains a named site's leak: the one path
+ * whose own lifetime-corrected leak rate explains the growth while no other path does. A path
+ * is never named on the site's evidence alone: a retag counts the site's return address, which
+ * every path shares, and the only path seen may be a hot balanced one while a rarer path leaks.
  */
 export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvidence): { path: SiteIdentity; why: string } | undefined {
-  if (paths.length === 1) {
-    const only = paths[0]!;
-    return { path: identity(only), why: `all ${only.allocs} of its allocations seen came through ${only.frame}` };
-  }
   const explaining = paths.map((p) => ({ p, c: pairingCandidate(p, growth) })).filter(({ c }) => c.explains);
   if (explaining.length !== 1) return undefined;
   const { p, c } = explaining[0]!;
-  return { path: identity(p), why: `of its ${paths.length} calling paths, ${p.frame} ${c.why}` };
+  return { path: identity(p), why: `${paths.length === 1 ? 'its only calling path seen' : `of its ${paths.length} calling paths`}, ${p.frame}, ${c.why}` };
 }
 
 // Three significant figures.

@@ -158,7 +158,7 @@ describe('buildHuntReport', () => {
     test('the one path whose leak rate explains the growth is named with the site: "path → site" in every output', () => {
       const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 40, leakRate(8, 40, 1200)), path('mdkfs!MdkReadWorker+0x3c', 40, leakRate(0, 40, 1200))])] } });
       expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: helper, path: 'mdkfs!MdkCreateFcb+0x3c' } });
-      expect(r.reason).toMatch(/of its 2 calling paths, mdkfs!MdkCreateFcb\+0x3c leaks/);
+      expect(r.reason).toMatch(/of its 2 calling paths, mdkfs!MdkCreateFcb\+0x3c, leaks/);
       expect(summarizeHunt(r)).toContain('leaking call site: mdkfs!MdkCreateFcb+0x3c → mdkfs!MdkAllocatePool+0x30 (module mdkfs');
     });
 
@@ -169,10 +169,18 @@ describe('buildHuntReport', () => {
       expect(summarizeHunt(r)).toContain(`leaking call site: ${helper} (module mdkfs`);
     });
 
-    test('a site reached through one path only: that path is shown, its allocations being all the site\'s seen', () => {
-      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 80, leakRate(8, 80, 2400))])] } });
-      expect(r.culprit).toMatchObject({ frame: helper, path: 'mdkfs!MdkCreateFcb+0x3c' });
-      expect(r.reason).toMatch(/all 80 of its allocations seen came through mdkfs!MdkCreateFcb\+0x3c/);
+    test('one path seen is named only by its own evidence: a retag of the site does not name it', () => {
+      // Pairing explains: the only path's allocations are the site's, and their leak rate explains the growth.
+      const paired = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 80, leakRate(8, 80, 2400))])] } });
+      expect(paired.culprit).toMatchObject({ frame: helper, path: 'mdkfs!MdkCreateFcb+0x3c' });
+      expect(paired.reason).toMatch(/its only calling path seen, mdkfs!MdkCreateFcb\+0x3c, leaks/);
+      // The site is named by its retag while its only path seen (a hot, balanced one) frees what it
+      // allocates: a rarer path may leak, so no path is named.
+      const balanced = { ...helperSite([path('mdkfs!MdkReadWorker+0x3c', 40, leakRate(0, 40, 2400))]), leakRate: leakRate(0, 40, 2400) };
+      const retag = { rounds: [{ round: 1, sites: [retagged(helper, 'Mdk1', [0, 120, 240, 360, 480, 600])] }] };
+      const retaggedOnly = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [balanced] }, retag });
+      expect(retaggedOnly).toMatchObject({ verdict: 'leak', culprit: { frame: helper, method: 'retag' } });
+      expect(retaggedOnly.culprit!.path).toBeUndefined();
     });
   });
 

@@ -34,10 +34,6 @@ export const poolErrors = {
     description: 'pool.retag-sites found fewer unused pool tags than call sites to retag.',
     remedy: 'Retag fewer sites at once (narrow the stacks collected), or give a pooltag.txt with `pooltagFile` so more tags are known to be free.',
   },
-  RETAG_NOTHING_PATCHED: {
-    description: 'No call site of the tag had an immediate tag operand that could be rewritten.',
-    remedy: 'The driver builds its tag at run time; rely on pool.collect-stacks pairing instead of retagging.',
-  },
   RETAG_UNSUPPORTED_ARCH: {
     description: 'pool.retag-sites cannot patch ARM64 code (the tag is built by a movz/movk pair).',
     remedy: 'Rebuild the driver with a distinct tag per allocation site, or rely on pool.collect-stacks pairing.',

@@ -272,7 +272,13 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       }
       entries.push(...added);
       const active = entries.filter((e) => e.patched.length > 0);
-      if (active.length === 0) ctx.fail('RETAG_NOTHING_PATCHED', `no call site of "${padTag(params.tag)}" could be patched: ${warnings.join('; ')}`);
+      // Nothing could be patched (the tag is built at run time, or the site is the kernel's own code,
+      // as for nt!IoAllocateIrp's "Irp "): no write was made, and the verdict goes on without retag.
+      if (active.length === 0) {
+        const reason = `no call site of "${padTag(params.tag)}" could be retagged: ${warnings.join('; ')}`;
+        ctx.log.warn(reason);
+        return { status: 'skipped' as const, reason, outputs: { sites: [], rounds: [], collected: [], durationMs: 0, restored: true, warnings, targetTimeMs: 0, explained: 0 } };
+      }
       if (!added.some((e) => e.patched.length > 0)) break;
 
       // Count every tag at the start and at `points` points after it: the new tags from the

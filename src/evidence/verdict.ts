@@ -98,7 +98,8 @@ export interface VerdictEvidence {
   paired: PairedSite[];
   /** Stacks collected (all rounds), for messages. */
   stacks?: number;
-  retag?: { rounds: RetagRoundEvidence[]; finished: boolean };
+  /** `unpatched`: why no site seen could be retagged (none was), when retag was tried. */
+  retag?: { rounds: RetagRoundEvidence[]; finished: boolean; unpatched?: string };
   /** The run did not finish as planned (a failed step, Ctrl+C): why. */
   interrupted?: string;
   /**
@@ -274,7 +275,9 @@ function decide(e: VerdictEvidence): VerdictDecision {
     candidates,
     next: tried
       ? 'the growth comes from sites not seen yet or needs a longer count: raise the unmasking rounds (unmask-rounds) and the retag duration (retag-duration)'
-      : 'retag the sites seen (pool.retag-sites) so they are counted apart and the unseen ones show',
+      : e.retag?.unpatched
+        ? `the sites seen could not be retagged (${e.retag.unpatched}), so the sites not seen cannot be unmasked: collect more stacks (the stacks input) so that rarer sites show among them`
+        : 'retag the sites seen (pool.retag-sites) so they are counted apart and the unseen ones show',
   };
 }
 

@@ -105,6 +105,8 @@ export interface RetagOutputs {
   targetTimeMs?: number;
   /** Stacks collected again on the original tag while unmasking, by site (as collect-stacks outputs them). */
   collected?: CollectedSite[];
+  /** Sites or free sites that could not be patched, and why. */
+  warnings?: string[];
 }
 
 /** Everything the verdict is built from. */
@@ -226,7 +228,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
     ...(tag && { tag }),
     paired: pairedFromSites(collectedSites),
     stacks: Math.max(stacks, input.stacksOnDisk ?? 0),
-    ...(input.retag && { retag: { rounds: retagEvidence, finished: true } }),
+    ...(input.retag && { retag: { rounds: retagEvidence, finished: true, ...(rounds.length === 0 && (input.retag.warnings ?? []).length > 0 && { unpatched: input.retag.warnings!.join('; ') }) } }),
     ...(interrupted && { interrupted }),
     ...(input.missing && { missing: input.missing }),
   });

@@ -120,6 +120,19 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
 
+  // A driver that tags its blocks "Irp ": the 40 stacks are all the I/O manager's own IRPs, whose
+  // tag is built inside nt!IoAllocateIrp, where no immediate can be patched. Nothing is written;
+  // the retag step says why it was skipped and the verdict says what to do, not "resume".
+  test('sites that cannot be retagged (the kernel\'s own IoAllocateIrp): retag skipped with why, exit 0, inconclusive with a next step that fits', async () => {
+    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/driver-reuses-kernel-tag.yaml')}`]);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(report.steps.find((s: { id: string }) => s.id === 'retag').status).toBe('skipped');
+    expect(report.verdict).toBe('inconclusive');
+    expect(report.reason).not.toMatch(/did not finish/);
+    expect(report.evidence.next).toMatch(/could not be retagged \(nt!IoAllocateIrp\+0x22: no tag immediate/);
+    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+  }, 300_000);
+
   // ks.sys allocates every pin's object header under one tag: a TV tuner's pins leak beside an
   // audio driver's many balanced pins. Four counts of the retagged sites cannot show the slow
   // rise beside the audio pins' noise; the round counts on (retag `extend`) until it does.

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { errUsage } from '../../core/errors.js';
+import { now, type EventBus } from '../../core/events.js';
 import { defaultRunDir } from '../../core/run-files.js';
 import { limitTargets, loadInventory, type LabTarget } from '../../lab/inventory.js';
 import { labMatrix } from '../../lab/matrix.js';
@@ -68,6 +69,8 @@ async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[],
   // At a terminal the live task list: the lab's counts and each target's step; plain lines otherwise.
   // The targets' hunts share the playbook, plugins and scenario files, loaded once.
   const cache = createHuntCache();
+  // The event bus of each target whose hunt is running.
+  const buses = new Map<string, EventBus>();
   const view = !json && out.isTTY ? (await import('../../lab/progress.js')).createListrLabView({ targets: targets.filter((target) => !skip.has(target.name)), parallel: record.parallel, labDir: shown(labDir) }) : undefined;
   const lab = runLab({
     labDir,
@@ -78,8 +81,9 @@ async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[],
     out,
     ...(json && { json: true }),
     ...(view && { view }),
-    runTarget: (run) =>
-      hunt(
+    runTarget: (run) => {
+      const finished = () => buses.delete(run.target.name);
+      return hunt(
         {
           playbook: record.playbook,
           // Inventory inputs first: --input on the command line wins.
@@ -96,14 +100,18 @@ async function driveLab(record: LabRecord, labDir: string, targets: LabTarget[],
         },
         run.signal,
         run.cleanupSignal,
-        { runDir: () => undefined, bus: () => undefined },
-      ),
+        { runDir: () => undefined, bus: (bus) => buses.set(run.target.name, bus) },
+      ).finally(finished);
+    },
   });
   let signals = 0;
   const off = onStopSignals((signal) => {
     if (signal === 'SIGHUP') leaveClosedTerminal();
     signals++;
+    // Said on stderr and recorded in every running target's events.jsonl (a closed terminal shows
+    // nothing; each run directory keeps why its run stopped).
     const say = (text: string) => {
+      for (const bus of buses.values()) bus.emit({ event: 'log', time: now(), level: 'warn', message: text });
       try {
         process.stderr.write(`\n${text}\n`);
       } catch {

@@ -84,7 +84,9 @@ describe('per-hit exit paths', () => {
   test('a timeout before count clears the breakpoints and the event command (target halted again)', async () => {
     bench = await openBench({ profile: 'winxp-sp3-x86', taggingOn: true });
     await bench.run(hitTag, { action: 'set', tag: 'Abc' }, { id: 'hit-tag' });
-    const collected = await bench.run(collectStacksClassic, { tag: 'Abc', count: 100000, timeout: '1s', mode: 'per-hit' }, { id: 'collect' });
+    // The timeout is a run limit, kept by the simulator in target time: 10 ms at the bench's time
+    // scale of 1000 is 10 target seconds, far too few hits for the count, whatever the host's speed.
+    const collected = await bench.run(collectStacksClassic, { tag: 'Abc', count: 100000, timeout: '10ms', mode: 'per-hit' }, { id: 'collect' });
     expect((collected.outputs as { stoppedBy: string }).stoppedBy).toBe('timeout');
     expect(bench.session.running).toBe(false);
     expect(pendingBreakpoints(bench)).toEqual([]);

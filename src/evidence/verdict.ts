@@ -282,16 +282,27 @@ function decide(e: VerdictEvidence): VerdictDecision {
 }
 
 /**
- * The calling path (inside the site's module) that explains a named site's leak: the one path
- * whose own lifetime-corrected leak rate explains the growth while no other path does. A path
- * is never named on the site's evidence alone: a retag counts the site's return address, which
- * every path shares, and the only path seen may be a hot balanced one while a rarer path leaks.
+ * The calling path (inside the site's module) that explains a named site's leak:
+ * - among several paths, the one whose own lifetime-corrected leak rate explains the growth while
+ *   no other path's does;
+ * - the only path seen: all the site's allocations seen came through it, so the evidence that
+ *   named the site is its evidence too — unless its own lifetimes contradict it (its frees show
+ *   it balanced: then a rarer path not seen may leak through the same return address, which a
+ *   retag counts as one).
+ * A path whose evidence does not explain the growth is never named.
  */
 export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvidence): { path: SiteIdentity; why: string } | undefined {
-  const explaining = paths.map((p) => ({ p, c: pairingCandidate(p, growth) })).filter(({ c }) => c.explains);
-  if (explaining.length !== 1) return undefined;
-  const { p, c } = explaining[0]!;
-  return { path: identity(p), why: `${paths.length === 1 ? 'its only calling path seen' : `of its ${paths.length} calling paths`}, ${p.frame}, ${c.why}` };
+  const judged = paths.map((p) => ({ p, c: pairingCandidate(p, growth) }));
+  const explaining = judged.filter(({ c }) => c.explains);
+  if (explaining.length === 1) {
+    const { p, c } = explaining[0]!;
+    return { path: identity(p), why: `${paths.length === 1 ? 'its only calling path seen' : `of its ${paths.length} calling paths`}, ${p.frame}, ${c.why}` };
+  }
+  if (judged.length !== 1 || explaining.length > 0) return undefined;
+  const { p, c } = judged[0]!;
+  // Measured lifetimes that do not explain the growth contradict it.
+  if (c.rate) return undefined;
+  return { path: identity(p), why: `all ${p.allocs} of its allocations seen came through ${p.frame} (its own lifetimes: ${c.why})` };
 }
 
 // Three significant figures.

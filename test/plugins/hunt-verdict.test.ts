@@ -169,18 +169,23 @@ describe('buildHuntReport', () => {
       expect(summarizeHunt(r)).toContain(`leaking call site: ${helper} (module mdkfs`);
     });
 
-    test('one path seen is named only by its own evidence: a retag of the site does not name it', () => {
-      // Pairing explains: the only path's allocations are the site's, and their leak rate explains the growth.
-      const paired = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 80, leakRate(8, 80, 2400))])] } });
-      expect(paired.culprit).toMatchObject({ frame: helper, path: 'mdkfs!MdkCreateFcb+0x3c' });
-      expect(paired.reason).toMatch(/its only calling path seen, mdkfs!MdkCreateFcb\+0x3c, leaks/);
-      // The site is named by its retag while its only path seen (a hot, balanced one) frees what it
-      // allocates: a rarer path may leak, so no path is named.
-      const balanced = { ...helperSite([path('mdkfs!MdkReadWorker+0x3c', 40, leakRate(0, 40, 2400))]), leakRate: leakRate(0, 40, 2400) };
+    test('the only path seen carries the site\'s evidence, unless its own lifetimes show it balanced', () => {
       const retag = { rounds: [{ round: 1, sites: [retagged(helper, 'Mdk1', [0, 120, 240, 360, 480, 600])] }] };
+      // Named by retag; its only path seen had 2 allocations and no free while watched: nothing contradicts.
+      const unwatched = { ...site(helper, 2, 0), leakRate: siteLeakRate([{ hit: 1, size: 448 }, { hit: 2, size: 448 }], { endHit: 40 }), callerPaths: { 'mdkfs!MdkCreateFcb+0x3c': path('mdkfs!MdkCreateFcb+0x3c', 2, siteLeakRate([{ hit: 1, size: 448 }, { hit: 2, size: 448 }], { endHit: 40 })) } };
+      const named = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [unwatched] }, retag });
+      expect(named).toMatchObject({ verdict: 'leak', culprit: { frame: helper, method: 'retag', path: 'mdkfs!MdkCreateFcb+0x3c' } });
+      expect(named.reason).toMatch(/all 2 of its allocations seen came through mdkfs!MdkCreateFcb\+0x3c \(its own lifetimes: none of its 2 allocations seen was freed/);
+      // Named by retag while its only path seen (a hot one) frees what it allocates: a rarer path
+      // through the same return address may leak, so no path is named.
+      const balanced = { ...helperSite([path('mdkfs!MdkReadWorker+0x3c', 40, leakRate(0, 40, 2400))]), leakRate: leakRate(0, 40, 2400) };
       const retaggedOnly = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [balanced] }, retag });
       expect(retaggedOnly).toMatchObject({ verdict: 'leak', culprit: { frame: helper, method: 'retag' } });
       expect(retaggedOnly.culprit!.path).toBeUndefined();
+      // Named by pairing: the only path's allocations are the site's, and their leak rate explains the growth.
+      const paired = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [helperSite([path('mdkfs!MdkCreateFcb+0x3c', 80, leakRate(8, 80, 2400))])] } });
+      expect(paired.culprit).toMatchObject({ frame: helper, path: 'mdkfs!MdkCreateFcb+0x3c' });
+      expect(paired.reason).toMatch(/its only calling path seen, mdkfs!MdkCreateFcb\+0x3c, leaks/);
     });
   });
 

@@ -4,8 +4,9 @@
  * Markdown, HTML and JUnit renderers.
  */
 import type { Facts, StepStatus } from '../core/types.js';
+import type { PoolName, RankEntry } from '../evidence/ranking.js';
 
-export type PoolName = 'paged' | 'nonpaged';
+export type { PoolName } from '../evidence/ranking.js';
 
 /** One step as it ran: which provider the plan chose on this version, and how it went. */
 export interface ReportStep {
@@ -20,17 +21,8 @@ export interface ReportStep {
   error?: { code: string; message: string };
 }
 
-/** One tag in the ranking, largest or fastest-growing first. */
-export interface RankedTag {
-  tag: string;
-  pool: PoolName;
-  bytes: number;
-  allocs: number;
-  frees?: number;
-  /** Bytes per minute over the samples; absent with a single sample. */
-  growthBytesPerMinute?: number;
-  /** Allocations minus frees gained over the samples. */
-  growthOutstanding?: number;
+/** One tag in the ranking, largest or fastest-growing first: the ranking's entry and its owner. */
+export interface RankedTag extends Pick<RankEntry, 'tag' | 'pool' | 'bytes' | 'allocs' | 'frees' | 'growthBytesPerMinute' | 'growthOutstanding'> {
   owner?: { binary?: string; description: string };
 }
 

@@ -191,7 +191,7 @@ async function main() {
       jobs.push(async () => {
         const run = await hunt(o, work, file, seed);
         const verdict = judge(run.report, truth.get(file));
-        const line = { file, seed, verdict: run.report?.verdict ?? `exit ${run.exit}`, culprit: run.report?.culprit?.frame ?? null, ...verdict, targetTimeMs: run.targetTimeMs, wallMs: run.wallMs, reason: run.report?.reason };
+        const line = { file, seed, verdict: run.report?.verdict ?? `exit ${run.exit}`, culprit: run.report?.culprit?.frame ?? null, ...verdict, targetTimeMs: run.targetTimeMs, ...(run.report?.evidence?.targetTime && { targetTime: run.report.evidence.targetTime }), wallMs: run.wallMs, reason: run.report?.reason };
         console.error(`${file} seed ${seed}: ${line.outcome}${line.why ? ` (${line.why})` : ''} — ${line.verdict}${line.culprit ? ` ${line.culprit}` : ''}, ${formatTarget(line.targetTimeMs)} target, ${(line.wallMs / 1000).toFixed(1)} s wall`);
         if (!o.keep) rmSync(run.out, { recursive: true, force: true });
         return line;

@@ -16,7 +16,7 @@ import { collectStacks, suspectSchema, type SuspectGrowth } from './collect-stac
 import { POOL_HIT_TAG, POOL_HIT_TAG_PURPOSE } from './hit-tag.js';
 import { checkWrapperPattern, classicAllocator, segmentHeapAllocator } from '../../src/evidence/classify.js';
 import { GROWTH_DEFAULTS, testGrowth, type GrowthPoint, type GrowthRule, type GrowthTest, type SeriesGrowth } from '../../src/evidence/growth.js';
-import { growthFromSuspect, retagCandidate } from '../../src/evidence/verdict.js';
+import { growthFromSuspect, retagCandidate, retaggedEvidence } from '../../src/evidence/verdict.js';
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
 import type { SiteTally } from '../../src/evidence/pairing.js';
 import { restoreWrites, trackedWrite, type TrackedWrite } from './undo.js';
@@ -175,14 +175,30 @@ function lookAtRound(tag: string, active: readonly RetagEntry[], original: reado
   growthOf.set(padTag(tag), testGrowth([{ key: padTag(tag), points: original }], rule).entries[0]!.growth);
   const familyPoints = original.slice(1).map((p, k) => active.reduce((sum, e) => ({ ...sum, count: sum.count + series.get(e.retag)![k]!.count, bytes: sum.bytes + series.get(e.retag)![k]!.bytes }), { ...p }));
   const family = testGrowth([{ key: 'family', points: familyPoints }], rule).entries[0]!.growth;
+  // The verdict's own rule, on the sites as the round will report them.
   let explained = 0;
   if (growth) {
-    explained = Math.max(0, ...active.filter((e) => Object.keys(e.site.paths ?? {}).length <= 1).map((e) => {
-      const c = retagCandidate({ frame: e.site.frame, module: e.site.module, offset: e.site.offset, retag: e.retag, growth: growthOf.get(e.retag)!, ...(e.site.callerModules && { callerModules: e.site.callerModules }) }, growth, family);
+    explained = Math.max(0, ...active.map((e) => {
+      const c = retagCandidate(retaggedEvidence({ ...siteIdentity(e.site), retag: e.retag, growth: growthOf.get(e.retag)! }), growth, family);
       return c.explains ? c.explained ?? 0 : 0;
     }));
   }
   return { tested, growthOf, familyPoints, family, explained };
+}
+
+// A retagged site's identity as its round reports it: a wrapper's site called from one driver's
+// path names that driver (`culprit`); called from several, their frames (`callers`).
+function siteIdentity(site: SiteTally) {
+  const paths = Object.values(site.paths ?? {});
+  return {
+    frame: site.frame,
+    module: site.module,
+    ...(site.function !== undefined && { function: site.function }),
+    offset: site.offset,
+    ...(paths.length === 1 && { culprit: paths[0]!.culprit }),
+    ...(paths.length > 1 && { callers: paths.map((p) => p.culprit.frame) }),
+    ...(site.callerModules && { callerModules: site.callerModules }),
+  };
 }
 
 // One retagged allocation site across the rounds.
@@ -314,12 +330,9 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       const roundSites = active.map((e) => {
         const last = (e as RetagEntry & { last?: { count: number; bytes: number; allocs: number; frees: number } }).last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
         const g = growthOf.get(e.retag)!;
-        const paths = Object.values(e.site.paths ?? {});
+        const { callerModules, ...named } = siteIdentity(e.site);
         return {
-          frame: e.site.frame,
-          module: e.site.module,
-          ...(e.site.function !== undefined && { function: e.site.function }),
-          offset: e.site.offset,
+          ...named,
           tag: padTag(params.tag),
           retag: e.retag,
           patched: e.patched,
@@ -331,10 +344,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
           points: series.get(e.retag)!,
           growth: g,
           ...(e.mismatchedFrees !== undefined && { mismatchedFrees: e.mismatchedFrees }),
-          // A wrapper's site called from one driver only: that driver is the one to blame.
-          ...(paths.length === 1 && { culprit: paths[0]!.culprit }),
-          ...(paths.length > 1 && { callers: paths.map((p) => p.culprit.frame) }),
-          ...(e.site.callerModules && { callerModules: e.site.callerModules }),
+          ...(callerModules && { callerModules }),
         };
       });
       rounds.push({ round, sites: roundSites, original: { points: original, growth: growthOf.get(padTag(params.tag))! }, family: { points: familyPoints, growth: family }, ...(unmasked && { unmasked }), ...(round > 1 && { stacks: unmaskStacks }) });

@@ -73,6 +73,31 @@ export interface RetaggedSiteEvidence extends SiteIdentity {
   mismatchedFrees?: number;
 }
 
+/** A retagged site as a retag round reports it (pool.retag-sites' `rounds[].sites[]`). */
+export interface RetaggedSiteLike extends SiteIdentity {
+  retag: string;
+  growth?: SeriesGrowth;
+  mismatchedFrees?: number;
+  /** A wrapper's site called from one driver's path: that driver's frame. */
+  culprit?: SiteIdentity;
+}
+
+/**
+ * A retagged site as the verdict weighs it: a wrapper's site called from one driver's path stands
+ * for that driver (the wrapper kept as `site`); any other site keeps the modules that called it.
+ * The retag round (deciding whether to count on or unmask) and the verdict both read it so.
+ */
+export function retaggedEvidence(s: RetaggedSiteLike): RetaggedSiteEvidence {
+  return {
+    ...identity(s.culprit ?? s),
+    ...(s.culprit && { site: s.frame }),
+    ...(!s.culprit && s.callerModules && { callerModules: s.callerModules }),
+    retag: s.retag,
+    ...(s.growth && { growth: s.growth }),
+    ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }),
+  };
+}
+
 /** One round of retagging (round 1: the sites first seen; later rounds: the ones unmasked). */
 export interface RetagRoundEvidence {
   round: number;

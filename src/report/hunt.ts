@@ -10,7 +10,7 @@
 import type { Facts, StepStatus } from '../core/types.js';
 import type { GrowthPoint, SeriesGrowth } from '../evidence/growth.js';
 import type { SiteLeakRate } from '../evidence/lifetimes.js';
-import { decideVerdict, EXPLAINED_SHARE, growthFromSuspect, identity, pairedFromSites, type RetagRoundEvidence, type SiteIdentity } from '../evidence/verdict.js';
+import { decideVerdict, EXPLAINED_SHARE, growthFromSuspect, identity, pairedFromSites, retaggedEvidence, type RetagRoundEvidence, type SiteIdentity } from '../evidence/verdict.js';
 import { formatDuration, formatShare, siteLabel, siteNumbers } from './format.js';
 import type { Culprit, HuntEvidence, HuntReport, PoolName, RankedTag, RankSample, ReportStep, RetagRoundReport, SiteReport, Suspect } from './model.js';
 
@@ -216,7 +216,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
     round: r.round,
     sites: r.sites
       .filter((s) => s.patched.length > 0)
-      .map((s) => ({ ...identity(s.culprit ?? s), ...(s.culprit && { site: s.frame }), ...(!s.culprit && s.callerModules && { callerModules: s.callerModules }), retag: s.retag, ...(s.growth && { growth: s.growth }), ...(s.mismatchedFrees !== undefined && { mismatchedFrees: s.mismatchedFrees }) })),
+      .map(retaggedEvidence),
     ...(r.original && { original: r.original.growth }),
     ...(r.family && { family: r.family.growth }),
     ...(r.unmasked && { unmasked: r.unmasked }),

@@ -133,6 +133,21 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
 
+  // Every allocation of a KMDF client goes through Wdf01000: the retagged sites are the
+  // framework's, each called from one path of sensx. The round judges them as the verdict does,
+  // by that driver's frame: the leaking path explains the growth at the round's first full look,
+  // and the hunt ends there instead of counting on and waiting out an unmask collection.
+  test('a framework\'s retagged site stands for its one calling driver: the round ends at its first look', async () => {
+    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/wdf-client-leak-win11.yaml')}`]);
+    expect(report, result.stdout + result.stderr).toBeDefined();
+    expect(report.verdict, report.reason).toBe('leak');
+    expect(`${report.culprit.module}!${report.culprit.function}`).toBe('sensx!SensEvtIoRead');
+    expect(report.evidence.rounds).toHaveLength(1);
+    expect(report.evidence.rounds[0].family.points).toBeLessThanOrEqual(6);
+    expect(report.evidence.targetTime.retagMs).toBeLessThanOrEqual(30 * 60_000 + 1_000);
+    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+  }, 300_000);
+
   // ks.sys allocates every pin's object header under one tag: a TV tuner's pins leak beside an
   // audio driver's many balanced pins. Four counts of the retagged sites cannot show the slow
   // rise beside the audio pins' noise; the round counts on (retag `extend`) until it does.

@@ -19,6 +19,12 @@ import type { RateRange, SiteLeakRate } from './lifetimes.js';
 export const EXPLAINED_SHARE = 0.5;
 /** A pairing rate whose lower bound is above this share of the tag's growth contradicts it. */
 export const MAX_EXPLAINED = 1.5;
+/**
+ * A new tag that rose faster than the tag and all its new tags together by more than this many
+ * standard errors was refilling: part of its rise is balanced blocks replacing old ones that
+ * drained from the original tag, so the rise overstates its leak.
+ */
+export const REFILL_Z = 2;
 
 /** The tag's growth, as the ranking measured it. */
 export interface TagGrowthEvidence {
@@ -147,6 +153,8 @@ export interface Candidate {
   /** Does it pass the rule (significant, still growing, explains ≥ EXPLAINED_SHARE)? */
   explains: boolean;
   why: string;
+  /** A retagged site whose new tag rose faster than the tag with its new tags together (REFILL_Z): its rise and the family's. */
+  refill?: { rate: number; family: number };
 }
 
 /** The decision. */
@@ -222,7 +230,31 @@ export function retagCandidate(site: RetaggedSiteEvidence, growth: TagGrowthEvid
   if (explained === undefined || explained < EXPLAINED_SHARE) {
     return { frame: site.frame, method: 'retag', rate, measure, ...(explained !== undefined && { explained }), explains: false, why: `${words}: ${explained === undefined ? 'the tag\'s growth rate is unknown' : `only ${pct(explained)} of the tag's growth`}` };
   }
-  return { frame: site.frame, method: 'retag', rate, measure, explained, explains: true, why: `${words}, still rising: ${pct(explained)} of the tag's growth` };
+  const refill = refillOf(fit, family, measure);
+  return { frame: site.frame, method: 'retag', rate, measure, explained, explains: true, why: `${words}, still rising: ${pct(explained)} of the tag's growth`, ...(refill && { refill }) };
+}
+
+// A new tag's rise against the family's over the same round: faster by more than REFILL_Z
+// standard errors, it holds a refill of balanced blocks besides any leak.
+function refillOf(fit: SeriesGrowth['count'], family: SeriesGrowth | undefined, measure: 'count' | 'bytes'): Candidate['refill'] {
+  if (!family) return undefined;
+  const whole = measure === 'count' ? family.count : family.bytes;
+  const error = Math.hypot(fit.standardError, whole.standardError);
+  return fit.slope - whole.slope > REFILL_Z * error ? { rate: fit.slope, family: whole.slope } : undefined;
+}
+
+/**
+ * Claims that cannot all be true: when a site's evidence matches the tag's rise while watched and
+ * a retagged site's rise outran it (a refill), the refilling site's rise is not its leak, and its
+ * claim is set aside for the one that matches.
+ */
+function setAsideRefills(candidates: readonly Candidate[]): Candidate[] {
+  const matching = candidates.find((c) => c.explains && !c.refill);
+  if (!matching) return [...candidates];
+  const unit = (c: Candidate) => (c.measure === 'count' ? 'allocations/min' : 'bytes/min');
+  return candidates.map((c) => (c.explains && c.refill
+    ? { ...c, explains: false, why: `${c.why.replace(/, still rising: .*$/, '')}, faster than the tag with all its new tags together (${fmt(c.refill.family)} ${unit(c)}): the rise is partly a refill of balanced blocks whose old ones drained from the original tag, while ${matching.frame} accounts for the tag's rise` }
+    : c));
 }
 
 /** Decide the verdict from the evidence. */
@@ -266,7 +298,7 @@ function decide(e: VerdictEvidence): VerdictDecision {
   for (const round of e.retag?.rounds ?? []) for (const s of round.sites) retagged.set(s.frame, { site: s, ...(round.family && { family: round.family }) });
   const retagCandidates = [...retagged.values()].map((r) => retagCandidate(r.site, g, r.family));
   const pairingCandidates = e.paired.filter((s) => !retagged.has(s.frame)).map((s) => pairingCandidate(s, g));
-  const candidates = [...retagCandidates, ...pairingCandidates];
+  const candidates = setAsideRefills([...retagCandidates, ...pairingCandidates]);
   const byExplained = (a: Candidate, b: Candidate) => (b.explained ?? -Infinity) - (a.explained ?? -Infinity);
 
   if (e.retag && !e.retag.finished) {

@@ -1,0 +1,58 @@
+// A retagged site whose blocks live longer than the round refills its new tag from zero while its
+// old blocks drain from the original tag: its new tag climbs faster than the tag with all its new
+// tags together. That rise is not its leak; when another site's evidence matches the tag's rise,
+// the verdict names that one.
+import { describe, expect, test } from 'vitest';
+import { testGrowth, type GrowthPoint, type SeriesGrowth } from '../../src/evidence/growth.js';
+import { decideVerdict, retagCandidate, type RetaggedSiteEvidence, type TagGrowthEvidence } from '../../src/evidence/verdict.js';
+
+const minute = 60_000;
+const growth: TagGrowthEvidence = { tag: 'AvxS', pool: 'paged', allocsPerMinute: 5, bytesPerMinute: 1250, measure: 'count' };
+
+// Twelve counts five minutes apart, rising `perMinute` with a small alternating wobble.
+function series(start: number, perMinute: number, wobble = 2): GrowthPoint[] {
+  return Array.from({ length: 12 }, (_, k) => {
+    const count = Math.round(start + perMinute * 5 * k + (k % 2 === 0 ? wobble : -wobble));
+    return { atMs: k * 5 * minute, count, bytes: count * 256 };
+  });
+}
+
+function grown(points: GrowthPoint[]): SeriesGrowth {
+  return testGrowth([{ key: 'x', points }]).entries[0]!.growth;
+}
+
+function site(fn: string, retag: string, points: GrowthPoint[]): RetaggedSiteEvidence {
+  return { frame: `avxflt!${fn}+0x21`, module: 'avxflt', function: fn, offset: 0x21, retag, growth: grown(points) };
+}
+
+// The tag with its new tags: the leak alone, 5 a minute.
+const family = grown(series(6000, 5, 20));
+const cache = site('AvxInsertVerdictCache', 'Avx2', series(0, 16));
+const stream = site('AvxCreateStreamContext', 'Avx3', series(0, 5));
+
+describe('a retagged site\'s rise against the tag\'s while watched', () => {
+  test('a new tag rising with the family carries no refill; one rising three times as fast does', () => {
+    const plain = retagCandidate(stream, growth, family);
+    expect(plain.explains).toBe(true);
+    expect(plain.refill).toBeUndefined();
+    const c = retagCandidate(cache, growth, family);
+    expect(c.explains).toBe(true);
+    expect(c.refill?.rate).toBeCloseTo(16, 0);
+    expect(c.refill?.family).toBeCloseTo(5, 0);
+  });
+
+  test('with both claiming, the verdict names the site whose rise matches the tag\'s, and says why the other is set aside', () => {
+    const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [cache, stream], family }] } });
+    expect(decision.verdict).toBe('leak');
+    expect(decision.culprit?.frame).toBe('avxflt!AvxCreateStreamContext+0x21');
+    const setAside = decision.candidates.find((c) => c.frame === 'avxflt!AvxInsertVerdictCache+0x21')!;
+    expect(setAside.explains).toBe(false);
+    expect(setAside.why).toMatch(/faster than the tag with all its new tags together \(4\.\d+ allocations\/min\): the rise is partly a refill/);
+  });
+
+  test('a refilling site alone is still named when nothing else accounts for the rise (a leak with long-lived balanced blocks beside it)', () => {
+    const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [cache], family }] } });
+    expect(decision.verdict).toBe('leak');
+    expect(decision.culprit?.frame).toBe('avxflt!AvxInsertVerdictCache+0x21');
+  });
+});

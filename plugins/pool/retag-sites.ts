@@ -165,6 +165,8 @@ interface RetagLook {
   family: SeriesGrowth;
   /** The largest share of the growth one retagged site explains (0: none does). */
   explained: number;
+  /** The same among sites whose rise did not outrun the tag's while watched (no refill in it). */
+  plainly: number;
 }
 
 // Test a round's series as counted so far: the new tags as one family (corrected together), the
@@ -176,14 +178,10 @@ function lookAtRound(tag: string, active: readonly RetagEntry[], original: reado
   const familyPoints = original.slice(1).map((p, k) => active.reduce((sum, e) => ({ ...sum, count: sum.count + series.get(e.retag)![k]!.count, bytes: sum.bytes + series.get(e.retag)![k]!.bytes }), { ...p }));
   const family = testGrowth([{ key: 'family', points: familyPoints }], rule).entries[0]!.growth;
   // The verdict's own rule, on the sites as the round will report them.
-  let explained = 0;
-  if (growth) {
-    explained = Math.max(0, ...active.map((e) => {
-      const c = retagCandidate(retaggedEvidence({ ...siteIdentity(e.site), retag: e.retag, growth: growthOf.get(e.retag)! }), growth, family);
-      return c.explains ? c.explained ?? 0 : 0;
-    }));
-  }
-  return { tested, growthOf, familyPoints, family, explained };
+  const claims = growth ? active.map((e) => retagCandidate(retaggedEvidence({ ...siteIdentity(e.site), retag: e.retag, growth: growthOf.get(e.retag)! }), growth, family)).filter((c) => c.explains) : [];
+  const explained = Math.max(0, ...claims.map((c) => c.explained ?? 0));
+  const plainly = Math.max(0, ...claims.filter((c) => !c.refill).map((c) => c.explained ?? 0));
+  return { tested, growthOf, familyPoints, family, explained, plainly };
 }
 
 // A retagged site's identity as its round reports it: a wrapper's site called from one driver's
@@ -212,6 +210,11 @@ interface RetagEntry {
   points: GrowthPoint[];
   mismatchedFrees?: number;
 }
+
+/** The round's early look: the fewest points that can show a rise goes on (the growth test's continued-rise check needs 4). */
+const EARLY_LOOK = 4;
+/** The share of a round's error rate spent at its early look. */
+const EARLY_SHARE = 0.1;
 
 /**
  * Retag, count over time, and unmask: round 1 retags the sites seen; each new tag (and the
@@ -307,7 +310,14 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       const tags = [params.tag, ...active.map((e) => e.retag)];
       const original: GrowthPoint[] = [];
       const series = new Map<string, GrowthPoint[]>(active.map((e) => [e.retag, []]));
-      const rule: GrowthRule = { alpha: GROWTH_DEFAULTS.alpha / (1 + extend) };
+      // A first look comes early, at EARLY_LOOK points: a leak that already shows plainly ends the
+      // round there (only a site explaining the growth does; anything else waits for `points`).
+      // The error rate is spent over the looks: EARLY_SHARE of it at the early look (only a plain
+      // leak passes there), the rest evenly over the full looks.
+      const early = EARLY_LOOK < points ? EARLY_LOOK : undefined;
+      const spent = early ? EARLY_SHARE : 0;
+      const earlyRule: GrowthRule = { alpha: GROWTH_DEFAULTS.alpha * spent };
+      const rule: GrowthRule = { alpha: (GROWTH_DEFAULTS.alpha * (1 - spent)) / (1 + extend) };
       const stepMs = durationMs / points;
       let planned = points;
       let look: RetagLook | undefined;
@@ -318,11 +328,17 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         original.push({ atMs: counted.atMs, count: at(params.tag).count, bytes: at(params.tag).bytes });
         if (k > 0) for (const e of active) series.get(e.retag)!.push({ atMs: counted.atMs, count: at(e.retag).count, bytes: at(e.retag).bytes });
         ctx.progress.update(k, planned, `round ${round}: counted ${tags.length} tag(s) at point ${k}/${planned}`);
-        if (k < planned) continue;
+        if (k < planned && k !== early) continue;
         for (const e of active) Object.assign(e, { last: at(e.retag) });
-        look = lookAtRound(params.tag, active, original, series, growth, rule);
+        look = lookAtRound(params.tag, active, original, series, growth, k < planned ? earlyRule : rule);
+        // The early look ends the round only on a plain claim: a refill's rise needs the full count.
+        if (growth && (k < planned ? look.plainly : look.explained) > 0) {
+          planned = k;
+          break;
+        }
+        if (k < planned) continue;
         const rising = look.family.significant || look.tested.some((t) => t.growth.significant);
-        if (!growth || look.explained > 0 || !rising || planned >= points * (1 + extend)) break;
+        if (!growth || !rising || planned >= points * (1 + extend)) break;
         planned += points;
       }
       ranMs += planned * stepMs;
@@ -408,8 +424,8 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         duration: { ...durationSchema, description: 'How long the target runs retagged (default 2m).' },
         pooltagFile: { type: 'string', minLength: 1, description: 'A pooltag.txt whose tags must not be chosen.' },
         maxSites: { type: 'integer', minimum: 1, maximum: 32, description: 'Retag at most this many allocation sites in all rounds (default 8).' },
-        points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points over `duration` (default 6; the growth test needs 4 to show a rise goes on); the first count, at the patch, only starts the original tag\'s series.' },
-        extend: { type: 'integer', minimum: 0, maximum: 10, description: 'While no retagged site explains the growth but a new tag (or the tag with its new tags) rose, count `points` more at the same interval, up to this many times (default 2: a round runs at most 3 × `duration`). The growth tests of a round spend their error rate evenly over its looks.' },
+        points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points over `duration` (default 6; the growth test needs 4 to show a rise goes on); the first count, at the patch, only starts the original tag\'s series. With more than 4, the round looks once early, at point 4, and ends there when a retagged site already explains the growth.' },
+        extend: { type: 'integer', minimum: 0, maximum: 10, description: 'While no retagged site explains the growth but a new tag (or the tag with its new tags) rose, count `points` more at the same interval, up to this many times (default 2: a round runs at most 3 × `duration`). The growth tests of a round spend their error rate evenly over its looks (the early one included).' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect`): each round stops the hunt once a retagged site explains it.' },
         rounds: { type: 'integer', minimum: 1, maximum: 10, description: 'Unmasking rounds in all (default 1): while the retagged sites do not explain the growth, collect stacks again on the original tag (only unseen sites hit it now) and retag those too.' },
         stacks: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks each unmasking round collects (default 40).' },

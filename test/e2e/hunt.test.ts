@@ -148,6 +148,18 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
 
+  // A leak on an error path, alone under its tag once retagged: its new tag climbs cleanly and
+  // with the tag's rise (no refill), so the round's early look at point 4 ends it there.
+  test('a plain leak ends the retag round at its early look (4 points, not 6)', async () => {
+    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/error-path-leak-low-rate.yaml')}`]);
+    expect(report, result.stdout + result.stderr).toBeDefined();
+    expect(report.verdict, report.reason).toBe('leak');
+    expect(`${report.culprit.module}!${report.culprit.function}`).toBe('hwmon!HwmReadSensorBlock');
+    expect(report.evidence.rounds).toHaveLength(1);
+    expect(report.evidence.rounds[0].family.points).toBe(4);
+    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+  }, 300_000);
+
   // ks.sys allocates every pin's object header under one tag: a TV tuner's pins leak beside an
   // audio driver's many balanced pins. Four counts of the retagged sites cannot show the slow
   // rise beside the audio pins' noise; the round counts on (retag `extend`) until it does.

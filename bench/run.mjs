@@ -8,7 +8,7 @@
  * Ids: startup, stream, aggregate, scaling, sim, roundtrips, slowlink, hunt, tty. Every figure is the median
  * of at least 5 runs with its min and max.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import aggregate from './aggregate.mjs';
 import hunt from './hunt.mjs';
@@ -122,14 +122,17 @@ for (const bench of benchmarks.filter((b) => !options.only || options.only.inclu
   const benchStarted = nowMs();
   try {
     const rows = (await bench.run({ runs: options.runs })).map((row) => ({ ...row, met: goalMet(row) }));
-    results.push({ id: bench.id, title: bench.title, seconds: (nowMs() - benchStarted) / 1000, rows });
+    results.push({ id: bench.id, title: bench.title, at: startedAt, seconds: (nowMs() - benchStarted) / 1000, rows });
   } catch (error) {
     results.push({ id: bench.id, title: bench.title, seconds: (nowMs() - benchStarted) / 1000, rows: [], error: String(error?.stack ?? error) });
     process.stderr.write(`  failed: ${String(error?.message ?? error)}\n`);
   }
   process.stderr.write(`  ${((nowMs() - benchStarted) / 1000).toFixed(1)} s\n`);
 }
-const output = { startedAt, durationSeconds: (nowMs() - started) / 1000, runsPerFigure: options.runs, machine: { ...machine, loadAverageAtEnd: describeMachine().loadAverage }, benchmarks: results };
+// `--only` re-measures some benchmarks: the others keep their last figures in results.json.
+const kept = options.only && existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')).benchmarks ?? []).filter((b) => !options.only.includes(b.id)) : [];
+const merged = [...kept, ...results].sort((a, b) => benchmarks.findIndex((x) => x.id === a.id) - benchmarks.findIndex((x) => x.id === b.id));
+const output = { startedAt, durationSeconds: (nowMs() - started) / 1000, runsPerFigure: options.runs, machine: { ...machine, loadAverageAtEnd: describeMachine().loadAverage }, benchmarks: merged };
 writeFileSync(resultsFile, `${JSON.stringify(output, null, 2)}\n`);
 const markdown = `${table(results)}\n\n${machineText(machine, options.runs, startedAt.slice(0, 10))}`;
 process.stdout.write(`${markdown}\n\nwrote ${resultsFile}\n`);

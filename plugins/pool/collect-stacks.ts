@@ -9,7 +9,7 @@
  */
 import { defineProvider } from '../../src/core/plugin.js';
 import type { BreakEvent, JsonSchema, StepContext, StepProvider } from '../../src/core/types.js';
-import { blockArguments, checkWrapperPattern, classifyStack, classicAllocator, frameText, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
+import { blockArguments, checkWrapperPattern, classifyStack, classicAllocator, frameText, isKernelFrame, segmentHeapAllocator, wrapperList, type AllocatorFrames, type Classification, type WrapperList } from '../../src/evidence/classify.js';
 import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
 import { isRunLimitReached } from '../../src/debuggers/run-limit.js';
@@ -184,6 +184,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       sites: { type: 'array', description: 'Per call site: frame, module, function, offset, kind (alloc|free), allocs, frees, outstanding, outstandingBytes, returnAddress; for a wrapper site, paths: the same counts per calling driver frame (culprit).' },
       allocSites: { type: 'integer', description: 'Distinct allocation call sites seen.' },
       stacks: { type: 'integer', description: 'Stacks read.' },
+      kernelStacks: { type: 'integer', description: 'Of them, the kernel\'s own (every frame nt\'s): read and paired, but not counted toward `count` (per-hit mode), so a driver reusing a kernel tag still shows.' },
       hits: { type: 'integer', description: 'PoolHitTag breaks in all (sampled or not).' },
       stoppedBy: { type: 'string', description: '`count`, `timeout` or `budget`.' },
       mode: { type: 'string', description: '`per-hit` or `fast`.' },
@@ -251,6 +252,10 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   const book = new PairingBook();
   const started = Date.now();
   let stacks = 0;
+  // Stacks that count toward `count`: not the kernel's own (every frame nt's). A driver that
+  // reuses a kernel tag ("Irp ") hides among the I/O manager's own allocations of it; those are
+  // read and paired but do not fill the collection, so the driver's rarer stacks still show.
+  let counted = 0;
   let hits = 0;
   let stoppedBy: 'count' | 'timeout' | 'budget' = 'timeout';
   // Target time at the start and at the end of the main phase (`count` stacks), in hits too.
@@ -268,8 +273,10 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     const frames = readStack(text);
     const c = classifyStack(frames, allocator, wrappers);
     stacks++;
+    const kernelOwn = frames.length > 0 && frames.every(isKernelFrame);
+    if (!kernelOwn) counted++;
     const texts = frames.map(frameText);
-    const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), frames: texts };
+    const line: Record<string, unknown> = { seq: stacks, hit: hits, atMs: Date.now() - started, tag: params.tag, operation: c.operation, site: c.siteFrame ?? null, ...(c.wrapped && { culprit: c.culprit!.frame }), ...(kernelOwn && { kernel: true }), frames: texts };
     if (c.operation === 'alloc') {
       const sizeNumber = blockArguments(frames, c, params.tag).size;
       const pending: PendingAllocation = { line, record: recordOf(c, texts), ...(sizeNumber !== undefined && { size: sizeNumber }) };
@@ -282,7 +289,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
       Object.assign(line, { address: hex ?? null, paired: book.add({ ...recordOf(c, texts), ...(hex !== undefined && { address: hex }), hit: hits }) === 'paired' });
     }
     ctx.files.appendJsonLine(STACKS_FILE, line);
-    ctx.progress.update(stacks, count, c.siteFrame ?? 'unrecognised stack');
+    ctx.progress.update(counted, count, c.siteFrame ?? 'unrecognised stack');
     return undefined;
   };
 
@@ -291,7 +298,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     book.add({ ...pending.record, ...(address !== undefined && { address }), ...(pending.size !== undefined && { size: pending.size }), ...(typeof pending.line.hit === 'number' && { hit: pending.line.hit }) });
     Object.assign(pending.line, { size: pending.size ?? null, address: address ?? null });
     ctx.files.appendJsonLine(STACKS_FILE, pending.line);
-    ctx.progress.update(stacks, count, String(pending.line.site ?? 'unrecognised stack'));
+    ctx.progress.update(counted, count, String(pending.line.site ?? 'unrecognised stack'));
   };
 
   // One go per hit. kd prints each stop's stack itself (`sxe -c "kb" bpe`), and a breakpoint at
@@ -312,7 +319,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     let pairing = false;
     try {
       for (;;) {
-        if (!pairing && stacks >= count) {
+        if (!pairing && counted >= count) {
           stoppedBy = 'count';
           mainPhase = { hits, clock: await targetClockMs(ctx) };
           if (params.pairFrees === false || !wantAddresses || !needsWatching()) break;
@@ -335,7 +342,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
           before.push(`bp${id} ${checkedAddress(address)} "r ${register}; g"`);
           armed.add(id);
         }
-        const last = !pairing && stacks === count - 1 && sampleEvery === 1;
+        const last = !pairing && counted === count - 1 && sampleEvery === 1;
         if (last) {
           const clear = clearCommand([...armed]);
           before.push(`sxe -c "kb; ${clear ? `${clear}; ` : ''}sxe -c \\"\\" bpe" bpe`);
@@ -442,6 +449,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
       sites,
       allocSites: allocSites.length,
       stacks,
+      kernelStacks: stacks - counted,
       hits,
       stoppedBy,
       mode,
@@ -454,7 +462,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
       spanMs,
       mainHits: mainPhase.hits,
     },
-    summary: `${stacks} stacks from ${hits} hits (${mode}), ${allocSites.length} allocation site(s); stopped by ${stoppedBy}`,
+    summary: `${stacks} stacks from ${hits} hits (${mode})${stacks > counted ? `, ${stacks - counted} of them the kernel's own (not counted toward ${count})` : ''}, ${allocSites.length} allocation site(s); stopped by ${stoppedBy}`,
   };
 }
 

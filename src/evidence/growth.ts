@@ -12,7 +12,7 @@
  * stopped is not a leak. A tag must also have gained `minGrowthAllocs` allocations (default 3).
  * Pure functions: no I/O.
  */
-import { fitLine, holm, type LineFit } from './stats.js';
+import { fitLine, holm, holmThresholds, type LineFit } from './stats.js';
 
 /** One measurement of one tag (or retagged site) at a point of target time. */
 export interface GrowthPoint {
@@ -55,6 +55,8 @@ export interface SeriesGrowth {
   recent?: { points: number; fit: LineFit; ratio: number };
   /** Significant after the correction over all series (set by testGrowth). */
   significant: boolean;
+  /** The p-value this series had to be under at its rank in Holm's procedure (set by testGrowth). */
+  threshold?: number;
   /** The rise goes on over the recent samples. */
   continuing: boolean;
   /** significant ∧ continuing ∧ gained enough: this series grows. */
@@ -121,9 +123,11 @@ export function testGrowth<K>(series: readonly { key: K; points: readonly Growth
   const r = { ...GROWTH_DEFAULTS, ...rule };
   const entries = series.map((s) => ({ key: s.key, growth: seriesGrowth(s.points, r) }));
   const significant = holm(entries.map((e) => e.growth.p), r.alpha);
+  const thresholds = holmThresholds(entries.map((e) => e.growth.p), r.alpha);
   entries.forEach((e, i) => {
     const g = e.growth;
     g.significant = significant[i]!;
+    g.threshold = thresholds[i]!;
     const enough = g.measure === 'bytes' ? g.gainedBytes > 0 : g.gainedAllocs >= r.minGrowthAllocs;
     g.growing = g.significant && g.continuing && enough;
     g.why = whyOf(g, r);
@@ -135,7 +139,7 @@ export function testGrowth<K>(series: readonly { key: K; points: readonly Growth
 function whyOf(g: SeriesGrowth, r: Required<GrowthRule>): string {
   const rate = g.measure === 'count' ? `${round(g.count.slope)} allocations/min` : `${round(g.bytes.slope)} bytes/min`;
   if (g.points < 3) return `${g.points} point(s): a trend needs at least 3`;
-  if (!g.significant) return `no significant rise (p = ${formatP(g.p)}, needs Holm-corrected ${formatP(r.alpha)})`;
+  if (!g.significant) return `no significant rise (p = ${formatP(g.p)}, needs Holm-corrected ${formatP(g.threshold ?? r.alpha)})`;
   if (g.measure === 'count' && g.gainedAllocs < r.minGrowthAllocs) return `rise of ${g.gainedAllocs} allocation(s) only`;
   if (!g.recent) return `rises ${rate} (p = ${formatP(g.p)}) but ${g.points} points cannot show the rise goes on (needs 4)`;
   if (!g.continuing) {
@@ -144,10 +148,12 @@ function whyOf(g: SeriesGrowth, r: Required<GrowthRule>): string {
   return `grows ${rate} (p = ${formatP(g.p)}), still rising over the last ${g.recent.points} points`;
 }
 
-/** A p-value for people: `0.003`, `< 1e-6`. */
+/** A p-value or threshold for people, two significant digits below 0.01: `0.003`, `0.0012`, `3.1e-4`, `< 1e-6`. */
 export function formatP(p: number): string {
   if (p < 1e-6) return '< 1e-6';
-  return p < 0.001 ? p.toExponential(1) : String(Math.round(p * 1000) / 1000);
+  if (p < 0.001) return p.toExponential(1);
+  if (p < 0.01) return String(Number(p.toPrecision(2)));
+  return String(Math.round(p * 1000) / 1000);
 }
 
 // Three significant figures.

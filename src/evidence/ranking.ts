@@ -145,6 +145,8 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
   const undecided = entries.filter((e) => !e.growing && (e.significant || e.p! < UNDECIDED_P));
   if (!top || !top.growing) {
     const stopped = undecided.find((e) => e.significant);
+    // Sampling ended (the budget) with a tag rising, but not beyond the correction: say which.
+    const closest = [...undecided].sort((a, b) => a.p! - b.p!)[0];
     return {
       basis: 'growth',
       ranking: entries,
@@ -153,7 +155,7 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
       decisive: undecided.length === 0 && snapshots.length >= 4,
       reason: stopped
         ? `no tag kept growing over ${snapshots.length} samples (${spanSeconds} s of target time): tag "${stopped.tag}" ${stopped.why}`
-        : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${test.alpha})`,
+        : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${test.alpha})${closest ? `; the closest, tag "${closest.tag}", was still undecided when sampling ended (${closest.why}): a longer growth budget may decide it` : ''}`,
     };
   }
   return {

@@ -138,6 +138,22 @@ export function holm(pValues: readonly number[], alpha: number): boolean[] {
   return significant;
 }
 
+/**
+ * The threshold each p-value met or missed in Holm's step-down procedure: `alpha / (m − rank)`
+ * (rank 0 the smallest p) up to the first p that missed its threshold; every larger p stopped there
+ * too, so it carries that threshold.
+ */
+export function holmThresholds(pValues: readonly number[], alpha: number): number[] {
+  const m = pValues.length;
+  const thresholds = new Array<number>(m).fill(alpha);
+  let stopped: number | undefined;
+  pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p).forEach(({ p, i }, k) => {
+    thresholds[i] = stopped ?? alpha / (m - k);
+    if (stopped === undefined && p > alpha / (m - k)) stopped = alpha / (m - k);
+  });
+  return thresholds;
+}
+
 /** Wilson's score interval of a proportion `successes / trials` at `z` (1.96: 95%). */
 export function wilson(successes: number, trials: number, z = 1.96): { low: number; high: number } {
   if (trials <= 0) return { low: 0, high: 1 };

@@ -1,8 +1,9 @@
 // The growth test: count or bytes rising, corrected over all tags, and still rising.
 import { describe, expect, test } from 'vitest';
-import { seriesGrowth, testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
-import { fitLine, holm, studentTUpper, wilson } from '../../src/evidence/stats.js';
+import { formatP, seriesGrowth, testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
+import { fitLine, holm, holmThresholds, studentTUpper, wilson } from '../../src/evidence/stats.js';
 import { seededRandom } from '../../src/sim/seeded-random.js';
+import { rankSnapshots } from '../../src/evidence/ranking.js';
 
 // Points one interval (10 minutes) apart.
 function points(counts: readonly number[], bytes?: readonly number[]): GrowthPoint[] {
@@ -31,6 +32,23 @@ describe('stats', () => {
   test('Holm rejects step-down', () => {
     expect(holm([0.001, 0.04, 0.03, 0.5], 0.05)).toEqual([true, false, false, false]);
     expect(holm([0.001, 0.012, 0.02, 0.5], 0.05)).toEqual([true, true, true, false]);
+  });
+
+  test('each series is told the Holm threshold it met or missed (not the family-wise rate)', () => {
+    // Ranks 0..3 need 0.05/4, 0.05/3, 0.05/2, 0.05/1; 0.03 misses 0.05/3, so 0.04 stopped there too.
+    const t = holmThresholds([0.001, 0.04, 0.03, 0.5], 0.05);
+    expect(t[0]).toBeCloseTo(0.0125, 10);
+    expect(t[2]).toBeCloseTo(0.05 / 3, 10);
+    expect(t[1]).toBeCloseTo(0.05 / 3, 10);
+    expect(t[3]).toBeCloseTo(0.05 / 3, 10);
+    // A smallest p under the family-wise rate but over alpha/m is said so, with the number it needed.
+    const points = (slope: number, wobble: number) => [0, 1, 2, 3, 4].map((k) => ({ atMs: k * 600_000, count: 1000 + slope * k + (k % 2 ? wobble : -wobble), bytes: 0 }));
+    const tested = testGrowth([{ key: 'a', points: points(12, 4) }, ...Array.from({ length: 7 }, (_, i) => ({ key: `flat${i}`, points: points(0, 3) }))], { alpha: 0.01 });
+    const a = tested.entries[0]!.growth;
+    expect(a.p).toBeLessThan(0.01);
+    expect(a.significant).toBe(false);
+    expect(a.threshold).toBeCloseTo(0.01 / 8, 10);
+    expect(a.why).toBe(`no significant rise (p = ${formatP(a.p)}, needs Holm-corrected 0.0013)`);
   });
 
   test('Wilson interval holds the proportion and stays in [0, 1]', () => {
@@ -96,5 +114,25 @@ describe('growth test', () => {
     const many = testGrowth([{ key: 'Slow', points: leak(30) }, ...others(30)]).entries[0]!.growth;
     expect(few.growing).toBe(false);
     expect(many.growing).toBe(true);
+  });
+});
+
+describe('a no-leak ranking that ran out of samples with a tag still undecided', () => {
+  // Seven snapshots ten minutes apart: "Stag" climbs in uneven steps (a few large blocks), not
+  // beyond the correction; "Flat" does not move.
+  const stag = [100, 104, 103, 109, 108, 113, 112];
+  const snapshots = stag.map((count, k) => ({
+    atMs: k * 600_000,
+    counts: [
+      { tag: 'Stag', pool: 'paged' as const, outstanding: count, bytes: count * 64 },
+      { tag: 'Flat', pool: 'paged' as const, outstanding: 500 + (k % 2), bytes: (500 + (k % 2)) * 32 },
+    ],
+  }));
+
+  test('says which tag was closest and that a longer growth budget may decide it', () => {
+    const ranking = rankSnapshots(snapshots, ['paged'], { alpha: 1e-4 });
+    expect(ranking.suspect).toBeNull();
+    expect(ranking.decisive).toBe(false);
+    expect(ranking.reason).toMatch(/; the closest, tag "Stag", was still undecided when sampling ended \(no significant rise \(p = [^,]+, needs Holm-corrected 5.0e-5\)\): a longer growth budget may decide it$/);
   });
 });

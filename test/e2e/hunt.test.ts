@@ -24,6 +24,15 @@ async function hunt(args: string[]) {
   return { out, result, report, state };
 }
 
+// A finished hunt that named `frame` (module!function) and left the target as it found it.
+function expectNamed(run: Awaited<ReturnType<typeof hunt>>, frame: string): void {
+  const { result, report, state } = run;
+  expect(report, result.stdout + result.stderr).toBeDefined();
+  expect(report.verdict, report.reason).toBe('leak');
+  expect(`${report.culprit.module}!${report.culprit.function}`).toBe(frame);
+  expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
+}
+
 // The site a scenario leaks from: the largest leak rate (rate × leak fraction), if any.
 function leakingSite(file: string): { module: string; function: string } | undefined {
   const scenario = loadScenario(join(root, 'scenarios', file));
@@ -139,26 +148,22 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
   // by that driver's frame: the leaking path explains the growth at the round's first full look,
   // and the hunt ends there instead of counting on and waiting out an unmask collection.
   test('a framework\'s retagged site stands for its one calling driver: the round ends at its first look', async () => {
-    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/wdf-client-leak-win11.yaml')}`]);
-    expect(report, result.stdout + result.stderr).toBeDefined();
-    expect(report.verdict, report.reason).toBe('leak');
-    expect(`${report.culprit.module}!${report.culprit.function}`).toBe('sensx!SensEvtIoRead');
+    const run = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/wdf-client-leak-win11.yaml')}`]);
+    expectNamed(run, 'sensx!SensEvtIoRead');
+    const { report } = run;
     expect(report.evidence.rounds).toHaveLength(1);
     expect(report.evidence.rounds[0].family.points).toBeLessThanOrEqual(6);
     expect(report.evidence.targetTime.retagMs).toBeLessThanOrEqual(30 * 60_000 + 1_000);
-    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
 
   // A leak on an error path, alone under its tag once retagged: its new tag climbs cleanly and
   // with the tag's rise (no refill), so the round's early look at point 4 ends it there.
   test('a plain leak ends the retag round at its early look (4 points, not 6)', async () => {
-    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/error-path-leak-low-rate.yaml')}`]);
-    expect(report, result.stdout + result.stderr).toBeDefined();
-    expect(report.verdict, report.reason).toBe('leak');
-    expect(`${report.culprit.module}!${report.culprit.function}`).toBe('hwmon!HwmReadSensorBlock');
+    const run = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/error-path-leak-low-rate.yaml')}`]);
+    expectNamed(run, 'hwmon!HwmReadSensorBlock');
+    const { report } = run;
     expect(report.evidence.rounds).toHaveLength(1);
     expect(report.evidence.rounds[0].family.points).toBe(4);
-    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
 
   // The same driver at another seed: one of its rare stacks shows among the kernel's own, which
@@ -167,25 +172,21 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     const dir = mkdtempSync(join(tmpdir(), 'leakhunt-e2e-scenario-'));
     const file = join(dir, 'driver-reuses-kernel-tag-seed2.yaml');
     writeFileSync(file, readFileSync(join(root, 'scenarios/accuracy/driver-reuses-kernel-tag.yaml'), 'utf8').replace(/^seed: \d+$/m, 'seed: 2'));
-    const { result, report, state } = await hunt(['--target', `sim:${file}`]);
-    expect(report, result.stdout + result.stderr).toBeDefined();
-    expect(report.verdict, report.reason).toBe('leak');
-    expect(`${report.culprit.module}!${report.culprit.function}`).toBe('tapebk!TbkBuildSrbDescriptor');
+    const run = await hunt(['--target', `sim:${file}`]);
+    expectNamed(run, 'tapebk!TbkBuildSrbDescriptor');
+    const { result } = run;
     expect(result.stdout + result.stderr).toMatch(/stacks from \d+ hits \(per-hit\), \d+ of them the kernel's own \(not counted toward 40\)/);
-    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
 
   // ks.sys allocates every pin's object header under one tag: a TV tuner's pins leak beside an
   // audio driver's many balanced pins. Four counts of the retagged sites cannot show the slow
   // rise beside the audio pins' noise; the round counts on (retag `extend`) until it does.
   test('a slow leak beside a noisy balanced site: the retag round counts on past its points and names the truth\'s culprit', async () => {
-    const { result, report, state } = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/ks-object-header-leak.yaml')}`]);
-    expect(report, result.stdout + result.stderr).toBeDefined();
-    expect(report.verdict, report.reason).toBe('leak');
-    expect(`${report.culprit.module}!${report.culprit.function}`).toBe('tvtuner!TvPinCreate');
+    const run = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/ks-object-header-leak.yaml')}`]);
+    expectNamed(run, 'tvtuner!TvPinCreate');
+    const { report } = run;
     const points = report.evidence.rounds[0].family.points;
     expect(points).toBeGreaterThan(6);
     expect(points % 6).toBe(0);
-    expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
   }, 300_000);
 });

@@ -267,6 +267,10 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   // site's allocations are younger than its normal lifetime (src/evidence/lifetimes.ts).
   const needsWatching = (): boolean => book.needsPairing() || book.allocationsBySite().some((list) => stillInFlight(list, hits));
 
+  // The progress line: the last site, and how many of the kernel's own stacks were read besides
+  // (a collection at 0/40 with hundreds of those read is working, not stuck).
+  const progressLabel = (site: string | null | undefined): string => `${site ?? 'unrecognised stack'}${stacks > counted ? ` (${stacks - counted} of the kernel's own read, not counted)` : ''}`;
+
   // Record one stack: classify, attribute, write the JSON line (an allocation whose block
   // comes later waits for settle()).
   const record = (text: string, extra: { deferAddress?: boolean } = {}): PendingAllocation | undefined => {
@@ -289,7 +293,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
       Object.assign(line, { address: hex ?? null, paired: book.add({ ...recordOf(c, texts), ...(hex !== undefined && { address: hex }), hit: hits }) === 'paired' });
     }
     ctx.files.appendJsonLine(STACKS_FILE, line);
-    ctx.progress.update(counted, count, c.siteFrame ?? 'unrecognised stack');
+    ctx.progress.update(counted, count, progressLabel(c.siteFrame));
     return undefined;
   };
 
@@ -298,7 +302,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     book.add({ ...pending.record, ...(address !== undefined && { address }), ...(pending.size !== undefined && { size: pending.size }), ...(typeof pending.line.hit === 'number' && { hit: pending.line.hit }) });
     Object.assign(pending.line, { size: pending.size ?? null, address: address ?? null });
     ctx.files.appendJsonLine(STACKS_FILE, pending.line);
-    ctx.progress.update(counted, count, String(pending.line.site ?? 'unrecognised stack'));
+    ctx.progress.update(counted, count, progressLabel(pending.line.site as string | null | undefined));
   };
 
   // One go per hit. kd prints each stop's stack itself (`sxe -c "kb" bpe`), and a breakpoint at

@@ -271,11 +271,9 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   // (a collection at 0/40 with hundreds of those read is working, not stuck).
   const progressLabel = (site: string | null | undefined): string => `${site ?? 'unrecognised stack'}${stacks > counted ? ` (${stacks - counted} of the kernel's own read, not counted)` : ''}`;
 
-  // Record one stack: classify, attribute, write the JSON line (an allocation whose block
+  // Record one stack, read and classified once by the caller: write the JSON line (an allocation whose block
   // comes later waits for settle()).
-  const record = (text: string, extra: { deferAddress?: boolean } = {}): PendingAllocation | undefined => {
-    const frames = readStack(text);
-    const c = classifyStack(frames, allocator, wrappers);
+  const record = (frames: ReturnType<typeof readStack>, c: Classification, extra: { deferAddress?: boolean } = {}): PendingAllocation | undefined => {
     stacks++;
     const kernelOwn = frames.length > 0 && frames.every(isKernelFrame);
     if (!kernelOwn) counted++;
@@ -385,7 +383,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
         const c = classifyStack(frames, allocator, wrappers);
         const sampled = pairing ? c.operation === 'free' : (hits - 1) % sampleEvery === 0;
         let pending: PendingAllocation | null = null;
-        if (sampled) pending = record(output.stop, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;
+        if (sampled) pending = record(frames, c, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;
         // The allocation's block comes from its site's breakpoint on the next go.
         if (wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined) {
           let id = siteIds.get(c.returnAddress);
@@ -424,7 +422,8 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
         // lines arrive, so memory holds one chunk of the stream, not all `count` stacks.
         const stream = new BreakStream((block) => {
           hits++;
-          record(block);
+          const frames = readStack(block);
+          record(frames, classifyStack(frames, allocator, wrappers));
         });
         const event = await nextBreak(ctx, (text) => stream.push(text));
         stream.end(event?.output ?? '');

@@ -12,7 +12,7 @@
  * stopped is not a leak. A tag must also have gained `minGrowthAllocs` allocations (default 3).
  * Pure functions: no I/O.
  */
-import { fitLine, holm, holmThresholds, type LineFit } from './stats.js';
+import { fitLine, holmThresholds, type LineFit } from './stats.js';
 
 /** One measurement of one tag (or retagged site) at a point of target time. */
 export interface GrowthPoint {
@@ -122,12 +122,12 @@ export interface GrowthTest<K> {
 export function testGrowth<K>(series: readonly { key: K; points: readonly GrowthPoint[] }[], rule: GrowthRule = {}): GrowthTest<K> {
   const r = { ...GROWTH_DEFAULTS, ...rule };
   const entries = series.map((s) => ({ key: s.key, growth: seriesGrowth(s.points, r) }));
-  const significant = holm(entries.map((e) => e.growth.p), r.alpha);
+  // Holm's procedure: each series is significant when under the threshold its rank met or missed.
   const thresholds = holmThresholds(entries.map((e) => e.growth.p), r.alpha);
   entries.forEach((e, i) => {
     const g = e.growth;
-    g.significant = significant[i]!;
     g.threshold = thresholds[i]!;
+    g.significant = g.p <= g.threshold;
     const enough = g.measure === 'bytes' ? g.gainedBytes > 0 : g.gainedAllocs >= r.minGrowthAllocs;
     g.growing = g.significant && g.continuing && enough;
     g.why = whyOf(g, r);

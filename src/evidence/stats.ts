@@ -127,15 +127,8 @@ export function regularizedBeta(x: number, a: number, b: number): number {
  * rate (the chance that any true null is rejected) at most `alpha`, whatever their dependence.
  */
 export function holm(pValues: readonly number[], alpha: number): boolean[] {
-  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p);
-  const significant = new Array<boolean>(pValues.length).fill(false);
-  const m = pValues.length;
-  for (let k = 0; k < m; k++) {
-    const { p, i } = order[k]!;
-    if (p > alpha / (m - k)) break;
-    significant[i] = true;
-  }
-  return significant;
+  const thresholds = holmThresholds(pValues, alpha);
+  return pValues.map((p, i) => p <= thresholds[i]!);
 }
 
 /**

@@ -253,7 +253,7 @@ function setAsideRefills(candidates: readonly Candidate[]): Candidate[] {
   if (!matching) return [...candidates];
   const unit = (c: Candidate) => (c.measure === 'count' ? 'allocations/min' : 'bytes/min');
   return candidates.map((c) => (c.explains && c.refill
-    ? { ...c, explains: false, why: `${c.why.replace(/, still rising: .*$/, '')}, faster than the tag with all its new tags together (${fmt(c.refill.family)} ${unit(c)}): the rise is partly a refill of balanced blocks whose old ones drained from the original tag, while ${matching.frame} accounts for the tag's rise` }
+    ? { ...c, explains: false, why: `${c.why}, but faster than the tag with all its new tags together (${fmt(c.refill.family)} ${unit(c)}): the rise is partly a refill of balanced blocks whose old ones drained from the original tag, while ${matching.frame} accounts for the tag's rise` }
     : c));
 }
 

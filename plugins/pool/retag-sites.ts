@@ -206,9 +206,9 @@ interface RetagEntry {
   patched: string[];
   /** Free sites patched with this site's new tag. */
   freeFrames: string[];
-  round: number;
-  points: GrowthPoint[];
   mismatchedFrees?: number;
+  /** Its new tag's counters at the round's last look. */
+  last?: { count: number; bytes: number; allocs: number; frees: number };
 }
 
 /** The round's early look: the fewest points that can show a rise goes on (the growth test's continued-rise check needs 4). */
@@ -256,7 +256,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       }
       const newTags = chooseTags(params.tag, fresh.length, new Set([...taken, ...entries.map((e) => e.retag)]));
       if (newTags.length < fresh.length) ctx.fail('NO_FREE_TAGS', `found only ${newTags.length} unused tags for ${fresh.length} sites`);
-      const added = fresh.map((site, i): RetagEntry => ({ site, retag: newTags[i]!, patched: [], freeFrames: [], round, points: [] }));
+      const added = fresh.map((site, i): RetagEntry => ({ site, retag: newTags[i]!, patched: [], freeFrames: [] }));
       for (const entry of added) {
         const immediate = await locateImmediate(ctx, entry.site.returnAddress!, params.tag, 'alloc');
         if (!immediate) {
@@ -329,7 +329,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         if (k > 0) for (const e of active) series.get(e.retag)!.push({ atMs: counted.atMs, count: at(e.retag).count, bytes: at(e.retag).bytes });
         ctx.progress.update(k, planned, `round ${round}: counted ${tags.length} tag(s) at point ${k}/${planned}`);
         if (k < planned && k !== early) continue;
-        for (const e of active) Object.assign(e, { last: at(e.retag) });
+        for (const e of active) e.last = at(e.retag);
         look = lookAtRound(params.tag, active, original, series, growth, k < planned ? earlyRule : rule);
         // The early look ends the round only on a plain claim: a refill's rise needs the full count.
         if (growth && (k < planned ? look.plainly : look.explained) > 0) {
@@ -344,7 +344,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       ranMs += planned * stepMs;
       const { growthOf, familyPoints, family } = look;
       const roundSites = active.map((e) => {
-        const last = (e as RetagEntry & { last?: { count: number; bytes: number; allocs: number; frees: number } }).last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
+        const last = e.last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
         const g = growthOf.get(e.retag)!;
         const { callerModules, ...named } = siteIdentity(e.site);
         return {
@@ -425,7 +425,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         pooltagFile: { type: 'string', minLength: 1, description: 'A pooltag.txt whose tags must not be chosen.' },
         maxSites: { type: 'integer', minimum: 1, maximum: 32, description: 'Retag at most this many allocation sites in all rounds (default 8).' },
         points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points over `duration` (default 6; the growth test needs 4 to show a rise goes on); the first count, at the patch, only starts the original tag\'s series. With more than 4, the round looks once early, at point 4, and ends there when a retagged site already explains the growth.' },
-        extend: { type: 'integer', minimum: 0, maximum: 10, description: 'While no retagged site explains the growth but a new tag (or the tag with its new tags) rose, count `points` more at the same interval, up to this many times (default 2: a round runs at most 3 × `duration`). The growth tests of a round spend their error rate evenly over its looks (the early one included).' },
+        extend: { type: 'integer', minimum: 0, maximum: 10, description: 'While no retagged site explains the growth but a new tag (or the tag with its new tags) rose, count `points` more at the same interval, up to this many times (default 2: a round runs at most 3 × `duration`). The growth tests of a round spend its error rate over its looks: a tenth at the early look, the rest evenly over the full ones.' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect`): each round stops the hunt once a retagged site explains it.' },
         rounds: { type: 'integer', minimum: 1, maximum: 10, description: 'Unmasking rounds in all (default 1): while the retagged sites do not explain the growth, collect stacks again on the original tag (only unseen sites hit it now) and retag those too.' },
         stacks: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks each unmasking round collects (default 40).' },

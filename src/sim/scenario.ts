@@ -19,6 +19,7 @@ import { findProfile, listProfiles } from './profiles.js';
 import type { SimProfile } from './profiles.js';
 import { expandOsRange, versionMatches } from '../core/versions.js';
 import type { PoolKind } from './kernel-api.js';
+import { layoutProblem } from './kernel/plan.js';
 import scenarioSchemaJson from './scenario-schema.js';
 
 /** An inclusive numeric range; a single value is `{ min: v, max: v }`. */
@@ -35,12 +36,27 @@ export interface ScenarioFrame {
   offset?: number;
 }
 
+/** Who frees a site's blocks: a function of its own driver, of another driver or of nt. */
+export interface ScenarioFree {
+  /** The module whose code frees, when not the site's own (`nt`, or the driver a block is handed to). */
+  module?: string;
+  function: string;
+  /** Frames under the free function, innermost first. */
+  callers: ScenarioFrame[];
+  /** The free routine it calls: ExFreePoolWithTag with the tag as an immediate (default), or ExFreePool. */
+  call?: 'ExFreePool' | 'ExFreePoolWithTag';
+  /** Return-address offset of the free call inside `function`; frees at one offset share one call instruction. */
+  offset?: number;
+}
+
 /** One allocation call site of a scenario driver. */
 export interface ScenarioSite {
   id: string;
   /** Name of the module the site lives in. */
   module: string;
   function: string;
+  /** Return-address offset of the allocation call inside `function`; sites at one offset share one call instruction. */
+  offset?: number;
   /** Frames under the site, innermost first. */
   callers: ScenarioFrame[];
   /** Four characters, padded with spaces. */
@@ -54,8 +70,8 @@ export interface ScenarioSite {
   leak: number;
   /** The Windows versions the site leaks on (an `os` range: `>=10.0.17763`, `win10-1809+`); elsewhere it frees all it allocates. */
   leakOn?: string;
-  /** The driver's own free call (ExFreePoolWithTag with the tag as an immediate); absent: ExFreePool. */
-  free?: { function: string; callers: ScenarioFrame[] };
+  /** The free call (by default the driver's own, ExFreePoolWithTag with the tag as an immediate); absent: ExFreePool from `function`. */
+  free?: ScenarioFree;
 }
 
 /** A scenario driver module with its allocation sites. */
@@ -93,6 +109,7 @@ export interface Scenario {
 /** Stable codes of scenario problems (sorted). */
 export type ScenarioErrorCode =
   | 'SCENARIO_BAD_DURATION'
+  | 'SCENARIO_BAD_OFFSET'
   | 'SCENARIO_BAD_RANGE'
   | 'SCENARIO_BAD_TAG'
   | 'SCENARIO_DUPLICATE_MODULE'
@@ -100,6 +117,7 @@ export type ScenarioErrorCode =
   | 'SCENARIO_FILE_UNREADABLE'
   | 'SCENARIO_RESERVED_MODULE'
   | 'SCENARIO_SCHEMA'
+  | 'SCENARIO_SHARED_CALL_SITE'
   | 'SCENARIO_UNKNOWN_PROFILE'
   | 'SCENARIO_YAML_SYNTAX';
 
@@ -261,6 +279,7 @@ interface RawScenario {
     sites: {
       id: string;
       function: string;
+      offset?: number;
       callers?: string[];
       tag: string;
       pool: PoolKind;
@@ -269,7 +288,7 @@ interface RawScenario {
       lifetime: number | string | [number | string, number | string];
       leak?: number;
       leakOn?: string;
-      free?: { function: string; callers?: string[] };
+      free?: { function: string; callers?: string[]; call?: 'ExFreePool' | 'ExFreePoolWithTag'; offset?: number };
     }[];
   }[];
   background?: { tag: string; pool: PoolKind; bytes: number; allocs: number; rate?: number; callers?: string[] }[];
@@ -333,7 +352,8 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
           report('SCENARIO_BAD_RANGE', `Expected leakOn to be a Windows version range: ${(error as Error).message}`, [...sitePath, 'leakOn']);
         }
       }
-      if (rawSite.free) site.free = { function: rawSite.free.function, callers: (rawSite.free.callers ?? []).map(parseFrame) };
+      if (rawSite.offset !== undefined) site.offset = rawSite.offset;
+      if (rawSite.free) site.free = normalizeFree(rawSite.free, rawModule.name);
       return site;
     });
     return { name: rawModule.name, image: rawModule.image ?? `${rawModule.name}.sys`, sites };
@@ -351,6 +371,7 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
       report('SCENARIO_BAD_RANGE', `Expected allocs > 0 when bytes is ${entry.bytes}`, ['background', index, 'allocs']);
     }
   });
+  checkSharedCallSites(modules, report);
   const scenario: Scenario = {
     file,
     profile: raw.profile,
@@ -362,7 +383,60 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
     background,
   };
   if (raw.description !== undefined) scenario.description = raw.description;
+  const profile = findProfile(raw.profile);
+  const layout = profile ? layoutProblem(scenario, profile) : undefined;
+  if (layout) report('SCENARIO_BAD_OFFSET', layout.message, layout.path);
   return scenario;
+}
+
+// A free as the scenario says it: `function` or `module!function` (the site's own module when unqualified).
+function normalizeFree(raw: NonNullable<NonNullable<RawScenario['modules']>[number]['sites'][number]['free']>, siteModule: string): ScenarioFree {
+  const bang = raw.function.indexOf('!');
+  const free: ScenarioFree = { function: bang < 0 ? raw.function : raw.function.slice(bang + 1), callers: (raw.callers ?? []).map(parseFrame) };
+  const module = bang < 0 ? undefined : raw.function.slice(0, bang);
+  if (module !== undefined && module.toLowerCase() !== siteModule.toLowerCase()) free.module = module;
+  if (raw.call !== undefined) free.call = raw.call;
+  if (raw.offset !== undefined) free.offset = raw.offset;
+  return free;
+}
+
+// Sites (or frees) at one offset of one function are one call instruction: one tag immediate, one
+// pool argument, one free routine. Each disagreement is reported at the later site.
+function checkSharedCallSites(modules: readonly ScenarioModule[], report: Report): void {
+  const allocs = new Map<string, { site: ScenarioSite; where: string }>();
+  const frees = new Map<string, { site: ScenarioSite; where: string }>();
+  const hex = (offset: number) => `0x${offset.toString(16)}`;
+  modules.forEach((module, moduleIndex) => {
+    module.sites.forEach((site, siteIndex) => {
+      const sitePath = ['modules', moduleIndex, 'sites', siteIndex];
+      if (site.offset !== undefined) {
+        const where = `${module.name}!${site.function}+${hex(site.offset)}`;
+        const key = where.toLowerCase();
+        const first = allocs.get(key);
+        if (!first) allocs.set(key, { site, where });
+        else {
+          const shared = `Site "${site.id}" shares the allocation call at ${where} with site "${first.site.id}"`;
+          if (first.site.tag !== site.tag) report('SCENARIO_SHARED_CALL_SITE', `${shared}, whose tag immediate is "${first.site.tag}": expected tag "${first.site.tag}", got "${site.tag}"`, [...sitePath, 'tag']);
+          if (first.site.pool !== site.pool) report('SCENARIO_SHARED_CALL_SITE', `${shared}, which allocates ${first.site.pool} pool: expected pool ${first.site.pool}, got ${site.pool}`, [...sitePath, 'pool']);
+        }
+      }
+      const free = site.free;
+      if (free?.offset !== undefined) {
+        const where = `${free.module ?? module.name}!${free.function}+${hex(free.offset)}`;
+        const key = where.toLowerCase();
+        const first = frees.get(key);
+        if (!first) frees.set(key, { site, where });
+        else {
+          const shared = `Site "${site.id}" shares the free call at ${where} with site "${first.site.id}"`;
+          const call = (entry: ScenarioFree) => entry.call ?? 'ExFreePoolWithTag';
+          if (call(first.site.free!) !== call(free)) report('SCENARIO_SHARED_CALL_SITE', `${shared}, which calls ${call(first.site.free!)}: expected call ${call(first.site.free!)}, got ${call(free)}`, [...sitePath, 'free', 'call']);
+          else if (call(free) === 'ExFreePoolWithTag' && first.site.tag !== site.tag) {
+            report('SCENARIO_SHARED_CALL_SITE', `${shared}, whose ExFreePoolWithTag tag immediate is "${first.site.tag}": expected tag "${first.site.tag}" (or call: ExFreePool), got "${site.tag}"`, [...sitePath, 'tag']);
+          }
+        }
+      }
+    });
+  });
 }
 
 // A tag as the kernel stores it: 4 characters, space-padded. The schema holds tags to the one
@@ -489,7 +563,11 @@ export function onProfile(scenario: Scenario, profileId: string | undefined): Sc
     const known = listProfiles().map((entry) => entry.id).join(', ');
     throw new ScenarioError([{ code: 'SCENARIO_UNKNOWN_PROFILE', message: `Expected a known profile (${known}), got "${profileId}"`, file: '<profile>', line: 1, column: 1, path: ['profile'] }]);
   }
-  return { ...scenario, profile: profileId };
+  const moved = { ...scenario, profile: profileId };
+  // Offsets fixed for one architecture may not fit the other's code.
+  const layout = layoutProblem(moved, findProfile(profileId)!);
+  if (layout) throw new ScenarioError([{ code: 'SCENARIO_BAD_OFFSET', message: `On ${profileId}: ${layout.message}`, file: scenario.file, line: 1, column: 1, path: layout.path }]);
+  return moved;
 }
 
 /** The built-in default scenario (same as scenarios/default.yaml): the procedure's example on Windows XP SP3. */

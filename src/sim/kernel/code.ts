@@ -94,30 +94,43 @@ export function emitAllocCall(code: CodeBuffer, options: { tag: number; size?: n
   return { tagOffset, returnOffset };
 }
 
+/**
+ * Where a call goes: through the module's import slot (a driver calling nt), or a direct
+ * `call rel32` (nt calling its own ExFreePool).
+ */
+export type CallTarget = { importSlot: bigint } | { direct: bigint };
+
 /** A free call with the tag as an immediate (ExFreePoolWithTag(P, Tag)). */
-export function emitFreeCall(code: CodeBuffer, options: { tag: number; importSlot: bigint }): CallSite {
+export function emitFreeCall(code: CodeBuffer, options: { tag: number; target: CallTarget }): CallSite {
   const bytes = code.bytes;
   if (code.arch === 'x86') {
     const tagOffset = bytes.length + 1;
     bytes.push(0x68, ...le32(options.tag));
     bytes.push(0x56);
-    bytes.push(0xff, 0x15, ...le32(options.importSlot));
-    return { tagOffset, returnOffset: bytes.length };
+    return { tagOffset, returnOffset: emitTargetCall(code, options.target) };
   }
   const tagOffset = bytes.length + 1;
   bytes.push(0xba, ...le32(options.tag));
   bytes.push(0x48, 0x8b, 0xcb);
-  return { tagOffset, returnOffset: emitImportCallX64(code, options.importSlot) };
+  return { tagOffset, returnOffset: emitTargetCall(code, options.target) };
 }
 
-/** A tag-less free call (ExFreePool(P)) for sites that name no free function. */
-export function emitPlainFreeCall(code: CodeBuffer, importSlot: bigint): number {
-  if (code.arch === 'x86') {
-    code.bytes.push(0x56, 0xff, 0x15, ...le32(importSlot));
+/** A tag-less free call (ExFreePool(P)): sites that name no free function, or a free that says `call: ExFreePool`. */
+export function emitPlainFreeCall(code: CodeBuffer, target: CallTarget): number {
+  code.bytes.push(...(code.arch === 'x86' ? [0x56] : [0x48, 0x8b, 0xcb]));
+  return emitTargetCall(code, target);
+}
+
+// The call itself: through the import slot (x86 `ff 15 m32`, x64 as emitImportCallX64), or `e8 rel32`.
+function emitTargetCall(code: CodeBuffer, target: CallTarget): number {
+  if ('importSlot' in target) {
+    if (code.arch === 'x64') return emitImportCallX64(code, target.importSlot);
+    code.bytes.push(0xff, 0x15, ...le32(target.importSlot));
     return code.bytes.length;
   }
-  code.bytes.push(0x48, 0x8b, 0xcb);
-  return emitImportCallX64(code, importSlot);
+  const returnOffset = code.bytes.length + 5;
+  code.bytes.push(0xe8, ...le32(target.direct - (code.start + BigInt(returnOffset))));
+  return returnOffset;
 }
 
 // x64 import call through the IAT, as MSVC emits it (REX.W call, then a 5-byte nop).
@@ -131,11 +144,12 @@ function emitImportCallX64(code: CodeBuffer, importSlot: bigint): number {
 
 /**
  * A call whose return address lands at `returnOffset`: `e8 rel32` when the target is within
- * reach, else an indirect `call eax`/`call rax` (a dispatch through a pointer, as IofCallDriver does).
+ * reach, else (or when the frame calls several functions, `indirect`) an indirect `call eax`/`call
+ * rax` (a dispatch through a pointer, as IofCallDriver does).
  */
-export function emitCallReturningAt(code: CodeBuffer, returnOffset: number, target: bigint): void {
+export function emitCallReturningAt(code: CodeBuffer, returnOffset: number, target: bigint, indirect = false): void {
   const distance = target - (code.start + BigInt(returnOffset));
-  if (distance >= -0x80000000n && distance < 0x80000000n && returnOffset - 5 >= code.bytes.length) {
+  if (!indirect && distance >= -0x80000000n && distance < 0x80000000n && returnOffset - 5 >= code.bytes.length) {
     emitFillerTo(code, returnOffset - 5);
     code.bytes.push(0xe8, ...le32(distance));
   } else {

@@ -14,20 +14,49 @@ import {
   emitPrologue,
   padFunction,
 } from './code.js';
-import type { CodeBuffer } from './code.js';
+import type { CallTarget, CodeBuffer } from './code.js';
 
 /** What a function body contains, in order. */
 export type FunctionItem =
-  /** A call whose return address is a frame in some stack; `returnOffset` when the scenario fixed it. */
-  | { kind: 'call'; key: string; target: FunctionRef; returnOffset?: number }
-  /** An allocation call site with its tag immediate. */
-  | { kind: 'alloc'; key: string; tag: number; size?: number; poolArgument: number; importSlot: string }
+  /**
+   * A call whose return address is a frame in some stack. `returnOffset` when the model or the
+   * scenario fixed it: the scenario's is `exact` (an error when the code before it leaves no room),
+   * the model's own is a wish the code may push later. `indirect` when one return address calls
+   * several functions (a dispatch through a pointer).
+   */
+  | { kind: 'call'; key: string; target: FunctionRef; returnOffset?: number; exact?: boolean; indirect?: boolean }
+  /** An allocation call site with its tag immediate; `returnOffset` when the scenario fixed it. */
+  | { kind: 'alloc'; key: string; tag: number; size?: number; poolArgument: number; importSlot: string; returnOffset?: number }
   /** A free call site with its tag immediate. */
-  | { kind: 'free'; key: string; tag: number; importSlot: string }
+  | { kind: 'free'; key: string; tag: number; via: CallVia; returnOffset?: number }
   /** A tag-less ExFreePool call. */
-  | { kind: 'plain-free'; key: string; importSlot: string }
+  | { kind: 'plain-free'; key: string; via: CallVia; returnOffset?: number }
   /** An `int 3` at a fixed offset (an inline PoolHitTag break). */
   | { kind: 'break'; key: string; offset: number };
+
+/** How a free call reaches nt: through the module's import slot, or directly (nt's own code). */
+export type CallVia = { importSlot: string } | { direct: FunctionRef };
+
+/** A return address the scenario fixed that the code before it leaves no room for. */
+export class LayoutError extends Error {
+  /** Where the scenario asked for it (set by the plan), e.g. `['modules', 0, 'sites', 1, 'offset']`. */
+  path: (string | number)[] | undefined;
+  constructor(
+    /** Key of the item that could not be placed. */
+    readonly key: string,
+    readonly module: string,
+    readonly functionName: string,
+    readonly wanted: number,
+    /** The first return offset the code before it allows. */
+    readonly earliest: number,
+  ) {
+    super(
+      `Expected a return offset the code before it leaves room for, got ${module}!${functionName}+0x${wanted.toString(16)}: ` +
+        `the function's prologue, its call sequence and any call at a lower fixed offset end at +0x${earliest.toString(16)}`,
+    );
+  }
+}
+LayoutError.prototype.name = 'LayoutError';
 
 /** A function by module and name. */
 export interface FunctionRef {
@@ -112,7 +141,7 @@ export function buildImages(arch: 'x86' | 'x64', specs: readonly ModuleSpec[]): 
     for (const fn of spec.functions) {
       functionOffsets.push(offset);
       functionAddress.set(refKey({ module: spec.name, name: fn.name }), spec.base + BigInt(offset));
-      offset += emitFunction(arch, fn, 0n, () => 0n, () => 0n).bytes.length;
+      offset += emitFunction(arch, spec.name, fn, 0n, () => 0n, () => 0n).bytes.length;
     }
     const dataStart = alignUp(offset, 0x1000);
     let dataOffset = dataStart;
@@ -137,6 +166,7 @@ export function buildImages(arch: 'x86' | 'x64', specs: readonly ModuleSpec[]): 
       const start = spec.base + BigInt(offset);
       const code = emitFunction(
         arch,
+        spec.name,
         fn,
         start,
         (ref) => functionAddress.get(refKey(ref)) ?? 0n,
@@ -176,8 +206,11 @@ export function buildImages(arch: 'x86' | 'x64', specs: readonly ModuleSpec[]): 
 }
 
 // Emit one function body; `place` learns where each item's return address and tag ended up.
+// Items whose return address the scenario fixed come first, in address order, each at its
+// offset; the others follow where the code leaves them (as before offsets could be fixed).
 function emitFunction(
   arch: 'x86' | 'x64',
+  module: string,
   fn: FunctionSpec,
   start: bigint,
   resolveFunction: (ref: FunctionRef) => bigint,
@@ -198,22 +231,33 @@ function emitFunction(
     padFunction(code, fn.minSize);
     return code;
   }
+  const via = (target: CallVia): CallTarget => ('importSlot' in target ? { importSlot: resolveSlot(target.importSlot) } : { direct: resolveFunction(target.direct) });
+  // A call sequence whose return address must land at `wanted`: measured on a scratch copy, then filler, then the sequence.
+  const emitAt = <T extends { returnOffset: number }>(key: string, wanted: number | undefined, emit: (buffer: CodeBuffer) => T): T => {
+    if (wanted !== undefined) {
+      const scratch: CodeBuffer = { arch, start, bytes: code.bytes.slice() };
+      const earliest = emit(scratch).returnOffset;
+      if (wanted < earliest) throw new LayoutError(key, module, fn.name, wanted, earliest);
+      emitFillerTo(code, code.bytes.length + (wanted - earliest));
+    }
+    return emit(code);
+  };
   emitPrologue(code);
   let nextCall = Math.max(fn.firstCallOffset, code.bytes.length + 5);
-  for (const item of fn.items) {
+  for (const item of orderItems(fn.items)) {
     switch (item.kind) {
       case 'alloc': {
-        const site = emitAllocCall(code, { tag: item.tag, size: item.size, poolArgument: item.poolArgument, importSlot: resolveSlot(item.importSlot) });
+        const site = emitAt(item.key, item.returnOffset, (buffer) => emitAllocCall(buffer, { tag: item.tag, size: item.size, poolArgument: item.poolArgument, importSlot: resolveSlot(item.importSlot) }));
         place?.(item.key, { returnOffset: site.returnOffset, tagAddress: start + BigInt(site.tagOffset) });
         break;
       }
       case 'free': {
-        const site = emitFreeCall(code, { tag: item.tag, importSlot: resolveSlot(item.importSlot) });
+        const site = emitAt(item.key, item.returnOffset, (buffer) => emitFreeCall(buffer, { tag: item.tag, target: via(item.via) }));
         place?.(item.key, { returnOffset: site.returnOffset, tagAddress: start + BigInt(site.tagOffset) });
         break;
       }
       case 'plain-free':
-        place?.(item.key, { returnOffset: emitPlainFreeCall(code, resolveSlot(item.importSlot)) });
+        place?.(item.key, emitAt(item.key, item.returnOffset, (buffer) => ({ returnOffset: emitPlainFreeCall(buffer, via(item.via)) })));
         break;
       case 'break':
         emitFillerTo(code, Math.max(item.offset, code.bytes.length));
@@ -221,9 +265,10 @@ function emitFunction(
         code.bytes.push(0xcc);
         break;
       case 'call': {
-        const wanted = item.returnOffset ?? nextCall;
-        const returnOffset = Math.max(wanted, code.bytes.length + 5);
-        emitCallReturningAt(code, returnOffset, resolveFunction(item.target));
+        // An exact return address needs room for at least `call eax` (2 bytes); any other one for a direct call.
+        if (item.exact && item.returnOffset! < code.bytes.length + 2) throw new LayoutError(item.key, module, fn.name, item.returnOffset!, code.bytes.length + 2);
+        const returnOffset = item.exact ? item.returnOffset! : Math.max(item.returnOffset ?? nextCall, code.bytes.length + 5);
+        emitCallReturningAt(code, returnOffset, resolveFunction(item.target), item.indirect);
         place?.(item.key, { returnOffset });
         nextCall = returnOffset + 0x17 + (hashText(item.key) % 0x20);
         break;
@@ -233,6 +278,13 @@ function emitFunction(
   emitEpilogue(code);
   padFunction(code, fn.minSize);
   return code;
+}
+
+// Fixed items (a return offset or a break offset) first, in address order; the rest in the order added.
+function orderItems(items: readonly FunctionItem[]): FunctionItem[] {
+  const fixedAt = (item: FunctionItem): number | undefined => (item.kind === 'break' ? item.offset : item.returnOffset);
+  const fixed = items.filter((item) => fixedAt(item) !== undefined).sort((a, b) => fixedAt(a)! - fixedAt(b)!);
+  return [...fixed, ...items.filter((item) => fixedAt(item) === undefined)];
 }
 
 /** `module!name` in lower case, the key of a function across the image set. */

@@ -7,8 +7,9 @@ import type { SimProfile } from '../profiles.js';
 import type { Scenario, ScenarioFrame } from '../scenario.js';
 import type { PoolKind } from '../kernel-api.js';
 import { tagValue } from './code.js';
-import { buildImages, hashText, refKey } from './image.js';
-import type { DataSpec, FunctionItem, FunctionRef, FunctionSpec, ModuleImage, ModuleSpec } from './image.js';
+import { LayoutError, buildImages, hashText, refKey } from './image.js';
+import type { CallVia, DataSpec, FunctionItem, FunctionRef, FunctionSpec, ModuleImage, ModuleSpec } from './image.js';
+import { addressLayout } from './layout.js';
 import type { AddressLayout } from './layout.js';
 
 /** How a frame's argument columns (kb "Args to Child") are filled at a stop. */
@@ -201,47 +202,73 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
     }
     return slot;
   };
-  // Frames under a function: each caller gets a call item whose return address is its frame.
-  const callerKeys = (inner: FunctionRef, callers: readonly ScenarioFrame[]): string[] => {
+  // Where in the scenario each item was first asked for, so a return address that cannot be
+  // placed is reported at the scenario's own words.
+  const origins = new Map<string, (string | number)[]>();
+  const addFrom = (fn: FunctionSpec, item: FunctionItem, origin: (string | number)[]): void => {
+    if (!origins.has(item.key)) origins.set(item.key, origin);
+    addItem(fn, item);
+  };
+  // Frames under a function: each caller gets a call item whose return address is its frame. A
+  // caller at a fixed offset is one call instruction whatever it calls (an indirect call when it
+  // calls several functions, as nt!IofCallDriver+0x55 calls every driver's dispatch routine).
+  const callerKeys = (inner: FunctionRef, callers: readonly ScenarioFrame[], path: (string | number)[]): string[] => {
     const keys: string[] = [];
     let callee = inner;
-    for (const caller of callers) {
+    callers.forEach((caller, index) => {
       const module = moduleFor(caller.module);
       const fn = functionIn(module, caller.function);
       const ref = { module: module.spec.name, name: caller.function };
-      const key = `call:${refKey(ref)}>${refKey(callee)}`;
+      const key = caller.offset === undefined ? `call:${refKey(ref)}>${refKey(callee)}` : `call:${refKey(ref)}+0x${caller.offset.toString(16)}`;
+      const existing = fn.items.find((item) => item.key === key);
+      if (existing?.kind === 'call' && refKey(existing.target) !== refKey(callee)) existing.indirect = true;
       const item: FunctionItem = { kind: 'call', key, target: callee };
-      if (caller.offset !== undefined) item.returnOffset = caller.offset;
-      addItem(fn, item);
+      if (caller.offset !== undefined) Object.assign(item, { returnOffset: caller.offset, exact: true });
+      addFrom(fn, item, [...path, index]);
       keys.push(key);
       callee = ref;
-    }
+    });
     return keys;
   };
 
   const poolArgument: Record<PoolKind, number> = profile.allocatePool2 ? { paged: 0x100, nonpaged: 0x40 } : { paged: 1, nonpaged: 0 };
   const pendingSources: { id: string; kind: 'site' | 'background'; pool: PoolKind; tag: string; alloc: string[]; free: string[]; bugcheck?: string[]; allocTag?: string; freeTag?: string }[] = [];
-  for (const module of scenario.modules) {
+  scenario.modules.forEach((module, moduleIndex) => {
     const build = moduleFor(module.name);
-    for (const site of module.sites) {
+    module.sites.forEach((site, siteIndex) => {
+      const sitePath = ['modules', moduleIndex, 'sites', siteIndex];
       const fn = functionIn(build, site.function, 0x80);
-      const allocKey = `site:${site.id}:alloc`;
-      const item: FunctionItem = { kind: 'alloc', key: allocKey, tag: tagValue(site.tag), poolArgument: poolArgument[site.pool], importSlot: importSlot(build, entryFunction) };
-      if (site.size.min === site.size.max) item.size = site.size.min;
-      addItem(fn, item);
       const siteRef = { module: build.spec.name, name: site.function };
-      const allocCallers = callerKeys(siteRef, site.callers);
-      const freeKey = `site:${site.id}:free`;
+      // Sites at one offset of one function share the call instruction (validation holds their tag and pool equal).
+      const allocKey = site.offset === undefined ? `site:${site.id}:alloc` : `alloc:${refKey(siteRef)}+0x${site.offset.toString(16)}`;
+      const size = site.size.min === site.size.max ? site.size.min : undefined;
+      const shared = fn.items.find((existing) => existing.key === allocKey);
+      if (shared?.kind === 'alloc' && shared.size !== size) delete shared.size;
+      const item: FunctionItem = { kind: 'alloc', key: allocKey, tag: tagValue(site.tag), poolArgument: poolArgument[site.pool], importSlot: importSlot(build, entryFunction) };
+      if (size !== undefined) item.size = size;
+      if (site.offset !== undefined) item.returnOffset = site.offset;
+      addFrom(fn, item, [...sitePath, 'offset']);
+      const allocCallers = callerKeys(siteRef, site.callers, [...sitePath, 'callers']);
+      let freeKey = `site:${site.id}:free`;
       let free: string[];
       let bugcheck: string[] | undefined;
       if (site.free) {
-        const freeFnSpec = functionIn(build, site.free.function, 0x60);
-        addItem(freeFnSpec, { kind: 'free', key: freeKey, tag: tagValue(site.tag), importSlot: importSlot(build, 'ExFreePoolWithTag') });
-        const freeCallers = callerKeys({ module: build.spec.name, name: site.free.function }, site.free.callers);
-        free = [...freeChain, freeKey, ...freeCallers];
-        bugcheck = ['nt.break.rtlp', 'nt.kibugcheckdebugbreak', 'nt.bugcheck2', 'nt.bugcheckex', 'nt.free.bugcheck', freeKey, ...freeCallers];
+        // The free may be another module's code (the owner of a block handed over) or nt's own.
+        const freeBuild = moduleFor(site.free.module ?? build.spec.name);
+        const freeRef = { module: freeBuild.spec.name, name: site.free.function };
+        const freeFnSpec = functionIn(freeBuild, site.free.function, 0x60);
+        const tagged = site.free.call !== 'ExFreePool';
+        const api = tagged ? 'ExFreePoolWithTag' : 'ExFreePool';
+        const via: CallVia = freeBuild === nt ? { direct: ntRef(api) } : { importSlot: importSlot(freeBuild, api) };
+        if (site.free.offset !== undefined) freeKey = `free:${refKey(freeRef)}+0x${site.free.offset.toString(16)}`;
+        const freeItem: FunctionItem = tagged ? { kind: 'free', key: freeKey, tag: tagValue(site.tag), via } : { kind: 'plain-free', key: freeKey, via };
+        if (site.free.offset !== undefined) freeItem.returnOffset = site.free.offset;
+        addFrom(freeFnSpec, freeItem, [...sitePath, 'free', 'offset']);
+        const freeCallers = callerKeys(freeRef, site.free.callers, [...sitePath, 'free', 'callers']);
+        free = tagged ? [...freeChain, freeKey, ...freeCallers] : [...freeChain, 'nt.freepool.entry', freeKey, ...freeCallers];
+        if (tagged) bugcheck = ['nt.break.rtlp', 'nt.kibugcheckdebugbreak', 'nt.bugcheck2', 'nt.bugcheckex', 'nt.free.bugcheck', freeKey, ...freeCallers];
       } else {
-        addItem(fn, { kind: 'plain-free', key: freeKey, importSlot: importSlot(build, 'ExFreePool') });
+        addFrom(fn, { kind: 'plain-free', key: freeKey, via: { importSlot: importSlot(build, 'ExFreePool') } }, sitePath);
         free = [...freeChain, 'nt.freepool.entry', freeKey, ...allocCallers];
       }
       const source: (typeof pendingSources)[number] = { id: site.id, kind: 'site', pool: site.pool, tag: site.tag, alloc: [...allocChain, allocKey, ...allocCallers], free, allocTag: allocKey };
@@ -250,8 +277,8 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
         source.freeTag = freeKey;
       }
       pendingSources.push(source);
-    }
-  }
+    });
+  });
   scenario.background.forEach((entry, index) => {
     const callers: ScenarioFrame[] =
       entry.callers.length > 0
@@ -261,12 +288,20 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
             { module: 'nt', function: 'PspSystemThreadStartup' },
             { module: 'nt', function: arch === 'x86' ? 'KiThreadStartup' : 'KiStartSystemThread' },
           ];
-    const alloc = callerKeys(ntRef(entryFunction), callers);
-    const free = callerKeys(ntRef('ExFreePoolWithTag'), callers);
+    const path = ['background', index, 'callers'];
+    const alloc = callerKeys(ntRef(entryFunction), callers, path);
+    const free = callerKeys(ntRef('ExFreePoolWithTag'), callers, path);
     pendingSources.push({ id: `background:${index}:${entry.tag.trimEnd()}`, kind: 'background', pool: entry.pool, tag: entry.tag, alloc: [...allocChain, ...alloc], free: [...freeChain, ...free] });
   });
 
-  const { images, placements } = buildImages(arch, order.map((build) => build.spec));
+  let built: ReturnType<typeof buildImages>;
+  try {
+    built = buildImages(arch, order.map((build) => build.spec));
+  } catch (error) {
+    if (error instanceof LayoutError) error.path = origins.get(error.key);
+    throw error;
+  }
+  const { images, placements } = built;
   const frameOf = (key: string): FrameTemplate => {
     const placement = placements.get(key);
     if (!placement) throw new Error(`internal: no placement for ${key}`);
@@ -299,6 +334,17 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
     breakInAddress: dataAddress('RtlpBreakWithStatusInstruction'),
     poolArgument,
   };
+}
+
+/** The return address a scenario fixes (a site's, a free's or a caller's offset) that cannot be laid out on a profile, and where the scenario asks for it. */
+export function layoutProblem(scenario: Scenario, profile: SimProfile): { message: string; path: (string | number)[] } | undefined {
+  try {
+    planKernel(scenario, profile, addressLayout(profile));
+    return undefined;
+  } catch (error) {
+    if (error instanceof LayoutError) return { message: error.message, path: error.path ?? [] };
+    throw error;
+  }
 }
 
 // Which argument values a frame shows, from the role of its call.

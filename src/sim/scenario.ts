@@ -49,6 +49,16 @@ export interface ScenarioFree {
   offset?: number;
 }
 
+/** Allocations that come in batches: a periodic timer, or batches at random times (device arrivals). */
+export interface ScenarioBurst {
+  everyMs: number;
+  batch: NumberRange;
+  /** fixed: batches exactly `everyMs` apart; poisson: `everyMs` apart on average. */
+  timing: 'fixed' | 'poisson';
+  /** The batch's allocations are spread evenly over this time (0: one instant). */
+  spreadMs: number;
+}
+
 /** One allocation call site of a scenario driver. */
 export interface ScenarioSite {
   id: string;
@@ -63,8 +73,10 @@ export interface ScenarioSite {
   tag: string;
   pool: PoolKind;
   size: NumberRange;
-  /** Allocations per second of target time. */
+  /** Allocations per second of target time (with a burst arrival, its mean: batch / every). */
   rate: number;
+  /** This site's arrival, when it overrides the scenario's. */
+  arrival?: 'poisson' | 'fixed' | ScenarioBurst;
   lifetimeMs: NumberRange;
   /** Fraction of allocations never freed, in [0, 1]. */
   leak: number;
@@ -284,7 +296,8 @@ interface RawScenario {
       tag: string;
       pool: PoolKind;
       size: number | [number, number];
-      rate: number;
+      rate?: number;
+      arrival?: 'poisson' | 'fixed' | { every: number | string; batch: number | [number, number]; timing?: 'fixed' | 'poisson'; spread?: number | string };
       lifetime: number | string | [number | string, number | string];
       leak?: number;
       leakOn?: string;
@@ -340,7 +353,7 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
         tag: checkTag(rawSite.tag, [...sitePath, 'tag'], report),
         pool: rawSite.pool,
         size,
-        rate: rawSite.rate,
+        rate: rawSite.rate ?? 0,
         lifetimeMs,
         leak: rawSite.leak ?? 0,
       };
@@ -352,6 +365,7 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
           report('SCENARIO_BAD_RANGE', `Expected leakOn to be a Windows version range: ${(error as Error).message}`, [...sitePath, 'leakOn']);
         }
       }
+      normalizeArrival(rawSite, site, sitePath, report);
       if (rawSite.offset !== undefined) site.offset = rawSite.offset;
       if (rawSite.free) site.free = normalizeFree(rawSite.free, rawModule.name);
       return site;
@@ -387,6 +401,27 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
   const layout = profile ? layoutProblem(scenario, profile) : undefined;
   if (layout) report('SCENARIO_BAD_OFFSET', layout.message, layout.path);
   return scenario;
+}
+
+// A site's own arrival: poisson or fixed at its rate, or a burst whose batch and period give the rate.
+function normalizeArrival(raw: NonNullable<RawScenario['modules']>[number]['sites'][number], site: ScenarioSite, sitePath: (string | number)[], report: Report): void {
+  const arrival = raw.arrival;
+  if (arrival === undefined || typeof arrival === 'string') {
+    if (raw.rate === undefined) report('SCENARIO_SCHEMA', `modules[${sitePath[1]}].sites[${sitePath[3]}] is missing the required key "rate" (or an arrival burst: { every, batch })`, sitePath);
+    if (arrival !== undefined) site.arrival = arrival;
+    return;
+  }
+  if (raw.rate !== undefined) {
+    report('SCENARIO_SCHEMA', `Expected no "rate" beside an arrival burst, which says how often the site allocates (${JSON.stringify(arrival.batch)} every ${arrival.every}); remove one`, [...sitePath, 'rate'], true);
+  }
+  const everyMs = parseDuration(arrival.every, [...sitePath, 'arrival', 'every'], report);
+  const spreadMs = arrival.spread === undefined ? 0 : parseDuration(arrival.spread, [...sitePath, 'arrival', 'spread'], report);
+  const batch = toRange(arrival.batch);
+  if (everyMs <= 0) report('SCENARIO_BAD_RANGE', `Expected arrival.every above 0, got ${JSON.stringify(arrival.every)}`, [...sitePath, 'arrival', 'every']);
+  if (spreadMs > everyMs) report('SCENARIO_BAD_RANGE', `Expected arrival.spread at most arrival.every (${JSON.stringify(arrival.every)}), got ${JSON.stringify(arrival.spread)}`, [...sitePath, 'arrival', 'spread']);
+  if (batch.min > batch.max) report('SCENARIO_BAD_RANGE', `Expected batch [min, max] with min <= max, got [${batch.min}, ${batch.max}]`, [...sitePath, 'arrival', 'batch']);
+  site.arrival = { everyMs, batch, timing: arrival.timing ?? 'fixed', spreadMs };
+  site.rate = everyMs > 0 ? ((batch.min + batch.max) / 2) * (1000 / everyMs) : 0;
 }
 
 // A free as the scenario says it: `function` or `module!function` (the site's own module when unqualified).

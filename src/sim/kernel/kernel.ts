@@ -105,6 +105,7 @@ export class SimulatedKernel implements SimKernel {
       };
       if (plan.kind === 'site') {
         const site = sites.find((candidate) => candidate.id === plan.id)!;
+        const arrival = site.arrival ?? scenario.arrival;
         return new SiteSource(
           plan.id,
           plan.pool,
@@ -115,7 +116,10 @@ export class SimulatedKernel implements SimKernel {
             sizeMax: site.size.max,
             lifetimeMin: site.lifetimeMs.min,
             lifetimeMax: site.lifetimeMs.max,
-            fixedArrival,
+            fixedArrival: arrival === 'fixed',
+            ...(typeof arrival === 'object' && {
+              burst: { everyMs: arrival.everyMs, batchMin: arrival.batch.min, batchMax: arrival.batch.max, poisson: arrival.timing === 'poisson', spreadMs: arrival.spreadMs },
+            }),
           },
           placement,
           this.counters,

@@ -105,6 +105,15 @@ export interface WorkloadSource {
   untracked(): Map<number, { count: number; bytes: number }>;
 }
 
+/** Allocations in batches: `batchMin`..`batchMax` every `everyMs` (exactly, or on average when `poisson`), spread evenly over `spreadMs`. */
+export interface BurstSpec {
+  everyMs: number;
+  batchMin: number;
+  batchMax: number;
+  poisson: boolean;
+  spreadMs: number;
+}
+
 /** A scenario allocation site: allocations at a rate, a leak fraction, lifetimes, a free site. */
 export class SiteSource implements WorkloadSource {
   readonly table = new BlockTable();
@@ -116,6 +125,10 @@ export class SiteSource implements WorkloadSource {
   allocTag = 0;
   /** Tag of the free call site, or -1 when the site frees with ExFreePool (no tag check). */
   freeTag = noTag;
+  /** The current batch of a burst arrival: its start, size and the index of the next allocation in it. */
+  private batchStart = 0;
+  private batchSize = 0;
+  private batchIndex = 0;
   private readonly pendingTags: number[] = [];
   private readonly pendingCounts: number[] = [];
   private allocCounter: PoolCounter;
@@ -126,7 +139,7 @@ export class SiteSource implements WorkloadSource {
   constructor(
     readonly id: string,
     readonly pool: PoolKind,
-    private readonly spec: { rate: number; leak: number; sizeMin: number; sizeMax: number; lifetimeMin: number; lifetimeMax: number; fixedArrival: boolean },
+    private readonly spec: { rate: number; leak: number; sizeMin: number; sizeMax: number; lifetimeMin: number; lifetimeMax: number; fixedArrival: boolean; burst?: BurstSpec },
     readonly placement: SourcePlacement,
     private readonly counters: CounterBook,
     private rng: Rng,
@@ -147,7 +160,32 @@ export class SiteSource implements WorkloadSource {
     this.allocCounterTag = -1;
     this.mismatches.count = 0;
     delete this.mismatches.first;
-    this.nextAlloc = this.interval() * (this.spec.fixedArrival ? rng.next() : 1);
+    const burst = this.spec.burst;
+    if (burst) {
+      // The first batch: a timer's phase is uniform in its period; random batches wait an exponential time.
+      this.batchStart = burst.poisson ? rng.exponential(1000 / burst.everyMs) * 1000 : burst.everyMs * rng.next();
+      this.startBatch(burst);
+      this.nextAlloc = this.batchStart;
+    } else this.nextAlloc = this.interval() * (this.spec.fixedArrival ? rng.next() : 1);
+  }
+
+  // A new batch at batchStart: its size drawn now.
+  private startBatch(burst: BurstSpec): void {
+    this.batchSize = burst.batchMin === burst.batchMax ? burst.batchMin : this.rng.int(burst.batchMin, burst.batchMax);
+    this.batchIndex = 0;
+  }
+
+  // Time of the allocation after one at `previous`: the next in its batch, or the next batch's first.
+  // Batches never overlap: one that would start before the last one ended starts when it ends.
+  private nextArrival(previous: number): number {
+    const burst = this.spec.burst;
+    if (!burst) return previous + this.interval();
+    this.batchIndex++;
+    if (this.batchIndex < this.batchSize) return this.batchStart + (this.batchIndex * burst.spreadMs) / this.batchSize;
+    const gap = burst.poisson ? this.rng.exponential(1000 / burst.everyMs) * 1000 : burst.everyMs;
+    this.batchStart = Math.max(this.batchStart + gap, previous);
+    this.startBatch(burst);
+    return this.batchStart;
   }
 
   // Time to the next allocation in ms.
@@ -224,7 +262,7 @@ export class SiteSource implements WorkloadSource {
       const size = spec.sizeMin === spec.sizeMax ? spec.sizeMin : rng.int(spec.sizeMin, spec.sizeMax);
       const leaks = spec.leak >= 1 || (spec.leak > 0 && rng.next() < spec.leak);
       const lifetime = leaks ? 0 : spec.lifetimeMin === spec.lifetimeMax ? spec.lifetimeMin : spec.lifetimeMin + rng.next() * (spec.lifetimeMax - spec.lifetimeMin);
-      this.nextAlloc = allocAt + this.interval();
+      this.nextAlloc = this.nextArrival(allocAt);
       const counter = this.allocCounter;
       counter.allocs++;
       counter.bytes += size;

@@ -7,8 +7,8 @@ import { defineProvider } from '../../src/core/plugin.js';
 import { poolTagsUnavailable } from '../../src/api/plugin.js';
 import type { StepContext } from '../../src/core/types.js';
 import { KdParseError } from '../../src/kd/common.js';
-import { rankSnapshots, type Ranking, type Snapshot } from '../../src/evidence/ranking.js';
-import { GROWTH_DEFAULTS, type GrowthRule } from '../../src/evidence/growth.js';
+import { rankSnapshots, type GrowthOptions, type Ranking, type Snapshot } from '../../src/evidence/ranking.js';
+import { GROWTH_DEFAULTS } from '../../src/evidence/growth.js';
 import { kd, readPoolused, runFor, targetClockMs } from './kd.js';
 import { durationSchema, poolSchema, poolsOf, toMs, type PoolChoice } from './params.js';
 
@@ -78,7 +78,7 @@ export const rankTags = defineProvider<RankTagsParams>({
     const timeoutMs = toMs(params.timeout, 300_000);
     const budgetMs = params.budget === undefined ? undefined : toMs(params.budget, 0);
     const maxSamples = params.maxSamples ?? (budgetMs === undefined ? samples : Math.max(samples, 30));
-    const rule: GrowthRule = { ...(params.alpha !== undefined && { alpha: params.alpha }), ...(params.minGrowthAllocs !== undefined && { minGrowthAllocs: params.minGrowthAllocs }) };
+    const rule: GrowthOptions = { ...(params.alpha !== undefined && { alpha: params.alpha }), ...(params.minGrowthAllocs !== undefined && { minGrowthAllocs: params.minGrowthAllocs }) };
     let looks: number | undefined;
     const snapshots: Snapshot[] = [];
     let clock: 'target' | 'host' = 'target';
@@ -93,7 +93,9 @@ export const rankTags = defineProvider<RankTagsParams>({
           // cannot raise the chance of a false suspect above alpha.
           if (looks === undefined) {
             const perInterval = (snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs) / Math.max(1, snapshots.length - 1);
-            looks = budgetMs === undefined || perInterval <= 0 ? 1 : Math.max(1, Math.min(maxSamples, Math.floor(budgetMs / perInterval) + 1) - samples + 1);
+            // The most snapshots the budget allows: a tag that could not pass by then stops nothing.
+            rule.horizon = budgetMs === undefined || perInterval <= 0 ? samples : Math.max(samples, Math.min(maxSamples, Math.floor(budgetMs / perInterval) + 1));
+            looks = rule.horizon - samples + 1;
             rule.alpha = (params.alpha ?? GROWTH_DEFAULTS.alpha) / looks;
           }
           result = rankSnapshots(snapshots, poolsOf(pool), rule);

@@ -12,7 +12,7 @@
  * stopped is not a leak. A tag must also have gained `minGrowthAllocs` allocations (default 3).
  * Pure functions: no I/O.
  */
-import { fitLine, holmThresholds, type LineFit } from './stats.js';
+import { fitLine, holmThresholds, studentTQuantile, type LineFit } from './stats.js';
 
 /** One measurement of one tag (or retagged site) at a point of target time. */
 export interface GrowthPoint {
@@ -32,10 +32,16 @@ export interface GrowthRule {
   continueRatio?: number;
   /** Allocations a growing count must have gained over the window (default 3). */
   minGrowthAllocs?: number;
+  /**
+   * How optimistic the projection of `couldStillGrow` is, in standard errors of the slope
+   * (default 1): sampling goes on for a tag only while a slope this far above its estimate would
+   * pass the test by the last sample the budget allows.
+   */
+  optimism?: number;
 }
 
 /** The defaults, for reports and docs. */
-export const GROWTH_DEFAULTS: Required<GrowthRule> = { alpha: 0.01, continueAlpha: 0.1, continueRatio: 0.5, minGrowthAllocs: 3 };
+export const GROWTH_DEFAULTS: Required<GrowthRule> = { alpha: 0.01, continueAlpha: 0.1, continueRatio: 0.5, minGrowthAllocs: 3, optimism: 1 };
 
 /** What the test found for one series. */
 export interface SeriesGrowth {
@@ -107,6 +113,24 @@ export function seriesGrowth(points: readonly GrowthPoint[], rule: GrowthRule = 
     growing: false,
     why: '',
   };
+}
+
+/**
+ * Could more samples still make this series significant? Projects each measure's t statistic to
+ * `points` equally spaced samples over the same interval, as if the slope were `optimism` standard
+ * errors above its estimate and the noise stayed as it is: t grows with the spread of the sample
+ * times, √(N(N²−1) / n(n²−1)). True when either measure's projected p would get under
+ * `threshold` (the series' p is twice the smaller one). A line with no noise at all cannot
+ * rise unless it already does; a series with fewer than 3 points has no estimate yet, so it can.
+ */
+export function couldStillGrow(g: SeriesGrowth, points: number, threshold: number, rule: GrowthRule = {}): boolean {
+  const z = rule.optimism ?? GROWTH_DEFAULTS.optimism;
+  const n = g.points;
+  if (n < 3) return true;
+  if (points <= n) return false;
+  const spread = Math.sqrt((points * (points * points - 1)) / (n * (n * n - 1)));
+  const needed = studentTQuantile(threshold / 2, points - 2);
+  return [g.count, g.bytes].some((fit) => (fit.standardError === 0 ? fit.slope > 0 : (fit.t + z) * spread >= needed));
 }
 
 /** The outcome of testing many series at once. */

@@ -4,7 +4,7 @@
  * bytes rising beyond the tag's own noise, corrected over all tags, and still rising), so a large
  * stable tag never outranks a small growing one and a busy but balanced system has no suspect.
  */
-import { testGrowth, type GrowthPoint, type GrowthRule } from './growth.js';
+import { couldStillGrow, testGrowth, type GrowthPoint, type GrowthRule } from './growth.js';
 /** A pool of the ranking. */
 export type PoolName = 'paged' | 'nonpaged';
 
@@ -67,11 +67,14 @@ export interface Ranking {
   decisive?: boolean;
 }
 
-/** Thresholds of the growth test (src/evidence/growth.ts). */
-export type GrowthOptions = GrowthRule;
-
-/** A tag whose own p-value is below this keeps adaptive sampling going (it may be a slow leak). */
-export const UNDECIDED_P = 0.2;
+/** Thresholds of the growth test (src/evidence/growth.ts), and how far sampling may go. */
+export interface GrowthOptions extends GrowthRule {
+  /**
+   * The most snapshots the budget allows (adaptive sampling). A tag keeps sampling going only
+   * while it could still pass the test by then (`couldStillGrow`); without it, as many as taken.
+   */
+  horizon?: number;
+}
 
 // The key of a tag in one pool.
 function keyOf(count: { tag: string; pool: PoolName }): string {
@@ -111,9 +114,10 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
     latest: indexed[indexed.length - 1]!.get(key),
   }));
   const test = testGrowth(series, options);
+  const growthOf = new Map<RankEntry, (typeof test.entries)[number]['growth']>();
   const entries: RankEntry[] = test.entries.map(({ key, growth }, i) => {
     const latest = series[i]!.latest;
-    return {
+    const entry: RankEntry = {
       tag: key.tag,
       pool: key.pool,
       bytes: latest?.bytes ?? 0,
@@ -130,6 +134,8 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
       measure: growth.measure,
       why: growth.why,
     };
+    growthOf.set(entry, growth);
+    return entry;
   });
   entries.sort(
     (a, b) =>
@@ -140,19 +146,23 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
   const top = entries[0];
   const spanSeconds = Math.round((snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs) / 1000);
   const testSaid = { method: test.method, alpha: test.alpha, tested: test.tested };
-  // A tag that rose significantly but stopped, or one that rises but not yet beyond the
-  // correction (p < 0.2 on its own, a slow leak in a noisy tag): more samples may decide.
-  const undecided = entries.filter((e) => !e.growing && (e.significant || e.p! < UNDECIDED_P));
+  // More samples may decide a tag that rose significantly but stopped, or one that has not risen
+  // beyond the correction yet but could by the last sample the budget allows (a slow leak in a
+  // noisy tag); a tag that could not even at a slope a standard error above its estimate cannot.
+  // With the budget spent (or none given), "more" is twice the samples: would a longer budget?
+  const n = snapshots.length;
+  const reach = (options.horizon ?? n) > n ? options.horizon! : 2 * n;
+  const undecided = entries.filter((e) => !e.growing && (e.significant || couldStillGrow(growthOf.get(e)!, reach, growthOf.get(e)!.threshold!, options)));
   if (!top || !top.growing) {
     const stopped = undecided.find((e) => e.significant);
-    // Sampling ended (the budget) with a tag rising, but not beyond the correction: say which.
-    const closest = [...undecided].sort((a, b) => a.p! - b.p!)[0];
+    // Sampling ended with a tag more samples could still decide: say which.
+    const closest = undecided.filter((e) => !e.significant).sort((a, b) => a.p! - b.p!)[0];
     return {
       basis: 'growth',
       ranking: entries,
       suspect: null,
       test: testSaid,
-      decisive: undecided.length === 0 && snapshots.length >= 4,
+      decisive: undecided.length === 0 && n >= 4,
       reason: stopped
         ? `no tag kept growing over ${snapshots.length} samples (${spanSeconds} s of target time): tag "${stopped.tag}" ${stopped.why}`
         : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${test.alpha})${closest ? `; the closest, tag "${closest.tag}", was still undecided when sampling ended (${closest.why}): a longer growth budget may decide it` : ''}`,

@@ -136,3 +136,37 @@ describe('a no-leak ranking that ran out of samples with a tag still undecided',
     expect(ranking.reason).toMatch(/; the closest, tag "Stag", was still undecided when sampling ended \(no significant rise \(p = [^,]+, needs Holm-corrected 5.0e-5\)\): a longer growth budget may decide it$/);
   });
 });
+
+describe('adaptive sampling goes on only for a tag that could still pass by the budget', () => {
+  // Four snapshots ten minutes apart; 20 balanced tags wobble around 500; the budget allows 7.
+  const random = seededRandom(11);
+  const wobble = () => Array.from({ length: 4 }, () => Math.round(500 + 20 * gaussian(random)));
+  const balanced = Array.from({ length: 20 }, (_, k) => ({ tag: `B${k}`, counts: wobble() }));
+  const snapshotsWith = (extra: { tag: string; counts: number[] }) =>
+    [0, 1, 2, 3].map((k) => ({
+      atMs: k * 600_000,
+      counts: [...balanced, extra].map((t) => ({ tag: t.tag, pool: 'paged' as const, outstanding: t.counts[k]!, bytes: t.counts[k]! * 64 })),
+    }));
+
+  test('a tag drifting up within its noise (p ≈ 0.1 on its own) does not keep sampling going', () => {
+    const drift = { tag: 'Drft', counts: [500, 515, 510, 530] };
+    const ranking = rankSnapshots(snapshotsWith(drift), ['paged'], { alpha: 0.0025, horizon: 7 });
+    const entry = ranking.ranking.find((e) => e.tag === 'Drft')!;
+    expect(entry.p).toBeGreaterThan(0.05);
+    expect(entry.p).toBeLessThan(0.2);
+    expect(ranking.suspect).toBeNull();
+    expect(ranking.decisive).toBe(true);
+  });
+
+  test('a slow steady rise not yet beyond the correction keeps it going', () => {
+    const rise = { tag: 'Slow', counts: [500, 510, 512, 524] };
+    const ranking = rankSnapshots(snapshotsWith(rise), ['paged'], { alpha: 0.0025, horizon: 7 });
+    expect(ranking.suspect).toBeNull();
+    expect(ranking.ranking.find((e) => e.tag === 'Slow')!.significant).toBe(false);
+    expect(ranking.decisive).toBe(false);
+    // With the budget spent, the verdict names it as the tag a longer budget may decide.
+    const spent = rankSnapshots(snapshotsWith(rise), ['paged'], { alpha: 0.0025, horizon: 4 });
+    expect(spent.decisive).toBe(false);
+    expect(spent.reason).toMatch(/the closest, tag "Slow", was still undecided .*a longer growth budget may decide it$/);
+  });
+});

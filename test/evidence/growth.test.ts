@@ -156,6 +156,7 @@ describe('adaptive sampling goes on only for a tag that could still pass by the 
     expect(entry.p).toBeLessThan(0.2);
     expect(ranking.suspect).toBeNull();
     expect(ranking.decisive).toBe(true);
+    expect(ranking.reason).toMatch(/, and none could by the last of the 7 samples the growth budget allows$/);
   });
 
   test('a slow steady rise not yet beyond the correction keeps it going', () => {

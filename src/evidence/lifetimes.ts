@@ -18,6 +18,83 @@ export interface SeenAllocation {
   freedAt?: number;
 }
 
+/**
+ * The allocations of one site or path seen with a known address, in columns that grow by
+ * doubling: a collection or a log of millions of allocations keeps 16 bytes for each, not an
+ * object. Sizes are kept only as their sum, all the rule reads of them.
+ */
+export class SeenAllocations {
+  private hits: Float64Array = new Float64Array(0);
+  /** Hit of each one's free; NaN while it is alive. */
+  private frees: Float64Array = new Float64Array(0);
+  /** How many were seen. */
+  length = 0;
+  /** How many were freed. */
+  freed = 0;
+  private sizeSum = 0;
+  private sized = 0;
+
+  /** The allocations of a list (tests, and callers that hold objects). */
+  static of(list: readonly SeenAllocation[]): SeenAllocations {
+    const seen = new SeenAllocations();
+    for (const a of list) {
+      const index = seen.add(a.hit, a.size);
+      if (a.freedAt !== undefined) seen.free(index, a.freedAt);
+    }
+    return seen;
+  }
+
+  /** Add one allocation made at `hit`; returns its index (for `free`). */
+  add(hit: number, size?: number): number {
+    if (this.length === this.hits.length) {
+      this.hits = grown(this.hits);
+      this.frees = grown(this.frees);
+    }
+    this.hits[this.length] = hit;
+    this.frees[this.length] = NaN;
+    if (size !== undefined) {
+      this.sizeSum += size;
+      this.sized++;
+    }
+    return this.length++;
+  }
+
+  /** The allocation at `index` was freed at `hit`. */
+  free(index: number, hit: number): void {
+    if (Number.isNaN(this.frees[index]!)) this.freed++;
+    this.frees[index] = hit;
+  }
+
+  /** Hit of the allocation at `index`. */
+  hit(index: number): number {
+    return this.hits[index]!;
+  }
+
+  /** Is the allocation at `index` still alive (no free seen)? */
+  alive(index: number): boolean {
+    return Number.isNaN(this.frees[index]!);
+  }
+
+  /** Lifetimes (in hits) of the freed ones, in the order they were allocated. */
+  lifetimes(): number[] {
+    const lifetimes: number[] = [];
+    for (let i = 0; i < this.length; i++) if (!Number.isNaN(this.frees[i]!)) lifetimes.push(this.frees[i]! - this.hits[i]!);
+    return lifetimes;
+  }
+
+  /** Mean size of those whose size is known. */
+  get meanSize(): number | undefined {
+    return this.sized > 0 ? this.sizeSum / this.sized : undefined;
+  }
+}
+
+// A column twice as long, with the same values first.
+function grown(column: Float64Array): Float64Array {
+  const next = new Float64Array(Math.max(16, column.length * 2));
+  next.set(column);
+  return next;
+}
+
 /** The thresholds of the lifetime rule. */
 export interface LifetimeRule {
   /** An allocation is leaked when older than this many times the longest normal lifetime seen (default 2). */
@@ -77,11 +154,10 @@ export interface CollectionClock {
 }
 
 /** The lifetime-corrected leak rate of one site. */
-export function siteLeakRate(allocations: readonly SeenAllocation[], clock: CollectionClock, rule: LifetimeRule = {}): SiteLeakRate {
+export function siteLeakRate(allocations: SeenAllocations, clock: CollectionClock, rule: LifetimeRule = {}): SiteLeakRate {
   const r = { ...LIFETIME_DEFAULTS, ...rule };
-  const lifetimes = allocations.filter((a) => a.freedAt !== undefined).map((a) => a.freedAt! - a.hit);
-  const sizes = allocations.map((a) => a.size).filter((s): s is number => typeof s === 'number');
-  const meanSize = sizes.length > 0 ? sizes.reduce((a, b) => a + b, 0) / sizes.length : undefined;
+  const lifetimes = allocations.lifetimes();
+  const meanSize = allocations.meanSize;
   const msPerHit = clock.spanMs !== undefined && clock.hitsInSpan ? clock.spanMs / clock.hitsInSpan : undefined;
   const allocsPerMinute = clock.spanMs && clock.allocsInSpan !== undefined ? (clock.allocsInSpan * 60_000) / clock.spanMs : undefined;
   const base = {
@@ -97,15 +173,15 @@ export function siteLeakRate(allocations: readonly SeenAllocation[], clock: Coll
     return { status: 'too-few', ...base, leaked: 0, inFlight: allocations.length - lifetimes.length };
   }
   const bound = Math.max(1, quantile(lifetimes, r.quantile) * r.margin);
-  const alive = allocations.some((a) => a.freedAt === undefined);
+  const alive = lifetimes.length < allocations.length;
   if (alive && censored(allocations, clock.endHit, bound)) {
     return { status: 'too-few', ...base, leaked: 0, inFlight: allocations.length - lifetimes.length, normalLifetimeHits: bound };
   }
   let leaked = 0;
   let inFlight = 0;
-  for (const a of allocations) {
-    if (a.freedAt !== undefined) continue;
-    if (clock.endHit - a.hit > bound) leaked++;
+  for (let i = 0; i < allocations.length; i++) {
+    if (!allocations.alive(i)) continue;
+    if (clock.endHit - allocations.hit(i) > bound) leaked++;
     else inFlight++;
   }
   const judged = lifetimes.length + leaked;
@@ -131,14 +207,15 @@ export function siteLeakRate(allocations: readonly SeenAllocation[], clock: Coll
  * Does the watch need to go on for this site? Yes while its normal lifetime is unknown (too few
  * frees) or some of its allocations are still younger than it.
  */
-export function stillInFlight(allocations: readonly SeenAllocation[], endHit: number, rule: LifetimeRule = {}): boolean {
+export function stillInFlight(allocations: SeenAllocations, endHit: number, rule: LifetimeRule = {}): boolean {
   const r = { ...LIFETIME_DEFAULTS, ...rule };
-  const lifetimes = allocations.filter((a) => a.freedAt !== undefined).map((a) => a.freedAt! - a.hit);
-  const alive = allocations.filter((a) => a.freedAt === undefined);
-  if (alive.length === 0) return false;
+  if (allocations.freed === allocations.length) return false;
+  const lifetimes = allocations.lifetimes();
   if (lifetimes.length < r.minFreed) return true;
   const bound = Math.max(1, quantile(lifetimes, r.quantile) * r.margin);
-  return censored(allocations, endHit, bound) || alive.some((a) => endHit - a.hit <= bound);
+  if (censored(allocations, endHit, bound)) return true;
+  for (let i = 0; i < allocations.length; i++) if (allocations.alive(i) && endHit - allocations.hit(i) <= bound) return true;
+  return false;
 }
 
 /**
@@ -147,8 +224,10 @@ export function stillInFlight(allocations: readonly SeenAllocation[], endHit: nu
  * its short ones in a watch of seconds. The bound is trusted only when the typical allocation
  * was watched at least twice as long as the bound.
  */
-function censored(allocations: readonly SeenAllocation[], endHit: number, bound: number): boolean {
-  const ages = allocations.map((a) => endHit - a.hit).sort((x, y) => x - y);
+function censored(allocations: SeenAllocations, endHit: number, bound: number): boolean {
+  const ages = new Float64Array(allocations.length);
+  for (let i = 0; i < ages.length; i++) ages[i] = endHit - allocations.hit(i);
+  ages.sort();
   const typical = ages[Math.floor(ages.length / 2)] ?? 0;
   return typical < 2 * bound;
 }

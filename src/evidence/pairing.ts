@@ -18,7 +18,7 @@
  * UMDH-style call trees of outstanding allocations the reports show.
  */
 import { callsBack, pathKey, type NamedFrame } from './classify.js';
-import { siteLeakRate, type CollectionClock, type SeenAllocation, type SiteLeakRate } from './lifetimes.js';
+import { SeenAllocations, siteLeakRate, type CollectionClock, type SiteLeakRate } from './lifetimes.js';
 
 /** A frame as the aggregation shows it: kd's spelling and, when known, its parts. */
 export interface Frame {
@@ -163,7 +163,7 @@ interface Counter {
   /** Any stack seen, the fallback representative. */
   anyStack: number;
   /** Addressed allocations with their hits, in order (lifetimes). */
-  seen: SeenAllocation[];
+  seen: SeenAllocations;
 }
 
 interface PathCounter extends Counter {
@@ -194,7 +194,8 @@ interface LiveBlock {
   paths: PathCounter[];
   stack: number;
   size: number;
-  seen?: SeenAllocation;
+  /** Its index in the site's and each path's `seen`, in that order (when its hit is known). */
+  seen?: number[];
 }
 
 /** What an allocation's frames say, worked out once per frames array. */
@@ -214,7 +215,7 @@ function pathFrame(named: NamedFrame): PathTally['culprit'] {
 
 // A new counter.
 function counter(stack: number): Counter {
-  return { allocs: 0, frees: 0, unpaired: new Map(), anyStack: stack, seen: [] };
+  return { allocs: 0, frees: 0, unpaired: new Map(), anyStack: stack, seen: new SeenAllocations() };
 }
 
 /**
@@ -278,8 +279,8 @@ export class PairingBook {
     }
     this.addressed = true;
     site.addressed++;
-    const seen = record.hit !== undefined ? { hit: record.hit, ...(record.size !== undefined && { size: record.size }) } : undefined;
-    if (seen) for (const c of [site, ...paths]) c.seen.push(seen);
+    const hit = record.hit;
+    const seen = hit !== undefined ? [site, ...paths].map((c) => c.seen.add(hit, record.size)) : undefined;
     let blocks = this.live.get(tag);
     if (!blocks) this.live.set(tag, (blocks = new Map()));
     // The same address allocated again means its free was missed: the old block is gone.
@@ -301,7 +302,7 @@ export class PairingBook {
   }
 
   /** Addressed allocations of each allocation site, with the hits of their frees (for the watch after a collection). */
-  allocationsBySite(): SeenAllocation[][] {
+  allocationsBySite(): SeenAllocations[] {
     return [...this.sites.values()].filter((s) => s.kind === 'alloc').map((s) => s.seen);
   }
 
@@ -425,8 +426,9 @@ export class PairingBook {
       return 'unpaired';
     }
     blocks!.delete(record.address);
-    if (block.seen && record.hit !== undefined) block.seen.freedAt = record.hit;
-    for (const c of [block.site, ...block.paths]) c.frees++;
+    const counters = [block.site, ...block.paths];
+    if (block.seen && record.hit !== undefined) for (const [k, c] of counters.entries()) c.seen.free(block.seen[k]!, record.hit);
+    for (const c of counters) c.frees++;
     if (freeSite) {
       countUp((block.site.freedBy ??= {}), freeSite.site.frame);
       countUp((freeSite.freesOf ??= {}), block.site.site.frame);

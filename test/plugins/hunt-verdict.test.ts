@@ -6,7 +6,7 @@ import { factsForOs } from '../../src/core/versions.js';
 import { findProfile } from '../../src/sim/profiles.js';
 import { buildHuntReport, stepsFromEvents, summarizeHunt, type CollectedSite, type HuntInputs } from '../../src/report/hunt.js';
 import { testGrowth } from '../../src/evidence/growth.js';
-import { siteLeakRate, type SiteLeakRate } from '../../src/evidence/lifetimes.js';
+import { SeenAllocations, siteLeakRate, type SiteLeakRate } from '../../src/evidence/lifetimes.js';
 
 const validate = createSchemaCompiler().compile(JSON.parse(readFileSync(new URL('../../schemas/report.schema.json', import.meta.url), 'utf8')));
 
@@ -47,7 +47,7 @@ function leakRate(leaked: number, judged: number, perMinute: number, size = 932)
     ...Array.from({ length: judged - leaked }, (_, i) => ({ hit: i + 1, size, freedAt: i + 3 })),
     ...Array.from({ length: leaked }, (_, i) => ({ hit: judged + i, size })),
   ];
-  return siteLeakRate(allocations, { endHit: judged * 20, allocsInSpan: perMinute, spanMs: 60_000, hitsInSpan: judged * 2 });
+  return siteLeakRate(SeenAllocations.of(allocations), { endHit: judged * 20, allocsInSpan: perMinute, spanMs: 60_000, hitsInSpan: judged * 2 });
 }
 
 // A retagged site whose new tag was counted at `counts` (one a minute).
@@ -85,7 +85,7 @@ describe('buildHuntReport', () => {
   test('in-flight allocations are not leaks', () => {
     const allocations = Array.from({ length: 20 }, (_, i) => ({ hit: i + 1, size: 932, ...(i < 6 && { freedAt: i + 10 }) }));
     // Collection stopped right after the allocations: the 14 alive ones are younger than the bound.
-    const young = siteLeakRate(allocations, { endHit: 25, allocsInSpan: 20, spanMs: 60_000, hitsInSpan: 25 });
+    const young = siteLeakRate(SeenAllocations.of(allocations), { endHit: 25, allocsInSpan: 20, spanMs: 60_000, hitsInSpan: 25 });
     expect(young.leaked).toBe(0);
     expect(young.status).not.toBe('measured');
   });
@@ -172,7 +172,7 @@ describe('buildHuntReport', () => {
     test('the only path seen carries the site\'s evidence, unless its own lifetimes show it balanced', () => {
       const retag = { rounds: [{ round: 1, sites: [retagged(helper, 'Mdk1', [0, 120, 240, 360, 480, 600])] }] };
       // Named by retag; its only path seen had 2 allocations and no free while watched: nothing contradicts.
-      const unwatched = { ...site(helper, 2, 0), leakRate: siteLeakRate([{ hit: 1, size: 448 }, { hit: 2, size: 448 }], { endHit: 40 }), callerPaths: { 'mdkfs!MdkCreateFcb+0x3c': path('mdkfs!MdkCreateFcb+0x3c', 2, siteLeakRate([{ hit: 1, size: 448 }, { hit: 2, size: 448 }], { endHit: 40 })) } };
+      const unwatched = { ...site(helper, 2, 0), leakRate: siteLeakRate(SeenAllocations.of([{ hit: 1, size: 448 }, { hit: 2, size: 448 }]), { endHit: 40 }), callerPaths: { 'mdkfs!MdkCreateFcb+0x3c': path('mdkfs!MdkCreateFcb+0x3c', 2, siteLeakRate(SeenAllocations.of([{ hit: 1, size: 448 }, { hit: 2, size: 448 }]), { endHit: 40 })) } };
       const named = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [unwatched] }, retag });
       expect(named).toMatchObject({ verdict: 'leak', culprit: { frame: helper, method: 'retag', path: 'mdkfs!MdkCreateFcb+0x3c' } });
       expect(named.reason).toMatch(/all 2 of its allocations seen came through mdkfs!MdkCreateFcb\+0x3c \(its own lifetimes: none of its 2 allocations seen was freed/);

@@ -7,7 +7,7 @@ import { expect, test } from 'vitest';
 import { factsForOs } from '../../src/core/versions.js';
 import { findProfile } from '../../src/sim/profiles.js';
 import { testGrowth } from '../../src/evidence/growth.js';
-import { siteLeakRate } from '../../src/evidence/lifetimes.js';
+import { SeenAllocations, siteLeakRate } from '../../src/evidence/lifetimes.js';
 import { siteNumbers } from '../../src/report/format.js';
 import { buildHuntReport, summarizeHunt } from '../../src/report/hunt.js';
 import { renderReports } from '../../src/report/render.js';
@@ -36,7 +36,7 @@ function hunt() {
       method: 'pairing',
       stacks: 80,
       targetTimeMs: 4000,
-      sites: [{ frame: 'a!Hot+0x10', module: 'a', function: 'Hot', offset: 0x10, kind: 'alloc', allocs: 40, frees: 40, outstanding: 0, outstandingBytes: 0, addressed: 40, leakRate: siteLeakRate(balanced, { endHit: 400, allocsInSpan: 40, spanMs: 1000, hitsInSpan: 80 }) }],
+      sites: [{ frame: 'a!Hot+0x10', module: 'a', function: 'Hot', offset: 0x10, kind: 'alloc', allocs: 40, frees: 40, outstanding: 0, outstandingBytes: 0, addressed: 40, leakRate: siteLeakRate(SeenAllocations.of(balanced), { endHit: 400, allocsInSpan: 40, spanMs: 1000, hitsInSpan: 80 }) }],
     },
     retag: {
       targetTimeMs: 240_000,

@@ -114,6 +114,12 @@ describe('sites sharing one call site', () => {
     expect(validateScenario(clash, 'clash.yaml').problems.map((problem) => problem.code)).toEqual(['SCENARIO_BAD_OFFSET']);
   });
 
+  test('an offset that fits x86 code but not x64 code is refused when the scenario moves to an x64 profile', () => {
+    const scenario = parseScenario(sharedText({ profile: 'win7-sp1-x86', offset: '0x1c' }).replace('offset: 0x4e', 'offset: 0x1c'), 'x86.yaml');
+    expect(scenario.modules[0]!.sites[0]!.offset).toBe(0x1c);
+    expect(() => onProfile(scenario, 'win10-22h2-x64')).toThrow(/SCENARIO_BAD_OFFSET: On win10-22h2-x64: .*VsbPdoQueryTargetRelation\+0x1c/);
+  });
+
   test('the same scenario on x86 keeps the shared return address at its offset', () => {
     const scenario = onProfile(parseScenario(sharedText(), 'shared.yaml'), 'win7-sp1-x86');
     const kernel = createKernel({ ...scenario, registry: { globalFlag: 0 } });

@@ -68,6 +68,20 @@ describe('shipped scenarios keep their target', () => {
     expect(targetDigest(file)).toBe(recorded[file]);
   });
 
+  // Every function's bytes end before the next one starts, as in a linked image: a function laid
+  // out longer than its sizing pass said used to run into the next one, so `ln` and `u` at a frame
+  // near its end found the neighbour.
+  test.each(files)('%s: no function of any image runs into the next', (file) => {
+    const kernel = createKernel({ ...loadScenario(join(root, file)), preloadMs: 0 });
+    for (const module of kernel.modules()) {
+      const symbols = [...module.symbols].sort((a, b) => (a.address < b.address ? -1 : 1));
+      symbols.slice(1).forEach((symbol, index) => {
+        const before = symbols[index]!;
+        expect(before.address + BigInt(before.size) <= symbol.address, `${module.name}!${before.name} runs into ${symbol.name}`).toBe(true);
+      });
+    }
+  });
+
   if (process.env.LEAKHUNT_WRITE_DIGESTS === '1') {
     test('record digests', () => {
       const digests = Object.fromEntries(files.map((file) => [file, targetDigest(file)]));

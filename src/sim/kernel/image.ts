@@ -256,9 +256,12 @@ function emitFunction(
         place?.(item.key, { returnOffset: site.returnOffset, tagAddress: start + BigInt(site.tagOffset) });
         break;
       }
-      case 'plain-free':
-        place?.(item.key, emitAt(item.key, item.returnOffset, (buffer) => ({ returnOffset: emitPlainFreeCall(buffer, via(item.via)) })));
+      case 'plain-free': {
+        // Emitted before `place?.()`: an optional call skips its arguments, and the sizing pass has no `place`.
+        const site = emitAt(item.key, item.returnOffset, (buffer) => ({ returnOffset: emitPlainFreeCall(buffer, via(item.via)) }));
+        place?.(item.key, site);
         break;
+      }
       case 'break':
         emitFillerTo(code, Math.max(item.offset, code.bytes.length));
         place?.(item.key, { returnOffset: code.bytes.length, breakOffset: code.bytes.length });

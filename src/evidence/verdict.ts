@@ -68,6 +68,17 @@ export interface PairedSite extends SiteIdentity {
   leakRate?: SiteLeakRate;
   /** The site's calling paths inside its own module (the frame right below it), each with its own pairing. */
   callerPaths?: PairedSite[];
+  /**
+   * The site's allocations grouped by the frame where their caller chains part (when they part),
+   * each group with its own pairing and the modules whose code freed its blocks.
+   */
+  requesters?: RequesterPath[];
+}
+
+/** A group of a site's allocations by the frame where their caller chains part from the others'. */
+export interface RequesterPath extends PairedSite {
+  /** Frees of the group's blocks by the module whose frame freed them. */
+  freedBy?: Record<string, number>;
 }
 
 /** One retagged site, counted over time. */
@@ -309,11 +320,13 @@ function decide(e: VerdictEvidence): VerdictDecision {
   if (best) {
     const site = sitesSeen.get(best.frame)!;
     const others = candidates.filter((c) => c !== best).map((c) => `${c.frame} ${c.why}`);
-    const path = leakingPath(e.paired.find((s) => s.frame === best.frame)?.callerPaths ?? [], g);
+    const paired = e.paired.find((s) => s.frame === best.frame);
+    const owner = paired && owningCaller(paired, g);
+    const path = owner ? undefined : leakingPath(paired?.callerPaths ?? [], g);
     return {
       verdict: 'leak',
-      reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${path ? `; ${path.why}` : ''}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
-      culprit: site,
+      reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${owner ? `; ${owner.why}` : path ? `; ${path.why}` : ''}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
+      culprit: owner ? { ...owner.owner, site: site.frame } : site,
       ...(path && { path: path.path }),
       method: best.method,
       explained: best.explained!,
@@ -362,6 +375,39 @@ export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvide
   return { path: identity(p), why: `all ${p.allocs} of its allocations seen came through ${p.frame} (its own lifetimes: ${c.why})` };
 }
 
+/**
+ * The caller that owns what a named site allocates, when the site hands its blocks over (the
+ * answer to an IRP belongs to the IRP's sender): the site's allocations part into groups by the
+ * frame where their caller chains part, and
+ * - one group's own lifetime-corrected leak rate explains the growth, and no other group leaks
+ *   significantly: only the calls through that frame leak;
+ * - no block of the site was freed by its own module, and that frame's driver (not the kernel's
+ *   or a framework's) freed some of the blocks it asked for: they are that driver's to free.
+ * Then the driver to blame is the caller, and the site is where its blocks were allocated. Code
+ * that leaks on one caller's requests frees its own blocks, which the second condition rules out.
+ */
+export function owningCaller(site: PairedSite, growth: TagGrowthEvidence): { owner: SiteIdentity; why: string } | undefined {
+  const groups = site.requesters ?? [];
+  if (groups.length < 2) return undefined;
+  const judged = groups.map((p) => ({ p, c: pairingCandidate(p, growth) }));
+  const explaining = judged.filter(({ c }) => c.explains);
+  if (explaining.length !== 1) return undefined;
+  const { p, c } = explaining[0]!;
+  const others = judged.filter((j) => j !== explaining[0]);
+  if (others.some(({ c: o }) => o.rate !== undefined && o.rate.low > 0)) return undefined;
+  const own = site.module.toLowerCase();
+  const freers = new Map<string, number>();
+  for (const g of groups) for (const [module, n] of Object.entries(g.freedBy ?? {})) freers.set(module.toLowerCase(), (freers.get(module.toLowerCase()) ?? 0) + n);
+  if (freers.has(own) || p.module.toLowerCase() === own || callsBack(p.module)) return undefined;
+  if (!Object.entries(p.freedBy ?? {}).some(([module, n]) => module.toLowerCase() === p.module.toLowerCase() && n > 0)) return undefined;
+  const freedWords = [...freers].map(([module, n]) => `${module} ${n}`).join(', ');
+  const otherWords = others.map(({ p: o }) => `${o.allocs} through ${o.frame}`).join(', ');
+  return {
+    owner: identity(p),
+    why: `its blocks are its callers' to free (${freedWords} freed, ${site.module} none): only the calls through ${p.frame} leak, ${c.why}, while those ${otherWords} do not; ${p.module} does not free all it asked for`,
+  };
+}
+
 // Three significant figures.
 function fmt(value: number): string {
   if (!Number.isFinite(value)) return String(value);
@@ -400,6 +446,8 @@ export interface CollectedSiteLike extends SiteIdentity {
   paths?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate }>;
   /** Any other site: its calling paths inside its module, by caller frame. */
   callerPaths?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate }>;
+  /** Its allocations by the frame where their caller chains part, with who freed their blocks. */
+  requesters?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate; freedBy?: Record<string, number> }>;
 }
 
 /** Allocation sites as pairing evidence: a wrapper's calling paths stand for it (the driver to blame, the wrapper as `site`). */
@@ -408,7 +456,8 @@ export function pairedFromSites(sites: readonly CollectedSiteLike[]): PairedSite
     if (s.kind !== 'alloc') return [];
     const paths = Object.values(s.paths ?? {});
     const callerPaths = Object.values(s.callerPaths ?? {}).map((p): PairedSite => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }) }));
-    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }), ...(callerPaths.length > 0 && { callerPaths }) }];
+    const requesters = Object.values(s.requesters ?? {}).map((p): RequesterPath => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), ...(p.freedBy && { freedBy: p.freedBy }) }));
+    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }), ...(callerPaths.length > 0 && { callerPaths }), ...(requesters.length > 0 && { requesters }) }];
     return paths.map((p) => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), site: s.frame }));
   });
 }

@@ -259,14 +259,16 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
     const c = decision.candidates.find((k) => k.frame === row.frame && (k.method === row.method || (row.method === 'counts' && k.method === 'pairing')));
     if (c?.explained !== undefined) row.explained = Math.round(c.explained * 1000) / 1000;
   }
-  const sites = [...retagRows, ...rows].sort((a, b) => Number(b.frame === decision.culprit?.frame) - Number(a.frame === decision.culprit?.frame) || (b.explained ?? -1) - (a.explained ?? -1) || b.outstandingBytes - a.outstandingBytes);
+  // The culprit's rows first: its own, or the site it called when the blocks were its to free.
+  const isCulprit = (row: SiteReport) => row.frame === decision.culprit?.frame || row.frame === decision.culprit?.site;
+  const sites = [...retagRows, ...rows].sort((a, b) => Number(isCulprit(b)) - Number(isCulprit(a)) || (b.explained ?? -1) - (a.explained ?? -1) || b.outstandingBytes - a.outstandingBytes);
   const culpritRow = decision.culprit ? sites.find((s) => s.frame === decision.culprit!.frame) : undefined;
   const culprit: Culprit | null = decision.culprit
     ? {
         ...identity(decision.culprit),
         tag: tag!,
         pool,
-        ...(culpritRow?.via && { via: culpritRow.via }),
+        ...(culpritRow?.via ? { via: culpritRow.via } : decision.culprit.site && { via: decision.culprit.site }),
         ...(decision.path && { path: decision.path.frame }),
         ...(decision.method && { method: decision.method }),
         ...(decision.explained !== undefined && { explained: Math.round(decision.explained * 1000) / 1000 }),

@@ -147,7 +147,7 @@ export interface Culprit {
   function?: string;
   offset: number;
   frame: string;
-  /** The framework's or wrapper's call site the driver allocated through (see SiteReport.via). */
+  /** The call site the blocks were allocated at when it is another module's: a framework's or wrapper's the driver allocated through (see SiteReport.via), or one whose blocks were handed to the driver that asked for them. */
   via?: string;
   /**
    * The calling path inside the culprit's module whose evidence explains the leak

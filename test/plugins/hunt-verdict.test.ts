@@ -189,6 +189,54 @@ describe('buildHuntReport', () => {
     });
   });
 
+  // A bus driver's one call site answers a query for two senders; the blocks are the senders' to
+  // free (ownership passes with the answer): the PnP manager frees every answer in nt, a filter
+  // frees two in three in its own code. Grouped by the frame where the caller chains part.
+  describe('a site whose blocks belong to its callers', () => {
+    const answer = 'vstbus!VsbPdoQueryTargetRelation+0x5a';
+    const group = (frame: string, allocs: number, rate: SiteLeakRate, freedBy: Record<string, number>) => {
+      const [module, rest] = frame.split('!') as [string, string];
+      const [fn, offset] = rest.split('+0x') as [string, string];
+      return { culprit: { frame, module, function: fn, offset: parseInt(offset, 16) }, allocs, frees: 0, outstanding: 0, outstandingBytes: 0, leakRate: rate, freedBy };
+    };
+    const answering = (groups: ReturnType<typeof group>[]) => ({
+      ...site(answer, 60, 40, 16),
+      leakRate: leakRate(8, 60, 2400, 16),
+      requesters: Object.fromEntries(groups.map((g) => [g.culprit.frame, g])),
+    });
+    const fromPnp = (freedBy: Record<string, number> = { nt: 20 }) => group('nt!IopSynchronousCall+0xe5', 20, leakRate(0, 20, 100, 16), freedBy);
+    const fromFilter = (freedBy: Record<string, number> = { bkvolflt: 20 }) => group('bkvolflt!BvfIsOwnDisk+0xd4', 40, leakRate(8, 40, 1200, 16), freedBy);
+
+    test('names the caller whose requests alone leak and who frees the rest of what it asked for, with the site it called', () => {
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp(), fromFilter()])] } });
+      expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: 'bkvolflt!BvfIsOwnDisk+0xd4', module: 'bkvolflt', function: 'BvfIsOwnDisk', via: answer } });
+      expect(r.sites[0]!.frame).toBe(answer);
+      expect(r.reason).toMatch(/its blocks are its callers' to free \(nt 20, bkvolflt 20 freed, vstbus none\): only the calls through bkvolflt!BvfIsOwnDisk\+0xd4 leak, leaks .*while those 20 through nt!IopSynchronousCall\+0xe5 do not; bkvolflt does not free all it asked for/);
+    });
+
+    test('keeps the site when the site\'s own driver frees its blocks: code that leaks on one caller\'s requests', () => {
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp({ vstbus: 20 }), fromFilter({ vstbus: 20 })])] } });
+      expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: answer } });
+      expect(r.reason).not.toMatch(/callers' to free/);
+    });
+
+    test('keeps the site when the leaking caller never frees any of its blocks (nothing shows they are its to free)', () => {
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp(), fromFilter({ nt: 20 })])] } });
+      expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: answer } });
+    });
+
+    test('keeps the site when the callers\' chains do not part (one group), or the leaking one is the kernel\'s', () => {
+      expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromFilter()])] } }).culprit).toMatchObject({ frame: answer });
+      const kernelLeaks = [group('nt!IopSynchronousCall+0xe5', 40, leakRate(8, 40, 1200, 16), { nt: 20 }), group('bkvolflt!BvfIsOwnDisk+0xd4', 20, leakRate(0, 20, 100, 16), { bkvolflt: 20 })];
+      expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering(kernelLeaks)] } }).culprit).toMatchObject({ frame: answer });
+    });
+
+    test('keeps the site when another caller\'s requests leak too', () => {
+      const both = [group('nt!IopSynchronousCall+0xe5', 20, leakRate(4, 20, 300, 16), { nt: 16 }), fromFilter()];
+      expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering(both)] } }).culprit).toMatchObject({ frame: answer });
+    });
+  });
+
   test('the summary names the call site', () => {
     const r = buildHuntReport({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...site('abcflt!AbcAllocateContext+0x2a', 40, 38), leakRate: leakRate(2, 40, 2400) }] } });
     expect(summarizeHunt(r)).toMatch(/^verdict: leak/);

@@ -44,6 +44,20 @@ export class SeenAllocations {
     return seen;
   }
 
+  /** The allocations of several lists in one (a group of paths). */
+  static concat(parts: readonly SeenAllocations[]): SeenAllocations {
+    const all = new SeenAllocations();
+    for (const part of parts) {
+      for (let i = 0; i < part.length; i++) {
+        const index = all.add(part.hits[i]!);
+        if (!part.alive(i)) all.free(index, part.frees[i]!);
+      }
+      all.sizeSum += part.sizeSum;
+      all.sized += part.sized;
+    }
+    return all;
+  }
+
   /** Add one allocation made at `hit`; returns its index (for `free`). */
   add(hit: number, size?: number): number {
     if (this.length === this.hits.length) {

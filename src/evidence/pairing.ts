@@ -106,6 +106,8 @@ export interface PathTally {
   outstandingBytes: number;
   /** The lifetime-corrected leak rate of this path's allocations. */
   leakRate?: SiteLeakRate;
+  /** Requester groups: frees of the group's blocks by the module whose frame freed them. */
+  freedBy?: Record<string, number>;
 }
 
 /** One call site seen at PoolHitTag breaks (pool.collect-stacks' `sites[]`). */
@@ -142,6 +144,12 @@ export interface SiteTally {
   shared?: boolean;
   /** Any other site: its calling paths inside its own module (the frame right below it), when known. */
   callerPaths?: Record<string, PathTally>;
+  /**
+   * Allocation sites reached by caller chains that part: their allocations grouped by the frame
+   * where the chains part (the first frame below what all of them share), with who freed each
+   * group's blocks — the caller that asked for a block may be the one to free it.
+   */
+  requesters?: Record<string, PathTally>;
   /** Allocation sites: the lifetime-corrected leak rate (./lifetimes.ts). */
   leakRate?: SiteLeakRate;
   /** Modules of the first calling frame outside the site's own module (another driver's: the site allocates on its behalf). */
@@ -170,6 +178,12 @@ interface PathCounter extends Counter {
   culprit: PathTally['culprit'];
 }
 
+/** The allocations of one caller chain of a site, and who freed their blocks. */
+interface ChainCounter extends Counter {
+  /** Frees of its blocks by the module whose frame freed them. */
+  freedBy: Map<string, number>;
+}
+
 interface SiteCounter extends Counter {
   tag: string;
   kind: 'alloc' | 'free';
@@ -183,6 +197,8 @@ interface SiteCounter extends Counter {
   callerPaths: Map<string, PathCounter>;
   /** Paths by the calling driver's frame with the module looked through (used when the module is a shared library). */
   outsidePaths: Map<string, PathCounter>;
+  /** Allocations by their whole caller chain (interned stack id), grouped into requesters at the end. */
+  chains: Map<number, ChainCounter>;
   callerModules: string[];
   freesOf?: Record<string, number>;
   freedBy?: Record<string, number>;
@@ -191,7 +207,8 @@ interface SiteCounter extends Counter {
 /** A live block: the site and paths that allocated it, with which caller chain and size. */
 interface LiveBlock {
   site: SiteCounter;
-  paths: PathCounter[];
+  /** The site's paths it counts in, its caller chain's counter last. */
+  paths: Counter[];
   stack: number;
   size: number;
   /** Its index in the site's and each path's `seen`, in that order (when its hit is known). */
@@ -260,12 +277,15 @@ export class PairingBook {
     const site = this.counter(record, tag, 'alloc', facts);
     if (facts.callerModule && !site.callerModules.includes(facts.callerModule)) site.callerModules.push(facts.callerModule);
     const wrapped = record.culprit && record.site && record.culprit.index !== record.site.index;
-    const paths: PathCounter[] = [];
+    const paths: Counter[] = [];
     if (wrapped) paths.push(pathIn(site.wrapperPaths, record.culprit!, facts.stack));
     else {
       if (record.caller) paths.push(pathIn(site.callerPaths, record.caller, facts.stack));
       if (record.outside) paths.push(pathIn(site.outsidePaths, record.outside, facts.stack));
     }
+    let chain = site.chains.get(facts.stack);
+    if (!chain) site.chains.set(facts.stack, (chain = { ...counter(facts.stack), freedBy: new Map() }));
+    paths.push(chain);
     const size = record.size ?? 0;
     for (const c of [site, ...paths]) c.allocs++;
     if (record.address === undefined) {
@@ -328,6 +348,30 @@ export class PairingBook {
       }
       return out;
     };
+    // A site's caller chains grouped by the frame where they part: each group's counts, leak rate and freers.
+    const requesters = (s: SiteCounter): { requesters: Record<string, PathTally> } | undefined => {
+      const groups = this.partedChains(s);
+      if (!groups) return undefined;
+      const out: Record<string, PathTally> = {};
+      for (const [frame, chains] of groups) {
+        const merged: Counter = { allocs: 0, frees: 0, unpaired: new Map(), anyStack: chains[0]!.anyStack, seen: SeenAllocations.concat(chains.map((c) => c.seen)) };
+        const freedBy: Record<string, number> = {};
+        let o = { count: 0, bytes: 0 };
+        for (const c of chains) {
+          merged.allocs += c.allocs;
+          merged.frees += c.frees;
+          const n = outstanding.get(c)!;
+          o = { count: o.count + n.count, bytes: o.bytes + n.bytes };
+          for (const [module, k] of c.freedBy) freedBy[module] = (freedBy[module] ?? 0) + k;
+        }
+        const leakRate = rate(merged);
+        const [module = '', rest = ''] = frame.split('!');
+        const plus = rest.lastIndexOf('+0x');
+        const culprit = { frame, module, ...(plus > 0 && { function: rest.slice(0, plus) }), offset: plus >= 0 ? parseInt(rest.slice(plus + 3), 16) : 0 };
+        Object.defineProperty(out, frame, { value: { culprit, allocs: merged.allocs, frees: merged.frees, outstanding: o.count, outstandingBytes: o.bytes, ...(leakRate && { leakRate }), ...(Object.keys(freedBy).length > 0 && { freedBy }) }, writable: true, enumerable: true, configurable: true });
+      }
+      return { requesters: out };
+    };
     const tags = new Set([...this.sites.values()].map((s) => s.tag));
     const list = [...this.sites.values()].map((s): SiteTally => {
       const isShared = s.kind === 'alloc' && s.wrapperPaths.size === 0 && s.outsidePaths.size > 0 && shared.has(moduleKey(s));
@@ -350,6 +394,7 @@ export class PairingBook {
         ...(paths && { paths: tallies(paths) }),
         ...(isShared && { shared: true }),
         ...(!paths && s.callerPaths.size > 0 && { callerPaths: tallies(s.callerPaths) }),
+        ...(!paths && s.kind === 'alloc' && requesters(s)),
         ...(leakRate && { leakRate }),
         ...(s.callerModules.length > 0 && { callerModules: s.callerModules }),
       };
@@ -430,6 +475,9 @@ export class PairingBook {
     if (block.seen && record.hit !== undefined) for (const [k, c] of counters.entries()) c.seen.free(block.seen[k]!, record.hit);
     for (const c of counters) c.frees++;
     if (freeSite) {
+      const chain = block.paths[block.paths.length - 1] as ChainCounter;
+      const freer = freeSite.site.module.toLowerCase();
+      if (freer !== '') chain.freedBy.set(freer, (chain.freedBy.get(freer) ?? 0) + 1);
       countUp((block.site.freedBy ??= {}), freeSite.site.frame);
       countUp((freeSite.freesOf ??= {}), block.site.site.frame);
     }
@@ -453,6 +501,7 @@ export class PairingBook {
         wrapperPaths: new Map(),
         callerPaths: new Map(),
         outsidePaths: new Map(),
+        chains: new Map(),
         callerModules: [],
       };
       this.sites.set(key, c);
@@ -474,13 +523,31 @@ export class PairingBook {
       entry.byStack.set(stack, s);
     };
     for (const s of this.sites.values()) {
-      for (const c of [s, ...s.wrapperPaths.values(), ...s.callerPaths.values(), ...s.outsidePaths.values()]) {
+      for (const c of [s, ...s.wrapperPaths.values(), ...s.callerPaths.values(), ...s.outsidePaths.values(), ...s.chains.values()]) {
         if (!result.has(c)) result.set(c, { count: 0, bytes: 0, byStack: new Map() });
         for (const [stack, { count, bytes }] of c.unpaired) add(c, stack, count, bytes);
       }
     }
     for (const blocks of this.live.values()) for (const block of blocks.values()) for (const c of [block.site, ...block.paths]) add(c, block.stack, 1, block.size);
     return result;
+  }
+
+  /**
+   * A site's caller chains grouped by the frame where they part: the first frame below the ones
+   * all of them share (a chain that ends there is grouped as `<end>`). Undefined when the site
+   * has one chain, or all its chains part only where the stacks were cut.
+   */
+  private partedChains(s: SiteCounter): Map<string, ChainCounter[]> | undefined {
+    if (s.chains.size < 2) return undefined;
+    const chains = [...s.chains].map(([id, c]) => ({ frames: this.stacks[id]!, c }));
+    let shared = 0;
+    while (chains.every(({ frames }) => frames.length > shared && frames[shared] === chains[0]!.frames[shared])) shared++;
+    const groups = new Map<string, ChainCounter[]>();
+    for (const { frames, c } of chains) {
+      const frame = frames[shared] ?? '<end>';
+      groups.set(frame, [...(groups.get(frame) ?? []), c]);
+    }
+    return groups.size >= 2 && !groups.has('<end>') ? groups : undefined;
   }
 
   /**

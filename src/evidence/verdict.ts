@@ -404,7 +404,7 @@ export function owningCaller(site: PairedSite, growth: TagGrowthEvidence): { own
   const otherWords = others.map(({ p: o }) => `${o.allocs} through ${o.frame}`).join(', ');
   return {
     owner: identity(p),
-    why: `its blocks are its callers' to free (${freedWords} freed, ${site.module} none): only the calls through ${p.frame} leak, ${c.why}, while those ${otherWords} do not; ${p.module} does not free all it asked for`,
+    why: `${site.module} frees none of its blocks, its callers do (${freedWords}): only the calls through ${p.frame} leak (${c.why}), not the allocations ${otherWords}; ${p.module} does not free all it asked for`,
   };
 }
 

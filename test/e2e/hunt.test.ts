@@ -189,4 +189,14 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(points).toBeGreaterThan(6);
     expect(points % 6).toBe(0);
   }, 300_000);
+
+  // A bus driver answers a PnP query from one call site for two senders; the answer belongs to
+  // the sender. nt frees every answer it asked for, a volume filter two in three: the filter is
+  // named, with the bus driver's site it called, not the bus driver whose code is right.
+  test('a site whose blocks belong to its callers: the caller that does not free all it asked for is named', async () => {
+    const run = await hunt(['--target', `sim:${join(root, 'scenarios/accuracy/query-relations-shared-callsite-win10.yaml')}`]);
+    expectNamed(run, 'bkvolflt!BvfIsOwnDisk');
+    expect(run.report.culprit.via).toBe('vstbus!VsbPdoQueryTargetRelation+0x5a');
+    expect(run.report.reason).toMatch(/vstbus frees none of its blocks, its callers do \(bkvolflt \d+, nt \d+\)/);
+  }, 300_000);
 });

@@ -190,3 +190,36 @@ describe('a shared library detected from the stacks', () => {
     expect(callbacks[0]!.shared).toBeUndefined();
   });
 });
+
+describe('a site reached by caller chains that part (requesters)', () => {
+  // One bus-driver call site answers for two senders, three IRP passes below it; each sender frees
+  // the answers it asked for in its own code.
+  const shared = ['vstbus!VsbPdoDispatchPnp+0x1c3', 'nt!IofCallDriver+0x55', 'partmgr!PmPnp+0x11b', 'nt!IofCallDriver+0x55'];
+  const ask = (sender: string[], address: string) => record('alloc', ['nt!ExAllocatePoolWithTag+0x5d', 'vstbus!VsbPdoQueryTargetRelation+0x5a', ...shared, ...sender], { address, size: 16 });
+  const free = (frames: string[], address: string) => record('free', ['nt!ExFreePool+0x10', ...frames], { address });
+  const pnp = ['nt!IopSynchronousCall+0xe5', 'nt!IopGetRelatedTargetDevice+0x4c'];
+  const filter = ['bkvolflt!BvfIsOwnDisk+0xd4', 'bkvolflt!BvfFilterDeviceControl+0x8b'];
+
+  test('groups allocations by the frame where the chains part, with the modules that freed each group', () => {
+    const book = new PairingBook();
+    book.add(ask(pnp, 'c1'));
+    book.add(free(['nt!IopGetRelatedTargetDevice+0x9e'], 'c1'));
+    for (const a of ['f1', 'f2', 'f3']) book.add(ask(filter, a));
+    book.add(free(['bkvolflt!BvfIsOwnDisk+0x13b'], 'f1'));
+    book.add(free(['bkvolflt!BvfIsOwnDisk+0x13b'], 'f2'));
+    const site = book.list().find((s) => s.frame === 'vstbus!VsbPdoQueryTargetRelation+0x5a')!;
+    expect(Object.keys(site.requesters!)).toEqual(['nt!IopSynchronousCall+0xe5', 'bkvolflt!BvfIsOwnDisk+0xd4']);
+    expect(site.requesters!['bkvolflt!BvfIsOwnDisk+0xd4']).toMatchObject({ culprit: { module: 'bkvolflt', function: 'BvfIsOwnDisk', offset: 0xd4 }, allocs: 3, frees: 2, outstanding: 1, outstandingBytes: 16, freedBy: { bkvolflt: 2 } });
+    expect(site.requesters!['nt!IopSynchronousCall+0xe5']).toMatchObject({ allocs: 1, frees: 1, outstanding: 0, freedBy: { nt: 1 } });
+  });
+
+  test('none when every allocation came down one chain, or the chains part only where a stack was cut', () => {
+    const one = new PairingBook();
+    for (const a of ['f1', 'f2']) one.add(ask(filter, a));
+    expect(one.list()[0]!.requesters).toBeUndefined();
+    const cut = new PairingBook();
+    cut.add(ask(filter, 'f1'));
+    cut.add(ask(filter.slice(0, 1), 'f2'));
+    expect(cut.list()[0]!.requesters).toBeUndefined();
+  });
+});

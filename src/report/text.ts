@@ -26,10 +26,13 @@ const verdictWords: Record<HuntReport['verdict'], string> = {
 export function culpritSite(report: HuntReport): SiteReport | undefined {
   const culprit = report.culprit;
   if (!culprit) return undefined;
-  return (
-    report.sites.find((site) => site.frame === culprit.frame && padTag(site.tag) === padTag(culprit.tag)) ??
-    report.sites.find((site) => site.frame === culprit.frame)
-  );
+  // A caller named for blocks that were its to free has no row of its own: its row is the site it called (`via`).
+  const frames = culprit.via ? [culprit.frame, culprit.via] : [culprit.frame];
+  for (const frame of frames) {
+    const row = report.sites.find((site) => site.frame === frame && padTag(site.tag) === padTag(culprit.tag)) ?? report.sites.find((site) => site.frame === frame);
+    if (row) return row;
+  }
+  return undefined;
 }
 
 /** A few plain lines that say what the hunt found, for a terminal. */

@@ -65,7 +65,8 @@ export function culpritStacks(data: RunData): CulpritStacks | undefined {
   if (!culprit) return undefined;
   const aggregated = sitesOfTag(data, culprit.tag);
   // A wrapper site's rows are its calling paths: the culprit is the path's calling frame.
-  const match = aggregated.find((site) => (site.culprit ?? site.site).text === culprit.frame);
+  // A caller named for blocks that were its to free: the site it called (`via`) holds its stacks.
+  const match = aggregated.find((site) => (site.culprit ?? site.site).text === culprit.frame) ?? aggregated.find((site) => !site.culprit && culprit.via !== undefined && site.site.text === culprit.via);
   if (match) {
     return { tree: match.tree, source: 'stacks.jsonl', others: aggregated.filter((site) => site !== match).map((site) => site.tree) };
   }
@@ -121,6 +122,6 @@ export function siteBars(data: RunData, limit = 12): { frame: string; tag: strin
       tag: padTag(site.tag),
       bytes: site.outstandingBytes,
       outstanding: site.outstanding,
-      culprit: Boolean(culprit && culprit.frame === site.frame && padTag(culprit.tag) === padTag(site.tag)),
+      culprit: Boolean(culprit && site === culpritSite(data.report)),
     }));
 }

@@ -198,5 +198,8 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expectNamed(run, 'bkvolflt!BvfIsOwnDisk');
     expect(run.report.culprit.via).toBe('vstbus!VsbPdoQueryTargetRelation+0x5a');
     expect(run.report.reason).toMatch(/vstbus frees none of its blocks, its callers do \(bkvolflt \d+, nt \d+\)/);
+    // The culprit's stack is the site's, down to the caller named.
+    const md = readFileSync(join(run.out, 'report.md'), 'utf8');
+    expect(md).toMatch(/## Culprit's stack[^`]*```\nvstbus!VsbPdoQueryTargetRelation\+0x5a\nvstbus!VsbPdoDispatchPnp\+0x1c3\n(.+\n)*bkvolflt!BvfIsOwnDisk\+0xd4\n/);
   }, 300_000);
 });

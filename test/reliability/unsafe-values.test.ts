@@ -35,6 +35,7 @@ const openObjects: Record<string, string> = {
   'pool.retag-sites: sites[].freedBy': 'frame → count (integers only); the frames are labels, never sent',
   'pool.retag-sites: sites[].paths': 'culprit frame → counts of a wrapper site\'s calling path; the frames become labels in outputs (culprit, callers), never sent',
   'pool.retag-sites: sites[].callerPaths': 'caller frame → counts and leak rate of a calling path inside the site\'s module; the frames become labels in outputs (culprit.path), never sent',
+  'pool.retag-sites: sites[].requesters': 'frame where caller chains part → counts, leak rate and freeing modules of that group; the frames become labels in outputs (culprit frame, via), never sent',
   'pool.retag-sites: sites[].leakRate': 'numbers the verdict reads (lifetime-corrected leak rate), never sent',
 };
 

@@ -71,36 +71,58 @@ export interface SeriesGrowth {
   why: string;
 }
 
-// Minutes since the first point.
-function minutesOf(points: readonly GrowthPoint[]): number[] {
-  const first = points[0]?.atMs ?? 0;
-  return points.map((p) => (p.atMs - first) / 60_000);
+/**
+ * A series as columns: the same measurements as GrowthPoint[], one array each. A ranking over
+ * thousands of snapshots (an analyzed log) keeps its tags this way instead of an object per point.
+ */
+export interface GrowthColumns {
+  atMs: ArrayLike<number>;
+  count: ArrayLike<number>;
+  bytes: ArrayLike<number>;
 }
 
-/** Test one series without the multiple-testing correction (testGrowth applies it). */
-export function seriesGrowth(points: readonly GrowthPoint[], rule: GrowthRule = {}): SeriesGrowth {
+// The columns of a list of points.
+function columnsOf(points: readonly GrowthPoint[] | GrowthColumns): GrowthColumns {
+  if (!Array.isArray(points)) return points as GrowthColumns;
+  const list = points as readonly GrowthPoint[];
+  return { atMs: list.map((p) => p.atMs), count: list.map((p) => p.count), bytes: list.map((p) => p.bytes) };
+}
+
+// Minutes since the first point, of the points from `from` on.
+function minutesOf(atMs: ArrayLike<number>, from = 0): number[] {
+  const first = atMs[from] ?? 0;
+  return Array.from({ length: Math.max(0, atMs.length - from) }, (_, i) => (atMs[from + i]! - first) / 60_000);
+}
+
+// The values of a column from `from` on.
+function tailOf(column: ArrayLike<number>, from: number): number[] {
+  return Array.from({ length: Math.max(0, column.length - from) }, (_, i) => column[from + i]!);
+}
+
+/** Test one series (points, or the same as columns) without the multiple-testing correction (testGrowth applies it). */
+export function seriesGrowth(series: readonly GrowthPoint[] | GrowthColumns, rule: GrowthRule = {}): SeriesGrowth {
   const r = { ...GROWTH_DEFAULTS, ...rule };
-  const minutes = minutesOf(points);
-  const count = fitLine(minutes, points.map((p) => p.count));
-  const bytes = fitLine(minutes, points.map((p) => p.bytes));
+  const columns = columnsOf(series);
+  const n = columns.atMs.length;
+  const minutes = minutesOf(columns.atMs);
+  const count = fitLine(minutes, columns.count);
+  const bytes = fitLine(minutes, columns.bytes);
   const measure = count.pRising <= bytes.pRising ? 'count' : 'bytes';
   const p = Math.min(1, 2 * Math.min(count.pRising, bytes.pRising));
-  const first = points[0];
-  const last = points[points.length - 1];
-  const gainedAllocs = first && last ? last.count - first.count : 0;
-  const gainedBytes = first && last ? last.bytes - first.bytes : 0;
+  const gainedAllocs = n > 0 ? columns.count[n - 1]! - columns.count[0]! : 0;
+  const gainedBytes = n > 0 ? columns.bytes[n - 1]! - columns.bytes[0]! : 0;
   let recent: SeriesGrowth['recent'];
-  const recentPoints = Math.max(3, Math.ceil(points.length / 2));
-  if (points.length >= 4) {
-    const tail = points.slice(points.length - recentPoints);
-    const fit = fitLine(minutesOf(tail), tail.map((pt) => (measure === 'count' ? pt.count : pt.bytes)));
+  const recentPoints = Math.max(3, Math.ceil(n / 2));
+  if (n >= 4) {
+    const from = n - recentPoints;
+    const fit = fitLine(minutesOf(columns.atMs, from), tailOf(measure === 'count' ? columns.count : columns.bytes, from));
     const whole = measure === 'count' ? count : bytes;
-    recent = { points: tail.length, fit, ratio: whole.slope > 0 ? fit.slope / whole.slope : 0 };
+    recent = { points: recentPoints, fit, ratio: whole.slope > 0 ? fit.slope / whole.slope : 0 };
   }
   const continuing = recent !== undefined && recent.fit.pRising < r.continueAlpha && recent.ratio >= r.continueRatio;
   return {
-    points: points.length,
-    spanMs: first && last ? last.atMs - first.atMs : 0,
+    points: n,
+    spanMs: n > 0 ? columns.atMs[n - 1]! - columns.atMs[0]! : 0,
     count,
     bytes,
     measure,
@@ -143,7 +165,7 @@ export interface GrowthTest<K> {
 }
 
 /** Test every series, correct over all of them (Holm), then apply the continued-growth rule. */
-export function testGrowth<K>(series: readonly { key: K; points: readonly GrowthPoint[] }[], rule: GrowthRule = {}): GrowthTest<K> {
+export function testGrowth<K>(series: readonly { key: K; points: readonly GrowthPoint[] | GrowthColumns }[], rule: GrowthRule = {}): GrowthTest<K> {
   const r = { ...GROWTH_DEFAULTS, ...rule };
   const entries = series.map((s) => ({ key: s.key, growth: seriesGrowth(s.points, r) }));
   // Holm's procedure: each series is significant when under the threshold its rank met or missed.

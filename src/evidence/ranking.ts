@@ -4,7 +4,7 @@
  * bytes rising beyond the tag's own noise, corrected over all tags, and still rising), so a large
  * stable tag never outranks a small growing one and a busy but balanced system has no suspect.
  */
-import { couldStillGrow, testGrowth, type GrowthPoint, type GrowthRule } from './growth.js';
+import { couldStillGrow, testGrowth, type GrowthRule } from './growth.js';
 /** A pool of the ranking. */
 export type PoolName = 'paged' | 'nonpaged';
 
@@ -102,17 +102,23 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
     };
   }
 
-  const keys = new Map<string, { tag: string; pool: PoolName }>();
-  for (const snapshot of snapshots) for (const c of snapshot.counts) if (wanted(c)) keys.set(keyOf(c), { tag: c.tag, pool: c.pool });
-  const indexed = snapshots.map((s) => new Map(s.counts.map((c) => [keyOf(c), c])));
-  const series = [...keys].map(([key, id]) => ({
-    key: id,
-    points: snapshots.map((s, i): GrowthPoint => {
-      const c = indexed[i]!.get(key);
-      return { atMs: s.atMs, count: c?.outstanding ?? 0, bytes: c?.bytes ?? 0 };
-    }),
-    latest: indexed[indexed.length - 1]!.get(key),
-  }));
+  // Each tag's counts as columns, filled in one pass over the snapshots: a log's thousands of
+  // snapshots make no map or point object per snapshot and tag.
+  const n = snapshots.length;
+  const atMs = Float64Array.from(snapshots, (s) => s.atMs);
+  const byKey = new Map<string, { key: { tag: string; pool: PoolName }; count: Float64Array; bytes: Float64Array }>();
+  snapshots.forEach((snapshot, i) => {
+    for (const c of snapshot.counts) {
+      if (!wanted(c)) continue;
+      const k = keyOf(c);
+      let column = byKey.get(k);
+      if (!column) byKey.set(k, (column = { key: { tag: c.tag, pool: c.pool }, count: new Float64Array(n), bytes: new Float64Array(n) }));
+      column.count[i] = c.outstanding;
+      column.bytes[i] = c.bytes;
+    }
+  });
+  const latestOf = new Map(last.counts.filter(wanted).map((c) => [keyOf(c), c]));
+  const series = [...byKey].map(([k, column]) => ({ key: column.key, points: { atMs, count: column.count, bytes: column.bytes }, latest: latestOf.get(k) }));
   const test = testGrowth(series, options);
   const growthOf = new Map<RankEntry, (typeof test.entries)[number]['growth']>();
   const entries: RankEntry[] = test.entries.map(({ key, growth }, i) => {
@@ -150,7 +156,6 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
   // beyond the correction yet but could by the last sample the budget allows (a slow leak in a
   // noisy tag); a tag that could not even at a slope a standard error above its estimate cannot.
   // With the budget spent (or none given), "more" is twice the samples: would a longer budget?
-  const n = snapshots.length;
   const reach = (options.horizon ?? n) > n ? options.horizon! : 2 * n;
   const undecided = entries.filter((e) => !e.growing && (e.significant || couldStillGrow(growthOf.get(e)!, reach, growthOf.get(e)!.threshold!, options)));
   if (!top || !top.growing) {

@@ -21,7 +21,7 @@ export interface LineFit {
 }
 
 /** Fit y = intercept + slope·x by least squares and test the slope against 0 (one-sided, rising). */
-export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit {
+export function fitLine(xs: ArrayLike<number>, ys: ArrayLike<number>): LineFit {
   const n = Math.min(xs.length, ys.length);
   if (n === 0) return { n, slope: 0, intercept: 0, standardError: 0, t: 0, df: 0, pRising: 1 };
   let meanX = 0;
@@ -47,7 +47,8 @@ export function fitLine(xs: readonly number[], ys: readonly number[]): LineFit {
   let residual = 0;
   for (let i = 0; i < n; i++) residual += (ys[i]! - (intercept + slope * xs[i]!)) ** 2;
   // A residual below rounding noise of the values is a perfect line.
-  const scale = Math.max(1, ...ys.slice(0, n).map((y) => Math.abs(y)));
+  let scale = 1;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(ys[i]!));
   const standardError = residual <= (scale * 1e-12) ** 2 * n ? 0 : Math.sqrt(residual / df / sxx);
   if (standardError === 0) return { n, slope, intercept, standardError: 0, t: sign * Infinity || 0, df, pRising: sign > 0 ? 0 : 1 };
   const t = slope / standardError;

@@ -73,6 +73,8 @@ export interface PairedSite extends SiteIdentity {
    * each group with its own pairing and the modules whose code freed its blocks.
    */
   requesters?: RequesterPath[];
+  /** Frees of the site's blocks by free site (`module!function+0x…`). */
+  freedBy?: Record<string, number>;
 }
 
 /** A group of a site's allocations by the frame where their caller chains part from the others'. */
@@ -321,8 +323,22 @@ function decide(e: VerdictEvidence): VerdictDecision {
     const site = sitesSeen.get(best.frame)!;
     const others = candidates.filter((c) => c !== best).map((c) => `${c.frame} ${c.why}`);
     const paired = e.paired.find((s) => s.frame === best.frame);
-    const owner = paired && owningCaller(paired, g);
-    const path = owner ? undefined : leakingPath(paired?.callerPaths ?? [], g);
+    // A leak that follows one of several paths inside the allocating driver is that driver's code;
+    // otherwise blocks handed to their callers may be a caller's to free.
+    const inModule = leakingPath(paired?.callerPaths ?? [], g);
+    const chosen = inModule !== undefined && (paired?.callerPaths?.length ?? 0) >= 2;
+    const owner = !chosen && paired ? owningCaller(paired, g) : undefined;
+    const path = owner ? undefined : inModule;
+    const handed = !owner && !chosen && paired ? handedOver(paired) : undefined;
+    if (handed) {
+      return {
+        verdict: 'inconclusive',
+        reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}, but its blocks are handed over: ${handed.words}, ${site.module} none, so either ${handed.owners} does not free all it receives or ${site.module} drops some before handing them over, and the stacks cannot tell which`,
+        explained: best.explained!,
+        candidates,
+        next: `read ${handed.owners}'s free path (${handed.frees}) and ${site.module}'s paths to the hand-over; a longer collection (the stacks input) may show other callers of ${best.frame}, whose balance tells the two apart`,
+      };
+    }
     return {
       verdict: 'leak',
       reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${owner ? `; ${owner.why}` : path ? `; ${path.why}` : ''}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
@@ -408,6 +424,31 @@ export function owningCaller(site: PairedSite, growth: TagGrowthEvidence): { own
   };
 }
 
+/**
+ * A site whose blocks are all freed by other drivers (none by its own module, and not only by the
+ * kernel or a framework): ownership is handed over, and a leak of it is either the receivers'
+ * (they do not free all they receive) or the site's driver's (it drops some before handing them
+ * over). Undefined when the site frees its own blocks, or no free was seen.
+ */
+export function handedOver(site: PairedSite): { words: string; owners: string; frees: string } | undefined {
+  const byModule = new Map<string, { n: number; frames: string[] }>();
+  for (const [frame, n] of Object.entries(site.freedBy ?? {})) {
+    const module = frame.split('!')[0]!.toLowerCase();
+    const entry = byModule.get(module) ?? { n: 0, frames: [] };
+    entry.n += n;
+    entry.frames.push(frame);
+    byModule.set(module, entry);
+  }
+  if (byModule.size === 0 || byModule.has(site.module.toLowerCase())) return undefined;
+  const drivers = [...byModule].filter(([module]) => !callsBack(module));
+  if (drivers.length === 0) return undefined;
+  return {
+    words: `freed by ${[...byModule].map(([module, { n }]) => `${module} (${n})`).join(', ')}`,
+    owners: drivers.map(([module]) => module).join(' or '),
+    frees: drivers.flatMap(([, { frames }]) => frames).slice(0, 3).join(', '),
+  };
+}
+
 // Three significant figures.
 function fmt(value: number): string {
   if (!Number.isFinite(value)) return String(value);
@@ -448,6 +489,8 @@ export interface CollectedSiteLike extends SiteIdentity {
   callerPaths?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate }>;
   /** Its allocations by the frame where their caller chains part, with who freed their blocks. */
   requesters?: Record<string, { culprit: SiteIdentity; allocs: number; leakRate?: SiteLeakRate; freedBy?: Record<string, number> }>;
+  /** Frees of its blocks by free site. */
+  freedBy?: Record<string, number>;
 }
 
 /** Allocation sites as pairing evidence: a wrapper's calling paths stand for it (the driver to blame, the wrapper as `site`). */
@@ -457,7 +500,7 @@ export function pairedFromSites(sites: readonly CollectedSiteLike[]): PairedSite
     const paths = Object.values(s.paths ?? {});
     const callerPaths = Object.values(s.callerPaths ?? {}).map((p): PairedSite => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }) }));
     const requesters = Object.values(s.requesters ?? {}).map((p): RequesterPath => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), ...(p.freedBy && { freedBy: p.freedBy }) }));
-    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }), ...(callerPaths.length > 0 && { callerPaths }), ...(requesters.length > 0 && { requesters }) }];
+    if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }), ...(callerPaths.length > 0 && { callerPaths }), ...(requesters.length > 0 && { requesters }), ...(s.freedBy && { freedBy: s.freedBy }) }];
     return paths.map((p) => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), site: s.frame }));
   });
 }

@@ -231,6 +231,29 @@ describe('buildHuntReport', () => {
       expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering(kernelLeaks)] } }).culprit).toMatchObject({ frame: answer });
     });
 
+    test('one chain only, the blocks freed by another driver and never by the site\'s: inconclusive, both readings said', () => {
+      const handed = { ...site(answer, 60, 40, 16), leakRate: leakRate(8, 60, 2400, 16), freedBy: { 'bkvolflt!BvfIsOwnDisk+0x13b': 40 } };
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [handed] } });
+      expect(r).toMatchObject({ verdict: 'inconclusive', culprit: null });
+      expect(r.reason).toMatch(/but its blocks are handed over: freed by bkvolflt \(40\), vstbus none, so either bkvolflt does not free all it receives or vstbus drops some before handing them over, and the stacks cannot tell which$/);
+      expect(r.evidence.next).toMatch(/^read bkvolflt's free path \(bkvolflt!BvfIsOwnDisk\+0x13b\)/);
+      // Freed by the kernel only (an IRP's buffer on completion), or by its own driver too: the site is named.
+      for (const freedBy of [{ 'nt!IopCompleteRequest+0x3a': 40 }, { 'bkvolflt!BvfIsOwnDisk+0x13b': 30, 'vstbus!VsbFreeRelations+0x12': 10 }]) {
+        expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...handed, freedBy }] } }).culprit).toMatchObject({ frame: answer });
+      }
+    });
+
+    test('a leak that follows one of several paths inside the allocating driver is that driver\'s, whoever frees its blocks', () => {
+      const pathOf = (frame: string, allocs: number, rate: SiteLeakRate) => ({ culprit: { frame, module: 'vstbus', function: frame.split('!')[1]!.split('+')[0]!, offset: 0x40 }, allocs, frees: 0, outstanding: 0, outstandingBytes: 0, leakRate: rate });
+      const both = {
+        ...answering([fromPnp(), fromFilter()]),
+        freedBy: { 'nt!IopGetRelatedTargetDevice+0x9e': 20, 'bkvolflt!BvfIsOwnDisk+0x13b': 20 },
+        callerPaths: { 'vstbus!VsbQueryLong+0x40': pathOf('vstbus!VsbQueryLong+0x40', 30, leakRate(8, 30, 1200, 16)), 'vstbus!VsbQueryShort+0x40': pathOf('vstbus!VsbQueryShort+0x40', 30, leakRate(0, 30, 1200, 16)) },
+      };
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [both] } });
+      expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: answer, path: 'vstbus!VsbQueryLong+0x40' } });
+    });
+
     test('keeps the site when another caller\'s requests leak too', () => {
       const both = [group('nt!IopSynchronousCall+0xe5', 20, leakRate(4, 20, 300, 16), { nt: 16 }), fromFilter()];
       expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering(both)] } }).culprit).toMatchObject({ frame: answer });

@@ -59,7 +59,7 @@ function sharedHelper(site: SiteIdentity): string | undefined {
   // The kernel and the frameworks call drivers' callbacks; only other drivers' calls count.
   const others = (site.callerModules ?? []).filter((m) => !callsBack(m));
   if (others.length === 0) return undefined;
-  return `it allocates on behalf of ${others.slice(0, 4).join(', ')} (the first calling frame outside ${site.module}): a helper, not the driver to blame; add it to the wrappers (\`--input wrappers=${site.module}!*\`) so each calling driver's path is measured`;
+  return `it allocates on behalf of ${others.slice(0, 4).join(', ')} (the first calling frame outside ${site.module}): a helper, not named as the driver to blame; if it only allocates for them (a library), add it to the wrappers (\`--input wrappers=${site.module}!*\`) so each calling driver's path is measured; if its own code may drop blocks (an error path inside it), read its calling paths in report.md instead`;
 }
 
 /** What pairing said about one allocation site. */

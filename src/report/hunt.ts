@@ -52,6 +52,8 @@ export interface CollectedSite {
   leakRate?: SiteLeakRate;
   paths?: Record<string, CollectedPath>;
   callerModules?: string[];
+  /** Frees of its blocks by free site. */
+  freedBy?: Record<string, number>;
 }
 
 /** The outputs of pool.collect-stacks the verdict reads. */

@@ -236,9 +236,9 @@ describe('buildHuntReport', () => {
       const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [handed] } });
       expect(r).toMatchObject({ verdict: 'inconclusive', culprit: null });
       expect(r.reason).toMatch(/but its blocks are handed over: freed by bkvolflt \(40\), vstbus none, so either bkvolflt does not free all it receives or vstbus drops some before handing them over, and the stacks cannot tell which$/);
-      expect(r.evidence.next).toMatch(/^read bkvolflt's free path \(bkvolflt!BvfIsOwnDisk\+0x13b\)/);
+      expect(r.evidence?.next).toMatch(/^read bkvolflt's free path \(bkvolflt!BvfIsOwnDisk\+0x13b\)/);
       // Freed by the kernel only (an IRP's buffer on completion), or by its own driver too: the site is named.
-      for (const freedBy of [{ 'nt!IopCompleteRequest+0x3a': 40 }, { 'bkvolflt!BvfIsOwnDisk+0x13b': 30, 'vstbus!VsbFreeRelations+0x12': 10 }]) {
+      for (const freedBy of [{ 'nt!IopCompleteRequest+0x3a': 40 }, { 'bkvolflt!BvfIsOwnDisk+0x13b': 30, 'vstbus!VsbFreeRelations+0x12': 10 }] as Record<string, number>[]) {
         expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...handed, freedBy }] } }).culprit).toMatchObject({ frame: answer });
       }
     });

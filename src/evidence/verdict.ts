@@ -244,6 +244,11 @@ export function retagCandidate(site: RetaggedSiteEvidence, growth: TagGrowthEvid
     return { frame: site.frame, method: 'retag', rate, measure, ...(explained !== undefined && { explained }), explains: false, why: `${words}: ${explained === undefined ? 'the tag\'s growth rate is unknown' : `only ${pct(explained)} of the tag's growth`}` };
   }
   const refill = refillOf(fit, family, measure);
+  // A refill's own rise is not its leak: the tag with all its new tags rises only by what leaks,
+  // so a refilling site explains at most the family's rise.
+  if (refill && tag && tag > 0 && refill.family / tag < EXPLAINED_SHARE) {
+    return { frame: site.frame, method: 'retag', rate, measure, explained, explains: false, why: `${words}, but faster than the tag with all its new tags together (${fmt(refill.family)} ${unit}): the rise is mostly a refill of balanced blocks whose old ones drained from the original tag, and the tag with its new tags rose only ${pct(refill.family / tag)} of the tag's growth`, refill };
+  }
   return { frame: site.frame, method: 'retag', rate, measure, explained, explains: true, why: `${words}, still rising: ${pct(explained)} of the tag's growth`, ...(refill && { refill }) };
 }
 

@@ -56,3 +56,18 @@ describe('a retagged site\'s rise against the tag\'s while watched', () => {
     expect(decision.culprit?.frame).toBe('avxflt!AvxInsertVerdictCache+0x21');
   });
 });
+
+describe('a refill alone, while the tag with its new tags hardly rises', () => {
+  // A cache filling since boot made the tag grow 5 a minute while it was ranked; by the retag
+  // round it has nearly filled: the tag with its new tags rises 1 a minute, and the cache's new
+  // tag climbs 16 a minute only because it refills while its old entries drain.
+  const slowing = grown(series(6000, 1, 2));
+
+  test('explains only as much as the family rises: not named, and the reason says so', () => {
+    const c = retagCandidate(cache, growth, slowing);
+    expect(c.explains).toBe(false);
+    expect(c.why).toMatch(/the rise is mostly a refill of balanced blocks whose old ones drained from the original tag, and the tag with its new tags rose only 2\d% of the tag's growth$/);
+    const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [cache], family: slowing }] } });
+    expect(decision.verdict).toBe('inconclusive');
+  });
+});

@@ -58,7 +58,7 @@ export const rankTags = defineProvider<RankTagsParams>({
     samples: { type: 'array', description: 'Every snapshot: atMs and tag counters, for charts.' },
     clock: { type: 'string', description: '`target` (uptime from vertarget) or `host`: what atMs measures.' },
     test: { type: 'object', description: 'The growth test: method (holm), alpha (family-wise error rate), tested (tags).' },
-    decisive: { type: 'boolean', description: 'The growth test decided (a suspect, or nothing rising at all) before the budget ran out.' },
+    decisive: { type: 'boolean', description: 'The growth test decided before the budget ran out: a suspect, or no tag that could still pass by the last snapshot the budget allows.' },
     targetTimeMs: { type: 'integer', description: 'Target time the decision used, first snapshot to last.' },
   },
   checkCommands(params) {

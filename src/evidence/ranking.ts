@@ -63,7 +63,7 @@ export interface Ranking {
   reason: string;
   /** The growth test: method, family-wise error rate, tags tested. */
   test?: { method: string; alpha: number; tested: number };
-  /** Would more samples change nothing (a suspect found, or nothing rising at all)? */
+  /** Would more samples change nothing (a suspect found, or no tag that could still pass by the budget's last snapshot)? */
   decisive?: boolean;
 }
 

@@ -76,7 +76,7 @@ export const siteSchema: JsonSchema = {
     paths: { type: 'object', description: 'A wrapper\'s site: counts per calling driver frame (read by the verdict, never sent to kd).' },
     shared: { type: 'boolean', description: 'The site\'s module is a shared library detected from the stacks (its sites are called from two or more other drivers); `paths` are per calling driver.' },
     callerPaths: { type: 'object', description: 'Any other site: counts per calling frame inside its own module (read by the verdict, never sent to kd).' },
-    requesters: { type: 'object', description: 'Allocation sites whose caller chains part: counts per frame where they part, with the modules that freed each group\'s blocks (read by the verdict, never sent to kd).' },
+    requesters: { type: 'object', description: 'Allocation sites whose caller chains part: counts per frame where they part, with the free sites of each group\'s blocks (read by the verdict, never sent to kd).' },
     leakRate: { type: 'object', description: 'Allocation sites: the lifetime-corrected leak rate collect-stacks measured (read by the verdict, never sent to kd).' },
   },
 };

@@ -106,7 +106,7 @@ export interface PathTally {
   outstandingBytes: number;
   /** The lifetime-corrected leak rate of this path's allocations. */
   leakRate?: SiteLeakRate;
-  /** Requester groups: frees of the group's blocks by the module whose frame freed them. */
+  /** Requester groups: frees of the group's blocks by free site (by frame), as a site's `freedBy`. */
   freedBy?: Record<string, number>;
 }
 
@@ -180,8 +180,8 @@ interface PathCounter extends Counter {
 
 /** The allocations of one caller chain of a site, and who freed their blocks. */
 interface ChainCounter extends Counter {
-  /** Frees of its blocks by the module whose frame freed them. */
-  freedBy: Map<string, number>;
+  /** Frees of its blocks by free site (by frame). */
+  freedBy: Record<string, number>;
 }
 
 interface SiteCounter extends Counter {
@@ -284,7 +284,7 @@ export class PairingBook {
       if (record.outside) paths.push(pathIn(site.outsidePaths, record.outside, facts.stack));
     }
     let chain = site.chains.get(facts.stack);
-    if (!chain) site.chains.set(facts.stack, (chain = { ...counter(facts.stack), freedBy: new Map() }));
+    if (!chain) site.chains.set(facts.stack, (chain = { ...counter(facts.stack), freedBy: {} }));
     paths.push(chain);
     const size = record.size ?? 0;
     for (const c of [site, ...paths]) c.allocs++;
@@ -362,7 +362,7 @@ export class PairingBook {
           merged.frees += c.frees;
           const n = outstanding.get(c)!;
           o = { count: o.count + n.count, bytes: o.bytes + n.bytes };
-          for (const [module, k] of c.freedBy) freedBy[module] = (freedBy[module] ?? 0) + k;
+          for (const [frame, k] of Object.entries(c.freedBy)) countUp(freedBy, frame, k);
         }
         const leakRate = rate(merged);
         const [module = '', rest = ''] = frame.split('!');
@@ -475,9 +475,7 @@ export class PairingBook {
     if (block.seen && record.hit !== undefined) for (const [k, c] of counters.entries()) c.seen.free(block.seen[k]!, record.hit);
     for (const c of counters) c.frees++;
     if (freeSite) {
-      const chain = block.paths[block.paths.length - 1] as ChainCounter;
-      const freer = freeSite.site.module.toLowerCase();
-      if (freer !== '') chain.freedBy.set(freer, (chain.freedBy.get(freer) ?? 0) + 1);
+      countUp((block.paths[block.paths.length - 1] as ChainCounter).freedBy, freeSite.site.frame);
       countUp((block.site.freedBy ??= {}), freeSite.site.frame);
       countUp((freeSite.freesOf ??= {}), block.site.site.frame);
     }
@@ -545,7 +543,9 @@ export class PairingBook {
     const groups = new Map<string, ChainCounter[]>();
     for (const { frames, c } of chains) {
       const frame = frames[shared] ?? '<end>';
-      groups.set(frame, [...(groups.get(frame) ?? []), c]);
+      let group = groups.get(frame);
+      if (!group) groups.set(frame, (group = []));
+      group.push(c);
     }
     return groups.size >= 2 && !groups.has('<end>') ? groups : undefined;
   }
@@ -614,8 +614,8 @@ function sortTree(node: CallTreeNode): void {
   node.children.forEach(sortTree);
 }
 
-// Add one to a frame's count in place (a frame named like `__proto__` stays an own key, as in a literal).
-function countUp(counts: Record<string, number>, frame: string): void {
-  if (Object.hasOwn(counts, frame)) counts[frame]!++;
-  else Object.defineProperty(counts, frame, { value: 1, writable: true, enumerable: true, configurable: true });
+// Add to a frame's count in place, one by default (a frame named like `__proto__` stays an own key, as in a literal).
+function countUp(counts: Record<string, number>, frame: string, n = 1): void {
+  if (Object.hasOwn(counts, frame)) counts[frame]! += n;
+  else Object.defineProperty(counts, frame, { value: n, writable: true, enumerable: true, configurable: true });
 }

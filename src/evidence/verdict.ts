@@ -72,14 +72,8 @@ export interface PairedSite extends SiteIdentity {
    * The site's allocations grouped by the frame where their caller chains part (when they part),
    * each group with its own pairing and the modules whose code freed its blocks.
    */
-  requesters?: RequesterPath[];
-  /** Frees of the site's blocks by free site (`module!function+0x…`). */
-  freedBy?: Record<string, number>;
-}
-
-/** A group of a site's allocations by the frame where their caller chains part from the others'. */
-export interface RequesterPath extends PairedSite {
-  /** Frees of the group's blocks by the module whose frame freed them. */
+  requesters?: PairedSite[];
+  /** Frees of the site's (or the group's) blocks by free site (`module!function+0x…`). */
   freedBy?: Record<string, number>;
 }
 
@@ -417,11 +411,10 @@ export function owningCaller(site: PairedSite, growth: TagGrowthEvidence): { own
   const others = judged.filter((j) => j !== explaining[0]);
   if (others.some(({ c: o }) => o.rate !== undefined && o.rate.low > 0)) return undefined;
   const own = site.module.toLowerCase();
-  const freers = new Map<string, number>();
-  for (const g of groups) for (const [module, n] of Object.entries(g.freedBy ?? {})) freers.set(module.toLowerCase(), (freers.get(module.toLowerCase()) ?? 0) + n);
+  const freers = freersOf(groups);
   if (freers.has(own) || p.module.toLowerCase() === own || callsBack(p.module)) return undefined;
-  if (!Object.entries(p.freedBy ?? {}).some(([module, n]) => module.toLowerCase() === p.module.toLowerCase() && n > 0)) return undefined;
-  const freedWords = [...freers].map(([module, n]) => `${module} ${n}`).join(', ');
+  if (!freersOf([p]).has(p.module.toLowerCase())) return undefined;
+  const freedWords = [...freers].map(([module, { n }]) => `${module} ${n}`).join(', ');
   const otherWords = others.map(({ p: o }) => `${o.allocs} through ${o.frame}`).join(', ');
   return {
     owner: identity(p),
@@ -436,14 +429,7 @@ export function owningCaller(site: PairedSite, growth: TagGrowthEvidence): { own
  * over). Undefined when the site frees its own blocks, or no free was seen.
  */
 export function handedOver(site: PairedSite): { words: string; owners: string; frees: string } | undefined {
-  const byModule = new Map<string, { n: number; frames: string[] }>();
-  for (const [frame, n] of Object.entries(site.freedBy ?? {})) {
-    const module = frame.split('!')[0]!.toLowerCase();
-    const entry = byModule.get(module) ?? { n: 0, frames: [] };
-    entry.n += n;
-    entry.frames.push(frame);
-    byModule.set(module, entry);
-  }
+  const byModule = freersOf([site]);
   if (byModule.size === 0 || byModule.has(site.module.toLowerCase())) return undefined;
   const drivers = [...byModule].filter(([module]) => !callsBack(module));
   if (drivers.length === 0) return undefined;
@@ -452,6 +438,21 @@ export function handedOver(site: PairedSite): { words: string; owners: string; f
     owners: drivers.map(([module]) => module).join(' or '),
     frees: drivers.flatMap(([, { frames }]) => frames).slice(0, 3).join(', '),
   };
+}
+
+// The modules (lowercase) whose frames freed these sites' blocks, with how many and from which free sites.
+function freersOf(sites: readonly PairedSite[]): Map<string, { n: number; frames: string[] }> {
+  const byModule = new Map<string, { n: number; frames: string[] }>();
+  for (const s of sites) {
+    for (const [frame, n] of Object.entries(s.freedBy ?? {})) {
+      const module = frame.split('!')[0]!.toLowerCase();
+      const entry = byModule.get(module) ?? { n: 0, frames: [] };
+      entry.n += n;
+      entry.frames.push(frame);
+      byModule.set(module, entry);
+    }
+  }
+  return byModule;
 }
 
 // Three significant figures.
@@ -504,7 +505,7 @@ export function pairedFromSites(sites: readonly CollectedSiteLike[]): PairedSite
     if (s.kind !== 'alloc') return [];
     const paths = Object.values(s.paths ?? {});
     const callerPaths = Object.values(s.callerPaths ?? {}).map((p): PairedSite => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }) }));
-    const requesters = Object.values(s.requesters ?? {}).map((p): RequesterPath => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), ...(p.freedBy && { freedBy: p.freedBy }) }));
+    const requesters = Object.values(s.requesters ?? {}).map((p): PairedSite => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), ...(p.freedBy && { freedBy: p.freedBy }) }));
     if (paths.length === 0) return [{ ...identity(s), allocs: s.allocs, ...(s.leakRate && { leakRate: s.leakRate }), ...(s.callerModules && { callerModules: s.callerModules }), ...(callerPaths.length > 0 && { callerPaths }), ...(requesters.length > 0 && { requesters }), ...(s.freedBy && { freedBy: s.freedBy }) }];
     return paths.map((p) => ({ ...identity(p.culprit), allocs: p.allocs, ...(p.leakRate && { leakRate: p.leakRate }), site: s.frame }));
   });

@@ -200,7 +200,7 @@ describe('a site reached by caller chains that part (requesters)', () => {
   const pnp = ['nt!IopSynchronousCall+0xe5', 'nt!IopGetRelatedTargetDevice+0x4c'];
   const filter = ['bkvolflt!BvfIsOwnDisk+0xd4', 'bkvolflt!BvfFilterDeviceControl+0x8b'];
 
-  test('groups allocations by the frame where the chains part, with the modules that freed each group', () => {
+  test('groups allocations by the frame where the chains part, with the free sites of each group\'s blocks', () => {
     const book = new PairingBook();
     book.add(ask(pnp, 'c1'));
     book.add(free(['nt!IopGetRelatedTargetDevice+0x9e'], 'c1'));
@@ -209,8 +209,8 @@ describe('a site reached by caller chains that part (requesters)', () => {
     book.add(free(['bkvolflt!BvfIsOwnDisk+0x13b'], 'f2'));
     const site = book.list().find((s) => s.frame === 'vstbus!VsbPdoQueryTargetRelation+0x5a')!;
     expect(Object.keys(site.requesters!)).toEqual(['nt!IopSynchronousCall+0xe5', 'bkvolflt!BvfIsOwnDisk+0xd4']);
-    expect(site.requesters!['bkvolflt!BvfIsOwnDisk+0xd4']).toMatchObject({ culprit: { module: 'bkvolflt', function: 'BvfIsOwnDisk', offset: 0xd4 }, allocs: 3, frees: 2, outstanding: 1, outstandingBytes: 16, freedBy: { bkvolflt: 2 } });
-    expect(site.requesters!['nt!IopSynchronousCall+0xe5']).toMatchObject({ allocs: 1, frees: 1, outstanding: 0, freedBy: { nt: 1 } });
+    expect(site.requesters!['bkvolflt!BvfIsOwnDisk+0xd4']).toMatchObject({ culprit: { module: 'bkvolflt', function: 'BvfIsOwnDisk', offset: 0xd4 }, allocs: 3, frees: 2, outstanding: 1, outstandingBytes: 16, freedBy: { 'bkvolflt!BvfIsOwnDisk+0x13b': 2 } });
+    expect(site.requesters!['nt!IopSynchronousCall+0xe5']).toMatchObject({ allocs: 1, frees: 1, outstanding: 0, freedBy: { 'nt!IopGetRelatedTargetDevice+0x9e': 1 } });
   });
 
   test('none when every allocation came down one chain, or the chains part only where a stack was cut', () => {

@@ -204,8 +204,8 @@ describe('buildHuntReport', () => {
       leakRate: leakRate(8, 60, 2400, 16),
       requesters: Object.fromEntries(groups.map((g) => [g.culprit.frame, g])),
     });
-    const fromPnp = (freedBy: Record<string, number> = { nt: 20 }) => group('nt!IopSynchronousCall+0xe5', 20, leakRate(0, 20, 100, 16), freedBy);
-    const fromFilter = (freedBy: Record<string, number> = { bkvolflt: 20 }) => group('bkvolflt!BvfIsOwnDisk+0xd4', 40, leakRate(8, 40, 1200, 16), freedBy);
+    const fromPnp = (freedBy: Record<string, number> = { 'nt!IopGetRelatedTargetDevice+0x9e': 20 }) => group('nt!IopSynchronousCall+0xe5', 20, leakRate(0, 20, 100, 16), freedBy);
+    const fromFilter = (freedBy: Record<string, number> = { 'bkvolflt!BvfIsOwnDisk+0x13b': 20 }) => group('bkvolflt!BvfIsOwnDisk+0xd4', 40, leakRate(8, 40, 1200, 16), freedBy);
 
     test('names the caller whose requests alone leak and who frees the rest of what it asked for, with the site it called', () => {
       const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp(), fromFilter()])] } });
@@ -215,19 +215,19 @@ describe('buildHuntReport', () => {
     });
 
     test('keeps the site when the site\'s own driver frees its blocks: code that leaks on one caller\'s requests', () => {
-      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp({ vstbus: 20 }), fromFilter({ vstbus: 20 })])] } });
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp({ 'vstbus!VsbFreeRelations+0x12': 20 }), fromFilter({ 'vstbus!VsbFreeRelations+0x12': 20 })])] } });
       expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: answer } });
       expect(r.reason).not.toMatch(/its callers do/);
     });
 
     test('keeps the site when the leaking caller never frees any of its blocks (nothing shows they are its to free)', () => {
-      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp(), fromFilter({ nt: 20 })])] } });
+      const r = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromPnp(), fromFilter({ 'nt!IopGetRelatedTargetDevice+0x9e': 20 })])] } });
       expect(r).toMatchObject({ verdict: 'leak', culprit: { frame: answer } });
     });
 
     test('keeps the site when the callers\' chains do not part (one group), or the leaking one is the kernel\'s', () => {
       expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering([fromFilter()])] } }).culprit).toMatchObject({ frame: answer });
-      const kernelLeaks = [group('nt!IopSynchronousCall+0xe5', 40, leakRate(8, 40, 1200, 16), { nt: 20 }), group('bkvolflt!BvfIsOwnDisk+0xd4', 20, leakRate(0, 20, 100, 16), { bkvolflt: 20 })];
+      const kernelLeaks = [group('nt!IopSynchronousCall+0xe5', 40, leakRate(8, 40, 1200, 16), { 'nt!IopGetRelatedTargetDevice+0x9e': 20 }), group('bkvolflt!BvfIsOwnDisk+0xd4', 20, leakRate(0, 20, 100, 16), { 'bkvolflt!BvfIsOwnDisk+0x13b': 20 })];
       expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering(kernelLeaks)] } }).culprit).toMatchObject({ frame: answer });
     });
 
@@ -255,7 +255,7 @@ describe('buildHuntReport', () => {
     });
 
     test('keeps the site when another caller\'s requests leak too', () => {
-      const both = [group('nt!IopSynchronousCall+0xe5', 20, leakRate(4, 20, 300, 16), { nt: 16 }), fromFilter()];
+      const both = [group('nt!IopSynchronousCall+0xe5', 20, leakRate(4, 20, 300, 16), { 'nt!IopGetRelatedTargetDevice+0x9e': 16 }), fromFilter()];
       expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [answering(both)] } }).culprit).toMatchObject({ frame: answer });
     });
   });

@@ -302,6 +302,16 @@ export function frameText(frame: FrameLike): string {
   return `${frame.module}!${frame.function.startsWith('??') ? ' ' : ''}${frame.function}${offset}`;
 }
 
+/** A frame's parts back from kd's spelling (frameText's inverse): `module!function+0x2a`, `module+0x11efb`, `0xfa1075`. */
+export function frameParts(text: string): { module: string; function?: string; offset: number } {
+  const bang = text.indexOf('!');
+  const plus = text.lastIndexOf('+0x');
+  const offset = plus >= 0 ? parseInt(text.slice(plus + 3), 16) || 0 : 0;
+  if (bang < 0) return { module: /^0x/i.test(text) ? '' : plus >= 0 ? text.slice(0, plus) : text, offset };
+  const fn = text.slice(bang + 1, plus > bang ? plus : undefined).trimStart();
+  return { module: text.slice(0, bang), ...(fn !== '' && { function: fn }), offset };
+}
+
 // Return address into frames[index]: the RetAddr of the nearest physical (not inlined) frame above it.
 function returnAddressInto(frames: readonly FrameLike[], index: number): string | undefined {
   for (let above = index - 1; above >= 0; above--) {

@@ -17,7 +17,7 @@
  * them (leak rates when the collection's clock is given); `summary()` the per-path tables and
  * UMDH-style call trees of outstanding allocations the reports show.
  */
-import { callsBack, pathKey, type NamedFrame } from './classify.js';
+import { callsBack, frameParts, pathKey, type NamedFrame } from './classify.js';
 import { SeenAllocations, siteLeakRate, type CollectionClock, type SiteLeakRate } from './lifetimes.js';
 
 /** A frame as the aggregation shows it: kd's spelling and, when known, its parts. */
@@ -365,9 +365,7 @@ export class PairingBook {
           for (const [frame, k] of Object.entries(c.freedBy)) countUp(freedBy, frame, k);
         }
         const leakRate = rate(merged);
-        const [module = '', rest = ''] = frame.split('!');
-        const plus = rest.lastIndexOf('+0x');
-        const culprit = { frame, module, ...(plus > 0 && { function: rest.slice(0, plus) }), offset: plus >= 0 ? parseInt(rest.slice(plus + 3), 16) : 0 };
+        const culprit = { frame, ...frameParts(frame) };
         Object.defineProperty(out, frame, { value: { culprit, allocs: merged.allocs, frees: merged.frees, outstanding: o.count, outstandingBytes: o.bytes, ...(leakRate && { leakRate }), ...(Object.keys(freedBy).length > 0 && { freedBy }) }, writable: true, enumerable: true, configurable: true });
       }
       return { requesters: out };

@@ -11,7 +11,7 @@
  * A site explains the growth when its leak rate is at least `EXPLAINED_SHARE` (½) of the tag's
  * growth rate, in the measure (allocations or bytes) that showed the tag's growth.
  */
-import { callsBack } from './classify.js';
+import { callsBack, frameParts } from './classify.js';
 import type { SeriesGrowth } from './growth.js';
 import type { RateRange, SiteLeakRate } from './lifetimes.js';
 
@@ -445,7 +445,7 @@ function freersOf(sites: readonly PairedSite[]): Map<string, { n: number; frames
   const byModule = new Map<string, { n: number; frames: string[] }>();
   for (const s of sites) {
     for (const [frame, n] of Object.entries(s.freedBy ?? {})) {
-      const module = frame.split('!')[0]!.toLowerCase();
+      const module = frameParts(frame).module.toLowerCase();
       const entry = byModule.get(module) ?? { n: 0, frames: [] };
       entry.n += n;
       entry.frames.push(frame);

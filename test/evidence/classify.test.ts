@@ -10,6 +10,7 @@ import {
   classicAllocator,
   classifyStack,
   dwordOfTag,
+  frameParts,
   frameText,
   segmentHeapAllocator,
   tagOfDword,
@@ -18,7 +19,7 @@ import {
   type FrameLike,
 } from '../../src/evidence/classify.js';
 import { testGrowth } from '../../src/evidence/growth.js';
-import { retagCandidate } from '../../src/evidence/verdict.js';
+import { handedOver, retagCandidate } from '../../src/evidence/verdict.js';
 import { parseStack } from '../../src/kd/stack.js';
 
 // A fixture's kd text (below its `# ---` header).
@@ -301,5 +302,26 @@ describe('Windows calling a driver is not a client of it', () => {
     const c = claim(['netio', 'acmenet']);
     expect(c.explains).toBe(false);
     expect(c.why).toContain('on behalf of acmenet');
+  });
+});
+
+describe('frameParts reads back what frameText spells', () => {
+  test.each<FrameLike>([
+    { module: 'bkvolflt', function: 'BvfIsOwnDisk', offset: 0xd4 },
+    { module: 'vaudmini', function: 'CMiniportWaveRTStream::Init', offset: 0x17 },
+    { module: 'nt', function: '?? ::FNODOBFM::`string\'', offset: 0x24a2a },
+    { module: 'mfpmon', offset: 0x11efb },
+    { module: 'Wdf01000', function: 'FxPoolAllocator' },
+  ])('%o', (frame) => {
+    expect(frameParts(frameText(frame))).toEqual({ module: frame.module, ...(frame.function !== undefined && { function: frame.function }), offset: frame.offset ?? 0 });
+  });
+
+  test('an address alone has no module', () => {
+    expect(frameParts('0xfa1075')).toEqual({ module: '', offset: 0 });
+  });
+
+  test('a free site without symbols still counts for its module', () => {
+    const site = { frame: 'mfpbus!MfpPdoQueryId+0x4a', module: 'mfpbus', offset: 0x4a, allocs: 20, freedBy: { 'mfpmon+0x1a2b': 20 } };
+    expect(handedOver(site)).toMatchObject({ owners: 'mfpmon', words: 'freed by mfpmon (20)' });
   });
 });

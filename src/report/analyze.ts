@@ -9,7 +9,7 @@
  * named in the verdict, which is then `inconclusive`, never a `leak` from less evidence than the
  * live hunt needs.
  */
-import { accessSync, closeSync, constants, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { aliasForVersion } from '../core/versions.js';
 import { errUsage } from '../core/errors.js';
@@ -23,6 +23,7 @@ import type { VersionResult } from '../kd/version.js';
 import type { Facts } from '../core/types.js';
 import type { HuntReport, RankSample } from './model.js';
 import { renderReports, type RenderOptions, type RenderResult } from './render.js';
+import { writeReportJson } from './report-json.js';
 import { allocatorFor, tagOfDword, type AllocatorFrames } from '../evidence/classify.js';
 import { PairingBook, type BookClock, type StackRecord } from '../evidence/pairing.js';
 import { rankSnapshots, type Ranking } from '../evidence/ranking.js';
@@ -414,7 +415,7 @@ export async function analyzeToRunDir(logPath: string, runDir: string, options: 
     throw usageError(error, logPath);
   }
   const analysis = analyzer.finish(logPath);
-  writeFileSync(join(runDir, 'report.json'), `${JSON.stringify(analysis.report, null, 2)}\n`);
-  const rendered = await renderReports(runDir, options);
+  // The reports are rendered from report.json as written, without reading its megabytes of samples back.
+  const rendered = await renderReports(runDir, options, writeReportJson(join(runDir, 'report.json'), analysis.report));
   return { ...rendered, analysis };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { renderHtml } from './html.js';
 import { renderJunit, type JunitOptions, type JunitResult } from './junit.js';
 import { renderMarkdown } from './markdown.js';
+import type { HuntReport } from './model.js';
 import { loadRun, type RunData, type TagOptions } from './run-dir.js';
 
 /** Options of renderReports (`leakhunt report` flags). */
@@ -27,9 +28,13 @@ function writeAtomically(path: string, text: string): void {
   renameSync(temporary, path);
 }
 
-/** Render the three reports of a run directory (report.json required; stacks.jsonl, transcript.jsonl used when present). */
-export async function renderReports(runDir: string, options: RenderOptions = {}): Promise<RenderResult> {
-  const data = await loadRun(runDir, options);
+/**
+ * Render the three reports of a run directory (report.json required; stacks.jsonl,
+ * transcript.jsonl used when present). `report` is report.json as writeReportJson gave it back,
+ * when the caller has just written it.
+ */
+export async function renderReports(runDir: string, options: RenderOptions = {}, report?: HuntReport): Promise<RenderResult> {
+  const data = await loadRun(runDir, options, report);
   const junit = renderJunit(data, options);
   const outputs: [string, string][] = [
     ['report.md', renderMarkdown(data)],

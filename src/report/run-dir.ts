@@ -158,9 +158,11 @@ export function tagOwners(report: HuntReport, tags: PoolTagDatabase): (tag: stri
   };
 }
 
-/** Load everything a run directory holds for rendering. */
-export async function loadRun(runDir: string, options: TagOptions = {}): Promise<RunData> {
-  const report = readReportJson(join(runDir, 'report.json'));
+/**
+ * Load everything a run directory holds for rendering. `report`, when given, is its report.json
+ * as writeReportJson wrote it and gave it back, and the file is not read again.
+ */
+export async function loadRun(runDir: string, options: TagOptions = {}, report: HuntReport = readReportJson(join(runDir, 'report.json'))): Promise<RunData> {
   const tags = options.tags ?? loadPoolTags({ pooltag: options.pooltag, localtags: options.localtags, env: options.env });
   // Stacks are classified with the target's allocator frames, as the hunt that wrote them did.
   const stacks = await readStacksFile(join(runDir, 'stacks.jsonl'), { allocator: allocatorFor(report.target?.os?.build) });

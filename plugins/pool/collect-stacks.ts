@@ -13,7 +13,8 @@ import { blockArguments, checkWrapperPattern, classifyStack, classicAllocator, f
 import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
 import { isRunLimitReached } from '../../src/debuggers/run-limit.js';
-import { kd, readGoOutput, readStack, splitBreaks, targetClockMs } from './kd.js';
+import { kd, readGoEvents, readStack, splitBreaks, targetClockMs, type GoEvent } from './kd.js';
+import { StopKinds, runOnCommand, runOnLimit } from './run-on.js';
 import { stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
 import { PairingBook, type SiteTally, type StackRecord } from '../../src/evidence/pairing.js';
@@ -30,6 +31,8 @@ export interface CollectParams {
   sampleEvery?: number;
   addresses?: boolean;
   pairFrees?: boolean;
+  /** per-hit: let kd run on by itself past stops the collection need not halt at (default true). */
+  runOn?: boolean;
   /** How long to keep watching frees after `count` stacks. */
   watch?: string | number;
   /** The suspect tag's growth (rank-tags' `suspect`), to say how much of it the sites seen explain. */
@@ -136,15 +139,14 @@ export class BreakStream {
 }
 
 // Wait for the next stop, breaking in when the run limit (the collection's timeout or watch) is
-// up; undefined then. `onOutput` receives the output while the target runs (fast mode), when the
-// session can stream it.
-async function nextBreak(ctx: StepContext, onOutput?: (text: string) => void): Promise<BreakEvent | undefined> {
+// up (`limited`; the event is then the break-in's, with what kd printed before it). `onOutput`
+// receives the output while the target runs (fast mode), when the session can stream it.
+async function nextBreak(ctx: StepContext, onOutput?: (text: string) => void): Promise<{ event: BreakEvent | undefined; limited: boolean }> {
   try {
-    return await ctx.session.waitForBreak({ signal: ctx.signal, ...(onOutput && { onOutput }) });
+    return { event: await ctx.session.waitForBreak({ signal: ctx.signal, ...(onOutput && { onOutput }) }), limited: false };
   } catch (error) {
     if (ctx.signal.aborted || !isRunLimitReached(error)) throw error;
-    if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
-    return undefined;
+    return { event: ctx.session.running ? await ctx.session.breakIn({ timeoutMs: 30_000 }) : undefined, limited: true };
   }
 }
 
@@ -175,6 +177,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
         sampleEvery: { type: 'integer', minimum: 1, description: 'Read the stack at every k-th hit only (default 1).' },
         addresses: { type: 'boolean', description: 'per-hit: read each allocation\'s block with a breakpoint at its site\'s return address (default true).' },
         pairFrees: { type: 'boolean', description: 'per-hit: after `count` stacks, keep reading frees until every free site seen is paired with its allocation site (default true; bounded by timeout and budget).' },
+        runOn: { type: 'boolean', description: 'per-hit: let kd run on by itself past the stops the collection need not halt at (frees before `count`, allocations while watching frees), reading their stacks from its output afterwards; false halts at every stop (default true).' },
         watch: { ...durationSchema, description: 'per-hit: how long to keep watching frees after `count` stacks, until every allocation seen is freed or older than its site\'s normal lifetime (default 5s; within `timeout`).' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect` output): the collection then says which share of it the sites seen explain (`explained`).' },
         wrappers: wrappersSchema,
@@ -205,6 +208,7 @@ function collector(allocator: AllocatorFrames, id: string, os: string): StepProv
       return [
         'sxe -c "kb" bpe; g',
         ...(params.addresses === false ? [] : [`bpN <allocation site return address> "${ret}; g"; g (first allocation at each site)`]),
+        ...(params.runOn === false ? [] : [`sxe -c "r @$t1=@$t1-1; kb; j ((@$t1 > 0) & <stop locations seen at frees (before count) or allocations (watch)>) 'g' ; ''" bpe; r @$t1=0n<stops>; g`]),
         'g (repeat until count or timeout)',
         `sxe -c "kb; bc <ids>; sxe -c \\"\\" bpe" bpe; g (the last stack)`,
       ];
@@ -265,7 +269,8 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   let watchEnded: 'settled' | 'budget' | 'timeout' | undefined;
   // After `count` stacks, watching goes on (frees only) while a free site is unpaired or a
   // site's allocations are younger than its normal lifetime (src/evidence/lifetimes.ts).
-  const needsWatching = (): boolean => book.needsPairing() || book.allocationsBySite().some((list) => stillInFlight(list, hits));
+  const needsWatchingAt = (hit: number): boolean => book.needsPairing() || book.allocationsBySite().some((list) => stillInFlight(list, hit));
+  const needsWatching = (): boolean => needsWatchingAt(hits);
 
   // The progress line: the last site, and how many of the kernel's own stacks were read besides
   // (a collection at 0/40 with hundreds of those read is working, not stuck).
@@ -303,22 +308,74 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     ctx.progress.update(counted, count, progressLabel(pending.line.site as string | null | undefined));
   };
 
-  // One go per hit. kd prints each stop's stack itself (`sxe -c "kb" bpe`), and a breakpoint at
-  // each allocation site's return address prints the new block (`r eax; g`) and runs on, so the
-  // block of the allocation at stop N arrives with the output of the go after it. Commands go on
-  // the go's own line (one round trip); the last go of the collection sets an event command that
-  // clears the breakpoints and itself at that stop, so no exchange is spent on cleanup.
+  // One go per stop the tool halts at. kd prints each stop's stack itself (`sxe -c "kb" bpe`), and
+  // a breakpoint at each allocation site's return address prints the new block (`r eax; g`) and
+  // runs on, so the block of the allocation at stop N arrives with the output of the go after it.
+  // Commands go on the go's own line (one round trip); the last go of the collection sets an event
+  // command that clears the breakpoints and itself at that stop, so no exchange is spent on cleanup.
+  // kd runs on by itself past the stops the tool need not halt at (plugins/pool/run-on.ts): frees
+  // before `count` (nothing is set for them) and allocations during the watch (not recorded). It
+  // halts at allocations before `count` (a new site's breakpoint must be set before the allocator
+  // returns), at frees during the watch (any of them may end it) and at the first stop the phase
+  // may end at; the stops it ran past are read from the go's output afterwards, in order.
   const perHit = async (): Promise<void> => {
-    const register = ctx.facts.os.pointerSize === 8 ? 'rax' : 'eax';
+    const pointerSize = ctx.facts.os.pointerSize === 8 ? 8 : 4;
+    const register = pointerSize === 8 ? 'rax' : 'eax';
     const wantAddresses = params.addresses !== false;
+    const runOn = params.runOn !== false;
     const siteIds = new Map<string, number>();
     const armed = new Set<number>();
     const expected = new Map<number, (PendingAllocation | null)[]>();
-    let eventArmed = false;
+    const kinds = new StopKinds();
+    // The bpe event command kd holds (undefined: ours is cleared).
+    let eventCommand: string | undefined;
     let before: string[] = [];
     // After `count` stacks, a pairing phase reads only frees until each free site is matched
     // with the allocation site whose blocks it frees (retagging must patch both together).
     let pairing = false;
+    // The loop's checks below would end the phase now.
+    const phaseOver = (): boolean => hits >= budget || (pairing ? !needsWatching() : counted >= count);
+    // The first hit at which the watch ends if no free comes before it (its rule only relaxes as
+    // the allocations seen age, so a binary search finds it).
+    const watchEndHit = (): number => {
+      if (needsWatchingAt(budget)) return budget;
+      let low = hits + 1;
+      let high = budget;
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        if (needsWatchingAt(middle)) low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    };
+
+    // One PoolHitTag stop, halted at (`final`) or run past by kd: classify it, record it, and
+    // expect its block from its site's breakpoint.
+    const lookAt = (stop: Extract<GoEvent, { kind: 'stop' }>, final: boolean, last: boolean): void => {
+      hits++;
+      const frames = readStack(stop.text);
+      const c = classifyStack(frames, allocator, wrappers);
+      kinds.learn(stop.address, frames[0]?.retAddr?.replace(/`/g, '').toLowerCase(), c.operation);
+      const sampled = pairing ? c.operation === 'free' : (hits - 1) % sampleEvery === 0;
+      let pending: PendingAllocation | null = null;
+      if (sampled) pending = record(frames, c, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;
+      if (!(wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined)) {
+        if (pending) settle(pending, undefined);
+        return;
+      }
+      let id = siteIds.get(c.returnAddress);
+      if (id === undefined) {
+        id = planBreakpoint(ctx, c.returnAddress, `r ${register}; g`, `address of ${c.siteFrame ?? c.returnAddress} allocations`).breakpoint.id;
+        siteIds.set(c.returnAddress, id);
+      }
+      // The block comes from the site's breakpoint: one armed now, or one set on the next go's
+      // line before the allocator returns (not after the last stop, nor for a stop kd ran past).
+      if (armed.has(id) || (final && !last)) {
+        if (!expected.has(id)) expected.set(id, []);
+        expected.get(id)!.push(pending);
+      } else if (pending) settle(pending, undefined);
+    };
+
     try {
       for (;;) {
         if (!pairing && counted >= count) {
@@ -345,64 +402,59 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
           armed.add(id);
         }
         const last = !pairing && counted === count - 1 && sampleEvery === 1;
+        // Stops up to the first one the phase may end at (kd halts there whatever it is).
+        const limit = pairing ? watchEndHit() - hits : Math.min(count - counted - (sampleEvery === 1 ? 1 : 0), budget - hits);
+        const condition = runOn && !last && limit > 1 ? kinds.condition(pairing ? 'alloc' : 'free', pointerSize) : undefined;
+        let wanted = 'sxe -c "kb" bpe';
         if (last) {
           const clear = clearCommand([...armed]);
-          before.push(`sxe -c "kb; ${clear ? `${clear}; ` : ''}sxe -c \\"\\" bpe" bpe`);
-          eventArmed = true;
-        } else if (!eventArmed) {
-          before.push('sxe -c "kb" bpe');
-          eventArmed = true;
-        }
+          wanted = `sxe -c "kb; ${clear ? `${clear}; ` : ''}sxe -c \\"\\" bpe" bpe`;
+        } else if (condition) wanted = runOnCommand(condition);
+        if (last || wanted !== eventCommand) before.push(wanted);
+        eventCommand = wanted;
+        if (condition) before.push(runOnLimit(limit));
         await ctx.session.resume('g', { before });
         before = [];
-        const event = await nextBreak(ctx);
-        if (!event) {
-          if (pairing) watchEnded = 'timeout';
-          else stoppedBy = 'timeout';
-          break;
-        }
-        checkBreak(ctx, event);
-        const output = readGoOutput(event.output);
-        for (const hit of output.hits) {
-          const pending = expected.get(hit.id)?.shift();
-          const value = hit.registers[register];
-          if (pending) settle(pending, value === undefined ? undefined : BigInt(`0x${value}`).toString(16));
-        }
-        if (last) {
+        const { event, limited } = await nextBreak(ctx);
+        const events = event ? readGoEvents(event.output) : [];
+        const stops = events.flatMap((item, index) => (item.kind === 'stop' ? [index] : []));
+        // At the run limit the target halted at the break-in: what came after the last stop kd
+        // ran past (its block's breakpoint hit included) is what a halt there would have missed.
+        const final = limited ? -1 : (stops.at(-1) ?? -1);
+        const upTo = limited ? (stops.at(-2) ?? -1) + 1 : events.length;
+        if (event && !limited) checkBreak(ctx, event);
+        if (event && last && !limited) {
           const failed = parseKdError(event.output);
           if (failed) ctx.log.warn(`kd refused the cleanup at the last stop (${failed.message}); clearing again`);
           else {
             markCleared(ctx, [...armed]);
             armed.clear();
-            eventArmed = false;
+            eventCommand = undefined;
           }
         }
-        if (output.stop === undefined) continue;
-        hits++;
-        const frames = readStack(output.stop);
-        const c = classifyStack(frames, allocator, wrappers);
-        const sampled = pairing ? c.operation === 'free' : (hits - 1) % sampleEvery === 0;
-        let pending: PendingAllocation | null = null;
-        if (sampled) pending = record(frames, c, { deferAddress: wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined }) ?? null;
-        // The allocation's block comes from its site's breakpoint on the next go.
-        if (wantAddresses && c.operation === 'alloc' && c.returnAddress !== undefined) {
-          let id = siteIds.get(c.returnAddress);
-          if (id === undefined) {
-            id = planBreakpoint(ctx, c.returnAddress, `r ${register}; g`, `address of ${c.siteFrame ?? c.returnAddress} allocations`).breakpoint.id;
-            siteIds.set(c.returnAddress, id);
+        for (let index = 0; index < upTo; index++) {
+          const item = events[index]!;
+          if (item.kind === 'hit') {
+            const pending = expected.get(item.id)?.shift();
+            const value = item.registers[register];
+            if (pending) settle(pending, value === undefined ? undefined : BigInt(`0x${value}`).toString(16));
+            continue;
           }
-          if (armed.has(id) || !last) {
-            if (!expected.has(id)) expected.set(id, []);
-            expected.get(id)!.push(pending);
-          }
-          if (pending && !armed.has(id) && last) settle(pending, undefined);
-        } else if (pending) settle(pending, undefined);
+          lookAt(item, index === final, last);
+          // Never past the end of the phase, should kd have run past the stop it ends at.
+          if (index !== final && phaseOver()) break;
+        }
+        if (limited) {
+          if (pairing) watchEnded = 'timeout';
+          else stoppedBy = 'timeout';
+          break;
+        }
       }
     } finally {
       for (const queue of expected.values()) for (const pending of queue) if (pending) settle(pending, undefined);
       expected.clear();
       const clear = clearCommand([...armed]);
-      if (eventArmed || clear) {
+      if (eventCommand !== undefined || clear) {
         if (ctx.session.running) await ctx.session.breakIn({ timeoutMs: 30_000 });
         await ctx.session.execute([clear, 'sxe -c "" bpe'].filter((c) => c !== undefined).join('; '), { signal: ctx.signal });
         markCleared(ctx, [...armed]);
@@ -425,10 +477,10 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
           const frames = readStack(block);
           record(frames, classifyStack(frames, allocator, wrappers));
         });
-        const event = await nextBreak(ctx, (text) => stream.push(text));
-        stream.end(event?.output ?? '');
-        stoppedBy = event ? 'count' : 'timeout';
-        if (event) checkBreak(ctx, event);
+        const { event, limited } = await nextBreak(ctx, (text) => stream.push(text));
+        stream.end(limited ? '' : (event?.output ?? ''));
+        stoppedBy = limited ? 'timeout' : 'count';
+        if (event && !limited) checkBreak(ctx, event);
       } finally {
         await ctx.session.execute('sxe -c "" bpe', { signal: ctx.signal });
       }

@@ -10,7 +10,7 @@ import { parseStack, type StackFrame } from '../../src/kd/stack.js';
 import { parseMemory } from '../../src/kd/memory.js';
 import { parseDisasm, type Instruction } from '../../src/kd/disasm.js';
 import { parseVertarget } from '../../src/kd/vertarget.js';
-import { parseBreak } from '../../src/kd/break.js';
+import { parseBreak, type StopEvent } from '../../src/kd/break.js';
 import { parseRegisterValues, splitLines } from '../../src/kd/common.js';
 import type { TagCount } from './growth.js';
 
@@ -91,6 +91,41 @@ export function splitBreaks(text: string): string[] {
   return events.map((event, i) => lines.slice(event.line - 1, (events[i + 1]?.line ?? lines.length + 1) - 1).join('\n'));
 }
 
+/** One event of what a go printed, in order: a `Breakpoint N hit` kd continued from by itself, or a stop and its text. */
+export type GoEvent =
+  | { kind: 'hit'; id: number; registers: Record<string, string> }
+  | {
+      kind: 'stop';
+      /** From the stop's first line up to the next event (an event command's `kb` belongs to it). */
+      text: string;
+      /** What parseBreak took it for; absent when the text holds no recognisable stop. */
+      stop?: StopEvent['kind'];
+      /** Where the target stopped: the address on the instruction line (lowercase hex), when kd printed one. */
+      address?: string;
+    };
+
+/**
+ * Split the output of a go into its events in order: breakpoint hits whose commands let kd run
+ * on (`r eax; g`), and stops, several of them when an event command continued from some (`sxe -c
+ * "…; j (…) 'g' ; ''" bpe`), the last being where the target halted.
+ */
+export function readGoEvents(text: string): GoEvent[] {
+  let events;
+  try {
+    events = parseBreak(text, { command: 'g' }).events;
+  } catch {
+    return text.trim() === '' ? [] : [{ kind: 'stop', text }];
+  }
+  const lines = splitLines(text);
+  // Stack lines can read like bare instruction lines (`step` events): they belong to the stop above them.
+  const starts = events.filter((event) => event.kind !== 'step');
+  return starts.map((event, index): GoEvent => {
+    if (event.breakpoint !== undefined) return { kind: 'hit', id: event.breakpoint, registers: event.registers ?? {} };
+    const end = starts[index + 1]?.line ?? lines.length + 1;
+    return { kind: 'stop', text: lines.slice(event.line - 1, end - 1).join('\n'), stop: event.kind, ...(event.instruction && { address: event.instruction.address }) };
+  });
+}
+
 /** What one go printed: `Breakpoint N hit` stops kd continued from by itself, then the stop it halted at. */
 export interface GoOutput {
   /** Breakpoint hits in order, with the registers their commands printed (`eax` → `8a3f0008`). */
@@ -99,21 +134,16 @@ export interface GoOutput {
   stop?: string;
 }
 
-/** Split the output of a go into breakpoint hits and the final stop. */
+/** Split the output of a go into the breakpoint hits before its last stop and that stop. */
 export function readGoOutput(text: string): GoOutput {
-  let events;
-  try {
-    events = parseBreak(text, { command: 'g' }).events;
-  } catch {
-    return { hits: [], ...(text.trim() !== '' && { stop: text }) };
-  }
-  const lines = splitLines(text);
-  // Stack lines can read like bare instruction lines (`step` events): they belong to the stop above them.
-  const last = events.reduce((found, event, index) => (event.kind !== 'step' && event.breakpoint === undefined ? index : found), -1);
-  const hits = events
-    .filter((event, index) => event.breakpoint !== undefined && (last < 0 || index < last))
-    .map((event) => ({ id: event.breakpoint!, registers: event.registers ?? {} }));
-  const stop = last < 0 ? undefined : lines.slice(events[last]!.line - 1).join('\n');
+  const events = readGoEvents(text);
+  const last = events.findLastIndex((event) => event.kind === 'stop');
+  const hits: GoOutput['hits'] = [];
+  let stop: string | undefined;
+  events.forEach((event, index) => {
+    if (event.kind === 'hit' && (last < 0 || index < last)) hits.push({ id: event.id, registers: event.registers });
+    if (event.kind === 'stop' && index === last) stop = event.text;
+  });
   return { hits, ...(stop !== undefined && { stop }) };
 }
 

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { pendingBreakpoints } from '../../plugins/pool/breakpoints.js';
 import { collectStacksClassic, collectStacksSegmentHeap } from '../../plugins/pool/collect-stacks.js';
 import { hitTag } from '../../plugins/pool/hit-tag.js';
-import { readGoOutput } from '../../plugins/pool/kd.js';
+import { readGoEvents, readGoOutput, type GoEvent } from '../../plugins/pool/kd.js';
+import { StopKinds, runOnCommand } from '../../plugins/pool/run-on.js';
 import { familyProfiles, leakingSites, openBench, type Bench } from './harness.js';
 
 let bench: Bench | undefined;
@@ -129,6 +130,45 @@ describe('readGoOutput', () => {
   });
 });
 
+describe('readGoEvents', () => {
+  test('stops an event command continued from, each with its stack and location, in order with the breakpoint hits between them', () => {
+    const stop = (retAddr: string, caller: string) => [
+      'Break instruction exception - code 80000003 (first chance)',
+      'nt!DbgBreakPoint:',
+      '804d8000 cc              int     3',
+      'ChildEBP RetAddr  Args to Child',
+      `f78bff14 ${retAddr} 82280000 8231e370 00000001 nt!DbgBreakPoint`,
+      `f78bff30 f7a0101a 00000001 000003a4 20636241 ${caller}`,
+    ];
+    const text = [...stop('804d933b', 'nt!ExpInsertPoolTracker+0x6e'), 'Breakpoint 0 hit', 'eax=e1712b48', ...stop('804d9a1c', 'nt!ExpRemovePoolTracker+0x5b')].join('\n');
+    const events = readGoEvents(text);
+    expect(events.map((event) => event.kind)).toEqual(['stop', 'hit', 'stop']);
+    const [first, hit, second] = events as [Extract<GoEvent, { kind: 'stop' }>, Extract<GoEvent, { kind: 'hit' }>, Extract<GoEvent, { kind: 'stop' }>];
+    expect(first.text.split('\n')).toHaveLength(6);
+    expect(first.text).toContain('ExpInsertPoolTracker');
+    expect(first.address).toBe('804d8000');
+    expect(hit).toEqual({ kind: 'hit', id: 0, registers: { eax: 'e1712b48' } });
+    expect(second.text).toContain('ExpRemovePoolTracker');
+    expect(second.text).not.toContain('Breakpoint 0 hit');
+  });
+});
+
+describe('StopKinds', () => {
+  test('a pair seen only at one operation is named in its condition; a pair seen at both never is; 32-bit sides are cut to 32 bits', () => {
+    const kinds = new StopKinds();
+    kinds.learn('804d8000', '804d933b', 'alloc');
+    kinds.learn('804d8000', '804d9a1c', 'free');
+    kinds.learn('804d8000', '804d933b', 'alloc');
+    kinds.learn('804d9100', '804d9200', 'alloc');
+    kinds.learn('804d9100', '804d9200', 'free');
+    kinds.learn(undefined, '804d9300', 'alloc');
+    expect(kinds.condition('alloc', 4)).toBe("(((@$ip & 0x0`ffffffff) == 0x0`804d8000) & ((@$ra & 0x0`ffffffff) == 0x0`804d933b))");
+    expect(kinds.condition('free', 8)).toBe('((@$ip == 0x804d8000) & (@$ra == 0x804d9a1c))');
+    expect(new StopKinds().condition('alloc', 4)).toBeUndefined();
+    expect(runOnCommand('C')).toBe(`sxe -c "r @$t1=@$t1-1; kb; j ((@$t1 > 0) & C) 'g' ; ''" bpe`);
+  });
+});
+
 // kd runs on by itself past the stops the collection need not halt at (plugins/pool/run-on.ts):
 // the same stacks as halting at every stop, for fewer exchanges. The watch for frees after
 // `count` used to cost a go for every allocation it passed over as well as for each free.
@@ -168,5 +208,48 @@ describe.each(['winxp-sp3-x86', 'win7-sp1-x64', 'win10-22h2-x64'] as const)('run
     // Nothing of ours left in kd.
     expect(running.left.breakpoints).toBe('');
     expect(running.left.events).not.toMatch(/Command:/);
+  });
+});
+
+describe('running on past stops: exit paths', () => {
+  test('Ctrl+C while kd runs on past allocations in the watch: the target halted, no breakpoint or event command left, PoolHitTag restored', async () => {
+    bench = await openBench({ profile: 'winxp-sp3-x86', taggingOn: true });
+    const original = bench.kernel.poolHitTag();
+    await bench.run(hitTag, { action: 'set', tag: 'Abc' }, { id: 'hit-tag' });
+    // The watch begins after the second clock read (`vertarget` at `count`); the abort comes at
+    // an allocation stop after that, one kd runs past by itself (its stop location is known by then).
+    let clockReads = 0;
+    const { sent } = countExchanges(bench);
+    const execute = bench.session.execute.bind(bench.session);
+    bench.session.execute = (command, options) => {
+      if (command === 'vertarget') clockReads++;
+      return execute(command, options);
+    };
+    const controller = new AbortController();
+    let abortedRunningOn = false;
+    const kernel = bench.kernel;
+    const run = kernel.run.bind(kernel);
+    kernel.run = (maxMs) => {
+      const stop = run(maxMs);
+      if (stop.kind === 'pool-hit' && stop.operation === 'alloc' && clockReads >= 2 && !controller.signal.aborted) {
+        abortedRunningOn = true;
+        controller.abort(new Error('Ctrl+C'));
+      }
+      return stop;
+    };
+    await expect(bench.run(collectStacksClassic, { tag: 'Abc', count: 30, timeout: '30s', mode: 'per-hit' }, { id: 'collect', signal: controller.signal })).rejects.toThrow();
+    expect(abortedRunningOn).toBe(true);
+    // The go the abort came in let kd run on past allocations (the event command counting down was in force).
+    const lastGo = sent.filter((line) => line.endsWith('g')).at(-1)!;
+    expect(lastGo).toMatch(/r @\$t1=0n\d+; g$/);
+    expect(sent.filter((line) => line.includes("'g' ; ''")).length).toBeGreaterThan(0);
+    kernel.run = run;
+    expect(bench.session.running).toBe(false);
+    expect(pendingBreakpoints(bench)).toEqual([]);
+    expect((await bench.session.execute('bl')).output).toBe('');
+    expect((await bench.session.execute('sx')).output).not.toMatch(/Command:/);
+    // What the playbooks' `always:` does after an aborted step.
+    await bench.run(hitTag, { action: 'clear' });
+    expect(bench.kernel.poolHitTag()).toBe(original);
   });
 });

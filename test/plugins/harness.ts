@@ -38,7 +38,7 @@ export interface Bench {
   memory: TargetMemory;
   outputs: Map<string, Record<string, unknown>>;
   /** Validate `params` against the provider's schema, then run it as step `id`. */
-  run<P>(provider: StepProvider<P>, params: P, options?: { id?: string; host?: boolean; confirm?: (q: string) => Promise<boolean> }): Promise<StepOutcome>;
+  run<P>(provider: StepProvider<P>, params: P, options?: { id?: string; host?: boolean; confirm?: (q: string) => Promise<boolean>; signal?: AbortSignal }): Promise<StepOutcome>;
   close(): Promise<void>;
 }
 
@@ -89,6 +89,7 @@ export async function openBench(
       if (errors.length) throw new StepFailure('INVALID_WITH', errors.join('; '));
       current = runOptions.id ?? provider.uses;
       const controller = new AbortController();
+      runOptions.signal?.addEventListener('abort', () => controller.abort(runOptions.signal!.reason), { once: true });
       const step = { id: current, uses: provider.uses, location: { file: 'bench', line: 1, column: 1 } };
       const context: StepContext = {
         step,

@@ -316,8 +316,9 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
   // kd runs on by itself past the stops the tool need not halt at (plugins/pool/run-on.ts): frees
   // before `count` (nothing is set for them) and allocations during the watch (not recorded). It
   // halts at allocations before `count` (a new site's breakpoint must be set before the allocator
-  // returns), at frees during the watch (any of them may end it) and at the first stop the phase
-  // may end at; the stops it ran past are read from the go's output afterwards, in order.
+  // returns; where the break is inline in the allocation function, only at sites not armed yet),
+  // at frees during the watch (any of them may end it) and at the first stop the phase may end
+  // at; the stops it ran past are read from the go's output afterwards, in order.
   const perHit = async (): Promise<void> => {
     const pointerSize = ctx.facts.os.pointerSize === 8 ? 8 : 4;
     const register = pointerSize === 8 ? 'rax' : 'eax';
@@ -404,7 +405,10 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
         const last = !pairing && counted === count - 1 && sampleEvery === 1;
         // Stops up to the first one the phase may end at (kd halts there whatever it is).
         const limit = pairing ? watchEndHit() - hits : Math.min(count - counted - (sampleEvery === 1 ? 1 : 0), budget - hits);
-        const condition = runOn && !last && limit > 1 ? kinds.condition(pairing ? 'alloc' : 'free', pointerSize) : undefined;
+        // While watching, allocations; before `count`, frees and allocations returning straight
+        // into a site whose breakpoint is armed (its block comes with the go's output).
+        const armedSites = new Set([...siteIds].filter(([, id]) => armed.has(id)).map(([address]) => address));
+        const condition = runOn && !last && limit > 1 ? kinds.condition(pointerSize, (pair) => (pairing ? pair.operation === 'alloc' : pair.operation === 'free' || (pair.operation === 'alloc' && armedSites.has(pair.ra)))) : undefined;
         let wanted = 'sxe -c "kb" bpe';
         if (last) {
           const clear = clearCommand([...armed]);

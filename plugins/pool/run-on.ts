@@ -7,6 +7,11 @@
  * pairs seen at stops the tool has classified from their stacks say what a new stop at the same
  * pair is. A pair ever seen with two different classifications is never run past.
  *
+ * Where the allocator breaks inline in the allocation function (Windows 7 x86, 8.1 and 10
+ * classic pool), `@$ra` of an allocation stop is its call site's return address itself, so an
+ * allocation at a site whose breakpoint is armed can be run past too: the breakpoint prints its
+ * block as it returns.
+ *
  * The event command counts the stops down from a limit the tool sets on each go's line: at the
  * last stop it may look at (where `count` or the end of the watch can come), kd halts whatever
  * the stop is. kd prints the stack at every stop, so the tool reads the stops it ran past from
@@ -31,15 +36,16 @@ export class StopKinds {
   }
 
   /**
-   * The MASM condition true at a stop where only `operation` was ever seen (at most MAX_PAIRS
-   * pairs, first seen first); undefined when there is none. On a 32-bit target both sides are
-   * cut to 32 bits, so kd's sign extension of kernel addresses cannot make them differ.
+   * The MASM condition true at a stop of a pair `include` takes, among those where one operation
+   * only was ever seen (at most MAX_PAIRS pairs, first seen first); undefined when there is none.
+   * On a 32-bit target both sides are cut to 32 bits, so kd's sign extension of kernel addresses
+   * cannot make them differ.
    */
-  condition(operation: 'alloc' | 'free', pointerSize: 4 | 8): string | undefined {
+  condition(pointerSize: 4 | 8, include: (pair: { ra: string; operation: 'alloc' | 'free' }) => boolean): string | undefined {
     const byIp = new Map<string, string[]>();
     let pairs = 0;
-    for (const { ip, ra, operation: seen } of this.seen.values()) {
-      if (seen !== operation || pairs >= MAX_PAIRS) continue;
+    for (const { ip, ra, operation } of this.seen.values()) {
+      if ((operation !== 'alloc' && operation !== 'free') || !include({ ra, operation }) || pairs >= MAX_PAIRS) continue;
       pairs++;
       byIp.set(ip, [...(byIp.get(ip) ?? []), ra]);
     }

@@ -14,7 +14,7 @@ import { parseKdError } from '../../src/kd/errors.js';
 import { checkedAddress, clearCommand, markCleared, planBreakpoint } from './breakpoints.js';
 import { isRunLimitReached } from '../../src/debuggers/run-limit.js';
 import { kd, readGoEvents, readStack, splitBreaks, targetClockMs, type GoEvent } from './kd.js';
-import { StopKinds, runOnCommand, runOnLimit } from './run-on.js';
+import { MAX_RUN_ON_STOPS, StopKinds, runOnCommand, runOnLimit } from './run-on.js';
 import { stillInFlight } from '../../src/evidence/lifetimes.js';
 import { bestExplained, growthFromSuspect, pairedFromSites } from '../../src/evidence/verdict.js';
 import { PairingBook, type SiteTally, type StackRecord } from '../../src/evidence/pairing.js';
@@ -336,12 +336,13 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
     let pairing = false;
     // The loop's checks below would end the phase now.
     const phaseOver = (): boolean => hits >= budget || (pairing ? !needsWatching() : counted >= count);
-    // The first hit at which the watch ends if no free comes before it (its rule only relaxes as
-    // the allocations seen age, so a binary search finds it).
+    // The first hit at which the watch ends if no free comes before it, or the last kd may count
+    // down to (the rule only relaxes as the allocations seen age, so a binary search finds it).
     const watchEndHit = (): number => {
-      if (needsWatchingAt(budget)) return budget;
+      const furthest = Math.min(budget, hits + MAX_RUN_ON_STOPS);
+      if (needsWatchingAt(furthest)) return furthest;
       let low = hits + 1;
-      let high = budget;
+      let high = furthest;
       while (low < high) {
         const middle = Math.floor((low + high) / 2);
         if (needsWatchingAt(middle)) low = middle + 1;
@@ -404,7 +405,7 @@ export async function collectStacks(params: CollectParams, ctx: StepContext, all
         }
         const last = !pairing && counted === count - 1 && sampleEvery === 1;
         // Stops up to the first one the phase may end at (kd halts there whatever it is).
-        const limit = pairing ? watchEndHit() - hits : Math.min(count - counted - (sampleEvery === 1 ? 1 : 0), budget - hits);
+        const limit = pairing ? watchEndHit() - hits : Math.min(count - counted - (sampleEvery === 1 ? 1 : 0), budget - hits, MAX_RUN_ON_STOPS);
         // While watching, allocations; before `count`, frees and allocations returning straight
         // into a site whose breakpoint is armed (its block comes with the go's output).
         const armedSites = new Set([...siteIds].filter(([, id]) => armed.has(id)).map(([address]) => address));

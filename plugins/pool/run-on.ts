@@ -19,8 +19,11 @@
  */
 import type { Classification } from '../../src/evidence/classify.js';
 
-/** Pairs of one operation named in one condition at most (kd's command line stays short). */
+/** Pairs named in one condition at most (kd's command line stays short). */
 const MAX_PAIRS = 8;
+
+/** Stops one go may count down from at most: bounds the tool's look ahead (a halt more every so many stops is nothing). */
+export const MAX_RUN_ON_STOPS = 256;
 
 /** Stop locations seen, with the operation the stops there were classified as. */
 export class StopKinds {

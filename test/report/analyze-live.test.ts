@@ -43,9 +43,16 @@ function align<T>(live: readonly LiveLine[], analyzed: readonly T[], keyOf: (sta
 }
 
 // The session a person would have saved with .logopen: each stop, then `kb` typed and its stack;
-// the hunt's own breakpoints and event commands are not typed, so their lines are not there.
+// the hunt's own breakpoints and event commands are not typed, so their lines are not there (a
+// break entry holds every stop kd ran past by itself before the one it halted at: one `g` each).
 function manualSession(transcript: string): string {
   const out: string[] = [];
+  const typed = (lines: string[]): void => {
+    const header = lines.findIndex((line) => /^\s*#\s+(?:RetAddr|Child)/.test(line));
+    out.push('kd> g');
+    if (header < 0) out.push(...lines);
+    else out.push(...lines.slice(0, header), 'kd> kb', ...lines.slice(header));
+  };
   for (const text of transcript.split('\n')) {
     if (!text.trim()) continue;
     const value = JSON.parse(text) as Record<string, string>;
@@ -53,11 +60,13 @@ function manualSession(transcript: string): string {
     else if (value.direction === 'receive' && value.event === 'command') out.push(`kd> ${value.command}`, ...(value.output ? [value.output] : []));
     else if (value.direction === 'receive' && value.event === 'break') {
       const lines = value.output!.split('\n');
-      const start = lines.findIndex((line) => line.startsWith('Break instruction exception'));
-      const header = lines.findIndex((line) => /^\s*#\s+(?:RetAddr|Child)/.test(line));
-      out.push('kd> g');
-      if (header < 0) out.push(...lines.slice(start));
-      else out.push(...lines.slice(start, header), 'kd> kb', ...lines.slice(header));
+      const starts = lines.flatMap((line, index) => (line.startsWith('Break instruction exception') ? [index] : []));
+      if (starts.length === 0) typed(lines.slice(-1));
+      starts.forEach((start, index) => {
+        const stop = lines.slice(start, starts[index + 1] ?? lines.length);
+        const ownBreakpoint = stop.findIndex((line) => /^Breakpoint \d+ hit$/.test(line));
+        typed(ownBreakpoint < 0 ? stop : stop.slice(0, ownBreakpoint));
+      });
     }
   }
   return out.join('\n');

@@ -20,6 +20,7 @@ export interface RankTagsParams {
   top?: number;
   maxSamples?: number;
   budget?: string | number;
+  window?: string | number;
   alpha?: number;
   minGrowthAllocs?: number;
   timeout?: string | number;
@@ -43,6 +44,7 @@ export const rankTags = defineProvider<RankTagsParams>({
       samples: { type: 'integer', minimum: 1, maximum: 100, description: 'Snapshots to take at least (default 1: rank by size). With 2 or more, sampling goes on until the growth test is decisive or `budget` is spent.' },
       maxSamples: { type: 'integer', minimum: 1, maximum: 1000, description: 'Snapshots to take at most (default: `samples` when no budget is given, else 30).' },
       budget: { ...durationSchema, description: 'Target time the growth decision may use, first snapshot to last (default: `samples` − 1 intervals, a fixed schedule).' },
+      window: { ...durationSchema, description: 'Target time the samples must span before any tag can be called growing (default 0: from the `samples`-th snapshot on). A cache that fills after boot or a burst of work rises for tens of minutes; a rise seen for less than this is not yet a leak. Sampling ending earlier (budget, maxSamples) decides on what it has.' },
       alpha: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, description: 'Family-wise error rate over all tags tested (Holm), default 0.01.' },
       interval: { ...durationSchema, description: 'Target running time between snapshots (default 30s).' },
       top: { type: 'integer', minimum: 1, maximum: 1000, description: 'Entries kept in the ranking output (default 20).' },
@@ -77,6 +79,7 @@ export const rankTags = defineProvider<RankTagsParams>({
     const intervalMs = toMs(params.interval, 30_000);
     const timeoutMs = toMs(params.timeout, 300_000);
     const budgetMs = params.budget === undefined ? undefined : toMs(params.budget, 0);
+    const windowMs = params.window === undefined ? 0 : toMs(params.window, 0);
     const maxSamples = params.maxSamples ?? (budgetMs === undefined ? samples : Math.max(samples, 30));
     const rule: GrowthOptions = { ...(params.alpha !== undefined && { alpha: params.alpha }), ...(params.minGrowthAllocs !== undefined && { minGrowthAllocs: params.minGrowthAllocs }) };
     let looks: number | undefined;
@@ -85,25 +88,27 @@ export const rankTags = defineProvider<RankTagsParams>({
     let result: Ranking | undefined;
     for (let i = 0; i < maxSamples; i++) {
       if (i > 0) {
-        // Adaptive sampling: past the minimum, stop once the test is decisive or the next
-        // interval would overrun the target-time budget.
-        if (i >= samples) {
+        // Adaptive sampling: past the minimum count and the window, stop once the test is
+        // decisive or the next interval would overrun the target-time budget. Before the
+        // window no tag is tested (a rise seen for minutes may be a cache filling), unless this
+        // is the last sample the budget allows.
+        const used = snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs;
+        const perInterval = used / (snapshots.length - 1);
+        const lastSample = budgetMs === undefined || used + perInterval > budgetMs;
+        if (i >= samples && (used >= windowMs || lastSample)) {
           // Each look at the samples is another test of every tag: the error rate is spent
           // evenly over the looks the budget allows (Bonferroni over looks), so sampling on
           // cannot raise the chance of a false suspect above alpha.
           if (looks === undefined) {
-            const perInterval = (snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs) / Math.max(1, snapshots.length - 1);
             // The most snapshots the budget allows: a tag that could not pass by then stops nothing.
-            rule.horizon = budgetMs === undefined || perInterval <= 0 ? samples : Math.max(samples, Math.min(maxSamples, Math.floor(budgetMs / perInterval) + 1));
-            looks = rule.horizon - samples + 1;
+            rule.horizon = budgetMs === undefined || perInterval <= 0 ? snapshots.length : Math.max(snapshots.length, Math.min(maxSamples, Math.floor(budgetMs / perInterval) + 1));
+            looks = rule.horizon - snapshots.length + 1;
             rule.alpha = (params.alpha ?? GROWTH_DEFAULTS.alpha) / looks;
           }
           result = rankSnapshots(snapshots, poolsOf(pool), rule);
           if (result.decisive) break;
-          const used = snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs;
-          const perInterval = used / (snapshots.length - 1);
-          if (budgetMs === undefined || used + perInterval > budgetMs) break;
         }
+        if (i >= samples && lastSample) break;
         await runFor(ctx, intervalMs);
       }
       const time = samples > 1 ? await targetClockMs(ctx) : { ms: 0, source: 'target' as const };

@@ -2,7 +2,8 @@
  * Does a pool tag grow? The growth test the ranking and the retag measurements share.
  *
  * For each tag, two least-squares lines over target time: outstanding allocations and bytes.
- * Each slope is tested against 0 (one-sided t test); the tag's p-value is the smaller of the
+ * Each slope is tested against 0 (one-sided t test, with fewer degrees of freedom when the points
+ * are autocorrelated: see fitLine); the tag's p-value is the smaller of the
  * two, doubled (Bonferroni over the two measures), so either rising significantly counts. Over
  * all tags tested at once, Holm's step-down procedure keeps the family-wise error rate (the
  * chance that any balanced tag is called growing) at `alpha` (default 1%). A significant tag
@@ -151,8 +152,10 @@ export function couldStillGrow(g: SeriesGrowth, points: number, threshold: numbe
   if (n < 3) return true;
   if (points <= n) return false;
   const spread = Math.sqrt((points * (points * points - 1)) / (n * (n * n - 1)));
-  const needed = studentTQuantile(threshold / 2, points - 2);
-  return [g.count, g.bytes].some((fit) => (fit.standardError === 0 ? fit.slope > 0 : (fit.t + z) * spread >= needed));
+  // Autocorrelated points stay as far from independent at the horizon: its degrees of freedom
+  // shrink in the same proportion.
+  const needed = (fit: LineFit) => studentTQuantile(threshold / 2, Math.max(1, points * ((fit.effectiveN ?? n) / n) - 2));
+  return [g.count, g.bytes].some((fit) => (fit.standardError === 0 ? fit.slope > 0 : (fit.t + z) * spread >= needed(fit)));
 }
 
 /** The outcome of testing many series at once. */
@@ -185,7 +188,11 @@ export function testGrowth<K>(series: readonly { key: K; points: readonly Growth
 function whyOf(g: SeriesGrowth, r: Required<GrowthRule>): string {
   const rate = g.measure === 'count' ? `${round(g.count.slope)} allocations/min` : `${round(g.bytes.slope)} bytes/min`;
   if (g.points < 3) return `${g.points} point(s): a trend needs at least 3`;
-  if (!g.significant) return `no significant rise (p = ${formatP(g.p)}, needs Holm-corrected ${formatP(g.threshold ?? r.alpha)})`;
+  if (!g.significant) {
+    const fit = g.measure === 'count' ? g.count : g.bytes;
+    const together = fit.lag1 === undefined ? '' : `; its points move together (lag-1 autocorrelation ${round(fit.lag1)}), as good as ${round(fit.effectiveN ?? g.points)} independent ones of ${g.points}`;
+    return `no significant rise (p = ${formatP(g.p)}, needs Holm-corrected ${formatP(g.threshold ?? r.alpha)}${together})`;
+  }
   if (g.measure === 'count' && g.gainedAllocs < r.minGrowthAllocs) return `rise of ${g.gainedAllocs} allocation(s) only`;
   if (!g.recent) return `rises ${rate} (p = ${formatP(g.p)}) but ${g.points} points cannot show the rise goes on (needs 4)`;
   if (!g.continuing) {

@@ -4,7 +4,7 @@
  * bytes rising beyond the tag's own noise, corrected over all tags, and still rising), so a large
  * stable tag never outranks a small growing one and a busy but balanced system has no suspect.
  */
-import { couldStillGrow, testGrowth, type GrowthRule } from './growth.js';
+import { couldStillGrow, formatP, testGrowth, type GrowthRule } from './growth.js';
 /** A pool of the ranking. */
 export type PoolName = 'paged' | 'nonpaged';
 
@@ -170,7 +170,7 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
       decisive: undecided.length === 0 && n >= 4,
       reason: stopped
         ? `no tag kept growing over ${snapshots.length} samples (${spanSeconds} s of target time): tag "${stopped.tag}" ${stopped.why}`
-        : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${test.alpha})${closest ? `; the closest, tag "${closest.tag}", was still undecided when sampling ended (${closest.why}): a longer growth budget may decide it` : reach > n && n >= 4 ? `, and none could by the last of the ${reach} samples the growth budget allows` : ''}`,
+        : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${formatP(test.alpha)})${closest ? `; the closest, tag "${closest.tag}", was still undecided when sampling ended (${closest.why}): a longer growth budget may decide it` : reach > n && n >= 4 ? `, and none could by the last of the ${reach} samples the growth budget allows` : ''}`,
     };
   }
   return {

@@ -1,6 +1,7 @@
 /**
  * The few statistics the hunt's reasoning needs, written out so their behaviour is plain: a
- * least-squares line with its t statistic and one-sided p-value (Student's t), Holm's step-down
+ * least-squares line with its t statistic and one-sided p-value (Student's t, with the degrees of
+ * freedom of autocorrelated points corrected), Holm's step-down
  * correction for testing many tags at once, and Wilson's interval for a proportion.
  */
 
@@ -14,10 +15,14 @@ export interface LineFit {
   standardError: number;
   /** slope / standardError; ±Infinity for a perfect rising or falling line, 0 for a flat one. */
   t: number;
-  /** Degrees of freedom of t (n − 2). */
+  /** Degrees of freedom of t: n − 2, or the effective number of points − 2 when the residuals are autocorrelated. */
   df: number;
   /** One-sided p-value of "the slope is above 0". */
   pRising: number;
+  /** Lag-1 autocorrelation of the residuals, when it was positive and acted on. */
+  lag1?: number;
+  /** The effective number of independent points it leaves, n(1 − lag1)/(1 + lag1). */
+  effectiveN?: number;
 }
 
 /** Fit y = intercept + slope·x by least squares and test the slope against 0 (one-sided, rising). */
@@ -49,10 +54,36 @@ export function fitLine(xs: ArrayLike<number>, ys: ArrayLike<number>): LineFit {
   // A residual below rounding noise of the values is a perfect line.
   let scale = 1;
   for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(ys[i]!));
-  const standardError = residual <= (scale * 1e-12) ** 2 * n ? 0 : Math.sqrt(residual / df / sxx);
-  if (standardError === 0) return { n, slope, intercept, standardError: 0, t: sign * Infinity || 0, df, pRising: sign > 0 ? 0 : 1 };
+  const independent = residual <= (scale * 1e-12) ** 2 * n ? 0 : Math.sqrt(residual / df / sxx);
+  if (independent === 0) return { n, slope, intercept, standardError: 0, t: sign * Infinity || 0, df, pRising: sign > 0 ? 0 : 1 };
+  // Points taken closer together than the values' memory (blocks that live longer than the
+  // spacing) are not independent: positively autocorrelated residuals make the plain standard
+  // error too small. The effective number of points, n(1 − r₁)/(1 + r₁) for the residuals'
+  // lag-1 autocorrelation r₁, widens the error and lowers the degrees of freedom (the AR(1)
+  // correction of trend tests). r₁ of fewer than AUTOCORRELATION_MIN_POINTS residuals is too
+  // noisy to act on; a negative r₁ is taken as none.
+  const r1 = n >= AUTOCORRELATION_MIN_POINTS ? Math.max(0, lag1(xs, ys, n, intercept, slope) / residual) : 0;
+  const effectiveN = (n * (1 - r1)) / (1 + r1);
+  if (effectiveN <= 2) return { n, slope, intercept, standardError: Infinity, t: 0, df: 0, pRising: 1, lag1: r1, effectiveN };
+  const standardError = r1 === 0 ? independent : independent * Math.sqrt(df / (effectiveN - 2));
   const t = slope / standardError;
-  return { n, slope, intercept, standardError, t, df, pRising: studentTUpper(t, df) };
+  const effectiveDf = r1 === 0 ? df : effectiveN - 2;
+  return { n, slope, intercept, standardError, t, df: effectiveDf, pRising: studentTUpper(t, effectiveDf), ...(r1 > 0 && { lag1: r1, effectiveN }) };
+}
+
+/** Fewest points whose residuals' lag-1 autocorrelation fitLine acts on. */
+export const AUTOCORRELATION_MIN_POINTS = 8;
+
+// Σ e[i−1]·e[i] over the residuals of a line.
+function lag1(xs: ArrayLike<number>, ys: ArrayLike<number>, n: number, intercept: number, slope: number): number {
+  let sum = 0;
+  let previous = ys[0]! - (intercept + slope * xs[0]!);
+  for (let i = 1; i < n; i++) {
+    const current = ys[i]! - (intercept + slope * xs[i]!);
+    sum += previous * current;
+    previous = current;
+  }
+  return sum;
 }
 
 /** P(T > t) for Student's t with `df` degrees of freedom. */

@@ -8,7 +8,7 @@
  * @see ../../schemas/report.schema.json
  */
 import type { Facts, StepStatus } from '../core/types.js';
-import type { GrowthPoint, SeriesGrowth } from '../evidence/growth.js';
+import { formatP, type GrowthPoint, type SeriesGrowth } from '../evidence/growth.js';
 import type { SiteLeakRate } from '../evidence/lifetimes.js';
 import { decideVerdict, EXPLAINED_SHARE, growthFromSuspect, identity, pairedFromSites, retaggedEvidence, type RetagRoundEvidence, type SiteIdentity } from '../evidence/verdict.js';
 import { formatDuration, formatShare, siteLabel, siteNumbers } from './format.js';
@@ -371,7 +371,7 @@ export function evidenceLines(report: HuntReport): string[] {
   const parts = [t.rankMs !== undefined && `ranking ${formatDuration(t.rankMs)}`, t.collectMs !== undefined && `stacks ${formatDuration(t.collectMs)}`, t.retagMs !== undefined && `retag ${formatDuration(t.retagMs)}`].filter(Boolean);
   lines.push(`target time to verdict: ${formatDuration(e.targetTimeMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`);
   if (e.growthTest) {
-    lines.push(`growth test: ${e.growthTest.samples} samples, ${e.growthTest.tested} tags tested, ${e.growthTest.method} at family-wise error rate ${e.growthTest.alpha}${e.growthTest.decisive ? '' : ' (not decisive within the budget)'}`);
+    lines.push(`growth test: ${e.growthTest.samples} samples, ${e.growthTest.tested} tags tested, ${e.growthTest.method} at family-wise error rate ${formatP(e.growthTest.alpha)}${e.growthTest.decisive ? '' : ' (not decisive within the budget)'}`);
   }
   if (report.verdict === 'leak' && e.explained !== undefined) lines.push(`explained: the culprit's ${e.method} leak rate is ${formatShare(e.explained)} of the tag's growth (at least ${formatShare(e.explainedShare)} needed)`);
   for (const round of e.rounds) {

@@ -338,6 +338,16 @@ function decide(e: VerdictEvidence): VerdictDecision {
         next: `read ${handed.owners}'s free path (${handed.frees}) and ${site.module}'s paths to the hand-over; a longer collection (the stacks input) may show other callers of ${best.frame}, whose balance tells the two apart`,
       };
     }
+    const unseenPath = !chosen && !owner && paired ? pathNotSeen(paired) : undefined;
+    if (unseenPath) {
+      return {
+        verdict: 'inconclusive',
+        reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}, but ${site.module} calls it from ${unseenPath.count} paths and none seen leaks: ${unseenPath.paths}; the leaking calls go through a path too rare among the stacks to show`,
+        explained: best.explained!,
+        candidates,
+        next: `collect more stacks (the stacks input) until the rarer paths into ${best.frame} show allocations that outlive the others, or break on each path's call (bp on its return address) and count`,
+      };
+    }
     return {
       verdict: 'leak',
       reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${owner ? `; ${owner.why}` : path ? `; ${path.why}` : ''}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
@@ -388,6 +398,22 @@ export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvide
   // Measured lifetimes that do not explain the growth contradict it.
   if (c.rate) return undefined;
   return { path: identity(p), why: `all ${p.allocs} of its allocations seen came through ${p.frame} (its own lifetimes: ${c.why})` };
+}
+
+/**
+ * A named site that its driver calls from several paths, none of which the pairing shows leaking:
+ * no allocation seen on any path outlived its normal lifetime, and each path whose frees were
+ * too few to judge had none still alive. The site leaks (its tag or retag count says so), but
+ * through a path that is rare among the stacks; naming the site would name the helper every path
+ * shares, and the code to fix is one of its callers.
+ */
+export function pathNotSeen(site: PairedSite): { count: number; paths: string } | undefined {
+  const paths = site.callerPaths ?? [];
+  if (paths.length < 2) return undefined;
+  const quiet = (p: PairedSite) => p.leakRate !== undefined && p.leakRate.status !== 'no-frees' && p.leakRate.leaked === 0;
+  if (!paths.every(quiet)) return undefined;
+  const words = paths.map((p) => `${p.frame} (${p.allocs} seen, ${p.leakRate!.freed} freed)`);
+  return { count: paths.length, paths: words.join(', ') };
 }
 
 /**

@@ -197,7 +197,7 @@ describe('buildHuntReport', () => {
       expect(r.verdict).toBe('inconclusive');
       expect(r.culprit).toBeNull();
       expect(r.reason).toMatch(/but mdkfs calls it from 2 paths and none seen leaks: mdkfs!MdkCreateFcb\+0x3c \(40 seen, 40 freed\), mdkfs!MdkReadWorker\+0x3c \(40 seen, 40 freed\)/);
-      expect(r.evidence.next).toMatch(/collect more stacks/);
+      expect(r.evidence?.next).toMatch(/collect more stacks/);
       // One path with an allocation that outlived the others: the site is named as before.
       const oneLeaks = { ...helperSite([path('mdkfs!MdkCreateFcb+0x3c', 40, leakRate(1, 40, 1200)), path('mdkfs!MdkReadWorker+0x3c', 40, leakRate(0, 40, 1200))]), leakRate: leakRate(1, 80, 2400) };
       expect(report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [oneLeaks] }, retag })).toMatchObject({ verdict: 'leak', culprit: { frame: helper } });

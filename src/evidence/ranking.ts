@@ -119,7 +119,7 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
   });
   const latestOf = new Map(last.counts.filter(wanted).map((c) => [keyOf(c), c]));
   const series = [...byKey].map(([k, column]) => ({ key: column.key, points: { atMs, count: column.count, bytes: column.bytes }, latest: latestOf.get(k) }));
-  const test = testGrowth(series, options);
+  const test = testGrowth(series, { autocorrelation: true, ...options });
   const growthOf = new Map<RankEntry, (typeof test.entries)[number]['growth']>();
   const entries: RankEntry[] = test.entries.map(({ key, growth }, i) => {
     const latest = series[i]!.latest;

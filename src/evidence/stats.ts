@@ -25,8 +25,11 @@ export interface LineFit {
   effectiveN?: number;
 }
 
-/** Fit y = intercept + slope·x by least squares and test the slope against 0 (one-sided, rising). */
-export function fitLine(xs: ArrayLike<number>, ys: ArrayLike<number>): LineFit {
+/**
+ * Fit y = intercept + slope·x by least squares and test the slope against 0 (one-sided, rising).
+ * With `autocorrelation`, points that move together count as fewer (below).
+ */
+export function fitLine(xs: ArrayLike<number>, ys: ArrayLike<number>, options: { autocorrelation?: boolean } = {}): LineFit {
   const n = Math.min(xs.length, ys.length);
   if (n === 0) return { n, slope: 0, intercept: 0, standardError: 0, t: 0, df: 0, pRising: 1 };
   let meanX = 0;
@@ -62,7 +65,7 @@ export function fitLine(xs: ArrayLike<number>, ys: ArrayLike<number>): LineFit {
   // lag-1 autocorrelation r₁, widens the error and lowers the degrees of freedom (the AR(1)
   // correction of trend tests). r₁ of fewer than AUTOCORRELATION_MIN_POINTS residuals is too
   // noisy to act on; a negative r₁ is taken as none.
-  const r1 = n >= AUTOCORRELATION_MIN_POINTS ? Math.max(0, lag1(xs, ys, n, intercept, slope) / residual) : 0;
+  const r1 = options.autocorrelation && n >= AUTOCORRELATION_MIN_POINTS ? Math.max(0, lag1(xs, ys, n, intercept, slope) / residual) : 0;
   const effectiveN = (n * (1 - r1)) / (1 + r1);
   if (effectiveN <= 2) return { n, slope, intercept, standardError: Infinity, t: 0, df: 0, pRising: 1, lag1: r1, effectiveN };
   const standardError = r1 === 0 ? independent : independent * Math.sqrt(df / (effectiveN - 2));

@@ -12,7 +12,7 @@
  * growth rate, in the measure (allocations or bytes) that showed the tag's growth.
  */
 import { callsBack, frameParts } from './classify.js';
-import type { SeriesGrowth } from './growth.js';
+import { formatP, type SeriesGrowth } from './growth.js';
 import type { RateRange, SiteLeakRate } from './lifetimes.js';
 
 /** The share of the tag's growth the named site must explain. */
@@ -25,6 +25,11 @@ export const MAX_EXPLAINED = 1.5;
  * drained from the original tag, so the rise overstates its leak.
  */
 export const REFILL_Z = 2;
+/**
+ * A retag round's original tag that still falls over its last half with one-sided p under this
+ * has blocks from before the retag still being freed: the culprit's rise may be a cache filling.
+ */
+export const DRAIN_P = 0.01;
 
 /** The tag's growth, as the ranking measured it. */
 export interface TagGrowthEvidence {
@@ -338,6 +343,16 @@ function decide(e: VerdictEvidence): VerdictDecision {
         next: `read ${handed.owners}'s free path (${handed.frees}) and ${site.module}'s paths to the hand-over; a longer collection (the stacks input) may show other callers of ${best.frame}, whose balance tells the two apart`,
       };
     }
+    const draining = best.method === 'retag' ? stillDraining(e.retag?.rounds ?? [], best.frame) : undefined;
+    if (draining) {
+      return {
+        verdict: 'inconclusive',
+        reason: `${growthWords}; retagged, ${best.frame} ${best.why}, but the blocks under the original tag are still being freed ${draining} over the round's last half: blocks allocated before the retag live longer than the round and are freed, so the new tag's rise may be a working set still filling (a cache warming after boot) rather than a leak`,
+        explained: best.explained!,
+        candidates,
+        next: 'watch longer: a longer retag round (retag-duration) shows whether the new tag levels off as the old blocks stop draining; a leak keeps rising after they have',
+      };
+    }
     const unseenPath = !chosen && !owner && paired ? pathNotSeen(paired) : undefined;
     if (unseenPath) {
       return {
@@ -398,6 +413,20 @@ export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvide
   // Measured lifetimes that do not explain the growth contradict it.
   if (c.rate) return undefined;
   return { path: identity(p), why: `all ${p.allocs} of its allocations seen came through ${p.frame} (its own lifetimes: ${c.why})` };
+}
+
+/**
+ * The original tag still falling over the recent half of the latest round that retagged `frame`:
+ * blocks allocated before the retag are still being freed, long after it. A site whose blocks
+ * live longer than the round and are freed (a cache) rises under its new tag while it fills; a
+ * leak's old blocks stay. The fall, in words, when it is significant (DRAIN_P).
+ */
+function stillDraining(rounds: readonly RetagRoundEvidence[], frame: string): string | undefined {
+  const round = [...rounds].reverse().find((r) => r.sites.some((s) => s.frame === frame));
+  const recent = round?.original?.recent;
+  if (!round?.original || !recent || recent.fit.slope >= 0 || 1 - recent.fit.pRising > DRAIN_P) return undefined;
+  const unit = round.original.measure === 'count' ? 'allocations/min' : 'bytes/min';
+  return `(${fmt(-recent.fit.slope)} ${unit}, p = ${formatP(1 - recent.fit.pRising)})`;
 }
 
 /**

@@ -71,3 +71,27 @@ describe('a refill alone, while the tag with its new tags hardly rises', () => {
     expect(decision.verdict).toBe('inconclusive');
   });
 });
+
+describe('old blocks still draining from the original tag', () => {
+  // The same retagged site and family; the original tag, counted over the round, either keeps
+  // falling to its end (blocks allocated before the retag still being freed, long after: a cache
+  // that may be filling) or falls in the round's first minutes and then holds (a balanced site's
+  // short-lived blocks gone, a leak's old blocks staying).
+  const original = (fall: (k: number) => number) => grown(Array.from({ length: 12 }, (_, k) => {
+    const count = Math.round(6000 - fall(k) + (k % 2 === 0 ? 3 : -3));
+    return { atMs: k * 5 * minute, count, bytes: count * 256 };
+  }));
+
+  test('a site whose old blocks are still being freed at the round\'s end is not called a leak', () => {
+    const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [stream], family, original: original((k) => 40 * k) }] } });
+    expect(decision.verdict).toBe('inconclusive');
+    expect(decision.reason).toMatch(/the blocks under the original tag are still being freed \(8(\.\d)? allocations\/min, p = [^)]+\) over the round's last half/);
+    expect(decision.next).toMatch(/watch longer/);
+  });
+
+  test('old blocks that drained early and then held do not stand in the way', () => {
+    const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [stream], family, original: original((k) => 300 * Math.min(k, 2)) }] } });
+    expect(decision.verdict).toBe('leak');
+    expect(decision.culprit?.frame).toBe('avxflt!AvxCreateStreamContext+0x21');
+  });
+});

@@ -65,6 +65,8 @@ export interface Ranking {
   test?: { method: string; alpha: number; tested: number };
   /** Would more samples change nothing (a suspect found, or no tag that could still pass by the budget's last snapshot)? */
   decisive?: boolean;
+  /** No suspect, and this tag was still undecided when sampling ended: a longer budget may decide it. */
+  undecided?: string;
 }
 
 /** Thresholds of the growth test (src/evidence/growth.ts), and how far sampling may go. */
@@ -168,6 +170,7 @@ export function rankSnapshots(snapshots: readonly Snapshot[], pools: readonly Po
       suspect: null,
       test: testSaid,
       decisive: undecided.length === 0 && n >= 4,
+      ...(!stopped && closest && { undecided: closest.tag }),
       reason: stopped
         ? `no tag kept growing over ${snapshots.length} samples (${spanSeconds} s of target time): tag "${stopped.tag}" ${stopped.why}`
         : `no tag grew steadily over ${snapshots.length} samples (${spanSeconds} s of target time; ${test.tested} tags tested, family-wise error rate ${formatP(test.alpha)})${closest ? `; the closest, tag "${closest.tag}", was still undecided when sampling ended (${closest.why}): a longer growth budget may decide it` : reach > n && n >= 4 ? `, and none could by the last of the ${reach} samples the growth budget allows` : ''}`,

@@ -136,6 +136,8 @@ export interface VerdictEvidence {
   growth: TagGrowthEvidence | null;
   /** Why the ranking chose (or did not choose) a suspect. */
   rankReason?: string;
+  /** The ranking found no suspect but ended with this tag still undecided (its budget spent). */
+  rankUndecided?: string;
   /** The tag hunted without a ranking. */
   tag?: string;
   paired: PairedSite[];
@@ -293,6 +295,8 @@ function decide(e: VerdictEvidence): VerdictDecision {
     return { verdict: 'inconclusive', reason: `the run did not finish (${e.interrupted}); collected ${collected}`, candidates: [], next: 'run the hunt again to its end; `leakhunt resume <run-dir>` goes on from what was collected' };
   }
   if (e.basis === 'growth' && e.growth === null) {
+    // A tag more samples could still have decided is not evidence of no leak.
+    if (e.rankUndecided) return { verdict: 'inconclusive', reason: e.rankReason ?? `tag "${e.rankUndecided}" was still undecided when sampling ended`, candidates: [], next: `rank longer (a longer growth-budget) so tag "${e.rankUndecided}" is decided` };
     return { verdict: 'no-leak', reason: e.rankReason ?? 'no tag grew over the samples', candidates: [] };
   }
   if (!e.growth) {

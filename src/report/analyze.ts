@@ -268,6 +268,7 @@ class LogAnalyzer {
         reason: ranked.reason,
         samples: timed ? samples.map((sample, i) => ({ ...sample, atMs: this.sampleTimes[i]! - this.sampleTimes[0]! })) : samples,
         ...(timed && ranked.test && { test: ranked.test }),
+        ...(timed && ranked.undecided && { undecided: ranked.undecided }),
         ...(timed && { targetTimeMs: this.sampleTimes.at(-1)! - this.sampleTimes[0]! }),
       },
       collect: { sites, method: paired ? 'pairing' : 'counts', stacks: stackCount, ...(span && { targetTimeMs: span.ms }) },

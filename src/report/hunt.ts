@@ -23,6 +23,7 @@ export interface RankOutputs {
   samples?: RankSample[];
   test?: { method: string; alpha: number; tested: number };
   decisive?: boolean;
+  undecided?: string;
   targetTimeMs?: number;
 }
 
@@ -227,6 +228,7 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
     ...(input.rank?.basis && { basis: input.rank.basis }),
     growth: input.rank?.basis === 'growth' ? growth : null,
     ...(input.rank?.reason && { rankReason: input.rank.reason }),
+    ...(input.rank?.undecided && { rankUndecided: input.rank.undecided }),
     ...(tag && { tag }),
     paired: pairedFromSites(collectedSites),
     stacks: Math.max(stacks, input.stacksOnDisk ?? 0),

@@ -68,6 +68,14 @@ describe('buildHuntReport', () => {
     expect(r.reason).toMatch(/no tag grew steadily/);
   });
 
+  test('a ranking that ended with a tag still undecided is not a no-leak: inconclusive, rank longer', () => {
+    const reason = 'no tag grew steadily over 7 samples (3600 s of target time; 8 tags tested, family-wise error rate 0.0025); the closest, tag "Nrv ", was still undecided when sampling ended (no significant rise (p = 6.4e-4, needs Holm-corrected 3.1e-4)): a longer growth budget may decide it';
+    const r = report({ ...base, rank: { basis: 'growth', ranking: [], suspect: null, reason, decisive: false, undecided: 'Nrv ' } });
+    expect(r).toMatchObject({ verdict: 'inconclusive', culprit: null });
+    expect(r.reason).toBe(reason);
+    expect(r.evidence?.next).toMatch(/a longer growth-budget/);
+  });
+
   test('one site seen is not the culprit just for being the only one: its leak rate must explain the growth', () => {
     // Every allocation seen was freed in its normal lifetime: it explains none of 120 allocations/min.
     const balanced = report({ ...base, rank: growingCount, collect: { method: 'pairing', sites: [{ ...site('abcflt!AbcAllocateContext+0x2a', 20, 20), leakRate: leakRate(0, 20, 2400) }] } });

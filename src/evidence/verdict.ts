@@ -347,7 +347,7 @@ function decide(e: VerdictEvidence): VerdictDecision {
         next: `read ${handed.owners}'s free path (${handed.frees}) and ${site.module}'s paths to the hand-over; a longer collection (the stacks input) may show other callers of ${best.frame}, whose balance tells the two apart`,
       };
     }
-    const draining = best.method === 'retag' ? stillDraining(e.retag?.rounds ?? [], best.frame) : undefined;
+    const draining = best.method === 'retag' ? stillDraining(e.retag?.rounds ?? [], best) : undefined;
     if (draining) {
       return {
         verdict: 'inconclusive',
@@ -420,13 +420,17 @@ export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvide
 }
 
 /**
- * The original tag still falling over the recent half of the latest round that retagged `frame`:
- * blocks allocated before the retag are still being freed, long after it. A site whose blocks
- * live longer than the round and are freed (a cache) rises under its new tag while it fills; a
- * leak's old blocks stay. The fall, in words, when it is significant (DRAIN_P).
+ * The original tag still falling over the recent half of the latest round that retagged the
+ * named site: blocks allocated before the retag are still being freed, long after it. A site
+ * whose blocks live longer than the round and are freed (a cache) rises under its new tag while
+ * it fills; a leak's old blocks stay. The fall is the named site's when it was the only site of
+ * the round, or when its own new tag outran the tag with its new tags (its refill): in a round of
+ * several sites another one's old blocks may be the ones draining. The fall, in words, when it is
+ * significant (DRAIN_P).
  */
-function stillDraining(rounds: readonly RetagRoundEvidence[], frame: string): string | undefined {
-  const round = [...rounds].reverse().find((r) => r.sites.some((s) => s.frame === frame));
+function stillDraining(rounds: readonly RetagRoundEvidence[], named: Candidate): string | undefined {
+  const round = [...rounds].reverse().find((r) => r.sites.some((s) => s.frame === named.frame));
+  if (round && round.sites.length > 1 && !named.refill) return undefined;
   const recent = round?.original?.recent;
   if (!round?.original || !recent || recent.fit.slope >= 0 || 1 - recent.fit.pRising > DRAIN_P) return undefined;
   const unit = round.original.measure === 'count' ? 'allocations/min' : 'bytes/min';

@@ -89,6 +89,14 @@ describe('old blocks still draining from the original tag', () => {
     expect(decision.next).toMatch(/watch longer/);
   });
 
+  test('in a round of several sites, another site\'s old blocks draining (its refill) do not stand in the named one\'s way', () => {
+    // The cache's new tag outruns the family: the old blocks draining are its own; the stream
+    // context's rise matches the tag's and is named.
+    const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [cache, stream], family, original: original((k) => 55 * k) }] } });
+    expect(decision.verdict).toBe('leak');
+    expect(decision.culprit?.frame).toBe('avxflt!AvxCreateStreamContext+0x21');
+  });
+
   test('old blocks that drained early and then held do not stand in the way', () => {
     const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [stream], family, original: original((k) => 300 * Math.min(k, 2)) }] } });
     expect(decision.verdict).toBe('leak');

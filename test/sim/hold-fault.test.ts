@@ -69,3 +69,41 @@ describe('hold at a command', () => {
     runtime.stop();
   });
 });
+
+describe('hold at a PoolHitTag break', () => {
+  // A runtime over a stub XP kernel with pool tagging on; the stub's driver allocates "Abc ".
+  function taggedRuntime(spec: string) {
+    let output = '';
+    let onHold!: (where: string) => void;
+    const held = new Promise<string>((resolve) => (onHold = resolve));
+    const runtime = new ConsoleRuntime(new KdConsole(createStubKernel('winxp-sp3-x86', { globalFlag: 0x400 })), {
+      write: (text) => (output += text),
+      timeScale: 10,
+      sliceMs: 2,
+      faults: [parseFault(spec)],
+      onHold: (where) => onHold(where),
+    });
+    runtime.start();
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(output)) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    return { runtime, held, output: () => output, until };
+  }
+  const breaks = (text: string) => text.split('Break instruction exception').length - 1;
+
+  test('breaks kd runs on from by itself (an event command ending in g) count: the hold comes at the N-th, before kd shows it', async () => {
+    const { runtime, held, output, until } = taggedRuntime('hold-at-hit:3');
+    await until(/kd> $/);
+    const atConnect = breaks(output());
+    runtime.input("ed nt!PoolHitTag ' cbA'\n");
+    runtime.input('sxe -c "kb; g" bpe\n');
+    runtime.input('g\n');
+    expect(await held).toBe('PoolHitTag break 3');
+    // Two breaks shown (kd ran on from both), the third held back while the target runs.
+    expect(breaks(output()) - atConnect).toBe(2);
+    runtime.release();
+    await until(/(Break instruction exception[\s\S]*){5}/);
+    // (A Ctrl+C would run the event command too, and kd would go on: stop the runtime instead.)
+    runtime.stop();
+  });
+});

@@ -43,6 +43,8 @@ export interface ConsoleOutput {
   text: string;
   state: ConsoleState;
   delayMs: number;
+  /** PoolHitTag breaks shown in this output, those an event command continued from included (run() only). */
+  hits?: number;
   /**
    * What kd prints instead when Ctrl+C stops the slow command after `fraction` (0..1) of its
    * time: the part printed so far and kd's terminating line (`!poolfind`), prompt included.
@@ -179,19 +181,22 @@ export class KdConsole {
 
   /**
    * Let the running target run for at most `budgetMs` of target time. Returns when the budget
-   * is used (still running) or at a stop that leaves the console halted (text ends at the prompt).
+   * is used (still running), at a stop that leaves the console halted (text ends at the prompt),
+   * or once `maxHits` PoolHitTag breaks were shown (kd may have run on from the last of them).
    */
-  run(budgetMs: number): ConsoleOutput {
+  run(budgetMs: number, maxHits?: number): ConsoleOutput {
     if (this.state !== 'running') throw new ConsoleStateError('run', this.state);
     const out = new Output();
     let remaining = budgetMs;
+    let hits = 0;
+    const finish = (halted = false): ConsoleOutput => ({ ...this.finish(out, halted), hits });
     for (let stops = 0; remaining > 0 && stops < this.options.maxStopsPerRun; stops++) {
       const returned = this.returnPathStop(out);
       if (returned === 'quit') {
         this.state = 'quit';
-        return this.finish(out);
+        return finish();
       }
-      if (returned === 'halt') return this.finish(out, true);
+      if (returned === 'halt') return finish(true);
       if (returned === 'go') continue;
       const before = this.kernel.now();
       const stop = this.kernel.run(remaining);
@@ -199,16 +204,18 @@ export class KdConsole {
       remaining -= used > 0 ? used : 0;
       if (stop.kind === 'timeout') break;
       this.goTarget = undefined;
-      if (stop.kind === 'reboot') return this.finishStop(out, this.reconnect(out));
+      if (stop.kind === 'reboot') return { ...this.finishStop(out, this.reconnect(out)), hits };
       this.stopKind = 'pool-hit';
+      hits++;
       const flow = this.reportBreak(out, int3LocationLines(stop.stack[0], this.kernel.profile.pointerSize), false);
       if (flow === 'quit') {
         this.state = 'quit';
-        return this.finish(out);
+        return finish();
       }
-      if (flow !== 'go') return this.finish(out, true);
+      if (flow !== 'go') return finish(true);
+      if (maxHits !== undefined && hits >= maxHits) break;
     }
-    return this.finish(out);
+    return finish();
   }
 
   /** Ctrl+C: stop the running target and show the break-in. */

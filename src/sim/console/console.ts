@@ -43,8 +43,6 @@ export interface ConsoleOutput {
   text: string;
   state: ConsoleState;
   delayMs: number;
-  /** PoolHitTag breaks shown in this output, those an event command continued from included (run() only). */
-  hits?: number;
   /**
    * What kd prints instead when Ctrl+C stops the slow command after `fraction` (0..1) of its
    * time: the part printed so far and kd's terminating line (`!poolfind`), prompt included.
@@ -181,22 +179,19 @@ export class KdConsole {
 
   /**
    * Let the running target run for at most `budgetMs` of target time. Returns when the budget
-   * is used (still running), at a stop that leaves the console halted (text ends at the prompt),
-   * or once `maxHits` PoolHitTag breaks were shown (kd may have run on from the last of them).
+   * is used (still running) or at a stop that leaves the console halted (text ends at the prompt).
    */
-  run(budgetMs: number, maxHits?: number): ConsoleOutput {
+  run(budgetMs: number): ConsoleOutput {
     if (this.state !== 'running') throw new ConsoleStateError('run', this.state);
     const out = new Output();
     let remaining = budgetMs;
-    let hits = 0;
-    const finish = (halted = false): ConsoleOutput => ({ ...this.finish(out, halted), hits });
     for (let stops = 0; remaining > 0 && stops < this.options.maxStopsPerRun; stops++) {
       const returned = this.returnPathStop(out);
       if (returned === 'quit') {
         this.state = 'quit';
-        return finish();
+        return this.finish(out);
       }
-      if (returned === 'halt') return finish(true);
+      if (returned === 'halt') return this.finish(out, true);
       if (returned === 'go') continue;
       const before = this.kernel.now();
       const stop = this.kernel.run(remaining);
@@ -204,18 +199,16 @@ export class KdConsole {
       remaining -= used > 0 ? used : 0;
       if (stop.kind === 'timeout') break;
       this.goTarget = undefined;
-      if (stop.kind === 'reboot') return { ...this.finishStop(out, this.reconnect(out)), hits };
+      if (stop.kind === 'reboot') return this.finishStop(out, this.reconnect(out));
       this.stopKind = 'pool-hit';
-      hits++;
       const flow = this.reportBreak(out, int3LocationLines(stop.stack[0], this.kernel.profile.pointerSize), false);
       if (flow === 'quit') {
         this.state = 'quit';
-        return finish();
+        return this.finish(out);
       }
-      if (flow !== 'go') return finish(true);
-      if (maxHits !== undefined && hits >= maxHits) break;
+      if (flow !== 'go') return this.finish(out, true);
     }
-    return finish();
+    return this.finish(out);
   }
 
   /** Ctrl+C: stop the running target and show the break-in. */

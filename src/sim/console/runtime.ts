@@ -227,8 +227,7 @@ export class ConsoleRuntime {
     }
     const reboot = this.options.faults?.find((fault) => fault.kind === 'reboot-at');
     const atHit = this.options.faults?.find((fault) => fault.kind === 'reboot-at-hit');
-    // reboot-at-hit: the N-th PoolHitTag break was shown and the target continued (kd ran on by
-    // itself, or a go after the halt): it resets now.
+    // reboot-at-hit: the N-th PoolHitTag break was shown and the target continued: it resets now.
     if (atHit && !this.rebootDone && this.hitsSeen >= atHit.hits) {
       this.rebootDone = true;
       await this.deliver(this.console.spontaneousReboot(), false);
@@ -238,12 +237,9 @@ export class ConsoleRuntime {
     const due = this.startTimeMs + (reboot?.targetMs ?? 0);
     const now = this.console.kernel.now();
     if (reboot && !this.rebootDone && now + budget >= due) budget = Math.max(0, due - now);
-    // Every PoolHitTag break counts, those kd runs on from by itself (an event command's `g`)
-    // too: a run ends at the next one a hit fault waits for, so it acts at that very break.
-    const waiting = (this.options.faults ?? []).flatMap((fault) => ((fault.kind === 'hold-at-hit' || (fault.kind === 'reboot-at-hit' && !this.rebootDone)) && fault.hits > this.hitsSeen ? [fault.hits] : []));
-    const output = this.console.run(Math.max(budget, 0.001), waiting.length > 0 ? Math.min(...waiting) - this.hitsSeen : undefined);
-    if (output.hits) {
-      this.hitsSeen += output.hits;
+    const output = this.console.run(Math.max(budget, 0.001));
+    if (output.state === 'halted' && this.console.kernel.currentStop() !== undefined) {
+      this.hitsSeen++;
       if (this.options.faults?.some((fault) => fault.kind === 'hold-at-hit' && fault.hits === this.hitsSeen)) await this.hold(`PoolHitTag break ${this.hitsSeen}`);
     }
     await this.deliver(output, false);

@@ -55,7 +55,7 @@ export const haveTmux = (() => {
   }
 })();
 
-const shortInputs = ['samples=2', 'interval=500ms', 'stacks=10', 'collect-timeout=5s', 'retag-duration=1s'];
+const shortInputs = ['samples=2', 'interval=500ms', 'growth-window=0s', 'stacks=10', 'collect-timeout=5s', 'retag-duration=1s'];
 /** The steps of find-pool-leak.yaml's always: section. */
 const cleanupSteps = ['clear-hit-tag', 'restore', 'verdict'];
 const twoSites = `sim:${join(root, 'scenarios/two-sites-one-tag.yaml')}`;

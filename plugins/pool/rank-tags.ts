@@ -94,7 +94,7 @@ export const rankTags = defineProvider<RankTagsParams>({
         // window no tag is tested (a rise seen for minutes may be a cache filling), unless this
         // is the last sample the budget allows.
         const used = snapshots[snapshots.length - 1]!.atMs - snapshots[0]!.atMs;
-        const perInterval = used / (snapshots.length - 1);
+        const perInterval = used / Math.max(1, snapshots.length - 1);
         const lastSample = budgetMs === undefined || used + perInterval > budgetMs;
         if (i >= samples && (used >= windowMs || lastSample)) {
           // Each look at the samples is another test of every tag: the error rate is spent

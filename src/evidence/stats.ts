@@ -68,10 +68,10 @@ export function fitLine(xs: ArrayLike<number>, ys: ArrayLike<number>, options: {
   const r1 = options.autocorrelation && n >= AUTOCORRELATION_MIN_POINTS ? Math.max(0, lag1(xs, ys, n, intercept, slope) / residual) : 0;
   const effectiveN = (n * (1 - r1)) / (1 + r1);
   if (effectiveN <= 2) return { n, slope, intercept, standardError: Infinity, t: 0, df: 0, pRising: 1, lag1: r1, effectiveN };
-  const standardError = r1 === 0 ? independent : independent * Math.sqrt(df / (effectiveN - 2));
+  // With r₁ = 0 the effective number is n itself: the plain error and n − 2 degrees of freedom.
+  const standardError = independent * Math.sqrt(df / (effectiveN - 2));
   const t = slope / standardError;
-  const effectiveDf = r1 === 0 ? df : effectiveN - 2;
-  return { n, slope, intercept, standardError, t, df: effectiveDf, pRising: studentTUpper(t, effectiveDf), ...(r1 > 0 && { lag1: r1, effectiveN }) };
+  return { n, slope, intercept, standardError, t, df: effectiveN - 2, pRising: studentTUpper(t, effectiveN - 2), ...(r1 > 0 && { lag1: r1, effectiveN }) };
 }
 
 /** Fewest points whose residuals' lag-1 autocorrelation fitLine acts on. */

@@ -337,39 +337,33 @@ function decide(e: VerdictEvidence): VerdictDecision {
     const chosen = inModule !== undefined && (paired?.callerPaths?.length ?? 0) >= 2;
     const owner = !chosen && paired ? owningCaller(paired, g) : undefined;
     const path = owner ? undefined : inModule;
+    // The best claim stands, but what it shows is not yet whose leak it is: inconclusive, and why.
+    const claim = `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}`;
+    const notYet = (but: string, next: string): VerdictDecision => ({ verdict: 'inconclusive', reason: `${claim}, but ${but}`, explained: best.explained!, candidates, next });
     const handed = !owner && !chosen && paired ? handedOver(paired) : undefined;
     if (handed) {
-      return {
-        verdict: 'inconclusive',
-        reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}, but its blocks are handed over: ${handed.words}, ${site.module} none, so either ${handed.owners} does not free all it receives or ${site.module} drops some before handing them over, and the stacks cannot tell which`,
-        explained: best.explained!,
-        candidates,
-        next: `read ${handed.owners}'s free path (${handed.frees}) and ${site.module}'s paths to the hand-over; a longer collection (the stacks input) may show other callers of ${best.frame}, whose balance tells the two apart`,
-      };
+      return notYet(
+        `its blocks are handed over: ${handed.words}, ${site.module} none, so either ${handed.owners} does not free all it receives or ${site.module} drops some before handing them over, and the stacks cannot tell which`,
+        `read ${handed.owners}'s free path (${handed.frees}) and ${site.module}'s paths to the hand-over; a longer collection (the stacks input) may show other callers of ${best.frame}, whose balance tells the two apart`,
+      );
     }
     const draining = best.method === 'retag' ? stillDraining(e.retag?.rounds ?? [], best) : undefined;
     if (draining) {
-      return {
-        verdict: 'inconclusive',
-        reason: `${growthWords}; retagged, ${best.frame} ${best.why}, but the blocks under the original tag are still being freed ${draining} over the round's last half: blocks allocated before the retag live longer than the round and are freed, so the new tag's rise may be a working set still filling (a cache warming after boot) rather than a leak`,
-        explained: best.explained!,
-        candidates,
-        next: 'watch longer: a longer retag round (retag-duration) shows whether the new tag levels off as the old blocks stop draining; a leak keeps rising after they have',
-      };
+      return notYet(
+        `the blocks under the original tag are still being freed ${draining} over the round's last half: blocks allocated before the retag live longer than the round and are freed, so the new tag's rise may be a working set still filling (a cache warming after boot) rather than a leak`,
+        'watch longer: a longer retag round (retag-duration) shows whether the new tag levels off as the old blocks stop draining; a leak keeps rising after they have',
+      );
     }
     const unseenPath = !chosen && !owner && paired ? pathNotSeen(paired) : undefined;
     if (unseenPath) {
-      return {
-        verdict: 'inconclusive',
-        reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}, but ${site.module} calls it from ${unseenPath.count} paths and none seen leaks: ${unseenPath.paths}; the leaking calls go through a path too rare among the stacks to show`,
-        explained: best.explained!,
-        candidates,
-        next: `collect more stacks (the stacks input) until the rarer paths into ${best.frame} show allocations that outlive the others, or break on each path's call (bp on its return address) and count`,
-      };
+      return notYet(
+        `${site.module} calls it from ${unseenPath.count} paths and none seen leaks: ${unseenPath.paths}; the leaking calls go through a path too rare among the stacks to show`,
+        `collect more stacks (the stacks input) until the rarer paths into ${best.frame} show allocations that outlive the others, or break on each path's call (bp on its return address) and count`,
+      );
     }
     return {
       verdict: 'leak',
-      reason: `${growthWords}; ${best.method === 'retag' ? 'retagged, ' : ''}${best.frame} ${best.why}${owner ? `; ${owner.why}` : path ? `; ${path.why}` : ''}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
+      reason: `${claim}${owner ? `; ${owner.why}` : path ? `; ${path.why}` : ''}${others.length > 0 ? `; ${others.slice(0, 3).join('; ')}` : ''}`,
       culprit: owner ? { ...owner.owner, site: site.frame } : site,
       ...(path && { path: path.path }),
       method: best.method,
@@ -430,9 +424,9 @@ export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvide
  */
 function stillDraining(rounds: readonly RetagRoundEvidence[], named: Candidate): string | undefined {
   const round = [...rounds].reverse().find((r) => r.sites.some((s) => s.frame === named.frame));
-  if (round && round.sites.length > 1 && !named.refill) return undefined;
   const recent = round?.original?.recent;
-  if (!round?.original || !recent || recent.fit.slope >= 0 || 1 - recent.fit.pRising > DRAIN_P) return undefined;
+  if (!round?.original || !recent || (round.sites.length > 1 && !named.refill)) return undefined;
+  if (recent.fit.slope >= 0 || 1 - recent.fit.pRising > DRAIN_P) return undefined;
   const unit = round.original.measure === 'count' ? 'allocations/min' : 'bytes/min';
   return `(${fmt(-recent.fit.slope)} ${unit}, p = ${formatP(1 - recent.fit.pRising)})`;
 }

@@ -59,6 +59,19 @@ export interface ScenarioBurst {
   spreadMs: number;
 }
 
+/**
+ * A site whose tag is an argument of its function (a wrapper or helper), loaded by a calling
+ * frame: the immediate is in that caller's code, before its call.
+ */
+export interface ScenarioTagArgument {
+  /** Index in the site's `callers` of the frame that loads the tag. */
+  caller: number;
+  /** The argument's position in that call, from 1. */
+  position: number;
+  /** `immediate`: a constant in the caller's code; `memory`: read from a structure (no code byte holds it). */
+  from: 'immediate' | 'memory';
+}
+
 /** One allocation call site of a scenario driver. */
 export interface ScenarioSite {
   id: string;
@@ -71,6 +84,8 @@ export interface ScenarioSite {
   callers: ScenarioFrame[];
   /** Four characters, padded with spaces. */
   tag: string;
+  /** The tag is the function's argument, loaded by a caller; absent: an immediate at the function's own allocator call. */
+  tagArgument?: ScenarioTagArgument;
   pool: PoolKind;
   size: NumberRange;
   /** Allocations per second of target time (with a burst arrival, its mean: batch / every). */
@@ -130,6 +145,7 @@ export type ScenarioErrorCode =
   | 'SCENARIO_RESERVED_MODULE'
   | 'SCENARIO_SCHEMA'
   | 'SCENARIO_SHARED_CALL_SITE'
+  | 'SCENARIO_TAG_ARGUMENT'
   | 'SCENARIO_UNKNOWN_PROFILE'
   | 'SCENARIO_YAML_SYNTAX';
 
@@ -294,6 +310,7 @@ interface RawScenario {
       offset?: number;
       callers?: string[];
       tag: string;
+      tagArgument?: { loadedBy?: string; position?: number; from?: 'immediate' | 'memory' };
       pool: PoolKind;
       size: number | [number, number];
       rate?: number;
@@ -317,6 +334,8 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
   }
   const preloadMs = raw.preload === undefined ? 0 : parseDuration(raw.preload, ['preload'], report);
   const siteIds = new Map<string, number>();
+  // Sites that say their tag is an argument (even when what they say about it is wrong).
+  const argued = new Set<ScenarioSite>();
   const moduleNames = new Set<string>();
   const modules: ScenarioModule[] = (raw.modules ?? []).map((rawModule, moduleIndex) => {
     const modulePath = ['modules', moduleIndex];
@@ -367,6 +386,11 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
       }
       normalizeArrival(rawSite, site, sitePath, report);
       if (rawSite.offset !== undefined) site.offset = rawSite.offset;
+      if (rawSite.tagArgument) {
+        argued.add(site);
+        const tagArgument = normalizeTagArgument(rawSite.tagArgument, site, [...sitePath, 'tagArgument'], report);
+        if (tagArgument) site.tagArgument = tagArgument;
+      }
       if (rawSite.free) site.free = normalizeFree(rawSite.free, rawModule.name);
       return site;
     });
@@ -385,7 +409,7 @@ function normalizeScenario(raw: RawScenario, file: string, report: Report): Scen
       report('SCENARIO_BAD_RANGE', `Expected allocs > 0 when bytes is ${entry.bytes}`, ['background', index, 'allocs']);
     }
   });
-  checkSharedCallSites(modules, report);
+  checkSharedCallSites(modules, argued, report);
   const scenario: Scenario = {
     file,
     profile: raw.profile,
@@ -424,6 +448,37 @@ function normalizeArrival(raw: NonNullable<RawScenario['modules']>[number]['site
   site.rate = everyMs > 0 ? ((batch.min + batch.max) / 2) * (1000 / everyMs) : 0;
 }
 
+// Which caller loads a site's tag argument: the frame `loadedBy` names (its offset may be left
+// out), by default the first caller outside the site's module (the wrapper's client).
+function normalizeTagArgument(raw: NonNullable<NonNullable<RawScenario['modules']>[number]['sites'][number]['tagArgument']>, site: ScenarioSite, path: (string | number)[], report: Report): ScenarioTagArgument | undefined {
+  const name = (frame: ScenarioFrame) => `${frame.module}!${frame.function}`.toLowerCase();
+  let caller: number;
+  if (raw.loadedBy !== undefined) {
+    const wanted = parseFrame(raw.loadedBy);
+    caller = site.callers.findIndex((frame) => name(frame) === name(wanted) && (wanted.offset === undefined || frame.offset === wanted.offset));
+    if (caller < 0) {
+      report('SCENARIO_TAG_ARGUMENT', `Expected tagArgument.loadedBy to be one of the site's callers (${site.callers.map(frameText).join(', ') || 'none'}), got "${raw.loadedBy}"`, [...path, 'loadedBy']);
+      return undefined;
+    }
+  } else {
+    caller = site.callers.findIndex((frame) => frame.module.toLowerCase() !== site.module.toLowerCase());
+    if (caller < 0) {
+      report('SCENARIO_TAG_ARGUMENT', `Expected a caller outside ${site.module} to load the tag argument (or tagArgument.loadedBy naming one of the callers); the site's callers are ${site.callers.map(frameText).join(', ') || 'none'}`, path);
+      return undefined;
+    }
+  }
+  if (site.callers[caller]!.module.toLowerCase() === 'nt') {
+    report('SCENARIO_TAG_ARGUMENT', `Expected a driver's frame to load the tag argument, got the kernel's own ${frameText(site.callers[caller]!)}`, [...path, ...(raw.loadedBy !== undefined ? ['loadedBy'] : [])]);
+    return undefined;
+  }
+  return { caller, position: raw.position ?? 3, from: raw.from ?? 'immediate' };
+}
+
+// `module!function+0xOFFSET` as a scenario writes it.
+function frameText(frame: ScenarioFrame): string {
+  return `${frame.module}!${frame.function}${frame.offset === undefined ? '' : `+0x${frame.offset.toString(16)}`}`;
+}
+
 // A free as the scenario says it: `function` or `module!function` (the site's own module when unqualified).
 function normalizeFree(raw: NonNullable<NonNullable<RawScenario['modules']>[number]['sites'][number]['free']>, siteModule: string): ScenarioFree {
   const bang = raw.function.indexOf('!');
@@ -437,9 +492,10 @@ function normalizeFree(raw: NonNullable<NonNullable<RawScenario['modules']>[numb
 
 // Sites (or frees) at one offset of one function are one call instruction: one tag immediate, one
 // pool argument, one free routine. Each disagreement is reported at the later site.
-function checkSharedCallSites(modules: readonly ScenarioModule[], report: Report): void {
+function checkSharedCallSites(modules: readonly ScenarioModule[], argued: ReadonlySet<ScenarioSite>, report: Report): void {
   const allocs = new Map<string, { site: ScenarioSite; where: string }>();
   const frees = new Map<string, { site: ScenarioSite; where: string }>();
+  const loaders = new Map<string, { site: ScenarioSite; where: string }>();
   const hex = (offset: number) => `0x${offset.toString(16)}`;
   modules.forEach((module, moduleIndex) => {
     module.sites.forEach((site, siteIndex) => {
@@ -451,8 +507,26 @@ function checkSharedCallSites(modules: readonly ScenarioModule[], report: Report
         if (!first) allocs.set(key, { site, where });
         else {
           const shared = `Site "${site.id}" shares the allocation call at ${where} with site "${first.site.id}"`;
-          if (first.site.tag !== site.tag) report('SCENARIO_SHARED_CALL_SITE', `${shared}, whose tag immediate is "${first.site.tag}": expected tag "${first.site.tag}", got "${site.tag}"`, [...sitePath, 'tag']);
+          const passes = (entry: ScenarioSite) => (argued.has(entry) ? 'passes a tag argument on from a register' : 'has the tag as an immediate');
+          if (argued.has(first.site) !== argued.has(site)) report('SCENARIO_SHARED_CALL_SITE', `${shared}, which ${passes(first.site)}: expected ${argued.has(first.site) ? 'a tagArgument' : 'no tagArgument'} here too`, [...sitePath, ...(argued.has(site) ? ['tagArgument'] : ['tag'])]);
+          else if (!argued.has(site) && first.site.tag !== site.tag) report('SCENARIO_SHARED_CALL_SITE', `${shared}, whose tag immediate is "${first.site.tag}": expected tag "${first.site.tag}", got "${site.tag}"`, [...sitePath, 'tag']);
           if (first.site.pool !== site.pool) report('SCENARIO_SHARED_CALL_SITE', `${shared}, which allocates ${first.site.pool} pool: expected pool ${first.site.pool}, got ${site.pool}`, [...sitePath, 'pool']);
+        }
+      }
+      const loader = site.tagArgument;
+      if (loader) {
+        // The loading frame's call is one instruction per frame (+0xOFFSET) or per caller and callee: one immediate.
+        const frame = site.callers[loader.caller]!;
+        const callee = loader.caller === 0 ? `${module.name}!${site.function}` : `${site.callers[loader.caller - 1]!.module}!${site.callers[loader.caller - 1]!.function}`;
+        const where = frame.offset === undefined ? `${frameText(frame)} (its call into ${callee})` : frameText(frame);
+        const key = where.toLowerCase();
+        const first = loaders.get(key);
+        if (!first) loaders.set(key, { site, where });
+        else {
+          const other = first.site.tagArgument!;
+          const shared = `Site "${site.id}" loads its tag at ${where}, as site "${first.site.id}" does: one instruction`;
+          if (other.from !== loader.from || other.position !== loader.position) report('SCENARIO_SHARED_CALL_SITE', `${shared}, which loads argument ${other.position} from ${other.from}: expected the same, got argument ${loader.position} from ${loader.from}`, [...sitePath, 'tagArgument']);
+          else if (first.site.tag !== site.tag) report('SCENARIO_SHARED_CALL_SITE', `${shared}, whose tag is "${first.site.tag}": expected tag "${first.site.tag}", got "${site.tag}"`, [...sitePath, 'tag']);
         }
       }
       const free = site.free;

@@ -103,6 +103,12 @@ export function decodeInstruction(bytes: Uint8Array, address: bigint, x64: boole
     const operand = decodeModrm(bytes, index + 1, rex, x64 ? 'qword' : 'dword', x64);
     return make(index + 1 + operand.length, ((modrm >> 3) & 7) === 2 ? 'call' : 'push', operand.text);
   }
+  if (opcode === 0xc7 && modrm !== undefined && ((modrm >> 3) & 7) === 0 && (modrm & 0xc0) !== 0xc0) {
+    // mov dword ptr [rsp+20h],imm32: an argument from the 5th on, stored in its stack slot.
+    const operand = decodeModrm(bytes, index + 1, rex, wide ? 'qword' : 'dword', x64);
+    const end = index + 1 + operand.length;
+    return make(end + 4, 'mov', `${operand.text},${formatImmediate(readUnsigned(bytes, end, 4))}`);
+  }
   if ((opcode === 0x8b || opcode === 0x89) && modrm !== undefined && (modrm & 0xc0) !== 0xc0) {
     const operand = decodeModrm(bytes, index + 1, rex, wide ? 'qword' : 'dword', x64);
     const reg = registerName(((modrm >> 3) & 7) + rexR, wide);

@@ -16,6 +16,14 @@
  *      e8 rel32 call · ff d0 call rax · 48 8b d8 mov rbx,rax · 48 8b cb mov rcx,rbx ·
  *      48 8b c3 mov rax,rbx · 48 8b 5c 24 30 mov rbx,qword ptr [rsp+30h] · 48 83 c4 20 add rsp,20h ·
  *      5f pop rdi · c3 ret · cc int 3 · 90 nop
+ * A tag passed as an argument (a wrapper's caller loads it, ./plan.ts): x86 `68 imm32` then the
+ * arguments before it (`57`/`56`/`53` push edi/esi/ebx), or `ff 73 0c` push dword ptr [ebx+0Ch]
+ * from memory; x64 `b9`/`ba` mov ecx/edx,imm32, `41 b8`/`41 b9` mov r8d/r9d,imm32,
+ * `c7 44 24 xx imm32` mov dword ptr [rsp+xxh],imm32 from the 5th argument on, `48 8b cb`
+ * mov rcx,rbx; from memory `8b 4b 0c`, `8b 53 0c`, `44 8b 43 0c`, `44 8b 4b 0c` (mov
+ * ecx/edx/r8d/r9d,dword ptr [rbx+0Ch]), `8b 43 0c` + `89 44 24 xx` (mov eax,…; mov dword ptr
+ * [rsp+xxh],eax). The wrapper passes it on from the register it kept it in: x86 `57` push edi,
+ * x64 `44 8b c3` mov r8d,ebx.
  */
 
 /** Bytes of one function body under construction, at a known load address. */
@@ -69,29 +77,60 @@ export interface CallSite {
 
 /**
  * An allocation call: the tag as an immediate, then size and pool type, then an import call.
- * `size` undefined means a variable size (taken from the caller's argument).
+ * `size` undefined means a variable size (taken from the caller's argument). `tagParameter`: the
+ * tag is one of the function's parameters (a wrapper), passed on from the register it was kept
+ * in: no immediate, so no `tagOffset`.
  */
-export function emitAllocCall(code: CodeBuffer, options: { tag: number; size?: number; poolArgument: number; importSlot: bigint }): CallSite {
+export function emitAllocCall(code: CodeBuffer, options: { tag: number; size?: number; poolArgument: number; importSlot: bigint; tagParameter?: boolean }): CallSite | { tagOffset?: undefined; returnOffset: number } {
   const bytes = code.bytes;
+  if (options.tagParameter) bytes.push(...(code.arch === 'x86' ? [0x57] : [0x44, 0x8b, 0xc3]));
   if (code.arch === 'x86') {
-    const tagOffset = bytes.length + 1;
-    bytes.push(0x68, ...le32(options.tag));
+    const tagOffset = options.tagParameter ? undefined : bytes.length + 1;
+    if (tagOffset !== undefined) bytes.push(0x68, ...le32(options.tag));
     if (options.size === undefined) bytes.push(0xff, 0x75, 0x08);
     else bytes.push(0x68, ...le32(options.size));
     bytes.push(0x6a, options.poolArgument & 0xff);
     bytes.push(0xff, 0x15, ...le32(options.importSlot));
     const returnOffset = bytes.length;
     bytes.push(0x8b, 0xf0, 0x85, 0xf6);
-    return { tagOffset, returnOffset };
+    return tagOffset === undefined ? { returnOffset } : { tagOffset, returnOffset };
   }
-  const tagOffset = bytes.length + 2;
-  bytes.push(0x41, 0xb8, ...le32(options.tag));
+  const tagOffset = options.tagParameter ? undefined : bytes.length + 2;
+  if (tagOffset !== undefined) bytes.push(0x41, 0xb8, ...le32(options.tag));
   if (options.size === undefined) bytes.push(0x8b, 0xd7);
   else bytes.push(0xba, ...le32(options.size));
   bytes.push(0xb9, ...le32(options.poolArgument));
   const returnOffset = emitImportCallX64(code, options.importSlot);
   bytes.push(0x48, 0x8b, 0xd8);
-  return { tagOffset, returnOffset };
+  return tagOffset === undefined ? { returnOffset } : { tagOffset, returnOffset };
+}
+
+/** A caller loading a tag argument before its call (./plan.ts): the tag, its position from 1, and where the value comes from. */
+export interface TagLoad {
+  tag: number;
+  position: number;
+  from: 'immediate' | 'memory';
+}
+
+/** The instructions that load a tag argument, and the offset of the immediate in them (immediate loads). */
+export function tagLoadBytes(arch: 'x86' | 'x64', load: TagLoad): { bytes: number[]; immediateAt?: number } {
+  const memory = load.from === 'memory';
+  if (arch === 'x86') {
+    // stdcall: arguments pushed last to first, so the ones before the tag follow its push.
+    const later = [0x57, 0x56, 0x53];
+    const rest = Array.from({ length: load.position - 1 }, (_, index) => later[index % later.length]!);
+    return memory ? { bytes: [0xff, 0x73, 0x0c, ...rest] } : { bytes: [0x68, ...le32(load.tag), ...rest], immediateAt: 1 };
+  }
+  // The first argument (a handle or a context) from rbx after the tag, as compilers often order them.
+  const first = load.position === 1 ? [] : [0x48, 0x8b, 0xcb];
+  if (load.position >= 5) {
+    const slot = 8 * (load.position - 1);
+    if (memory) return { bytes: [0x8b, 0x43, 0x0c, 0x89, 0x44, 0x24, slot, ...first] };
+    return { bytes: [0xc7, 0x44, 0x24, slot, ...le32(load.tag), ...first], immediateAt: 4 };
+  }
+  if (memory) return { bytes: [[0x8b, 0x4b, 0x0c], [0x8b, 0x53, 0x0c], [0x44, 0x8b, 0x43, 0x0c], [0x44, 0x8b, 0x4b, 0x0c]][load.position - 1]!.concat(first) };
+  const opcode = [[0xb9], [0xba], [0x41, 0xb8], [0x41, 0xb9]][load.position - 1]!;
+  return { bytes: [...opcode, ...le32(load.tag), ...first], immediateAt: opcode.length };
 }
 
 /**
@@ -145,17 +184,19 @@ function emitImportCallX64(code: CodeBuffer, importSlot: bigint): number {
 /**
  * A call whose return address lands at `returnOffset`: `e8 rel32` when the target is within
  * reach, else (or when the frame calls several functions, `indirect`) an indirect `call eax`/`call
- * rax` (a dispatch through a pointer, as IofCallDriver does).
+ * rax` (a dispatch through a pointer, as IofCallDriver does). `load`: the instructions that load
+ * a tag argument come right before the call; the offset of its immediate is returned.
  */
-export function emitCallReturningAt(code: CodeBuffer, returnOffset: number, target: bigint, indirect = false): void {
+export function emitCallReturningAt(code: CodeBuffer, returnOffset: number, target: bigint, indirect = false, load?: TagLoad): number | undefined {
   const distance = target - (code.start + BigInt(returnOffset));
-  if (!indirect && distance >= -0x80000000n && distance < 0x80000000n && returnOffset - 5 >= code.bytes.length) {
-    emitFillerTo(code, returnOffset - 5);
-    code.bytes.push(0xe8, ...le32(distance));
-  } else {
-    emitFillerTo(code, returnOffset - 2);
-    code.bytes.push(0xff, 0xd0);
-  }
+  const loading = load ? tagLoadBytes(code.arch, load) : { bytes: [] as number[] };
+  const before = loading.bytes.length;
+  const direct = !indirect && distance >= -0x80000000n && distance < 0x80000000n && returnOffset - 5 - before >= code.bytes.length;
+  emitFillerTo(code, returnOffset - (direct ? 5 : 2) - before);
+  const loadStart = code.bytes.length;
+  code.bytes.push(...loading.bytes);
+  code.bytes.push(...(direct ? [0xe8, ...le32(distance)] : [0xff, 0xd0]));
+  return loading.immediateAt === undefined ? undefined : loadStart + loading.immediateAt;
 }
 
 /** The 32-bit little-endian value of a 4-character tag (`'Abc '` → 0x20636241). */

@@ -13,8 +13,9 @@ import {
   emitPlainFreeCall,
   emitPrologue,
   padFunction,
+  tagLoadBytes,
 } from './code.js';
-import type { CallTarget, CodeBuffer } from './code.js';
+import type { CallTarget, CodeBuffer, TagLoad } from './code.js';
 
 /** What a function body contains, in order. */
 export type FunctionItem =
@@ -24,9 +25,13 @@ export type FunctionItem =
    * the model's own is a wish the code may push later. `indirect` when one return address calls
    * several functions (a dispatch through a pointer).
    */
-  | { kind: 'call'; key: string; target: FunctionRef; returnOffset?: number; exact?: boolean; indirect?: boolean }
-  /** An allocation call site with its tag immediate; `returnOffset` when the scenario fixed it. */
-  | { kind: 'alloc'; key: string; tag: number; size?: number; poolArgument: number; importSlot: string; returnOffset?: number }
+  | { kind: 'call'; key: string; target: FunctionRef; returnOffset?: number; exact?: boolean; indirect?: boolean; tagLoad?: TagLoad }
+  /**
+   * An allocation call site with its tag immediate; `returnOffset` when the scenario fixed it.
+   * `tagParameter`: the tag is one of the function's parameters (a wrapper), passed on from a
+   * register, and a caller's `tagLoad` holds the immediate.
+   */
+  | { kind: 'alloc'; key: string; tag: number; size?: number; poolArgument: number; importSlot: string; returnOffset?: number; tagParameter?: boolean }
   /** A free call site with its tag immediate. */
   | { kind: 'free'; key: string; tag: number; via: CallVia; returnOffset?: number }
   /** A tag-less ExFreePool call. */
@@ -247,8 +252,8 @@ function emitFunction(
   for (const item of orderItems(fn.items)) {
     switch (item.kind) {
       case 'alloc': {
-        const site = emitAt(item.key, item.returnOffset, (buffer) => emitAllocCall(buffer, { tag: item.tag, size: item.size, poolArgument: item.poolArgument, importSlot: resolveSlot(item.importSlot) }));
-        place?.(item.key, { returnOffset: site.returnOffset, tagAddress: start + BigInt(site.tagOffset) });
+        const site = emitAt(item.key, item.returnOffset, (buffer) => emitAllocCall(buffer, { tag: item.tag, size: item.size, poolArgument: item.poolArgument, importSlot: resolveSlot(item.importSlot), ...(item.tagParameter && { tagParameter: true }) }));
+        place?.(item.key, { returnOffset: site.returnOffset, ...(site.tagOffset !== undefined && { tagAddress: start + BigInt(site.tagOffset) }) });
         break;
       }
       case 'free': {
@@ -268,11 +273,13 @@ function emitFunction(
         code.bytes.push(0xcc);
         break;
       case 'call': {
-        // An exact return address needs room for at least `call eax` (2 bytes); any other one for a direct call.
-        if (item.exact && item.returnOffset! < code.bytes.length + 2) throw new LayoutError(item.key, module, fn.name, item.returnOffset!, code.bytes.length + 2);
-        const returnOffset = item.exact ? item.returnOffset! : Math.max(item.returnOffset ?? nextCall, code.bytes.length + 5);
-        emitCallReturningAt(code, returnOffset, resolveFunction(item.target), item.indirect);
-        place?.(item.key, { returnOffset });
+        // An exact return address needs room for at least `call eax` (2 bytes); any other one for a
+        // direct call; both after the instructions that load a tag argument, if the call has one.
+        const loading = item.tagLoad ? tagLoadBytes(arch, item.tagLoad).bytes.length : 0;
+        if (item.exact && item.returnOffset! < code.bytes.length + 2 + loading) throw new LayoutError(item.key, module, fn.name, item.returnOffset!, code.bytes.length + 2 + loading);
+        const returnOffset = item.exact ? item.returnOffset! : Math.max(item.returnOffset ?? nextCall, code.bytes.length + 5 + loading);
+        const tagOffset = emitCallReturningAt(code, returnOffset, resolveFunction(item.target), item.indirect, item.tagLoad);
+        place?.(item.key, { returnOffset, ...(tagOffset !== undefined && { tagAddress: start + BigInt(tagOffset) }) });
         nextCall = returnOffset + 0x17 + (hashText(item.key) % 0x20);
         break;
       }

@@ -442,8 +442,9 @@ export class SimulatedKernel implements SimKernel {
   private refreshSiteTags(index: number): void {
     const source = this.sources[index];
     const plan = this.plan.sources[index]!;
-    if (!(source instanceof SiteSource) || plan.allocTagAddress === undefined) return;
-    let allocTag = readUint32(this.readMemory(plan.allocTagAddress, 4)!);
+    if (!(source instanceof SiteSource)) return;
+    // A tag no code byte holds (a caller loads it from a structure) is the scenario's.
+    let allocTag = plan.allocTagAddress === undefined ? tagValue(plan.tag) : readUint32(this.readMemory(plan.allocTagAddress, 4)!);
     // The segment heap maps tag 0 to 'Bad0' (windows-versions.md §3.2).
     if (allocTag === 0 && this.profile.allocator === 'segment-heap') allocTag = tagValue('Bad0');
     source.allocTag = allocTag;

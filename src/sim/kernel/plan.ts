@@ -7,6 +7,7 @@ import type { SimProfile } from '../profiles.js';
 import type { Scenario, ScenarioFrame } from '../scenario.js';
 import type { PoolKind } from '../kernel-api.js';
 import { tagValue } from './code.js';
+import type { TagLoad } from './code.js';
 import { LayoutError, buildImages, hashText, refKey } from './image.js';
 import type { CallVia, DataSpec, FunctionItem, FunctionRef, FunctionSpec, ModuleImage, ModuleSpec } from './image.js';
 import { addressLayout } from './layout.js';
@@ -36,7 +37,7 @@ export interface SourcePlan {
   freeStack: FrameTemplate[];
   /** Stack of a BAD_POOL_CALLER bugcheck in this site's free (sites with a tag-checked free). */
   bugcheckStack?: FrameTemplate[];
-  /** Address of the alloc site's tag immediate (sites only). */
+  /** Address of the alloc site's tag immediate (sites only; none when a caller loads the tag from memory). */
   allocTagAddress?: bigint;
   /** Address of the free site's tag immediate (sites whose `free` names a function). */
   freeTagAddress?: bigint;
@@ -212,7 +213,8 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
   // Frames under a function: each caller gets a call item whose return address is its frame. A
   // caller at a fixed offset is one call instruction whatever it calls (an indirect call when it
   // calls several functions, as nt!IofCallDriver+0x55 calls every driver's dispatch routine).
-  const callerKeys = (inner: FunctionRef, callers: readonly ScenarioFrame[], path: (string | number)[]): string[] => {
+  // `load`: the caller at that index loads a tag argument before its call (the immediate is there).
+  const callerKeys = (inner: FunctionRef, callers: readonly ScenarioFrame[], path: (string | number)[], load?: { caller: number; tagLoad: TagLoad }): string[] => {
     const keys: string[] = [];
     let callee = inner;
     callers.forEach((caller, index) => {
@@ -223,6 +225,10 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
       const existing = fn.items.find((item) => item.key === key);
       if (existing?.kind === 'call' && refKey(existing.target) !== refKey(callee)) existing.indirect = true;
       const item: FunctionItem = { kind: 'call', key, target: callee };
+      if (load?.caller === index) {
+        item.tagLoad = load.tagLoad;
+        if (existing?.kind === 'call') existing.tagLoad = load.tagLoad;
+      }
       if (caller.offset !== undefined) Object.assign(item, { returnOffset: caller.offset, exact: true });
       addFrom(fn, item, [...path, index]);
       keys.push(key);
@@ -247,8 +253,12 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
       const item: FunctionItem = { kind: 'alloc', key: allocKey, tag: tagValue(site.tag), poolArgument: poolArgument[site.pool], importSlot: importSlot(build, entryFunction) };
       if (size !== undefined) item.size = size;
       if (site.offset !== undefined) item.returnOffset = site.offset;
+      // A wrapper's site: its call passes the tag on from a register; the loading caller has the immediate.
+      const argument = site.tagArgument;
+      if (argument) item.tagParameter = true;
       addFrom(fn, item, [...sitePath, 'offset']);
-      const allocCallers = callerKeys(siteRef, site.callers, [...sitePath, 'callers']);
+      const load = argument && { caller: argument.caller, tagLoad: { tag: tagValue(site.tag), position: argument.position, from: argument.from } };
+      const allocCallers = callerKeys(siteRef, site.callers, [...sitePath, 'callers'], load);
       let freeKey = `site:${site.id}:free`;
       let free: string[];
       let bugcheck: string[] | undefined;
@@ -271,7 +281,9 @@ export function planKernel(scenario: Scenario, profile: SimProfile, layout: Addr
         addFrom(fn, { kind: 'plain-free', key: freeKey, via: { importSlot: importSlot(build, 'ExFreePool') } }, sitePath);
         free = [...freeChain, 'nt.freepool.entry', freeKey, ...allocCallers];
       }
-      const source: (typeof pendingSources)[number] = { id: site.id, kind: 'site', pool: site.pool, tag: site.tag, alloc: [...allocChain, allocKey, ...allocCallers], free, allocTag: allocKey };
+      // The tag is read where its immediate is: the site's call, or the loading caller's (none when it comes from memory).
+      const allocTag = argument ? (argument.from === 'immediate' ? allocCallers[argument.caller] : undefined) : allocKey;
+      const source: (typeof pendingSources)[number] = { id: site.id, kind: 'site', pool: site.pool, tag: site.tag, alloc: [...allocChain, allocKey, ...allocCallers], free, ...(allocTag !== undefined && { allocTag }) };
       if (bugcheck) {
         source.bugcheck = bugcheck;
         source.freeTag = freeKey;

@@ -3,6 +3,10 @@
  * tag gets a distinct, unused tag by patching the tag immediate in memory (and the matching free
  * sites, since a free with another tag can bug-check); the target runs for `duration`; the
  * outstanding allocations of each new tag show which site leaks; then every byte is restored.
+ * A wrapper's call that passes the tag on from a register (NdisAllocateMemoryWithTagPriority,
+ * StorPortAllocatePool, WdfMemoryCreate: the tag is their caller's argument) has no immediate to
+ * patch: each calling driver's path gets its own tag instead, patched at the immediate before
+ * that driver's call into the wrapper, as a kd user would patch the driver's code by hand.
  */
 import { readFileSync } from 'node:fs';
 import { defineProvider } from '../../src/core/plugin.js';
@@ -18,7 +22,7 @@ import { checkWrapperPattern, classicAllocator, segmentHeapAllocator } from '../
 import { GROWTH_DEFAULTS, testGrowth, type GrowthPoint, type GrowthRule, type GrowthTest, type SeriesGrowth } from '../../src/evidence/growth.js';
 import { growthFromSuspect, retagCandidate, retaggedEvidence } from '../../src/evidence/verdict.js';
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
-import type { SiteTally } from '../../src/evidence/pairing.js';
+import type { PathTally, SiteTally } from '../../src/evidence/pairing.js';
 import { restoreWrites, trackedWrite, type TrackedWrite } from './undo.js';
 import { durationSchema, tagBytes, tagSchema, toMs, wrapperPatterns, wrappersSchema } from './params.js';
 
@@ -48,9 +52,36 @@ const countSchema: JsonSchema = { type: 'integer', minimum: 0 };
 // A module name as kb prints it (a site's, or a calling module's): none of what could break a kd command line.
 const moduleSchema: JsonSchema = { type: 'string', pattern: '^[^\\s;"\'`\\u0000-\\u001f\\u007f]{1,256}$', title: 'a module name of 1 to 256 characters without spaces, control characters, ; " \' or `' };
 
+// A return address as collect-stacks outputs it: it reaches a kd command (`u <address>`).
+const returnAddressSchema: JsonSchema = { type: 'string', pattern: '^[0-9a-f]{1,16}$', title: 'an address of 1 to 16 lowercase hex digits (no 0x, no backtick)' };
+
+// A wrapper's calling paths: only each calling driver's return address reaches kd (`u`, to patch
+// the tag immediate before its call into the wrapper); the counts are the verdict's.
+const pathsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: {
+    type: 'object',
+    required: ['culprit'],
+    properties: {
+      culprit: {
+        type: 'object',
+        required: ['frame', 'module', 'offset'],
+        properties: {
+          frame: labelSchema,
+          module: moduleSchema,
+          function: labelSchema,
+          offset: { type: 'integer', minimum: 0 },
+          returnAddress: { ...returnAddressSchema, description: 'Return address into the calling driver (its call into the wrapper).' },
+        },
+      },
+    },
+  },
+};
+
 /**
- * One call site as pool.collect-stacks outputs it (`SiteTally`). Only `returnAddress` reaches
- * a kd command (`u <address>`), so it is hex only; unknown members are refused.
+ * One call site as pool.collect-stacks outputs it (`SiteTally`). Only `returnAddress` and the
+ * calling paths' return addresses reach a kd command (`u <address>`), so they are hex only;
+ * unknown members are refused.
  */
 export const siteSchema: JsonSchema = {
   type: 'object',
@@ -62,7 +93,7 @@ export const siteSchema: JsonSchema = {
     function: { ...labelSchema, description: 'Function name, as kb printed it.' },
     offset: { type: 'integer', minimum: 0, description: 'Offset of the return address in the function.' },
     kind: { type: 'string', enum: ['alloc', 'free'], description: 'Allocation or free site.' },
-    returnAddress: { type: 'string', pattern: '^[0-9a-f]{1,16}$', title: 'an address of 1 to 16 lowercase hex digits (no 0x, no backtick)', description: 'Return address into the site, lowercase hex without 0x or backtick.' },
+    returnAddress: { ...returnAddressSchema, description: 'Return address into the site, lowercase hex without 0x or backtick.' },
     api: { ...labelSchema, description: 'The allocator function the site calls.' },
     allocs: countSchema,
     frees: countSchema,
@@ -73,7 +104,7 @@ export const siteSchema: JsonSchema = {
     freedBy: { type: 'object', additionalProperties: countSchema, description: 'Allocation sites: frees of its allocations by free site (by frame).' },
     callers: { type: 'array', maxItems: 64, items: labelSchema, description: 'Frames above the site.' },
     callerModules: { type: 'array', items: moduleSchema, description: 'Modules whose frames called the site (read by the verdict, never sent to kd).' },
-    paths: { type: 'object', description: 'A wrapper\'s site: counts per calling driver frame (read by the verdict, never sent to kd).' },
+    paths: { ...pathsSchema, description: 'A wrapper\'s site: counts per calling driver frame (read by the verdict); a calling driver\'s return address is disassembled when the wrapper\'s call has no tag immediate, to retag that driver\'s call.' },
     shared: { type: 'boolean', description: 'The site\'s module is a shared library detected from the stacks (its sites are called from two or more other drivers); `paths` are per calling driver.' },
     callerPaths: { type: 'object', description: 'Any other site: counts per calling frame inside its own module (read by the verdict, never sent to kd).' },
     requesters: { type: 'object', description: 'Allocation sites whose caller chains part: counts per frame where they part, with the free sites of each group\'s blocks (read by the verdict, never sent to kd).' },
@@ -111,8 +142,9 @@ export function chooseTags(original: string, n: number, taken: ReadonlySet<strin
 // Starting offsets tried before the return address, so x86 decoding lines up with the call.
 const decodeStarts = [0x20, 0x18, 0x10, 0x1c, 0x14, 0x28, 0x0c, 0x30];
 
-// Disassemble before a return address until a decoding ends exactly at it, and find the tag there.
-async function locateImmediate(ctx: StepContext, returnAddress: string, tag: string, site: 'alloc' | 'free'): Promise<TagImmediate | undefined> {
+// Disassemble before a return address until a decoding ends exactly at it, and find the tag there
+// (`argument`: a driver's call into a wrapper, where the tag may be any of its arguments).
+async function locateImmediate(ctx: StepContext, returnAddress: string, tag: string, site: 'alloc' | 'free' | 'argument'): Promise<TagImmediate | undefined> {
   const ret = BigInt(`0x${returnAddress}`);
   const pointerSize = ctx.facts.os.pointerSize;
   for (const back of decodeStarts) {
@@ -179,16 +211,17 @@ function lookAtRound(tag: string, active: readonly RetagEntry[], original: reado
   const familyPoints = original.slice(1).map((p, k) => active.reduce((sum, e) => ({ ...sum, count: sum.count + series.get(e.retag)![k]!.count, bytes: sum.bytes + series.get(e.retag)![k]!.bytes }), { ...p }));
   const family = testGrowth([{ key: 'family', points: familyPoints }], rule).entries[0]!.growth;
   // The verdict's own rule, on the sites as the round will report them.
-  const claims = growth ? active.map((e) => retagCandidate(retaggedEvidence({ ...siteIdentity(e.site), retag: e.retag, growth: growthOf.get(e.retag)! }), growth, family)).filter((c) => c.explains) : [];
+  const claims = growth ? active.map((e) => retagCandidate(retaggedEvidence({ ...siteIdentity(e.site, e.path), retag: e.retag, growth: growthOf.get(e.retag)! }), growth, family)).filter((c) => c.explains) : [];
   const explained = Math.max(0, ...claims.map((c) => c.explained ?? 0));
   const plainly = Math.max(0, ...claims.filter((c) => !c.refill).map((c) => c.explained ?? 0));
   return { tested, growthOf, familyPoints, family, explained, plainly };
 }
 
 // A retagged site's identity as its round reports it: a wrapper's site called from one driver's
-// path names that driver (`culprit`); called from several, their frames (`callers`).
-function siteIdentity(site: SiteTally) {
-  const paths = Object.values(site.paths ?? {});
+// path names that driver (`culprit`); called from several, their frames (`callers`); retagged at
+// one calling driver's call, that driver.
+function siteIdentity(site: SiteTally, path?: PathTally) {
+  const paths = path ? [path] : Object.values(site.paths ?? {});
   return {
     frame: site.frame,
     module: site.module,
@@ -196,13 +229,16 @@ function siteIdentity(site: SiteTally) {
     offset: site.offset,
     ...(paths.length === 1 && { culprit: paths[0]!.culprit }),
     ...(paths.length > 1 && { callers: paths.map((p) => p.culprit.frame) }),
-    ...(site.callerModules && { callerModules: site.callerModules }),
+    ...(!path && site.callerModules && { callerModules: site.callerModules }),
   };
 }
 
-// One retagged allocation site across the rounds.
+// One retagged allocation site across the rounds; a wrapper's site retagged at its calling
+// drivers' calls is one entry per calling path.
 interface RetagEntry {
   site: SiteTally;
+  /** The calling driver's path whose call into the wrapper was patched. */
+  path?: PathTally;
   retag: string;
   patched: string[];
   /** Free sites patched with this site's new tag. */
@@ -210,6 +246,52 @@ interface RetagEntry {
   mismatchedFrees?: number;
   /** Its new tag's counters at the round's last look. */
   last?: { count: number; bytes: number; allocs: number; frees: number };
+}
+
+// What retagTargets remembers across rounds: sites and paths tried, wrapper calls without an immediate.
+interface TargetState {
+  /** Return addresses of sites, and `<site>><calling frame>` of paths, whose immediate was looked for. */
+  tried: Set<string>;
+  /** Return addresses of sites that pass the tag on from a register (their paths are retagged). */
+  passesOn: Set<string>;
+}
+
+/**
+ * The sites to retag next (at most `room`), each with its tag immediate when one was found: a
+ * site's own, or, for a wrapper's call without one, each calling driver's path not yet retagged
+ * with the immediate before that driver's call into the wrapper.
+ */
+async function retagTargets(ctx: StepContext, sites: readonly SiteTally[], tag: string, state: TargetState, room: number): Promise<{ site: SiteTally; path?: PathTally; immediate?: TagImmediate }[]> {
+  const targets: { site: SiteTally; path?: PathTally; immediate?: TagImmediate }[] = [];
+  for (const site of sites) {
+    if (site.kind !== 'alloc' || !site.returnAddress || state.tried.has(site.returnAddress)) continue;
+    if (targets.length >= room) break;
+    const paths = Object.values(site.paths ?? {});
+    if (!state.passesOn.has(site.returnAddress)) {
+      const immediate = await locateImmediate(ctx, site.returnAddress, tag, 'alloc');
+      if (immediate || paths.length === 0) {
+        state.tried.add(site.returnAddress);
+        targets.push({ site, ...(immediate && { immediate }) });
+        continue;
+      }
+      state.passesOn.add(site.returnAddress);
+    }
+    for (const path of paths) {
+      const key = `${site.returnAddress}>${path.culprit.frame}`;
+      if (state.tried.has(key) || targets.length >= room) continue;
+      state.tried.add(key);
+      const immediate = path.culprit.returnAddress ? await locateImmediate(ctx, path.culprit.returnAddress, tag, 'argument') : undefined;
+      targets.push({ site, path, ...(immediate && { immediate }) });
+    }
+  }
+  return targets;
+}
+
+// Was a site retagged already: at its own call, or (a wrapper's) at every calling path it shows?
+function retaggedAlready(entries: readonly RetagEntry[], site: SiteTally): boolean {
+  const own = entries.filter((e) => e.site.frame === site.frame);
+  if (own.some((e) => !e.path)) return true;
+  return own.length > 0 && Object.values(site.paths ?? {}).every((p) => own.some((e) => e.path?.culprit.frame === p.culprit.frame));
 }
 
 /** The round's early look: the fewest points that can show a rise goes on (the growth test's continued-rise check needs 4). */
@@ -239,6 +321,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
   const records: TrackedWrite[] = [];
   const warnings: string[] = [];
   const entries: RetagEntry[] = [];
+  const state: TargetState = { tried: new Set(), passesOn: new Set() };
   const rounds: RetagRoundOutputs[] = [];
   const collected: SiteTally[] = [];
   let sites: readonly SiteTally[] = params.sites;
@@ -250,25 +333,31 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
   let ranMs = 0;
   try {
     for (let round = 1; round <= maxRounds; round++) {
-      const fresh = sites.filter((s) => s.kind === 'alloc' && s.returnAddress && !entries.some((e) => e.site.returnAddress === s.returnAddress)).slice(0, Math.max(0, maxSites - entries.length));
-      if (fresh.length === 0) {
+      const targets = await retagTargets(ctx, sites, params.tag, state, maxSites - entries.length);
+      if (targets.length === 0) {
         if (round > 1) warnings.push(`round ${round}: the collection on "${padTag(params.tag)}" saw no allocation site not yet retagged`);
         break;
       }
-      const newTags = chooseTags(params.tag, fresh.length, new Set([...taken, ...entries.map((e) => e.retag)]));
-      if (newTags.length < fresh.length) ctx.fail('NO_FREE_TAGS', `found only ${newTags.length} unused tags for ${fresh.length} sites`);
-      const added = fresh.map((site, i): RetagEntry => ({ site, retag: newTags[i]!, patched: [], freeFrames: [] }));
-      for (const entry of added) {
-        const immediate = await locateImmediate(ctx, entry.site.returnAddress!, params.tag, 'alloc');
+      const newTags = chooseTags(params.tag, targets.length, new Set([...taken, ...entries.map((e) => e.retag)]));
+      if (newTags.length < targets.length) ctx.fail('NO_FREE_TAGS', `found only ${newTags.length} unused tags for ${targets.length} sites`);
+      const added = targets.map(({ site, path }, i): RetagEntry => ({ site, ...(path && { path }), retag: newTags[i]!, patched: [], freeFrames: [] }));
+      for (const [i, entry] of added.entries()) {
+        const immediate = targets[i]!.immediate;
+        // Where the patch goes: the site's own call, or the calling driver's call into the wrapper.
+        const where = entry.path ? `${entry.path.culprit.frame} (its call into ${entry.site.frame})` : entry.site.frame;
         if (!immediate) {
-          warnings.push(`${entry.site.frame}: no tag immediate "${padTag(params.tag)}" before ${entry.site.returnAddress} (tag held in data or a register?)`);
+          warnings.push(
+            entry.path
+              ? `${where}: no tag immediate "${padTag(params.tag)}" before ${entry.path.culprit.returnAddress ?? 'its return address (not known)'} (the tag read from memory or passed on in a register?)`
+              : `${entry.site.frame}: no tag immediate "${padTag(params.tag)}" before ${entry.site.returnAddress} (tag held in data or a register?)`,
+          );
           continue;
         }
         if ('protected' in immediate) {
-          warnings.push(`${entry.site.frame}: allocates "${padTag(params.tag)}" with the protected-pool bit: never retagged (a free with another tag bug-checks 0xC2)`);
+          warnings.push(`${where}: allocates "${padTag(params.tag)}" with the protected-pool bit: never retagged (a free with another tag bug-checks 0xC2)`);
           continue;
         }
-        const record = await trackedWrite(ctx, immediate.address, tagBytes(entry.retag), `${RETAG_PURPOSE} ${entry.site.frame} (${immediate.encoding})`);
+        const record = await trackedWrite(ctx, immediate.address, tagBytes(entry.retag), `${RETAG_PURPOSE} ${where} (${immediate.encoding})`);
         records.push({ order: records.length + 1, record, memory: ctx.memory });
         entry.patched.push(immediate.address);
       }
@@ -276,6 +365,12 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       for (const free of sites.filter((s) => s.kind === 'free' && s.returnAddress)) {
         const owners = Object.keys(free.freesOf ?? {});
         const targets = added.filter((p) => owners.includes(p.site.frame) && p.patched.length > 0);
+        // A wrapper's free serves every caller's blocks: patching it for one calling path would
+        // mismatch the others' frees.
+        if (targets.some((p) => p.path)) {
+          warnings.push(`${free.frame}: frees blocks of ${targets.find((p) => p.path)!.site.frame}, retagged at its callers; left with the original tag`);
+          continue;
+        }
         if (targets.length !== 1 || entries.some((e) => e.freeFrames.includes(free.frame))) {
           if (targets.length > 1) warnings.push(`${free.frame}: frees blocks of ${targets.length} retagged sites; left with the original tag`);
           continue;
@@ -347,7 +442,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       const roundSites = active.map((e) => {
         const last = e.last ?? { count: 0, bytes: 0, allocs: 0, frees: 0 };
         const g = growthOf.get(e.retag)!;
-        const { callerModules, ...named } = siteIdentity(e.site);
+        const { callerModules, ...named } = siteIdentity(e.site, e.path);
         return {
           ...named,
           tag: padTag(params.tag),
@@ -382,7 +477,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         const seen = result.outputs.sites.filter((f) => f.kind === 'free' && e.freeFrames.includes(f.frame)).reduce((n, f) => n + f.frees, 0);
         e.mismatchedFrees = (e.mismatchedFrees ?? 0) + seen;
       }
-      const newAlloc = result.outputs.sites.filter((x) => x.kind === 'alloc' && !entries.some((e) => e.site.frame === x.frame));
+      const newAlloc = result.outputs.sites.filter((x) => x.kind === 'alloc' && !retaggedAlready(entries, x));
       collected.push(...newAlloc);
       unmasked = newAlloc.map((x) => x.frame);
       sites = result.outputs.sites;
@@ -447,7 +542,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
     checkCommands(params, ctx) {
       const later = ctx.atRunTime(params.sites);
       const sites = later !== undefined ? [] : (params.sites ?? []).filter((s) => s.kind === 'alloc');
-      const disassemble = later !== undefined ? [`u <return address>-0x20 L10 (each allocation site of ${later})`] : sites.map((s) => `u ${s.returnAddress ?? '<return address>'}-0x20 L10`);
+      const disassemble = later !== undefined ? [`u <return address>-0x20 L10 (each allocation site of ${later}; a wrapper's call without a tag immediate: each calling driver's return address)`] : sites.map((s) => `u ${s.returnAddress ?? '<return address>'}-0x20 L10`);
       return ['!poolused', ...disassemble, 'eb <immediate> <new tag bytes>', 'g', '(break in after the duration)', '!poolused 4 <new tag>', '(restore every patched byte)'];
     },
     async run(params, ctx) {

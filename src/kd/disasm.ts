@@ -201,22 +201,31 @@ export interface TagImmediate {
   /** The tag as kd shows it, in memory byte order (`Abc `). */
   tag: string;
   /** How the tag is passed. */
-  encoding: 'push-imm32' | 'mov-r8d-imm32' | 'mov-edx-imm32';
+  encoding: 'push-imm32' | 'mov-r8d-imm32' | 'mov-edx-imm32' | 'mov-ecx-imm32' | 'mov-r9d-imm32' | 'mov-stack-imm32';
 }
 
 /** Options for findTagImmediate. */
 export interface FindTagOptions {
-  /** `alloc` looks for the allocation tag argument, `free` for ExFreePoolWithTag's; both when omitted. */
-  site?: 'alloc' | 'free';
+  /**
+   * `alloc` looks for the allocation tag argument, `free` for ExFreePoolWithTag's; both when
+   * omitted. `argument`: a driver's call into a wrapper that takes the tag (NDIS, storport, WDF,
+   * a helper), where the tag may be any argument: x86 `push imm32`; x64 `mov ecx`/`edx`/`r8d`/`r9d,imm32`
+   * or, from the 5th argument on, `mov dword ptr [rsp+20h…38h],imm32`.
+   */
+  site?: 'alloc' | 'free' | 'argument';
   /** Only this tag (1–4 characters, padded with spaces). */
   tag?: string;
 }
 
-// Encodings that pass a 32-bit tag, with the offset of the immediate inside the instruction.
-const ENCODINGS: readonly { arch: KdArch; site: 'alloc' | 'free' | 'both'; opcode: string; register: RegExp; encoding: TagImmediate['encoding'] }[] = [
-  { arch: 'x86', site: 'both', opcode: '68', register: /^$/, encoding: 'push-imm32' },
-  { arch: 'x64', site: 'alloc', opcode: '41b8', register: /^r8d,/, encoding: 'mov-r8d-imm32' },
-  { arch: 'x64', site: 'free', opcode: 'ba', register: /^edx,/, encoding: 'mov-edx-imm32' },
+// Encodings that pass a 32-bit tag, with the offset of the immediate inside the instruction, and
+// the kinds of call they pass it to (`argument`: any argument of a call into a wrapper).
+const ENCODINGS: readonly { arch: KdArch; sites: readonly ('alloc' | 'free' | 'argument')[]; opcode: string; register: RegExp; encoding: TagImmediate['encoding'] }[] = [
+  { arch: 'x86', sites: ['alloc', 'free', 'argument'], opcode: '68', register: /^$/, encoding: 'push-imm32' },
+  { arch: 'x64', sites: ['alloc', 'argument'], opcode: '41b8', register: /^r8d,/, encoding: 'mov-r8d-imm32' },
+  { arch: 'x64', sites: ['free', 'argument'], opcode: 'ba', register: /^edx,/, encoding: 'mov-edx-imm32' },
+  { arch: 'x64', sites: ['argument'], opcode: 'b9', register: /^ecx,/, encoding: 'mov-ecx-imm32' },
+  { arch: 'x64', sites: ['argument'], opcode: '41b9', register: /^r9d,/, encoding: 'mov-r9d-imm32' },
+  ...['20', '28', '30', '38'].map((slot) => ({ arch: 'x64' as const, sites: ['argument' as const], opcode: `c74424${slot}`, register: new RegExp(`^dword ptr \\[rsp\\+${slot}h\\],`), encoding: 'mov-stack-imm32' as const })),
 ];
 
 // A tag's bytes: printable ASCII; the last may carry the PROTECTED_POOL high bit.
@@ -244,7 +253,7 @@ export function findTagImmediate(instructions: readonly Instruction[], arch: KdA
   instructions.forEach((instruction, index) => {
     for (const encoding of ENCODINGS) {
       if (encoding.arch !== arch) continue;
-      if (options.site && encoding.site !== 'both' && encoding.site !== options.site) continue;
+      if (options.site && !encoding.sites.includes(options.site)) continue;
       const found = matchEncoding(instruction, encoding);
       if (!found) continue;
       if (wanted !== undefined && found.tag !== wanted) continue;

@@ -189,7 +189,8 @@ function roundReport(round: RetagRoundOutputs): RetagRoundReport {
     round: round.round,
     ...(round.unmasked && round.unmasked.length > 0 && { unmasked: round.unmasked }),
     sites: round.sites.map((s) => ({
-      frame: s.frame,
+      frame: s.culprit?.frame ?? s.frame,
+      ...(s.culprit && { via: s.frame }),
       retag: s.retag,
       patched: s.patched.length > 0,
       ...seriesOf(s.growth, s.points),
@@ -241,7 +242,8 @@ export function buildHuntReport(input: HuntInputs): HuntReport {
   const rows = tag ? pairingRows(collectedSites, tag, method) : [];
   const retagRows: SiteReport[] = [];
   const latest = new Map<string, RetaggedSite>();
-  for (const r of rounds) for (const s of r.sites) if (s.patched.length > 0) latest.set(s.frame, s);
+  // A wrapper's site retagged at each calling driver's call is one row per driver.
+  for (const r of rounds) for (const s of r.sites) if (s.patched.length > 0) latest.set(s.culprit?.frame ?? s.frame, s);
   for (const s of latest.values()) {
     const id = identity(s.culprit ?? s);
     retagRows.push({

@@ -101,7 +101,10 @@ export interface RetagRoundReport {
   /** Allocation sites seen on the original tag after the earlier rounds' sites were retagged away. */
   unmasked?: string[];
   sites: {
+    /** The site's frame, or the calling driver's when the site is a wrapper's called from one driver's path. */
     frame: string;
+    /** The wrapper's frame, when `frame` is its calling driver's. */
+    via?: string;
     retag: string;
     patched: boolean;
     points: number;

@@ -112,6 +112,61 @@ describe('findTagImmediate', () => {
   });
 });
 
+// A driver's calls into a wrapper that takes the tag as an argument (NdisAllocateMemoryWithTagPriority:
+// the 3rd; a function-table call with the tag 4th; a helper taking it 5th, in its stack slot).
+const X64_CALLER_R8D = [
+  'nrvlwf!NrvQosCreateFlowEntry+0x32:',
+  'fffff802`78a81032 41b84e727620    mov     r8d,2076724Eh',
+  'fffff802`78a81038 488bcb          mov     rcx,rbx',
+  'fffff802`78a8103b e8c0fff7ff      call    ndis!NdisAllocateMemoryWithTagPriority (fffff802`78a01000)',
+].join('\n');
+const X64_CALLER_R9D = [
+  'fffff802`78ac1028 ba40000000      mov     edx,40h',
+  'fffff802`78ac102d 41b946626d20    mov     r9d,206D6246h',
+  'fffff802`78ac1033 ffd0            call    rax',
+].join('\n');
+const X64_CALLER_STACK = [
+  'fffff802`78ac1024 c74424204e727620 mov     dword ptr [rsp+20h],2076724Eh',
+  'fffff802`78ac102c 488bcb          mov     rcx,rbx',
+  'fffff802`78ac102f e8ccfff3ff      call    ndis!NdisAllocateMemoryWithTagPriority (fffff802`78a01000)',
+].join('\n');
+const X86_CALLER = [
+  '9a281035 684e727620      push    2076724Eh',
+  '9a28103a 57              push    edi',
+  '9a28103b 56              push    esi',
+  '9a28103c e8bfffd7ff      call    ndis!NdisAllocateMemoryWithTagPriority (9a001000)',
+].join('\n');
+// The wrapper's own call: the tag passed on from a register.
+const X64_WRAPPER = [
+  'fffff802`78a0104b 448bc3          mov     r8d,ebx',
+  'fffff802`78a0104e 8bd7            mov     edx,edi',
+  'fffff802`78a01050 b900000000      mov     ecx,0',
+  'fffff802`78a01055 48ff1514f00000  call    qword ptr [ndis!__imp_ExAllocatePoolWithTag (fffff802`78a10070)]',
+].join('\n');
+
+describe('findTagImmediate at a driver\'s call into a wrapper (site: argument)', () => {
+  test('x64: the tag in r8d, r9d or a stack slot, the immediate after the opcode bytes', () => {
+    expect(findTagImmediate(parseDisasm(X64_CALLER_R8D).instructions, 'x64', { site: 'argument', tag: 'Nrv' })).toEqual({ instructionAddress: 'fffff80278a81032', address: 'fffff80278a81034', value: 0x2076724e, tag: 'Nrv ', encoding: 'mov-r8d-imm32' });
+    expect(findTagImmediate(parseDisasm(X64_CALLER_R9D).instructions, 'x64', { site: 'argument', tag: 'Fbm' })).toMatchObject({ address: 'fffff80278ac102f', tag: 'Fbm ', encoding: 'mov-r9d-imm32' });
+    expect(findTagImmediate(parseDisasm(X64_CALLER_STACK).instructions, 'x64', { site: 'argument', tag: 'Nrv' })).toMatchObject({ address: 'fffff80278ac1028', tag: 'Nrv ', encoding: 'mov-stack-imm32' });
+  });
+
+  test('x86: push imm32 before the pushes of the arguments ahead of it', () => {
+    expect(findTagImmediate(parseDisasm(X86_CALLER).instructions, 'x86', { site: 'argument', tag: 'Nrv' })).toMatchObject({ address: '9a281036', tag: 'Nrv ', encoding: 'push-imm32' });
+  });
+
+  test('an allocator call\'s search does not take other argument registers; the wanted tag keeps a size in edx from passing', () => {
+    expect(findTagImmediate(parseDisasm(X64_CALLER_R9D).instructions, 'x64', { site: 'alloc' })).toBeUndefined();
+    expect(findTagImmediate(parseDisasm(X64_CALLER_R9D).instructions, 'x64', { site: 'argument', tag: 'Nrv' })).toBeUndefined();
+  });
+
+  test('the wrapper\'s own call passes a register: no immediate at all', () => {
+    const instructions = parseDisasm(X64_WRAPPER).instructions;
+    expect(findTagImmediate(instructions, 'x64', { site: 'alloc', tag: 'Nrv' })).toBeUndefined();
+    expect(findTagImmediate(instructions, 'x64', { site: 'argument', tag: 'Nrv' })).toBeUndefined();
+  });
+});
+
 describe('ub and uf on real transcripts', () => {
   test('ub: the 8 instructions before the address, the first one labelled (no symbols: module+offset)', () => {
     const result = parseDisasm(fixture('ub-win10-x64-1.txt'));

@@ -3,6 +3,8 @@
 // seed. The digests in test/fixtures/sim-stability/digests.json were recorded before the scenario
 // format gained shared call sites, frees in other modules and bursty arrivals; a change of the
 // simulator that moves any of them changes what kd prints for a scenario that already existed.
+// Three accuracy scenarios (ndis-vendor-suite, storport-cloud-disk, kmdf-fieldbus) were recorded
+// again when their tag moved into the calling drivers' code (a site's `tagArgument`).
 // To record new digests after a deliberate change of the model: LEAKHUNT_WRITE_DIGESTS=1 npx vitest run test/sim/scenario-stability.test.ts
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

@@ -15,7 +15,13 @@ async function holdIfAsked(state: string, line: string): Promise<void> {
   const hold = environmentFaults().map(parseFault).find((fault) => fault.kind === 'hold-at' && fault.nth === 1 && line.includes(fault.text));
   if (!hold) return;
   await new Promise<void>((resolve) => {
-    process.once('SIGUSR2', () => resolve());
+    // A signal listener keeps no process alive: without a handle of its own the held command
+    // would end at once, unrun and with nothing printed, while held.json says it holds.
+    const keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
+    process.once('SIGUSR2', () => {
+      clearInterval(keepAlive);
+      resolve();
+    });
     announceHold(state, `host command ${JSON.stringify(line)}`);
   });
 }

@@ -145,6 +145,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+// Resolve once the events already queued (a signal taken, a child's output) have been handled:
+// one turn of the event loop, not a wait of any length.
+function eventsHandled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Run a plan against a connected target. Never throws for a step's failure; returns the result. */
 export async function runPlan(options: RunOptions): Promise<RunResult> {
   const { plan, target, files, bus } = options;
@@ -295,7 +301,14 @@ export async function runPlan(options: RunOptions): Promise<RunResult> {
     try {
       return await Promise.race([running, stopped]);
     } catch (error) {
+      // The same Ctrl+C can reach the debugger too (kd.exe shares the Windows console) and cut its
+      // reply short a turn before this process takes the signal: a failure is judged only after
+      // the events already queued were handled, so a stop on its way is the cause, not the
+      // truncated reply it left (which a plugin would blame on kd or on the target).
+      const failedFirst = !controller.signal.aborted;
+      if (failedFirst) await eventsHandled();
       if (controller.signal.aborted) {
+        if (failedFirst) bus.emit({ event: 'log', time: now(), level: 'debug', step: step.id, message: `stopped as it failed; its own error: ${(error as Error).message}` });
         // Let a provider that honours its signal finish unwinding before cleanup touches the target.
         await Promise.race([running.catch(() => undefined), sleep(graceMs)]);
         const reason = controller.signal.reason;

@@ -166,6 +166,31 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(report.evidence.rounds[0].family.points).toBe(4);
   }, 300_000);
 
+  // Three drivers allocate through NDIS's one call, each loading the tag as its argument; NDIS's
+  // call passes it on from a register. The miniport's hot balanced path fills the stacks; patched
+  // at NDIS's call (where the scenarios used to put the immediate) every driver moved to one new
+  // tag and its growth went to the miniport, the one driver seen. Retagged at each driver's own
+  // call, the miniport's tag levels off, the unmasking round finds the filter and the wake-pattern
+  // driver, and only the filter's own tag grows.
+  test('a wrapper whose tag its callers load: each calling driver is retagged at its own call, and the leaking one is named', async () => {
+    const run = await hunt(['--target', `sim:${join(root, 'test/fixtures/wrapper-tag/ndis-clients-one-call.yaml')}`]);
+    expectNamed(run, 'nrvlwf!NrvQosCreateFlowEntry');
+    const { report } = run;
+    expect(report.culprit.via).toBe('ndis!NdisAllocateMemoryWithTagPriority+0x5c');
+    const rounds = report.evidence.rounds as { sites: { frame: string; via?: string; growing?: boolean }[] }[];
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    const last = rounds.at(-1)!.sites;
+    expect(last.map((s) => s.frame).sort()).toEqual(['nrvlwf!NrvQosCreateFlowEntry+0x44', 'nrvmp!NrvRscAllocateCoalesceContext+0x2e', 'nrvpm!NrvPmAddWakePattern+0x3a']);
+    expect(last.every((s) => s.via === 'ndis!NdisAllocateMemoryWithTagPriority+0x5c')).toBe(true);
+    expect(last.filter((s) => s.growing).map((s) => s.frame)).toEqual(['nrvlwf!NrvQosCreateFlowEntry+0x44']);
+    // Every patch was undo-logged in a driver's code, none in NDIS's, and restored.
+    const undo = readFileSync(join(run.out, 'undo.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { event: string; seq: number; purpose?: string });
+    const retags = undo.filter((r) => r.event === 'write' && r.purpose?.startsWith('retag site'));
+    expect(retags.map((r) => r.purpose!.replace(/^retag site (\S+) .*$/, '$1')).sort()).toEqual(last.map((s) => s.frame).sort());
+    expect(retags.every((r) => / \(its call into ndis!NdisAllocateMemoryWithTagPriority\+0x5c\) \(mov-r8d-imm32\)$/.test(r.purpose!))).toBe(true);
+    for (const r of retags) expect(undo.some((u) => u.event === 'restored' && u.seq === r.seq)).toBe(true);
+  }, 300_000);
+
   // The same driver at another seed: one of its rare stacks shows among the kernel's own, which
   // do not fill the collection; its site is retagged (IoAllocateIrp's cannot be) and named.
   test('a driver reusing the kernel\'s busy "Irp " tag: the kernel\'s own stacks do not fill the collection, and the driver\'s site is named', async () => {

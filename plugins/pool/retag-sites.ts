@@ -479,7 +479,8 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
       }
       const newAlloc = result.outputs.sites.filter((x) => x.kind === 'alloc' && !retaggedAlready(entries, x));
       collected.push(...newAlloc);
-      unmasked = newAlloc.map((x) => x.frame);
+      // A wrapper's site retagged at its callers is unmasked by the calling drivers not retagged yet.
+      unmasked = newAlloc.flatMap((x) => (x.returnAddress && state.passesOn.has(x.returnAddress) ? Object.values(x.paths ?? {}).map((p) => p.culprit.frame).filter((frame) => !entries.some((e) => e.site.frame === x.frame && e.path?.culprit.frame === frame)) : [x.frame]));
       sites = result.outputs.sites;
     }
     const last = rounds[rounds.length - 1];

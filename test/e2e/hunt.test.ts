@@ -177,8 +177,10 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expectNamed(run, 'nrvlwf!NrvQosCreateFlowEntry');
     const { report } = run;
     expect(report.culprit.via).toBe('ndis!NdisAllocateMemoryWithTagPriority+0x5c');
-    const rounds = report.evidence.rounds as { sites: { frame: string; via?: string; growing?: boolean }[] }[];
+    const rounds = report.evidence.rounds as { unmasked?: string[]; sites: { frame: string; via?: string; growing?: boolean }[] }[];
     expect(rounds.length).toBeGreaterThanOrEqual(2);
+    // The unmasking round names the calling drivers it found, not NDIS.
+    expect(rounds.slice(1).flatMap((r) => r.unmasked ?? [])).toContain('nrvlwf!NrvQosCreateFlowEntry+0x44');
     const last = rounds.at(-1)!.sites;
     expect(last.map((s) => s.frame).sort()).toEqual(['nrvlwf!NrvQosCreateFlowEntry+0x44', 'nrvmp!NrvRscAllocateCoalesceContext+0x2e', 'nrvpm!NrvPmAddWakePattern+0x3a']);
     expect(last.every((s) => s.via === 'ndis!NdisAllocateMemoryWithTagPriority+0x5c')).toBe(true);

@@ -19,7 +19,7 @@ import { kd, poolusedTags, readDisasm, readPoolused, runFor, targetClockMs } fro
 import { collectStacks, suspectSchema, type SuspectGrowth } from './collect-stacks.js';
 import { POOL_HIT_TAG, POOL_HIT_TAG_PURPOSE } from './hit-tag.js';
 import { checkWrapperPattern, classicAllocator, segmentHeapAllocator } from '../../src/evidence/classify.js';
-import { GROWTH_DEFAULTS, testGrowth, type GrowthPoint, type GrowthRule, type GrowthTest, type SeriesGrowth } from '../../src/evidence/growth.js';
+import { GROWTH_DEFAULTS, couldStillGrow, testGrowth, type GrowthPoint, type GrowthRule, type GrowthTest, type SeriesGrowth } from '../../src/evidence/growth.js';
 import { growthFromSuspect, retagCandidate, retaggedEvidence } from '../../src/evidence/verdict.js';
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
 import type { PathTally, SiteTally } from '../../src/evidence/pairing.js';
@@ -433,8 +433,11 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
           break;
         }
         if (k < planned) continue;
-        const rising = look.family.significant || look.tested.some((t) => t.growth.significant);
-        if (!growth || !rising || planned >= points * (1 + extend)) break;
+        // Something rose, or could still by the round's last look: a leak's new tag climbing
+        // in steps of large blocks is not significant over 6 points and plain over 18.
+        const most = points * (1 + extend);
+        const rising = look.family.significant || couldStillGrow(look.family, most, look.family.threshold!, rule) || look.tested.some((t) => t.growth.significant);
+        if (!growth || !rising || planned >= most) break;
         planned += points;
       }
       ranMs += planned * stepMs;
@@ -522,7 +525,7 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
         pooltagFile: { type: 'string', minLength: 1, description: 'A pooltag.txt whose tags must not be chosen.' },
         maxSites: { type: 'integer', minimum: 1, maximum: 32, description: 'Retag at most this many allocation sites in all rounds (default 8).' },
         points: { type: 'integer', minimum: 3, maximum: 100, description: 'Count every new tag at this many points over `duration` (default 6; the growth test needs 4 to show a rise goes on); the first count, at the patch, only starts the original tag\'s series. With more than 4, the round looks once early, at point 4, and ends there when a retagged site already explains the growth.' },
-        extend: { type: 'integer', minimum: 0, maximum: 10, description: 'While no retagged site explains the growth but a new tag (or the tag with its new tags) rose, count `points` more at the same interval, up to this many times (default 2: a round runs at most 3 × `duration`). The growth tests of a round spend its error rate over its looks: a tenth at the early look, the rest evenly over the full ones.' },
+        extend: { type: 'integer', minimum: 0, maximum: 10, description: 'While no retagged site explains the growth but a new tag (or the tag with its new tags) rose, or the tag with its new tags could still rise significantly by the last look, count `points` more at the same interval, up to this many times (default 2: a round runs at most 3 × `duration`). The growth tests of a round spend its error rate over its looks: a tenth at the early look, the rest evenly over the full ones.' },
         growth: { ...suspectSchema, description: 'The suspect\'s growth (rank-tags\' `suspect`): each round stops the hunt once a retagged site explains it.' },
         rounds: { type: 'integer', minimum: 1, maximum: 10, description: 'Unmasking rounds in all (default 1): while the retagged sites do not explain the growth, collect stacks again on the original tag (only unseen sites hit it now) and retag those too.' },
         stacks: { type: 'integer', minimum: 1, maximum: 100000, description: 'Stacks each unmasking round collects (default 40).' },

@@ -19,7 +19,7 @@ import { kd, poolusedTags, readDisasm, readPoolused, runFor, targetClockMs } fro
 import { collectStacks, suspectSchema, type SuspectGrowth } from './collect-stacks.js';
 import { POOL_HIT_TAG, POOL_HIT_TAG_PURPOSE } from './hit-tag.js';
 import { checkWrapperPattern, classicAllocator, segmentHeapAllocator } from '../../src/evidence/classify.js';
-import { GROWTH_DEFAULTS, couldStillGrow, testGrowth, type GrowthPoint, type GrowthRule, type GrowthTest, type SeriesGrowth } from '../../src/evidence/growth.js';
+import { GROWTH_DEFAULTS, couldStillGrow, testGrowth, trendWords, type GrowthPoint, type GrowthRule, type GrowthTest, type SeriesGrowth } from '../../src/evidence/growth.js';
 import { growthFromSuspect, retagCandidate, retaggedEvidence } from '../../src/evidence/verdict.js';
 import type { RetagRoundOutputs } from '../../src/report/hunt.js';
 import type { PathTally, SiteTally } from '../../src/evidence/pairing.js';
@@ -500,7 +500,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         warnings,
         explained,
       },
-      summary: rounds.map((r) => `round ${r.round}: ${r.sites.map((x) => `${x.frame} as "${x.retag}" ${x.growth?.growing ? 'grows' : 'levels off'} (${Math.round(x.growth?.count.slope ?? 0)}/min)`).join('; ')}`).join(' | '),
+      summary: rounds.map((r) => `round ${r.round}: ${r.sites.map((x) => `${x.frame} as "${x.retag}" ${x.growth ? trendWords({ ...x.growth, allocsPerMinute: x.growth.count.slope, bytesPerMinute: x.growth.bytes.slope }) : 'levels off'} (${Math.round(x.growth?.count.slope ?? 0)}/min)`).join('; ')}`).join(' | '),
     };
   } finally {
     if (records.length > 0) await restoreWrites(records);

@@ -210,6 +210,17 @@ function whyOf(g: SeriesGrowth, r: Required<GrowthRule>): string {
   return `grows ${rate} (p = ${formatP(g.p)}), still rising over the last ${g.recent.points} points`;
 }
 
+/**
+ * A series' outcome in two or three words, for one-line summaries: `grows`; `rose, then stopped`
+ * (significant, but the rise did not go on); `rises, not significantly` (the count or the bytes
+ * rise within the noise: not evidence of a balanced site either); `levels off`.
+ */
+export function trendWords(g: { growing?: boolean; significant?: boolean; allocsPerMinute?: number; bytesPerMinute?: number }): string {
+  if (g.growing) return 'grows';
+  if (g.significant) return 'rose, then stopped';
+  return (g.allocsPerMinute ?? 0) > 0 || (g.bytesPerMinute ?? 0) > 0 ? 'rises, not significantly' : 'levels off';
+}
+
 /** A p-value or threshold for people, two significant digits below 0.01: `0.003`, `0.0012`, `3.1e-4`, `< 1e-6`. */
 export function formatP(p: number): string {
   if (p < 1e-6) return '< 1e-6';

@@ -8,7 +8,7 @@
  * @see ../../schemas/report.schema.json
  */
 import type { Facts, StepStatus } from '../core/types.js';
-import { formatP, type GrowthPoint, type SeriesGrowth } from '../evidence/growth.js';
+import { formatP, trendWords, type GrowthPoint, type SeriesGrowth } from '../evidence/growth.js';
 import type { SiteLeakRate } from '../evidence/lifetimes.js';
 import { decideVerdict, EXPLAINED_SHARE, growthFromSuspect, identity, pairedFromSites, retaggedEvidence, type RetagRoundEvidence, type SiteIdentity } from '../evidence/verdict.js';
 import { formatDuration, formatShare, siteLabel, siteNumbers } from './format.js';
@@ -183,7 +183,7 @@ function sig(value: number): number {
 function roundReport(round: RetagRoundOutputs): RetagRoundReport {
   const seriesOf = (g: SeriesGrowth | undefined, points: readonly GrowthPoint[] | undefined) => ({
     points: points?.length ?? g?.points ?? 0,
-    ...(g && { allocsPerMinute: sig(g.count.slope), bytesPerMinute: sig(g.bytes.slope), p: g.p, growing: g.growing, why: g.why }),
+    ...(g && { allocsPerMinute: sig(g.count.slope), bytesPerMinute: sig(g.bytes.slope), p: g.p, significant: g.significant, growing: g.growing, why: g.why }),
   });
   return {
     round: round.round,
@@ -379,7 +379,7 @@ export function evidenceLines(report: HuntReport): string[] {
   }
   if (report.verdict === 'leak' && e.explained !== undefined) lines.push(`explained: the culprit's ${e.method} leak rate is ${formatShare(e.explained)} of the tag's growth (at least ${formatShare(e.explainedShare)} needed)`);
   for (const round of e.rounds) {
-    const sites = round.sites.map((s) => `${s.frame} as "${s.retag}" ${s.growing ? 'grows' : 'levels off'}${s.allocsPerMinute !== undefined ? ` (${s.allocsPerMinute}/min over ${s.points} points)` : ''}${s.mismatchedFrees !== undefined ? `, ${s.mismatchedFrees} tag-mismatched frees` : ''}`);
+    const sites = round.sites.map((s) => `${s.frame} as "${s.retag}" ${trendWords(s)}${s.allocsPerMinute !== undefined ? ` (${s.allocsPerMinute}/min over ${s.points} points)` : ''}${s.mismatchedFrees !== undefined ? `, ${s.mismatchedFrees} tag-mismatched frees` : ''}`);
     lines.push(`retag round ${round.round}${round.unmasked ? ` (unmasked ${round.unmasked.length} site(s))` : ''}: ${sites.join('; ')}`);
   }
   if (e.next) lines.push(`next: ${e.next}`);

@@ -111,15 +111,16 @@ export interface RetagRoundReport {
     allocsPerMinute?: number;
     bytesPerMinute?: number;
     p?: number;
+    significant?: boolean;
     growing?: boolean;
     why?: string;
     outstanding: number;
     outstandingBytes: number;
     mismatchedFrees?: number;
   }[];
-  original?: { points: number; allocsPerMinute?: number; bytesPerMinute?: number; p?: number; growing?: boolean; why?: string };
+  original?: { points: number; allocsPerMinute?: number; bytesPerMinute?: number; p?: number; significant?: boolean; growing?: boolean; why?: string };
   /** The original tag and the new tags together: the leak still there while watched. */
-  family?: { points: number; allocsPerMinute?: number; bytesPerMinute?: number; p?: number; growing?: boolean; why?: string };
+  family?: { points: number; allocsPerMinute?: number; bytesPerMinute?: number; p?: number; significant?: boolean; growing?: boolean; why?: string };
 }
 
 /** How the verdict was reached: the numbers behind it, one source for every output. */

@@ -1,6 +1,6 @@
 // The growth test: count or bytes rising, corrected over all tags, and still rising.
 import { describe, expect, test } from 'vitest';
-import { formatP, seriesGrowth, testGrowth, type GrowthPoint } from '../../src/evidence/growth.js';
+import { formatP, seriesGrowth, testGrowth, trendWords, type GrowthPoint } from '../../src/evidence/growth.js';
 import { fitLine, holm, holmThresholds, studentTUpper, wilson } from '../../src/evidence/stats.js';
 import { seededRandom } from '../../src/sim/seeded-random.js';
 import { rankSnapshots } from '../../src/evidence/ranking.js';
@@ -215,5 +215,20 @@ describe('adaptive sampling goes on only for a tag that could still pass by the 
     const spent = rankSnapshots(snapshotsWith(rise), ['paged'], { alpha: 0.0025, horizon: 4 });
     expect(spent.decisive).toBe(false);
     expect(spent.reason).toMatch(/the closest, tag "Slow", was still undecided .*a longer growth budget may decide it$/);
+  });
+});
+
+// A retag round's one-line summary: a leak's new tag whose rise is still within the noise must
+// not read as a balanced site's ("levels off"), or a reader clears the leaking site.
+describe('trend words', () => {
+  const tested = (counts: number[], bytesPer = 100) => testGrowth([{ key: 't', points: counts.map((count, i) => ({ atMs: i * 60_000, count, bytes: count * bytesPer })) }]).entries[0]!.growth;
+  const words = (g: ReturnType<typeof tested>) => trendWords({ ...g, allocsPerMinute: g.count.slope, bytesPerMinute: g.bytes.slope });
+  test('a steady climb grows; a flat count levels off', () => {
+    expect(words(tested([0, 10, 20, 30, 40, 50]))).toBe('grows');
+    expect(words(tested([7, 8, 7, 8, 7, 8, 7]))).toBe('levels off');
+  });
+  test('a rise that stopped, and a rise within the noise, say so', () => {
+    expect(words(tested([0, 10, 20, 30, 40, 40, 40, 40, 40, 40]))).toBe('rose, then stopped');
+    expect(words(tested([5, 1, 9, 2, 8, 4, 9]))).toBe('rises, not significantly');
   });
 });

@@ -31,6 +31,19 @@ export const REFILL_Z = 2;
  */
 export const DRAIN_P = 0.01;
 
+/**
+ * The growth stopped: in the latest retag round the tag with all its new tags rose, at the upper
+ * end of its slope (STOPPED_Z standard errors above the estimate), less than this share of what
+ * the ranking measured, in every measure the ranking measured. A working set that filled (a
+ * cache warming after boot, tunnels coming up) grows while ranked and is flat by the time its
+ * sites are counted apart; a leak goes on rising in the tag and its new tags together.
+ */
+export const STOPPED_SHARE = 0.25;
+/** How far above its estimate the stopped growth's slope is taken (one-sided, about 0.1%). */
+export const STOPPED_Z = 3;
+/** The fewest counts of a round that can show the growth stopped. */
+const STOPPED_POINTS = 12;
+
 /** The tag's growth, as the ranking measured it. */
 export interface TagGrowthEvidence {
   tag: string;
@@ -376,6 +389,14 @@ function decide(e: VerdictEvidence): VerdictDecision {
     return { verdict: 'inconclusive', reason: `${growthWords}, but no allocation stack was collected${e.stacks ? ` (${e.stacks} stacks read)` : ''}`, candidates, next: 'collect longer (pool.collect-stacks timeout) or check that PoolHitTag fires on this version' };
   }
   const tried = e.retag && e.retag.rounds.length > 0;
+  const stopped = tried ? growthStopped(e.retag!.rounds, g) : undefined;
+  if (stopped) {
+    return {
+      verdict: 'no-leak',
+      reason: `${growthWords} while ranked, but the growth stopped: ${stopped}; a working set that filled (a cache warming, connections coming up) rises and then holds, a leak goes on rising; collected ${collected}`,
+      candidates,
+    };
+  }
   return {
     verdict: 'inconclusive',
     reason: `${growthWords}, but no site seen explains it (${EXPLAINED_SHARE * 100}% needed): ${candidates.slice(0, 4).map((c) => `${c.frame} ${c.why}`).join('; ')}; collected ${collected}`,
@@ -411,6 +432,24 @@ export function leakingPath(paths: readonly PairedSite[], growth: TagGrowthEvide
   // Measured lifetimes that do not explain the growth contradict it.
   if (c.rate) return undefined;
   return { path: identity(p), why: `all ${p.allocs} of its allocations seen came through ${p.frame} (its own lifetimes: ${c.why})` };
+}
+
+/**
+ * The latest retag round's tag with its new tags, when its rise stopped (STOPPED_SHARE): the
+ * growth the ranking measured is no longer there. Undefined when that round rose significantly,
+ * was counted at fewer than STOPPED_POINTS points, or its upper bound reaches the share in any
+ * measure the ranking measured.
+ */
+export function growthStopped(rounds: readonly RetagRoundEvidence[], growth: TagGrowthEvidence): string | undefined {
+  const round = rounds[rounds.length - 1];
+  const family = round?.family;
+  if (!family || family.significant || family.points < STOPPED_POINTS) return undefined;
+  const measured = ([['count', growth.allocsPerMinute, 'allocations/min'], ['bytes', growth.bytesPerMinute, 'bytes/min']] as const).filter(([, ranked]) => ranked !== undefined && ranked !== null && ranked > 0);
+  if (measured.length === 0) return undefined;
+  const bounds = measured.map(([m, ranked, unit]) => ({ fit: family[m], ranked: ranked!, unit, high: family[m].slope + STOPPED_Z * family[m].standardError }));
+  if (bounds.some((b) => b.high >= STOPPED_SHARE * b.ranked)) return undefined;
+  const words = bounds.map((b) => `${fmt(b.fit.slope)} ${b.unit} (at most ${fmt(Math.max(0, b.high))}, under ${pct(STOPPED_SHARE)} of the ranked ${fmt(b.ranked)})`);
+  return `over retag round ${round.round}'s ${family.points} counts the tag with its new tags rose ${words.join(' and ')}`;
 }
 
 /**

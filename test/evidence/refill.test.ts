@@ -4,7 +4,7 @@
 // the verdict names that one.
 import { describe, expect, test } from 'vitest';
 import { testGrowth, type GrowthPoint, type SeriesGrowth } from '../../src/evidence/growth.js';
-import { decideVerdict, retagCandidate, type RetaggedSiteEvidence, type TagGrowthEvidence } from '../../src/evidence/verdict.js';
+import { decideVerdict, growthStopped, retagCandidate, type RetaggedSiteEvidence, type TagGrowthEvidence } from '../../src/evidence/verdict.js';
 
 const minute = 60_000;
 const growth: TagGrowthEvidence = { tag: 'AvxS', pool: 'paged', allocsPerMinute: 5, bytesPerMinute: 1250, measure: 'count' };
@@ -101,5 +101,41 @@ describe('old blocks still draining from the original tag', () => {
     const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [stream], family, original: original((k) => 300 * Math.min(k, 2)) }] } });
     expect(decision.verdict).toBe('leak');
     expect(decision.culprit?.frame).toBe('avxflt!AvxCreateStreamContext+0x21');
+  });
+});
+
+describe('growth that stopped by the time the sites were counted apart', () => {
+  // The tag grew 5 a minute while ranked (a cache filling after boot, or a leak). In the latest
+  // retag round no retagged site explains it, and the tag with all its new tags together is
+  // counted at 12 points: flat, or still rising within a noise that cannot rule the growth out.
+  const flat = grown(series(6000, 0, 20));
+  const noisy = grown(series(6000, 1, 60));
+  const balanced = site('AvxCreateStreamContext', 'Avx3', series(40, 0, 3));
+  const decide = (family: SeriesGrowth) => decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [balanced], family }] } });
+
+  test('flat, with its slope\'s upper bound under a quarter of the ranked growth in both measures: no-leak, and the reason gives the bounds', () => {
+    expect(growthStopped([{ round: 1, sites: [balanced], family: flat }], growth)).toMatch(/over retag round 1's 12 counts the tag with its new tags rose .* allocations\/min \(at most 0\.\d+, under 25% of the ranked 5\) and .* bytes\/min \(at most \d+, under 25% of the ranked 1250\)/);
+    const decision = decide(flat);
+    expect(decision.verdict).toBe('no-leak');
+    expect(decision.reason).toMatch(/^tag "AvxS" grows 5 allocations\/min of paged pool while ranked, but the growth stopped: /);
+    expect(decision.culprit).toBeUndefined();
+  });
+
+  test('a rise within the noise that could still be a quarter of the growth is not a stop: inconclusive', () => {
+    expect(noisy.significant).toBe(false);
+    expect(growthStopped([{ round: 1, sites: [balanced], family: noisy }], growth)).toBeUndefined();
+    expect(decide(noisy).verdict).toBe('inconclusive');
+  });
+
+  test('too few counts (6) cannot show a stop, and a stop in an earlier round is not the latest evidence', () => {
+    const short = grown(series(6000, 0, 20).slice(0, 6));
+    expect(decide(short).verdict).toBe('inconclusive');
+    const later = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [balanced], family: flat }, { round: 2, sites: [balanced], family: noisy }] } });
+    expect(later.verdict).toBe('inconclusive');
+  });
+
+  test('a site that explains the growth is still named: the stop is weighed only when none does', () => {
+    const decision = decideVerdict({ growth, paired: [], stacks: 80, retag: { finished: true, rounds: [{ round: 1, sites: [stream], family }] } });
+    expect(decision.verdict).toBe('leak');
   });
 });

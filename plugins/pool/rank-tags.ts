@@ -31,6 +31,13 @@ function poolusedCommand(pool: PoolChoice): string {
   return pool === 'nonpaged' ? '!poolused 2' : '!poolused 4';
 }
 
+/**
+ * The most snapshots a budget takes unless `maxSamples` says otherwise: an hour at the step's
+ * default 30 s interval, or two at one minute. The budget is target time, so it bounds sampling
+ * only while the target's clock moves; this bounds it when the clock does not.
+ */
+export const BUDGET_MAX_SAMPLES = 121;
+
 /** pool.rank-tags on every version: `!poolused` exists from 2000 (kdextx86) on. */
 export const rankTags = defineProvider<RankTagsParams>({
   uses: 'pool.rank-tags',
@@ -42,7 +49,7 @@ export const rankTags = defineProvider<RankTagsParams>({
     properties: {
       pool: { ...poolSchema, description: 'Pool(s) to rank: paged, nonpaged or both (default both).' },
       samples: { type: 'integer', minimum: 1, maximum: 100, description: 'Snapshots to take at least (default 1: rank by size). With 2 or more, sampling goes on until the growth test is decisive or `budget` is spent.' },
-      maxSamples: { type: 'integer', minimum: 1, maximum: 1000, description: 'Snapshots to take at most (default: `samples` when no budget is given, else 30).' },
+      maxSamples: { type: 'integer', minimum: 1, maximum: 1000, description: 'Snapshots to take at most (default: `samples` when no budget is given, else 121: an hour at a 30 s interval).' },
       budget: { ...durationSchema, description: 'Target time the growth decision may use, first snapshot to last (default: `samples` − 1 intervals, a fixed schedule).' },
       window: { ...durationSchema, description: 'Target time the samples must span before any tag can be called growing (default 0: from the `samples`-th snapshot on). A cache that fills after boot or a burst of work rises for tens of minutes; a rise seen for less than this is not yet a leak. Sampling ending earlier (budget, maxSamples) decides on what it has.' },
       alpha: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, description: 'Family-wise error rate over all tags tested (Holm), default 0.01.' },
@@ -81,7 +88,7 @@ export const rankTags = defineProvider<RankTagsParams>({
     const timeoutMs = toMs(params.timeout, 300_000);
     const budgetMs = params.budget === undefined ? undefined : toMs(params.budget, 0);
     const windowMs = params.window === undefined ? 0 : toMs(params.window, 0);
-    const maxSamples = params.maxSamples ?? (budgetMs === undefined ? samples : Math.max(samples, 30));
+    const maxSamples = params.maxSamples ?? (budgetMs === undefined ? samples : Math.max(samples, BUDGET_MAX_SAMPLES));
     const rule: GrowthOptions = { ...(params.alpha !== undefined && { alpha: params.alpha }), ...(params.minGrowthAllocs !== undefined && { minGrowthAllocs: params.minGrowthAllocs }) };
     let looks: number | undefined;
     const snapshots: Snapshot[] = [];

@@ -41,4 +41,13 @@ describe('the growth window', () => {
     expect(rank.targetTimeMs).toBeLessThanOrEqual(10 * 60_000);
     expect(rank.samples.length).toBe(6);
   });
+
+  // A minute between snapshots, as a user may choose on a real target: an hour's budget is 61
+  // snapshots. Capped at 30, sampling stopped at 29 minutes and ranked before the window.
+  test('snapshots a minute apart: sampling reaches the window, past 30 snapshots', async () => {
+    bench = await openBench({ scenario }, { timeScale: 600 });
+    const rank = (await bench.run(rankTags, { samples: 4, interval: 100, budget: '1h', window: '30m' }, { id: 'rank' })).outputs as Outputs;
+    expect(rank.samples.length).toBeGreaterThan(30);
+    expect(rank.targetTimeMs).toBeGreaterThanOrEqual(30 * 60_000);
+  });
 });

@@ -368,7 +368,8 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
         // A wrapper's free serves every caller's blocks: patching it for one calling path would
         // mismatch the others' frees.
         if (targets.some((p) => p.path)) {
-          warnings.push(`${free.frame}: frees blocks of ${targets.find((p) => p.path)!.site.frame}, retagged at its callers; left with the original tag`);
+          const warning = `${free.frame}: frees blocks of ${targets.find((p) => p.path)!.site.frame}, retagged at its callers; left with the original tag`;
+          if (!warnings.includes(warning)) warnings.push(warning);
           continue;
         }
         if (targets.length !== 1 || entries.some((e) => e.freeFrames.includes(free.frame))) {

@@ -261,7 +261,7 @@ interface TargetState {
  * site's own, or, for a wrapper's call without one, each calling driver's path not yet retagged
  * with the immediate before that driver's call into the wrapper.
  */
-async function retagTargets(ctx: StepContext, sites: readonly SiteTally[], tag: string, state: TargetState, room: number): Promise<{ site: SiteTally; path?: PathTally; immediate?: TagImmediate }[]> {
+async function retagTargets(ctx: StepContext, sites: readonly SiteTally[], tag: string, state: TargetState, room: number, warnings: string[]): Promise<{ site: SiteTally; path?: PathTally; immediate?: TagImmediate }[]> {
   const targets: { site: SiteTally; path?: PathTally; immediate?: TagImmediate }[] = [];
   for (const site of sites) {
     if (site.kind !== 'alloc' || !site.returnAddress || state.tried.has(site.returnAddress)) continue;
@@ -275,6 +275,7 @@ async function retagTargets(ctx: StepContext, sites: readonly SiteTally[], tag: 
         continue;
       }
       state.passesOn.add(site.returnAddress);
+      warnings.push(`${site.frame}: no tag immediate "${padTag(tag)}" before ${site.returnAddress} (tag held in data or a register?); its callers' calls into it are tried instead`);
     }
     for (const path of paths) {
       const key = `${site.returnAddress}>${path.culprit.frame}`;
@@ -333,7 +334,7 @@ async function retagRounds(params: RetagParams, ctx: StepContext) {
   let ranMs = 0;
   try {
     for (let round = 1; round <= maxRounds; round++) {
-      const targets = await retagTargets(ctx, sites, params.tag, state, maxSites - entries.length);
+      const targets = await retagTargets(ctx, sites, params.tag, state, maxSites - entries.length, warnings);
       if (targets.length === 0) {
         if (round > 1) warnings.push(`round ${round}: the collection on "${padTag(params.tag)}" saw no allocation site not yet retagged`);
         break;
@@ -547,8 +548,8 @@ function retagger(arch: 'x86' | 'x64'): StepProvider<RetagParams> {
     checkCommands(params, ctx) {
       const later = ctx.atRunTime(params.sites);
       const sites = later !== undefined ? [] : (params.sites ?? []).filter((s) => s.kind === 'alloc');
-      const disassemble = later !== undefined ? [`u <return address>-0x20 L10 (each allocation site of ${later}; a wrapper's call without a tag immediate: each calling driver's return address)`] : sites.map((s) => `u ${s.returnAddress ?? '<return address>'}-0x20 L10`);
-      return ['!poolused', ...disassemble, 'eb <immediate> <new tag bytes>', 'g', '(break in after the duration)', '!poolused 4 <new tag>', '(restore every patched byte)'];
+      const disassemble = later !== undefined ? [`u <return address>-0x20 L10 (each allocation site of ${later})`] : sites.map((s) => `u ${s.returnAddress ?? '<return address>'}-0x20 L10`);
+      return ['!poolused', ...disassemble, "u <calling driver's return address>-0x20 L10 (a wrapper's call without a tag immediate: each calling driver's call into it)", 'eb <immediate> <new tag bytes>', 'g', '(break in after the duration)', '!poolused 4 <new tag>', '(restore every patched byte)'];
     },
     async run(params, ctx) {
       return retagRounds(params, ctx);

@@ -117,7 +117,10 @@ describe.each(['win10-1607-x64', 'win7-sp1-x86'])('a wrapper whose tag is its ca
     expect(byCulprit['nrvlwf!NrvQosCreateFlowEntry+0x44']!.outstanding).toBeGreaterThan(0.2 * qos);
     expect(byCulprit['nrvmp!NrvRscAllocateCoalesceContext+0x2e']!.outstanding).toBeLessThan(5);
     expect(byCulprit['nrvpm!NrvPmAddWakePattern+0x3a']!.outstanding).toBeLessThan(5);
-    expect(out.warnings.filter((w) => /no tag immediate/.test(w))).toEqual([]);
+    // NDIS's call has no immediate (said once); every driver's call has one.
+    const missing = out.warnings.filter((w) => /no tag immediate/.test(w));
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatch(/^ndis!NdisAllocateMemoryWithTagPriority\+0x5c: no tag immediate "Nrv " before [0-9a-f]+ \(tag held in data or a register\?\); its callers' calls into it are tried instead$/);
     expect(out.restored).toBe(true);
     expect(bench!.kernel.patchedBytes()).toEqual([]);
     expect(bench!.memory.pending()).toEqual([]);

@@ -367,6 +367,14 @@ function decide(e: VerdictEvidence): VerdictDecision {
         'watch longer: a longer retag round (retag-duration) shows whether the new tag levels off as the old blocks stop draining; a leak keeps rising after they have',
       );
     }
+    const chainOnly = !chosen && !owner && paired ? leakFollowsChain(paired) : undefined;
+    if (chainOnly) {
+      const other = chainOnly.chain.module;
+      return notYet(
+        `the blocks left unfreed all came through ${chainOnly.chain.frame} (${chainOnly.unfreed} of its ${chainOnly.chain.leakRate!.seen} allocations seen), while every one seen through the other chains was freed (${chainOnly.balanced}; p = ${formatP(chainOnly.p)} that the unfreed ones would all fall on that chain by chance): either ${other} keeps them from being freed (a filter completing or swallowing the requests whose handling frees them, or dropping what it is handed) or ${site.module} leaks only on its requests, and the stacks cannot tell which`,
+        `read what ${other} does with the requests after ${chainOnly.chain.frame} (completion routines, requests it completes itself, what it is handed back) and ${site.module}'s free path for them; break on ${site.module}'s free site while only ${other}'s requests run`,
+      );
+    }
     const unseenPath = !chosen && !owner && paired ? pathNotSeen(paired) : undefined;
     if (unseenPath) {
       return notYet(
@@ -516,6 +524,39 @@ export function owningCaller(site: PairedSite, growth: TagGrowthEvidence): { own
     owner: identity(p),
     why: `${site.module} frees none of its blocks, its callers do (${freedWords}): only the calls through ${p.frame} leak (${c.why}), not the allocations ${otherWords}; ${p.module} does not free all it asked for`,
   };
+}
+
+/** A chain's unfreed allocations this unlikely to fall on it alone by chance (one-sided, exact) make the leak follow the chain. */
+export const CHAIN_P = 0.01;
+
+/**
+ * The leak follows one requester's chain through another driver: the site's allocations part into
+ * groups by the frame where their caller chains part; every allocation seen on every other
+ * chain was freed while watched, and the ones left unfreed all came down one chain, whose parting
+ * frame is another driver's (not the kernel's or a framework's calling back). Were the unfreed
+ * ones spread over the chains as their allocations are, all of them landing on that chain would
+ * have the hypergeometric probability C(n, u) / C(N, u); under CHAIN_P, the leak goes with the
+ * requests through that driver. Whose code it is the stacks cannot tell: the driver on the chain
+ * may keep the blocks from being freed (a filter that completes or swallows the requests whose
+ * handling frees them, or drops what it is handed), or the allocating code may leak only on
+ * those requests.
+ */
+export function leakFollowsChain(site: PairedSite): { chain: PairedSite; unfreed: number; balanced: string; p: number } | undefined {
+  const groups = site.requesters ?? [];
+  if (groups.length < 2 || groups.some((g) => !g.leakRate)) return undefined;
+  const unfreedOf = (g: PairedSite) => Math.max(0, g.leakRate!.seen - g.leakRate!.freed);
+  const leaving = groups.filter((g) => unfreedOf(g) > 0);
+  if (leaving.length !== 1) return undefined;
+  const chain = leaving[0]!;
+  const module = chain.module.toLowerCase();
+  if (module === site.module.toLowerCase() || callsBack(chain.module)) return undefined;
+  const unfreed = unfreedOf(chain);
+  const total = groups.reduce((n, g) => n + g.leakRate!.seen, 0);
+  let p = 1;
+  for (let i = 0; i < unfreed; i++) p *= (chain.leakRate!.seen - i) / (total - i);
+  if (p >= CHAIN_P) return undefined;
+  const balanced = groups.filter((g) => g !== chain).map((g) => `${g.leakRate!.seen} through ${g.frame}`).join(', ');
+  return { chain, unfreed, balanced, p };
 }
 
 /**

@@ -33,6 +33,13 @@ function expectNamed(run: Awaited<ReturnType<typeof hunt>>, frame: string): void
   expect(state).toMatchObject({ poolHitTag: 0xffffff0f, patchedBytes: [], halted: false });
 }
 
+// An accuracy scenario at another seed, written to a temporary file: the path to hunt on.
+function accuracyAtSeed(name: string, seed: number): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'leakhunt-e2e-scenario-')), name.replace(/\.yaml$/, `-seed${seed}.yaml`));
+  writeFileSync(file, readFileSync(join(root, 'scenarios/accuracy', name), 'utf8').replace(/^seed: \d+$/m, `seed: ${seed}`));
+  return file;
+}
+
 // The site a scenario leaks from: the largest leak rate (rate × leak fraction), if any.
 function leakingSite(file: string): { module: string; function: string } | undefined {
   const scenario = loadScenario(join(root, 'scenarios', file));
@@ -196,9 +203,7 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
   // The same driver at another seed: one of its rare stacks shows among the kernel's own, which
   // do not fill the collection; its site is retagged (IoAllocateIrp's cannot be) and named.
   test('a driver reusing the kernel\'s busy "Irp " tag: the kernel\'s own stacks do not fill the collection, and the driver\'s site is named', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'leakhunt-e2e-scenario-'));
-    const file = join(dir, 'driver-reuses-kernel-tag-seed2.yaml');
-    writeFileSync(file, readFileSync(join(root, 'scenarios/accuracy/driver-reuses-kernel-tag.yaml'), 'utf8').replace(/^seed: \d+$/m, 'seed: 2'));
+    const file = accuracyAtSeed('driver-reuses-kernel-tag.yaml', 2);
     const run = await hunt(['--target', `sim:${file}`]);
     expectNamed(run, 'tapebk!TbkBuildSrbDescriptor');
     const { result } = run;
@@ -210,9 +215,7 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
   // ranked growing six minutes in and its insert site named a leak while it still filled. The
   // 30-minute growth window lets the rise be seen long enough to level off in the retag rounds.
   test('snapshots minutes apart on a cache filling after boot: not a leak', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'leakhunt-e2e-scenario-'));
-    const file = join(dir, 'url-reputation-seed2.yaml');
-    writeFileSync(file, readFileSync(join(root, 'scenarios/accuracy/url-reputation-ttl-cache-after-reboot-no-leak.yaml'), 'utf8').replace(/^seed: \d+$/m, 'seed: 2'));
+    const file = accuracyAtSeed('url-reputation-ttl-cache-after-reboot-no-leak.yaml', 2);
     const { report, state } = await hunt(['--target', `sim:${file}`, '--input', 'interval=0.2s']);
     expect(report.verdict, report.reason).not.toBe('leak');
     expect(report.evidence.growthTest.samples).toBeGreaterThanOrEqual(16);
@@ -247,9 +250,7 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
   // the round was significant yet, so the round used to end there, inconclusive. The tag and its
   // new tags together could still show the rise by the round's last look, so it counts on.
   test('a leak climbing in big steps: the retag round counts on while the tag with its new tags could still show the rise', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'leakhunt-e2e-scenario-'));
-    const file = join(dir, 'big-blocks-low-count-seed1.yaml');
-    writeFileSync(file, readFileSync(join(root, 'scenarios/accuracy/big-blocks-low-count.yaml'), 'utf8').replace(/^seed: \d+$/m, 'seed: 1'));
+    const file = accuracyAtSeed('big-blocks-low-count.yaml', 1);
     const run = await hunt(['--target', `sim:${file}`]);
     expectNamed(run, 'tbtnet!TbtAllocateRxRing');
     const last = run.report.evidence.rounds.at(-1);

@@ -258,6 +258,17 @@ describe.runIf(existsSync(cli))('find-pool-leak end to end', () => {
     expect(last.family.points).toBeGreaterThan(6);
   }, 300_000);
 
+  // An HSM minifilter's directory-control context is one call: queries free it in ms, change
+  // notifications hold it 4-60 minutes (balanced); the leak is a stub-update queue beside it.
+  // Over the collection's short watch the pended notifications outlive every free the site
+  // shows, so pairing alone named the directory context; retag by default counts each site's
+  // own tag over time and names the queue (with `retag=auto` this seed named the wrong site).
+  test('one call with two lifetimes beside a leak: the default retag names the leak, not the long-lived balanced call', async () => {
+    const run = await hunt(['--target', `sim:${accuracyAtSeed('hsm-dir-notify-pended-contexts-mask-stub-queue-leak.yaml', 3)}`]);
+    expectNamed(run, 'hsmflt!HsmQueueStubUpdate');
+    expect(run.report.evidence.rounds.length).toBeGreaterThan(0);
+  }, 300_000);
+
   // A bus driver answers a PnP query from one call site for two senders; the answer belongs to
   // the sender. nt frees every answer it asked for, a volume filter two in three: the filter is
   // named, with the bus driver's site it called, not the bus driver whose code is right.
